@@ -1,0 +1,120 @@
+/**
+ * A connection's object cache.
+ *
+ * Two maps with different strengths:
+ * - `known`: oid → WeakRef of every object this connection has handed out (loaded or ghost). It
+ *   keeps identity: while the app (or another loaded object) holds an object, asking for its oid
+ *   again returns that same object. Entries whose object was collected are removed by a
+ *   FinalizationRegistry.
+ * - `loaded`: oid → object for every loaded object, holding it strongly. Its insertion order is the
+ *   recency order for eviction.
+ *
+ * `shrink` (called by the connection at transaction boundaries only, so objects never turn into
+ * ghosts under running code) ghosts clean objects until at most `maxCount` are loaded and their
+ * stored sizes sum to at most `maxBytes`. Eviction is CLOCK (second chance): an object read since
+ * the last pass (`meta.accessed`, set by the proxy on every read) is moved to the young end once
+ * instead of being ghosted. Changed objects are never ghosted: the connection holds them.
+ */
+import { ghostify, metaOf, type Persistent } from './persistent.js';
+
+export class Cache {
+  /** Every object handed out, weakly: identity. */
+  private readonly known = new Map<number, WeakRef<Persistent>>();
+  /** Removes `known` entries of collected objects. */
+  private readonly finalizer = new FinalizationRegistry<number>((oid) => {
+    if (this.known.get(oid)?.deref() === undefined) this.known.delete(oid);
+  });
+  /** Loaded objects, strongly, oldest first. */
+  private readonly loaded = new Map<number, Persistent>();
+  /** Sum of the stored sizes of the loaded objects. */
+  private loadedBytes = 0;
+
+  constructor(
+    /** Target count of loaded objects. */
+    readonly maxCount: number,
+    /** Target sum of their stored sizes. */
+    readonly maxBytes: number,
+  ) {}
+
+  /** The object for `oid`, loaded or ghost, if this connection still has it. */
+  get(oid: number): Persistent | undefined {
+    return this.known.get(oid)?.deref();
+  }
+
+  /** Remembers an object that has just got its oid in this connection. */
+  add(obj: Persistent): void {
+    const oid = metaOf(obj).oid as number;
+    this.known.set(oid, new WeakRef(obj));
+    this.finalizer.register(obj, oid);
+  }
+
+  /** An object became loaded (or was re-loaded / committed): it is now the youngest. */
+  noteLoaded(obj: Persistent): void {
+    const m = metaOf(obj);
+    const oid = m.oid as number;
+    const previous = this.loaded.get(oid);
+    if (previous !== undefined) {
+      this.loaded.delete(oid);
+      this.loadedBytes -= metaOf(previous).size;
+    }
+    this.loaded.set(oid, obj);
+    this.loadedBytes += m.size;
+  }
+
+  /** An object became a ghost (invalidated, aborted): it no longer counts as loaded. */
+  noteGhost(obj: Persistent): void {
+    const oid = metaOf(obj).oid as number;
+    if (this.loaded.get(oid) === obj) {
+      this.loaded.delete(oid);
+      this.loadedBytes -= metaOf(obj).size;
+    }
+  }
+
+  /** Loaded objects, oldest first. */
+  loadedObjects(): IterableIterator<Persistent> {
+    return this.loaded.values();
+  }
+
+  get loadedCount(): number {
+    return this.loaded.size;
+  }
+
+  get bytes(): number {
+    return this.loadedBytes;
+  }
+
+  /** Number of objects the connection still has (loaded or ghost), for stats and tests. */
+  get knownCount(): number {
+    return this.known.size;
+  }
+
+  /** Ghosts least recently used clean objects until the targets are met. Returns how many. */
+  shrink(): number {
+    let ghosted = 0;
+    // Two passes at most: the first may only clear second chances.
+    let budget = this.loaded.size * 2;
+    for (const [oid, obj] of this.loaded) {
+      if (this.loaded.size <= this.maxCount && this.loadedBytes <= this.maxBytes) break;
+      if (budget-- <= 0) break;
+      const m = metaOf(obj);
+      if (m.status !== 'saved') continue; // changed objects stay
+      this.loaded.delete(oid);
+      if (m.accessed) {
+        m.accessed = false;
+        this.loaded.set(oid, obj); // second chance: move to the young end
+        continue;
+      }
+      this.loadedBytes -= m.size;
+      ghostify(m);
+      ghosted++;
+    }
+    return ghosted;
+  }
+
+  /** Forgets everything (the connection is closing). */
+  clear(): void {
+    this.known.clear();
+    this.loaded.clear();
+    this.loadedBytes = 0;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Database: one storage, its connections, and the services they share (class registry,
+ * serializer, the pool of fresh oids, the storage's invalidation stream).
+ */
+import { DatabaseClosedError } from './shared/errors.js';
+import type {
+  PackResult,
+  Storage,
+  StorageStats,
+  Tid,
+  TransactionInfo,
+} from './shared/storage.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { ClassRegistry, globalRegistry } from './registry.js';
+import { Serializer } from './serialize.js';
+import type { PersistentClass } from './persistent.js';
+import { PersistentDict } from './persistent-dict.js';
+import { PersistentList } from './persistent-list.js';
+import { PersistentSet } from './persistent-set.js';
+
+export interface DatabaseOptions {
+  /** Target count of loaded objects kept per connection (default 10,000). */
+  cacheSize?: number;
+  /** Target sum of their stored sizes in bytes (default 64 MiB). */
+  cacheBytes?: number;
+  /** Persistent classes this app stores (same as registerClass for each, for this database). */
+  classes?: PersistentClass[];
+}
+
+/** shelfdb's own classes, under the names they are stored with. */
+const BUILTIN_CLASSES: [PersistentClass, string][] = [
+  [PersistentDict, 'shelfdb.PersistentDict'],
+  [PersistentList, 'shelfdb.PersistentList'],
+  [PersistentSet, 'shelfdb.PersistentSet'],
+];
+
+/** Oids asked for at a time; grows with demand up to MAX_OID_BLOCK. */
+const MIN_OID_BLOCK = 64;
+const MAX_OID_BLOCK = 65_536;
+
+function checkPositiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/**
+ * @example
+ * const db = new Database(new MemoryStorage(), { classes: [Todo] });
+ * const conn = db.open();
+ * const root = await conn.root();
+ */
+export class Database extends EventTarget implements ConnectionHost {
+  readonly storage: Storage;
+  readonly registry: ClassRegistry;
+  readonly serializer = new Serializer();
+  readonly cacheSize: number;
+  readonly cacheBytes: number;
+  /** Open connections. */
+  private readonly connections = new Set<Connection>();
+  /** Fresh oids not yet given to an object. */
+  private oidPool: number[] = [];
+  /** Size of the next oid request. */
+  private oidBlock = MIN_OID_BLOCK;
+  /** The refill in flight, shared by every connection waiting for oids. */
+  private refilling: Promise<void> | undefined;
+  /** Ends the storage subscription. */
+  private readonly unsubscribe: () => void;
+  private closing: Promise<void> | undefined;
+
+  /** @throws RangeError for a cacheSize or cacheBytes that is not a positive integer. */
+  constructor(storage: Storage, options: DatabaseOptions = {}) {
+    super();
+    this.cacheSize = checkPositiveInteger('cacheSize', options.cacheSize ?? 10_000);
+    this.cacheBytes = checkPositiveInteger('cacheBytes', options.cacheBytes ?? 64 << 20);
+    this.storage = storage;
+    this.registry = new ClassRegistry(globalRegistry);
+    for (const [cls, name] of BUILTIN_CLASSES) this.registry.register(cls, name);
+    for (const cls of options.classes ?? []) this.registry.register(cls);
+    this.unsubscribe = storage.subscribe((invalidation) => {
+      for (const conn of this.connections) conn.receive(invalidation);
+    });
+  }
+
+  /** A new connection: its own cache and its own snapshot. */
+  open(): Connection {
+    this.checkOpen();
+    const conn = new Connection(this);
+    this.connections.add(conn);
+    return conn;
+  }
+
+  /** Closes every connection and the storage. Harmless twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.unsubscribe();
+      for (const conn of [...this.connections]) conn.close();
+      await this.storage.close();
+    })();
+    return this.closing;
+  }
+
+  get isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** `{ storage, objects, bytes, garbageBytes, transactions, lastPack }`. */
+  stats(): Promise<StorageStats> {
+    this.checkOpen();
+    return this.storage.stats();
+  }
+
+  /**
+   * Removes every object not reachable from the root and every revision no open connection's
+   * snapshot can read.
+   */
+  pack(): Promise<PackResult> {
+    this.checkOpen();
+    let keepTid: Tid | undefined;
+    for (const conn of this.connections) {
+      const tid = conn.snapshotTid;
+      if (tid !== undefined && (keepTid === undefined || tid < keepTid)) keepTid = tid;
+    }
+    return this.storage.pack(keepTid === undefined ? {} : { keepTid });
+  }
+
+  /** Committed transactions, newest first; `before` is exclusive. Fetched in pages of `limit`. */
+  async *transactions(options: { limit?: number; before?: Tid } = {}): AsyncGenerator<TransactionInfo> {
+    this.checkOpen();
+    let remaining = options.limit ?? Infinity;
+    let before = options.before;
+    while (remaining > 0) {
+      const page = await this.storage.transactions({
+        limit: Math.min(remaining, 100),
+        ...(before === undefined ? {} : { before }),
+      });
+      if (page.length === 0) return;
+      for (const txn of page) {
+        yield txn;
+        before = txn.tid;
+        if (--remaining <= 0) return;
+      }
+    }
+  }
+
+  /** Asks the browser to keep this origin's storage. Resolves to whether it will. */
+  async persist(): Promise<boolean> {
+    const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+    return storage?.persist ? storage.persist() : false;
+  }
+
+  /** `{ usage, quota, persisted }` of this origin, where the platform tells. */
+  async quota(): Promise<{ usage: number | undefined; quota: number | undefined; persisted: boolean }> {
+    const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+    if (!storage?.estimate) return { usage: undefined, quota: undefined, persisted: false };
+    const estimate = await storage.estimate();
+    const persisted = storage.persisted ? await storage.persisted() : false;
+    return { usage: estimate.usage, quota: estimate.quota, persisted };
+  }
+
+  // ─── ConnectionHost ───────────────────────────────────────────────────────
+
+  /** @internal */
+  takeOids(count: number): number[] | undefined {
+    if (count === 0) return [];
+    if (this.oidPool.length < count) return undefined;
+    return this.oidPool.splice(0, count);
+  }
+
+  /** @internal */
+  async reserveOids(count: number): Promise<void> {
+    while (this.oidPool.length < count) {
+      this.refilling ??= (async () => {
+        try {
+          const want = Math.max(this.oidBlock, count - this.oidPool.length);
+          this.oidBlock = Math.min(this.oidBlock * 2, MAX_OID_BLOCK);
+          const oids = await this.storage.newOids(want);
+          this.oidPool = this.oidPool.concat(oids);
+        } finally {
+          this.refilling = undefined;
+        }
+      })();
+      await this.refilling;
+    }
+  }
+
+  /** @internal */
+  forget(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  private checkOpen(): void {
+    if (this.closing !== undefined) throw new DatabaseClosedError();
+  }
+}

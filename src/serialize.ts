@@ -1,0 +1,261 @@
+/**
+ * Object state ⇄ bytes.
+ *
+ * Encoding is CBOR via cbor-x (chosen over msgpackr by bench/serializer.mjs, see BENCHMARKS.md:
+ * as fast or faster on both sides, and CBOR's standard tags already tell a Map from a plain object,
+ * carry bigints of any size, typed arrays and sets). It runs with `structuredClone`, so cycles and
+ * shared references inside one object's state survive. shelfdb adds three tags:
+ *
+ *   REF_TAG          a persistent object, stored as [oid, className]: decoding makes a ghost of the
+ *                    right class without a load.
+ *   ARRAY_BUFFER_TAG an ArrayBuffer (plain CBOR would bring it back as a Uint8Array).
+ *   DATA_VIEW_TAG    a DataView (likewise).
+ *
+ * Before encoding, `scan` walks the state once: it refuses what cannot be stored (functions,
+ * symbols, class instances that are neither persistent nor plain data, WeakMaps, DOM nodes…) and
+ * collects the persistent objects referenced. The walk runs without building paths; only when it
+ * finds a bad value does it walk again to name the path (`Todo 12 → .project.owner`).
+ */
+import { addExtension, Encoder } from 'cbor-x';
+import { SerializationError, UnregisteredClassError } from './shared/errors.js';
+import { Persistent, metaOf } from './persistent.js';
+
+export const REF_TAG = 40401;
+export const ARRAY_BUFFER_TAG = 40402;
+export const DATA_VIEW_TAG = 40403;
+
+/** Turns a reference read from bytes into the connection's object for that oid. */
+export type RefResolver = (oid: number, className: string) => Persistent;
+
+/**
+ * The resolver of the decode running now. cbor-x calls tag decoders without context, so the
+ * resolver is parked here for the duration of one synchronous `decode` (saved and restored, so a
+ * nested decode is safe).
+ */
+let activeResolver: RefResolver | undefined;
+let extensionsInstalled = false;
+
+/** cbor-x keeps extensions globally; install shelfdb's once, on first use (not at import). */
+function installExtensions(): void {
+  if (extensionsInstalled) return;
+  extensionsInstalled = true;
+  addExtension({
+    Class: Persistent,
+    tag: REF_TAG,
+    encode(obj: Persistent, encode: (value: unknown) => void) {
+      const m = metaOf(obj);
+      if (m.oid === undefined || m.className === undefined) {
+        // scan() and Connection.commit assign oids before encoding; reaching this is a bug.
+        throw new Error(`shelfdb: encoding a reference to an object without an oid`);
+      }
+      encode([m.oid, m.className]);
+    },
+    decode(data: unknown) {
+      const [oid, className] = data as [number, string];
+      if (activeResolver === undefined) {
+        throw new Error('shelfdb: a reference was decoded outside Serializer.decode');
+      }
+      return activeResolver(oid, className);
+    },
+  });
+  addExtension({
+    Class: ArrayBuffer,
+    tag: ARRAY_BUFFER_TAG,
+    encode(buffer: ArrayBuffer, encode: (value: unknown) => void) {
+      encode(new Uint8Array(buffer));
+    },
+    decode(bytes: unknown) {
+      const u8 = bytes as Uint8Array;
+      return u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength);
+    },
+  });
+  addExtension({
+    Class: DataView,
+    tag: DATA_VIEW_TAG,
+    encode(view: DataView, encode: (value: unknown) => void) {
+      encode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    },
+    decode(bytes: unknown) {
+      const u8 = bytes as Uint8Array;
+      return new DataView(u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength));
+    },
+  });
+}
+
+/** Why a value was refused, before its path is known. */
+class Refusal {
+  constructor(
+    readonly describe: (path: string) => SerializationError,
+    readonly at: unknown,
+  ) {}
+}
+
+const isNativeClass = (ctor: unknown): boolean =>
+  typeof ctor === 'function' && /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(ctor));
+
+function refuse(value: unknown): Refusal {
+  const kind = typeof value;
+  if (kind === 'function') {
+    return new Refusal(
+      (p) => new SerializationError(`Cannot store a function at ${p}: store data, not code.`, p),
+      value,
+    );
+  }
+  if (kind === 'symbol') {
+    return new Refusal(
+      (p) => new SerializationError(`Cannot store a symbol at ${p}: symbols have no stored form.`, p),
+      value,
+    );
+  }
+  const ctor = (value as { constructor?: { name?: string } }).constructor;
+  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'Object';
+  if (ctor === undefined || isNativeClass(ctor)) {
+    return new Refusal(
+      (p) =>
+        new SerializationError(
+          `Cannot store a ${name} at ${p}: shelfdb stores plain objects, arrays, Map, Set, Date, typed arrays, ArrayBuffer, DataView, primitives and persistent objects.`,
+          p,
+        ),
+      value,
+    );
+  }
+  return new Refusal((p) => new UnregisteredClassError(name, p), value);
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+const identifier = /^[A-Za-z_$][\w$]*$/;
+const keySegment = (key: string): string => (identifier.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+const describeKey = (key: unknown): string =>
+  typeof key === 'string' ? JSON.stringify(key) : typeof key === 'bigint' ? `${key}n` : String(key);
+
+/**
+ * Walks `value` (not descending into persistent objects), pushing persistent objects into `refs`.
+ * With `path` set it tracks where it is, to name the path of a refused value.
+ * @throws Refusal
+ */
+function walk(value: unknown, refs: Persistent[], seen: Set<object>, path: string[] | null): void {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'function' || typeof value === 'symbol') throw refuse(value);
+    return;
+  }
+  if (value instanceof Persistent) {
+    refs.push(value);
+    return;
+  }
+  if (seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) throw refuse(value);
+    for (let i = 0; i < value.length; i++) {
+      path?.push(`[${i}]`);
+      walk(value[i], refs, seen, path);
+      path?.pop();
+    }
+    return;
+  }
+  if (isPlainObject(value)) {
+    const obj = value as Record<string, unknown>;
+    for (const key in obj) {
+      path?.push(keySegment(key));
+      walk(obj[key], refs, seen, path);
+      path?.pop();
+    }
+    return;
+  }
+  if (value instanceof Date || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      path?.push(`.get(${describeKey(k)}) key`);
+      walk(k, refs, seen, path);
+      path?.pop();
+      path?.push(`.get(${describeKey(k)})`);
+      walk(v, refs, seen, path);
+      path?.pop();
+    }
+    return;
+  }
+  if (value instanceof Set) {
+    let i = 0;
+    for (const item of value) {
+      path?.push(`.values()[${i++}]`);
+      walk(item, refs, seen, path);
+      path?.pop();
+    }
+    return;
+  }
+  throw refuse(value);
+}
+
+export class Serializer {
+  /** cbor-x encoder/decoder, configured once. */
+  private readonly cbor: Encoder;
+
+  constructor() {
+    installExtensions();
+    this.cbor = new Encoder({ structuredClone: true, useRecords: false, mapsAsObjects: true });
+  }
+
+  /**
+   * Checks that `state` can be stored and returns the persistent objects it references.
+   * @param label names the object in error paths, like `Todo 12` or `new Todo`.
+   * @throws SerializationError / UnregisteredClassError naming the path of the first bad value.
+   */
+  scan(state: Record<string, unknown>, label: string): Persistent[] {
+    const refs: Persistent[] = [];
+    const seen = new Set<object>();
+    try {
+      for (const key in state) walk(state[key], refs, seen, null);
+      return refs;
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+    }
+    // Walk again, tracking the path this time.
+    const path: string[] = [];
+    try {
+      for (const key in state) {
+        path.push(keySegment(key));
+        walk(state[key], [], new Set(), path);
+        path.pop();
+      }
+    } catch (e) {
+      if (e instanceof Refusal) throw e.describe(`${label} → ${path.join('')}`);
+      throw e;
+    }
+    throw new Error('shelfdb: scan refused a value it could not find again');
+  }
+
+  /**
+   * The field of an already scanned `state` through which it references `target`, for error
+   * messages (`Todo 12 → .project`).
+   */
+  pathTo(state: Record<string, unknown>, label: string, target: Persistent): string {
+    for (const key in state) {
+      const refs: Persistent[] = [];
+      walk(state[key], refs, new Set(), null);
+      if (refs.includes(target)) return `${label} → ${keySegment(key)}`;
+    }
+    return label;
+  }
+
+
+  /** Encodes scanned state. Every persistent object it references must have an oid by now. */
+  encode(state: Record<string, unknown>): Uint8Array {
+    // slice(): cbor-x hands out views of a shared buffer that a later encode reuses.
+    return this.cbor.encode(state).slice();
+  }
+
+  /** Decodes bytes, turning references into objects through `resolve`. */
+  decode(bytes: Uint8Array, resolve: RefResolver): Record<string, unknown> {
+    const saved = activeResolver;
+    activeResolver = resolve;
+    try {
+      return this.cbor.decode(bytes) as Record<string, unknown>;
+    } finally {
+      activeResolver = saved;
+    }
+  }
+}

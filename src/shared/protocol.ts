@@ -1,0 +1,99 @@
+/**
+ * The wire vocabulary between a page and its storage (worker, owner tab): the protocol version,
+ * the channel names, and the discriminated union of every message. Incoming `event.data` is
+ * `unknown` until `parseMessage` narrows it; a malformed message is reported, never acted on, and a
+ * message of another protocol version fails loudly instead of being half understood.
+ */
+import type { Invalidation, Tid } from './storage.js';
+import type { WireError } from './errors.js';
+
+/** Bumped whenever a message changes shape. */
+export const PROTOCOL_VERSION = 1;
+
+/** The BroadcastChannel on which the owner announces commits and owner changes. */
+export function databaseChannelName(name: string): string {
+  return `shelfdb:${name}`;
+}
+
+/** The Web Lock that makes one worker the owner of a database's files. */
+export function ownerLockName(name: string): string {
+  return `shelfdb:${name}:owner`;
+}
+
+/** The storage methods a call message may name. */
+export const STORAGE_METHODS = [
+  'load',
+  'newOids',
+  'commit',
+  'sync',
+  'pack',
+  'stats',
+  'transactions',
+  'history',
+  'close',
+] as const;
+export type StorageMethod = (typeof STORAGE_METHODS)[number];
+
+export type Message =
+  | { v: number; type: 'call'; id: number; method: StorageMethod; args: unknown[] }
+  | { v: number; type: 'result'; id: number; value: unknown }
+  | { v: number; type: 'error'; id: number; error: WireError }
+  | { v: number; type: 'invalidate'; invalidation: Invalidation }
+  | { v: number; type: 'owner'; tid: Tid };
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+
+/**
+ * Narrows `event.data` to a Message.
+ * @throws ProtocolError naming what is wrong: a malformed message, or another protocol version.
+ */
+export function parseMessage(data: unknown): Message {
+  if (!isRecord(data)) throw new ProtocolError(`Malformed shelfdb message: ${typeof data}`);
+  if (data.v !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      `shelfdb protocol version mismatch: got ${String(data.v)}, this code speaks ${PROTOCOL_VERSION}. Reload every tab of this app so they run the same version.`,
+    );
+  }
+  switch (data.type) {
+    case 'call':
+      if (
+        isInt(data.id) &&
+        typeof data.method === 'string' &&
+        (STORAGE_METHODS as readonly string[]).includes(data.method) &&
+        Array.isArray(data.args)
+      ) {
+        return data as Message;
+      }
+      break;
+    case 'result':
+      if (isInt(data.id) && 'value' in data) return data as Message;
+      break;
+    case 'error':
+      if (isInt(data.id) && isRecord(data.error) && data.error.shelfError === true) {
+        return data as Message;
+      }
+      break;
+    case 'invalidate': {
+      const inv = data.invalidation;
+      if (
+        isRecord(inv) &&
+        isInt(inv.tid) &&
+        isInt(inv.prevTid) &&
+        Array.isArray(inv.oids) &&
+        inv.oids.every(isInt)
+      ) {
+        return data as Message;
+      }
+      break;
+    }
+    case 'owner':
+      if (isInt(data.tid)) return data as Message;
+      break;
+  }
+  throw new ProtocolError(`Malformed shelfdb message of type ${String(data.type)}`);
+}

@@ -1,0 +1,183 @@
+/**
+ * The `Storage` contract: the only way the page side reaches stored bytes.
+ *
+ * Every call is async and batch-shaped, because behind it may sit a worker (one postMessage round
+ * trip costs as much as ~40 structured clones) or another tab. Storage never decodes object state:
+ * a record carries its class name and its outgoing references (`refs`) beside the opaque `state`
+ * bytes, so pack can walk the object graph and tools can show classes without the app's code.
+ *
+ * Implementations: `MemoryStorage` (worker/memory-storage.ts) now; ShelfStorage, IndexedDBStorage
+ * and the worker client implement the same contract and run the same suite
+ * (`describeStorage` in test/storage-contract.ts).
+ */
+
+/**
+ * A transaction id. Increasing integers: every commit gets a larger tid than any before it, and the
+ * storages in this package hand them out consecutively (1, 2, 3…), which lets a connection tell from
+ * a commit's tid alone whether anyone else committed since its snapshot.
+ */
+export type Tid = number;
+
+/** The oid of the root object (a PersistentDict). Storages never hand it out from `newOids`. */
+export const ROOT_OID = 0;
+
+/** One revision of one object as storage keeps it. */
+export interface StoredRecord {
+  /** Object id: never reused, at most 2^53 − 1. */
+  oid: number;
+  /** The stored class name (see registerClass), readable without decoding `state`. */
+  className: string;
+  /** The encoded object state; opaque to storage. */
+  state: Uint8Array;
+  /** Oids this state references, so pack can mark without decoding. */
+  refs: number[];
+  /**
+   * From `load`: the tid of the transaction that wrote this revision.
+   * In `commit`: the tid of the revision this change was based on (the object's `_p_serial`), or
+   * undefined for an object that was never stored. The commit conflicts if the oid has a newer
+   * revision than that.
+   */
+  tid?: Tid;
+}
+
+/** A record returned by `load`: its `tid` is always set. */
+export interface LoadedRecord extends StoredRecord {
+  tid: Tid;
+}
+
+/** What `commit` writes: one atomic transaction. */
+export interface CommitRequest {
+  /** The committing connection's snapshot; used as the base of records whose `tid` is unset. */
+  baseTid: Tid;
+  records: StoredRecord[];
+  /** Objects pinned with `readCurrent`: the commit conflicts if any has a revision newer than `tid`. */
+  readCurrent?: { oid: number; tid: Tid }[];
+  note?: string;
+  user?: string;
+  /** JSON-serializable metadata stored with the transaction. */
+  meta?: Record<string, unknown>;
+}
+
+/** What `sync` answers: the newest tid, and what changed after the tid asked about. */
+export interface SyncResult {
+  /** The newest committed tid. */
+  tid: Tid;
+  /** Oids written by transactions after `sinceTid` up to `tid`, without duplicates. */
+  oids: number[];
+  /**
+   * True when `sinceTid` is older than the storage remembers (it was packed away): `oids` is then
+   * incomplete and the caller must drop every cached object.
+   */
+  reset?: boolean;
+}
+
+/** One committed transaction, as `transactions()` lists them. */
+export interface TransactionInfo {
+  tid: Tid;
+  /** Milliseconds since the epoch. */
+  time: number;
+  note: string;
+  user: string;
+  meta: Record<string, unknown>;
+  oids: number[];
+  /** Bytes of object state written. */
+  bytes: number;
+}
+
+/** One stored revision of one object, for `history`. */
+export interface RevisionInfo {
+  tid: Tid;
+  time: number;
+  note: string;
+  record: LoadedRecord;
+}
+
+/** Pushed after every commit, to every listener of the storage (other tabs included). */
+export interface Invalidation {
+  tid: Tid;
+  /** The tid before this commit: a listener whose snapshot is older missed something and must sync. */
+  prevTid: Tid;
+  oids: number[];
+}
+
+export interface PackResult {
+  /** Objects removed because nothing reachable from the root referenced them. */
+  objectsRemoved: number;
+  /** Old revisions removed (no snapshot could read them any more). */
+  revisionsRemoved: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Milliseconds since the epoch when pack finished. */
+  time: number;
+}
+
+export interface PackOptions {
+  /**
+   * The oldest snapshot tid still read by an open connection: pack keeps every revision such a
+   * snapshot can ask for. Undefined: only the newest revisions are needed.
+   */
+  keepTid?: Tid;
+}
+
+export type StorageKind = 'opfs' | 'indexeddb' | 'memory' | 'file';
+
+export interface StorageStats {
+  storage: StorageKind;
+  /** Objects with a current revision. */
+  objects: number;
+  /** Bytes of object state kept, all revisions. */
+  bytes: number;
+  /** Bytes held by revisions no snapshot can read any more and objects unreachable from the root. */
+  garbageBytes: number;
+  transactions: number;
+  lastPack: number | undefined;
+}
+
+export interface Storage {
+  /**
+   * Loads the revisions of many objects in one round trip: for each oid, the newest revision with
+   * `tid <= atTid` (default: the newest). Oids never stored, or created after `atTid`, are left out
+   * of the answer; answers come in the order asked.
+   * @throws ReadConflictError when the revision `atTid` needs was removed by pack.
+   */
+  load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]>;
+
+  /** Hands out `count` fresh oids, never handed out before and never 0 (the root). */
+  newOids(count: number): Promise<number[]>;
+
+  /**
+   * Writes one transaction atomically and durably (the promise settles after the storage has
+   * flushed), checks first-committer-wins, and returns its tid. An empty `records` writes nothing
+   * and resolves to the newest tid.
+   * @throws WriteConflictError (`.oids`) if a record's oid has a revision newer than its base, or a
+   *   never-stored record's oid already exists; ReadConflictError for `readCurrent` oids. Nothing is
+   *   written then.
+   */
+  commit(txn: CommitRequest): Promise<Tid>;
+
+  /**
+   * The newest tid, and the oids committed after `sinceTid`. A `sinceTid` at or past the newest
+   * tid answers with no oids: the cheap way to learn the newest tid.
+   */
+  sync(sinceTid: Tid): Promise<SyncResult>;
+
+  /** Removes objects unreachable from the root and revisions no snapshot can read. */
+  pack(options?: PackOptions): Promise<PackResult>;
+
+  stats(): Promise<StorageStats>;
+
+  /** Committed transactions, newest first; `before` is exclusive. */
+  transactions(options?: { limit?: number; before?: Tid }): Promise<TransactionInfo[]>;
+
+  /** The stored revisions of one object, newest first. */
+  history(oid: number, limit?: number): Promise<RevisionInfo[]>;
+
+  /**
+   * Registers a listener for invalidations (every commit, this client's included). Returns the
+   * function that removes it.
+   */
+  subscribe(listener: (invalidation: Invalidation) => void): () => void;
+
+  /** Releases files and handles. Further calls reject with DatabaseClosedError; twice is harmless. */
+  close(): Promise<void>;
+}

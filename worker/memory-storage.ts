@@ -1,0 +1,308 @@
+/**
+ * MemoryStorage: the Storage contract held in memory, for tests, Node tools and pages that want a
+ * scratch database. Nothing survives the process.
+ *
+ * It keeps every revision of every object (MVCC: `load(oids, atTid)` finds the revision a snapshot
+ * needs) until pack, checks first-committer-wins at commit, hands out oids that are never reused,
+ * and keeps each transaction's metadata for `transactions()`, `history()` and `sync()`.
+ */
+import {
+  DatabaseClosedError,
+  ReadConflictError,
+  ShelfError,
+  WriteConflictError,
+} from '../src/shared/errors.js';
+import {
+  ROOT_OID,
+  type CommitRequest,
+  type Invalidation,
+  type LoadedRecord,
+  type PackOptions,
+  type PackResult,
+  type RevisionInfo,
+  type Storage,
+  type StorageStats,
+  type StoredRecord,
+  type SyncResult,
+  type Tid,
+  type TransactionInfo,
+} from '../src/shared/storage.js';
+
+/** The revisions of one object, oldest first. */
+interface ObjectRevisions {
+  revisions: LoadedRecord[];
+  /** Pack removed older revisions: a snapshot before the first one cannot read this object. */
+  truncated: boolean;
+}
+
+export class MemoryStorage implements Storage {
+  /** oid → revisions. */
+  private readonly objects = new Map<number, ObjectRevisions>();
+  /** Every committed transaction, oldest first (tids ascending). */
+  private readonly txns: TransactionInfo[] = [];
+  private lastTid: Tid = 0;
+  private nextOid = ROOT_OID + 1;
+  private lastPack: number | undefined;
+  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  private closed = false;
+
+  async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
+    this.checkOpen();
+    const at = atTid ?? this.lastTid;
+    const out: LoadedRecord[] = [];
+    for (const oid of oids) {
+      const entry = this.objects.get(oid);
+      if (entry === undefined) continue;
+      const revision = newestAtOrBefore(entry.revisions, at);
+      if (revision === undefined) {
+        if (entry.truncated) {
+          throw new ReadConflictError(
+            [oid],
+            `Object ${oid} has no revision as of tid ${at} any more: pack removed it. Call conn.abort() to move to the newest snapshot.`,
+          );
+        }
+        continue; // created after `at`
+      }
+      out.push(revision);
+    }
+    return out;
+  }
+
+  async newOids(count: number): Promise<number[]> {
+    this.checkOpen();
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new RangeError(`newOids: count must be a non-negative integer, got ${count}.`);
+    }
+    const oids = new Array<number>(count);
+    for (let i = 0; i < count; i++) oids[i] = this.nextOid++;
+    return oids;
+  }
+
+  async commit(txn: CommitRequest): Promise<Tid> {
+    this.checkOpen();
+    this.validate(txn);
+    const conflicts: number[] = [];
+    for (const record of txn.records) {
+      const latest = this.objects.get(record.oid)?.revisions.at(-1)?.tid;
+      if (record.tid === undefined ? latest !== undefined : latest === undefined || latest > record.tid) {
+        conflicts.push(record.oid);
+      }
+    }
+    if (conflicts.length > 0) throw new WriteConflictError(conflicts);
+    const stale = (txn.readCurrent ?? [])
+      .filter(({ oid, tid }) => (this.objects.get(oid)?.revisions.at(-1)?.tid ?? Infinity) > tid)
+      .map(({ oid }) => oid);
+    if (stale.length > 0) {
+      throw new ReadConflictError(
+        stale,
+        `Read conflict on oid ${stale.join(', ')}: pinned with readCurrent, changed by another connection since. Nothing was stored. Call conn.abort() and redo the transaction.`,
+      );
+    }
+    if (txn.records.length === 0) return this.lastTid;
+
+    const prevTid = this.lastTid;
+    const tid = ++this.lastTid;
+    let bytes = 0;
+    for (const record of txn.records) {
+      const stored: LoadedRecord = {
+        oid: record.oid,
+        className: record.className,
+        state: record.state.slice(),
+        refs: [...record.refs],
+        tid,
+      };
+      bytes += stored.state.byteLength;
+      const entry = this.objects.get(record.oid);
+      if (entry === undefined) this.objects.set(record.oid, { revisions: [stored], truncated: false });
+      else entry.revisions.push(stored);
+    }
+    const oids = txn.records.map((r) => r.oid);
+    this.txns.push({
+      tid,
+      time: Date.now(),
+      note: txn.note ?? '',
+      user: txn.user ?? '',
+      meta: structuredClone(txn.meta ?? {}),
+      oids,
+      bytes,
+    });
+    const invalidation: Invalidation = { tid, prevTid, oids };
+    for (const listener of this.listeners) {
+      // Delivered apart from the commit, as from a worker: a throwing listener cannot undo it.
+      queueMicrotask(() => listener(invalidation));
+    }
+    return tid;
+  }
+
+  async sync(sinceTid: Tid): Promise<SyncResult> {
+    this.checkOpen();
+    if (sinceTid >= this.lastTid) return { tid: this.lastTid, oids: [] };
+    const oids = new Set<number>();
+    for (let i = this.txns.length - 1; i >= 0; i--) {
+      const txn = this.txns[i] as TransactionInfo;
+      if (txn.tid <= sinceTid) break;
+      for (const oid of txn.oids) oids.add(oid);
+    }
+    return { tid: this.lastTid, oids: [...oids] };
+  }
+
+  async pack(options: PackOptions = {}): Promise<PackResult> {
+    this.checkOpen();
+    const bytesBefore = this.totalBytes();
+    const keep = options.keepTid ?? this.lastTid;
+    // Revisions still needed: for each object, the one a snapshot at `keep` reads, and all later.
+    const needed = (entry: ObjectRevisions): LoadedRecord[] => {
+      const revs = entry.revisions;
+      let first = revs.length - 1;
+      while (first > 0 && (revs[first] as LoadedRecord).tid > keep) first--;
+      return revs.slice(first);
+    };
+    // Mark from the root over the refs of every needed revision.
+    const live = new Set<number>();
+    const stack = [ROOT_OID];
+    while (stack.length > 0) {
+      const oid = stack.pop() as number;
+      if (live.has(oid)) continue;
+      const entry = this.objects.get(oid);
+      if (entry === undefined) continue;
+      live.add(oid);
+      for (const revision of needed(entry)) for (const ref of revision.refs) stack.push(ref);
+    }
+    let objectsRemoved = 0;
+    let revisionsRemoved = 0;
+    for (const [oid, entry] of this.objects) {
+      if (!live.has(oid)) {
+        this.objects.delete(oid);
+        objectsRemoved++;
+        revisionsRemoved += entry.revisions.length;
+        continue;
+      }
+      const kept = needed(entry);
+      if (kept.length < entry.revisions.length) {
+        revisionsRemoved += entry.revisions.length - kept.length;
+        entry.revisions = kept;
+        entry.truncated = true;
+      }
+    }
+    this.lastPack = Date.now();
+    return {
+      objectsRemoved,
+      revisionsRemoved,
+      bytesBefore,
+      bytesAfter: this.totalBytes(),
+      time: this.lastPack,
+    };
+  }
+
+  async stats(): Promise<StorageStats> {
+    this.checkOpen();
+    const bytes = this.totalBytes();
+    let current = 0;
+    for (const entry of this.objects.values()) current += (entry.revisions.at(-1) as LoadedRecord).state.byteLength;
+    return {
+      storage: 'memory',
+      objects: this.objects.size,
+      bytes,
+      garbageBytes: bytes - current,
+      transactions: this.txns.length,
+      lastPack: this.lastPack,
+    };
+  }
+
+  async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
+    this.checkOpen();
+    const { limit = Infinity, before = Infinity } = options;
+    const out: TransactionInfo[] = [];
+    for (let i = this.txns.length - 1; i >= 0 && out.length < limit; i--) {
+      const txn = this.txns[i] as TransactionInfo;
+      if (txn.tid < before) out.push({ ...txn, oids: [...txn.oids], meta: structuredClone(txn.meta) });
+    }
+    return out;
+  }
+
+  async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
+    this.checkOpen();
+    const revisions = this.objects.get(oid)?.revisions ?? [];
+    const out: RevisionInfo[] = [];
+    for (let i = revisions.length - 1; i >= 0 && out.length < limit; i--) {
+      const record = revisions[i] as LoadedRecord;
+      const txn = this.txnAt(record.tid);
+      out.push({ tid: record.tid, time: txn?.time ?? 0, note: txn?.note ?? '', record });
+    }
+    return out;
+  }
+
+  subscribe(listener: (invalidation: Invalidation) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new DatabaseClosedError('This storage is closed.');
+  }
+
+  private txnAt(tid: Tid): TransactionInfo | undefined {
+    let lo = 0;
+    let hi = this.txns.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const t = this.txns[mid] as TransactionInfo;
+      if (t.tid === tid) return t;
+      if (t.tid < tid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  private totalBytes(): number {
+    let bytes = 0;
+    for (const entry of this.objects.values()) for (const r of entry.revisions) bytes += r.state.byteLength;
+    return bytes;
+  }
+
+  /** Refuses malformed requests before anything is checked or written. */
+  private validate(txn: CommitRequest): void {
+    const seen = new Set<number>();
+    for (const record of txn.records as StoredRecord[]) {
+      const { oid } = record;
+      if (!Number.isSafeInteger(oid) || oid < 0) {
+        throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
+      }
+      if (oid !== ROOT_OID && oid >= this.nextOid) {
+        throw new ShelfError(`commit: oid ${oid} was never handed out by newOids(); nothing was stored.`);
+      }
+      if (seen.has(oid)) throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
+      seen.add(oid);
+      if (typeof record.className !== 'string' || record.className === '') {
+        throw new ShelfError(`commit: record ${oid} has no class name.`);
+      }
+      if (!(record.state instanceof Uint8Array)) {
+        throw new ShelfError(`commit: record ${oid} has no state bytes (a Uint8Array).`);
+      }
+      if (!Array.isArray(record.refs) || !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)) {
+        throw new ShelfError(`commit: record ${oid} has malformed refs (non-negative integers).`);
+      }
+    }
+  }
+}
+
+/** The newest revision with tid ≤ at (revisions ascending by tid), by binary search. */
+function newestAtOrBefore(revisions: LoadedRecord[], at: Tid): LoadedRecord | undefined {
+  let lo = 0;
+  let hi = revisions.length - 1;
+  let found: LoadedRecord | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = revisions[mid] as LoadedRecord;
+    if (r.tid <= at) {
+      found = r;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
