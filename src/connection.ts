@@ -95,6 +95,9 @@ export interface Revision {
   state: Record<string, unknown>;
 }
 
+const closedError = (): DatabaseClosedError =>
+  new DatabaseClosedError('This connection is closed (or its database is). Open a new one with db.open().');
+
 /** How many objects one round trip of `crawl` loads. */
 const CRAWL_BATCH = 100;
 /** Bound on ghost replays in one `transact`. */
@@ -132,8 +135,10 @@ export class Connection extends EventTarget implements Jar {
   private conflicted: ConflictError | undefined;
   /** Nesting depth of `transact`. */
   private transacting = 0;
-  /** Serializes commit, abort and sync. */
+  /** Serializes commit, abort and sync: settles when the last one queued has. */
   private exclusive: Promise<unknown> = Promise.resolve();
+  /** How many commit/abort/sync calls are queued or running. */
+  private running = 0;
   /** A commit, abort or sync is running. */
   private busy = false;
   private closed = false;
@@ -277,7 +282,7 @@ export class Connection extends EventTarget implements Jar {
    * @throws SerializationError / UnregisteredClassError naming the path: nothing stored.
    */
   commit(options: CommitOptions = {}): Promise<Tid> {
-    this.checkOpen();
+    if (this.closed) return Promise.reject(closedError());
     return this.serialize(() => this.commitNow(options));
   }
 
@@ -285,7 +290,7 @@ export class Connection extends EventTarget implements Jar {
    * Drops uncommitted changes (changed objects become ghosts) and moves to the newest snapshot.
    */
   abort(): Promise<void> {
-    this.checkOpen();
+    if (this.closed) return Promise.reject(closedError());
     return this.serialize(async () => {
       this.rollback();
       await this.pull();
@@ -295,10 +300,12 @@ export class Connection extends EventTarget implements Jar {
 
   /** Moves to the newest snapshot, keeping uncommitted changes. */
   sync(): Promise<void> {
-    this.checkOpen();
+    if (this.closed) return Promise.reject(closedError());
     if (this.transacting > 0) {
-      throw new ShelfError(
-        'conn.sync() inside transact(): the snapshot of a transaction does not move. Call it outside.',
+      return Promise.reject(
+        new ShelfError(
+          'conn.sync() inside transact(): the snapshot of a transaction does not move. Call it outside.',
+        ),
       );
     }
     return this.serialize(async () => {
@@ -356,14 +363,14 @@ export class Connection extends EventTarget implements Jar {
             } catch (loadError) {
               if (!(loadError instanceof ConflictError)) throw loadError;
               if (conflicts++ >= retries) throw loadError;
-              await this.abort();
+              await this.abortAndReload();
             }
             continue;
           }
           if (error instanceof ConflictError && conflicts < retries) {
             conflicts++;
             lastGhost = undefined;
-            await this.abort();
+            await this.abortAndReload();
             continue;
           }
           if (!(error instanceof ConflictError)) this.rollback();
@@ -430,7 +437,7 @@ export class Connection extends EventTarget implements Jar {
   // ─── internals ────────────────────────────────────────────────────────────
 
   private checkOpen(): void {
-    if (this.closed) throw new DatabaseClosedError('This connection is closed. Open a new one with db.open().');
+    if (this.closed) throw closedError();
   }
 
   private checkOwn(m: Meta): void {
@@ -450,11 +457,14 @@ export class Connection extends EventTarget implements Jar {
     return this.dirty.size === 0 && this.transacting === 0 && !this.busy;
   }
 
-  /** Runs `op` after every earlier commit/abort/sync of this connection has settled. */
+  /**
+   * Runs `op` after every earlier commit/abort/sync of this connection has settled. When none is
+   * running, `op` starts synchronously, so a commit captures the objects as they are at the call.
+   */
   private serialize<T>(op: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       this.checkOpen();
-      await this.start();
+      if (this.snapshot === undefined) await this.start();
       this.busy = true;
       try {
         return await op();
@@ -462,11 +472,13 @@ export class Connection extends EventTarget implements Jar {
         this.busy = false;
       }
     };
-    const result = this.exclusive.then(run, run);
-    this.exclusive = result.then(
-      () => this.applyQueued(),
-      () => this.applyQueued(),
-    );
+    const result = this.running === 0 ? run() : this.exclusive.then(run, run);
+    this.running++;
+    const done = (): void => {
+      this.running--;
+      this.applyQueued();
+    };
+    this.exclusive = result.then(done, done);
     return result;
   }
 
@@ -676,6 +688,18 @@ export class Connection extends EventTarget implements Jar {
       writes.push({ m, state, refs, label });
     }
     return writes;
+  }
+
+  /**
+   * abort(), then loads the objects it turned into ghosts at the new snapshot in one round trip, so
+   * a retried transaction does not have to meet each of them as a ghost first.
+   */
+  private abortAndReload(): Promise<void> {
+    return this.serialize(async () => {
+      const oids = this.rollback();
+      await this.pull();
+      await this.fetch(oids);
+    });
   }
 
   /** Ghosts every changed object and forgets pins and conflicts. Returns the oids ghosted. */

@@ -106,7 +106,7 @@ export class Database extends EventTarget implements ConnectionHost {
   }
 
   /** `{ storage, objects, bytes, garbageBytes, transactions, lastPack }`. */
-  stats(): Promise<StorageStats> {
+  async stats(): Promise<StorageStats> {
     this.checkOpen();
     return this.storage.stats();
   }
@@ -115,7 +115,7 @@ export class Database extends EventTarget implements ConnectionHost {
    * Removes every object not reachable from the root and every revision no open connection's
    * snapshot can read.
    */
-  pack(): Promise<PackResult> {
+  async pack(): Promise<PackResult> {
     this.checkOpen();
     let keepTid: Tid | undefined;
     for (const conn of this.connections) {

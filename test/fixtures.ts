@@ -1,0 +1,35 @@
+/** Small builders for tests; no module-level state beyond class declarations. */
+import { Database, MemoryStorage, Persistent, type DatabaseOptions } from '../src/index.js';
+
+export class Todo extends Persistent {
+  title = '';
+  done = false;
+  project: Project | null = null;
+  tags: string[] = [];
+}
+
+export class Project extends Persistent {
+  name = '';
+  owner: unknown = null;
+  todos: Todo[] = [];
+}
+
+export const CLASSES = [Todo, Project];
+
+export function makeDb(options: DatabaseOptions = {}): { db: Database; storage: MemoryStorage } {
+  const storage = new MemoryStorage();
+  const db = new Database(storage, { classes: CLASSES, ...options });
+  return { db, storage };
+}
+
+export function todo(title: string, fields: Partial<Todo> = {}): Todo {
+  const t = new Todo();
+  t.title = title;
+  Object.assign(t, fields);
+  return t;
+}
+
+/** Waits until queued microtasks and one macrotask turn have run (invalidation delivery). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

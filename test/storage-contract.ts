@@ -1,0 +1,242 @@
+/**
+ * The Storage contract suite: every storage implementation runs it (ZODB's storage test mixins
+ * are the model). `make` returns a fresh, empty storage.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  DatabaseClosedError,
+  ReadConflictError,
+  ShelfError,
+  WriteConflictError,
+  type Invalidation,
+  type Storage,
+  type StoredRecord,
+} from '../src/index.js';
+
+const bytes = (...xs: number[]): Uint8Array => new Uint8Array(xs);
+
+function rec(oid: number, state: Uint8Array, refs: number[] = [], tid?: number): StoredRecord {
+  const r: StoredRecord = { oid, className: 'test.Thing', state, refs };
+  if (tid !== undefined) r.tid = tid;
+  return r;
+}
+
+export function describeStorage(name: string, make: () => Promise<Storage> | Storage): void {
+  describe(`Storage contract: ${name}`, () => {
+    it('starts empty at tid 0 and hands out fresh oids, never 0, never twice', async () => {
+      const s = await make();
+      expect(await s.sync(Number.MAX_SAFE_INTEGER)).toEqual({ tid: 0, oids: [] });
+      const a = await s.newOids(3);
+      const b = await s.newOids(2);
+      const all = [...a, ...b];
+      expect(new Set(all).size).toBe(5);
+      expect(all).not.toContain(0);
+      expect(await s.newOids(0)).toEqual([]);
+      await s.close();
+    });
+
+    it('commits atomically and loads what was committed, in the order asked', async () => {
+      const s = await make();
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const tid = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(1), [a]), rec(a, bytes(2), [b]), rec(b, bytes(3))],
+      });
+      expect(tid).toBe(1);
+      const loaded = await s.load([b, 0, a]);
+      expect(loaded.map((r) => r.oid)).toEqual([b, 0, a]);
+      expect(loaded.map((r) => [...r.state])).toEqual([[3], [1], [2]]);
+      expect(loaded.map((r) => r.tid)).toEqual([1, 1, 1]);
+      expect(loaded[1]?.refs).toEqual([a]);
+      expect(loaded[1]?.className).toBe('test.Thing');
+      await s.close();
+    });
+
+    it('leaves out oids never stored', async () => {
+      const s = await make();
+      const [a] = (await s.newOids(1)) as [number];
+      await s.commit({ baseTid: 0, records: [rec(0, bytes(1))] });
+      expect((await s.load([a, 0, 999_999])).map((r) => r.oid)).toEqual([0]);
+      await s.close();
+    });
+
+    it('gives each commit a tid one larger than the one before', async () => {
+      const s = await make();
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))] });
+      const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(2), [], t1)] });
+      const t3 = await s.commit({ baseTid: t2, records: [rec(0, bytes(3), [], t2)] });
+      expect([t1, t2, t3]).toEqual([1, 2, 3]);
+      await s.close();
+    });
+
+    it('loads the revision a snapshot needs (MVCC)', async () => {
+      const s = await make();
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))] });
+      const [a] = (await s.newOids(1)) as [number];
+      const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(2), [a], t1), rec(a, bytes(9))] });
+      expect([...((await s.load([0], t1))[0]?.state ?? [])]).toEqual([1]);
+      expect([...((await s.load([0], t2))[0]?.state ?? [])]).toEqual([2]);
+      expect([...((await s.load([0]))[0]?.state ?? [])]).toEqual([2]);
+      // An object created after the snapshot is not visible in it.
+      expect(await s.load([a], t1)).toEqual([]);
+      await s.close();
+    });
+
+    it('refuses a write based on an old revision with WriteConflictError and stores nothing', async () => {
+      const s = await make();
+      const [a] = (await s.newOids(1)) as [number];
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(1))] });
+      const t2 = await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
+      const err = await s
+        .commit({ baseTid: t1, records: [rec(0, bytes(5), [], t1), rec(a, bytes(3), [], t1)] })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WriteConflictError);
+      expect((err as WriteConflictError).oids).toEqual([a]);
+      expect((await s.sync(Number.MAX_SAFE_INTEGER)).tid).toBe(t2);
+      expect([...((await s.load([0]))[0]?.state ?? [])]).toEqual([1]);
+      await s.close();
+    });
+
+    it('refuses to create an object that already exists', async () => {
+      const s = await make();
+      await s.commit({ baseTid: 0, records: [rec(0, bytes(1))] });
+      await expect(s.commit({ baseTid: 0, records: [rec(0, bytes(2))] })).rejects.toBeInstanceOf(
+        WriteConflictError,
+      );
+      await s.close();
+    });
+
+    it('checks readCurrent pins with ReadConflictError', async () => {
+      const s = await make();
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))] });
+      await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
+      const err = await s
+        .commit({ baseTid: t1, records: [rec(b, bytes(2), [], t1)], readCurrent: [{ oid: a, tid: t1 }] })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ReadConflictError);
+      expect((err as ReadConflictError).oids).toEqual([a]);
+      expect([...((await s.load([b]))[0]?.state ?? [])]).toEqual([1]);
+      await s.close();
+    });
+
+    it('refuses malformed commits without storing anything', async () => {
+      const s = await make();
+      await expect(s.commit({ baseTid: 0, records: [rec(12345, bytes(1))] })).rejects.toBeInstanceOf(ShelfError);
+      await expect(
+        s.commit({ baseTid: 0, records: [rec(0, bytes(1)), rec(0, bytes(2))] }),
+      ).rejects.toBeInstanceOf(ShelfError);
+      await expect(
+        s.commit({ baseTid: 0, records: [{ oid: 0, className: '', state: bytes(1), refs: [] }] }),
+      ).rejects.toBeInstanceOf(ShelfError);
+      expect((await s.sync(Number.MAX_SAFE_INTEGER)).tid).toBe(0);
+      await s.close();
+    });
+
+    it('answers sync with the oids changed since a tid', async () => {
+      const s = await make();
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))] });
+      const t2 = await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
+      const t3 = await s.commit({ baseTid: t2, records: [rec(b, bytes(2), [], t1), rec(a, bytes(3), [], t2)] });
+      const r = await s.sync(t1);
+      expect(r.tid).toBe(t3);
+      expect([...r.oids].sort()).toEqual([a, b].sort());
+      expect(await s.sync(t3)).toEqual({ tid: t3, oids: [] });
+      await s.close();
+    });
+
+    it('keeps transaction metadata, newest first, before exclusive', async () => {
+      const s = await make();
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))], note: 'first', user: 'ada' });
+      const t2 = await s.commit({
+        baseTid: t1,
+        records: [rec(0, bytes(2, 2), [], t1)],
+        note: 'second',
+        meta: { app: 'x', n: 2 },
+      });
+      const all = await s.transactions();
+      expect(all.map((t) => t.tid)).toEqual([t2, t1]);
+      expect(all[0]).toMatchObject({ note: 'second', user: '', meta: { app: 'x', n: 2 }, oids: [0], bytes: 2 });
+      expect(all[1]).toMatchObject({ note: 'first', user: 'ada', meta: {} });
+      expect(typeof all[0]?.time).toBe('number');
+      expect((await s.transactions({ before: t2 })).map((t) => t.tid)).toEqual([t1]);
+      expect((await s.transactions({ limit: 1 })).map((t) => t.tid)).toEqual([t2]);
+      await s.close();
+    });
+
+    it('lists the revisions of an object, newest first', async () => {
+      const s = await make();
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))], note: 'a' });
+      const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(2), [], t1)], note: 'b' });
+      const h = await s.history(0);
+      expect(h.map((r) => [r.tid, r.note, [...r.record.state]])).toEqual([
+        [t2, 'b', [2]],
+        [t1, 'a', [1]],
+      ]);
+      expect(await s.history(0, 1)).toHaveLength(1);
+      await s.close();
+    });
+
+    it('announces every commit to subscribers with tid, prevTid and oids', async () => {
+      const s = await make();
+      const seen: Invalidation[] = [];
+      const stop = s.subscribe((inv) => seen.push(inv));
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))] });
+      const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(2), [], t1)] });
+      await new Promise((r) => setTimeout(r, 0));
+      expect(seen).toEqual([
+        { tid: t1, prevTid: 0, oids: [0] },
+        { tid: t2, prevTid: t1, oids: [0] },
+      ]);
+      stop();
+      await s.commit({ baseTid: t2, records: [rec(0, bytes(3), [], t2)] });
+      await new Promise((r) => setTimeout(r, 0));
+      expect(seen).toHaveLength(2);
+      await s.close();
+    });
+
+    it('packs away unreachable objects and old revisions, keeping what a snapshot needs', async () => {
+      const s = await make();
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))] });
+      const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(0, 0), [a], t1)] }); // b unreachable now
+      const t3 = await s.commit({ baseTid: t2, records: [rec(a, bytes(2), [], t1)] });
+      // A snapshot at t2 is still open: a's revision of t1 and b (reachable at t1's root? no: at t2) stay.
+      const kept = await s.pack({ keepTid: t2 });
+      expect(kept.objectsRemoved).toBe(1); // b: unreachable from every revision a snapshot ≥ t2 reads
+      expect([...((await s.load([a], t2))[0]?.state ?? [])]).toEqual([1]);
+      const all = await s.pack();
+      expect(all.revisionsRemoved).toBeGreaterThan(0);
+      expect([...((await s.load([a], t3))[0]?.state ?? [])]).toEqual([2]);
+      await expect(s.load([a], t1)).rejects.toBeInstanceOf(ReadConflictError);
+      expect(await s.load([b])).toEqual([]);
+      const stats = await s.stats();
+      expect(stats.objects).toBe(2);
+      expect(stats.garbageBytes).toBe(0);
+      expect(typeof stats.lastPack).toBe('number');
+      await s.close();
+    });
+
+    it('reports stats', async () => {
+      const s = await make();
+      const before = await s.stats();
+      expect(before).toMatchObject({ objects: 0, bytes: 0, transactions: 0, lastPack: undefined });
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1, 2, 3))] });
+      await s.commit({ baseTid: t1, records: [rec(0, bytes(4), [], t1)] });
+      const after = await s.stats();
+      expect(after).toMatchObject({ objects: 1, bytes: 4, garbageBytes: 3, transactions: 2 });
+      await s.close();
+    });
+
+    it('rejects every call after close with DatabaseClosedError; closing twice is harmless', async () => {
+      const s = await make();
+      await s.close();
+      await s.close();
+      await expect(s.load([0])).rejects.toBeInstanceOf(DatabaseClosedError);
+      await expect(s.commit({ baseTid: 0, records: [] })).rejects.toBeInstanceOf(DatabaseClosedError);
+      await expect(s.newOids(1)).rejects.toBeInstanceOf(DatabaseClosedError);
+      await expect(s.sync(0)).rejects.toBeInstanceOf(DatabaseClosedError);
+    });
+  });
+}
