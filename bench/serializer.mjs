@@ -20,7 +20,12 @@ const objects = Array.from({ length: N }, (_, i) => record(i));
 
 const candidates = {
   'msgpackr 2 (structuredClone)': (() => {
-    const p = new Packr({ structuredClone: true, moreTypes: true, useRecords: false, int64AsType: 'bigint' });
+    const p = new Packr({
+      structuredClone: true,
+      moreTypes: true,
+      useRecords: false,
+      int64AsType: 'bigint',
+    });
     return { encode: (o) => p.pack(o), decode: (b) => p.unpack(b) };
   })(),
   'cbor-x 1.6 (structuredClone)': (() => {
@@ -30,7 +35,9 @@ const candidates = {
 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-process.stdout.write(`| encoder | bytes per record (JSON: ${JSON.stringify(objects[5]).length}) | encode k/s | decode k/s |\n|---|---|---|---|\n`);
+process.stdout.write(
+  `| encoder | bytes per record (JSON: ${JSON.stringify(objects[5]).length}) | encode k/s | decode k/s |\n|---|---|---|---|\n`,
+);
 for (const [name, c] of Object.entries(candidates)) {
   const enc = [];
   const dec = [];
@@ -44,5 +51,7 @@ for (const [name, c] of Object.entries(candidates)) {
     dec.push(N / (performance.now() - t));
     size = buffers[5].length;
   }
-  process.stdout.write(`| ${name} | ${size} | ${median(enc).toFixed(0)} | ${median(dec).toFixed(0)} |\n`);
+  process.stdout.write(
+    `| ${name} | ${size} | ${median(enc).toFixed(0)} | ${median(dec).toFixed(0)} |\n`,
+  );
 }

@@ -85,7 +85,9 @@ for (let round = 0; round < 3; round++) {
   }
 }
 const base = results['plain object'];
-process.stdout.write('| object kind | ns per property read | ns per property write | read vs plain |\n|---|---|---|---|\n');
+process.stdout.write(
+  '| object kind | ns per property read | ns per property write | read vs plain |\n|---|---|---|---|\n',
+);
 for (const [name, r] of Object.entries(results)) {
   process.stdout.write(
     `| ${name} | ${r.read.toFixed(2)} | ${r.write.toFixed(2)} | ${(r.read / base.read).toFixed(1)}× |\n`,

@@ -96,7 +96,9 @@ export interface Revision {
 }
 
 const closedError = (): DatabaseClosedError =>
-  new DatabaseClosedError('This connection is closed (or its database is). Open a new one with db.open().');
+  new DatabaseClosedError(
+    'This connection is closed (or its database is). Open a new one with db.open().',
+  );
 
 /** How many objects one round trip of `crawl` loads. */
 const CRAWL_BATCH = 100;
@@ -224,7 +226,7 @@ export class Connection extends EventTarget implements Jar {
    */
   async *crawl(start: Persistent): AsyncGenerator<Persistent> {
     const seen = new Set<Persistent>([start]);
-    let frontier: Persistent[] = [start];
+    const frontier: Persistent[] = [start];
     while (frontier.length > 0) {
       const batch = frontier.splice(0, CRAWL_BATCH);
       await this.prefetch(...batch);
@@ -330,7 +332,9 @@ export class Connection extends EventTarget implements Jar {
       throw new RangeError(`transact: retries must be a non-negative integer, got ${retries}.`);
     }
     if (this.transacting > 0) {
-      throw new ShelfError('conn.transact() was called inside another transact() of the same connection.');
+      throw new ShelfError(
+        'conn.transact() was called inside another transact() of the same connection.',
+      );
     }
     if (this.dirty.size > 0) {
       throw new ShelfError(
@@ -449,7 +453,10 @@ export class Connection extends EventTarget implements Jar {
   }
 
   private label(m: Meta): string {
-    const cls = m.className ?? this.host.registry.nameOf(m.target.constructor as never) ?? m.target.constructor.name;
+    const cls =
+      m.className ??
+      this.host.registry.nameOf(m.target.constructor as never) ??
+      m.target.constructor.name;
     return m.oid === undefined ? `new ${cls}` : `${cls} ${m.oid}`;
   }
 
@@ -540,7 +547,9 @@ export class Connection extends EventTarget implements Jar {
       if (typeof upgrade === 'function') {
         state = upgrade.call(obj, state) as Record<string, unknown>;
         if (typeof state !== 'object' || state === null) {
-          throw new ShelfError(`${m.className}._p_upgrade must return the fields to use (an object).`);
+          throw new ShelfError(
+            `${m.className}._p_upgrade must return the fields to use (an object).`,
+          );
         }
       }
     }
@@ -559,7 +568,11 @@ export class Connection extends EventTarget implements Jar {
         refs: [],
       };
       try {
-        const tid = await this.host.storage.commit({ baseTid: this.snapshot as Tid, records: [record], note: 'root' });
+        const tid = await this.host.storage.commit({
+          baseTid: this.snapshot as Tid,
+          records: [record],
+          note: 'root',
+        });
         await this.advance(tid);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;

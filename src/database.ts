@@ -3,13 +3,7 @@
  * serializer, the pool of fresh oids, the storage's invalidation stream).
  */
 import { DatabaseClosedError } from './shared/errors.js';
-import type {
-  PackResult,
-  Storage,
-  StorageStats,
-  Tid,
-  TransactionInfo,
-} from './shared/storage.js';
+import type { PackResult, Storage, StorageStats, Tid, TransactionInfo } from './shared/storage.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
@@ -126,7 +120,9 @@ export class Database extends EventTarget implements ConnectionHost {
   }
 
   /** Committed transactions, newest first; `before` is exclusive. Fetched in pages of `limit`. */
-  async *transactions(options: { limit?: number; before?: Tid } = {}): AsyncGenerator<TransactionInfo> {
+  async *transactions(
+    options: { limit?: number; before?: Tid } = {},
+  ): AsyncGenerator<TransactionInfo> {
     this.checkOpen();
     let remaining = options.limit ?? Infinity;
     let before = options.before;
@@ -151,7 +147,11 @@ export class Database extends EventTarget implements ConnectionHost {
   }
 
   /** `{ usage, quota, persisted }` of this origin, where the platform tells. */
-  async quota(): Promise<{ usage: number | undefined; quota: number | undefined; persisted: boolean }> {
+  async quota(): Promise<{
+    usage: number | undefined;
+    quota: number | undefined;
+    persisted: boolean;
+  }> {
     const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
     if (!storage?.estimate) return { usage: undefined, quota: undefined, persisted: false };
     const estimate = await storage.estimate();

@@ -21,7 +21,8 @@ export interface OpenOptions extends DatabaseOptions {
   durability?: 'strict' | 'relaxed';
 }
 
-const isBrowser = (): boolean => typeof (globalThis as { document?: unknown }).document !== 'undefined';
+const isBrowser = (): boolean =>
+  typeof (globalThis as { document?: unknown }).document !== 'undefined';
 
 /**
  * Opens (creating if needed) the database `name`.
@@ -33,14 +34,20 @@ const isBrowser = (): boolean => typeof (globalThis as { document?: unknown }).d
  */
 export async function openDatabase(name: string, options: OpenOptions = {}): Promise<Database> {
   if (typeof name !== 'string' || name === '' || name.length > 200) {
-    throw new RangeError('openDatabase: the name must be a non-empty string of at most 200 characters.');
+    throw new RangeError(
+      'openDatabase: the name must be a non-empty string of at most 200 characters.',
+    );
   }
   const { storage: choice = 'auto', path, durability = 'strict', ...dbOptions } = options;
   if (durability !== 'strict' && durability !== 'relaxed') {
-    throw new RangeError(`openDatabase: durability must be 'strict' or 'relaxed', got ${String(durability)}.`);
+    throw new RangeError(
+      `openDatabase: durability must be 'strict' or 'relaxed', got ${String(durability)}.`,
+    );
   }
   if (path !== undefined && choice !== 'file') {
-    throw new RangeError(`openDatabase: path is for storage 'file' only (got storage '${choice}').`);
+    throw new RangeError(
+      `openDatabase: path is for storage 'file' only (got storage '${choice}').`,
+    );
   }
   const storage = await makeStorage(choice);
   return new Database(storage, dbOptions);

@@ -42,13 +42,13 @@ function installExtensions(): void {
   addExtension({
     Class: Persistent,
     tag: REF_TAG,
-    encode(obj: Persistent, encode: (value: unknown) => void) {
+    encode(obj: Persistent, encode: (value: unknown) => Uint8Array) {
       const m = metaOf(obj);
       if (m.oid === undefined || m.className === undefined) {
         // scan() and Connection.commit assign oids before encoding; reaching this is a bug.
         throw new Error(`shelfdb: encoding a reference to an object without an oid`);
       }
-      encode([m.oid, m.className]);
+      return encode([m.oid, m.className]);
     },
     decode(data: unknown) {
       const [oid, className] = data as [number, string];
@@ -61,8 +61,8 @@ function installExtensions(): void {
   addExtension({
     Class: ArrayBuffer,
     tag: ARRAY_BUFFER_TAG,
-    encode(buffer: ArrayBuffer, encode: (value: unknown) => void) {
-      encode(new Uint8Array(buffer));
+    encode(buffer: ArrayBuffer, encode: (value: unknown) => Uint8Array) {
+      return encode(new Uint8Array(buffer));
     },
     decode(bytes: unknown) {
       const u8 = bytes as Uint8Array;
@@ -72,8 +72,8 @@ function installExtensions(): void {
   addExtension({
     Class: DataView,
     tag: DATA_VIEW_TAG,
-    encode(view: DataView, encode: (value: unknown) => void) {
-      encode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    encode(view: DataView, encode: (value: unknown) => Uint8Array) {
+      return encode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
     },
     decode(bytes: unknown) {
       const u8 = bytes as Uint8Array;
@@ -91,7 +91,8 @@ class Refusal {
 }
 
 const isNativeClass = (ctor: unknown): boolean =>
-  typeof ctor === 'function' && /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(ctor));
+  typeof ctor === 'function' &&
+  /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(ctor));
 
 function refuse(value: unknown): Refusal {
   const kind = typeof value;
@@ -103,7 +104,8 @@ function refuse(value: unknown): Refusal {
   }
   if (kind === 'symbol') {
     return new Refusal(
-      (p) => new SerializationError(`Cannot store a symbol at ${p}: symbols have no stored form.`, p),
+      (p) =>
+        new SerializationError(`Cannot store a symbol at ${p}: symbols have no stored form.`, p),
       value,
     );
   }
@@ -128,7 +130,8 @@ function isPlainObject(value: object): boolean {
 }
 
 const identifier = /^[A-Za-z_$][\w$]*$/;
-const keySegment = (key: string): string => (identifier.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+const keySegment = (key: string): string =>
+  identifier.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 const describeKey = (key: unknown): string =>
   typeof key === 'string' ? JSON.stringify(key) : typeof key === 'bigint' ? `${key}n` : String(key);
 
@@ -240,7 +243,6 @@ export class Serializer {
     }
     return label;
   }
-
 
   /** Encodes scanned state. Every persistent object it references must have an oid by now. */
   encode(state: Record<string, unknown>): Uint8Array {

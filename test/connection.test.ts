@@ -24,13 +24,15 @@ async function seeded() {
   return { db, storage, conn, root, t };
 }
 
-async function loadTodo(conn: ReturnType<Awaited<ReturnType<typeof seeded>>['db']['open']>): Promise<Todo> {
+async function loadTodo(
+  conn: ReturnType<Awaited<ReturnType<typeof seeded>>['db']['open']>,
+): Promise<Todo> {
   const root = await conn.root();
   return conn.load(root.get('t') as Todo);
 }
 
 describe('Connection: snapshots', () => {
-  it('sees another connection\'s commit only after sync, abort or its own commit (autoSync off)', async () => {
+  it("sees another connection's commit only after sync, abort or its own commit (autoSync off)", async () => {
     const { db, conn, t } = await seeded();
     const other = db.open();
     other.autoSync = false;
@@ -230,7 +232,7 @@ describe('Connection: commit', () => {
     expect((await storage.stats()).objects).toBe(before.objects);
   });
 
-  it('rejects a reference to another connection\'s object, storing nothing', async () => {
+  it("rejects a reference to another connection's object, storing nothing", async () => {
     const { db, conn, root, storage } = await seeded();
     const other = db.open();
     const foreign = await loadTodo(other);
@@ -544,7 +546,10 @@ describe('Connection: cache', () => {
     const { db } = makeDb({ cacheBytes: 2000 });
     const conn = db.open();
     const root = await conn.root();
-    root.set('todos', Array.from({ length: 50 }, (_, i) => todo('x'.repeat(100) + i)));
+    root.set(
+      'todos',
+      Array.from({ length: 50 }, (_, i) => todo('x'.repeat(100) + i)),
+    );
     await conn.commit();
     const other = db.open();
     await other.load(...((await other.root()).get('todos') as Todo[]));
@@ -557,7 +562,10 @@ describe('Connection: cache', () => {
     const { db } = makeDb({ cacheSize: 5 });
     const conn = db.open();
     const root = await conn.root();
-    root.set('todos', Array.from({ length: 10 }, (_, i) => todo(`t${i}`)));
+    root.set(
+      'todos',
+      Array.from({ length: 10 }, (_, i) => todo(`t${i}`)),
+    );
     await conn.commit();
     const other = db.open();
     const todos = (await other.root()).get('todos') as Todo[];
@@ -573,7 +581,10 @@ describe('Connection: cache', () => {
     const { db } = makeDb({ cacheSize: 1 });
     const conn = db.open();
     const root = await conn.root();
-    root.set('todos', Array.from({ length: 100 }, (_, i) => todo(`t${i}`)));
+    root.set(
+      'todos',
+      Array.from({ length: 100 }, (_, i) => todo(`t${i}`)),
+    );
     await conn.commit();
     const other = db.open();
     const root2 = await other.root();

@@ -40,7 +40,12 @@ describe('Persistent', () => {
     delete (t as Partial<Todo>).project;
     expect(t._p_status).toBe('unsaved');
     await conn.commit();
-    Object.defineProperty(t, 'title', { value: 'b', writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(t, 'title', {
+      value: 'b',
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
     expect(t._p_status).toBe('unsaved');
   });
 

@@ -73,7 +73,10 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
       const s = await make();
       const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))] });
       const [a] = (await s.newOids(1)) as [number];
-      const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(2), [a], t1), rec(a, bytes(9))] });
+      const t2 = await s.commit({
+        baseTid: t1,
+        records: [rec(0, bytes(2), [a], t1), rec(a, bytes(9))],
+      });
       expect([...((await s.load([0], t1))[0]?.state ?? [])]).toEqual([1]);
       expect([...((await s.load([0], t2))[0]?.state ?? [])]).toEqual([2]);
       expect([...((await s.load([0]))[0]?.state ?? [])]).toEqual([2]);
@@ -109,10 +112,17 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
     it('checks readCurrent pins with ReadConflictError', async () => {
       const s = await make();
       const [a, b] = (await s.newOids(2)) as [number, number];
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))] });
+      const t1 = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))],
+      });
       await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
       const err = await s
-        .commit({ baseTid: t1, records: [rec(b, bytes(2), [], t1)], readCurrent: [{ oid: a, tid: t1 }] })
+        .commit({
+          baseTid: t1,
+          records: [rec(b, bytes(2), [], t1)],
+          readCurrent: [{ oid: a, tid: t1 }],
+        })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ReadConflictError);
       expect((err as ReadConflictError).oids).toEqual([a]);
@@ -122,7 +132,9 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
 
     it('refuses malformed commits without storing anything', async () => {
       const s = await make();
-      await expect(s.commit({ baseTid: 0, records: [rec(12345, bytes(1))] })).rejects.toBeInstanceOf(ShelfError);
+      await expect(
+        s.commit({ baseTid: 0, records: [rec(12345, bytes(1))] }),
+      ).rejects.toBeInstanceOf(ShelfError);
       await expect(
         s.commit({ baseTid: 0, records: [rec(0, bytes(1)), rec(0, bytes(2))] }),
       ).rejects.toBeInstanceOf(ShelfError);
@@ -136,9 +148,15 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
     it('answers sync with the oids changed since a tid', async () => {
       const s = await make();
       const [a, b] = (await s.newOids(2)) as [number, number];
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))] });
+      const t1 = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))],
+      });
       const t2 = await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
-      const t3 = await s.commit({ baseTid: t2, records: [rec(b, bytes(2), [], t1), rec(a, bytes(3), [], t2)] });
+      const t3 = await s.commit({
+        baseTid: t2,
+        records: [rec(b, bytes(2), [], t1), rec(a, bytes(3), [], t2)],
+      });
       const r = await s.sync(t1);
       expect(r.tid).toBe(t3);
       expect([...r.oids].sort()).toEqual([a, b].sort());
@@ -148,7 +166,12 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
 
     it('keeps transaction metadata, newest first, before exclusive', async () => {
       const s = await make();
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))], note: 'first', user: 'ada' });
+      const t1 = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(1))],
+        note: 'first',
+        user: 'ada',
+      });
       const t2 = await s.commit({
         baseTid: t1,
         records: [rec(0, bytes(2, 2), [], t1)],
@@ -157,7 +180,13 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
       });
       const all = await s.transactions();
       expect(all.map((t) => t.tid)).toEqual([t2, t1]);
-      expect(all[0]).toMatchObject({ note: 'second', user: '', meta: { app: 'x', n: 2 }, oids: [0], bytes: 2 });
+      expect(all[0]).toMatchObject({
+        note: 'second',
+        user: '',
+        meta: { app: 'x', n: 2 },
+        oids: [0],
+        bytes: 2,
+      });
       expect(all[1]).toMatchObject({ note: 'first', user: 'ada', meta: {} });
       expect(typeof all[0]?.time).toBe('number');
       expect((await s.transactions({ before: t2 })).map((t) => t.tid)).toEqual([t1]);
@@ -199,7 +228,10 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
     it('packs away unreachable objects and old revisions, keeping what a snapshot needs', async () => {
       const s = await make();
       const [a, b] = (await s.newOids(2)) as [number, number];
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))] });
+      const t1 = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))],
+      });
       const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(0, 0), [a], t1)] }); // b unreachable now
       const t3 = await s.commit({ baseTid: t2, records: [rec(a, bytes(2), [], t1)] });
       // A snapshot at t2 is still open: a's revision of t1 and b (reachable at t1's root? no: at t2) stay.
@@ -234,7 +266,9 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
       await s.close();
       await s.close();
       await expect(s.load([0])).rejects.toBeInstanceOf(DatabaseClosedError);
-      await expect(s.commit({ baseTid: 0, records: [] })).rejects.toBeInstanceOf(DatabaseClosedError);
+      await expect(s.commit({ baseTid: 0, records: [] })).rejects.toBeInstanceOf(
+        DatabaseClosedError,
+      );
       await expect(s.newOids(1)).rejects.toBeInstanceOf(DatabaseClosedError);
       await expect(s.sync(0)).rejects.toBeInstanceOf(DatabaseClosedError);
     });

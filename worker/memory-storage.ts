@@ -84,7 +84,11 @@ export class MemoryStorage implements Storage {
     const conflicts: number[] = [];
     for (const record of txn.records) {
       const latest = this.objects.get(record.oid)?.revisions.at(-1)?.tid;
-      if (record.tid === undefined ? latest !== undefined : latest === undefined || latest > record.tid) {
+      if (
+        record.tid === undefined
+          ? latest !== undefined
+          : latest === undefined || latest > record.tid
+      ) {
         conflicts.push(record.oid);
       }
     }
@@ -113,7 +117,8 @@ export class MemoryStorage implements Storage {
       };
       bytes += stored.state.byteLength;
       const entry = this.objects.get(record.oid);
-      if (entry === undefined) this.objects.set(record.oid, { revisions: [stored], truncated: false });
+      if (entry === undefined)
+        this.objects.set(record.oid, { revisions: [stored], truncated: false });
       else entry.revisions.push(stored);
     }
     const oids = txn.records.map((r) => r.oid);
@@ -198,7 +203,8 @@ export class MemoryStorage implements Storage {
     this.checkOpen();
     const bytes = this.totalBytes();
     let current = 0;
-    for (const entry of this.objects.values()) current += (entry.revisions.at(-1) as LoadedRecord).state.byteLength;
+    for (const entry of this.objects.values())
+      current += (entry.revisions.at(-1) as LoadedRecord).state.byteLength;
     return {
       storage: 'memory',
       objects: this.objects.size,
@@ -215,7 +221,8 @@ export class MemoryStorage implements Storage {
     const out: TransactionInfo[] = [];
     for (let i = this.txns.length - 1; i >= 0 && out.length < limit; i--) {
       const txn = this.txns[i] as TransactionInfo;
-      if (txn.tid < before) out.push({ ...txn, oids: [...txn.oids], meta: structuredClone(txn.meta) });
+      if (txn.tid < before)
+        out.push({ ...txn, oids: [...txn.oids], meta: structuredClone(txn.meta) });
     }
     return out;
   }
@@ -261,7 +268,8 @@ export class MemoryStorage implements Storage {
 
   private totalBytes(): number {
     let bytes = 0;
-    for (const entry of this.objects.values()) for (const r of entry.revisions) bytes += r.state.byteLength;
+    for (const entry of this.objects.values())
+      for (const r of entry.revisions) bytes += r.state.byteLength;
     return bytes;
   }
 
@@ -274,9 +282,12 @@ export class MemoryStorage implements Storage {
         throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
       }
       if (oid !== ROOT_OID && oid >= this.nextOid) {
-        throw new ShelfError(`commit: oid ${oid} was never handed out by newOids(); nothing was stored.`);
+        throw new ShelfError(
+          `commit: oid ${oid} was never handed out by newOids(); nothing was stored.`,
+        );
       }
-      if (seen.has(oid)) throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
+      if (seen.has(oid))
+        throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
       seen.add(oid);
       if (typeof record.className !== 'string' || record.className === '') {
         throw new ShelfError(`commit: record ${oid} has no class name.`);
@@ -284,7 +295,10 @@ export class MemoryStorage implements Storage {
       if (!(record.state instanceof Uint8Array)) {
         throw new ShelfError(`commit: record ${oid} has no state bytes (a Uint8Array).`);
       }
-      if (!Array.isArray(record.refs) || !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)) {
+      if (
+        !Array.isArray(record.refs) ||
+        !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)
+      ) {
         throw new ShelfError(`commit: record ${oid} has malformed refs (non-negative integers).`);
       }
     }
