@@ -1,0 +1,91 @@
+/**
+ * The sample app: a notes list kept in shelfdb. It uses only the public package.
+ * Later issues grow this page into the explorer.
+ */
+import { openDatabase, Persistent, PersistentList, type Connection } from 'shelfdb';
+
+class Note extends Persistent {
+  text = '';
+  done = false;
+  created = new Date();
+}
+
+const $ = <T extends HTMLElement>(selector: string): T => document.querySelector(selector) as T;
+
+async function main(): Promise<void> {
+  // Durable browser storage (OPFS, IndexedDB) comes with the storage worker; until then the
+  // sample keeps its notes for the life of the page.
+  const db = await openDatabase('notes', { storage: 'memory', classes: [Note] });
+  const conn = db.open();
+  const notes = await conn.transact(async () => {
+    const root = await conn.root();
+    if (!root.has('notes')) root.set('notes', new PersistentList<Note>());
+    return root.get('notes') as PersistentList<Note>;
+  });
+
+  async function render(c: Connection): Promise<void> {
+    const list = await c.load(notes);
+    const items = list.length > 0 ? await c.load(...list.toArray()) : [];
+    const loaded = Array.isArray(items) ? items : [items];
+    const ul = $<HTMLUListElement>('#notes');
+    ul.replaceChildren(
+      ...loaded.map((note, i) => {
+        const li = document.createElement('li');
+        li.className = note.done ? 'done' : '';
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        box.checked = note.done;
+        box.setAttribute('aria-label', `done: ${note.text}`);
+        box.addEventListener('change', () => {
+          void c
+            .transact(() => {
+              note.done = box.checked;
+            })
+            .then(() => render(c));
+        });
+        const span = document.createElement('span');
+        span.textContent = note.text;
+        const remove = document.createElement('button');
+        remove.textContent = 'Delete';
+        remove.addEventListener('click', () => {
+          void c
+            .transact(() => {
+              notes.splice(i, 1);
+            })
+            .then(() => render(c));
+        });
+        li.append(box, span, remove);
+        return li;
+      }),
+    );
+    const stats = await db.stats();
+    $('#status').textContent =
+      `${loaded.length} note(s) · ${stats.objects} objects · ${stats.transactions} transactions · storage: ${stats.storage}`;
+  }
+
+  $<HTMLFormElement>('#add').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = $<HTMLInputElement>('#text');
+    const text = input.value.trim();
+    if (text === '') return;
+    input.value = '';
+    void conn
+      .transact(
+        () => {
+          const note = new Note();
+          note.text = text;
+          notes.push(note);
+        },
+        { note: 'add note' },
+      )
+      .then(() => render(conn));
+  });
+  conn.addEventListener('change', () => void render(conn));
+  await render(conn);
+  document.body.dataset.ready = 'yes';
+}
+
+main().catch((error: unknown) => {
+  $('#status').textContent = `shelfdb failed to start: ${String(error)}`;
+  throw error;
+});

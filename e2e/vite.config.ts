@@ -1,0 +1,13 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+// Serves the repository root for the browser tests: e2e/pages/* and demo/ import the library
+// from source, the demo through the package name `shelfdb`.
+export default defineConfig({
+  root: fileURLToPath(new URL('..', import.meta.url)),
+  resolve: {
+    alias: { shelfdb: fileURLToPath(new URL('../src/index.ts', import.meta.url)) },
+  },
+  server: { hmr: false },
+  logLevel: 'warn',
+});
