@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import { Encoder } from 'cbor-x';
 
-const N = 100_000;
+const N = process.argv.includes('--quick') ? 1_000 : 100_000;
 const ROUNDS = 7;
 const record = (i) => ({
   id: i,

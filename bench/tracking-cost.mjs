@@ -1,7 +1,7 @@
 // Micro-benchmark: what change tracking costs on property reads and writes.
 // Compares a plain object, a Proxy with get/set traps (shelfdb's choice), and accessor
 // properties on the prototype backed by a hidden slot. Run: node bench/tracking-cost.mjs
-const N = 20_000_000;
+const N = process.argv.includes('--quick') ? 200_000 : 20_000_000;
 const META = Symbol('meta');
 
 class Plain {

@@ -1,0 +1,23 @@
+// `npm run bench`: runs the benchmarks that exist so far and prints their tables.
+// The micro-benchmarks behind design choices run in Node (V8, the engine of Chromium).
+// The browser benchmark against the platform limit and the peers is issue 5.
+import { spawnSync } from 'node:child_process';
+
+const quick = process.argv.includes('--quick');
+const benches = [
+  ['Change tracking: cost of a property read and write', 'bench/tracking-cost.mjs'],
+  ['Object state encoders', 'bench/serializer.mjs'],
+];
+console.log(
+  `shelfdb benchmarks — ${new Date().toISOString()} — Node ${process.version}${quick ? ' (quick)' : ''}\n`,
+);
+let failed = false;
+for (const [title, file] of benches) {
+  console.log(`## ${title}\n`);
+  const r = spawnSync(process.execPath, [file, ...(quick ? ['--quick'] : [])], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) failed = true;
+  console.log('');
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,32 @@
+/** The README's example runs as written. */
+import { readFileSync } from 'node:fs';
+import ts from 'typescript';
+import { expect, it } from 'vitest';
+import * as shelfdb from '../src/index.js';
+
+it('runs the README example as written', async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const example = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(example, 'README has a ```ts example').toBeDefined();
+  const js = ts.transpileModule(example as string, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  // The example imports from 'shelfdb': hand it the package as a parameter instead.
+  const body = js.replace(
+    /import\s*\{([^}]*)\}\s*from\s*'shelfdb';/,
+    (_, names: string) => `const {${names}} = shelfdb;`,
+  );
+  expect(body).not.toMatch(/\bimport\b/);
+  const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+    ...args: string[]
+  ) => (lib: typeof shelfdb) => Promise<{ db: shelfdb.Database; todo: shelfdb.Persistent }>;
+  const run = new AsyncFunction('shelfdb', `${body}\nreturn { db, todo };`);
+  const { db, todo } = await run(shelfdb);
+  expect(todo._p_status).toBe('saved');
+  const conn = db.open();
+  const first = (await conn.root()).get('first') as shelfdb.Persistent & { title: string };
+  expect((await conn.load(first)).title).toBe('Write the README');
+  const [txn] = await db.storage.transactions({ limit: 1 });
+  expect(txn?.note).toBe('first todo');
+  await db.close();
+});
