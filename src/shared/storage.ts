@@ -125,9 +125,9 @@ export interface StorageStats {
   storage: StorageKind;
   /** Objects with a current revision. */
   objects: number;
-  /** Bytes of object state kept, all revisions. */
+  /** Bytes the storage occupies: at least the object state of every revision kept. */
   bytes: number;
-  /** Bytes held by revisions no snapshot can read any more and objects unreachable from the root. */
+  /** Bytes held by revisions superseded by newer ones (what pack could reclaim, at most). */
   garbageBytes: number;
   transactions: number;
   lastPack: number | undefined;

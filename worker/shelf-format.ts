@@ -1,0 +1,411 @@
+/**
+ * The ShelfStorage file format, byte by byte. All integers are little-endian; "u64" fields hold
+ * integers below 2^53 (oids, tids, positions, times), written as two u32 halves (low, high) and
+ * checked on read. test/shelf-format.test.ts pins these offsets.
+ *
+ * A database is a directory:
+ *   manifest.0, manifest.1   two slots; the valid one with the higher generation is current
+ *   seg-<n>.log              segment files: a header, then log entries one after another
+ *   index-<g>.idx            an index checkpoint (generation g), read in place, never loaded whole
+ *
+ * Positions: a record's position is `segment * 2^40 + offset in that segment`, one number.
+ *
+ * 1. Segment header (32 bytes)
+ *    0  8  magic "SHELFLOG"
+ *    8  u32 format version (1)
+ *   12  u32 segment number
+ *   16  u32 CRC-32 of bytes 0..16
+ *   20  12  zero
+ *
+ * 2. Log entry (a transaction, or an oid reservation), at any offset ≥ 32
+ *    0  u32 entry length L (all of it, trailer included)
+ *    4  u8  kind: 'T' (0x54) transaction, 'O' (0x4F) oid reservation, 'F' (0x46) filler
+ *    5  u8  status: ' ' (0x20)
+ *    6  u16 zero
+ *    8  u64 tid (transactions; 0 otherwise)
+ *   16  u64 time, ms since the epoch
+ *   24  u32 record count N
+ *   28  u32 metadata length M
+ *   32  u64 next oid: every oid below it has been handed out
+ *   40  M   metadata: UTF-8 JSON {"note","user","meta"}
+ *   40+M    N records (3.)
+ *   L-8 u32 CRC-32 of bytes 0..L-8
+ *   L-4 u32 L again, so the log can be walked backwards
+ *
+ * 3. Record, inside a transaction entry
+ *    0  u32 record length R
+ *    4  u32 offset of the record from the start of its entry (to find the transaction)
+ *    8  u64 oid
+ *   16  u64 tid
+ *   24  u64 position of the previous revision of this oid (0: none; 1: removed by pack)
+ *   32  u16 class name length C
+ *   34  u32 state length S
+ *   38  u32 reference count K
+ *   42  C   class name, UTF-8
+ *   42+C S  state (opaque to storage)
+ *   ..  K × u64 referenced oids
+ *
+ * 4. Manifest slot (manifest.0 / manifest.1)
+ *    0  8  magic "SHELFMAN"
+ *    8  u32 format version (1)
+ *   12  u32 JSON length J
+ *   16  u32 CRC-32 of the JSON
+ *   20  J   UTF-8 JSON: Manifest below
+ *
+ * 5. Index checkpoint (index-<g>.idx): a header, then a dense table indexed by oid.
+ *    0  8  magic "SHELFIDX"
+ *    8  u32 format version (1)
+ *   12  u32 zero
+ *   16  u64 entry count E (= the next oid when written)
+ *   24  8  zero
+ *   32  E × u64: position of the newest revision of oid i (0: none)
+ */
+import { CorruptStorageError } from '../src/shared/errors.js';
+
+export const FORMAT_VERSION = 1;
+export const SEGMENT_MAGIC = 'SHELFLOG';
+export const MANIFEST_MAGIC = 'SHELFMAN';
+export const INDEX_MAGIC = 'SHELFIDX';
+export const SEGMENT_HEADER_SIZE = 32;
+export const ENTRY_HEADER_SIZE = 40;
+export const ENTRY_TRAILER_SIZE = 8;
+export const RECORD_HEADER_SIZE = 42;
+/** `prev` of a revision whose older revisions pack removed. */
+export const PREV_PACKED = 1;
+export const INDEX_HEADER_SIZE = 32;
+export const MANIFEST_HEADER_SIZE = 20;
+export const KIND_TRANSACTION = 0x54;
+export const KIND_OIDS = 0x4f;
+export const KIND_FILLER = 0x46;
+export const STATUS_COMMITTED = 0x20;
+/** Positions are segment * SEGMENT_SPAN + offset. */
+export const SEGMENT_SPAN = 2 ** 40;
+
+export const position = (segment: number, offset: number): number => segment * SEGMENT_SPAN + offset;
+export const segmentOf = (pos: number): number => Math.floor(pos / SEGMENT_SPAN);
+export const offsetOf = (pos: number): number => pos % SEGMENT_SPAN;
+export const segmentName = (n: number): string => `seg-${String(n).padStart(6, '0')}.log`;
+export const indexName = (generation: number): string => `index-${String(generation).padStart(6, '0')}.idx`;
+export const MANIFEST_SLOTS = ['manifest.0', 'manifest.1'] as const;
+
+export interface Manifest {
+  generation: number;
+  /** Segment numbers in log order. */
+  segments: number[];
+  /** The index checkpoint, if any: the log up to `end` is in it. */
+  checkpoint: {
+    file: string;
+    /** Position just past the last entry the checkpoint covers. */
+    end: number;
+    tid: number;
+    nextOid: number;
+    /** Oids with a revision, when written. */
+    objects: number;
+  } | null;
+  /** Milliseconds since the epoch of the last pack. */
+  lastPack?: number;
+  /** Transactions in the log up to the checkpoint. */
+  checkpointTransactions?: number;
+  /** Garbage bytes in the log up to the checkpoint. */
+  checkpointGarbage?: number;
+}
+
+// ─── CRC-32 (IEEE 802.3, as zlib) ─────────────────────────────────────────
+
+let crcTable: Uint32Array | undefined;
+
+export function crc32(data: Uint8Array, start = 0, end = data.byteLength): number {
+  if (crcTable === undefined) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  const table = crcTable;
+  let crc = 0xffffffff;
+  for (let i = start; i < end; i++) crc = (table[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+// ─── integers ─────────────────────────────────────────────────────────────
+
+export function setU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value >>> 0, true);
+  view.setUint32(at + 4, Math.floor(value / 2 ** 32), true);
+}
+
+export function getU64(view: DataView, at: number): number {
+  const high = view.getUint32(at + 4, true);
+  if (high >= 2 ** 21) throw new CorruptStorageError(`A 64-bit field at byte ${at} exceeds 2^53.`);
+  return high * 2 ** 32 + view.getUint32(at, true);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const ascii = (s: string): Uint8Array => encoder.encode(s);
+
+function hasMagic(bytes: Uint8Array, magic: string): boolean {
+  if (bytes.byteLength < magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (bytes[i] !== magic.charCodeAt(i)) return false;
+  return true;
+}
+
+const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+// ─── segment header ───────────────────────────────────────────────────────
+
+export function encodeSegmentHeader(segment: number): Uint8Array {
+  const bytes = new Uint8Array(SEGMENT_HEADER_SIZE);
+  bytes.set(ascii(SEGMENT_MAGIC), 0);
+  const view = viewOf(bytes);
+  view.setUint32(8, FORMAT_VERSION, true);
+  view.setUint32(12, segment, true);
+  view.setUint32(16, crc32(bytes, 0, 16), true);
+  return bytes;
+}
+
+/** @throws CorruptStorageError naming the file when it is not a shelfdb segment. */
+export function checkSegmentHeader(bytes: Uint8Array, segment: number, file: string): void {
+  if (!hasMagic(bytes, SEGMENT_MAGIC) || bytes.byteLength < SEGMENT_HEADER_SIZE) {
+    throw new CorruptStorageError(`${file} is not a shelfdb log file (no SHELFLOG header). It was left untouched.`);
+  }
+  const view = viewOf(bytes);
+  if (view.getUint32(16, true) !== crc32(bytes, 0, 16)) {
+    throw new CorruptStorageError(`${file}: the segment header checksum does not match (byte 16).`);
+  }
+  const version = view.getUint32(8, true);
+  if (version !== FORMAT_VERSION) {
+    throw new CorruptStorageError(
+      `${file} has format version ${version}; this shelfdb reads version ${FORMAT_VERSION}. Open it with a shelfdb that matches.`,
+    );
+  }
+  if (view.getUint32(12, true) !== segment) {
+    throw new CorruptStorageError(`${file} says it is segment ${view.getUint32(12, true)}, expected ${segment}.`);
+  }
+}
+
+// ─── entries and records ──────────────────────────────────────────────────
+
+export interface EntryRecord {
+  oid: number;
+  className: string;
+  state: Uint8Array;
+  refs: number[];
+  /** Position of the previous revision (0: none). */
+  prev: number;
+}
+
+export interface EntryInput {
+  kind: number;
+  tid: number;
+  time: number;
+  nextOid: number;
+  metadata?: { note: string; user: string; meta: Record<string, unknown> };
+  records: EntryRecord[];
+}
+
+/** Byte offsets of each record inside an encoded entry (from the entry's start). */
+export interface EncodedEntry {
+  bytes: Uint8Array;
+  recordOffsets: number[];
+}
+
+export function encodeEntry(input: EntryInput): EncodedEntry {
+  const meta = input.metadata === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(input.metadata));
+  const names = input.records.map((r) => encoder.encode(r.className));
+  let length = ENTRY_HEADER_SIZE + meta.byteLength + ENTRY_TRAILER_SIZE;
+  input.records.forEach((r, i) => {
+    length += RECORD_HEADER_SIZE + (names[i] as Uint8Array).byteLength + r.state.byteLength + 8 * r.refs.length;
+  });
+  if (length >= 2 ** 32) throw new RangeError('A transaction of 4 GiB or more cannot be stored in one entry.');
+  const bytes = new Uint8Array(length);
+  const view = viewOf(bytes);
+  view.setUint32(0, length, true);
+  bytes[4] = input.kind;
+  bytes[5] = STATUS_COMMITTED;
+  setU64(view, 8, input.tid);
+  setU64(view, 16, input.time);
+  view.setUint32(24, input.records.length, true);
+  view.setUint32(28, meta.byteLength, true);
+  setU64(view, 32, input.nextOid);
+  bytes.set(meta, ENTRY_HEADER_SIZE);
+  let at = ENTRY_HEADER_SIZE + meta.byteLength;
+  const recordOffsets: number[] = [];
+  input.records.forEach((r, i) => {
+    const name = names[i] as Uint8Array;
+    if (name.byteLength >= 2 ** 16) throw new RangeError(`Class name too long: ${r.className.slice(0, 40)}…`);
+    const size = RECORD_HEADER_SIZE + name.byteLength + r.state.byteLength + 8 * r.refs.length;
+    recordOffsets.push(at);
+    view.setUint32(at, size, true);
+    view.setUint32(at + 4, at, true);
+    setU64(view, at + 8, r.oid);
+    setU64(view, at + 16, input.tid);
+    setU64(view, at + 24, r.prev);
+    view.setUint16(at + 32, name.byteLength, true);
+    view.setUint32(at + 34, r.state.byteLength, true);
+    view.setUint32(at + 38, r.refs.length, true);
+    bytes.set(name, at + RECORD_HEADER_SIZE);
+    bytes.set(r.state, at + RECORD_HEADER_SIZE + name.byteLength);
+    let refAt = at + RECORD_HEADER_SIZE + name.byteLength + r.state.byteLength;
+    for (const ref of r.refs) {
+      setU64(view, refAt, ref);
+      refAt += 8;
+    }
+    at += size;
+  });
+  view.setUint32(length - 8, crc32(bytes, 0, length - 8), true);
+  view.setUint32(length - 4, length, true);
+  return { bytes, recordOffsets };
+}
+
+/** The fixed part of an entry, read from its first ENTRY_HEADER_SIZE bytes. */
+export interface EntryHeader {
+  length: number;
+  kind: number;
+  tid: number;
+  time: number;
+  recordCount: number;
+  metaLength: number;
+  nextOid: number;
+}
+
+export function decodeEntryHeader(bytes: Uint8Array): EntryHeader {
+  const view = viewOf(bytes);
+  return {
+    length: view.getUint32(0, true),
+    kind: bytes[4] as number,
+    tid: getU64(view, 8),
+    time: getU64(view, 16),
+    recordCount: view.getUint32(24, true),
+    metaLength: view.getUint32(28, true),
+    nextOid: getU64(view, 32),
+  };
+}
+
+/** True when `bytes` is one whole, undamaged entry. */
+export function entryIsValid(bytes: Uint8Array): boolean {
+  if (bytes.byteLength < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE) return false;
+  const view = viewOf(bytes);
+  const length = view.getUint32(0, true);
+  if (length !== bytes.byteLength || view.getUint32(length - 4, true) !== length) return false;
+  const kind = bytes[4];
+  if (kind !== KIND_TRANSACTION && kind !== KIND_OIDS && kind !== KIND_FILLER) return false;
+  return view.getUint32(length - 8, true) === crc32(bytes, 0, length - 8);
+}
+
+export interface DecodedRecord extends EntryRecord {
+  tid: number;
+  /** Offset of the record inside its entry. */
+  offset: number;
+}
+
+/** Length of the record whose first bytes (at least 4) are given. */
+export const recordLength = (head: Uint8Array): number => viewOf(head).getUint32(0, true);
+
+/** The metadata and records of a valid transaction entry. */
+export function decodeEntry(bytes: Uint8Array): {
+  header: EntryHeader;
+  metadata: { note: string; user: string; meta: Record<string, unknown> };
+  records: DecodedRecord[];
+} {
+  const header = decodeEntryHeader(bytes);
+  const metaBytes = bytes.subarray(ENTRY_HEADER_SIZE, ENTRY_HEADER_SIZE + header.metaLength);
+  const metadata =
+    header.metaLength === 0
+      ? { note: '', user: '', meta: {} }
+      : (JSON.parse(decoder.decode(metaBytes)) as { note: string; user: string; meta: Record<string, unknown> });
+  const records: DecodedRecord[] = [];
+  let at = ENTRY_HEADER_SIZE + header.metaLength;
+  for (let i = 0; i < header.recordCount; i++) {
+    records.push(decodeRecord(bytes.subarray(at)));
+    at += viewOf(bytes).getUint32(at, true);
+  }
+  return { header, metadata, records };
+}
+
+/** A record from bytes starting at its first byte (as many as its length says, at least). */
+export function decodeRecord(bytes: Uint8Array): DecodedRecord {
+  const view = viewOf(bytes);
+  const size = view.getUint32(0, true);
+  if (size < RECORD_HEADER_SIZE || size > bytes.byteLength) {
+    throw new CorruptStorageError(`A record claims ${size} bytes where ${bytes.byteLength} remain.`);
+  }
+  const nameLength = view.getUint16(32, true);
+  const stateLength = view.getUint32(34, true);
+  const refCount = view.getUint32(38, true);
+  if (RECORD_HEADER_SIZE + nameLength + stateLength + 8 * refCount !== size) {
+    throw new CorruptStorageError('A record\'s field lengths do not add up to its length.');
+  }
+  const nameStart = RECORD_HEADER_SIZE;
+  const stateStart = nameStart + nameLength;
+  const refs = new Array<number>(refCount);
+  for (let i = 0; i < refCount; i++) refs[i] = getU64(view, stateStart + stateLength + 8 * i);
+  return {
+    offset: view.getUint32(4, true),
+    oid: getU64(view, 8),
+    tid: getU64(view, 16),
+    prev: getU64(view, 24),
+    className: decoder.decode(bytes.subarray(nameStart, stateStart)),
+    state: bytes.slice(stateStart, stateStart + stateLength),
+    refs,
+  };
+}
+
+// ─── manifest ─────────────────────────────────────────────────────────────
+
+export function encodeManifest(manifest: Manifest): Uint8Array {
+  const json = encoder.encode(JSON.stringify(manifest));
+  const bytes = new Uint8Array(MANIFEST_HEADER_SIZE + json.byteLength);
+  bytes.set(ascii(MANIFEST_MAGIC), 0);
+  const view = viewOf(bytes);
+  view.setUint32(8, FORMAT_VERSION, true);
+  view.setUint32(12, json.byteLength, true);
+  view.setUint32(16, crc32(json), true);
+  bytes.set(json, MANIFEST_HEADER_SIZE);
+  return bytes;
+}
+
+/**
+ * The manifest in a slot, or undefined when the slot is empty or torn (a crash while writing it:
+ * the other slot is then current). A slot that is not a shelfdb manifest at all is an error.
+ */
+export function decodeManifest(bytes: Uint8Array, file: string): Manifest | undefined {
+  if (bytes.byteLength === 0) return undefined;
+  if (!hasMagic(bytes, MANIFEST_MAGIC.slice(0, Math.min(8, bytes.byteLength)))) {
+    throw new CorruptStorageError(`${file} is not a shelfdb manifest. The directory was left untouched.`);
+  }
+  if (bytes.byteLength < MANIFEST_HEADER_SIZE) return undefined;
+  const view = viewOf(bytes);
+  const version = view.getUint32(8, true);
+  if (version !== FORMAT_VERSION) {
+    throw new CorruptStorageError(
+      `${file} has format version ${version}; this shelfdb reads version ${FORMAT_VERSION}.`,
+    );
+  }
+  const length = view.getUint32(12, true);
+  if (MANIFEST_HEADER_SIZE + length > bytes.byteLength) return undefined;
+  const json = bytes.subarray(MANIFEST_HEADER_SIZE, MANIFEST_HEADER_SIZE + length);
+  if (crc32(json) !== view.getUint32(16, true)) return undefined;
+  return JSON.parse(decoder.decode(json)) as Manifest;
+}
+
+// ─── index checkpoint ─────────────────────────────────────────────────────
+
+export function encodeIndexHeader(count: number): Uint8Array {
+  const bytes = new Uint8Array(INDEX_HEADER_SIZE);
+  bytes.set(ascii(INDEX_MAGIC), 0);
+  const view = viewOf(bytes);
+  view.setUint32(8, FORMAT_VERSION, true);
+  setU64(view, 16, count);
+  return bytes;
+}
+
+/** @returns the entry count. @throws CorruptStorageError */
+export function checkIndexHeader(bytes: Uint8Array, file: string): number {
+  if (!hasMagic(bytes, INDEX_MAGIC) || bytes.byteLength < INDEX_HEADER_SIZE) {
+    throw new CorruptStorageError(`${file} is not a shelfdb index checkpoint.`);
+  }
+  return getU64(viewOf(bytes), 16);
+}

@@ -1,0 +1,119 @@
+/**
+ * The oid → position index of ShelfStorage (Durus's ShelfStorage idea): a checkpoint file on disk,
+ * read in place with one 8-byte read per lookup and never loaded whole, plus an in-memory map of
+ * what was committed after it (the tail). Opening costs time and memory in proportion to the tail,
+ * not to the database. A new checkpoint (at close, after large tails, and by pack) folds the tail in.
+ */
+import type { BlockFile } from './block-file.js';
+import {
+  INDEX_HEADER_SIZE,
+  checkIndexHeader,
+  encodeIndexHeader,
+  getU64,
+  setU64,
+} from './shelf-format.js';
+import { CorruptStorageError } from '../src/shared/errors.js';
+
+export class ShelfIndex {
+  /** The checkpoint file, if any. */
+  private checkpoint: BlockFile | undefined;
+  /** Its name, for messages. */
+  private checkpointName = '';
+  /** Number of oid slots in the checkpoint. */
+  private checkpointCount = 0;
+  /** Positions of revisions committed after the checkpoint. */
+  private readonly tail = new Map<number, number>();
+  /** Oids with a revision. */
+  objects = 0;
+
+  /** Uses `file` as the checkpoint; `objects` is the count it was written with. */
+  attach(file: BlockFile, name: string, objects: number): void {
+    this.checkpointCount = checkIndexHeader(file.read(0, INDEX_HEADER_SIZE), name);
+    if (file.size() < INDEX_HEADER_SIZE + 8 * this.checkpointCount) {
+      throw new CorruptStorageError(`${name} is shorter than its ${this.checkpointCount} entries.`);
+    }
+    this.checkpoint = file;
+    this.checkpointName = name;
+    this.objects = objects;
+    this.tail.clear();
+  }
+
+  /** Position of the newest revision of `oid`, or 0 when it has none. */
+  get(oid: number): number {
+    const pos = this.tail.get(oid);
+    if (pos !== undefined) return pos;
+    if (this.checkpoint === undefined || oid >= this.checkpointCount) return 0;
+    const bytes = this.checkpoint.read(INDEX_HEADER_SIZE + 8 * oid, 8);
+    if (bytes.byteLength !== 8) throw new CorruptStorageError(`${this.checkpointName} is truncated.`);
+    return getU64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
+  }
+
+  set(oid: number, pos: number): void {
+    if (this.get(oid) === 0) this.objects++;
+    this.tail.set(oid, pos);
+  }
+
+  /** Forgets `oid` (pack removed it). */
+  remove(oid: number): void {
+    if (this.get(oid) !== 0) this.objects--;
+    this.tail.set(oid, 0);
+  }
+
+  /** Replaces every entry (pack): no checkpoint until `writeTo`. */
+  replace(entries: Map<number, number>): void {
+    this.checkpoint?.close();
+    this.checkpoint = undefined;
+    this.checkpointCount = 0;
+    this.tail.clear();
+    for (const [oid, pos] of entries) this.tail.set(oid, pos);
+    this.objects = entries.size;
+  }
+
+  /** Entries committed since the checkpoint. */
+  get tailSize(): number {
+    return this.tail.size;
+  }
+
+  /** Every oid with a revision, ascending, and its position. */
+  *entries(): Generator<[number, number]> {
+    const count = this.checkpointCount;
+    const table = this.checkpoint?.read(INDEX_HEADER_SIZE, 8 * count);
+    const view = table === undefined ? undefined : new DataView(table.buffer, table.byteOffset, table.byteLength);
+    const tailOids = [...this.tail.keys()].filter((oid) => oid >= count).sort((a, b) => a - b);
+    for (let oid = 0; oid < count; oid++) {
+      const pos = this.tail.get(oid) ?? getU64(view as DataView, 8 * oid);
+      if (pos !== 0) yield [oid, pos];
+    }
+    for (const oid of tailOids) {
+      const pos = this.tail.get(oid) as number;
+      if (pos !== 0) yield [oid, pos];
+    }
+  }
+
+  /**
+   * Writes a checkpoint holding every entry into `file` (flushed), and makes it the one in use.
+   * `slots` is the table size: the next oid to hand out. Synchronous, so nothing lands meanwhile.
+   */
+  writeTo(file: BlockFile, name: string, slots: number): void {
+    const bytes = new Uint8Array(INDEX_HEADER_SIZE + 8 * slots);
+    bytes.set(encodeIndexHeader(slots), 0);
+    const view = new DataView(bytes.buffer);
+    let objects = 0;
+    for (const [oid, pos] of this.entries()) {
+      if (oid >= slots) throw new Error(`shelfdb: oid ${oid} is past the next oid ${slots}`);
+      setU64(view, INDEX_HEADER_SIZE + 8 * oid, pos);
+      objects++;
+    }
+    file.truncate(0);
+    file.write(0, bytes);
+    file.flush();
+    const previous = this.checkpoint;
+    this.attach(file, name, objects);
+    if (previous !== file) previous?.close();
+  }
+
+  close(): void {
+    this.checkpoint?.close();
+    this.checkpoint = undefined;
+  }
+}

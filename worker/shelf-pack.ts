@@ -1,0 +1,166 @@
+/**
+ * Pack for ShelfStorage: marks from the root over the stored `refs` (state is never decoded),
+ * copies the revisions still needed into a new segment, transaction by transaction (tids, times and
+ * metadata kept; `prev` positions rewritten), writes an index checkpoint for it, publishes a new
+ * manifest, and deletes the old files. A crash before the manifest is written leaves the old
+ * database current (the new files are leftovers, deleted at the next open); after it, the new one.
+ *
+ * This first version stops the storage while it copies (reads and commits wait). Packing in time
+ * slices while serving, and copying only the segments with the most garbage, are the next steps.
+ */
+import type { PackResult, Tid } from '../src/shared/storage.js';
+import { ROOT_OID } from '../src/shared/storage.js';
+import type { BlockFile } from './block-file.js';
+import {
+  KIND_TRANSACTION,
+  PREV_PACKED,
+  SEGMENT_HEADER_SIZE,
+  decodeEntry,
+  encodeEntry,
+  encodeSegmentHeader,
+  indexName,
+  position,
+  recordLength,
+  segmentName,
+  type EntryRecord,
+} from './shelf-format.js';
+import type { ShelfStorage } from './shelf-storage.js';
+
+/** Write the new segment in chunks of about this size. */
+const CHUNK = 4 << 20;
+
+export async function packShelf(s: ShelfStorage, keep: Tid): Promise<PackResult> {
+  const segment = Math.max(...s.manifest.segments) + 1;
+  const generation = s.manifest.generation + 1;
+  const out = await s.dir.open(segmentName(segment));
+  const indexFile = await s.dir.open(indexName(generation));
+  // From here to the manifest: synchronous, so no commit interleaves.
+  s.flushNow();
+  let bytesBefore = 0;
+  for (const file of s.segments.values()) bytesBefore += file.size();
+
+  // 1. Mark: the revisions each reachable object still needs, from the root over their refs.
+  const keepPositions = new Set<number>();
+  const live = new Set<number>();
+  const stack = [ROOT_OID];
+  while (stack.length > 0) {
+    const oid = stack.pop() as number;
+    if (live.has(oid)) continue;
+    let pos = s.index.get(oid);
+    if (pos === 0) continue;
+    live.add(oid);
+    while (pos > PREV_PACKED) {
+      const record = s.readRecord(pos, oid);
+      keepPositions.add(pos);
+      for (const ref of record.refs) if (!live.has(ref)) stack.push(ref);
+      if (record.tid <= keep) break;
+      pos = record.prev;
+    }
+  }
+
+  // 2. Copy: every transaction in log order, keeping only the needed records.
+  const moved = new Map<number, number>(); // old position → new position
+  const newIndex = new Map<number, number>();
+  out.truncate(0);
+  out.write(0, encodeSegmentHeader(segment));
+  let end = SEGMENT_HEADER_SIZE;
+  let chunk: Uint8Array[] = [];
+  let chunkStart = end;
+  let chunkSize = 0;
+  let revisionsKept = 0;
+  let revisionsSeen = 0;
+  for (const n of s.manifest.segments) {
+    const file = s.segments.get(n) as BlockFile;
+    const size = n === s.active ? s.end : file.size();
+    let off = SEGMENT_HEADER_SIZE;
+    while (off < size) {
+      const length = recordLength(file.read(off, 4));
+      const bytes = file.read(off, length);
+      const entryPos = position(n, off);
+      off += length;
+      if (bytes[4] !== KIND_TRANSACTION) continue;
+      const { header, metadata, records } = decodeEntry(bytes);
+      revisionsSeen += records.length;
+      const kept: EntryRecord[] = [];
+      const keptOld: number[] = [];
+      for (const r of records) {
+        const oldPos = entryPos + r.offset;
+        if (!keepPositions.has(oldPos)) continue;
+        const prev = r.prev > PREV_PACKED ? (moved.get(r.prev) ?? PREV_PACKED) : r.prev;
+        kept.push({ oid: r.oid, className: r.className, state: r.state, refs: r.refs, prev });
+        keptOld.push(oldPos);
+      }
+      const entry = encodeEntry({
+        kind: KIND_TRANSACTION,
+        tid: header.tid,
+        time: header.time,
+        nextOid: header.nextOid,
+        metadata,
+        records: kept,
+      });
+      kept.forEach((r, i) => {
+        const newPos = position(segment, end + (entry.recordOffsets[i] as number));
+        moved.set(keptOld[i] as number, newPos);
+        newIndex.set(r.oid, newPos);
+      });
+      revisionsKept += kept.length;
+      chunk.push(entry.bytes);
+      chunkSize += entry.bytes.byteLength;
+      end += entry.bytes.byteLength;
+      if (chunkSize >= CHUNK) {
+        writeChunk(out, chunkStart, chunk, chunkSize);
+        chunk = [];
+        chunkStart = end;
+        chunkSize = 0;
+      }
+    }
+  }
+  writeChunk(out, chunkStart, chunk, chunkSize);
+  out.flush();
+
+  // 3. Index checkpoint and manifest: the new database becomes current.
+  const objectsBefore = s.index.objects;
+  s.index.replace(newIndex);
+  s.index.writeTo(indexFile, indexName(generation), s.nextOidReserved);
+  const oldSegments = [...s.manifest.segments];
+  const oldIndex = s.manifest.checkpoint?.file;
+  const time = Date.now();
+  s.publish({
+    generation,
+    segments: [segment],
+    checkpoint: {
+      file: indexName(generation),
+      end: position(segment, end),
+      tid: s.lastTid,
+      nextOid: s.nextOidReserved,
+      objects: s.index.objects,
+    },
+    lastPack: time,
+    checkpointTransactions: s.transactionCount,
+    checkpointGarbage: 0,
+  });
+  s.adoptPackedSegment(segment, out, end);
+
+  // 4. The old files are garbage now.
+  for (const n of oldSegments) await s.dir.remove(segmentName(n));
+  if (oldIndex !== undefined) await s.dir.remove(oldIndex);
+
+  return {
+    objectsRemoved: objectsBefore - live.size,
+    revisionsRemoved: revisionsSeen - revisionsKept,
+    bytesBefore,
+    bytesAfter: end,
+    time,
+  };
+}
+
+function writeChunk(file: BlockFile, at: number, parts: Uint8Array[], size: number): void {
+  if (size === 0) return;
+  const buffer = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    buffer.set(p, o);
+    o += p.byteLength;
+  }
+  file.write(at, buffer);
+}
