@@ -32,7 +32,8 @@ describe('ShelfStorage', () => {
     const s = await ShelfStorage.open(dir);
     const oids = await s.newOids(100);
     let tid = await s.commit({ baseTid: 0, records: [rec(0, 0, oids)] });
-    for (const oid of oids) tid = await s.commit({ baseTid: tid, records: [rec(oid, oid & 0xff)], note: `n${oid}` });
+    for (const oid of oids)
+      tid = await s.commit({ baseTid: tid, records: [rec(oid, oid & 0xff)], note: `n${oid}` });
     await s.close();
     expect([...dir.files.keys()].some((n) => n.startsWith('index-'))).toBe(true);
     const again = await ShelfStorage.open(dir);
@@ -74,7 +75,9 @@ describe('ShelfStorage', () => {
       flushes++;
       flush();
     };
-    const tids = await Promise.all(oids.map((oid) => s.commit({ baseTid: 1, records: [rec(oid, 1)] })));
+    const tids = await Promise.all(
+      oids.map((oid) => s.commit({ baseTid: 1, records: [rec(oid, 1)] })),
+    );
     expect(new Set(tids).size).toBe(20);
     expect(writes).toBe(1);
     expect(flushes).toBe(1);
@@ -97,7 +100,10 @@ describe('ShelfStorage', () => {
     const dir = new MemoryBlockDirectory();
     const s = await ShelfStorage.open(dir);
     const [a, b, c] = (await s.newOids(3)) as [number, number, number];
-    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 0, [a, b]), rec(a, 1, [c]), rec(b, 1), rec(c, 1)] });
+    const t1 = await s.commit({
+      baseTid: 0,
+      records: [rec(0, 0, [a, b]), rec(a, 1, [c]), rec(b, 1), rec(c, 1)],
+    });
     let t = t1;
     for (let i = 2; i < 20; i++) t = await s.commit({ baseTid: t, records: [rec(a, i, [c], t)] });
     t = await s.commit({ baseTid: t, records: [rec(0, 9, [a], t1)] }); // b unreachable

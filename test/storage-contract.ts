@@ -253,7 +253,12 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
     it('reports stats', async () => {
       const s = await make();
       const before = await s.stats();
-      expect(before).toMatchObject({ objects: 0, garbageBytes: 0, transactions: 0, lastPack: undefined });
+      expect(before).toMatchObject({
+        objects: 0,
+        garbageBytes: 0,
+        transactions: 0,
+        lastPack: undefined,
+      });
       const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1, 2, 3))] });
       const first = await s.stats();
       expect(first).toMatchObject({ objects: 1, garbageBytes: 0, transactions: 1 });

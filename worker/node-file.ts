@@ -2,7 +2,18 @@
  * BlockFile and BlockDirectory over Node's file system, for `openDatabase(name, { storage: 'file',
  * path })` in servers, tools and tests. Node only (typed by worker/tsconfig.node.json).
  */
-import { closeSync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  ftruncateSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 

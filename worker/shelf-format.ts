@@ -81,11 +81,13 @@ export const STATUS_COMMITTED = 0x20;
 /** Positions are segment * SEGMENT_SPAN + offset. */
 export const SEGMENT_SPAN = 2 ** 40;
 
-export const position = (segment: number, offset: number): number => segment * SEGMENT_SPAN + offset;
+export const position = (segment: number, offset: number): number =>
+  segment * SEGMENT_SPAN + offset;
 export const segmentOf = (pos: number): number => Math.floor(pos / SEGMENT_SPAN);
 export const offsetOf = (pos: number): number => pos % SEGMENT_SPAN;
 export const segmentName = (n: number): string => `seg-${String(n).padStart(6, '0')}.log`;
-export const indexName = (generation: number): string => `index-${String(generation).padStart(6, '0')}.idx`;
+export const indexName = (generation: number): string =>
+  `index-${String(generation).padStart(6, '0')}.idx`;
 export const MANIFEST_SLOTS = ['manifest.0', 'manifest.1'] as const;
 
 export interface Manifest {
@@ -125,7 +127,8 @@ export function crc32(data: Uint8Array, start = 0, end = data.byteLength): numbe
   }
   const table = crcTable;
   let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = (table[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  for (let i = start; i < end; i++)
+    crc = (table[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -152,7 +155,8 @@ function hasMagic(bytes: Uint8Array, magic: string): boolean {
   return true;
 }
 
-const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const viewOf = (bytes: Uint8Array): DataView =>
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 // ─── segment header ───────────────────────────────────────────────────────
 
@@ -169,7 +173,9 @@ export function encodeSegmentHeader(segment: number): Uint8Array {
 /** @throws CorruptStorageError naming the file when it is not a shelfdb segment. */
 export function checkSegmentHeader(bytes: Uint8Array, segment: number, file: string): void {
   if (!hasMagic(bytes, SEGMENT_MAGIC) || bytes.byteLength < SEGMENT_HEADER_SIZE) {
-    throw new CorruptStorageError(`${file} is not a shelfdb log file (no SHELFLOG header). It was left untouched.`);
+    throw new CorruptStorageError(
+      `${file} is not a shelfdb log file (no SHELFLOG header). It was left untouched.`,
+    );
   }
   const view = viewOf(bytes);
   if (view.getUint32(16, true) !== crc32(bytes, 0, 16)) {
@@ -182,7 +188,9 @@ export function checkSegmentHeader(bytes: Uint8Array, segment: number, file: str
     );
   }
   if (view.getUint32(12, true) !== segment) {
-    throw new CorruptStorageError(`${file} says it is segment ${view.getUint32(12, true)}, expected ${segment}.`);
+    throw new CorruptStorageError(
+      `${file} says it is segment ${view.getUint32(12, true)}, expected ${segment}.`,
+    );
   }
 }
 
@@ -213,13 +221,21 @@ export interface EncodedEntry {
 }
 
 export function encodeEntry(input: EntryInput): EncodedEntry {
-  const meta = input.metadata === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(input.metadata));
+  const meta =
+    input.metadata === undefined
+      ? new Uint8Array(0)
+      : encoder.encode(JSON.stringify(input.metadata));
   const names = input.records.map((r) => encoder.encode(r.className));
   let length = ENTRY_HEADER_SIZE + meta.byteLength + ENTRY_TRAILER_SIZE;
   input.records.forEach((r, i) => {
-    length += RECORD_HEADER_SIZE + (names[i] as Uint8Array).byteLength + r.state.byteLength + 8 * r.refs.length;
+    length +=
+      RECORD_HEADER_SIZE +
+      (names[i] as Uint8Array).byteLength +
+      r.state.byteLength +
+      8 * r.refs.length;
   });
-  if (length >= 2 ** 32) throw new RangeError('A transaction of 4 GiB or more cannot be stored in one entry.');
+  if (length >= 2 ** 32)
+    throw new RangeError('A transaction of 4 GiB or more cannot be stored in one entry.');
   const bytes = new Uint8Array(length);
   const view = viewOf(bytes);
   view.setUint32(0, length, true);
@@ -235,7 +251,8 @@ export function encodeEntry(input: EntryInput): EncodedEntry {
   const recordOffsets: number[] = [];
   input.records.forEach((r, i) => {
     const name = names[i] as Uint8Array;
-    if (name.byteLength >= 2 ** 16) throw new RangeError(`Class name too long: ${r.className.slice(0, 40)}…`);
+    if (name.byteLength >= 2 ** 16)
+      throw new RangeError(`Class name too long: ${r.className.slice(0, 40)}…`);
     const size = RECORD_HEADER_SIZE + name.byteLength + r.state.byteLength + 8 * r.refs.length;
     recordOffsets.push(at);
     view.setUint32(at, size, true);
@@ -315,7 +332,11 @@ export function decodeEntry(bytes: Uint8Array): {
   const metadata =
     header.metaLength === 0
       ? { note: '', user: '', meta: {} }
-      : (JSON.parse(decoder.decode(metaBytes)) as { note: string; user: string; meta: Record<string, unknown> });
+      : (JSON.parse(decoder.decode(metaBytes)) as {
+          note: string;
+          user: string;
+          meta: Record<string, unknown>;
+        });
   const records: DecodedRecord[] = [];
   let at = ENTRY_HEADER_SIZE + header.metaLength;
   for (let i = 0; i < header.recordCount; i++) {
@@ -330,13 +351,15 @@ export function decodeRecord(bytes: Uint8Array): DecodedRecord {
   const view = viewOf(bytes);
   const size = view.getUint32(0, true);
   if (size < RECORD_HEADER_SIZE || size > bytes.byteLength) {
-    throw new CorruptStorageError(`A record claims ${size} bytes where ${bytes.byteLength} remain.`);
+    throw new CorruptStorageError(
+      `A record claims ${size} bytes where ${bytes.byteLength} remain.`,
+    );
   }
   const nameLength = view.getUint16(32, true);
   const stateLength = view.getUint32(34, true);
   const refCount = view.getUint32(38, true);
   if (RECORD_HEADER_SIZE + nameLength + stateLength + 8 * refCount !== size) {
-    throw new CorruptStorageError('A record\'s field lengths do not add up to its length.');
+    throw new CorruptStorageError("A record's field lengths do not add up to its length.");
   }
   const nameStart = RECORD_HEADER_SIZE;
   const stateStart = nameStart + nameLength;
@@ -374,7 +397,9 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
 export function decodeManifest(bytes: Uint8Array, file: string): Manifest | undefined {
   if (bytes.byteLength === 0) return undefined;
   if (!hasMagic(bytes, MANIFEST_MAGIC.slice(0, Math.min(8, bytes.byteLength)))) {
-    throw new CorruptStorageError(`${file} is not a shelfdb manifest. The directory was left untouched.`);
+    throw new CorruptStorageError(
+      `${file} is not a shelfdb manifest. The directory was left untouched.`,
+    );
   }
   if (bytes.byteLength < MANIFEST_HEADER_SIZE) return undefined;
   const view = viewOf(bytes);

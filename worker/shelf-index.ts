@@ -44,7 +44,8 @@ export class ShelfIndex {
     if (pos !== undefined) return pos;
     if (this.checkpoint === undefined || oid >= this.checkpointCount) return 0;
     const bytes = this.checkpoint.read(INDEX_HEADER_SIZE + 8 * oid, 8);
-    if (bytes.byteLength !== 8) throw new CorruptStorageError(`${this.checkpointName} is truncated.`);
+    if (bytes.byteLength !== 8)
+      throw new CorruptStorageError(`${this.checkpointName} is truncated.`);
     return getU64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
   }
 
@@ -78,7 +79,10 @@ export class ShelfIndex {
   *entries(): Generator<[number, number]> {
     const count = this.checkpointCount;
     const table = this.checkpoint?.read(INDEX_HEADER_SIZE, 8 * count);
-    const view = table === undefined ? undefined : new DataView(table.buffer, table.byteOffset, table.byteLength);
+    const view =
+      table === undefined
+        ? undefined
+        : new DataView(table.buffer, table.byteOffset, table.byteLength);
     const tailOids = [...this.tail.keys()].filter((oid) => oid >= count).sort((a, b) => a - b);
     for (let oid = 0; oid < count; oid++) {
       const pos = this.tail.get(oid) ?? getU64(view as DataView, 8 * oid);

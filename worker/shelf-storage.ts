@@ -189,7 +189,9 @@ export class ShelfStorage implements Storage {
   private async openFiles(recover: boolean): Promise<void> {
     const names = await this.dir.list();
     const ours = (n: string): boolean =>
-      (MANIFEST_SLOTS as readonly string[]).includes(n) || /^seg-\d{6}\.log$/.test(n) || /^index-\d{6}\.idx$/.test(n);
+      (MANIFEST_SLOTS as readonly string[]).includes(n) ||
+      /^seg-\d{6}\.log$/.test(n) ||
+      /^index-\d{6}\.idx$/.test(n);
     const foreign = names.filter((n) => !ours(n));
     if (foreign.length > 0) {
       throw new CorruptStorageError(
@@ -197,7 +199,13 @@ export class ShelfStorage implements Storage {
       );
     }
     for (const name of MANIFEST_SLOTS) this.slots.push(await this.dir.open(name));
-    const candidates = MANIFEST_SLOTS.map((name, i) => ({ i, m: decodeManifest((this.slots[i] as BlockFile).read(0, (this.slots[i] as BlockFile).size()), name) }));
+    const candidates = MANIFEST_SLOTS.map((name, i) => ({
+      i,
+      m: decodeManifest(
+        (this.slots[i] as BlockFile).read(0, (this.slots[i] as BlockFile).size()),
+        name,
+      ),
+    }));
     const best = candidates
       .filter((c): c is { i: number; m: Manifest } => c.m !== undefined)
       .sort((a, b) => b.m.generation - a.m.generation)[0];
@@ -275,7 +283,10 @@ export class ShelfStorage implements Storage {
     while (off < size) {
       const head = file.read(off, 4);
       const length = head.byteLength === 4 ? recordLength(head) : 0;
-      const bytes = length >= ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE && off + length <= size ? file.read(off, length) : undefined;
+      const bytes =
+        length >= ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE && off + length <= size
+          ? file.read(off, length)
+          : undefined;
       if (bytes !== undefined && entryIsValid(bytes)) {
         this.apply(bytes, position(n, off));
         off += length;
@@ -285,7 +296,9 @@ export class ShelfStorage implements Storage {
       const next = findNextEntry(file, off + 1, size);
       if (next === undefined) {
         if (!last && !recover) {
-          throw new CorruptStorageError(`${name} is damaged at byte ${off} (a segment before the last). Open with { recover: true } to keep every readable transaction.`);
+          throw new CorruptStorageError(
+            `${name} is damaged at byte ${off} (a segment before the last). Open with { recover: true } to keep every readable transaction.`,
+          );
         }
         this.recovery.truncated.push({ file: name, offset: off, length: size - off });
         file.truncate(off);
@@ -333,7 +346,13 @@ export class ShelfStorage implements Storage {
       while (pos > PREV_PACKED) {
         const record = this.readRecord(pos, oid);
         if (record.tid <= at) {
-          out.push({ oid, className: record.className, state: record.state, refs: record.refs, tid: record.tid });
+          out.push({
+            oid,
+            className: record.className,
+            state: record.state,
+            refs: record.refs,
+            tid: record.tid,
+          });
           break;
         }
         pos = record.prev;
@@ -356,7 +375,13 @@ export class ShelfStorage implements Storage {
     const first = this.nextOid;
     if (first + count > this.reservedOid) {
       const reserved = first + count + OID_RESERVATION;
-      const { bytes } = encodeEntry({ kind: KIND_OIDS, tid: 0, time: Date.now(), nextOid: reserved, records: [] });
+      const { bytes } = encodeEntry({
+        kind: KIND_OIDS,
+        tid: 0,
+        time: Date.now(),
+        nextOid: reserved,
+        records: [],
+      });
       this.append(bytes, true);
       this.reservedOid = reserved;
     }
@@ -372,7 +397,11 @@ export class ShelfStorage implements Storage {
     const conflicts: number[] = [];
     for (const record of txn.records) {
       const latest = this.latestTid(record.oid);
-      if (record.tid === undefined ? latest !== undefined : latest === undefined || latest > record.tid) {
+      if (
+        record.tid === undefined
+          ? latest !== undefined
+          : latest === undefined || latest > record.tid
+      ) {
         conflicts.push(record.oid);
       }
     }
@@ -488,12 +517,21 @@ export class ShelfStorage implements Storage {
       const file = this.segments.get(segmentOf(entryPos)) as BlockFile;
       const head = decodeEntryHeader(file.read(offsetOf(entryPos), ENTRY_HEADER_SIZE));
       const metaBytes = file.read(offsetOf(entryPos) + ENTRY_HEADER_SIZE, head.metaLength);
-      const note = head.metaLength > 0 ? (JSON.parse(new TextDecoder().decode(metaBytes)) as { note: string }).note : '';
+      const note =
+        head.metaLength > 0
+          ? (JSON.parse(new TextDecoder().decode(metaBytes)) as { note: string }).note
+          : '';
       out.push({
         tid: record.tid,
         time: head.time,
         note,
-        record: { oid, className: record.className, state: record.state, refs: record.refs, tid: record.tid },
+        record: {
+          oid,
+          className: record.className,
+          state: record.state,
+          refs: record.refs,
+          tid: record.tid,
+        },
       });
       pos = record.prev;
     }
@@ -617,7 +655,8 @@ export class ShelfStorage implements Storage {
 
   private failed(batch: Pending[], error: unknown): void {
     for (const p of batch) {
-      for (const oid of p.oids) if (this.pendingTids.get(oid) === p.input.tid) this.pendingTids.delete(oid);
+      for (const oid of p.oids)
+        if (this.pendingTids.get(oid) === p.input.tid) this.pendingTids.delete(oid);
       p.reject(
         isFullDisk(error)
           ? new StorageFullError(
@@ -653,7 +692,8 @@ export class ShelfStorage implements Storage {
     if (this.durability === 'relaxed' && this.relaxedTimer === undefined) {
       this.relaxedTimer = setTimeout(() => {
         this.relaxedTimer = undefined;
-        if (this.closing === undefined || this.segments.size > 0) (this.segments.get(this.active) as BlockFile | undefined)?.flush();
+        if (this.closing === undefined || this.segments.size > 0)
+          (this.segments.get(this.active) as BlockFile | undefined)?.flush();
       }, RELAXED_FLUSH_MS);
     }
     if (this.index.tailSize >= this.checkpointEvery && this.packing === undefined) {
@@ -699,7 +739,10 @@ export class ShelfStorage implements Storage {
   readRecord(pos: number, oid: number): DecodedRecord {
     const n = segmentOf(pos);
     const file = this.segments.get(n);
-    if (file === undefined) throw new CorruptStorageError(`The index points to segment ${n}, which the manifest does not list.`);
+    if (file === undefined)
+      throw new CorruptStorageError(
+        `The index points to segment ${n}, which the manifest does not list.`,
+      );
     const off = offsetOf(pos);
     let bytes = file.read(off, 512);
     const length = bytes.byteLength >= 4 ? recordLength(bytes) : 0;
@@ -722,7 +765,9 @@ export class ShelfStorage implements Storage {
         const trailer = file.read(end - 4, 4);
         const length = recordLength(trailer);
         if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || length > end - SEGMENT_HEADER_SIZE) {
-          throw new CorruptStorageError(`${segmentName(n)}: a damaged entry trailer before byte ${end}. Run db.verify().`);
+          throw new CorruptStorageError(
+            `${segmentName(n)}: a damaged entry trailer before byte ${end}. Run db.verify().`,
+          );
         }
         yield file.read(end - length, length);
         end -= length;
@@ -787,9 +832,12 @@ export class ShelfStorage implements Storage {
         throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
       }
       if (oid !== ROOT_OID && oid >= this.nextOid) {
-        throw new ShelfError(`commit: oid ${oid} was never handed out by newOids(); nothing was stored.`);
+        throw new ShelfError(
+          `commit: oid ${oid} was never handed out by newOids(); nothing was stored.`,
+        );
       }
-      if (seen.has(oid)) throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
+      if (seen.has(oid))
+        throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
       seen.add(oid);
       if (typeof record.className !== 'string' || record.className === '') {
         throw new ShelfError(`commit: record ${oid} has no class name.`);
@@ -797,7 +845,10 @@ export class ShelfStorage implements Storage {
       if (!(record.state instanceof Uint8Array)) {
         throw new ShelfError(`commit: record ${oid} has no state bytes (a Uint8Array).`);
       }
-      if (!Array.isArray(record.refs) || !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)) {
+      if (
+        !Array.isArray(record.refs) ||
+        !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)
+      ) {
         throw new ShelfError(`commit: record ${oid} has malformed refs (non-negative integers).`);
       }
     }
@@ -808,7 +859,9 @@ export class ShelfStorage implements Storage {
 function encodeFiller(length: number): Uint8Array {
   const base = encodeEntry({ kind: KIND_FILLER, tid: 0, time: 0, nextOid: 0, records: [] }).bytes;
   if (length < base.byteLength) {
-    throw new CorruptStorageError(`A damaged span of ${length} bytes is too short to mark as dropped.`);
+    throw new CorruptStorageError(
+      `A damaged span of ${length} bytes is too short to mark as dropped.`,
+    );
   }
   const bytes = new Uint8Array(length);
   bytes.set(base.subarray(0, ENTRY_HEADER_SIZE));
