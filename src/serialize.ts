@@ -246,8 +246,9 @@ export class Serializer {
 
   /** Encodes scanned state. Every persistent object it references must have an oid by now. */
   encode(state: Record<string, unknown>): Uint8Array {
-    // slice(): cbor-x hands out views of a shared buffer that a later encode reuses.
-    return this.cbor.encode(state).slice();
+    // A copy: cbor-x hands out a view of its own buffer, which a later encode reuses. (Not
+    // `.slice()`: in Node the result is a Buffer, whose slice() is a view, not a copy.)
+    return new Uint8Array(this.cbor.encode(state));
   }
 
   /** Decodes bytes, turning references into objects through `resolve`. */
@@ -255,7 +256,9 @@ export class Serializer {
     const saved = activeResolver;
     activeResolver = resolve;
     try {
-      return this.cbor.decode(bytes) as Record<string, unknown>;
+      // A copy: cbor-x returns byte strings as views of its input, and the input belongs to the
+      // storage (or to a whole transferred batch), which a loaded object must never alias.
+      return this.cbor.decode(new Uint8Array(bytes)) as Record<string, unknown>;
     } finally {
       activeResolver = saved;
     }

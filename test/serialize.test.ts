@@ -64,6 +64,23 @@ describe('Serializer', () => {
     expect(Object.getPrototypeOf(back.nested)).toBe(Object.prototype);
   });
 
+  it('hands out encoded bytes that later encodes do not overwrite', () => {
+    const s = new Serializer();
+    const first = s.encode({ n: 1, text: 'first' });
+    const copy = [...first];
+    for (let i = 0; i < 2000; i++) s.encode({ n: i, text: 'x'.repeat(i % 50) });
+    expect([...first]).toEqual(copy);
+    expect(Object.getPrototypeOf(first)).toBe(Uint8Array.prototype);
+  });
+
+  it('never lets decoded byte arrays alias the stored bytes', () => {
+    const s = new Serializer();
+    const bytes = s.encode({ u8: new Uint8Array([1, 2, 3]) });
+    const first = s.decode(bytes, noRefs);
+    (first.u8 as Uint8Array)[0] = 99;
+    expect((s.decode(bytes, noRefs).u8 as Uint8Array)[0]).toBe(1);
+  });
+
   it('keeps cycles and shared references inside one state', () => {
     const shared = { n: 1 };
     const cyclic: Record<string, unknown> = { name: 'c' };

@@ -111,7 +111,7 @@ export class MemoryStorage implements Storage {
       const stored: LoadedRecord = {
         oid: record.oid,
         className: record.className,
-        state: record.state.slice(),
+        state: new Uint8Array(record.state), // a copy the caller cannot change
         refs: [...record.refs],
         tid,
       };
