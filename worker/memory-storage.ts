@@ -9,7 +9,6 @@
 import {
   DatabaseClosedError,
   ReadConflictError,
-  ShelfError,
   WriteConflictError,
 } from '../src/shared/errors.js';
 import {
@@ -22,11 +21,11 @@ import {
   type RevisionInfo,
   type Storage,
   type StorageStats,
-  type StoredRecord,
   type SyncResult,
   type Tid,
   type TransactionInfo,
 } from '../src/shared/storage.js';
+import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
 
 /** The revisions of one object, oldest first. */
 interface ObjectRevisions {
@@ -56,10 +55,7 @@ export class MemoryStorage implements Storage {
       const revision = newestAtOrBefore(entry.revisions, at);
       if (revision === undefined) {
         if (entry.truncated) {
-          throw new ReadConflictError(
-            [oid],
-            `Object ${oid} has no revision as of tid ${at} any more: pack removed it. Call conn.abort() to move to the newest snapshot.`,
-          );
+          throw new ReadConflictError([oid], packedMessage([oid], at));
         }
         continue; // created after `at`
       }
@@ -80,7 +76,7 @@ export class MemoryStorage implements Storage {
 
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
-    this.validate(txn);
+    validateCommit(txn, this.nextOid);
     const conflicts: number[] = [];
     for (const record of txn.records) {
       const latest = this.objects.get(record.oid)?.revisions.at(-1)?.tid;
@@ -97,10 +93,7 @@ export class MemoryStorage implements Storage {
       .filter(({ oid, tid }) => (this.objects.get(oid)?.revisions.at(-1)?.tid ?? Infinity) > tid)
       .map(({ oid }) => oid);
     if (stale.length > 0) {
-      throw new ReadConflictError(
-        stale,
-        `Read conflict on oid ${stale.join(', ')}: pinned with readCurrent, changed by another connection since. Nothing was stored. Call conn.abort() and redo the transaction.`,
-      );
+      throw new ReadConflictError(stale, readCurrentMessage(stale));
     }
     if (txn.records.length === 0) return this.lastTid;
 
@@ -271,37 +264,6 @@ export class MemoryStorage implements Storage {
     for (const entry of this.objects.values())
       for (const r of entry.revisions) bytes += r.state.byteLength;
     return bytes;
-  }
-
-  /** Refuses malformed requests before anything is checked or written. */
-  private validate(txn: CommitRequest): void {
-    const seen = new Set<number>();
-    for (const record of txn.records as StoredRecord[]) {
-      const { oid } = record;
-      if (!Number.isSafeInteger(oid) || oid < 0) {
-        throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
-      }
-      if (oid !== ROOT_OID && oid >= this.nextOid) {
-        throw new ShelfError(
-          `commit: oid ${oid} was never handed out by newOids(); nothing was stored.`,
-        );
-      }
-      if (seen.has(oid))
-        throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
-      seen.add(oid);
-      if (typeof record.className !== 'string' || record.className === '') {
-        throw new ShelfError(`commit: record ${oid} has no class name.`);
-      }
-      if (!(record.state instanceof Uint8Array)) {
-        throw new ShelfError(`commit: record ${oid} has no state bytes (a Uint8Array).`);
-      }
-      if (
-        !Array.isArray(record.refs) ||
-        !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)
-      ) {
-        throw new ShelfError(`commit: record ${oid} has malformed refs (non-negative integers).`);
-      }
-    }
   }
 }
 

@@ -19,7 +19,6 @@ import {
   CorruptStorageError,
   DatabaseClosedError,
   ReadConflictError,
-  ShelfError,
   StorageFullError,
   WriteConflictError,
 } from '../src/shared/errors.js';
@@ -38,6 +37,7 @@ import {
   type Tid,
   type TransactionInfo,
 } from '../src/shared/storage.js';
+import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
   ENTRY_HEADER_SIZE,
@@ -358,10 +358,7 @@ export class ShelfStorage implements Storage {
         pos = record.prev;
       }
       if (pos === PREV_PACKED) {
-        throw new ReadConflictError(
-          [oid],
-          `Object ${oid} has no revision as of tid ${at} any more: pack removed it. Call conn.abort() to move to the newest snapshot.`,
-        );
+        throw new ReadConflictError([oid], packedMessage([oid], at));
       }
     }
     return out;
@@ -393,7 +390,7 @@ export class ShelfStorage implements Storage {
 
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
-    this.validate(txn);
+    validateCommit(txn, this.nextOid);
     const conflicts: number[] = [];
     for (const record of txn.records) {
       const latest = this.latestTid(record.oid);
@@ -410,10 +407,7 @@ export class ShelfStorage implements Storage {
       .filter(({ oid, tid }) => (this.latestTid(oid) ?? Infinity) > tid)
       .map(({ oid }) => oid);
     if (stale.length > 0) {
-      throw new ReadConflictError(
-        stale,
-        `Read conflict on oid ${stale.join(', ')}: pinned with readCurrent, changed by another connection since. Nothing was stored. Call conn.abort() and redo the transaction.`,
-      );
+      throw new ReadConflictError(stale, readCurrentMessage(stale));
     }
     if (txn.records.length === 0) {
       await this.settled();
@@ -822,36 +816,6 @@ export class ShelfStorage implements Storage {
     for (const file of this.slots) file.close();
     this.slots.length = 0;
     this.index.close();
-  }
-
-  private validate(txn: CommitRequest): void {
-    const seen = new Set<number>();
-    for (const record of txn.records) {
-      const { oid } = record;
-      if (!Number.isSafeInteger(oid) || oid < 0) {
-        throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
-      }
-      if (oid !== ROOT_OID && oid >= this.nextOid) {
-        throw new ShelfError(
-          `commit: oid ${oid} was never handed out by newOids(); nothing was stored.`,
-        );
-      }
-      if (seen.has(oid))
-        throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
-      seen.add(oid);
-      if (typeof record.className !== 'string' || record.className === '') {
-        throw new ShelfError(`commit: record ${oid} has no class name.`);
-      }
-      if (!(record.state instanceof Uint8Array)) {
-        throw new ShelfError(`commit: record ${oid} has no state bytes (a Uint8Array).`);
-      }
-      if (
-        !Array.isArray(record.refs) ||
-        !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)
-      ) {
-        throw new ShelfError(`commit: record ${oid} has malformed refs (non-negative integers).`);
-      }
-    }
   }
 }
 

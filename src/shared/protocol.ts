@@ -34,7 +34,17 @@ export const STORAGE_METHODS = [
 ] as const;
 export type StorageMethod = (typeof STORAGE_METHODS)[number];
 
+/** What a page asks its storage worker to open. */
+export interface OpenRequest {
+  name: string;
+  /** 'auto': OPFS where the worker has sync access handles, else IndexedDB. */
+  storage: 'auto' | 'opfs' | 'indexeddb';
+  durability: 'strict' | 'relaxed';
+  recover: boolean;
+}
+
 export type Message =
+  | { v: number; type: 'open'; id: number; request: OpenRequest }
   | { v: number; type: 'call'; id: number; method: StorageMethod; args: unknown[] }
   | { v: number; type: 'result'; id: number; value: unknown }
   | { v: number; type: 'error'; id: number; error: WireError }
@@ -60,6 +70,20 @@ export function parseMessage(data: unknown): Message {
     );
   }
   switch (data.type) {
+    case 'open': {
+      const r = data.request;
+      if (
+        isInt(data.id) &&
+        isRecord(r) &&
+        typeof r.name === 'string' &&
+        (r.storage === 'auto' || r.storage === 'opfs' || r.storage === 'indexeddb') &&
+        (r.durability === 'strict' || r.durability === 'relaxed') &&
+        typeof r.recover === 'boolean'
+      ) {
+        return data as Message;
+      }
+      break;
+    }
     case 'call':
       if (
         isInt(data.id) &&

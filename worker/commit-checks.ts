@@ -1,0 +1,47 @@
+/**
+ * The checks every storage makes on a commit request before looking at conflicts: one place, so
+ * every backend refuses the same malformed input with the same words.
+ */
+import { ShelfError } from '../src/shared/errors.js';
+import { ROOT_OID, type CommitRequest } from '../src/shared/storage.js';
+
+/**
+ * @param nextOid every oid below it has been handed out by newOids().
+ * @throws ShelfError naming the record and what is wrong with it; nothing is stored.
+ */
+export function validateCommit(txn: CommitRequest, nextOid: number): void {
+  const seen = new Set<number>();
+  for (const record of txn.records) {
+    const { oid } = record;
+    if (!Number.isSafeInteger(oid) || oid < 0) {
+      throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
+    }
+    if (oid !== ROOT_OID && oid >= nextOid) {
+      throw new ShelfError(
+        `commit: oid ${oid} was never handed out by newOids(); nothing was stored.`,
+      );
+    }
+    if (seen.has(oid)) throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
+    seen.add(oid);
+    if (typeof record.className !== 'string' || record.className === '') {
+      throw new ShelfError(`commit: record ${oid} has no class name.`);
+    }
+    if (!(record.state instanceof Uint8Array)) {
+      throw new ShelfError(`commit: record ${oid} has no state bytes (a Uint8Array).`);
+    }
+    if (
+      !Array.isArray(record.refs) ||
+      !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)
+    ) {
+      throw new ShelfError(`commit: record ${oid} has malformed refs (non-negative integers).`);
+    }
+  }
+}
+
+/** The message of a ReadConflictError for pinned objects that changed. */
+export const readCurrentMessage = (oids: number[]): string =>
+  `Read conflict on oid ${oids.join(', ')}: pinned with readCurrent, changed by another connection since. Nothing was stored. Call conn.abort() and redo the transaction.`;
+
+/** The message of a ReadConflictError for a revision pack removed. */
+export const packedMessage = (oids: number[], at: number): string =>
+  `Object ${oids.join(', ')} has no revision as of tid ${at} any more: pack removed it. Call conn.abort() to move to the newest snapshot.`;

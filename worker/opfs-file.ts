@@ -1,0 +1,97 @@
+/**
+ * BlockFile and BlockDirectory over the Origin Private File System, through
+ * FileSystemSyncAccessHandle: synchronous, and available only in dedicated workers.
+ *
+ * A sync access handle is exclusive: while one worker holds it, createSyncAccessHandle() in
+ * another (another tab) fails with NoModificationAllowedError, which becomes StorageBusyError.
+ * (Chromium's `mode: 'readwrite-unsafe'` would allow sharing; shelfdb keeps one owner instead.)
+ */
+import { StorageBusyError } from '../src/shared/errors.js';
+import type { BlockDirectory, BlockFile } from './block-file.js';
+
+export class OpfsBlockFile implements BlockFile {
+  constructor(
+    private readonly handle: FileSystemSyncAccessHandle,
+    readonly name: string,
+  ) {}
+
+  read(offset: number, length: number): Uint8Array {
+    const size = this.handle.getSize();
+    const buffer = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+    const n = buffer.byteLength === 0 ? 0 : this.handle.read(buffer, { at: offset });
+    return n === buffer.byteLength ? buffer : buffer.subarray(0, n);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.byteLength) {
+      const n = this.handle.write(data.subarray(done), { at: offset + done });
+      if (n <= 0) throw new Error(`OPFS write of ${this.name} at ${offset + done} wrote nothing`);
+      done += n;
+    }
+  }
+
+  size(): number {
+    return this.handle.getSize();
+  }
+
+  truncate(size: number): void {
+    this.handle.truncate(size);
+  }
+
+  flush(): void {
+    this.handle.flush();
+  }
+
+  close(): void {
+    this.handle.close();
+  }
+}
+
+export class OpfsBlockDirectory implements BlockDirectory {
+  constructor(
+    private readonly dir: FileSystemDirectoryHandle,
+    /** The database name, for messages. */
+    private readonly database: string,
+  ) {}
+
+  /** The directory of database `name` under shelfdb's folder of the origin's OPFS root. */
+  static async forDatabase(name: string): Promise<OpfsBlockDirectory> {
+    const root = await navigator.storage.getDirectory();
+    const shelf = await root.getDirectoryHandle('shelfdb', { create: true });
+    return new OpfsBlockDirectory(
+      await shelf.getDirectoryHandle(encodeURIComponent(name), { create: true }),
+      name,
+    );
+  }
+
+  async open(name: string): Promise<BlockFile> {
+    const file = await this.dir.getFileHandle(name, { create: true });
+    try {
+      return new OpfsBlockFile(await file.createSyncAccessHandle(), name);
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoModificationAllowedError') {
+        throw new StorageBusyError(
+          `Database "${this.database}" is open in another tab (its file ${name} is locked). Close the other tab, or wait for shelfdb's multi-tab support, which shares one database between tabs.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const name of (this.dir as unknown as { keys(): AsyncIterable<string> }).keys())
+      names.push(name);
+    return names;
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.dir.removeEntry(name);
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'NotFoundError') throw error;
+    }
+  }
+}
