@@ -13,9 +13,8 @@ class Note extends Persistent {
 const $ = <T extends HTMLElement>(selector: string): T => document.querySelector(selector) as T;
 
 async function main(): Promise<void> {
-  // Durable browser storage (OPFS, IndexedDB) comes with the storage worker; until then the
-  // sample keeps its notes for the life of the page.
-  const db = await openDatabase('notes', { storage: 'memory', classes: [Note] });
+  // 'auto': OPFS in the storage worker where the browser has sync access handles, else IndexedDB.
+  const db = await openDatabase('notes', { classes: [Note] });
   const conn = db.open();
   const notes = await conn.transact(async () => {
     const root = await conn.root();

@@ -17,6 +17,11 @@ test('the notes demo adds, completes and deletes notes kept in shelfdb', async (
   await page.locator('#notes li').nth(1).getByRole('button', { name: 'Delete' }).click();
   await expect(page.locator('#notes li')).toHaveCount(1);
   await expect(page.locator('#status')).toContainText('1 note(s)');
-  await expect(page.locator('#status')).toContainText('storage: memory');
+  await expect(page.locator('#status')).toContainText('storage: opfs');
+  // Kept in OPFS: the notes are there after a reload.
+  await page.reload();
+  await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
+  await expect(page.locator('#notes li span')).toHaveText(['Buy milk']);
+  await expect(page.locator('#notes li').first()).toHaveClass('done');
   expect(errors).toEqual([]);
 });

@@ -3,7 +3,14 @@
  * serializer, the pool of fresh oids, the storage's invalidation stream).
  */
 import { DatabaseClosedError } from './shared/errors.js';
-import type { PackResult, Storage, StorageStats, Tid, TransactionInfo } from './shared/storage.js';
+import type {
+  PackResult,
+  RecoveryReport,
+  Storage,
+  StorageStats,
+  Tid,
+  TransactionInfo,
+} from './shared/storage.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
@@ -75,6 +82,14 @@ export class Database extends EventTarget implements ConnectionHost {
     this.unsubscribe = storage.subscribe((invalidation) => {
       for (const conn of this.connections) conn.receive(invalidation);
     });
+  }
+
+  /**
+   * What opening the storage found damaged and dropped: a torn last transaction cut off, or (with
+   * `recover: true`) damaged transactions inside the log. Undefined for storages without a log.
+   */
+  get recovery(): RecoveryReport | undefined {
+    return (this.storage as { recovery?: RecoveryReport }).recovery;
   }
 
   /** A new connection: its own cache and its own snapshot. */

@@ -11,14 +11,19 @@ export type StorageChoice = 'auto' | 'opfs' | 'indexeddb' | 'memory' | 'file';
 
 export interface OpenOptions extends DatabaseOptions {
   /**
-   * Where the data lives. 'auto': OPFS in a worker where the browser has sync access handles, else
-   * IndexedDB; in Node, memory unless told. Default 'auto'.
+   * Where the data lives. 'auto' (default): in a browser, OPFS in the storage worker where it has
+   * sync access handles, else IndexedDB; in Node, memory unless told.
    */
   storage?: StorageChoice;
   /** For storage 'file' (Node only): the directory holding the database's files. */
   path?: string;
   /** 'strict' (default): a commit is acknowledged after flush. 'relaxed': after the write. */
   durability?: 'strict' | 'relaxed';
+  /**
+   * Open a damaged log anyway, keeping every readable transaction; `db.recovery` reports what was
+   * dropped. Without it, damage before the log's tail is a CorruptStorageError.
+   */
+  recover?: boolean;
 }
 
 const isBrowser = (): boolean =>
@@ -26,7 +31,8 @@ const isBrowser = (): boolean =>
 
 /**
  * Opens (creating if needed) the database `name`.
- * @throws RangeError for invalid options; StorageError when the chosen storage is not available.
+ * @throws RangeError for invalid options; StorageError when the chosen storage is not available;
+ *   CorruptStorageError when the stored files are damaged (see `recover`).
  * @example
  * const db = await openDatabase('notes', { classes: [Note] });
  * const conn = db.open();
@@ -38,7 +44,13 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
       'openDatabase: the name must be a non-empty string of at most 200 characters.',
     );
   }
-  const { storage: choice = 'auto', path, durability = 'strict', ...dbOptions } = options;
+  const {
+    storage: choice = 'auto',
+    path,
+    durability = 'strict',
+    recover = false,
+    ...dbOptions
+  } = options;
   if (durability !== 'strict' && durability !== 'relaxed') {
     throw new RangeError(
       `openDatabase: durability must be 'strict' or 'relaxed', got ${String(durability)}.`,
@@ -49,27 +61,71 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
       `openDatabase: path is for storage 'file' only (got storage '${choice}').`,
     );
   }
-  const storage = await makeStorage(choice);
-  return new Database(storage, dbOptions);
+  // Check the options before starting a worker or touching files.
+  const db = (storage: Storage): Database => new Database(storage, dbOptions);
+  new Database(NO_STORAGE, dbOptions);
+  return db(await makeStorage(name, choice, { path, durability, recover }));
 }
 
-async function makeStorage(choice: StorageChoice): Promise<Storage> {
+/** Lets openDatabase validate Database options before any storage exists. */
+const NO_STORAGE = { subscribe: () => () => undefined } as unknown as Storage;
+
+async function makeStorage(
+  name: string,
+  choice: StorageChoice,
+  options: { path: string | undefined; durability: 'strict' | 'relaxed'; recover: boolean },
+): Promise<Storage> {
   switch (choice) {
     case 'memory': {
       const { MemoryStorage } = await import('../worker/memory-storage.js');
       return new MemoryStorage();
     }
+    case 'file': {
+      if (isBrowser()) {
+        throw new StorageError(
+          "openDatabase: storage 'file' exists in Node only. In a browser use 'auto'.",
+        );
+      }
+      if (typeof options.path !== 'string' || options.path === '') {
+        throw new RangeError(
+          "openDatabase: storage 'file' needs { path }: the directory for the database's files.",
+        );
+      }
+      const [{ NodeBlockDirectory }, { ShelfStorage }] = await Promise.all([
+        import('../worker/node-file.js'),
+        import('../worker/shelf-storage.js'),
+      ]);
+      return ShelfStorage.open(await NodeBlockDirectory.create(options.path), {
+        kind: 'file',
+        durability: options.durability,
+        recover: options.recover,
+      });
+    }
     case 'auto':
-      if (!isBrowser()) return makeStorage('memory');
-      throw new StorageError(
-        "openDatabase: durable browser storage (OPFS, IndexedDB) is not in this version of shelfdb yet. Pass { storage: 'memory' } for a database that lives as long as the page.",
-      );
     case 'opfs':
-    case 'indexeddb':
-    case 'file':
-      throw new StorageError(
-        `openDatabase: storage '${choice}' is not in this version of shelfdb yet. Available: 'memory'.`,
+    case 'indexeddb': {
+      if (!isBrowser()) {
+        if (choice === 'auto') return makeStorage(name, 'memory', options);
+        throw new StorageError(
+          `openDatabase: storage '${choice}' needs a browser. In Node use 'file' (with { path }) or 'memory'.`,
+        );
+      }
+      if (typeof Worker === 'undefined') {
+        throw new StorageError(
+          'openDatabase: this browser has no Web Workers, which shelfdb storage runs in.',
+        );
+      }
+      const worker = new Worker(new URL('../worker/entry.ts', import.meta.url), {
+        type: 'module',
+        name: `shelfdb:${name}`,
+      });
+      const { StorageClient } = await import('./storage-client.js');
+      return StorageClient.connect(
+        worker,
+        { name, storage: choice, durability: options.durability, recover: options.recover },
+        () => worker.terminate(),
       );
+    }
     default:
       throw new RangeError(
         `openDatabase: unknown storage '${String(choice)}'. Use 'auto', 'opfs', 'indexeddb', 'memory' or 'file'.`,

@@ -13,8 +13,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let dirs = 0;
 
 describeStorage('ShelfStorage on memory', () => ShelfStorage.open(new MemoryBlockDirectory()));
-describeStorage('ShelfStorage on a Node directory', () =>
-  ShelfStorage.open(new NodeBlockDirectory(join(scratch, `db-${dirs++}`)), { kind: 'file' }),
+describeStorage('ShelfStorage on a Node directory', async () =>
+  ShelfStorage.open(await NodeBlockDirectory.create(join(scratch, `db-${dirs++}`)), {
+    kind: 'file',
+  }),
 );
 describeStorage('ShelfStorage on memory, relaxed durability', () =>
   ShelfStorage.open(new MemoryBlockDirectory(), { durability: 'relaxed' }),

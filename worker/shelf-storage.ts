@@ -29,6 +29,7 @@ import {
   type LoadedRecord,
   type PackOptions,
   type PackResult,
+  type RecoveryReport,
   type RevisionInfo,
   type Storage,
   type StorageKind,
@@ -82,14 +83,6 @@ export interface ShelfOptions {
   schedule?: (task: () => void) => void;
   /** Entries committed after the checkpoint that trigger a new one (default 100,000). */
   checkpointEvery?: number;
-}
-
-/** What opening found damaged and dropped. */
-export interface RecoveryReport {
-  /** Bytes cut off the end of the log: a transaction torn by a crash. */
-  truncated: { file: string; offset: number; length: number }[];
-  /** Damaged spans inside the log, replaced by filler (only with `recover`). */
-  dropped: { file: string; offset: number; length: number }[];
 }
 
 /** A commit waiting for the group flush. */

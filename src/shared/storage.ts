@@ -121,6 +121,14 @@ export interface PackOptions {
 
 export type StorageKind = 'opfs' | 'indexeddb' | 'memory' | 'file';
 
+/** What opening a log storage found damaged and dropped (see `openDatabase(name, { recover })`). */
+export interface RecoveryReport {
+  /** Bytes cut off the end of the log: a transaction torn by a crash, never acknowledged. */
+  truncated: { file: string; offset: number; length: number }[];
+  /** Damaged spans inside the log, replaced by filler (only with `recover: true`). */
+  dropped: { file: string; offset: number; length: number }[];
+}
+
 export interface StorageStats {
   storage: StorageKind;
   /** Objects with a current revision. */

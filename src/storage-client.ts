@@ -1,0 +1,194 @@
+/**
+ * StorageClient: the Storage contract across postMessage, for the page side. It speaks the
+ * messages of src/shared/protocol.ts to whatever answers them (its storage worker today; later a
+ * worker that forwards to the tab owning the files), sends and receives record batches as
+ * transferred ArrayBuffers, and rethrows error envelopes as the same error classes.
+ */
+import { DatabaseClosedError, StorageError, errorFromWire } from './shared/errors.js';
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  parseMessage,
+  type OpenRequest,
+  type StorageMethod,
+} from './shared/protocol.js';
+import { packRecords, unpackRecords } from './shared/record-batch.js';
+import type {
+  CommitRequest,
+  Invalidation,
+  LoadedRecord,
+  PackOptions,
+  PackResult,
+  RecoveryReport,
+  RevisionInfo,
+  Storage,
+  StorageKind,
+  StorageStats,
+  SyncResult,
+  Tid,
+  TransactionInfo,
+} from './shared/storage.js';
+
+/** The other side: a Worker, or anything with the same two methods. */
+export interface Port {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  addEventListener(type: 'error', listener: (event: Event) => void): void;
+}
+
+interface Call {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class StorageClient implements Storage {
+  /** Calls waiting for their answer, by id. */
+  private readonly calls = new Map<number, Call>();
+  private nextId = 1;
+  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  private closing: Promise<void> | undefined;
+  /** The storage the other side opened. */
+  kind: StorageKind = 'opfs';
+  /** What the storage found damaged when opening (log storages only). */
+  recovery: RecoveryReport | undefined;
+
+  private constructor(
+    private readonly port: Port,
+    /** Ends the other side (terminates the worker) after close. */
+    private readonly release: () => void,
+  ) {
+    port.addEventListener('message', (event) => this.receive(event.data));
+    port.addEventListener('error', (event) => {
+      const message = (event as ErrorEvent).message ?? 'unknown error';
+      this.failAll(new StorageError(`The shelfdb storage worker failed: ${message}`));
+    });
+  }
+
+  /** Asks the other side to open a database and resolves once it has. */
+  static async connect(
+    port: Port,
+    request: OpenRequest,
+    release: () => void,
+  ): Promise<StorageClient> {
+    const client = new StorageClient(port, release);
+    try {
+      const opened = (await client.send({ type: 'open', request })) as {
+        kind: StorageKind;
+        recovery?: RecoveryReport;
+      };
+      client.kind = opened.kind;
+      client.recovery = opened.recovery;
+      return client;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
+    const buffer = (await this.call('load', [oids, atTid])) as ArrayBuffer;
+    return unpackRecords(buffer) as LoadedRecord[];
+  }
+
+  newOids(count: number): Promise<number[]> {
+    return this.call('newOids', [count]) as Promise<number[]>;
+  }
+
+  commit(txn: CommitRequest): Promise<Tid> {
+    const { records, ...rest } = txn;
+    const buffer = packRecords(records);
+    return this.call('commit', [rest, buffer], [buffer]) as Promise<Tid>;
+  }
+
+  sync(sinceTid: Tid): Promise<SyncResult> {
+    return this.call('sync', [sinceTid]) as Promise<SyncResult>;
+  }
+
+  pack(options: PackOptions = {}): Promise<PackResult> {
+    return this.call('pack', [options]) as Promise<PackResult>;
+  }
+
+  stats(): Promise<StorageStats> {
+    return this.call('stats', []) as Promise<StorageStats>;
+  }
+
+  transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
+    return this.call('transactions', [options]) as Promise<TransactionInfo[]>;
+  }
+
+  history(oid: number, limit?: number): Promise<RevisionInfo[]> {
+    return this.call('history', [oid, limit]) as Promise<RevisionInfo[]>;
+  }
+
+  subscribe(listener: (invalidation: Invalidation) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.send({ type: 'call', method: 'close', args: [] });
+      } finally {
+        this.listeners.clear();
+        this.failAll(new DatabaseClosedError());
+        this.release();
+      }
+    })();
+    return this.closing;
+  }
+
+  private call(
+    method: StorageMethod,
+    args: unknown[],
+    transfer: Transferable[] = [],
+  ): Promise<unknown> {
+    if (this.closing !== undefined) return Promise.reject(new DatabaseClosedError());
+    return this.send({ type: 'call', method, args }, transfer);
+  }
+
+  private send(message: Record<string, unknown>, transfer: Transferable[] = []): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.port.postMessage({ v: PROTOCOL_VERSION, id, ...message }, transfer);
+    });
+  }
+
+  private receive(data: unknown): void {
+    let message;
+    try {
+      message = parseMessage(data);
+    } catch (error) {
+      // Another protocol version, or garbage: fail loudly rather than guess.
+      this.failAll(
+        error instanceof ProtocolError ? new StorageError(error.message, { cause: error }) : error,
+      );
+      return;
+    }
+    switch (message.type) {
+      case 'result':
+      case 'error': {
+        const call = this.calls.get(message.id);
+        if (call === undefined) {
+          if (message.type === 'error') this.failAll(errorFromWire(message.error));
+          return;
+        }
+        this.calls.delete(message.id);
+        if (message.type === 'result') call.resolve(message.value);
+        else call.reject(errorFromWire(message.error));
+        return;
+      }
+      case 'invalidate':
+        for (const listener of this.listeners) listener(message.invalidation);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private failAll(error: unknown): void {
+    for (const call of this.calls.values()) call.reject(error);
+    this.calls.clear();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The storage worker: one per tab, started by openDatabase(). It opens the database's files (OPFS
+ * through sync access handles, which exist only in dedicated workers, or IndexedDB) and serves the
+ * page over postMessage with the protocol of src/shared/protocol.ts. The tabs issue will put the
+ * owner election in front of the storage here: the page never assumes its own worker holds the files.
+ */
+import { StorageError } from '../src/shared/errors.js';
+import type { OpenRequest } from '../src/shared/protocol.js';
+import { IndexedDBStorage } from './indexeddb-storage.js';
+import { OpfsBlockDirectory } from './opfs-file.js';
+import { ShelfStorage } from './shelf-storage.js';
+import { serveStorage, type Endpoint, type Opened } from './storage-server.js';
+
+/** True where this worker can use OPFS sync access handles (not in every browser or mode). */
+function hasSyncAccessHandles(): boolean {
+  return (
+    typeof FileSystemFileHandle !== 'undefined' &&
+    'createSyncAccessHandle' in FileSystemFileHandle.prototype &&
+    typeof navigator.storage?.getDirectory === 'function'
+  );
+}
+
+/** Runs `task` as a new task after those already queued (group commit batches them). */
+function scheduler(): (task: () => void) => void {
+  const channel = new MessageChannel();
+  const tasks: (() => void)[] = [];
+  channel.port1.onmessage = () => (tasks.shift() as () => void)();
+  return (task) => {
+    tasks.push(task);
+    channel.port2.postMessage(null);
+  };
+}
+
+async function open(request: OpenRequest): Promise<Opened> {
+  const kind =
+    request.storage === 'auto' ? (hasSyncAccessHandles() ? 'opfs' : 'indexeddb') : request.storage;
+  if (kind === 'opfs') {
+    if (!hasSyncAccessHandles()) {
+      throw new StorageError(
+        "This browser has no OPFS sync access handles in workers. Use { storage: 'auto' } or 'indexeddb'.",
+      );
+    }
+    const dir = await OpfsBlockDirectory.forDatabase(request.name);
+    const storage = await ShelfStorage.open(dir, {
+      kind: 'opfs',
+      durability: request.durability,
+      recover: request.recover,
+      schedule: scheduler(),
+    });
+    return { storage, kind, recovery: storage.recovery };
+  }
+  const storage = await IndexedDBStorage.open(request.name, { indexedDB, IDBKeyRange });
+  return { storage, kind };
+}
+
+serveStorage(self as unknown as Endpoint, open);
