@@ -91,10 +91,16 @@ export class IndexedDBStorage implements Storage {
   private constructor(
     private readonly db: IDBPDatabase<Schema>,
     private readonly keys: typeof IDBKeyRange,
+    /** IndexedDB's own durability hint for commits: 'strict' flushes before completing. */
+    private readonly durability: 'strict' | 'relaxed',
   ) {}
 
   /** Opens (creating) the IndexedDB database `shelfdb:<name>` of `platform`. */
-  static async open(name: string, platform: IndexedDBPlatform): Promise<IndexedDBStorage> {
+  static async open(
+    name: string,
+    platform: IndexedDBPlatform,
+    durability: 'strict' | 'relaxed' = 'strict',
+  ): Promise<IndexedDBStorage> {
     const request = platform.indexedDB.open(`shelfdb:${name}`, 1);
     request.onupgradeneeded = () => {
       const db = request.result;
@@ -103,7 +109,7 @@ export class IndexedDBStorage implements Storage {
       }
     };
     const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
-    return new IndexedDBStorage(db, platform.IDBKeyRange);
+    return new IndexedDBStorage(db, platform.IDBKeyRange, durability);
   }
 
   /** Every revision of `oid` with a tid up to `to`. */
