@@ -7,10 +7,14 @@ const quick = process.argv.includes('--quick');
 const benches = [
   ['Change tracking: cost of a property read and write', 'bench/tracking-cost.mjs'],
   ['Object state encoders', 'bench/serializer.mjs'],
+  ['BTree minimum degree', 'bench/btree-degree.mjs'],
 ];
 console.log(
   `shelfdb benchmarks — ${new Date().toISOString()} — Node ${process.version}${quick ? ' (quick)' : ''}\n`,
 );
+// The benchmarks that use shelfdb itself import the compiled package.
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 let failed = false;
 for (const [title, file] of benches) {
   console.log(`## ${title}\n`);

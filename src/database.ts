@@ -18,6 +18,7 @@ import type { PersistentClass } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
 import { PersistentList } from './persistent-list.js';
 import { PersistentSet } from './persistent-set.js';
+import { BTree, BTreeNode } from './btree.js';
 
 export interface DatabaseOptions {
   /** Target count of loaded objects kept per connection (default 10,000). */
@@ -33,6 +34,8 @@ const BUILTIN_CLASSES: [PersistentClass, string][] = [
   [PersistentDict, 'shelfdb.PersistentDict'],
   [PersistentList, 'shelfdb.PersistentList'],
   [PersistentSet, 'shelfdb.PersistentSet'],
+  [BTree, 'shelfdb.BTree'],
+  [BTreeNode, 'shelfdb.BTreeNode'],
 ];
 
 /** Oids asked for at a time; grows with demand up to MAX_OID_BLOCK. */

@@ -17,6 +17,9 @@ export { BrokenObject } from './broken-object.js';
 export { PersistentDict } from './persistent-dict.js';
 export { PersistentList } from './persistent-list.js';
 export { PersistentSet } from './persistent-set.js';
+export { BTree, BTreeNode, type BTreeRange } from './btree.js';
+export { checkBTree } from './btree-check.js';
+export type { BTreeKey } from './btree-keys.js';
 export {
   ShelfError,
   ConflictError,

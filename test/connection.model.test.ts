@@ -142,7 +142,7 @@ describe('Connection (model-based)', () => {
       fc.constant(new Check()),
     ];
     await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 40 }), async (cmds) => {
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 60, size: 'max' }), async (cmds) => {
         const { db } = makeDb({ cacheSize: 3, classes: [Cell] });
         const setup = db.open();
         (await setup.root()).set('items', new PersistentDict());

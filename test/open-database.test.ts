@@ -65,10 +65,16 @@ describe('openDatabase', () => {
   it('refuses bad options with clear errors', async () => {
     await expect(openDatabase('')).rejects.toBeInstanceOf(RangeError);
     await expect(openDatabase('x', { cacheSize: 0 })).rejects.toBeInstanceOf(RangeError);
-    await expect(openDatabase('x', { storage: 'nope' as never })).rejects.toThrow(/unknown storage/);
+    await expect(openDatabase('x', { storage: 'nope' as never })).rejects.toThrow(
+      /unknown storage/,
+    );
     await expect(openDatabase('x', { storage: 'file' })).rejects.toThrow(/needs \{ path \}/);
-    await expect(openDatabase('x', { path: '/tmp/x' })).rejects.toThrow(/path is for storage 'file'/);
+    await expect(openDatabase('x', { path: '/tmp/x' })).rejects.toThrow(
+      /path is for storage 'file'/,
+    );
     await expect(openDatabase('x', { storage: 'opfs' })).rejects.toBeInstanceOf(StorageError);
-    await expect(openDatabase('x', { durability: 'fast' as never })).rejects.toBeInstanceOf(RangeError);
+    await expect(openDatabase('x', { durability: 'fast' as never })).rejects.toBeInstanceOf(
+      RangeError,
+    );
   });
 });

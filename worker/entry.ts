@@ -49,7 +49,11 @@ async function open(request: OpenRequest): Promise<Opened> {
     });
     return { storage, kind, recovery: storage.recovery };
   }
-  const storage = await IndexedDBStorage.open(request.name, { indexedDB, IDBKeyRange }, request.durability);
+  const storage = await IndexedDBStorage.open(
+    request.name,
+    { indexedDB, IDBKeyRange },
+    request.durability,
+  );
   return { storage, kind };
 }
 

@@ -162,7 +162,7 @@ export class IndexedDBStorage implements Storage {
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
     const tx = this.db.transaction(['records', 'txns', 'meta'], 'readwrite', {
-      durability: 'strict',
+      durability: this.durability,
     });
     let tid: Tid;
     let prevTid: Tid;

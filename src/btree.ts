@@ -1,0 +1,489 @@
+/**
+ * BTree: an ordered map of any size whose nodes are persistent objects, loaded on demand, so a
+ * page touches only the few nodes on its way. Its methods are async: they load what they need
+ * through the tree's connection (a range scan prefetches the next nodes in batches, about one round
+ * trip per batch). The entry count lives in the tree object, so `size` is synchronous, and two
+ * connections inserting into one tree conflict (`transact` retries such work).
+ *
+ * Algorithms are CLRS's B-tree with minimum degree t: every node but the root holds between t−1
+ * and 2t−1 keys, all leaves are at one depth. Insertion splits full nodes on the way down;
+ * deletion merges or borrows on the way down, so it never has to walk back up.
+ * `checkBTree` (btree-check.ts) verifies every invariant.
+ */
+import { ShelfError } from './shared/errors.js';
+import { Persistent } from './persistent.js';
+import type { Connection } from './connection.js';
+import { checkKey, compareKeys, showKey, type BTreeKey, type KeyKind } from './btree-keys.js';
+
+/** The default minimum degree t, chosen by bench/btree-degree (see BENCHMARKS.md). */
+export const DEFAULT_MINIMUM_DEGREE = 32;
+/** How many nodes (or values) a scan loads per round trip. */
+const PREFETCH = 32;
+
+export interface BTreeRange<K> {
+  min?: K;
+  max?: K;
+  excludeMin?: boolean;
+  excludeMax?: boolean;
+  reverse?: boolean;
+}
+
+/** One node: sorted keys, their values, and (internal nodes) keys.length + 1 children. */
+export class BTreeNode<K = BTreeKey, V = unknown> extends Persistent {
+  keys: K[] = [];
+  values: V[] = [];
+  /** Null in a leaf. */
+  children: BTreeNode<K, V>[] | null = null;
+}
+
+/** First index whose key is ≥ `key` (> with `after`), by binary search. */
+function lowerBound<K>(keys: K[], key: K, after = false): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareKeys(keys[mid] as BTreeKey, key as BTreeKey);
+    if (c < 0 || (after && c === 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * @example
+ * const byDate = new BTree<Date, Note>();
+ * root.set('byDate', byDate);
+ * await byDate.set(note.created, note);
+ * for await (const [when, n] of byDate.entries({ min: new Date('2026-01-01'), reverse: true })) { … }
+ */
+export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persistent {
+  /** The root node. */
+  root: BTreeNode<K, V>;
+  /** Number of entries. */
+  count = 0;
+  /** Minimum degree t. */
+  degree: number;
+  /** The kind of key this tree holds, fixed by its first key. */
+  kind: KeyKind | null = null;
+
+  /** @throws RangeError if `minimumDegree` is not an integer ≥ 2. */
+  constructor(options: { minimumDegree?: number } = {}) {
+    super();
+    const t = options.minimumDegree ?? DEFAULT_MINIMUM_DEGREE;
+    if (!Number.isInteger(t) || t < 2 || t > 4096) {
+      throw new RangeError(
+        `BTree: minimumDegree must be an integer from 2 to 4096, got ${String(t)}.`,
+      );
+    }
+    this.degree = t;
+    this.root = new BTreeNode<K, V>();
+  }
+
+  /** Number of entries (kept in the tree object: no load needed once the tree is loaded). */
+  get size(): number {
+    return this.count;
+  }
+
+  async get(key: K): Promise<V | undefined> {
+    const hit = await this.find(key);
+    return hit === undefined ? undefined : this.loadedValue(hit.node.values[hit.index] as V);
+  }
+
+  async has(key: K): Promise<boolean> {
+    return (await this.find(key)) !== undefined;
+  }
+
+  /** Stores `value` under `key`, replacing any value there. */
+  async set(key: K, value: V): Promise<void> {
+    await this.ready();
+    const kind = checkKey(key, this.kind ?? undefined);
+    let root = await this.loaded(this.root);
+    if (root.keys.length === 2 * this.degree - 1) {
+      const top = new BTreeNode<K, V>();
+      top.children = [root];
+      this.splitChild(top, 0, root);
+      this.root = top;
+      root = top;
+    }
+    const added = await this.insertNonFull(root, key, value);
+    if (added) this.count += 1;
+    if (JSON.stringify(kind) !== JSON.stringify(this.kind)) this.kind = kind;
+    this.bump();
+  }
+
+  /** The value under `key`; if there is none, stores `value` there and returns it. */
+  async setDefault(key: K, value: V): Promise<V> {
+    const hit = await this.find(key);
+    if (hit !== undefined) return this.loadedValue(hit.node.values[hit.index] as V);
+    await this.set(key, value);
+    return value;
+  }
+
+  /** Sets every entry, in order. */
+  async update(entries: Iterable<readonly [K, V]> | AsyncIterable<readonly [K, V]>): Promise<void> {
+    for await (const [k, v] of entries) await this.set(k, v);
+  }
+
+  /** Removes `key`. Resolves to true if it was there. */
+  async delete(key: K): Promise<boolean> {
+    await this.ready();
+    checkKey(key, this.kind ?? undefined);
+    const root = await this.loaded(this.root);
+    const removed = await this.deleteFrom(root, key);
+    if (root.keys.length === 0 && root.children !== null)
+      this.root = root.children[0] as BTreeNode<K, V>;
+    if (removed) {
+      this.count -= 1;
+      this.bump();
+    }
+    return removed;
+  }
+
+  /** The first entry, or undefined on an empty tree. */
+  async min(): Promise<[K, V] | undefined> {
+    return this.edge(false);
+  }
+
+  /** The last entry, or undefined on an empty tree. */
+  async max(): Promise<[K, V] | undefined> {
+    return this.edge(true);
+  }
+
+  /** Entries in key order (or reverse), within the range. */
+  entries(range: BTreeRange<K> = {}): AsyncGenerator<[K, V]> {
+    return this.scan(range, (k, v) => [k, v] as [K, V]);
+  }
+
+  keys(range: BTreeRange<K> = {}): AsyncGenerator<K> {
+    return this.scan(range, (k) => k);
+  }
+
+  values(range: BTreeRange<K> = {}): AsyncGenerator<V> {
+    return this.scan(range, (_, v) => v);
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<[K, V]> {
+    return this.entries();
+  }
+
+  /** Levels of nodes from the root to the leaves (1 for a tree that is one leaf). */
+  async depth(): Promise<number> {
+    await this.ready();
+    let depth = 1;
+    let node = await this.loaded(this.root);
+    while (node.children !== null) {
+      node = await this.loaded(node.children[0] as BTreeNode<K, V>);
+      depth++;
+    }
+    return depth;
+  }
+
+  /** Number of nodes (loads every node, a level at a time). */
+  async nodeCount(): Promise<number> {
+    await this.ready();
+    let level: BTreeNode<K, V>[] = [this.root];
+    let count = 0;
+    while (level.length > 0) {
+      await this.loadAll(level);
+      count += level.length;
+      level = level.flatMap((n) => n.children ?? []);
+    }
+    return count;
+  }
+
+  /**
+   * Marks the node holding `key` changed, after the app mutated the plain value stored there in
+   * place (as `_p_noteChange()` does for a persistent object).
+   * @throws RangeError when the tree has no such key.
+   */
+  async noteChange(key: K): Promise<void> {
+    const hit = await this.find(key);
+    if (hit === undefined)
+      throw new RangeError(`BTree.noteChange: no entry with key ${showKey(key)}.`);
+    hit.node._p_noteChange();
+  }
+
+  // ─── internals ────────────────────────────────────────────────────────────
+
+  /** Counts structural changes, so an iterator notices the tree changed under it. */
+  private bump(): void {
+    const self = this as unknown as { _v_version?: number };
+    self._v_version = (self._v_version ?? 0) + 1;
+  }
+
+  private get version(): number {
+    return (this as unknown as { _v_version?: number })._v_version ?? 0;
+  }
+
+  private connection(obj: Persistent): Connection {
+    const conn = (obj._p_connection ?? this._p_connection) as Connection | undefined;
+    if (conn === undefined) throw new ShelfError('BTree: a ghost node without a connection');
+    return conn;
+  }
+
+  /** Loads the tree object itself if it is a ghost, so its methods work on a reference as found. */
+  private async ready(): Promise<void> {
+    if (this._p_status === 'ghost') await this.connection(this).load(this);
+  }
+
+  private async loaded<T extends Persistent>(obj: T): Promise<T> {
+    if (obj._p_status !== 'ghost') return obj;
+    return this.connection(obj).load(obj);
+  }
+
+  /** Loads the ghosts among `objs` in one round trip. */
+  private async loadAll(objs: readonly unknown[]): Promise<void> {
+    const ghosts = objs.filter(
+      (o): o is Persistent => o instanceof Persistent && o._p_status === 'ghost',
+    );
+    if (ghosts.length > 0) await this.connection(ghosts[0] as Persistent).prefetch(...ghosts);
+  }
+
+  private async loadedValue(value: V): Promise<V> {
+    return value instanceof Persistent ? ((await this.loaded(value)) as V) : value;
+  }
+
+  private async find(key: K): Promise<{ node: BTreeNode<K, V>; index: number } | undefined> {
+    await this.ready();
+    checkKey(key, this.kind ?? undefined);
+    let node = await this.loaded(this.root);
+    for (;;) {
+      const i = lowerBound(node.keys, key);
+      if (i < node.keys.length && compareKeys(node.keys[i] as BTreeKey, key) === 0)
+        return { node, index: i };
+      if (node.children === null) return undefined;
+      node = await this.loaded(node.children[i] as BTreeNode<K, V>);
+    }
+  }
+
+  /** Splits full child `y` (= x.children[i]) around its median, which moves up into `x`. */
+  private splitChild(x: BTreeNode<K, V>, i: number, y: BTreeNode<K, V>): void {
+    const t = this.degree;
+    const z = new BTreeNode<K, V>();
+    z.keys = y.keys.slice(t);
+    z.values = y.values.slice(t);
+    if (y.children !== null) {
+      z.children = y.children.slice(t);
+      y.children = y.children.slice(0, t);
+    }
+    x.keys.splice(i, 0, y.keys[t - 1] as K);
+    x.values.splice(i, 0, y.values[t - 1] as V);
+    (x.children as BTreeNode<K, V>[]).splice(i + 1, 0, z);
+    x._p_noteChange();
+    y.keys = y.keys.slice(0, t - 1);
+    y.values = y.values.slice(0, t - 1);
+  }
+
+  /** Inserts below non-full `x`, splitting full children on the way down. True if the key is new. */
+  private async insertNonFull(x: BTreeNode<K, V>, key: K, value: V): Promise<boolean> {
+    for (;;) {
+      let i = lowerBound(x.keys, key);
+      if (i < x.keys.length && compareKeys(x.keys[i] as BTreeKey, key) === 0) {
+        x.values[i] = value;
+        x._p_noteChange();
+        return false;
+      }
+      if (x.children === null) {
+        x.keys.splice(i, 0, key);
+        x.values.splice(i, 0, value);
+        x._p_noteChange();
+        return true;
+      }
+      let child = await this.loaded(x.children[i] as BTreeNode<K, V>);
+      if (child.keys.length === 2 * this.degree - 1) {
+        this.splitChild(x, i, child);
+        const c = compareKeys(key, x.keys[i] as BTreeKey);
+        if (c === 0) {
+          x.values[i] = value;
+          return false;
+        }
+        if (c > 0) i++;
+        child = await this.loaded(x.children[i] as BTreeNode<K, V>);
+      }
+      x = child;
+    }
+  }
+
+  /** CLRS B-TREE-DELETE from the subtree at `x`, which has at least t keys unless it is the root. */
+  private async deleteFrom(x: BTreeNode<K, V>, key: K): Promise<boolean> {
+    const t = this.degree;
+    for (;;) {
+      const i = lowerBound(x.keys, key);
+      const here = i < x.keys.length && compareKeys(x.keys[i] as BTreeKey, key) === 0;
+      if (x.children === null) {
+        if (!here) return false;
+        x.keys.splice(i, 1);
+        x.values.splice(i, 1);
+        x._p_noteChange();
+        return true;
+      }
+      const children = x.children;
+      if (here) {
+        const [y, z] = await this.loadPair(
+          children[i] as BTreeNode<K, V>,
+          children[i + 1] as BTreeNode<K, V>,
+        );
+        if (y.keys.length >= t) {
+          const [pk, pv] = await this.extreme(y, true);
+          x.keys[i] = pk;
+          x.values[i] = pv;
+          x._p_noteChange();
+          x = y;
+          key = pk;
+        } else if (z.keys.length >= t) {
+          const [sk, sv] = await this.extreme(z, false);
+          x.keys[i] = sk;
+          x.values[i] = sv;
+          x._p_noteChange();
+          x = z;
+          key = sk;
+        } else {
+          this.merge(x, i, y, z);
+          x = y;
+        }
+        continue;
+      }
+      // The key is below children[i]: make sure that child has at least t keys first.
+      let child = await this.loaded(children[i] as BTreeNode<K, V>);
+      if (child.keys.length === t - 1) {
+        const left = i > 0 ? await this.loaded(children[i - 1] as BTreeNode<K, V>) : undefined;
+        const right =
+          i < children.length - 1
+            ? await this.loaded(children[i + 1] as BTreeNode<K, V>)
+            : undefined;
+        if (left !== undefined && left.keys.length >= t) {
+          // Borrow through x from the left sibling.
+          child.keys.unshift(x.keys[i - 1] as K);
+          child.values.unshift(x.values[i - 1] as V);
+          x.keys[i - 1] = left.keys.pop() as K;
+          x.values[i - 1] = left.values.pop() as V;
+          if (left.children !== null)
+            (child.children as BTreeNode<K, V>[]).unshift(left.children.pop() as BTreeNode<K, V>);
+          left._p_noteChange();
+          child._p_noteChange();
+          x._p_noteChange();
+        } else if (right !== undefined && right.keys.length >= t) {
+          child.keys.push(x.keys[i] as K);
+          child.values.push(x.values[i] as V);
+          x.keys[i] = right.keys.shift() as K;
+          x.values[i] = right.values.shift() as V;
+          if (right.children !== null)
+            (child.children as BTreeNode<K, V>[]).push(right.children.shift() as BTreeNode<K, V>);
+          right._p_noteChange();
+          child._p_noteChange();
+          x._p_noteChange();
+        } else if (right !== undefined) {
+          this.merge(x, i, child, right);
+        } else {
+          this.merge(x, i - 1, left as BTreeNode<K, V>, child);
+          child = left as BTreeNode<K, V>;
+        }
+      }
+      x = child;
+    }
+  }
+
+  private async loadPair(
+    a: BTreeNode<K, V>,
+    b: BTreeNode<K, V>,
+  ): Promise<[BTreeNode<K, V>, BTreeNode<K, V>]> {
+    await this.loadAll([a, b]);
+    return [a, b];
+  }
+
+  /** Merges x.keys[i] and `z` (= children[i + 1]) into `y` (= children[i]). */
+  private merge(x: BTreeNode<K, V>, i: number, y: BTreeNode<K, V>, z: BTreeNode<K, V>): void {
+    y.keys.push(x.keys[i] as K, ...z.keys);
+    y.values.push(x.values[i] as V, ...z.values);
+    if (y.children !== null) y.children.push(...(z.children as BTreeNode<K, V>[]));
+    y._p_noteChange();
+    x.keys.splice(i, 1);
+    x.values.splice(i, 1);
+    (x.children as BTreeNode<K, V>[]).splice(i + 1, 1);
+    x._p_noteChange();
+  }
+
+  /** The largest (`last`) or smallest entry of the subtree at `node`. */
+  private async extreme(node: BTreeNode<K, V>, last: boolean): Promise<[K, V]> {
+    let n = node;
+    while (n.children !== null)
+      n = await this.loaded(n.children[last ? n.children.length - 1 : 0] as BTreeNode<K, V>);
+    const i = last ? n.keys.length - 1 : 0;
+    return [n.keys[i] as K, n.values[i] as V];
+  }
+
+  private async edge(last: boolean): Promise<[K, V] | undefined> {
+    await this.ready();
+    if (this.count === 0) return undefined;
+    const [k, v] = await this.extreme(await this.loaded(this.root), last);
+    return [k, await this.loadedValue(v)];
+  }
+
+  /**
+   * In-order walk of the range. Throws if the tree is changed through its methods, or the
+   * connection moves to another snapshot, while the walk is between two entries: it never yields a
+   * wrong sequence silently.
+   */
+  private async *scan<T>(range: BTreeRange<K>, pick: (k: K, v: V) => T): AsyncGenerator<T> {
+    await this.ready();
+    const { min, max, excludeMin = false, excludeMax = false, reverse = false } = range;
+    if (min !== undefined) checkKey(min, this.kind ?? undefined);
+    if (max !== undefined) checkKey(max, this.kind ?? undefined);
+    if (this.count === 0) return;
+    const version = this.version;
+    const conn = this._p_connection as Connection | undefined;
+    const snapshot = conn?.snapshotTid;
+    const check = (): void => {
+      if (this.version !== version) {
+        throw new ShelfError(
+          'The BTree changed while it was being iterated. Collect the keys first, then change the tree.',
+        );
+      }
+      if (conn !== undefined && conn.snapshotTid !== snapshot) {
+        throw new ShelfError(
+          'The connection moved to a newer snapshot while a BTree was being iterated (autoSync). Iterate inside conn.transact(), or with conn.autoSync = false.',
+        );
+      }
+    };
+    const self = this;
+    async function* walk(node: BTreeNode<K, V>): AsyncGenerator<T> {
+      const start = min === undefined ? 0 : lowerBound(node.keys, min, excludeMin);
+      const end = max === undefined ? node.keys.length : lowerBound(node.keys, max, !excludeMax);
+      const children = node.children;
+      await self.loadAll(node.values.slice(start, end)); // persistent values, in one round trip
+      const order = reverse
+        ? [...Array(Math.max(0, end - start + 1)).keys()].map((j) => end - j)
+        : [...Array(Math.max(0, end - start + 1)).keys()].map((j) => start + j);
+      for (const i of order) {
+        if (!reverse) {
+          if (children !== null) yield* visit(children, i, order);
+          if (i < end) {
+            check();
+            yield pick(node.keys[i] as K, node.values[i] as V);
+          }
+        } else {
+          if (i < end) {
+            check();
+            yield pick(node.keys[i] as K, node.values[i] as V);
+          }
+          if (children !== null) yield* visit(children, i, order);
+        }
+      }
+    }
+    /** Walks child `i`, first loading it and the next few the walk will need in one round trip. */
+    async function* visit(
+      children: BTreeNode<K, V>[],
+      i: number,
+      order: number[],
+    ): AsyncGenerator<T> {
+      const child = children[i] as BTreeNode<K, V>;
+      if (child._p_status === 'ghost') {
+        const at = order.indexOf(i);
+        await self.loadAll(order.slice(at, at + PREFETCH).map((j) => children[j]));
+      }
+      check();
+      yield* walk(child);
+    }
+    yield* walk(await this.loaded(this.root));
+  }
+}
