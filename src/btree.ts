@@ -20,6 +20,18 @@ export const DEFAULT_MINIMUM_DEGREE = 32;
 /** How many nodes (or values) a scan loads per round trip. */
 const PREFETCH = 32;
 
+/** The fixed parts of one range scan. */
+interface Walk<K, V, T> {
+  min: K | undefined;
+  max: K | undefined;
+  excludeMin: boolean;
+  excludeMax: boolean;
+  reverse: boolean;
+  pick: (k: K, v: V) => T;
+  /** Throws if the tree or the snapshot changed since the scan began. */
+  check: () => void;
+}
+
 export interface BTreeRange<K> {
   min?: K;
   max?: K;
@@ -445,45 +457,49 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
         );
       }
     };
-    const self = this;
-    async function* walk(node: BTreeNode<K, V>): AsyncGenerator<T> {
-      const start = min === undefined ? 0 : lowerBound(node.keys, min, excludeMin);
-      const end = max === undefined ? node.keys.length : lowerBound(node.keys, max, !excludeMax);
-      const children = node.children;
-      await self.loadAll(node.values.slice(start, end)); // persistent values, in one round trip
-      const order = reverse
-        ? [...Array(Math.max(0, end - start + 1)).keys()].map((j) => end - j)
-        : [...Array(Math.max(0, end - start + 1)).keys()].map((j) => start + j);
-      for (const i of order) {
-        if (!reverse) {
-          if (children !== null) yield* visit(children, i, order);
-          if (i < end) {
-            check();
-            yield pick(node.keys[i] as K, node.values[i] as V);
-          }
-        } else {
-          if (i < end) {
-            check();
-            yield pick(node.keys[i] as K, node.values[i] as V);
-          }
-          if (children !== null) yield* visit(children, i, order);
-        }
+    yield* this.walk(await this.loaded(this.root), {
+      min,
+      max,
+      excludeMin,
+      excludeMax,
+      reverse,
+      pick,
+      check,
+    });
+  }
+
+  /** The part of `scan` under `node`. */
+  private async *walk<T>(node: BTreeNode<K, V>, walk: Walk<K, V, T>): AsyncGenerator<T> {
+    const { min, max, excludeMin, excludeMax, reverse, pick, check } = walk;
+    const start = min === undefined ? 0 : lowerBound(node.keys, min, excludeMin);
+    const end = max === undefined ? node.keys.length : lowerBound(node.keys, max, !excludeMax);
+    const children = node.children;
+    await this.loadAll(node.values.slice(start, end)); // persistent values, in one round trip
+    const span = Math.max(0, end - start + 1);
+    const order = Array.from({ length: span }, (_, j) => (reverse ? end - j : start + j));
+    for (const i of order) {
+      if (!reverse && children !== null) yield* this.visit(children, i, order, walk);
+      if (i < end) {
+        check();
+        yield pick(node.keys[i] as K, node.values[i] as V);
       }
+      if (reverse && children !== null) yield* this.visit(children, i, order, walk);
     }
-    /** Walks child `i`, first loading it and the next few the walk will need in one round trip. */
-    async function* visit(
-      children: BTreeNode<K, V>[],
-      i: number,
-      order: number[],
-    ): AsyncGenerator<T> {
-      const child = children[i] as BTreeNode<K, V>;
-      if (child._p_status === 'ghost') {
-        const at = order.indexOf(i);
-        await self.loadAll(order.slice(at, at + PREFETCH).map((j) => children[j]));
-      }
-      check();
-      yield* walk(child);
+  }
+
+  /** Walks child `i`, first loading it and the next few the walk will need in one round trip. */
+  private async *visit<T>(
+    children: BTreeNode<K, V>[],
+    i: number,
+    order: number[],
+    walk: Walk<K, V, T>,
+  ): AsyncGenerator<T> {
+    const child = children[i] as BTreeNode<K, V>;
+    if (child._p_status === 'ghost') {
+      const at = order.indexOf(i);
+      await this.loadAll(order.slice(at, at + PREFETCH).map((j) => children[j]));
     }
-    yield* walk(await this.loaded(this.root));
+    walk.check();
+    yield* this.walk(child, walk);
   }
 }

@@ -16,8 +16,8 @@ export class OpfsBlockFile implements BlockFile {
   ) {}
 
   read(offset: number, length: number): Uint8Array {
-    const size = this.handle.getSize();
-    const buffer = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+    // No getSize() first: read() stops at the end of the file and says how much it read.
+    const buffer = new Uint8Array(Math.max(0, length));
     const n = buffer.byteLength === 0 ? 0 : this.handle.read(buffer, { at: offset });
     return n === buffer.byteLength ? buffer : buffer.subarray(0, n);
   }
