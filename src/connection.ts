@@ -598,7 +598,10 @@ export class Connection extends EventTarget implements Jar {
       fresh = writes.filter((w) => w.m.oid === undefined);
       oids = this.host.takeOids(fresh.length);
     }
-    if (writes.length === 0 && this.pinned.size === 0) return this.snapshot as Tid;
+    if (writes.length === 0 && this.pinned.size === 0) {
+      this.cache.shrink(); // still a boundary: the cache may shrink
+      return this.snapshot as Tid;
+    }
 
     // Give new objects their oids and this connection, then encode: all synchronous.
     fresh.forEach((w, i) => {

@@ -258,6 +258,28 @@ describe('BTree', () => {
     await expect(t3.noteChange(555)).rejects.toBeInstanceOf(RangeError);
   });
 
+  it('gets many keys a level at a time, in a few round trips', async () => {
+    const { db, storage } = makeDb();
+    const conn = db.open();
+    const tree = new BTree<number, Todo>({ minimumDegree: 4 });
+    (await conn.root()).set('tree', tree);
+    for (let i = 0; i < 2000; i++) await tree.set(i, todo(`t${i}`));
+    await conn.commit();
+    const cold = db.open();
+    const t = await cold.load((await cold.root()).get('tree') as BTree<number, Todo>);
+    let loads = 0;
+    const load = storage.load.bind(storage);
+    storage.load = (oids, at) => {
+      loads++;
+      return load(oids, at);
+    };
+    const keys = [5, 1999, 700, 12345, 0, 700];
+    const got = await t.getMany(keys);
+    expect(got.map((x) => x?.title)).toEqual(['t5', 't1999', 't700', undefined, 't0', 't700']);
+    expect(got.every((x) => x === undefined || x._p_status === 'saved')).toBe(true);
+    expect(loads).toBe((await t.depth()) + 1); // one per level, then one for the values
+  });
+
   it('throws a clear error when the tree changes during iteration', async () => {
     const tree = new BTree<number, number>({ minimumDegree: 2 });
     for (let i = 0; i < 20; i++) await tree.set(i, i);
