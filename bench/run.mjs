@@ -24,4 +24,9 @@ for (const [title, file] of benches) {
   if (r.status !== 0) failed = true;
   console.log('');
 }
+console.log('## shelfdb and its peers in Chromium\n');
+const browser = spawnSync(process.execPath, ['bench/browser.mjs', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
+if (browser.status !== 0) failed = true;
 process.exit(failed ? 1 : 0);
