@@ -99,6 +99,17 @@ const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 const raw = { date: new Date().toISOString(), quick, smoke, cases: {} };
 const server = await startServer();
+// `--case=NAME --n=N`: one case alone, for profiling (prints its samples).
+const only = process.argv.find((a) => a.startsWith('--case='))?.slice(7);
+if (only !== undefined) {
+  const n = Number(process.argv.find((a) => a.startsWith('--n='))?.slice(4) ?? 10_000);
+  try {
+    console.log(JSON.stringify(await runCase(only, n)));
+  } finally {
+    server.kill();
+  }
+  process.exit(0);
+}
 const version = await (async () => {
   const b = await chromium.launch({ executablePath: chromiumPath(), args: FLAGS });
   const v = b.version();

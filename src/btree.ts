@@ -110,7 +110,9 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     await this.ready();
     for (const key of keys) checkKey(key, this.kind ?? undefined);
     const out = new Array<V | undefined>(keys.length).fill(undefined);
-    let level: { node: BTreeNode<K, V>; asks: number[] }[] = [{ node: this.root, asks: keys.map((_, i) => i) }];
+    let level: { node: BTreeNode<K, V>; asks: number[] }[] = [
+      { node: this.root, asks: keys.map((_, i) => i) },
+    ];
     while (level.length > 0) {
       await this.loadAll(level.map((l) => l.node));
       const next = new Map<BTreeNode<K, V>, number[]>();
@@ -118,7 +120,8 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
         for (const a of asks) {
           const key = keys[a] as K;
           const i = lowerBound(node.keys, key);
-          if (i < node.keys.length && compareKeys(node.keys[i] as BTreeKey, key) === 0) out[a] = node.values[i];
+          if (i < node.keys.length && compareKeys(node.keys[i] as BTreeKey, key) === 0)
+            out[a] = node.values[i];
           else if (node.children !== null) {
             const child = node.children[i] as BTreeNode<K, V>;
             const list = next.get(child);

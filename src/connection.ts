@@ -604,6 +604,7 @@ export class Connection extends EventTarget implements Jar {
     }
 
     // Give new objects their oids and this connection, then encode: all synchronous.
+    const isFresh = new Set(fresh);
     fresh.forEach((w, i) => {
       w.m.oid = oids[i];
       w.m.className = this.host.registry.nameOf(w.m.target.constructor as never);
@@ -616,7 +617,7 @@ export class Connection extends EventTarget implements Jar {
         state: this.host.serializer.encode(w.state),
         refs: w.refs.map((r) => metaOf(r).oid as number),
       };
-      if (w.m.serial !== undefined && !fresh.includes(w)) record.tid = w.m.serial;
+      if (w.m.serial !== undefined && !isFresh.has(w)) record.tid = w.m.serial;
       return record;
     });
     // From here on a change to a written object is a change for the next commit.
@@ -636,7 +637,7 @@ export class Connection extends EventTarget implements Jar {
     } catch (error) {
       // Nothing was stored: put everything back as it was before the commit.
       for (const w of writes) {
-        if (fresh.includes(w)) {
+        if (isFresh.has(w)) {
           w.m.oid = undefined;
           w.m.jar = undefined;
           w.m.className = undefined;

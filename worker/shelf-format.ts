@@ -114,21 +114,46 @@ export interface Manifest {
 
 // ─── CRC-32 (IEEE 802.3, as zlib) ─────────────────────────────────────────
 
-let crcTable: Uint32Array | undefined;
+/** Slicing-by-4 tables: table k maps a byte seen k positions earlier. */
+let crcTables: Uint32Array[] | undefined;
 
-export function crc32(data: Uint8Array, start = 0, end = data.byteLength): number {
-  if (crcTable === undefined) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
+function tables(): Uint32Array[] {
+  if (crcTables !== undefined) return crcTables;
+  const t0 = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t0[n] = c >>> 0;
+  }
+  const ts = [t0, new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
+  for (let n = 0; n < 256; n++) {
+    for (let k = 1; k < 4; k++) {
+      const prev = (ts[k - 1] as Uint32Array)[n] as number;
+      (ts[k] as Uint32Array)[n] = (t0[prev & 0xff] as number) ^ (prev >>> 8);
     }
   }
-  const table = crcTable;
+  crcTables = ts;
+  return ts;
+}
+
+export function crc32(data: Uint8Array, start = 0, end = data.byteLength): number {
+  const [t0, t1, t2, t3] = tables() as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let crc = 0xffffffff;
-  for (let i = start; i < end; i++)
-    crc = (table[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  let i = start;
+  // Four bytes per step (slicing-by-4): ~3× the byte-at-a-time loop.
+  for (; i + 4 <= end; i += 4) {
+    crc ^=
+      (data[i] as number) |
+      ((data[i + 1] as number) << 8) |
+      ((data[i + 2] as number) << 16) |
+      ((data[i + 3] as number) << 24);
+    crc =
+      (t3[crc & 0xff] as number) ^
+      (t2[(crc >>> 8) & 0xff] as number) ^
+      (t1[(crc >>> 16) & 0xff] as number) ^
+      (t0[crc >>> 24] as number);
+  }
+  for (; i < end; i++) crc = (t0[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -225,7 +250,13 @@ export function encodeEntry(input: EntryInput): EncodedEntry {
     input.metadata === undefined
       ? new Uint8Array(0)
       : encoder.encode(JSON.stringify(input.metadata));
-  const names = input.records.map((r) => encoder.encode(r.className));
+  // Class names repeat: encode each once.
+  const seen = new Map<string, Uint8Array>();
+  const names = input.records.map((r) => {
+    let bytes = seen.get(r.className);
+    if (bytes === undefined) seen.set(r.className, (bytes = encoder.encode(r.className)));
+    return bytes;
+  });
   let length = ENTRY_HEADER_SIZE + meta.byteLength + ENTRY_TRAILER_SIZE;
   input.records.forEach((r, i) => {
     length +=

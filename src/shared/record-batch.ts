@@ -4,10 +4,10 @@
  * ~40 cloned objects; a transfer costs next to nothing).
  *
  * Layout (little-endian):
- *   u32 record count
- *   per record:
- *     f64 oid, f64 tid (NaN: none), u32 class name bytes C, u32 state bytes S, u32 ref count K,
- *     C bytes UTF-8 class name, S bytes state, K × f64 refs
+ *   u32 record count R, u32 class name count C
+ *   C × (u16 byte length, UTF-8 class name)         each distinct name once
+ *   R × (f64 oid, f64 tid (NaN: none), u32 class name index, u32 state bytes S, u32 ref count K,
+ *        S bytes state, K × f64 refs)
  */
 import type { StoredRecord } from './storage.js';
 
@@ -16,26 +16,39 @@ const decoder = new TextDecoder();
 const FIXED = 8 + 8 + 4 + 4 + 4;
 
 export function packRecords(records: readonly StoredRecord[]): ArrayBuffer {
-  const names = records.map((r) => encoder.encode(r.className));
-  let size = 4;
-  records.forEach((r, i) => {
-    size += FIXED + (names[i] as Uint8Array).byteLength + r.state.byteLength + 8 * r.refs.length;
+  const nameIndex = new Map<string, number>();
+  const names: Uint8Array[] = [];
+  let size = 8;
+  const index = records.map((r) => {
+    let i = nameIndex.get(r.className);
+    if (i === undefined) {
+      i = names.length;
+      nameIndex.set(r.className, i);
+      const bytes = encoder.encode(r.className);
+      names.push(bytes);
+      size += 2 + bytes.byteLength;
+    }
+    size += FIXED + r.state.byteLength + 8 * r.refs.length;
+    return i;
   });
   const buffer = new ArrayBuffer(size);
   const bytes = new Uint8Array(buffer);
   const view = new DataView(buffer);
   view.setUint32(0, records.length, true);
-  let at = 4;
+  view.setUint32(4, names.length, true);
+  let at = 8;
+  for (const name of names) {
+    view.setUint16(at, name.byteLength, true);
+    bytes.set(name, at + 2);
+    at += 2 + name.byteLength;
+  }
   records.forEach((r, i) => {
-    const name = names[i] as Uint8Array;
     view.setFloat64(at, r.oid, true);
     view.setFloat64(at + 8, r.tid ?? NaN, true);
-    view.setUint32(at + 16, name.byteLength, true);
+    view.setUint32(at + 16, index[i] as number, true);
     view.setUint32(at + 20, r.state.byteLength, true);
     view.setUint32(at + 24, r.refs.length, true);
     at += FIXED;
-    bytes.set(name, at);
-    at += name.byteLength;
     bytes.set(r.state, at);
     at += r.state.byteLength;
     for (const ref of r.refs) {
@@ -51,17 +64,22 @@ export function unpackRecords(buffer: ArrayBuffer): StoredRecord[] {
   const bytes = new Uint8Array(buffer);
   const view = new DataView(buffer);
   const count = view.getUint32(0, true);
+  const nameCount = view.getUint32(4, true);
+  const names = new Array<string>(nameCount);
+  let at = 8;
+  for (let i = 0; i < nameCount; i++) {
+    const length = view.getUint16(at, true);
+    names[i] = decoder.decode(bytes.subarray(at + 2, at + 2 + length));
+    at += 2 + length;
+  }
   const out = new Array<StoredRecord>(count);
-  let at = 4;
   for (let i = 0; i < count; i++) {
     const oid = view.getFloat64(at, true);
     const tid = view.getFloat64(at + 8, true);
-    const nameLength = view.getUint32(at + 16, true);
+    const className = names[view.getUint32(at + 16, true)] as string;
     const stateLength = view.getUint32(at + 20, true);
     const refCount = view.getUint32(at + 24, true);
     at += FIXED;
-    const className = decoder.decode(bytes.subarray(at, at + nameLength));
-    at += nameLength;
     const state = bytes.subarray(at, at + stateLength);
     at += stateLength;
     const refs = new Array<number>(refCount);
