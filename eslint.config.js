@@ -75,6 +75,8 @@ export default tseslint.config(
         performance: 'readonly',
         window: 'readonly',
         document: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
       },
     },
   },

@@ -95,6 +95,12 @@ export interface Revision {
   state: Record<string, unknown>;
 }
 
+/** A client-made transaction id: a commit resent after a lost answer is stored once. */
+function newTxnId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return c?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
 const closedError = (): DatabaseClosedError =>
   new DatabaseClosedError(
     'This connection is closed (or its database is). Open a new one with db.open().',
@@ -633,6 +639,7 @@ export class Connection extends EventTarget implements Jar {
         records,
         readCurrent: pinned,
         ...options,
+        txnId: newTxnId(),
       });
     } catch (error) {
       // Nothing was stored: put everything back as it was before the commit.

@@ -63,6 +63,15 @@ describe('ShelfStorage', () => {
     expect(b).toBeGreaterThan(a);
   });
 
+  it('remembers the txnIds of the log after reopening without a checkpoint', async () => {
+    const dir = new MemoryBlockDirectory();
+    const s = await ShelfStorage.open(dir);
+    const tid = await s.commit({ baseTid: 0, records: [rec(0, 1)], txnId: 'x-1' });
+    const again = await ShelfStorage.open(dir); // as after a crash: no close, no checkpoint
+    expect(await again.commit({ baseTid: 0, records: [rec(0, 1)], txnId: 'x-1' })).toBe(tid);
+    expect((await again.stats()).transactions).toBe(1);
+  });
+
   it('shares one write and one flush among commits that arrive together (group commit)', async () => {
     const dir = new MemoryBlockDirectory();
     const s = await ShelfStorage.open(dir);

@@ -52,7 +52,7 @@ interface Schema extends DBSchema {
     key: [number, number];
     value: { className: string; state: Uint8Array; refs: number[] };
   };
-  txns: { key: number; value: Omit<TransactionInfo, 'tid'> };
+  txns: { key: number; value: Omit<TransactionInfo, 'tid'> & { txnId?: string }; indexes: { txnId: string } };
   meta: { key: string; value: MetaState };
 }
 
@@ -107,6 +107,8 @@ export class IndexedDBStorage implements Storage {
       for (const store of ['records', 'txns', 'meta']) {
         if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
       }
+      const txns = request.transaction?.objectStore('txns');
+      if (txns !== undefined && !txns.indexNames.contains('txnId')) txns.createIndex('txnId', 'txnId');
     };
     const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
     return new IndexedDBStorage(db, platform.IDBKeyRange, durability);
@@ -169,6 +171,14 @@ export class IndexedDBStorage implements Storage {
     try {
       const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
       validateCommit(txn, meta.nextOid);
+      if (txn.txnId !== undefined) {
+        const landed = await tx.objectStore('txns').index('txnId').getKey(txn.txnId);
+        if (landed !== undefined) {
+          tx.abort();
+          await tx.done.catch(() => undefined); // the abort we asked for
+          return landed; // a resent commit: it is stored already
+        }
+      }
       const records = tx.objectStore('records');
       const latest = await Promise.all(
         txn.records.map((r) => records.openCursor(this.range(r.oid), 'prev')),
@@ -215,6 +225,7 @@ export class IndexedDBStorage implements Storage {
           meta: structuredClone(txn.meta ?? {}),
           oids: txn.records.map((r) => r.oid),
           bytes,
+          ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
         },
         tid,
       );
@@ -336,7 +347,8 @@ export class IndexedDBStorage implements Storage {
       c !== null && out.length < limit;
       c = await c.continue()
     ) {
-      out.push({ tid: c.key, ...c.value });
+      const { txnId: _txnId, ...info } = c.value;
+      out.push({ tid: c.key, ...info });
     }
     return out;
   }

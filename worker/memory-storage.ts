@@ -43,6 +43,8 @@ export class MemoryStorage implements Storage {
   private nextOid = ROOT_OID + 1;
   private lastPack: number | undefined;
   private readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  /** Client-made transaction ids of committed transactions → their tids. */
+  private readonly txnIds = new Map<string, Tid>();
   private closed = false;
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
@@ -77,6 +79,8 @@ export class MemoryStorage implements Storage {
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
     validateCommit(txn, this.nextOid);
+    const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
+    if (landed !== undefined) return landed; // a resent commit: it is stored already
     const conflicts: number[] = [];
     for (const record of txn.records) {
       const latest = this.objects.get(record.oid)?.revisions.at(-1)?.tid;
@@ -124,6 +128,7 @@ export class MemoryStorage implements Storage {
       oids,
       bytes,
     });
+    if (txn.txnId !== undefined) this.txnIds.set(txn.txnId, tid);
     const invalidation: Invalidation = { tid, prevTid, oids };
     for (const listener of this.listeners) {
       // Delivered apart from the commit, as from a worker: a throwing listener cannot undo it.

@@ -230,12 +230,21 @@ export interface EntryRecord {
   prev: number;
 }
 
+/** What a transaction entry's metadata JSON holds. */
+export interface TransactionMetadata {
+  note: string;
+  user: string;
+  meta: Record<string, unknown>;
+  /** The committing client's id for the transaction (see CommitRequest.txnId). */
+  txnId?: string;
+}
+
 export interface EntryInput {
   kind: number;
   tid: number;
   time: number;
   nextOid: number;
-  metadata?: { note: string; user: string; meta: Record<string, unknown> };
+  metadata?: TransactionMetadata;
   records: EntryRecord[];
 }
 
@@ -355,7 +364,7 @@ export const recordLength = (head: Uint8Array): number => viewOf(head).getUint32
 /** The metadata and records of a valid transaction entry. */
 export function decodeEntry(bytes: Uint8Array): {
   header: EntryHeader;
-  metadata: { note: string; user: string; meta: Record<string, unknown> };
+  metadata: TransactionMetadata;
   records: DecodedRecord[];
 } {
   const header = decodeEntryHeader(bytes);

@@ -131,7 +131,9 @@ export class ShelfStorage implements Storage {
   nextOid = ROOT_OID + 1;
   private reservedOid = ROOT_OID + 1;
   /** Transactions since `recentFloor`, oldest first, for `sync`. */
-  private recent: { tid: Tid; oids: number[] }[] = [];
+  private recent: { tid: Tid; oids: number[]; txnId?: string }[] = [];
+  /** Client-made ids of the transactions in `recent` → their tids. */
+  private readonly txnIds = new Map<string, Tid>();
   private recentFloor = 0;
   /** Committed transactions (kept in the manifest at checkpoints). */
   transactionCount = 0;
@@ -321,7 +323,7 @@ export class ShelfStorage implements Storage {
     const header = decodeEntryHeader(bytes);
     if (header.nextOid > this.nextOid) this.nextOid = header.nextOid;
     if (header.kind !== KIND_TRANSACTION) return;
-    const { records } = decodeEntry(bytes);
+    const { records, metadata } = decodeEntry(bytes);
     const oids: number[] = [];
     for (const r of records) {
       this.noteSuperseded(r.oid);
@@ -330,7 +332,7 @@ export class ShelfStorage implements Storage {
     }
     this.lastTid = header.tid;
     this.transactionCount++;
-    this.remember(header.tid, oids);
+    this.remember(header.tid, oids, metadata.txnId);
   }
 
   // ─── Storage ──────────────────────────────────────────────────────────────
@@ -389,6 +391,8 @@ export class ShelfStorage implements Storage {
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
     validateCommit(txn, this.nextOid);
+    const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
+    if (landed !== undefined) return landed; // a resent commit: it is stored already
     const conflicts: number[] = [];
     for (const record of txn.records) {
       const latest = this.latestTid(record.oid);
@@ -419,7 +423,12 @@ export class ShelfStorage implements Storage {
       tid,
       time: Date.now(),
       nextOid: this.reservedOid,
-      metadata: { note: txn.note ?? '', user: txn.user ?? '', meta: txn.meta ?? {} },
+      metadata: {
+        note: txn.note ?? '',
+        user: txn.user ?? '',
+        meta: txn.meta ?? {},
+        ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
+      },
       records: txn.records.map((r) => ({
         oid: r.oid,
         className: r.className,
@@ -677,7 +686,7 @@ export class ShelfStorage implements Storage {
     const prevTid = this.lastTid;
     this.lastTid = tid;
     this.transactionCount++;
-    this.remember(tid, p.oids);
+    this.remember(tid, p.oids, p.input.metadata?.txnId);
     p.resolve(tid);
     const invalidation: Invalidation = { tid, prevTid, oids: p.oids };
     for (const listener of this.listeners) {
@@ -782,10 +791,12 @@ export class ShelfStorage implements Storage {
     if (head !== undefined && head.byteLength === 4) this.garbageBytes += recordLength(head);
   }
 
-  private remember(tid: Tid, oids: number[]): void {
-    this.recent.push({ tid, oids });
+  private remember(tid: Tid, oids: number[], txnId: string | undefined): void {
+    this.recent.push(txnId === undefined ? { tid, oids } : { tid, oids, txnId });
+    if (txnId !== undefined) this.txnIds.set(txnId, tid);
     if (this.recent.length > RECENT_LIMIT) {
       const dropped = this.recent.splice(0, this.recent.length - RECENT_LIMIT);
+      for (const d of dropped) if (d.txnId !== undefined) this.txnIds.delete(d.txnId);
       this.recentFloor = (dropped.at(-1) as { tid: Tid }).tid;
     }
   }

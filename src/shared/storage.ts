@@ -56,6 +56,12 @@ export interface CommitRequest {
   user?: string;
   /** JSON-serializable metadata stored with the transaction. */
   meta?: Record<string, unknown>;
+  /**
+   * A client-made id for this transaction. A storage that already holds a transaction with this
+   * id answers with its tid instead of writing it again: a commit resent after its answer was lost
+   * (the owner tab closed mid-commit) lands exactly once.
+   */
+  txnId?: string;
 }
 
 /** What `sync` answers: the newest tid, and what changed after the tid asked about. */
