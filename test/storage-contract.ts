@@ -167,11 +167,23 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
     it('writes a commit resent with the same txnId only once', async () => {
       const s = await make();
       const [a] = (await s.newOids(1)) as [number];
-      const first = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(2))], txnId: 'tab1-7' });
-      const again = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(2))], txnId: 'tab1-7' });
+      const first = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(1), [a]), rec(a, bytes(2))],
+        txnId: 'tab1-7',
+      });
+      const again = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(1), [a]), rec(a, bytes(2))],
+        txnId: 'tab1-7',
+      });
       expect(again).toBe(first);
       expect((await s.stats()).transactions).toBe(1);
-      const other = await s.commit({ baseTid: first, records: [rec(a, bytes(3), [], first)], txnId: 'tab1-8' });
+      const other = await s.commit({
+        baseTid: first,
+        records: [rec(a, bytes(3), [], first)],
+        txnId: 'tab1-8',
+      });
       expect(other).toBe(first + 1);
       await s.close();
     });

@@ -10,6 +10,7 @@ import { IndexedDBStorage } from './indexeddb-storage.js';
 import { OpfsBlockDirectory } from './opfs-file.js';
 import { ShelfStorage } from './shelf-storage.js';
 import { serveStorage, type Endpoint, type Opened } from './storage-server.js';
+import { TabRouter } from './tab-router.js';
 
 /** True where this worker can use OPFS sync access handles (not in every browser or mode). */
 function hasSyncAccessHandles(): boolean {
@@ -31,7 +32,8 @@ function scheduler(): (task: () => void) => void {
   };
 }
 
-async function open(request: OpenRequest): Promise<Opened> {
+/** Opens the files: what the tab that owns the database does. */
+async function openLocal(request: OpenRequest): Promise<Opened> {
   const kind =
     request.storage === 'auto' ? (hasSyncAccessHandles() ? 'opfs' : 'indexeddb') : request.storage;
   if (kind === 'opfs') {
@@ -55,6 +57,25 @@ async function open(request: OpenRequest): Promise<Opened> {
     request.durability,
   );
   return { storage, kind };
+}
+
+/** Joins the other tabs of this database (one owner holds the files), where the browser can. */
+async function open(request: OpenRequest): Promise<Opened> {
+  if (typeof navigator.locks?.request !== 'function' || typeof BroadcastChannel === 'undefined') {
+    return openLocal(request); // one tab at a time: a second one gets StorageBusyError
+  }
+  const router = await TabRouter.open(
+    {
+      locks: { request: (name, callback) => navigator.locks.request(name, callback) },
+      channel: (name) => new BroadcastChannel(name),
+    },
+    { name: request.name },
+    async () => {
+      const opened = await openLocal(request);
+      return { storage: opened.storage, kind: opened.kind };
+    },
+  );
+  return { storage: router, kind: router.kind, recovery: router.recovery };
 }
 
 serveStorage(self as unknown as Endpoint, open);

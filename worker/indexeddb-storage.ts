@@ -52,7 +52,11 @@ interface Schema extends DBSchema {
     key: [number, number];
     value: { className: string; state: Uint8Array; refs: number[] };
   };
-  txns: { key: number; value: Omit<TransactionInfo, 'tid'> & { txnId?: string }; indexes: { txnId: string } };
+  txns: {
+    key: number;
+    value: Omit<TransactionInfo, 'tid'> & { txnId?: string };
+    indexes: { txnId: string };
+  };
   meta: { key: string; value: MetaState };
 }
 
@@ -108,7 +112,8 @@ export class IndexedDBStorage implements Storage {
         if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
       }
       const txns = request.transaction?.objectStore('txns');
-      if (txns !== undefined && !txns.indexNames.contains('txnId')) txns.createIndex('txnId', 'txnId');
+      if (txns !== undefined && !txns.indexNames.contains('txnId'))
+        txns.createIndex('txnId', 'txnId');
     };
     const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
     return new IndexedDBStorage(db, platform.IDBKeyRange, durability);

@@ -20,6 +20,21 @@ export function ownerLockName(name: string): string {
   return `shelfdb:${name}:owner`;
 }
 
+/** The Web Lock each tab's worker holds for its lifetime: the owner notices a dead tab by it. */
+export function tabLockName(name: string, tabId: string): string {
+  return `shelfdb:${name}:tab:${tabId}`;
+}
+
+/** The channel on which the owner answers one tab. */
+export function tabChannelName(name: string, tabId: string): string {
+  return `shelfdb:${name}:tab:${tabId}`;
+}
+
+/** The channel on which tabs send their storage calls to the owner. */
+export function callsChannelName(name: string): string {
+  return `shelfdb:${name}:calls`;
+}
+
 /** The storage methods a call message may name. */
 export const STORAGE_METHODS = [
   'load',
@@ -45,11 +60,13 @@ export interface OpenRequest {
 
 export type Message =
   | { v: number; type: 'open'; id: number; request: OpenRequest }
-  | { v: number; type: 'call'; id: number; method: StorageMethod; args: unknown[] }
+  | { v: number; type: 'call'; id: number; method: StorageMethod; args: unknown[]; from?: string }
   | { v: number; type: 'result'; id: number; value: unknown }
   | { v: number; type: 'error'; id: number; error: WireError }
   | { v: number; type: 'invalidate'; invalidation: Invalidation }
-  | { v: number; type: 'owner'; tid: Tid };
+  | { v: number; type: 'owner'; tid: Tid; tabId?: string; kind?: string }
+  /** A tab's storage worker asking who owns the database (the owner answers with 'owner'). */
+  | { v: number; type: 'hello'; tabId: string };
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
@@ -116,7 +133,11 @@ export function parseMessage(data: unknown): Message {
       break;
     }
     case 'owner':
-      if (isInt(data.tid)) return data as Message;
+      if (isInt(data.tid) && (data.tabId === undefined || typeof data.tabId === 'string'))
+        return data as Message;
+      break;
+    case 'hello':
+      if (typeof data.tabId === 'string') return data as Message;
       break;
   }
   throw new ProtocolError(`Malformed shelfdb message of type ${String(data.type)}`);

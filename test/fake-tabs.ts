@@ -1,0 +1,138 @@
+/**
+ * In-memory Web Locks and BroadcastChannels, for the owner logic's unit tests. A FakeTab is one
+ * tab's view of them; `crash()` drops the tab as a killed process would: its locks are released
+ * and its channels go silent, without running any of its code.
+ */
+import type { Channel, Locks, TabPlatform } from '../worker/tab-router.js';
+
+interface Waiter {
+  tab: FakeTab;
+  grant: () => void;
+}
+
+export class FakeHub {
+  /** Lock name → the tab holding it and the tabs queued for it. */
+  private readonly locks = new Map<
+    string,
+    { holder: FakeTab | undefined; release: () => void; queue: Waiter[] }
+  >();
+  private readonly channels = new Set<FakeChannel>();
+
+  tab(): FakeTab {
+    return new FakeTab(this);
+  }
+
+  /** @internal */
+  request(tab: FakeTab, name: string, callback: () => Promise<unknown>): Promise<unknown> {
+    let entry = this.locks.get(name);
+    if (entry === undefined) {
+      entry = { holder: undefined, release: () => undefined, queue: [] };
+      this.locks.set(name, entry);
+    }
+    const lock = entry;
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        lock.holder = tab;
+        let released = false;
+        lock.release = () => {
+          if (released) return;
+          released = true;
+          lock.holder = undefined;
+          const next = lock.queue.shift();
+          if (next !== undefined) setTimeout(next.grant, 0);
+        };
+        callback().then(
+          (value) => {
+            lock.release();
+            resolve(value);
+          },
+          (error: unknown) => {
+            lock.release();
+            reject(error);
+          },
+        );
+      };
+      if (lock.holder === undefined && lock.queue.length === 0) grant();
+      else lock.queue.push({ tab, grant });
+    });
+  }
+
+  /** @internal */
+  releaseAll(tab: FakeTab): void {
+    for (const lock of this.locks.values()) {
+      lock.queue = lock.queue.filter((w) => w.tab !== tab);
+      if (lock.holder === tab) lock.release();
+    }
+    for (const c of this.channels) if (c.tab === tab) c.close();
+  }
+
+  /** @internal */
+  open(channel: FakeChannel): void {
+    this.channels.add(channel);
+  }
+
+  /** @internal Delivers to every other open channel of the same name, a task later, cloned. */
+  deliver(from: FakeChannel, message: unknown): void {
+    for (const c of this.channels) {
+      if (c !== from && c.name === from.name && !c.closed) {
+        const copy = structuredClone(message);
+        setTimeout(() => c.receive(copy), 0);
+      }
+    }
+  }
+
+  /** @internal */
+  drop(channel: FakeChannel): void {
+    this.channels.delete(channel);
+  }
+}
+
+export class FakeTab implements TabPlatform {
+  crashed = false;
+  readonly locks: Locks;
+
+  constructor(private readonly hub: FakeHub) {
+    this.locks = { request: (name, callback) => hub.request(this, name, callback) };
+  }
+
+  channel(name: string): Channel {
+    const c = new FakeChannel(this.hub, this, name);
+    this.hub.open(c);
+    return c;
+  }
+
+  /** The tab is killed: its locks go free, its channels fall silent. */
+  crash(): void {
+    this.crashed = true;
+    this.hub.releaseAll(this);
+  }
+}
+
+class FakeChannel implements Channel {
+  closed = false;
+  private readonly listeners: ((event: MessageEvent) => void)[] = [];
+
+  constructor(
+    private readonly hub: FakeHub,
+    readonly tab: FakeTab,
+    readonly name: string,
+  ) {}
+
+  postMessage(message: unknown): void {
+    if (!this.closed && !this.tab.crashed) this.hub.deliver(this, message);
+  }
+
+  addEventListener(_type: 'message', listener: (event: MessageEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  receive(data: unknown): void {
+    if (this.closed || this.tab.crashed) return;
+    for (const l of this.listeners) l({ data } as MessageEvent);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.hub.drop(this);
+  }
+}
