@@ -146,28 +146,6 @@ test('a directory that is not a shelfdb database gives a clear error and is left
   expect(result.text).toBe('this is somebody else’s file');
 });
 
-test('a second tab gets StorageBusyError, not a hang, while the first holds the files', async ({
-  page,
-  context,
-}) => {
-  await openBlank(page);
-  await page.evaluate(async () => {
-    (window as unknown as { db: unknown }).db = await window.shelfdb.openDatabase('busy', {
-      storage: 'opfs',
-    });
-  });
-  const second = await context.newPage();
-  await openBlank(second);
-  const error = await second.evaluate(async () => {
-    const e = await window.shelfdb
-      .openDatabase('busy', { storage: 'opfs' })
-      .catch((x: unknown) => x);
-    return { busy: e instanceof window.shelfdb.StorageBusyError, message: (e as Error).message };
-  });
-  expect(error.busy).toBe(true);
-  expect(error.message).toMatch(/open in another tab/);
-});
-
 test('a tab killed in the middle of a large commit leaves all of it or none of it', async ({
   context,
 }) => {

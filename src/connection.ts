@@ -380,6 +380,9 @@ export class Connection extends EventTarget implements Jar {
           if (error instanceof ConflictError && conflicts < retries) {
             conflicts++;
             lastGhost = undefined;
+            // A short random backoff, so writers that keep colliding (tabs writing one object)
+            // spread out instead of retrying in lockstep.
+            await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** conflicts)));
             await this.abortAndReload();
             continue;
           }

@@ -11,7 +11,7 @@ import type {
   Tid,
   TransactionInfo,
 } from './shared/storage.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, ConnectionErrorEvent, type ConnectionHost } from './connection.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
 import type { PersistentClass } from './persistent.js';
@@ -27,6 +27,13 @@ export interface DatabaseOptions {
   cacheBytes?: number;
   /** Persistent classes this app stores (same as registerClass for each, for this database). */
   classes?: PersistentClass[];
+}
+
+/** Fired on a Database when a call failed because the tab holding it did not answer in time. */
+export class BusyEvent extends Event {
+  constructor(readonly error: Error) {
+    super('busy');
+  }
 }
 
 /** shelfdb's own classes, under the names they are stored with. */
@@ -72,6 +79,8 @@ export class Database extends EventTarget implements ConnectionHost {
   /** Ends the storage subscription. */
   private readonly unsubscribe: () => void;
   private closing: Promise<void> | undefined;
+  /** Removes the page listeners added by the constructor. */
+  private detach: () => void = () => undefined;
 
   /** @throws RangeError for a cacheSize or cacheBytes that is not a positive integer. */
   constructor(storage: Storage, options: DatabaseOptions = {}) {
@@ -85,6 +94,43 @@ export class Database extends EventTarget implements ConnectionHost {
     this.unsubscribe = storage.subscribe((invalidation) => {
       for (const conn of this.connections) conn.receive(invalidation);
     });
+    if ('onBusy' in storage) {
+      (storage as { onBusy?: (error: Error) => void }).onBusy = (error) =>
+        this.dispatchEvent(new BusyEvent(error));
+    }
+    // A tab that was hidden, frozen or restored from the back/forward cache may have missed
+    // invalidations: its connections catch up (a no-op for those that did not).
+    const doc = (globalThis as { document?: Document }).document;
+    const win = globalThis as {
+      addEventListener?: Window['addEventListener'];
+      removeEventListener?: Window['removeEventListener'];
+    };
+    if (doc !== undefined && win.addEventListener !== undefined) {
+      const onVisible = (): void => {
+        if (doc.visibilityState === 'visible') this.resync();
+      };
+      const onShow = (event: Event): void => {
+        if ((event as PageTransitionEvent).persisted) this.resync();
+      };
+      doc.addEventListener('visibilitychange', onVisible);
+      win.addEventListener('pageshow', onShow);
+      this.detach = () => {
+        doc.removeEventListener('visibilitychange', onVisible);
+        win.removeEventListener?.('pageshow', onShow);
+      };
+    }
+  }
+
+  /**
+   * Asks every idle connection with autoSync to catch up with the storage (sync), as after the tab
+   * may have missed messages. Connections with changes catch up at their next boundary anyway.
+   */
+  resync(): void {
+    for (const conn of this.connections) {
+      if (conn.autoSync && conn.cacheInfo().changed === 0 && !conn.isClosed) {
+        conn.sync().catch((error: unknown) => conn.dispatchEvent(new ConnectionErrorEvent(error)));
+      }
+    }
   }
 
   /**
@@ -107,6 +153,7 @@ export class Database extends EventTarget implements ConnectionHost {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.unsubscribe();
+      this.detach();
       for (const conn of [...this.connections]) conn.close();
       await this.storage.close();
     })();

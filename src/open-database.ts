@@ -24,6 +24,11 @@ export interface OpenOptions extends DatabaseOptions {
    * dropped. Without it, damage before the log's tail is a CorruptStorageError.
    */
   recover?: boolean;
+  /**
+   * Milliseconds a call waits for the tab that holds the database (it may be frozen in the
+   * background) before failing with StorageBusyError and firing 'busy' on the database (10,000).
+   */
+  busyTimeout?: number;
 }
 
 const isBrowser = (): boolean =>
@@ -49,8 +54,14 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
     path,
     durability = 'strict',
     recover = false,
+    busyTimeout = 10_000,
     ...dbOptions
   } = options;
+  if (typeof busyTimeout !== 'number' || !(busyTimeout > 0)) {
+    throw new RangeError(
+      `openDatabase: busyTimeout must be a positive number of milliseconds, got ${String(busyTimeout)}.`,
+    );
+  }
   if (durability !== 'strict' && durability !== 'relaxed') {
     throw new RangeError(
       `openDatabase: durability must be 'strict' or 'relaxed', got ${String(durability)}.`,
@@ -64,7 +75,7 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
   // Check the options before starting a worker or touching files.
   const db = (storage: Storage): Database => new Database(storage, dbOptions);
   new Database(NO_STORAGE, dbOptions);
-  return db(await makeStorage(name, choice, { path, durability, recover }));
+  return db(await makeStorage(name, choice, { path, durability, recover, busyTimeout }));
 }
 
 /** Lets openDatabase validate Database options before any storage exists. */
@@ -73,7 +84,12 @@ const NO_STORAGE = { subscribe: () => () => undefined } as unknown as Storage;
 async function makeStorage(
   name: string,
   choice: StorageChoice,
-  options: { path: string | undefined; durability: 'strict' | 'relaxed'; recover: boolean },
+  options: {
+    path: string | undefined;
+    durability: 'strict' | 'relaxed';
+    recover: boolean;
+    busyTimeout: number;
+  },
 ): Promise<Storage> {
   switch (choice) {
     case 'memory': {
@@ -122,7 +138,13 @@ async function makeStorage(
       const { StorageClient } = await import('./storage-client.js');
       return StorageClient.connect(
         worker,
-        { name, storage: choice, durability: options.durability, recover: options.recover },
+        {
+          name,
+          storage: choice,
+          durability: options.durability,
+          recover: options.recover,
+          busyTimeout: options.busyTimeout,
+        },
         () => worker.terminate(),
       );
     }

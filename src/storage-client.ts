@@ -4,7 +4,12 @@
  * worker that forwards to the tab owning the files), sends and receives record batches as
  * transferred ArrayBuffers, and rethrows error envelopes as the same error classes.
  */
-import { DatabaseClosedError, StorageError, errorFromWire } from './shared/errors.js';
+import {
+  DatabaseClosedError,
+  StorageBusyError,
+  StorageError,
+  errorFromWire,
+} from './shared/errors.js';
 import {
   PROTOCOL_VERSION,
   ProtocolError,
@@ -49,6 +54,8 @@ export class StorageClient implements Storage {
   private closing: Promise<void> | undefined;
   /** The storage the other side opened. */
   kind: StorageKind = 'opfs';
+  /** Called when a call fails because the tab holding the database did not answer in time. */
+  onBusy: ((error: StorageBusyError) => void) | undefined;
   /** What the storage found damaged when opening (log storages only). */
   recovery: RecoveryReport | undefined;
 
@@ -175,8 +182,13 @@ export class StorageClient implements Storage {
           return;
         }
         this.calls.delete(message.id);
-        if (message.type === 'result') call.resolve(message.value);
-        else call.reject(errorFromWire(message.error));
+        if (message.type === 'result') {
+          call.resolve(message.value);
+          return;
+        }
+        const error = errorFromWire(message.error);
+        if (error instanceof StorageBusyError) this.onBusy?.(error);
+        call.reject(error);
         return;
       }
       case 'invalidate':

@@ -6,6 +6,7 @@ it('exports the public API of API.md, and nothing else by accident', () => {
     [
       'openDatabase',
       'Database',
+      'BusyEvent',
       'Connection',
       'ChangeEvent',
       'ConnectionErrorEvent',

@@ -69,7 +69,7 @@ async function open(request: OpenRequest): Promise<Opened> {
       locks: { request: (name, callback) => navigator.locks.request(name, callback) },
       channel: (name) => new BroadcastChannel(name),
     },
-    { name: request.name },
+    { name: request.name, busyTimeout: request.busyTimeout },
     async () => {
       const opened = await openLocal(request);
       return { storage: opened.storage, kind: opened.kind };

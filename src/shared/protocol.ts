@@ -56,6 +56,8 @@ export interface OpenRequest {
   storage: 'auto' | 'opfs' | 'indexeddb';
   durability: 'strict' | 'relaxed';
   recover: boolean;
+  /** Milliseconds a call waits for the owning tab before failing with StorageBusyError. */
+  busyTimeout: number;
 }
 
 export type Message =
@@ -95,7 +97,8 @@ export function parseMessage(data: unknown): Message {
         typeof r.name === 'string' &&
         (r.storage === 'auto' || r.storage === 'opfs' || r.storage === 'indexeddb') &&
         (r.durability === 'strict' || r.durability === 'relaxed') &&
-        typeof r.recover === 'boolean'
+        typeof r.recover === 'boolean' &&
+        typeof r.busyTimeout === 'number'
       ) {
         return data as Message;
       }
