@@ -25,3 +25,17 @@ test('the notes demo adds, completes and deletes notes kept in shelfdb', async (
   await expect(page.locator('#notes li').first()).toHaveClass('done');
   expect(errors).toEqual([]);
 });
+
+test('the notes demo in two tabs: a note added in one shows up in the other at once', async ({ context }) => {
+  const first = await context.newPage();
+  await first.goto('/demo/index.html');
+  await expect(first.locator('body[data-ready="yes"]')).toBeAttached();
+  const second = await context.newPage();
+  await second.goto('/demo/index.html');
+  await expect(second.locator('body[data-ready="yes"]')).toBeAttached();
+  await first.getByPlaceholder('Write a note').fill('Seen in both tabs');
+  await first.keyboard.press('Enter');
+  await expect(second.locator('#notes li span')).toContainText(['Seen in both tabs']);
+  await second.getByLabel('done: Seen in both tabs').check();
+  await expect(first.locator('#notes li').last()).toHaveClass('done');
+});
