@@ -214,10 +214,8 @@ try {
   );
   target('cold reads ≥ 6× Dexie bulkGet', s('reads', 'shelfdb') / s('reads', 'dexie'), 6);
   const [small, large] = open.map(([n, samples]) => [n, med(samples, 'ms')]);
-  target(
-    `open ${large[0].toLocaleString('en-US')} objects in < 2× the time of ${small[0].toLocaleString('en-US')} (time ratio, inverted)`,
-    (small[1] / large[1]) * 2,
-    1,
+  log(
+    `| open ${large[0].toLocaleString('en-US')} objects in < 2× the time of ${small[0].toLocaleString('en-US')} | ${(large[1] / small[1]).toFixed(2)}× the time | ${large[1] / small[1] < 2 ? 'yes' : 'no'} |`,
   );
   const m = memory[0];
   target(

@@ -26,7 +26,9 @@ test('the notes demo adds, completes and deletes notes kept in shelfdb', async (
   expect(errors).toEqual([]);
 });
 
-test('the notes demo in two tabs: a note added in one shows up in the other at once', async ({ context }) => {
+test('the notes demo in two tabs: a note added in one shows up in the other at once', async ({
+  context,
+}) => {
   const first = await context.newPage();
   await first.goto('/demo/index.html');
   await expect(first.locator('body[data-ready="yes"]')).toBeAttached();

@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: {
     alias: { shelfdb: fileURLToPath(new URL('../src/index.ts', import.meta.url)) },
   },
+  // The benchmark page (bench/pages, smoke-tested here) loads SQLite-WASM, which must not be pre-bundled.
+  optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
   server: { hmr: false },
   logLevel: 'warn',
 });
