@@ -93,11 +93,17 @@ test("a tab gets 'change' for another tab's commit, and two tabs writing one obj
     await expect.poll(() => b.evaluate(() => window.changes.length)).toBeGreaterThan(0);
     expect(await b.evaluate(() => window.changes.at(-1))).toEqual([0]);
 
-    for (const tab of [a, b]) await tab.evaluate(() => window.conn.sync());
+    // Both tabs read the object at the same snapshot first, with autoSync off so it stays there.
+    for (const tab of [a, b]) {
+      await tab.evaluate(async () => {
+        await window.conn.sync();
+        window.conn.autoSync = false;
+        await window.conn.root();
+      });
+    }
     const results = await Promise.all(
       [a, b].map((tab, i) =>
         tab.evaluate(async (i) => {
-          window.conn.autoSync = false;
           (await window.conn.root()).set('x', `tab${i}`);
           return window.conn.commit().then(
             () => 'ok',

@@ -101,10 +101,15 @@ export class StorageClient implements Storage {
     return this.call('newOids', [count]) as Promise<number[]>;
   }
 
-  commit(txn: CommitRequest): Promise<Tid> {
+  async commit(txn: CommitRequest): Promise<Tid> {
     const { records, ...rest } = txn;
     const buffer = packRecords(records);
-    return this.call('commit', [rest, buffer], [buffer]) as Promise<Tid>;
+    const answer = (await this.call('commit', [rest, buffer], [buffer])) as
+      Tid | { tid: Tid; invalidation: Invalidation };
+    if (typeof answer === 'number') return answer;
+    // The worker folded this commit's invalidation into the answer: announce it here.
+    for (const listener of this.listeners) listener(answer.invalidation);
+    return answer.tid;
   }
 
   sync(sinceTid: Tid): Promise<SyncResult> {

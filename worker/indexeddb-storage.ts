@@ -248,7 +248,9 @@ export class IndexedDBStorage implements Storage {
       await tx.done.catch(() => undefined); // the failure is the one reported
       throw error;
     }
-    const invalidation: Invalidation = { tid, prevTid, oids: txn.records.map((r) => r.oid) };
+    const oids = txn.records.map((r) => r.oid);
+    const invalidation: Invalidation =
+      txn.txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId: txn.txnId };
     for (const listener of this.listeners) queueMicrotask(() => listener(invalidation));
     return tid;
   }

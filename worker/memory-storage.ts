@@ -129,7 +129,8 @@ export class MemoryStorage implements Storage {
       bytes,
     });
     if (txn.txnId !== undefined) this.txnIds.set(txn.txnId, tid);
-    const invalidation: Invalidation = { tid, prevTid, oids };
+    const invalidation: Invalidation =
+      txn.txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId: txn.txnId };
     for (const listener of this.listeners) {
       // Delivered apart from the commit, as from a worker: a throwing listener cannot undo it.
       queueMicrotask(() => listener(invalidation));

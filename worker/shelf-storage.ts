@@ -688,7 +688,9 @@ export class ShelfStorage implements Storage {
     this.transactionCount++;
     this.remember(tid, p.oids, p.input.metadata?.txnId);
     p.resolve(tid);
-    const invalidation: Invalidation = { tid, prevTid, oids: p.oids };
+    const txnId = p.input.metadata?.txnId;
+    const invalidation: Invalidation =
+      txnId === undefined ? { tid, prevTid, oids: p.oids } : { tid, prevTid, oids: p.oids, txnId };
     for (const listener of this.listeners) {
       queueMicrotask(() => listener(invalidation));
     }

@@ -15,7 +15,7 @@ import {
   type OpenRequest,
 } from '../src/shared/protocol.js';
 import { packRecords, unpackRecords } from '../src/shared/record-batch.js';
-import type { CommitRequest, Storage, StorageKind } from '../src/shared/storage.js';
+import type { CommitRequest, Invalidation, Storage, StorageKind } from '../src/shared/storage.js';
 
 /** Where messages come from and go to: a worker's global scope, a MessagePort. */
 export interface Endpoint {
@@ -37,6 +37,8 @@ export function serveStorage(
 ): void {
   let storage: Storage | undefined;
   let opening: Promise<Storage> | undefined;
+  /** txnIds of the page's commits in flight → their invalidation, once announced. */
+  const ownCommits = new Map<string, Invalidation | null>();
   const reply = (message: Message, transfer: Transferable[] = []): void =>
     endpoint.postMessage(message, transfer);
   const fail = (id: number, error: unknown): void =>
@@ -57,9 +59,14 @@ export function serveStorage(
     if (message.type === 'open') {
       opening ??= open(message.request).then((opened) => {
         storage = opened.storage;
-        storage.subscribe((invalidation) =>
-          reply({ v: PROTOCOL_VERSION, type: 'invalidate', invalidation }),
-        );
+        storage.subscribe((invalidation) => {
+          // The page's own commit: its answer carries the invalidation (one message, not two).
+          if (invalidation.txnId !== undefined && ownCommits.has(invalidation.txnId)) {
+            ownCommits.set(invalidation.txnId, invalidation);
+            return;
+          }
+          reply({ v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
+        });
         reply({
           v: PROTOCOL_VERSION,
           type: 'result',
@@ -80,9 +87,24 @@ export function serveStorage(
       fail(id, new ProtocolError(`storage call ${method} before open`));
       return;
     }
+    const txnId = method === 'commit' ? (args[0] as { txnId?: string }).txnId : undefined;
+    if (txnId !== undefined) ownCommits.set(txnId, null);
+    const settle = (): Invalidation | null | undefined => {
+      if (txnId === undefined) return undefined;
+      const invalidation = ownCommits.get(txnId);
+      ownCommits.delete(txnId);
+      return invalidation;
+    };
     void call(storage, method, args).then(
-      ([value, transfer]) => reply({ v: PROTOCOL_VERSION, type: 'result', id, value }, transfer),
-      (error: unknown) => fail(id, error),
+      ([value, transfer]) => {
+        const invalidation = settle();
+        const answer = invalidation ? { tid: value, invalidation } : value;
+        reply({ v: PROTOCOL_VERSION, type: 'result', id, value: answer }, transfer);
+      },
+      (error: unknown) => {
+        settle();
+        fail(id, error);
+      },
     );
   });
 }

@@ -102,6 +102,8 @@ export class TabRouter implements Storage {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  /** Tabs known to be alive (they said hello or called): invalidations are broadcast to them. */
+  private readonly followers = new Set<string>();
   /** Answer channels of the tabs this owner serves, by tab id. */
   private readonly replies = new Map<string, Channel>();
   private readonly main: Channel;
@@ -194,7 +196,10 @@ export class TabRouter implements Storage {
     this.kind = opened.kind;
     this.owner = this.tabId;
     this.local.subscribe((invalidation) => {
-      this.post(this.main, { v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
+      // Broadcast only when another tab is there to hear it.
+      if (this.followers.size > 0) {
+        this.post(this.main, { v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
+      }
       for (const listener of this.listeners) listener(invalidation);
     });
     const { tid } = await this.local.sync(Number.MAX_SAFE_INTEGER);
@@ -232,20 +237,27 @@ export class TabRouter implements Storage {
   private onMain(data: unknown): void {
     const message = this.parse(data);
     if (message === undefined) return;
-    if (message.type === 'hello' && this.local !== undefined) {
-      this.post(this.main, {
-        v: PROTOCOL_VERSION,
-        type: 'owner',
-        tid: 0,
-        tabId: this.tabId,
-        kind: this.kind,
-      });
+    if (message.type === 'hello') {
+      this.watch(message.tabId);
+      if (this.local !== undefined) {
+        this.post(this.main, {
+          v: PROTOCOL_VERSION,
+          type: 'owner',
+          tid: 0,
+          tabId: this.tabId,
+          kind: this.kind,
+        });
+      }
     } else if (message.type === 'owner' && message.tabId !== this.tabId) {
       if (message.kind !== undefined) this.kind = message.kind as StorageKind;
       const changed = message.tabId !== this.owner;
       this.owner = message.tabId;
       this.markReady();
-      if (changed) for (const p of this.pending.values()) this.post(this.calls, p.message);
+      if (changed) {
+        // A new owner: tell it this tab is here (for its broadcasts), and resend what it lost.
+        this.post(this.main, { v: PROTOCOL_VERSION, type: 'hello', tabId: this.tabId });
+        for (const p of this.pending.values()) this.post(this.calls, p.message);
+      }
     } else if (message.type === 'invalidate' && this.local === undefined) {
       for (const listener of this.listeners) listener(message.invalidation);
     }
@@ -287,12 +299,20 @@ export class TabRouter implements Storage {
     if (channel === undefined) {
       channel = this.platform.channel(tabChannelName(this.options.name, tabId));
       this.replies.set(tabId, channel);
-      void this.platform.locks.request(tabLockName(this.options.name, tabId), async () => {
-        this.replies.get(tabId)?.close();
-        this.replies.delete(tabId);
-      });
+      this.watch(tabId);
     }
     return channel;
+  }
+
+  /** Remembers a live tab, and forgets it (and its answer channel) when its lock is released. */
+  private watch(tabId: string): void {
+    if (tabId === this.tabId || this.followers.has(tabId)) return;
+    this.followers.add(tabId);
+    void this.platform.locks.request(tabLockName(this.options.name, tabId), async () => {
+      this.followers.delete(tabId);
+      this.replies.get(tabId)?.close();
+      this.replies.delete(tabId);
+    });
   }
 
   private parse(data: unknown): Message | undefined {

@@ -104,6 +104,8 @@ export interface Invalidation {
   /** The tid before this commit: a listener whose snapshot is older missed something and must sync. */
   prevTid: Tid;
   oids: number[];
+  /** The committing client's id for the transaction, when it gave one. */
+  txnId?: string;
 }
 
 export interface PackResult {
