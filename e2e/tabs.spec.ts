@@ -179,6 +179,7 @@ test('opening and closing tabs 20 times leaves the database intact', async ({ ba
     const fresh = await openTab(context, baseURL as string, 'cycles');
     const root = await rootOf(fresh);
     for (let cycle = 0; cycle < 20; cycle++) expect(root[`cycle${cycle}`]).toBe(cycle);
+    expect(await fresh.evaluate(() => window.db.verify())).toEqual({ ok: true, problems: [] });
   });
 });
 

@@ -10,6 +10,7 @@ import type {
   StorageStats,
   Tid,
   TransactionInfo,
+  VerifyReport,
 } from './shared/storage.js';
 import { Connection, ConnectionErrorEvent, type ConnectionHost } from './connection.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
@@ -168,6 +169,17 @@ export class Database extends EventTarget implements ConnectionHost {
   async stats(): Promise<StorageStats> {
     this.checkOpen();
     return this.storage.stats();
+  }
+
+  /**
+   * Walks the whole storage — every checksum, every record, the index, every reference of the
+   * objects reachable from the root — and reports every problem found (empty when healthy).
+   * @example
+   * const { ok, problems } = await db.verify();
+   */
+  async verify(): Promise<VerifyReport> {
+    this.checkOpen();
+    return this.storage.verify();
   }
 
   /**

@@ -49,6 +49,8 @@ export {
   type PackResult,
   type StorageKind,
   type StorageStats,
+  type VerifyProblem,
+  type VerifyReport,
 } from './shared/storage.js';
 // Storage implementations apps may build a Database over (`new Database(new MemoryStorage())`).
 // index.ts is a composition point like open-database.ts: the one other page module allowed to

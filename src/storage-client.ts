@@ -32,6 +32,7 @@ import type {
   SyncResult,
   Tid,
   TransactionInfo,
+  VerifyReport,
 } from './shared/storage.js';
 
 /** The other side: a Worker, or anything with the same two methods. */
@@ -122,6 +123,10 @@ export class StorageClient implements Storage {
 
   stats(): Promise<StorageStats> {
     return this.call('stats', []) as Promise<StorageStats>;
+  }
+
+  verify(): Promise<VerifyReport> {
+    return this.call('verify', []) as Promise<VerifyReport>;
   }
 
   transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {

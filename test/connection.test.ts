@@ -378,6 +378,11 @@ describe('Connection: loading', () => {
     expect(r2._p_oid).toBe(0);
   });
 
+  it('verifies the database through db.verify()', async () => {
+    const { db } = await seeded();
+    expect(await db.verify()).toEqual({ ok: true, problems: [] });
+  });
+
   it('lists the stored revisions of an object, newest first', async () => {
     const { conn, t } = await seeded();
     t.title = 'second';

@@ -72,6 +72,22 @@ describe('ShelfStorage', () => {
     expect((await again.stats()).transactions).toBe(1);
   });
 
+  it('verify reports a damaged entry with its offset', async () => {
+    const dir = new MemoryBlockDirectory();
+    const s = await ShelfStorage.open(dir);
+    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1)] });
+    await s.commit({ baseTid: t1, records: [rec(0, 2, [], t1)] });
+    const file = dir.files.get('seg-000001.log')!;
+    const bytes = file.snapshot();
+    bytes[32 + 45] = (bytes[32 + 45] as number) ^ 0xff;
+    file.restore(bytes);
+    const report = await s.verify();
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({ kind: 'checksum', offset: 32 }),
+    );
+  });
+
   it('shares one write and one flush among commits that arrive together (group commit)', async () => {
     const dir = new MemoryBlockDirectory();
     const s = await ShelfStorage.open(dir);

@@ -274,6 +274,18 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
       await s.close();
     });
 
+    it('verifies a healthy storage as ok, and reports a dangling reference', async () => {
+      const s = await make();
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(2))] });
+      expect(await s.verify()).toEqual({ ok: true, problems: [] });
+      await s.commit({ baseTid: t1, records: [rec(a, bytes(3), [b], t1)] }); // b never stored
+      const report = await s.verify();
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([expect.objectContaining({ kind: 'dangling-ref', oid: a })]);
+      await s.close();
+    });
+
     it('reports stats', async () => {
       const s = await make();
       const before = await s.stats();

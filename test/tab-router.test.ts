@@ -143,5 +143,6 @@ describe('TabRouter', () => {
     const root = await conn.root();
     expect(root.get('n')).toBe(expected);
     for (let cycle = 0; cycle < 20; cycle++) expect(root.get(`cycle${cycle}`)).toBe(cycle);
+    expect(await last.db.verify()).toEqual({ ok: true, problems: [] });
   });
 });

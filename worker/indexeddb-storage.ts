@@ -33,7 +33,10 @@ import {
   type SyncResult,
   type Tid,
   type TransactionInfo,
+  type VerifyProblem,
+  type VerifyReport,
 } from '../src/shared/storage.js';
+import { verifyGraph } from './verify.js';
 import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
 
 interface MetaState {
@@ -329,6 +332,13 @@ export class IndexedDBStorage implements Storage {
       bytesAfter: bytes,
       time,
     };
+  }
+
+  async verify(): Promise<VerifyReport> {
+    this.checkOpen();
+    const problems: VerifyProblem[] = [];
+    await verifyGraph(this, problems);
+    return { ok: problems.length === 0, problems };
   }
 
   async stats(): Promise<StorageStats> {

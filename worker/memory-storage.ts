@@ -24,7 +24,10 @@ import {
   type SyncResult,
   type Tid,
   type TransactionInfo,
+  type VerifyProblem,
+  type VerifyReport,
 } from '../src/shared/storage.js';
+import { verifyGraph } from './verify.js';
 import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
 
 /** The revisions of one object, oldest first. */
@@ -196,6 +199,13 @@ export class MemoryStorage implements Storage {
       bytesAfter: this.totalBytes(),
       time: this.lastPack,
     };
+  }
+
+  async verify(): Promise<VerifyReport> {
+    this.checkOpen();
+    const problems: VerifyProblem[] = [];
+    await verifyGraph(this, problems);
+    return { ok: problems.length === 0, problems };
   }
 
   async stats(): Promise<StorageStats> {

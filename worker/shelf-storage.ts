@@ -37,7 +37,10 @@ import {
   type SyncResult,
   type Tid,
   type TransactionInfo,
+  type VerifyProblem,
+  type VerifyReport,
 } from '../src/shared/storage.js';
+import { verifyGraph } from './verify.js';
 import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
@@ -475,6 +478,69 @@ export class ShelfStorage implements Storage {
       }
     })();
     return this.packing;
+  }
+
+  /** Every entry's checksum and records, the index against the log, and the object graph. */
+  async verify(): Promise<VerifyReport> {
+    this.checkOpen();
+    await this.settled();
+    const problems: VerifyProblem[] = [];
+    const newest = new Map<number, number>(); // oid → position of its newest revision in the log
+    for (const n of this.manifest.segments) {
+      const file = this.segments.get(n) as BlockFile;
+      const name = segmentName(n);
+      const size = n === this.active ? this.end : file.size();
+      let off = SEGMENT_HEADER_SIZE;
+      while (off < size) {
+        const length = recordLength(file.read(off, 4));
+        if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || off + length > size) {
+          problems.push({
+            kind: 'trailer',
+            offset: off,
+            message: `${name} byte ${off}: an entry length of ${length} that does not fit the log.`,
+          });
+          break;
+        }
+        const bytes = file.read(off, length);
+        if (!entryIsValid(bytes)) {
+          problems.push({
+            kind: 'checksum',
+            offset: off,
+            message: `${name} byte ${off}: the entry fails its checksum.`,
+          });
+        } else if (bytes[4] === KIND_TRANSACTION) {
+          try {
+            for (const r of decodeEntry(bytes).records)
+              newest.set(r.oid, position(n, off + r.offset));
+          } catch (error) {
+            problems.push({
+              kind: 'record',
+              offset: off,
+              message: `${name} byte ${off}: ${String(error)}`,
+            });
+          }
+        }
+        off += length;
+      }
+    }
+    for (const [oid, pos] of newest) {
+      const indexed = this.index.get(oid);
+      if (indexed !== pos) {
+        problems.push({
+          kind: 'index',
+          oid,
+          message: `The index gives object ${oid} position ${indexed}; its newest revision in the log is at ${pos}.`,
+        });
+      }
+    }
+    if (this.index.objects !== newest.size) {
+      problems.push({
+        kind: 'index',
+        message: `The index counts ${this.index.objects} objects; the log holds ${newest.size}.`,
+      });
+    }
+    await verifyGraph(this, problems);
+    return { ok: problems.length === 0, problems };
   }
 
   async stats(): Promise<StorageStats> {

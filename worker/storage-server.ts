@@ -133,6 +133,8 @@ async function call(
       return [await storage.pack(args[0] as object), []];
     case 'stats':
       return [await storage.stats(), []];
+    case 'verify':
+      return [await storage.verify(), []];
     case 'transactions':
       return [await storage.transactions(args[0] as object), []];
     case 'history':

@@ -46,6 +46,7 @@ import type {
   SyncResult,
   Tid,
   TransactionInfo,
+  VerifyReport,
 } from '../src/shared/storage.js';
 
 /** The part of BroadcastChannel used here. */
@@ -385,6 +386,9 @@ export class TabRouter implements Storage {
   }
   stats(): Promise<StorageStats> {
     return this.call('stats', []) as Promise<StorageStats>;
+  }
+  verify(): Promise<VerifyReport> {
+    return this.call('verify', []) as Promise<VerifyReport>;
   }
   transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
     return this.call('transactions', [options]) as Promise<TransactionInfo[]>;

@@ -43,6 +43,7 @@ export const STORAGE_METHODS = [
   'sync',
   'pack',
   'stats',
+  'verify',
   'transactions',
   'history',
   'close',

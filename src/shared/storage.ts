@@ -119,6 +119,21 @@ export interface PackResult {
   time: number;
 }
 
+/** One problem `verify` found. */
+export interface VerifyProblem {
+  /** What kind: 'checksum', 'record', 'index', 'dangling-ref', 'trailer'. */
+  kind: string;
+  message: string;
+  oid?: number;
+  /** Byte offset in the log, for problems of the files. */
+  offset?: number;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  problems: VerifyProblem[];
+}
+
 export interface PackOptions {
   /**
    * The oldest snapshot tid still read by an open connection: pack keeps every revision such a
@@ -181,6 +196,12 @@ export interface Storage {
   pack(options?: PackOptions): Promise<PackResult>;
 
   stats(): Promise<StorageStats>;
+
+  /**
+   * Walks the whole storage: every checksum, every record, the index, and every reference of the
+   * objects reachable from the root. Reports every problem found (none: `ok`).
+   */
+  verify(): Promise<VerifyReport>;
 
   /** Committed transactions, newest first; `before` is exclusive. */
   transactions(options?: { limit?: number; before?: Tid }): Promise<TransactionInfo[]>;
