@@ -2,8 +2,8 @@
  * The checks every storage makes on a commit request before looking at conflicts: one place, so
  * every backend refuses the same malformed input with the same words.
  */
-import { ShelfError } from '../src/shared/errors.js';
-import { ROOT_OID, type CommitRequest } from '../src/shared/storage.js';
+import { ReadConflictError, ShelfError, WriteConflictError } from '../src/shared/errors.js';
+import { ROOT_OID, type CommitRequest, type Tid } from '../src/shared/storage.js';
 
 /**
  * @param nextOid every oid below it has been handed out by newOids().
@@ -45,3 +45,27 @@ export const readCurrentMessage = (oids: number[]): string =>
 /** The message of a ReadConflictError for a revision pack removed. */
 export const packedMessage = (oids: number[], at: number): string =>
   `Object ${oids.join(', ')} has no revision as of tid ${at} any more: pack removed it. Call conn.abort() to move to the newest snapshot.`;
+
+/**
+ * First-committer-wins: a record conflicts when its oid has a revision newer than the one it was
+ * based on (or, for a new object, any revision); a readCurrent pin when its object changed since.
+ * @param latestTid the newest tid of an oid, undefined when it has none.
+ * @throws WriteConflictError naming every conflicting oid, else ReadConflictError for stale pins.
+ */
+export function checkConflicts(
+  txn: CommitRequest,
+  latestTid: (oid: number) => Tid | undefined,
+): void {
+  const conflicts: number[] = [];
+  for (const record of txn.records) {
+    const latest = latestTid(record.oid);
+    const stale =
+      record.tid === undefined ? latest !== undefined : latest === undefined || latest > record.tid;
+    if (stale) conflicts.push(record.oid);
+  }
+  if (conflicts.length > 0) throw new WriteConflictError(conflicts);
+  const pinned = (txn.readCurrent ?? [])
+    .filter(({ oid, tid }) => (latestTid(oid) ?? Infinity) > tid)
+    .map(({ oid }) => oid);
+  if (pinned.length > 0) throw new ReadConflictError(pinned, readCurrentMessage(pinned));
+}

@@ -18,7 +18,6 @@ import {
   ReadConflictError,
   ShelfError,
   StorageFullError,
-  WriteConflictError,
 } from '../src/shared/errors.js';
 import {
   ROOT_OID,
@@ -37,7 +36,7 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
+import { checkConflicts, packedMessage, validateCommit } from './commit-checks.js';
 
 interface MetaState {
   lastTid: Tid;
@@ -191,22 +190,15 @@ export class IndexedDBStorage implements Storage {
       const latest = await Promise.all(
         txn.records.map((r) => records.openCursor(this.range(r.oid), 'prev')),
       );
-      const conflicts = txn.records
-        .filter((r, i) => {
-          const have = latest[i]?.key[1];
-          return r.tid === undefined ? have !== undefined : have === undefined || have > r.tid;
-        })
-        .map((r) => r.oid);
-      if (conflicts.length > 0) throw new WriteConflictError(conflicts);
       const pinned = await Promise.all(
         (txn.readCurrent ?? []).map((p) => records.openCursor(this.range(p.oid), 'prev')),
       );
-      const stale = (txn.readCurrent ?? [])
-        .filter((p, i) => (pinned[i]?.key[1] ?? Infinity) > p.tid)
-        .map((p) => p.oid);
-      if (stale.length > 0) {
-        throw new ReadConflictError(stale, readCurrentMessage(stale));
-      }
+      const newest = new Map<number, Tid>();
+      [...txn.records, ...(txn.readCurrent ?? [])].forEach((r, i) => {
+        const tid = (i < txn.records.length ? latest[i] : pinned[i - txn.records.length])?.key[1];
+        if (tid !== undefined) newest.set(r.oid, tid);
+      });
+      checkConflicts(txn, (oid) => newest.get(oid));
       if (txn.records.length === 0) {
         tx.abort();
         await tx.done.catch(() => undefined); // the abort we asked for

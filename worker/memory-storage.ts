@@ -6,11 +6,7 @@
  * needs) until pack, checks first-committer-wins at commit, hands out oids that are never reused,
  * and keeps each transaction's metadata for `transactions()`, `history()` and `sync()`.
  */
-import {
-  DatabaseClosedError,
-  ReadConflictError,
-  WriteConflictError,
-} from '../src/shared/errors.js';
+import { DatabaseClosedError, ReadConflictError } from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
@@ -28,7 +24,7 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
+import { checkConflicts, packedMessage, validateCommit } from './commit-checks.js';
 
 /** The revisions of one object, oldest first. */
 interface ObjectRevisions {
@@ -84,24 +80,7 @@ export class MemoryStorage implements Storage {
     validateCommit(txn, this.nextOid);
     const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
-    const conflicts: number[] = [];
-    for (const record of txn.records) {
-      const latest = this.objects.get(record.oid)?.revisions.at(-1)?.tid;
-      if (
-        record.tid === undefined
-          ? latest !== undefined
-          : latest === undefined || latest > record.tid
-      ) {
-        conflicts.push(record.oid);
-      }
-    }
-    if (conflicts.length > 0) throw new WriteConflictError(conflicts);
-    const stale = (txn.readCurrent ?? [])
-      .filter(({ oid, tid }) => (this.objects.get(oid)?.revisions.at(-1)?.tid ?? Infinity) > tid)
-      .map(({ oid }) => oid);
-    if (stale.length > 0) {
-      throw new ReadConflictError(stale, readCurrentMessage(stale));
-    }
+    checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);
     if (txn.records.length === 0) return this.lastTid;
 
     const prevTid = this.lastTid;

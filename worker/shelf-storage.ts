@@ -20,7 +20,6 @@ import {
   DatabaseClosedError,
   ReadConflictError,
   StorageFullError,
-  WriteConflictError,
 } from '../src/shared/errors.js';
 import {
   ROOT_OID,
@@ -41,7 +40,7 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { packedMessage, readCurrentMessage, validateCommit } from './commit-checks.js';
+import { checkConflicts, packedMessage, validateCommit } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
   ENTRY_HEADER_SIZE,
@@ -396,24 +395,7 @@ export class ShelfStorage implements Storage {
     validateCommit(txn, this.nextOid);
     const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
-    const conflicts: number[] = [];
-    for (const record of txn.records) {
-      const latest = this.latestTid(record.oid);
-      if (
-        record.tid === undefined
-          ? latest !== undefined
-          : latest === undefined || latest > record.tid
-      ) {
-        conflicts.push(record.oid);
-      }
-    }
-    if (conflicts.length > 0) throw new WriteConflictError(conflicts);
-    const stale = (txn.readCurrent ?? [])
-      .filter(({ oid, tid }) => (this.latestTid(oid) ?? Infinity) > tid)
-      .map(({ oid }) => oid);
-    if (stale.length > 0) {
-      throw new ReadConflictError(stale, readCurrentMessage(stale));
-    }
+    checkConflicts(txn, (oid) => this.latestTid(oid));
     if (txn.records.length === 0) {
       await this.settled();
       return this.lastTid;
