@@ -54,6 +54,8 @@ export interface ConnectionHost {
   reserveOids(count: number): Promise<void>;
   /** A connection closed itself. */
   forget(conn: Connection): void;
+  /** A connection's snapshot moved (or appeared). */
+  snapshotMoved(): void;
 }
 
 export interface CommitOptions {
@@ -503,7 +505,7 @@ export class Connection extends EventTarget implements Jar {
     this.starting ??= (async () => {
       // A sinceTid past the newest answers with just the newest tid.
       const { tid } = await this.host.storage.sync(Number.MAX_SAFE_INTEGER);
-      this.snapshot = tid;
+      this.moveSnapshot(tid);
       this.queue = this.queue.filter((inv) => inv.tid > tid);
     })();
     return this.starting;
@@ -536,6 +538,12 @@ export class Connection extends EventTarget implements Jar {
       for (const record of records) this.install(record);
       return;
     }
+  }
+
+  /** Sets the snapshot and tells the database (which pins the oldest one against pack). */
+  private moveSnapshot(tid: Tid): void {
+    this.snapshot = tid;
+    this.host.snapshotMoved();
   }
 
   private isUnloaded(oid: number): boolean {
@@ -747,7 +755,7 @@ export class Connection extends EventTarget implements Jar {
   /** After our own commit `tid`: move the snapshot there, invalidating what others wrote between. */
   private async advance(tid: Tid): Promise<void> {
     if (tid === (this.snapshot as Tid) + 1) {
-      this.snapshot = tid;
+      this.moveSnapshot(tid);
       this.applyQueued(true);
       return;
     }
@@ -768,7 +776,7 @@ export class Connection extends EventTarget implements Jar {
         ghostify(m);
         held.push(m.oid as number);
       }
-      this.snapshot = result.tid;
+      this.moveSnapshot(result.tid);
       this.announce(result.tid, held);
     } else {
       this.moveTo(result.tid, result.oids);
@@ -790,7 +798,7 @@ export class Connection extends EventTarget implements Jar {
       }
       held.push(oid);
     }
-    this.snapshot = tid;
+    this.moveSnapshot(tid);
     this.announce(tid, held);
   }
 

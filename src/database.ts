@@ -80,6 +80,11 @@ export class Database extends EventTarget implements ConnectionHost {
   /** Ends the storage subscription. */
   private readonly unsubscribe: () => void;
   private closing: Promise<void> | undefined;
+  /** This page's id among the holders of snapshot pins. */
+  private readonly id = Math.random().toString(36).slice(2);
+  /** The oldest snapshot last pinned in the storage. */
+  private pinned: Tid | undefined;
+  private pinTimer: ReturnType<typeof setTimeout> | undefined;
   /** Removes the page listeners added by the constructor. */
   private detach: () => void = () => undefined;
 
@@ -155,6 +160,7 @@ export class Database extends EventTarget implements ConnectionHost {
     this.closing ??= (async () => {
       this.unsubscribe();
       this.detach();
+      if (this.pinTimer !== undefined) clearTimeout(this.pinTimer);
       for (const conn of [...this.connections]) conn.close();
       await this.storage.close();
     })();
@@ -188,11 +194,7 @@ export class Database extends EventTarget implements ConnectionHost {
    */
   async pack(): Promise<PackResult> {
     this.checkOpen();
-    let keepTid: Tid | undefined;
-    for (const conn of this.connections) {
-      const tid = conn.snapshotTid;
-      if (tid !== undefined && (keepTid === undefined || tid < keepTid)) keepTid = tid;
-    }
+    const keepTid = this.oldestSnapshot();
     return this.storage.pack(keepTid === undefined ? {} : { keepTid });
   }
 
@@ -265,6 +267,40 @@ export class Database extends EventTarget implements ConnectionHost {
   /** @internal */
   forget(conn: Connection): void {
     this.connections.delete(conn);
+    this.snapshotMoved();
+  }
+
+  /**
+   * @internal Keeps the storage's pin of this page's oldest snapshot, which pack (run from any tab)
+   * never packs past. A pin may lag behind, never ahead: snapshots only move forward and a new
+   * connection starts at the newest tid, so the pin is sent at once when it must go down (the
+   * first snapshot) and at most once a second when it may go up.
+   */
+  snapshotMoved(): void {
+    const pin = this.storage.pin;
+    if (pin === undefined || this.closing !== undefined) return;
+    const oldest = this.oldestSnapshot();
+    const send = (): void => {
+      this.pinTimer = undefined;
+      const value = this.oldestSnapshot();
+      if (value === this.pinned) return;
+      this.pinned = value;
+      pin.call(this.storage, this.id, value ?? null).catch(() => {
+        this.pinned = undefined; // not pinned after all: the next move sends it again
+      });
+    };
+    if (oldest !== undefined && (this.pinned === undefined || oldest < this.pinned)) send();
+    else if (oldest !== this.pinned && this.pinTimer === undefined)
+      this.pinTimer = setTimeout(send, 1000);
+  }
+
+  private oldestSnapshot(): Tid | undefined {
+    let oldest: Tid | undefined;
+    for (const conn of this.connections) {
+      const tid = conn.snapshotTid;
+      if (tid !== undefined && (oldest === undefined || tid < oldest)) oldest = tid;
+    }
+    return oldest;
   }
 
   private checkOpen(): void {

@@ -137,6 +137,10 @@ export class StorageClient implements Storage {
     return this.call('history', [oid, limit]) as Promise<RevisionInfo[]>;
   }
 
+  async pin(holder: string, tid: Tid | null): Promise<void> {
+    await this.call('pin', [holder, tid]);
+  }
+
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import { TabRouter } from '../worker/tab-router.js';
-import { Database, StorageBusyError, WriteConflictError, type ChangeEvent } from '../src/index.js';
+import {
+  Database,
+  PersistentList,
+  StorageBusyError,
+  WriteConflictError,
+  type ChangeEvent,
+} from '../src/index.js';
 import { FakeHub, type FakeTab } from './fake-tabs.js';
 
 /** A database shared by tabs: the files in one directory, opened by whichever tab owns them. */
@@ -118,6 +124,27 @@ describe('TabRouter', () => {
     await expect(b.router.stats()).rejects.toBeInstanceOf(StorageBusyError);
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(told).toBeInstanceOf(StorageBusyError);
+  });
+
+  it("packs from one tab without removing what another tab's snapshot still reads", async () => {
+    const { hub, join } = origin();
+    const a = await join(hub.tab());
+    const b = await join(hub.tab());
+    const ca = a.db.open();
+    await ca.transact(async () => (await ca.root()).set('cell', new PersistentList([0])));
+    const cb = b.db.open();
+    cb.autoSync = false;
+    const cell = (await cb.root()).get('cell') as PersistentList<number>; // a ghost at b's snapshot
+    await settle(); // b's pin reaches the owner
+    for (let i = 1; i <= 5; i++) {
+      await ca.transact(async () =>
+        ((await ca.root()).get('cell') as PersistentList<number>).set(0, i),
+      );
+    }
+    await a.db.pack();
+    expect((await cb.load(cell)).at(0)).toBe(0); // the revision b's snapshot reads did not
+    await cb.abort();
+    expect((await cb.load(cell)).at(0)).toBe(5);
   });
 
   it('survives tabs opening and closing repeatedly, ownership moving each time', async () => {

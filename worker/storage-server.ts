@@ -139,6 +139,8 @@ async function call(
       return [await storage.transactions(args[0] as object), []];
     case 'history':
       return [await storage.history(args[0] as number, args[1] as number | undefined), []];
+    case 'pin':
+      return [await storage.pin?.(args[0] as string, args[1] as number | null), []];
     case 'close':
       return [await storage.close(), []];
     default:

@@ -103,6 +103,10 @@ export class TabRouter implements Storage {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  /** Owner: every tab's snapshot pins, by "<tab id> <holder>". */
+  private readonly pins = new Map<string, Tid>();
+  /** This tab's own pins, given again to each new owner. */
+  private readonly ownPins = new Map<string, Tid>();
   /** Tabs known to be alive (they said hello or called): invalidations are broadcast to them. */
   private readonly followers = new Set<string>();
   /** Answer channels of the tabs this owner serves, by tab id. */
@@ -195,6 +199,7 @@ export class TabRouter implements Storage {
     }
     this.local = opened.storage;
     this.kind = opened.kind;
+    for (const [holder, tid] of this.ownPins) this.setPin(this.tabId, holder, tid);
     this.owner = this.tabId;
     this.local.subscribe((invalidation) => {
       // Broadcast only when another tab is there to hear it.
@@ -258,6 +263,10 @@ export class TabRouter implements Storage {
         // A new owner: tell it this tab is here (for its broadcasts), and resend what it lost.
         this.post(this.main, { v: PROTOCOL_VERSION, type: 'hello', tabId: this.tabId });
         for (const p of this.pending.values()) this.post(this.calls, p.message);
+        for (const [holder, tid] of this.ownPins) {
+          // Kept in ownPins either way: a pin that does not reach this owner reaches the next one.
+          this.call('pin', [holder, tid]).catch(() => undefined);
+        }
       }
     } else if (message.type === 'invalidate' && this.local === undefined) {
       for (const listener of this.listeners) listener(message.invalidation);
@@ -282,7 +291,10 @@ export class TabRouter implements Storage {
     if (message === undefined || message.type !== 'call' || message.from === undefined) return;
     const reply = this.replyChannel(message.from);
     try {
-      const value = encodeResult(message.method, await this.runLocal(message.method, message.args));
+      const value =
+        message.method === 'pin'
+          ? this.setPin(message.from, message.args[0] as string, message.args[1] as Tid | null)
+          : encodeResult(message.method, await this.runLocal(message.method, message.args));
       this.post(reply, { v: PROTOCOL_VERSION, type: 'result', id: message.id, value });
     } catch (error) {
       this.post(reply, {
@@ -311,6 +323,8 @@ export class TabRouter implements Storage {
     this.followers.add(tabId);
     void this.platform.locks.request(tabLockName(this.options.name, tabId), async () => {
       this.followers.delete(tabId);
+      for (const key of [...this.pins.keys()])
+        if (key.startsWith(`${tabId} `)) this.pins.delete(key);
       this.replies.get(tabId)?.close();
       this.replies.delete(tabId);
     });
@@ -335,13 +349,22 @@ export class TabRouter implements Storage {
 
   private runLocal(method: StorageMethod, args: unknown[]): Promise<unknown> {
     const s = this.local as Storage;
+    if (method === 'pack') return s.pack(this.packOptions(args[0] as PackOptions | undefined));
     const decoded = decodeArgs(method, args);
     const fn = s[method as keyof Storage] as (...a: unknown[]) => Promise<unknown>;
     return fn.apply(s, decoded);
   }
 
+  /** Pack keeps what the oldest snapshot pinned by any tab needs. */
+  private packOptions(options: PackOptions = {}): PackOptions {
+    let keep = options.keepTid;
+    for (const tid of this.pins.values()) if (keep === undefined || tid < keep) keep = tid;
+    return keep === undefined ? {} : { keepTid: keep };
+  }
+
   private call(method: StorageMethod, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new DatabaseClosedError());
+    if (this.local !== undefined && method === 'pack') return this.runLocal(method, args);
     if (this.local !== undefined) {
       const s = this.local;
       return (s[method as keyof Storage] as (...a: unknown[]) => Promise<unknown>).apply(s, args);
@@ -396,6 +419,24 @@ export class TabRouter implements Storage {
   history(oid: number, limit?: number): Promise<RevisionInfo[]> {
     return this.call('history', [oid, limit]) as Promise<RevisionInfo[]>;
   }
+  /**
+   * Pins a page's oldest snapshot. The owner keeps every tab's pins and packs no further than the
+   * oldest; a tab remembers its own pins to give them to a new owner.
+   */
+  async pin(holder: string, tid: Tid | null): Promise<void> {
+    if (tid === null) this.ownPins.delete(holder);
+    else this.ownPins.set(holder, tid);
+    if (this.local !== undefined) this.setPin(this.tabId, holder, tid);
+    else await this.call('pin', [holder, tid]);
+  }
+
+  /** The owner records a pin of `tab`. */
+  private setPin(tab: string, holder: string, tid: Tid | null): void {
+    const key = `${tab} ${holder}`;
+    if (tid === null) this.pins.delete(key);
+    else this.pins.set(key, tid);
+  }
+
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -46,6 +46,7 @@ export const STORAGE_METHODS = [
   'verify',
   'transactions',
   'history',
+  'pin',
   'close',
 ] as const;
 export type StorageMethod = (typeof STORAGE_METHODS)[number];

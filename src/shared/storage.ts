@@ -215,6 +215,12 @@ export interface Storage {
    */
   subscribe(listener: (invalidation: Invalidation) => void): () => void;
 
+  /**
+   * Optional, for storages shared by pages (tabs): `holder` (a page's database) reads no snapshot
+   * older than `tid` (null: it reads none), and pack keeps what such snapshots need.
+   */
+  pin?(holder: string, tid: Tid | null): Promise<void>;
+
   /** Releases files and handles. Further calls reject with DatabaseClosedError; twice is harmless. */
   close(): Promise<void>;
 }
