@@ -35,7 +35,7 @@ export interface StoredRecord {
    * From `load`: the tid of the transaction that wrote this revision.
    * In `commit`: the tid of the revision this change was based on (the object's `_p_serial`), or
    * undefined for an object that was never stored. The commit conflicts if the oid has a newer
-   * revision than that.
+   * revision than that (a never-stored object: if the oid has any revision).
    */
   tid?: Tid;
 }
@@ -47,7 +47,10 @@ export interface LoadedRecord extends StoredRecord {
 
 /** What `commit` writes: one atomic transaction. */
 export interface CommitRequest {
-  /** The committing connection's snapshot; used as the base of records whose `tid` is unset. */
+  /**
+   * The committing connection's snapshot. Conflicts are checked per record (its `tid`); this is
+   * the view the transaction was made from, kept for storages and tools that want it.
+   */
   baseTid: Tid;
   records: StoredRecord[];
   /** Objects pinned with `readCurrent`: the commit conflicts if any has a revision newer than `tid`. */
