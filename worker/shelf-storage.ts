@@ -36,23 +36,17 @@ import {
   type SyncResult,
   type Tid,
   type TransactionInfo,
-  type VerifyProblem,
   type VerifyReport,
 } from '../src/shared/storage.js';
-import { verifyGraph } from './verify.js';
 import { checkConflicts, packedMessage, validateCommit } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
-  ENTRY_HEADER_SIZE,
-  ENTRY_TRAILER_SIZE,
-  KIND_FILLER,
   KIND_OIDS,
   KIND_TRANSACTION,
   MANIFEST_SLOTS,
   PREV_PACKED,
   SEGMENT_HEADER_SIZE,
   checkSegmentHeader,
-  crc32,
   decodeEntry,
   decodeEntryHeader,
   decodeManifest,
@@ -60,7 +54,6 @@ import {
   encodeEntry,
   encodeManifest,
   encodeSegmentHeader,
-  entryIsValid,
   indexName,
   offsetOf,
   position,
@@ -72,6 +65,8 @@ import {
   type Manifest,
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
+import { readHistory, readTransactions, verifyShelf } from './shelf-reading.js';
+import { scanSegment } from './shelf-recovery.js';
 import { packShelf } from './shelf-pack.js';
 
 export interface ShelfOptions {
@@ -256,7 +251,7 @@ export class ShelfStorage implements Storage {
     for (const n of this.manifest.segments) {
       if (n < segmentOf(scanFrom)) continue;
       const start = n === segmentOf(scanFrom) ? offsetOf(scanFrom) : SEGMENT_HEADER_SIZE;
-      this.scanSegment(n, start, recover, n === this.active);
+      this.scan(n, start, recover, n === this.active);
     }
     this.end = (this.segments.get(this.active) as BlockFile).size();
     this.assignedTid = this.lastTid;
@@ -275,49 +270,17 @@ export class ShelfStorage implements Storage {
     this.slot = 1;
     this.publish(this.manifest);
   }
-
-  /** Reads the entries of one segment from `start`, indexing them; handles a damaged log. */
-  private scanSegment(n: number, start: number, recover: boolean, last: boolean): void {
-    const name = segmentName(n);
+  /** Reads and indexes one segment from `start`; a damaged log is handled by scanSegment. */
+  private scan(n: number, start: number, recover: boolean, last: boolean): void {
     const file = this.segments.get(n) as BlockFile;
-    const size = file.size();
-    let off = start;
-    while (off < size) {
-      const head = file.read(off, 4);
-      const length = head.byteLength === 4 ? recordLength(head) : 0;
-      const bytes =
-        length >= ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE && off + length <= size
-          ? file.read(off, length)
-          : undefined;
-      if (bytes !== undefined && entryIsValid(bytes)) {
-        this.apply(bytes, position(n, off));
-        off += length;
-        continue;
-      }
-      // Damaged: a torn tail if nothing valid follows, else damage inside the log.
-      const next = findNextEntry(file, off + 1, size);
-      if (next === undefined) {
-        if (!last && !recover) {
-          throw new CorruptStorageError(
-            `${name} is damaged at byte ${off} (a segment before the last). Open with { recover: true } to keep every readable transaction.`,
-          );
-        }
-        this.recovery.truncated.push({ file: name, offset: off, length: size - off });
-        file.truncate(off);
-        file.flush();
-        return;
-      }
-      if (!recover) {
-        throw new CorruptStorageError(
-          `${name} is damaged at byte ${off}: the transaction there fails its checksum and intact transactions follow. Nothing was changed. Open with { recover: true } to keep every readable transaction and drop the damaged one.`,
-        );
-      }
-      const span = next - off;
-      file.write(off, encodeFiller(span));
-      file.flush();
-      this.recovery.dropped.push({ file: name, offset: off, length: span });
-      off = next;
-    }
+    scanSegment(
+      file,
+      segmentName(n),
+      start,
+      { recover, last },
+      (bytes, off) => this.apply(bytes, position(n, off)),
+      this.recovery,
+    );
   }
 
   /** Indexes one valid entry found at `pos`. */
@@ -461,68 +424,11 @@ export class ShelfStorage implements Storage {
     })();
     return this.packing;
   }
-
   /** Every entry's checksum and records, the index against the log, and the object graph. */
   async verify(): Promise<VerifyReport> {
     this.checkOpen();
     await this.settled();
-    const problems: VerifyProblem[] = [];
-    const newest = new Map<number, number>(); // oid → position of its newest revision in the log
-    for (const n of this.manifest.segments) {
-      const file = this.segments.get(n) as BlockFile;
-      const name = segmentName(n);
-      const size = n === this.active ? this.end : file.size();
-      let off = SEGMENT_HEADER_SIZE;
-      while (off < size) {
-        const length = recordLength(file.read(off, 4));
-        if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || off + length > size) {
-          problems.push({
-            kind: 'trailer',
-            offset: off,
-            message: `${name} byte ${off}: an entry length of ${length} that does not fit the log.`,
-          });
-          break;
-        }
-        const bytes = file.read(off, length);
-        if (!entryIsValid(bytes)) {
-          problems.push({
-            kind: 'checksum',
-            offset: off,
-            message: `${name} byte ${off}: the entry fails its checksum.`,
-          });
-        } else if (bytes[4] === KIND_TRANSACTION) {
-          try {
-            for (const r of decodeEntry(bytes).records)
-              newest.set(r.oid, position(n, off + r.offset));
-          } catch (error) {
-            problems.push({
-              kind: 'record',
-              offset: off,
-              message: `${name} byte ${off}: ${String(error)}`,
-            });
-          }
-        }
-        off += length;
-      }
-    }
-    for (const [oid, pos] of newest) {
-      const indexed = this.index.get(oid);
-      if (indexed !== pos) {
-        problems.push({
-          kind: 'index',
-          oid,
-          message: `The index gives object ${oid} position ${indexed}; its newest revision in the log is at ${pos}.`,
-        });
-      }
-    }
-    if (this.index.objects !== newest.size) {
-      problems.push({
-        kind: 'index',
-        message: `The index counts ${this.index.objects} objects; the log holds ${newest.size}.`,
-      });
-    }
-    await verifyGraph(this, problems);
-    return { ok: problems.length === 0, problems };
+    return verifyShelf(this);
   }
 
   async stats(): Promise<StorageStats> {
@@ -541,55 +447,12 @@ export class ShelfStorage implements Storage {
 
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
     this.checkOpen();
-    const { limit = Infinity, before = Infinity } = options;
-    const out: TransactionInfo[] = [];
-    for (const bytes of this.entriesBackwards()) {
-      if (out.length >= limit) break;
-      if (bytes[4] !== KIND_TRANSACTION) continue;
-      const { header, metadata, records } = decodeEntry(bytes);
-      if (header.tid >= before) continue;
-      out.push({
-        tid: header.tid,
-        time: header.time,
-        note: metadata.note,
-        user: metadata.user,
-        meta: metadata.meta,
-        oids: records.map((r) => r.oid),
-        bytes: records.reduce((n, r) => n + r.state.byteLength, 0),
-      });
-    }
-    return out;
+    return readTransactions(this, options);
   }
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
-    const out: RevisionInfo[] = [];
-    let pos = this.index.get(oid);
-    while (pos > PREV_PACKED && out.length < limit) {
-      const record = this.readRecord(pos, oid);
-      const entryPos = pos - record.offset;
-      const file = this.segments.get(segmentOf(entryPos)) as BlockFile;
-      const head = decodeEntryHeader(file.read(offsetOf(entryPos), ENTRY_HEADER_SIZE));
-      const metaBytes = file.read(offsetOf(entryPos) + ENTRY_HEADER_SIZE, head.metaLength);
-      const note =
-        head.metaLength > 0
-          ? (JSON.parse(new TextDecoder().decode(metaBytes)) as { note: string }).note
-          : '';
-      out.push({
-        tid: record.tid,
-        time: head.time,
-        note,
-        record: {
-          oid,
-          className: record.className,
-          state: record.state,
-          refs: record.refs,
-          tid: record.tid,
-        },
-      });
-      pos = record.prev;
-    }
-    return out;
+    return readHistory(this, oid, limit);
   }
 
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
@@ -812,26 +675,6 @@ export class ShelfStorage implements Storage {
     }
     return record;
   }
-
-  /** The entries of the log, newest first, walking the trailers backwards. */
-  *entriesBackwards(): Generator<Uint8Array> {
-    for (const n of [...this.manifest.segments].reverse()) {
-      const file = this.segments.get(n) as BlockFile;
-      let end = n === this.active ? this.end : file.size();
-      while (end > SEGMENT_HEADER_SIZE) {
-        const trailer = file.read(end - 4, 4);
-        const length = recordLength(trailer);
-        if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || length > end - SEGMENT_HEADER_SIZE) {
-          throw new CorruptStorageError(
-            `${segmentName(n)}: a damaged entry trailer before byte ${end}. Run db.verify().`,
-          );
-        }
-        yield file.read(end - length, length);
-        end -= length;
-      }
-    }
-  }
-
   /** The revision now current for `oid` is about to be superseded: count it as garbage. */
   private noteSuperseded(oid: number): void {
     const pos = this.index.get(oid);
@@ -882,34 +725,4 @@ export class ShelfStorage implements Storage {
     this.slots.length = 0;
     this.index.close();
   }
-}
-
-/** A filler entry of exactly `length` bytes (recovery: stands where a damaged transaction was). */
-function encodeFiller(length: number): Uint8Array {
-  const base = encodeEntry({ kind: KIND_FILLER, tid: 0, time: 0, nextOid: 0, records: [] }).bytes;
-  if (length < base.byteLength) {
-    throw new CorruptStorageError(
-      `A damaged span of ${length} bytes is too short to mark as dropped.`,
-    );
-  }
-  const bytes = new Uint8Array(length);
-  bytes.set(base.subarray(0, ENTRY_HEADER_SIZE));
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, length, true);
-  view.setUint32(length - 8, crc32(bytes, 0, length - 8), true);
-  view.setUint32(length - 4, length, true);
-  return bytes;
-}
-
-/** The offset of the first valid entry at or after `from`, or undefined. */
-function findNextEntry(file: BlockFile, from: number, size: number): number | undefined {
-  const rest = file.read(from, size - from);
-  const view = new DataView(rest.buffer, rest.byteOffset, rest.byteLength);
-  for (let i = 0; i + ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE <= rest.byteLength; i++) {
-    const length = view.getUint32(i, true);
-    if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || i + length > rest.byteLength) continue;
-    if (view.getUint32(i + length - 4, true) !== length) continue;
-    if (entryIsValid(rest.subarray(i, i + length))) return from + i;
-  }
-  return undefined;
 }

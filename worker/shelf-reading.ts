@@ -1,0 +1,166 @@
+/**
+ * Reading ShelfStorage's log back for tools: transactions newest first (walking the entry trailers
+ * backwards), an object's revisions (following each record's previous-revision position), and
+ * verify (every checksum and record, the index against the log, and the object graph).
+ */
+import { CorruptStorageError } from '../src/shared/errors.js';
+import type {
+  RevisionInfo,
+  Tid,
+  TransactionInfo,
+  VerifyProblem,
+  VerifyReport,
+} from '../src/shared/storage.js';
+import type { BlockFile } from './block-file.js';
+import {
+  ENTRY_HEADER_SIZE,
+  ENTRY_TRAILER_SIZE,
+  KIND_TRANSACTION,
+  PREV_PACKED,
+  SEGMENT_HEADER_SIZE,
+  decodeEntry,
+  decodeEntryHeader,
+  entryIsValid,
+  offsetOf,
+  position,
+  recordLength,
+  segmentName,
+  segmentOf,
+  type DecodedRecord,
+  type Manifest,
+} from './shelf-format.js';
+import type { ShelfIndex } from './shelf-index.js';
+import type { Storage } from '../src/shared/storage.js';
+import { verifyGraph } from './verify.js';
+
+/** What reading needs of a ShelfStorage. */
+export interface ShelfView extends Pick<Storage, 'load'> {
+  readonly manifest: Manifest;
+  readonly segments: Map<number, BlockFile>;
+  readonly active: number;
+  readonly end: number;
+  readonly index: ShelfIndex;
+  readRecord(pos: number, oid: number): DecodedRecord;
+}
+
+/** The entries of the log, newest first. */
+export function* entriesBackwards(s: ShelfView): Generator<Uint8Array> {
+  for (const n of [...s.manifest.segments].reverse()) {
+    const file = s.segments.get(n) as BlockFile;
+    let end = n === s.active ? s.end : file.size();
+    while (end > SEGMENT_HEADER_SIZE) {
+      const length = recordLength(file.read(end - 4, 4));
+      if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || length > end - SEGMENT_HEADER_SIZE) {
+        throw new CorruptStorageError(
+          `${segmentName(n)}: a damaged entry trailer before byte ${end}. Run db.verify().`,
+        );
+      }
+      yield file.read(end - length, length);
+      end -= length;
+    }
+  }
+}
+
+export function readTransactions(
+  s: ShelfView,
+  options: { limit?: number; before?: Tid },
+): TransactionInfo[] {
+  const { limit = Infinity, before = Infinity } = options;
+  const out: TransactionInfo[] = [];
+  for (const bytes of entriesBackwards(s)) {
+    if (out.length >= limit) break;
+    if (bytes[4] !== KIND_TRANSACTION) continue;
+    const { header, metadata, records } = decodeEntry(bytes);
+    if (header.tid >= before) continue;
+    out.push({
+      tid: header.tid,
+      time: header.time,
+      note: metadata.note,
+      user: metadata.user,
+      meta: metadata.meta,
+      oids: records.map((r) => r.oid),
+      bytes: records.reduce((n, r) => n + r.state.byteLength, 0),
+    });
+  }
+  return out;
+}
+
+export function readHistory(s: ShelfView, oid: number, limit: number): RevisionInfo[] {
+  const out: RevisionInfo[] = [];
+  let pos = s.index.get(oid);
+  while (pos > PREV_PACKED && out.length < limit) {
+    const record = s.readRecord(pos, oid);
+    const entryPos = pos - record.offset;
+    const file = s.segments.get(segmentOf(entryPos)) as BlockFile;
+    const head = decodeEntryHeader(file.read(offsetOf(entryPos), ENTRY_HEADER_SIZE));
+    const metaBytes = file.read(offsetOf(entryPos) + ENTRY_HEADER_SIZE, head.metaLength);
+    const note =
+      head.metaLength > 0
+        ? (JSON.parse(new TextDecoder().decode(metaBytes)) as { note: string }).note
+        : '';
+    const { className, state, refs, tid } = record;
+    out.push({ tid, time: head.time, note, record: { oid, className, state, refs, tid } });
+    pos = record.prev;
+  }
+  return out;
+}
+
+export async function verifyShelf(s: ShelfView): Promise<VerifyReport> {
+  const problems: VerifyProblem[] = [];
+  const newest = new Map<number, number>(); // oid → position of its newest revision in the log
+  for (const n of s.manifest.segments) {
+    const file = s.segments.get(n) as BlockFile;
+    const name = segmentName(n);
+    const size = n === s.active ? s.end : file.size();
+    let off = SEGMENT_HEADER_SIZE;
+    while (off < size) {
+      const length = recordLength(file.read(off, 4));
+      if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || off + length > size) {
+        problems.push({
+          kind: 'trailer',
+          offset: off,
+          message: `${name} byte ${off}: an entry length of ${length} that does not fit the log.`,
+        });
+        break;
+      }
+      const bytes = file.read(off, length);
+      if (!entryIsValid(bytes)) {
+        problems.push({
+          kind: 'checksum',
+          offset: off,
+          message: `${name} byte ${off}: the entry fails its checksum.`,
+        });
+      } else if (bytes[4] === KIND_TRANSACTION) {
+        try {
+          for (const r of decodeEntry(bytes).records)
+            newest.set(r.oid, position(n, off + r.offset));
+        } catch (error) {
+          problems.push({
+            kind: 'record',
+            offset: off,
+            message: `${name} byte ${off}: ${String(error)}`,
+          });
+        }
+      }
+      off += length;
+    }
+  }
+  for (const [oid, pos] of newest) {
+    const indexed = s.index.get(oid);
+    if (indexed !== pos) {
+      problems.push({
+        kind: 'index',
+        oid,
+        message: `The index gives object ${oid} position ${indexed}; its newest revision in the log is at ${pos}.`,
+      });
+    }
+  }
+  if (s.index.objects !== newest.size) {
+    problems.push({
+      kind: 'index',
+      message: `The index counts ${s.index.objects} objects; the log holds ${newest.size}.`,
+    });
+  }
+  await verifyGraph(s, problems);
+  return { ok: problems.length === 0, problems };
+}
