@@ -48,6 +48,8 @@ export class BTreeNode<K = BTreeKey, V = unknown> extends Persistent {
   children: BTreeNode<K, V>[] | null = null;
 }
 
+const isGhost = (obj: Persistent): boolean => obj._p_status === 'ghost';
+
 /** First index whose key is ≥ `key` (> with `after`), by binary search. */
 function lowerBound<K>(keys: K[], key: K, after = false): number {
   let lo = 0;
@@ -107,7 +109,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
    * about depth + 1 round trips for the whole batch, where `get` in a loop pays one per node.
    */
   async getMany(keys: readonly K[]): Promise<(V | undefined)[]> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     for (const key of keys) checkKey(key, this.kind ?? undefined);
     const out = new Array<V | undefined>(keys.length).fill(undefined);
     let level: { node: BTreeNode<K, V>; asks: number[] }[] = [
@@ -142,9 +144,10 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
 
   /** Stores `value` under `key`, replacing any value there. */
   async set(key: K, value: V): Promise<void> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     const kind = checkKey(key, this.kind ?? undefined);
-    let root = await this.loaded(this.root);
+    let root = this.root;
+    if (isGhost(root)) root = await this.loaded(root);
     if (root.keys.length === 2 * this.degree - 1) {
       const top = new BTreeNode<K, V>();
       top.children = [root];
@@ -154,7 +157,8 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     }
     const added = await this.insertNonFull(root, key, value);
     if (added) this.count += 1;
-    if (JSON.stringify(kind) !== JSON.stringify(this.kind)) this.kind = kind;
+    // Only an empty tree's kind, or an array kind gaining positions, changes.
+    if (this.kind === null || (Array.isArray(kind) && kind !== this.kind)) this.kind = kind;
     this.bump();
   }
 
@@ -173,7 +177,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
 
   /** Removes `key`. Resolves to true if it was there. */
   async delete(key: K): Promise<boolean> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     checkKey(key, this.kind ?? undefined);
     const root = await this.loaded(this.root);
     const removed = await this.deleteFrom(root, key);
@@ -215,7 +219,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
 
   /** Levels of nodes from the root to the leaves (1 for a tree that is one leaf). */
   async depth(): Promise<number> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     let depth = 1;
     let node = await this.loaded(this.root);
     while (node.children !== null) {
@@ -227,7 +231,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
 
   /** Number of nodes (loads every node, a level at a time). */
   async nodeCount(): Promise<number> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     let level: BTreeNode<K, V>[] = [this.root];
     let count = 0;
     while (level.length > 0) {
@@ -291,15 +295,17 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
   }
 
   private async find(key: K): Promise<{ node: BTreeNode<K, V>; index: number } | undefined> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     checkKey(key, this.kind ?? undefined);
-    let node = await this.loaded(this.root);
+    let node = this.root;
+    if (isGhost(node)) node = await this.loaded(node);
     for (;;) {
       const i = lowerBound(node.keys, key);
       if (i < node.keys.length && compareKeys(node.keys[i] as BTreeKey, key) === 0)
         return { node, index: i };
       if (node.children === null) return undefined;
-      node = await this.loaded(node.children[i] as BTreeNode<K, V>);
+      node = node.children[i] as BTreeNode<K, V>;
+      if (isGhost(node)) node = await this.loaded(node);
     }
   }
 
@@ -336,7 +342,8 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
         x._p_noteChange();
         return true;
       }
-      let child = await this.loaded(x.children[i] as BTreeNode<K, V>);
+      let child = x.children[i] as BTreeNode<K, V>;
+      if (isGhost(child)) child = await this.loaded(child);
       if (child.keys.length === 2 * this.degree - 1) {
         this.splitChild(x, i, child);
         const c = compareKeys(key, x.keys[i] as BTreeKey);
@@ -345,7 +352,8 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
           return false;
         }
         if (c > 0) i++;
-        child = await this.loaded(x.children[i] as BTreeNode<K, V>);
+        child = x.children[i] as BTreeNode<K, V>;
+        if (isGhost(child)) child = await this.loaded(child);
       }
       x = child;
     }
@@ -460,7 +468,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
   }
 
   private async edge(last: boolean): Promise<[K, V] | undefined> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     if (this.count === 0) return undefined;
     const [k, v] = await this.extreme(await this.loaded(this.root), last);
     return [k, await this.loadedValue(v)];
@@ -472,7 +480,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
    * wrong sequence silently.
    */
   private async *scan<T>(range: BTreeRange<K>, pick: (k: K, v: V) => T): AsyncGenerator<T> {
-    await this.ready();
+    if (this._p_status === 'ghost') await this.ready();
     const { min, max, excludeMin = false, excludeMax = false, reverse = false } = range;
     if (min !== undefined) checkKey(min, this.kind ?? undefined);
     if (max !== undefined) checkKey(max, this.kind ?? undefined);
