@@ -56,6 +56,8 @@ export interface ConnectionHost {
   forget(conn: Connection): void;
   /** A connection's snapshot moved (or appeared). */
   snapshotMoved(): void;
+  /** A connection committed a transaction. */
+  committed(): void;
 }
 
 export interface CommitOptions {
@@ -679,6 +681,7 @@ export class Connection extends EventTarget implements Jar {
     });
     await this.advance(tid);
     this.cache.shrink();
+    this.host.committed();
     return tid;
   }
 

@@ -28,7 +28,15 @@ export interface DatabaseOptions {
   cacheBytes?: number;
   /** Persistent classes this app stores (same as registerClass for each, for this database). */
   classes?: PersistentClass[];
+  /**
+   * Pack automatically once garbage (superseded revisions) makes up `garbageRatio` of the stored
+   * bytes (and at least `minBytes`, default 1 MiB). Checked after commits, at most every few seconds.
+   */
+  autoPack?: { garbageRatio: number; minBytes?: number };
 }
+
+/** How often autoPack looks at the storage's stats, at most. */
+const AUTO_PACK_INTERVAL_MS = 5_000;
 
 /** Fired on a Database when a call failed because the tab holding it did not answer in time. */
 export class BusyEvent extends Event {
@@ -80,6 +88,11 @@ export class Database extends EventTarget implements ConnectionHost {
   /** Ends the storage subscription. */
   private readonly unsubscribe: () => void;
   private closing: Promise<void> | undefined;
+  /** When to pack by itself (see DatabaseOptions.autoPack). */
+  private readonly autoPack: { garbageRatio: number; minBytes: number } | undefined;
+  /** A stats check for autoPack is scheduled or running. */
+  private autoPackPending = false;
+  private autoPackTimer: ReturnType<typeof setTimeout> | undefined;
   /** This page's id among the holders of snapshot pins. */
   private readonly id = Math.random().toString(36).slice(2);
   /** The oldest snapshot last pinned in the storage. */
@@ -93,6 +106,20 @@ export class Database extends EventTarget implements ConnectionHost {
     super();
     this.cacheSize = checkPositiveInteger('cacheSize', options.cacheSize ?? 10_000);
     this.cacheBytes = checkPositiveInteger('cacheBytes', options.cacheBytes ?? 64 << 20);
+    if (options.autoPack !== undefined) {
+      const { garbageRatio, minBytes = 1 << 20 } = options.autoPack;
+      if (typeof garbageRatio !== 'number' || !(garbageRatio > 0 && garbageRatio < 1)) {
+        throw new RangeError(
+          `autoPack.garbageRatio must be a number between 0 and 1, got ${String(garbageRatio)}.`,
+        );
+      }
+      if (typeof minBytes !== 'number' || !(minBytes >= 0)) {
+        throw new RangeError(
+          `autoPack.minBytes must be a non-negative number, got ${String(minBytes)}.`,
+        );
+      }
+      this.autoPack = { garbageRatio, minBytes };
+    }
     this.storage = storage;
     this.registry = new ClassRegistry(globalRegistry);
     for (const [cls, name] of BUILTIN_CLASSES) this.registry.register(cls, name);
@@ -161,6 +188,7 @@ export class Database extends EventTarget implements ConnectionHost {
       this.unsubscribe();
       this.detach();
       if (this.pinTimer !== undefined) clearTimeout(this.pinTimer);
+      if (this.autoPackTimer !== undefined) clearTimeout(this.autoPackTimer);
       for (const conn of [...this.connections]) conn.close();
       await this.storage.close();
     })();
@@ -262,6 +290,29 @@ export class Database extends EventTarget implements ConnectionHost {
       })();
       await this.refilling;
     }
+  }
+
+  /** @internal After a commit: with autoPack, look at the garbage soon (once per interval). */
+  committed(): void {
+    if (this.autoPack === undefined || this.autoPackPending || this.closing !== undefined) return;
+    this.autoPackPending = true;
+    const { garbageRatio, minBytes } = this.autoPack;
+    this.autoPackTimer = setTimeout(() => {
+      void (async () => {
+        try {
+          if (this.closing !== undefined) return;
+          const stats = await this.storage.stats();
+          if (stats.garbageBytes >= minBytes && stats.garbageBytes >= garbageRatio * stats.bytes)
+            await this.pack();
+        } catch (error) {
+          this.dispatchEvent(new ConnectionErrorEvent(error));
+        } finally {
+          this.autoPackPending = false;
+        }
+      })();
+    }, AUTO_PACK_INTERVAL_MS);
+    // In Node, a pending check must not keep the process alive.
+    (this.autoPackTimer as { unref?: () => void }).unref?.();
   }
 
   /** @internal */

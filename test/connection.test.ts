@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ChangeEvent,
   ConflictError,
@@ -602,6 +602,32 @@ describe('Connection: cache', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(other.cacheInfo().known).toBeLessThan(before - 50);
+  });
+});
+
+describe('Database: autoPack', () => {
+  it('packs by itself once garbage passes the ratio', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const { db, storage } = makeDb({ autoPack: { garbageRatio: 0.5, minBytes: 0 } });
+      const conn = db.open();
+      const root = await conn.root();
+      for (let i = 0; i < 20; i++) {
+        root.set('big', 'x'.repeat(1000) + i); // each commit supersedes the last revision
+        await conn.commit();
+      }
+      expect((await storage.stats()).lastPack).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(5_000);
+      await vi.waitFor(async () => expect((await storage.stats()).lastPack).toBeTypeOf('number'));
+      expect((await storage.stats()).garbageBytes).toBe(0);
+      await db.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses a garbageRatio outside (0, 1)', () => {
+    expect(() => makeDb({ autoPack: { garbageRatio: 2 } })).toThrow(RangeError);
   });
 });
 
