@@ -26,6 +26,7 @@ import {
 import type { Invalidation, LoadedRecord, Storage, StoredRecord, Tid } from './shared/storage.js';
 import { ROOT_OID } from './shared/storage.js';
 import { Cache } from './cache.js';
+import { runTransaction } from './transact.js';
 import {
   getState,
   ghostify,
@@ -112,8 +113,6 @@ const closedError = (): DatabaseClosedError =>
 
 /** How many objects one round trip of `crawl` loads. */
 const CRAWL_BATCH = 100;
-/** Bound on ghost replays in one `transact`. */
-const MAX_REPLAYS = 10_000;
 
 /** An object about to be written by a commit. */
 interface Write {
@@ -353,47 +352,17 @@ export class Connection extends EventTarget implements Jar {
     }
     this.transacting++;
     try {
-      let conflicts = 0;
-      let replays = 0;
-      let lastGhost: number | undefined;
-      for (;;) {
-        try {
-          const result = await fn();
-          await this.commit(commitOptions);
-          return result;
-        } catch (error) {
-          if (error instanceof GhostError && error.oid >= 0) {
-            const again = error.oid === lastGhost;
-            if (again || ++replays > MAX_REPLAYS) {
-              this.rollback();
-              throw new ShelfError(
-                `transact() kept finding ${error.className} ${error.oid} unloaded (${replays} replays): the function must not keep turning objects into ghosts.`,
-              );
-            }
-            lastGhost = error.oid;
-            const rolledBack = this.rollback();
-            try {
-              await this.fetch([error.oid, ...rolledBack]);
-            } catch (loadError) {
-              if (!(loadError instanceof ConflictError)) throw loadError;
-              if (conflicts++ >= retries) throw loadError;
-              await this.abortAndReload();
-            }
-            continue;
-          }
-          if (error instanceof ConflictError && conflicts < retries) {
-            conflicts++;
-            lastGhost = undefined;
-            // A short random backoff, so writers that keep colliding (tabs writing one object)
-            // spread out instead of retrying in lockstep.
-            await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** conflicts)));
-            await this.abortAndReload();
-            continue;
-          }
-          if (!(error instanceof ConflictError)) this.rollback();
-          throw error;
-        }
-      }
+      return await runTransaction(
+        {
+          commit: (o) => this.commit(o),
+          rollback: () => this.rollback(),
+          fetch: (oids) => this.fetch(oids),
+          abortAndReload: () => this.abortAndReload(),
+        },
+        fn,
+        retries,
+        commitOptions,
+      );
     } finally {
       this.transacting--;
       this.applyQueued();

@@ -1,0 +1,74 @@
+/**
+ * The loop behind `conn.transact(fn)`: run `fn`, commit, and return what it returned. A GhostError
+ * from `fn` rolls back its changes, loads the missing object (and those rolled back) in one round
+ * trip and runs `fn` again on the same snapshot — so code inside transact may follow references
+ * synchronously, as in Durus. A ConflictError aborts, reloads, waits a short random time (so
+ * colliding writers spread out) and runs `fn` again on the newest snapshot, up to `retries` times.
+ */
+import { ConflictError, GhostError, ShelfError } from './shared/errors.js';
+import type { Tid } from './shared/storage.js';
+import type { CommitOptions } from './connection.js';
+
+/** Bound on ghost replays in one transaction. */
+const MAX_REPLAYS = 10_000;
+/** Upper bound of the random wait before a conflict retry, in ms. */
+const MAX_BACKOFF_MS = 50;
+
+/** What the loop needs from its connection. */
+export interface TransactionSteps {
+  commit(options: CommitOptions): Promise<Tid>;
+  /** Turns the changed objects back into ghosts, keeping the snapshot. Returns their oids. */
+  rollback(): number[];
+  /** Loads objects at the snapshot, in one round trip. */
+  fetch(oids: number[]): Promise<void>;
+  /** abort(), then reloads what it turned into ghosts. */
+  abortAndReload(): Promise<void>;
+}
+
+export async function runTransaction<T>(
+  steps: TransactionSteps,
+  fn: () => T | Promise<T>,
+  retries: number,
+  commitOptions: CommitOptions,
+): Promise<T> {
+  let conflicts = 0;
+  let replays = 0;
+  let lastGhost: number | undefined;
+  for (;;) {
+    try {
+      const result = await fn();
+      await steps.commit(commitOptions);
+      return result;
+    } catch (error) {
+      if (error instanceof GhostError && error.oid >= 0) {
+        if (error.oid === lastGhost || ++replays > MAX_REPLAYS) {
+          steps.rollback();
+          throw new ShelfError(
+            `transact() kept finding ${error.className} ${error.oid} unloaded (${replays} replays): the function must not keep turning objects into ghosts.`,
+          );
+        }
+        lastGhost = error.oid;
+        const rolledBack = steps.rollback();
+        try {
+          await steps.fetch([error.oid, ...rolledBack]);
+        } catch (loadError) {
+          if (!(loadError instanceof ConflictError)) throw loadError;
+          if (conflicts++ >= retries) throw loadError;
+          await steps.abortAndReload();
+        }
+        continue;
+      }
+      if (error instanceof ConflictError && conflicts < retries) {
+        conflicts++;
+        lastGhost = undefined;
+        await new Promise((r) =>
+          setTimeout(r, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** conflicts)),
+        );
+        await steps.abortAndReload();
+        continue;
+      }
+      if (!(error instanceof ConflictError)) steps.rollback();
+      throw error;
+    }
+  }
+}
