@@ -21,14 +21,15 @@ async function openTab(
   baseURL: string,
   name: string,
   busyTimeout = 5000,
+  storage: 'opfs' | 'indexeddb' = 'opfs',
 ): Promise<Page> {
   const page = await context.newPage();
   await page.goto(`${baseURL}/e2e/pages/blank.html`);
   await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
   await page.evaluate(
-    async ([name, busyTimeout]) => {
+    async ([name, busyTimeout, storage]) => {
       window.db = await window.shelfdb.openDatabase(name as string, {
-        storage: 'opfs',
+        storage: storage as 'opfs' | 'indexeddb',
         busyTimeout: busyTimeout as number,
       });
       window.conn = window.db.open();
@@ -38,7 +39,7 @@ async function openTab(
       );
       await window.conn.root();
     },
-    [name, busyTimeout] as const,
+    [name, busyTimeout, storage] as const,
   );
   return page;
 }
@@ -223,5 +224,21 @@ test('a frozen owner tab makes calls fail with StorageBusyError and a busy event
     await frozen;
     // Thawed, the owner answers again.
     expect(await b.evaluate(async () => (await window.db.stats()).storage)).toBe('opfs');
+  });
+});
+
+test('IndexedDB behaves alike across tabs: one owner, live changes, handover', async ({
+  baseURL,
+}) => {
+  await withProfile(async (context) => {
+    const a = await openTab(context, baseURL as string, 'idb-tabs', 5000, 'indexeddb');
+    const b = await openTab(context, baseURL as string, 'idb-tabs', 5000, 'indexeddb');
+    await put(a, 'from-a', 1);
+    await expect.poll(() => b.evaluate(() => window.changes.length)).toBeGreaterThan(0);
+    await put(b, 'from-b', 2);
+    await a.close(); // the owner goes; b takes over the IndexedDB database
+    await put(b, 'after', 3);
+    expect(await rootOf(b)).toEqual({ 'from-a': 1, 'from-b': 2, after: 3 });
+    expect(await b.evaluate(async () => (await window.db.stats()).storage)).toBe('indexeddb');
   });
 });
