@@ -519,6 +519,7 @@ export class ShelfStorage implements Storage {
     const batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
+    this.number(batch);
     const encoded = batch.map((p) => encodeEntry(p.input));
     const total = encoded.reduce((n, e) => n + e.bytes.byteLength, 0);
     const buffer = new Uint8Array(total);
@@ -544,6 +545,21 @@ export class ShelfStorage implements Storage {
   }
 
   /**
+   * Gives the batch its final tids, consecutive after the newest durable one. (The tids handed
+   * out at `commit` only mark pending oids for conflict checks; a failed commit may leave a gap.)
+   */
+  private number(batch: Pending[]): void {
+    let tid = this.lastTid;
+    for (const p of batch) {
+      const provisional = p.input.tid;
+      p.input.tid = ++tid;
+      for (const oid of p.oids)
+        if (this.pendingTids.get(oid) === provisional) this.pendingTids.set(oid, tid);
+    }
+    if (this.assignedTid < tid) this.assignedTid = tid;
+  }
+
+  /**
    * A batch write failed (a full disk, most likely): the log is back as it was. Write the commits
    * one at a time, renumbered so tids stay consecutive; those that fail are rejected.
    */
@@ -552,9 +568,8 @@ export class ShelfStorage implements Storage {
       this.failed(batch, firstError);
       return;
     }
-    let tid = this.lastTid;
     for (const p of batch) {
-      p.input.tid = tid + 1;
+      this.number([p]);
       const e = encodeEntry(p.input);
       const start = this.end;
       try {
@@ -563,10 +578,8 @@ export class ShelfStorage implements Storage {
         this.failed([p], error);
         continue;
       }
-      tid++;
       this.landed(p, position(this.active, start), e.recordOffsets);
     }
-    this.assignedTid = Math.max(this.lastTid, ...[...this.pendingTids.values()]);
     this.afterWrite();
   }
 
@@ -583,7 +596,6 @@ export class ShelfStorage implements Storage {
           : error,
       );
     }
-    this.assignedTid = this.lastTid + this.batch.length;
   }
 
   /** A commit's entry is in the log at `pos`: index it, settle it, announce it. */
