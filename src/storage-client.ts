@@ -18,21 +18,14 @@ import {
   type StorageMethod,
 } from './shared/protocol.js';
 import { packRecords, unpackRecords } from './shared/record-batch.js';
+import { ForwardingStorage } from './shared/forwarding-storage.js';
 import type {
   CommitRequest,
   Invalidation,
   LoadedRecord,
-  PackOptions,
-  PackResult,
   RecoveryReport,
-  RevisionInfo,
-  Storage,
   StorageKind,
-  StorageStats,
-  SyncResult,
   Tid,
-  TransactionInfo,
-  VerifyReport,
 } from './shared/storage.js';
 
 /** The other side: a Worker, or anything with the same two methods. */
@@ -47,11 +40,10 @@ interface Call {
   reject: (error: unknown) => void;
 }
 
-export class StorageClient implements Storage {
+export class StorageClient extends ForwardingStorage {
   /** Calls waiting for their answer, by id. */
   private readonly calls = new Map<number, Call>();
   private nextId = 1;
-  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
   private closing: Promise<void> | undefined;
   /** The storage the other side opened. */
   kind: StorageKind = 'opfs';
@@ -65,6 +57,7 @@ export class StorageClient implements Storage {
     /** Ends the other side (terminates the worker) after close. */
     private readonly release: () => void,
   ) {
+    super();
     port.addEventListener('message', (event) => this.receive(event.data));
     port.addEventListener('error', (event) => {
       const message = (event as ErrorEvent).message ?? 'unknown error';
@@ -93,16 +86,12 @@ export class StorageClient implements Storage {
     }
   }
 
-  async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
+  override async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     const buffer = (await this.call('load', [oids, atTid])) as ArrayBuffer;
     return unpackRecords(buffer) as LoadedRecord[];
   }
 
-  newOids(count: number): Promise<number[]> {
-    return this.call('newOids', [count]) as Promise<number[]>;
-  }
-
-  async commit(txn: CommitRequest): Promise<Tid> {
+  override async commit(txn: CommitRequest): Promise<Tid> {
     const { records, ...rest } = txn;
     const buffer = packRecords(records);
     const answer = (await this.call('commit', [rest, buffer], [buffer])) as
@@ -113,40 +102,7 @@ export class StorageClient implements Storage {
     return answer.tid;
   }
 
-  sync(sinceTid: Tid): Promise<SyncResult> {
-    return this.call('sync', [sinceTid]) as Promise<SyncResult>;
-  }
-
-  pack(options: PackOptions = {}): Promise<PackResult> {
-    return this.call('pack', [options]) as Promise<PackResult>;
-  }
-
-  stats(): Promise<StorageStats> {
-    return this.call('stats', []) as Promise<StorageStats>;
-  }
-
-  verify(): Promise<VerifyReport> {
-    return this.call('verify', []) as Promise<VerifyReport>;
-  }
-
-  transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
-    return this.call('transactions', [options]) as Promise<TransactionInfo[]>;
-  }
-
-  history(oid: number, limit?: number): Promise<RevisionInfo[]> {
-    return this.call('history', [oid, limit]) as Promise<RevisionInfo[]>;
-  }
-
-  async pin(holder: string, tid: Tid | null): Promise<void> {
-    await this.call('pin', [holder, tid]);
-  }
-
-  subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.closing ??= (async () => {
       try {
         await this.send({ type: 'call', method: 'close', args: [] });
@@ -159,7 +115,7 @@ export class StorageClient implements Storage {
     return this.closing;
   }
 
-  private call(
+  protected override call(
     method: StorageMethod,
     args: unknown[],
     transfer: Transferable[] = [],

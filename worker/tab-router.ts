@@ -33,20 +33,14 @@ import {
   type StorageMethod,
 } from '../src/shared/protocol.js';
 import { packRecords, unpackRecords } from '../src/shared/record-batch.js';
+import { ForwardingStorage } from '../src/shared/forwarding-storage.js';
 import type {
   CommitRequest,
-  Invalidation,
   LoadedRecord,
   PackOptions,
-  PackResult,
-  RevisionInfo,
   Storage,
   StorageKind,
-  StorageStats,
-  SyncResult,
   Tid,
-  TransactionInfo,
-  VerifyReport,
 } from '../src/shared/storage.js';
 
 /** The part of BroadcastChannel used here. */
@@ -90,7 +84,7 @@ const newTabId = (): string =>
   (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.() ??
   Math.random().toString(36).slice(2);
 
-export class TabRouter implements Storage {
+export class TabRouter extends ForwardingStorage {
   readonly tabId: string;
   /** The storage kind the owner opened. */
   kind: StorageKind = 'opfs';
@@ -102,7 +96,6 @@ export class TabRouter implements Storage {
   private owner: string | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
   /** Owner: every tab's snapshot pins, by "<tab id> <holder>". */
   private readonly pins = new Map<string, Tid>();
   /** This tab's own pins, given again to each new owner. */
@@ -127,6 +120,7 @@ export class TabRouter implements Storage {
     private readonly options: TabOptions,
     private readonly openLocal: OpenLocal,
   ) {
+    super();
     this.tabId = options.tabId ?? newTabId();
     this.busyTimeout = options.busyTimeout ?? 10_000;
     this.ready = new Promise((resolve) => (this.markReady = resolve));
@@ -362,7 +356,7 @@ export class TabRouter implements Storage {
     return keep === undefined ? {} : { keepTid: keep };
   }
 
-  private call(method: StorageMethod, args: unknown[]): Promise<unknown> {
+  protected override call(method: StorageMethod, args: unknown[]): Promise<unknown> {
     if (this.closed) return Promise.reject(new DatabaseClosedError());
     if (this.local !== undefined && method === 'pack') return this.runLocal(method, args);
     if (this.local !== undefined) {
@@ -392,38 +386,11 @@ export class TabRouter implements Storage {
     });
   }
 
-  load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
-    return this.call('load', [oids, atTid]) as Promise<LoadedRecord[]>;
-  }
-  newOids(count: number): Promise<number[]> {
-    return this.call('newOids', [count]) as Promise<number[]>;
-  }
-  commit(txn: CommitRequest): Promise<Tid> {
-    return this.call('commit', [txn]) as Promise<Tid>;
-  }
-  sync(sinceTid: Tid): Promise<SyncResult> {
-    return this.call('sync', [sinceTid]) as Promise<SyncResult>;
-  }
-  pack(options: PackOptions = {}): Promise<PackResult> {
-    return this.call('pack', [options]) as Promise<PackResult>;
-  }
-  stats(): Promise<StorageStats> {
-    return this.call('stats', []) as Promise<StorageStats>;
-  }
-  verify(): Promise<VerifyReport> {
-    return this.call('verify', []) as Promise<VerifyReport>;
-  }
-  transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
-    return this.call('transactions', [options]) as Promise<TransactionInfo[]>;
-  }
-  history(oid: number, limit?: number): Promise<RevisionInfo[]> {
-    return this.call('history', [oid, limit]) as Promise<RevisionInfo[]>;
-  }
   /**
    * Pins a page's oldest snapshot. The owner keeps every tab's pins and packs no further than the
    * oldest; a tab remembers its own pins to give them to a new owner.
    */
-  async pin(holder: string, tid: Tid | null): Promise<void> {
+  override async pin(holder: string, tid: Tid | null): Promise<void> {
     if (tid === null) this.ownPins.delete(holder);
     else this.ownPins.set(holder, tid);
     if (this.local !== undefined) this.setPin(this.tabId, holder, tid);
@@ -437,18 +404,13 @@ export class TabRouter implements Storage {
     else this.pins.set(key, tid);
   }
 
-  subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   /** The recovery report of the storage, when this worker owns it. */
   get recovery(): unknown {
     return (this.local as { recovery?: unknown } | undefined)?.recovery;
   }
 
   /** Leaves the tabs: an owner closes the files and hands the lock to the next tab. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const p of this.pending.values()) {

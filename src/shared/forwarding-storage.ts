@@ -1,0 +1,75 @@
+/**
+ * ForwardingStorage: the Storage methods as calls to somewhere else (the page's storage worker, or
+ * the tab that owns the files). Subclasses implement `call` — the transport — and override the
+ * methods whose arguments or answers they encode differently (record batches).
+ */
+import type {
+  CommitRequest,
+  Invalidation,
+  LoadedRecord,
+  PackOptions,
+  PackResult,
+  RevisionInfo,
+  Storage,
+  StorageStats,
+  SyncResult,
+  Tid,
+  TransactionInfo,
+  VerifyReport,
+} from './storage.js';
+import type { StorageMethod } from './protocol.js';
+
+export abstract class ForwardingStorage implements Storage {
+  /** Listeners of invalidations. */
+  protected readonly listeners = new Set<(invalidation: Invalidation) => void>();
+
+  /** Sends one storage call and resolves to its answer. */
+  protected abstract call(method: StorageMethod, args: unknown[]): Promise<unknown>;
+
+  abstract close(): Promise<void>;
+
+  load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
+    return this.call('load', [oids, atTid]) as Promise<LoadedRecord[]>;
+  }
+
+  newOids(count: number): Promise<number[]> {
+    return this.call('newOids', [count]) as Promise<number[]>;
+  }
+
+  commit(txn: CommitRequest): Promise<Tid> {
+    return this.call('commit', [txn]) as Promise<Tid>;
+  }
+
+  sync(sinceTid: Tid): Promise<SyncResult> {
+    return this.call('sync', [sinceTid]) as Promise<SyncResult>;
+  }
+
+  pack(options: PackOptions = {}): Promise<PackResult> {
+    return this.call('pack', [options]) as Promise<PackResult>;
+  }
+
+  stats(): Promise<StorageStats> {
+    return this.call('stats', []) as Promise<StorageStats>;
+  }
+
+  verify(): Promise<VerifyReport> {
+    return this.call('verify', []) as Promise<VerifyReport>;
+  }
+
+  transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
+    return this.call('transactions', [options]) as Promise<TransactionInfo[]>;
+  }
+
+  history(oid: number, limit?: number): Promise<RevisionInfo[]> {
+    return this.call('history', [oid, limit]) as Promise<RevisionInfo[]>;
+  }
+
+  async pin(holder: string, tid: Tid | null): Promise<void> {
+    await this.call('pin', [holder, tid]);
+  }
+
+  subscribe(listener: (invalidation: Invalidation) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
