@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
+import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.mjs';
 
 const args = new Set(process.argv.slice(2));
 const smoke = args.has('--smoke');
@@ -20,20 +21,7 @@ const BTREE_N = smoke ? 2000 : 100_000;
 const MEMORY_N = smoke ? 2000 : quick ? 30_000 : 100_000;
 const SYSTEMS = ['shelfdb', 'raw', 'idb', 'dexie', 'sqlite'];
 
-function chromiumPath() {
-  return process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-}
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-precise-memory-info',
-  '--js-flags=--expose-gc',
-];
+const FLAGS = [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'];
 
 async function startServer() {
   const server = spawn(
