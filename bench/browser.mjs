@@ -29,7 +29,7 @@ async function startServer() {
     [
       'node_modules/vite/bin/vite.js',
       '--config',
-      'bench/vite.config.ts',
+      'e2e/vite.config.ts',
       '--port',
       String(PORT),
       '--strictPort',

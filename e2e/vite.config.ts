@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-// Serves the repository root for the browser tests: e2e/pages/* and demo/ import the library
-// from source, the demo through the package name `shelfdb`.
+// Serves the repository root for the browser tests and the benchmark: e2e/pages/*, bench/pages/*
+// and demo/ import the library from source, through the package name `shelfdb`.
 export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   resolve: {

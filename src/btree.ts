@@ -520,26 +520,29 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     await this.loadAll(node.values.slice(start, end)); // persistent values, in one round trip
     const span = Math.max(0, end - start + 1);
     const order = Array.from({ length: span }, (_, j) => (reverse ? end - j : start + j));
-    for (const i of order) {
-      if (!reverse && children !== null) yield* this.visit(children, i, order, walk);
+    for (let at = 0; at < order.length; at++) {
+      const i = order[at] as number;
+      if (!reverse && children !== null) yield* this.visit(children, order, at, walk);
       if (i < end) {
         check();
         yield pick(node.keys[i] as K, node.values[i] as V);
       }
-      if (reverse && children !== null) yield* this.visit(children, i, order, walk);
+      if (reverse && children !== null) yield* this.visit(children, order, at, walk);
     }
   }
 
-  /** Walks child `i`, first loading it and the next few the walk will need in one round trip. */
+  /**
+   * Walks the child at `order[at]`, first loading it and the next few the walk will need in one
+   * round trip.
+   */
   private async *visit<T>(
     children: BTreeNode<K, V>[],
-    i: number,
     order: number[],
+    at: number,
     walk: Walk<K, V, T>,
   ): AsyncGenerator<T> {
-    const child = children[i] as BTreeNode<K, V>;
+    const child = children[order[at] as number] as BTreeNode<K, V>;
     if (child._p_status === 'ghost') {
-      const at = order.indexOf(i);
       await this.loadAll(order.slice(at, at + PREFETCH).map((j) => children[j]));
     }
     walk.check();

@@ -58,6 +58,32 @@ const BUILTIN_CLASSES: [PersistentClass, string][] = [
 const MIN_OID_BLOCK = 64;
 const MAX_OID_BLOCK = 65_536;
 
+/**
+ * The Database options, checked and with their defaults.
+ * @throws RangeError naming the option that is wrong.
+ */
+export function checkDatabaseOptions(options: DatabaseOptions): {
+  cacheSize: number;
+  cacheBytes: number;
+  autoPack: { garbageRatio: number; minBytes: number } | undefined;
+} {
+  const cacheSize = checkPositiveInteger('cacheSize', options.cacheSize ?? 10_000);
+  const cacheBytes = checkPositiveInteger('cacheBytes', options.cacheBytes ?? 64 << 20);
+  if (options.autoPack === undefined) return { cacheSize, cacheBytes, autoPack: undefined };
+  const { garbageRatio, minBytes = 1 << 20 } = options.autoPack;
+  if (typeof garbageRatio !== 'number' || !(garbageRatio > 0 && garbageRatio < 1)) {
+    throw new RangeError(
+      `autoPack.garbageRatio must be a number between 0 and 1, got ${String(garbageRatio)}.`,
+    );
+  }
+  if (typeof minBytes !== 'number' || !(minBytes >= 0)) {
+    throw new RangeError(
+      `autoPack.minBytes must be a non-negative number, got ${String(minBytes)}.`,
+    );
+  }
+  return { cacheSize, cacheBytes, autoPack: { garbageRatio, minBytes } };
+}
+
 function checkPositiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     throw new RangeError(`${name} must be a positive integer, got ${String(value)}.`);
@@ -104,22 +130,10 @@ export class Database extends EventTarget implements ConnectionHost {
   /** @throws RangeError for a cacheSize or cacheBytes that is not a positive integer. */
   constructor(storage: Storage, options: DatabaseOptions = {}) {
     super();
-    this.cacheSize = checkPositiveInteger('cacheSize', options.cacheSize ?? 10_000);
-    this.cacheBytes = checkPositiveInteger('cacheBytes', options.cacheBytes ?? 64 << 20);
-    if (options.autoPack !== undefined) {
-      const { garbageRatio, minBytes = 1 << 20 } = options.autoPack;
-      if (typeof garbageRatio !== 'number' || !(garbageRatio > 0 && garbageRatio < 1)) {
-        throw new RangeError(
-          `autoPack.garbageRatio must be a number between 0 and 1, got ${String(garbageRatio)}.`,
-        );
-      }
-      if (typeof minBytes !== 'number' || !(minBytes >= 0)) {
-        throw new RangeError(
-          `autoPack.minBytes must be a non-negative number, got ${String(minBytes)}.`,
-        );
-      }
-      this.autoPack = { garbageRatio, minBytes };
-    }
+    const checked = checkDatabaseOptions(options);
+    this.cacheSize = checked.cacheSize;
+    this.cacheBytes = checked.cacheBytes;
+    this.autoPack = checked.autoPack;
     this.storage = storage;
     this.registry = new ClassRegistry(globalRegistry);
     for (const [cls, name] of BUILTIN_CLASSES) this.registry.register(cls, name);

@@ -5,7 +5,7 @@
  */
 import { StorageError } from './shared/errors.js';
 import type { Storage } from './shared/storage.js';
-import { Database, type DatabaseOptions } from './database.js';
+import { Database, checkDatabaseOptions, type DatabaseOptions } from './database.js';
 
 export type StorageChoice = 'auto' | 'opfs' | 'indexeddb' | 'memory' | 'file';
 
@@ -72,14 +72,12 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
       `openDatabase: path is for storage 'file' only (got storage '${choice}').`,
     );
   }
-  // Check the options before starting a worker or touching files.
-  const db = (storage: Storage): Database => new Database(storage, dbOptions);
-  new Database(NO_STORAGE, dbOptions);
-  return db(await makeStorage(name, choice, { path, durability, recover, busyTimeout }));
+  checkDatabaseOptions(dbOptions); // before starting a worker or touching files
+  return new Database(
+    await makeStorage(name, choice, { path, durability, recover, busyTimeout }),
+    dbOptions,
+  );
 }
-
-/** Lets openDatabase validate Database options before any storage exists. */
-const NO_STORAGE = { subscribe: () => () => undefined } as unknown as Storage;
 
 async function makeStorage(
   name: string,

@@ -38,6 +38,13 @@ export function validateCommit(txn: CommitRequest, nextOid: number): void {
   }
 }
 
+/** @throws RangeError unless `count` (for newOids) is a non-negative integer. */
+export function checkOidCount(count: number): void {
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new RangeError(`newOids: count must be a non-negative integer, got ${count}.`);
+  }
+}
+
 /** The message of a ReadConflictError for pinned objects that changed. */
 export const readCurrentMessage = (oids: number[]): string =>
   `Read conflict on oid ${oids.join(', ')}: pinned with readCurrent, changed by another connection since. Nothing was stored. Call conn.abort() and redo the transaction.`;

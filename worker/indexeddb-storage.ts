@@ -36,7 +36,7 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { checkConflicts, packedMessage, validateCommit } from './commit-checks.js';
+import { checkConflicts, checkOidCount, packedMessage, validateCommit } from './commit-checks.js';
 
 interface MetaState {
   lastTid: Tid;
@@ -156,9 +156,7 @@ export class IndexedDBStorage implements Storage {
 
   async newOids(count: number): Promise<number[]> {
     this.checkOpen();
-    if (!Number.isSafeInteger(count) || count < 0) {
-      throw new RangeError(`newOids: count must be a non-negative integer, got ${count}.`);
-    }
+    checkOidCount(count);
     const tx = this.db.transaction('meta', 'readwrite', { durability: 'strict' });
     const meta = (await tx.store.get('state')) ?? { ...FRESH };
     const first = meta.nextOid;

@@ -24,7 +24,7 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { checkConflicts, packedMessage, validateCommit } from './commit-checks.js';
+import { checkConflicts, checkOidCount, packedMessage, validateCommit } from './commit-checks.js';
 
 /** The revisions of one object, oldest first. */
 interface ObjectRevisions {
@@ -67,9 +67,7 @@ export class MemoryStorage implements Storage {
 
   async newOids(count: number): Promise<number[]> {
     this.checkOpen();
-    if (!Number.isSafeInteger(count) || count < 0) {
-      throw new RangeError(`newOids: count must be a non-negative integer, got ${count}.`);
-    }
+    checkOidCount(count);
     const oids = new Array<number>(count);
     for (let i = 0; i < count; i++) oids[i] = this.nextOid++;
     return oids;

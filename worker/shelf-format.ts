@@ -411,7 +411,9 @@ export function decodeRecord(bytes: Uint8Array): DecodedRecord {
     tid: getU64(view, 16),
     prev: getU64(view, 24),
     className: decoder.decode(bytes.subarray(nameStart, stateStart)),
-    state: bytes.slice(stateStart, stateStart + stateLength),
+    // A view, not a copy: every caller reads records from a buffer of its own (BlockFile.read
+    // returns fresh bytes), and the state is copied once more where it leaves the worker.
+    state: bytes.subarray(stateStart, stateStart + stateLength),
     refs,
   };
 }

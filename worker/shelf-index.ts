@@ -49,8 +49,9 @@ export class ShelfIndex {
     return getU64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
   }
 
-  set(oid: number, pos: number): void {
-    if (this.get(oid) === 0) this.objects++;
+  /** `previous`: the oid's position before, when the caller has already looked it up. */
+  set(oid: number, pos: number, previous = this.get(oid)): void {
+    if (previous === 0) this.objects++;
     this.tail.set(oid, pos);
   }
 

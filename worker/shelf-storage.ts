@@ -38,7 +38,7 @@ import {
   type TransactionInfo,
   type VerifyReport,
 } from '../src/shared/storage.js';
-import { checkConflicts, packedMessage, validateCommit } from './commit-checks.js';
+import { checkConflicts, checkOidCount, packedMessage, validateCommit } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
   KIND_OIDS,
@@ -291,8 +291,7 @@ export class ShelfStorage implements Storage {
     const { records, metadata } = decodeEntry(bytes);
     const oids: number[] = [];
     for (const r of records) {
-      this.noteSuperseded(r.oid);
-      this.index.set(r.oid, pos + r.offset);
+      this.index.set(r.oid, pos + r.offset, this.supersede(r.oid));
       oids.push(r.oid);
     }
     this.lastTid = header.tid;
@@ -331,9 +330,7 @@ export class ShelfStorage implements Storage {
 
   async newOids(count: number): Promise<number[]> {
     this.checkOpen();
-    if (!Number.isSafeInteger(count) || count < 0) {
-      throw new RangeError(`newOids: count must be a non-negative integer, got ${count}.`);
-    }
+    checkOidCount(count);
     const first = this.nextOid;
     if (first + count > this.reservedOid) {
       const reserved = first + count + OID_RESERVATION;
@@ -358,7 +355,9 @@ export class ShelfStorage implements Storage {
     validateCommit(txn, this.nextOid);
     const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
-    checkConflicts(txn, (oid) => this.latestTid(oid));
+    // Each oid's position, looked up once: for the conflict check and as the record's `prev`.
+    const positions = new Map<number, number>();
+    checkConflicts(txn, (oid) => this.latestTid(oid, positions));
     if (txn.records.length === 0) {
       await this.settled();
       return this.lastTid;
@@ -382,7 +381,7 @@ export class ShelfStorage implements Storage {
         className: r.className,
         state: r.state,
         refs: r.refs,
-        prev: this.index.get(r.oid),
+        prev: positions.get(r.oid) ?? this.index.get(r.oid),
       })),
     };
     return new Promise<Tid>((resolve, reject) => {
@@ -602,8 +601,7 @@ export class ShelfStorage implements Storage {
   private landed(p: Pending, pos: number, recordOffsets: number[]): void {
     const tid = p.input.tid;
     p.input.records.forEach((r, i) => {
-      this.noteSuperseded(r.oid);
-      this.index.set(r.oid, pos + (recordOffsets[i] as number));
+      this.index.set(r.oid, pos + (recordOffsets[i] as number), this.supersede(r.oid));
       if (this.pendingTids.get(r.oid) === tid) this.pendingTids.delete(r.oid);
     });
     const prevTid = this.lastTid;
@@ -660,10 +658,11 @@ export class ShelfStorage implements Storage {
   }
 
   /** The newest tid of `oid`, counting commits not yet flushed; undefined if it has none. */
-  private latestTid(oid: number): Tid | undefined {
+  private latestTid(oid: number, positions: Map<number, number>): Tid | undefined {
     const pending = this.pendingTids.get(oid);
     if (pending !== undefined) return pending;
     const pos = this.index.get(oid);
+    positions.set(oid, pos);
     return pos === 0 ? undefined : this.readRecord(pos, oid).tid;
   }
 
@@ -687,13 +686,16 @@ export class ShelfStorage implements Storage {
     }
     return record;
   }
-  /** The revision now current for `oid` is about to be superseded: count it as garbage. */
-  private noteSuperseded(oid: number): void {
+  /**
+   * The revision now current for `oid` is about to be superseded: count it as garbage. Returns its
+   * position (0: none), for the index update that follows.
+   */
+  private supersede(oid: number): number {
     const pos = this.index.get(oid);
-    if (pos <= PREV_PACKED) return;
-    const file = this.segments.get(segmentOf(pos));
-    const head = file?.read(offsetOf(pos), 4);
+    if (pos <= PREV_PACKED) return pos;
+    const head = this.segments.get(segmentOf(pos))?.read(offsetOf(pos), 4);
     if (head !== undefined && head.byteLength === 4) this.garbageBytes += recordLength(head);
+    return pos;
   }
 
   private remember(tid: Tid, oids: number[], txnId: string | undefined): void {
