@@ -24,7 +24,6 @@ import type {
   Invalidation,
   LoadedRecord,
   RecoveryReport,
-  StorageKind,
   Tid,
 } from './shared/storage.js';
 
@@ -45,8 +44,6 @@ export class StorageClient extends ForwardingStorage {
   private readonly calls = new Map<number, Call>();
   private nextId = 1;
   private closing: Promise<void> | undefined;
-  /** The storage the other side opened. */
-  kind: StorageKind = 'opfs';
   /** Called when a call fails because the tab holding the database did not answer in time. */
   onBusy: ((error: StorageBusyError) => void) | undefined;
   /** What the storage found damaged when opening (log storages only). */
@@ -74,10 +71,8 @@ export class StorageClient extends ForwardingStorage {
     const client = new StorageClient(port, release);
     try {
       const opened = (await client.send({ type: 'open', request })) as {
-        kind: StorageKind;
         recovery?: RecoveryReport;
       };
-      client.kind = opened.kind;
       client.recovery = opened.recovery;
       return client;
     } catch (error) {

@@ -19,7 +19,7 @@ function origin() {
   const join = async (tab: FakeTab, busyTimeout = 2000) => {
     const router = await TabRouter.open(tab, { name: 'db', busyTimeout }, async () => {
       opens.push('open');
-      return { storage: await ShelfStorage.open(dir), kind: 'memory' as const };
+      return ShelfStorage.open(dir);
     });
     return { router, db: new Database(router) };
   };

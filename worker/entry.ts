@@ -49,14 +49,14 @@ async function openLocal(request: OpenRequest): Promise<Opened> {
       recover: request.recover,
       schedule: scheduler(),
     });
-    return { storage, kind, recovery: storage.recovery };
+    return { storage, recovery: storage.recovery };
   }
   const storage = await IndexedDBStorage.open(
     request.name,
     { indexedDB, IDBKeyRange },
     request.durability,
   );
-  return { storage, kind };
+  return { storage };
 }
 
 /** Joins the other tabs of this database (one owner holds the files), where the browser can. */
@@ -70,12 +70,9 @@ async function open(request: OpenRequest): Promise<Opened> {
       channel: (name) => new BroadcastChannel(name),
     },
     { name: request.name, busyTimeout: request.busyTimeout },
-    async () => {
-      const opened = await openLocal(request);
-      return { storage: opened.storage, kind: opened.kind };
-    },
+    async () => (await openLocal(request)).storage,
   );
-  return { storage: router, kind: router.kind, recovery: router.recovery };
+  return { storage: router, recovery: router.recovery };
 }
 
 serveStorage(self as unknown as Endpoint, open);

@@ -15,7 +15,7 @@ import {
   type OpenRequest,
 } from '../src/shared/protocol.js';
 import { packRecords, unpackRecords } from '../src/shared/record-batch.js';
-import type { CommitRequest, Invalidation, Storage, StorageKind } from '../src/shared/storage.js';
+import type { CommitRequest, Invalidation, Storage } from '../src/shared/storage.js';
 
 /** Where messages come from and go to: a worker's global scope, a MessagePort. */
 export interface Endpoint {
@@ -25,7 +25,6 @@ export interface Endpoint {
 
 export interface Opened {
   storage: Storage;
-  kind: StorageKind;
   /** What opening found damaged and dropped, for the page to report. */
   recovery?: unknown;
 }
@@ -71,7 +70,7 @@ export function serveStorage(
           v: PROTOCOL_VERSION,
           type: 'result',
           id: message.id,
-          value: { kind: opened.kind, recovery: opened.recovery },
+          value: { recovery: opened.recovery },
         });
         return opened.storage;
       });

@@ -39,7 +39,6 @@ import type {
   LoadedRecord,
   PackOptions,
   Storage,
-  StorageKind,
   Tid,
 } from '../src/shared/storage.js';
 
@@ -69,8 +68,8 @@ export interface TabOptions {
   tabId?: string;
 }
 
-/** What the owner opens: the storage and its kind. */
-export type OpenLocal = () => Promise<{ storage: Storage; kind: StorageKind }>;
+/** What the owner opens: the storage of the files. */
+export type OpenLocal = () => Promise<Storage>;
 
 interface Pending {
   message: Message & { type: 'call' };
@@ -86,8 +85,6 @@ const newTabId = (): string =>
 
 export class TabRouter extends ForwardingStorage {
   readonly tabId: string;
-  /** The storage kind the owner opened. */
-  kind: StorageKind = 'opfs';
   /** Called when a call fails because no owner answered in time. */
   onBusy: ((error: StorageBusyError) => void) | undefined;
   /** Set while this worker owns the files. */
@@ -188,11 +185,10 @@ export class TabRouter extends ForwardingStorage {
   private async becomeOwner(): Promise<void> {
     const opened = await this.openWithRetry();
     if (this.closed) {
-      await opened.storage.close();
+      await opened.close();
       return;
     }
-    this.local = opened.storage;
-    this.kind = opened.kind;
+    this.local = opened;
     for (const [holder, tid] of this.ownPins) this.setPin(this.tabId, holder, tid);
     this.owner = this.tabId;
     this.local.subscribe((invalidation) => {
@@ -202,14 +198,7 @@ export class TabRouter extends ForwardingStorage {
       }
       for (const listener of this.listeners) listener(invalidation);
     });
-    const { tid } = await this.local.sync(Number.MAX_SAFE_INTEGER);
-    this.post(this.main, {
-      v: PROTOCOL_VERSION,
-      type: 'owner',
-      tid,
-      tabId: this.tabId,
-      kind: this.kind,
-    });
+    this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
     this.markReady();
     // Calls sent to the previous owner and never answered: run them here (commits are idempotent).
     for (const [id, p] of this.pending) {
@@ -220,7 +209,7 @@ export class TabRouter extends ForwardingStorage {
   }
 
   /** The previous owner's file handles may take a moment to be released after its tab closed. */
-  private async openWithRetry(): Promise<{ storage: Storage; kind: StorageKind }> {
+  private async openWithRetry(): Promise<Storage> {
     const deadline = Date.now() + this.busyTimeout;
     for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
       try {
@@ -240,16 +229,9 @@ export class TabRouter extends ForwardingStorage {
     if (message.type === 'hello') {
       this.watch(message.tabId);
       if (this.local !== undefined) {
-        this.post(this.main, {
-          v: PROTOCOL_VERSION,
-          type: 'owner',
-          tid: 0,
-          tabId: this.tabId,
-          kind: this.kind,
-        });
+        this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
       }
     } else if (message.type === 'owner' && message.tabId !== this.tabId) {
-      if (message.kind !== undefined) this.kind = message.kind as StorageKind;
       const changed = message.tabId !== this.owner;
       this.owner = message.tabId;
       this.markReady();

@@ -68,7 +68,8 @@ export type Message =
   | { v: number; type: 'result'; id: number; value: unknown }
   | { v: number; type: 'error'; id: number; error: WireError }
   | { v: number; type: 'invalidate'; invalidation: Invalidation }
-  | { v: number; type: 'owner'; tid: Tid; tabId?: string; kind?: string }
+  /** A tab's worker took over the files (or answers a hello); `tid`: its newest, when given. */
+  | { v: number; type: 'owner'; tid?: Tid; tabId?: string }
   /** A tab's storage worker asking who owns the database (the owner answers with 'owner'). */
   | { v: number; type: 'hello'; tabId: string };
 
@@ -138,7 +139,10 @@ export function parseMessage(data: unknown): Message {
       break;
     }
     case 'owner':
-      if (isInt(data.tid) && (data.tabId === undefined || typeof data.tabId === 'string'))
+      if (
+        (data.tid === undefined || isInt(data.tid)) &&
+        (data.tabId === undefined || typeof data.tabId === 'string')
+      )
         return data as Message;
       break;
     case 'hello':
