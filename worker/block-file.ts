@@ -24,6 +24,11 @@ export interface BlockDirectory {
   list(): Promise<string[]>;
   /** Deletes `name` (closed first by the caller); no error if it is not there. */
   remove(name: string): Promise<void>;
+  /**
+   * Optional: releases what the directory holds for its user (the Node directory's lock file).
+   * ShelfStorage calls it last when it closes, after every file handle is closed.
+   */
+  close?(): Promise<void>;
 }
 
 /** A BlockFile in memory. `failWrites` lets tests make writes fail (a full disk, a crash). */

@@ -224,6 +224,13 @@ export interface Storage {
    */
   pin?(holder: string, tid: Tid | null): Promise<void>;
 
+  /**
+   * Optional: registers a listener for failures of work nobody awaited (an automatic checkpoint
+   * or a relaxed-durability flush that failed after its commit was acknowledged). Such errors are
+   * never swallowed: the Database re-fires them as an 'error' event. Returns the remover.
+   */
+  subscribeErrors?(listener: (error: unknown) => void): () => void;
+
   /** Releases files and handles. Further calls reject with DatabaseClosedError; twice is harmless. */
   close(): Promise<void>;
 }
