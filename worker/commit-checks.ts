@@ -5,15 +5,46 @@
 import { ReadConflictError, ShelfError, WriteConflictError } from '../src/shared/errors.js';
 import { ROOT_OID, type CommitRequest, type Tid } from '../src/shared/storage.js';
 
+/** The most oids one load or one commit may name (a bound on what a message can ask for). */
+export const MAX_BATCH = 1 << 22;
+/** An entry's length is a u32: a transaction stays below this many bytes (with headroom). */
+const MAX_TRANSACTION_BYTES = 2 ** 32 - 2 ** 20;
+/** Class names are stored with a u16 length (UTF-8 bytes). */
+const MAX_CLASS_NAME_BYTES = 2 ** 16 - 1;
+const utf8 = new TextEncoder();
+
+const isOid = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isTid = isOid;
+
 /**
+ * Checks everything about a commit request that could make storing it fail later: ids, shapes,
+ * sizes, and metadata that JSON cannot hold (a BigInt, a cycle). Every storage calls it before it
+ * queues or writes anything, so a bad commit fails alone and at once, and never inside a group
+ * commit where it would take innocent commits of other tabs down with it.
  * @param nextOid every oid below it has been handed out by newOids().
- * @throws ShelfError naming the record and what is wrong with it; nothing is stored.
+ * @returns the transaction metadata as JSON text (what the log stores).
+ * @throws ShelfError naming the record or field and what is wrong with it; nothing is stored.
  */
-export function validateCommit(txn: CommitRequest, nextOid: number): void {
+export function validateCommit(txn: CommitRequest, nextOid: number): string {
+  if (typeof txn !== 'object' || txn === null || !Array.isArray(txn.records)) {
+    throw new ShelfError('commit: the request has no records array; nothing was stored.');
+  }
+  if (txn.records.length > MAX_BATCH) {
+    throw new ShelfError(
+      `commit: ${txn.records.length} records in one transaction; at most ${MAX_BATCH}. Commit in smaller transactions.`,
+    );
+  }
+  if (!isTid(txn.baseTid)) {
+    throw new ShelfError(`commit: baseTid ${String(txn.baseTid)} is not a non-negative integer.`);
+  }
   const seen = new Set<number>();
+  let bytes = 0;
   for (const record of txn.records) {
+    if (typeof record !== 'object' || record === null) {
+      throw new ShelfError('commit: a record is not an object; nothing was stored.');
+    }
     const { oid } = record;
-    if (!Number.isSafeInteger(oid) || oid < 0) {
+    if (!isOid(oid)) {
       throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
     }
     if (oid !== ROOT_OID && oid >= nextOid) {
@@ -23,25 +54,110 @@ export function validateCommit(txn: CommitRequest, nextOid: number): void {
     }
     if (seen.has(oid)) throw new ShelfError(`commit: oid ${oid} appears twice in one transaction.`);
     seen.add(oid);
+    if (record.tid !== undefined && !isTid(record.tid)) {
+      throw new ShelfError(
+        `commit: record ${oid} is based on tid ${String(record.tid)}, which is not a non-negative integer.`,
+      );
+    }
     if (typeof record.className !== 'string' || record.className === '') {
       throw new ShelfError(`commit: record ${oid} has no class name.`);
+    }
+    const nameBytes =
+      record.className.length * 3 <= MAX_CLASS_NAME_BYTES
+        ? record.className.length * 3
+        : utf8.encode(record.className).byteLength;
+    if (nameBytes > MAX_CLASS_NAME_BYTES) {
+      throw new ShelfError(
+        `commit: record ${oid} has a class name of ${nameBytes} bytes (${record.className.slice(0, 40)}…); at most ${MAX_CLASS_NAME_BYTES}. Register the class under a shorter name.`,
+      );
     }
     if (!(record.state instanceof Uint8Array)) {
       throw new ShelfError(`commit: record ${oid} has no state bytes (a Uint8Array).`);
     }
-    if (
-      !Array.isArray(record.refs) ||
-      !record.refs.every((r) => Number.isSafeInteger(r) && r >= 0)
-    ) {
+    if (!Array.isArray(record.refs) || !record.refs.every(isOid)) {
       throw new ShelfError(`commit: record ${oid} has malformed refs (non-negative integers).`);
     }
+    bytes += 64 + nameBytes + record.state.byteLength + 8 * record.refs.length;
+  }
+  if (txn.readCurrent !== undefined) {
+    if (
+      !Array.isArray(txn.readCurrent) ||
+      txn.readCurrent.length > MAX_BATCH ||
+      !txn.readCurrent.every(
+        (p) => typeof p === 'object' && p !== null && isOid(p.oid) && isTid(p.tid),
+      )
+    ) {
+      throw new ShelfError('commit: readCurrent must be a list of { oid, tid } with integer ids.');
+    }
+  }
+  for (const field of ['note', 'user', 'txnId'] as const) {
+    const value = txn[field];
+    if (value !== undefined && typeof value !== 'string') {
+      throw new ShelfError(`commit: ${field} must be a string, got ${typeof value}.`);
+    }
+  }
+  if (txn.txnId !== undefined && (txn.txnId === '' || txn.txnId.length > 200)) {
+    throw new ShelfError('commit: txnId must be a non-empty string of at most 200 characters.');
+  }
+  if (
+    txn.meta !== undefined &&
+    (typeof txn.meta !== 'object' || txn.meta === null || Array.isArray(txn.meta))
+  ) {
+    throw new ShelfError('commit: meta must be a plain object of JSON values.');
+  }
+  let json: string;
+  try {
+    json = JSON.stringify({
+      note: txn.note ?? '',
+      user: txn.user ?? '',
+      meta: txn.meta ?? {},
+      ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
+    });
+  } catch (error) {
+    throw new ShelfError(
+      `commit: the transaction's meta cannot be stored as JSON (${(error as Error).message}). Use plain JSON values: no BigInt, no cycles. Nothing was stored.`,
+      { cause: error },
+    );
+  }
+  bytes += 2 * json.length;
+  if (bytes > MAX_TRANSACTION_BYTES) {
+    throw new ShelfError(
+      `commit: the transaction holds about ${Math.round(bytes / 2 ** 20)} MiB; one transaction holds less than 4 GiB. Commit in smaller transactions. Nothing was stored.`,
+    );
+  }
+  return json;
+}
+
+/**
+ * Checks the arguments of `load`: every oid a non-negative integer, a bounded count, and `atTid`
+ * (if given) a non-negative integer. Arguments may come from another tab; nothing else reaches
+ * the index.
+ * @throws ShelfError naming the bad argument.
+ */
+export function checkLoad(oids: unknown, atTid?: unknown): void {
+  if (!Array.isArray(oids) || oids.length > MAX_BATCH) {
+    throw new ShelfError(`load: oids must be an array of at most ${MAX_BATCH} oids.`);
+  }
+  for (const oid of oids) {
+    if (!isOid(oid))
+      throw new ShelfError(`load: oid ${String(oid)} is not a non-negative integer.`);
+  }
+  if (atTid !== undefined) checkTid('load', atTid);
+}
+
+/** @throws ShelfError unless `tid` (an argument of `method`) is a non-negative integer. */
+export function checkTid(method: string, tid: unknown): void {
+  if (!isTid(tid)) {
+    throw new ShelfError(`${method}: tid ${String(tid)} is not a non-negative integer.`);
   }
 }
 
 /** @throws RangeError unless `count` (for newOids) is a non-negative integer. */
 export function checkOidCount(count: number): void {
-  if (!Number.isSafeInteger(count) || count < 0) {
-    throw new RangeError(`newOids: count must be a non-negative integer, got ${count}.`);
+  if (!Number.isSafeInteger(count) || count < 0 || count > MAX_BATCH) {
+    throw new RangeError(
+      `newOids: count must be an integer from 0 to ${MAX_BATCH}, got ${String(count)}.`,
+    );
   }
 }
 
