@@ -10,10 +10,13 @@
  * each carries the tid before it (`prevTid`), so a gap (a missed message) is noticed and answered
  * by pulling `storage.sync(snapshot)`, which is also what `abort` and `sync` always do.
  *
- * Commit: the changed objects and every new object reachable from them are scanned and encoded
- * synchronously (so the transaction captures one instant of the app's objects), then sent as one
- * `storage.commit` call. Conflicts are first-committer-wins per object: each record carries the
- * tid of the revision it was based on.
+ * Commit: the changed objects and every new object reachable from them are captured synchronously
+ * (a PendingCommit: one instant of the app's objects), then sent as one `storage.commit` call.
+ * Conflicts are first-committer-wins per object: each record carries the tid of the revision it was
+ * based on. Every commit is a boundary: one that writes moves the snapshot to its own tid (pulling
+ * what others committed before it, if any); one that writes nothing moves to the newest snapshot
+ * the way `sync` does. A commit that failed with StorageBusyError may have landed: it is kept and
+ * resent first by the next commit (see pending-commit.ts); until then the snapshot stays put.
  */
 import {
   ConflictError,
@@ -21,12 +24,13 @@ import {
   GhostError,
   ReadConflictError,
   ShelfError,
-  UnregisteredClassError,
+  StorageBusyError,
 } from './shared/errors.js';
 import type { Invalidation, LoadedRecord, Storage, StoredRecord, Tid } from './shared/storage.js';
 import { ROOT_OID } from './shared/storage.js';
 import { Cache } from './cache.js';
 import { runTransaction } from './transact.js';
+import { collectWrites, labelOf, PendingCommit } from './pending-commit.js';
 import {
   getState,
   ghostify,
@@ -100,12 +104,6 @@ export interface Revision {
   state: Record<string, unknown>;
 }
 
-/** A client-made transaction id: a commit resent after a lost answer is stored once. */
-function newTxnId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  return c?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
-
 const closedError = (): DatabaseClosedError =>
   new DatabaseClosedError(
     'This connection is closed (or its database is). Open a new one with db.open().',
@@ -113,14 +111,6 @@ const closedError = (): DatabaseClosedError =>
 
 /** How many objects one round trip of `crawl` loads. */
 const CRAWL_BATCH = 100;
-
-/** An object about to be written by a commit. */
-interface Write {
-  m: Meta;
-  state: Record<string, unknown>;
-  refs: Persistent[];
-  label: string;
-}
 
 export class Connection extends EventTarget implements Jar {
   /**
@@ -144,6 +134,11 @@ export class Connection extends EventTarget implements Jar {
   private queue: Invalidation[] = [];
   /** The conflict that makes this connection refuse writes until abort(). */
   private conflicted: ConflictError | undefined;
+  /**
+   * A transaction whose commit failed with StorageBusyError: it may have landed. The next commit
+   * resends it (same request, same txnId) before anything else; abort() forgets it.
+   */
+  private uncertain: PendingCommit | undefined;
   /** Nesting depth of `transact`. */
   private transacting = 0;
   /** Serializes commit, abort and sync: settles when the last one queued has. */
@@ -243,7 +238,7 @@ export class Connection extends EventTarget implements Jar {
         const m = metaOf(obj);
         if (m.status === 'ghost') continue; // gone at this snapshot
         // A BrokenObject's stored fields sit in its `state`, which this scan covers too.
-        const refs = this.host.serializer.scan(getState(m), this.label(m));
+        const refs = this.host.serializer.scan(getState(m), labelOf(m, this.host.registry));
         for (const ref of refs) {
           if (!seen.has(ref)) {
             seen.add(ref);
@@ -288,9 +283,17 @@ export class Connection extends EventTarget implements Jar {
 
   /**
    * Writes every changed object and every new object reachable from them in one atomic, durable
-   * transaction. Resolves to its tid (an empty commit writes nothing and resolves to the snapshot).
+   * transaction. Resolves to its tid. Like every commit, an empty one (nothing changed) is a
+   * boundary: it writes nothing, moves to the newest snapshot and resolves to that tid.
+   *
+   * After a commit failed with StorageBusyError (not known whether it landed), the next commit
+   * first resends that very transaction, which lands it exactly once; changes made since then are
+   * committed after it as a transaction of their own (with these options), and the commit resolves
+   * to the last tid.
    * @throws WriteConflictError / ReadConflictError: nothing stored; call abort() before writing again.
    * @throws SerializationError / UnregisteredClassError naming the path: nothing stored.
+   * @throws StorageBusyError: not known whether it landed; commit() again resends it, abort() drops
+   *   it (see `abort`).
    */
   commit(options: CommitOptions = {}): Promise<Tid> {
     if (this.closed) return Promise.reject(closedError());
@@ -299,17 +302,28 @@ export class Connection extends EventTarget implements Jar {
 
   /**
    * Drops uncommitted changes (changed objects become ghosts) and moves to the newest snapshot.
+   *
+   * After a commit failed with StorageBusyError, abort does not resend it and cannot unsend it: it
+   * may have landed, or may still land. The connection stops waiting for it and forgets its txnId
+   * (no later commit can reuse it); every object it wrote becomes a ghost, so what loads at the
+   * new snapshot shows whether it landed.
    */
   abort(): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     return this.serialize(async () => {
+      this.uncertain?.forget(this.cache);
+      this.uncertain = undefined;
       this.rollback();
       await this.pull();
       this.cache.shrink();
     });
   }
 
-  /** Moves to the newest snapshot, keeping uncommitted changes. */
+  /**
+   * Moves to the newest snapshot, keeping uncommitted changes.
+   * @throws ShelfError inside transact, or while a commit's fate is not known (StorageBusyError):
+   *   call commit() to resend it or abort() to drop it first.
+   */
   sync(): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     if (this.transacting > 0) {
@@ -320,6 +334,7 @@ export class Connection extends EventTarget implements Jar {
       );
     }
     return this.serialize(async () => {
+      this.checkSettled('conn.sync()');
       await this.pull();
       this.cache.shrink();
     });
@@ -329,8 +344,12 @@ export class Connection extends EventTarget implements Jar {
    * Runs `fn`, commits, and returns what `fn` returned. When `fn` touches a ghost, its changes are
    * rolled back, the missing objects loaded in one round trip, and `fn` runs again; on a conflict
    * the connection aborts and `fn` runs again on the newest snapshot, up to `retries` times.
-   * `fn` must have no side effects outside the database.
-   * @throws ShelfError if the connection has uncommitted changes when transact starts.
+   * `fn` must have no side effects outside the database. When the commit fails with
+   * StorageBusyError, it is resent (not run again: fn's changes are in it) up to `retries` times.
+   * @throws ShelfError if the connection has uncommitted changes when transact starts, or a commit
+   *   whose fate is not known (commit() or abort() it first).
+   * @throws StorageBusyError when the storage stayed busy through every resend: not known whether
+   *   it landed; commit() resends it once more, abort() drops it.
    * @example
    * await conn.transact(() => { root.get('counter').value += 1; });
    */
@@ -350,6 +369,8 @@ export class Connection extends EventTarget implements Jar {
         `conn.transact() started with ${this.dirty.size} uncommitted change(s) on this connection. Commit or abort them first.`,
       );
     }
+    // Running fn again while its last run may have landed would apply it twice.
+    this.checkSettled('conn.transact()');
     this.transacting++;
     try {
       return await runTransaction(
@@ -374,6 +395,7 @@ export class Connection extends EventTarget implements Jar {
     if (this.closed) return;
     this.closed = true;
     this.dirty.clear();
+    this.uncertain = undefined;
     this.queue = [];
     this.cache.clear();
     this.host.forget(this);
@@ -396,13 +418,24 @@ export class Connection extends EventTarget implements Jar {
     };
   }
 
-  /** Ghosts least recently used clean objects down to the cache targets. Returns how many. */
+  /**
+   * Ghosts least recently used clean objects down to the cache targets. Returns how many. Does
+   * nothing while a commit's fate is not known: its objects must stay as it wrote them.
+   */
   shrinkCache(): number {
-    return this.cache.shrink();
+    return this.uncertain === undefined ? this.cache.shrink() : 0;
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * True after a commit failed with StorageBusyError (not known whether it landed), until commit()
+   * resends it or abort() drops it. Meanwhile the snapshot does not move and sync() refuses.
+   */
+  get hasUncertainCommit(): boolean {
+    return this.uncertain !== undefined;
   }
 
   // ─── Jar: called by persistent objects ───────────────────────────────────
@@ -416,6 +449,11 @@ export class Connection extends EventTarget implements Jar {
   /** @internal Called by the Database for every commit the storage announces. */
   receive(invalidation: Invalidation): void {
     if (this.closed) return;
+    const uncertain = this.uncertain;
+    if (uncertain !== undefined && invalidation.txnId === uncertain.request.txnId) {
+      // The answer was lost but the broadcast was not: it landed, known without resending.
+      uncertain.landedAt = invalidation.tid;
+    }
     this.queue.push(invalidation);
     this.applyQueued();
   }
@@ -434,16 +472,18 @@ export class Connection extends EventTarget implements Jar {
     }
   }
 
-  private label(m: Meta): string {
-    const cls =
-      m.className ??
-      this.host.registry.nameOf(m.target.constructor as never) ??
-      m.target.constructor.name;
-    return m.oid === undefined ? `new ${cls}` : `${cls} ${m.oid}`;
+  /** @throws ShelfError while a commit's fate is not known. */
+  private checkSettled(what: string): void {
+    if (this.uncertain === undefined) return;
+    throw new ShelfError(
+      `${what}: the last commit of this connection failed with StorageBusyError and may have landed. Call conn.commit() to resend it (it lands once) or conn.abort() to drop it first.`,
+    );
   }
 
   private get idle(): boolean {
-    return this.dirty.size === 0 && this.transacting === 0 && !this.busy;
+    return (
+      this.dirty.size === 0 && this.transacting === 0 && !this.busy && this.uncertain === undefined
+    );
   }
 
   /**
@@ -576,125 +616,79 @@ export class Connection extends EventTarget implements Jar {
         { cause: this.conflicted },
       );
     }
-    let writes = this.collectWrites();
-    let fresh = writes.filter((w) => w.m.oid === undefined);
-    let oids = this.host.takeOids(fresh.length);
+    if (this.uncertain !== undefined) {
+      // Its fate first: the very same request, whatever changed since.
+      const tid = await this.send(this.uncertain);
+      if (this.dirty.size === 0 && this.pinned.size === 0) {
+        this.cache.shrink();
+        return tid;
+      }
+    }
+    const ctx = { jar: this, registry: this.host.registry, serializer: this.host.serializer };
+    let writes = collectWrites(ctx, this.dirty);
+    let fresh = writes.filter((w) => w.m.oid === undefined).length;
+    let oids = this.host.takeOids(fresh);
     while (oids === undefined) {
-      await this.host.reserveOids(fresh.length);
+      await this.host.reserveOids(fresh);
       // The app may have changed objects during the wait: collect again.
-      writes = this.collectWrites();
-      fresh = writes.filter((w) => w.m.oid === undefined);
-      oids = this.host.takeOids(fresh.length);
+      writes = collectWrites(ctx, this.dirty);
+      fresh = writes.filter((w) => w.m.oid === undefined).length;
+      oids = this.host.takeOids(fresh);
     }
     if (writes.length === 0 && this.pinned.size === 0) {
-      this.cache.shrink(); // still a boundary: the cache may shrink
+      // Nothing to write, still a boundary: to the newest snapshot, as sync does.
+      await this.pull();
+      this.cache.shrink();
       return this.snapshot as Tid;
     }
-
-    // Give new objects their oids and this connection, then encode: all synchronous.
-    const isFresh = new Set(fresh);
-    fresh.forEach((w, i) => {
-      w.m.oid = oids[i];
-      w.m.className = this.host.registry.nameOf(w.m.target.constructor as never);
-      w.m.jar = this;
-    });
-    const records: StoredRecord[] = writes.map((w) => {
-      const record: StoredRecord = {
-        oid: w.m.oid as number,
-        className: w.m.className as string,
-        state: this.host.serializer.encode(w.state),
-        refs: w.refs.map((r) => metaOf(r).oid as number),
-      };
-      if (w.m.serial !== undefined && !isFresh.has(w)) record.tid = w.m.serial;
-      return record;
-    });
+    const pending = new PendingCommit(
+      ctx,
+      writes,
+      oids,
+      this.pinned,
+      this.snapshot as Tid,
+      options,
+    );
     // From here on a change to a written object is a change for the next commit.
-    const written = writes.map((w) => w.m);
-    for (const m of written) m.status = 'saved';
     this.dirty = new Set();
-    const pinned = [...this.pinned].map(([oid, tid]) => ({ oid, tid }));
-
-    let tid: Tid;
-    try {
-      tid = await this.host.storage.commit({
-        baseTid: this.snapshot as Tid,
-        records,
-        readCurrent: pinned,
-        ...options,
-        txnId: newTxnId(),
-      });
-    } catch (error) {
-      // Nothing was stored: put everything back as it was before the commit.
-      for (const w of writes) {
-        if (isFresh.has(w)) {
-          w.m.oid = undefined;
-          w.m.jar = undefined;
-          w.m.className = undefined;
-          w.m.status = 'unsaved';
-          this.dirty.delete(w.m.self);
-        } else if (w.m.status === 'saved') {
-          w.m.status = 'unsaved';
-          this.dirty.add(w.m.self);
-        }
-      }
-      if (error instanceof ConflictError) this.conflicted = error;
-      throw error;
-    }
     this.pinned.clear();
-    for (const w of fresh) this.cache.add(w.m.self);
-    records.forEach((record, i) => {
-      const m = written[i] as Meta;
-      m.serial = tid;
-      m.size = record.state.byteLength;
-      this.cache.noteLoaded(m.self);
-    });
-    await this.advance(tid);
+    const tid = await this.send(pending);
     this.cache.shrink();
-    this.host.committed();
     return tid;
   }
 
   /**
-   * Finds what a commit writes: the changed objects, and new objects reachable from them (scanned
-   * breadth-first; each state scanned once). Validates everything before anything is written.
+   * Sends a captured transaction and settles what its fate means for the connection: landed, it
+   * moves the snapshot (`advance`, or `pull` for one that wrote nothing); failed, everything is put
+   * back; StorageBusyError, it is kept as `uncertain` for the next commit to resend.
    */
-  private collectWrites(): Write[] {
-    const writes: Write[] = [];
-    const queued = new Set<Persistent>();
-    const pending: Persistent[] = [];
-    for (const obj of this.dirty) {
-      queued.add(obj);
-      pending.push(obj);
-    }
-    const registry = this.host.registry;
-    for (let i = 0; i < pending.length; i++) {
-      const m = metaOf(pending[i] as Persistent);
-      const label = this.label(m);
-      const state = getState(m);
-      const refs = this.host.serializer.scan(state, label);
-      for (const ref of refs) {
-        if (queued.has(ref)) continue;
-        const rm = metaOf(ref);
-        if (rm.jar !== undefined && rm.jar !== this) {
-          throw new ShelfError(
-            `${this.host.serializer.pathTo(state, label, ref)} references ${rm.className} ${rm.oid} of another connection. Objects cannot be shared between connections: get it through this one (conn.get(${rm.oid})).`,
-          );
+  private async send(pending: PendingCommit): Promise<Tid> {
+    let tid = pending.landedAt;
+    if (tid === undefined) {
+      try {
+        tid = await this.host.storage.commit(pending.request);
+      } catch (error) {
+        if (error instanceof StorageBusyError && !pending.isEmpty) {
+          this.uncertain = pending;
+          throw error;
         }
-        if (rm.oid === undefined) {
-          const ctor = rm.target.constructor as never;
-          if (registry.nameOf(ctor) === undefined) {
-            throw new UnregisteredClassError(
-              (ctor as { name: string }).name,
-              this.host.serializer.pathTo(state, label, ref),
-            );
-          }
-          queued.add(ref);
-          pending.push(ref);
-        }
+        // Nothing was stored (an empty one stores nothing anyway): as before the commit.
+        this.uncertain = undefined;
+        pending.undo(this.dirty, this.pinned);
+        if (error instanceof ConflictError) this.conflicted = error;
+        throw error;
       }
-      writes.push({ m, state, refs, label });
     }
-    return writes;
+    this.uncertain = undefined;
+    if (pending.isEmpty) {
+      // The answer is just the newest tid, not a transaction of ours: move like sync.
+      await this.pull();
+      return this.snapshot as Tid;
+    }
+    pending.landed(tid, this.cache);
+    await this.advance(tid);
+    this.host.committed();
+    return tid;
   }
 
   /**
@@ -724,7 +718,12 @@ export class Connection extends EventTarget implements Jar {
     return oids;
   }
 
-  /** After our own commit `tid`: move the snapshot there, invalidating what others wrote between. */
+  /**
+   * After our own commit `tid` (one that wrote records, so `tid` is its own and not merely the
+   * newest): move the snapshot there, invalidating what others wrote between. `tid === snapshot + 1`
+   * proves nobody else committed in between, since tids are consecutive and the snapshot does not
+   * move while a commit is in flight or uncertain.
+   */
   private async advance(tid: Tid): Promise<void> {
     if (tid === (this.snapshot as Tid) + 1) {
       this.moveSnapshot(tid);

@@ -197,6 +197,42 @@ describe('Connection: commit', () => {
     expect((await storage.stats()).transactions).toBe(before.transactions);
   });
 
+  it("moves an empty commit to the newest snapshot, applying others' commits (a boundary)", async () => {
+    const { db, conn, t, storage } = await seeded();
+    const other = db.open();
+    other.autoSync = false;
+    const t2 = await loadTodo(other);
+    t.title = 'changed elsewhere';
+    const newest = await conn.commit();
+    await settle();
+    const before = (await storage.stats()).transactions;
+    const events: ChangeEvent[] = [];
+    other.addEventListener('change', (e) => events.push(e as ChangeEvent));
+    expect(await other.commit()).toBe(newest);
+    expect(other.snapshotTid).toBe(newest);
+    expect(events.map((e) => [e.tid, e.oids])).toEqual([[newest, [t2._p_oid]]]);
+    expect((await other.load(t2)).title).toBe('changed elsewhere');
+    expect((await storage.stats()).transactions).toBe(before);
+  });
+
+  it("invalidates another connection's commit on a commit with only readCurrent pins", async () => {
+    const { db, conn, t, root } = await seeded();
+    root.set('rule', 'keep');
+    await conn.commit();
+    const other = db.open();
+    other.autoSync = false;
+    const t2 = await loadTodo(other);
+    const root2 = await other.root();
+    other.readCurrent(root2); // a read-only decision on the root; nothing written
+    t.title = 'changed elsewhere'; // another connection commits the very next tid
+    const theirs = await conn.commit();
+    await settle();
+    expect(await other.commit()).toBe(theirs);
+    expect(other.snapshotTid).toBe(theirs);
+    expect(t2._p_status).toBe('ghost');
+    expect((await other.load(t2)).title).toBe('changed elsewhere');
+  });
+
   it('stores every new object reachable from a changed one, cycles included, in one transaction', async () => {
     const { db, conn, root, storage } = await seeded();
     const p = new Project();

@@ -1,0 +1,214 @@
+/**
+ * PendingCommit: one transaction captured by `conn.commit()`, from the instant its objects are
+ * encoded until its fate is known.
+ *
+ * Capture is synchronous, so the transaction is one instant of the app's objects: the changed
+ * objects and every new object reachable from them are found (`collectWrites`), the new ones get
+ * their oids and the connection, every written object becomes 'saved' (a change made after this is
+ * a change for the next transaction) and the records are encoded into one `CommitRequest`.
+ *
+ * Fate, as the storage answers:
+ * - a tid: it landed (`landed` gives the written objects their serial and the new ones a place in
+ *   the cache);
+ * - a definite error (conflict, full disk…): nothing was stored, and `undo` puts every object back
+ *   as it was before the commit (new objects lose their oids; changed objects are changed again);
+ * - StorageBusyError: not known (API.md, settled details). The connection keeps this PendingCommit
+ *   (the very request: same records, same txnId) and resends it before it commits anything else; a
+ *   storage that holds the txnId answers with its tid, so it lands exactly once. Changes the app
+ *   makes meanwhile go in a following transaction, never under this txnId: a storage answering
+ *   "already landed" for it would drop them silently. While it waits, its objects stay as captured
+ *   (the connection does not move its snapshot, shrink its cache or sync).
+ * - `forget` (abort() while not known): the connection stops waiting. It may have landed, or may
+ *   still land (a frozen owner thawing); the txnId goes with it, so no later commit can reuse it.
+ *   Every object it wrote becomes a ghost, so loads at the next snapshot show whichever happened.
+ */
+import { ShelfError, UnregisteredClassError } from './shared/errors.js';
+import type { CommitRequest, StoredRecord, Tid } from './shared/storage.js';
+import { getState, ghostify, metaOf, type Jar, type Meta, type Persistent } from './persistent.js';
+import type { Cache } from './cache.js';
+import type { ClassRegistry } from './registry.js';
+import type { Serializer } from './serialize.js';
+import type { CommitOptions } from './connection.js';
+
+/** What capturing a transaction needs from its connection. */
+export interface CaptureContext {
+  readonly jar: Jar;
+  readonly registry: ClassRegistry;
+  readonly serializer: Serializer;
+}
+
+/** An object about to be written by a commit. */
+export interface Write {
+  m: Meta;
+  state: Record<string, unknown>;
+  refs: Persistent[];
+  label: string;
+}
+
+/** How an object is named in messages and serialization paths: `Todo 12`, `new Project`. */
+export function labelOf(m: Meta, registry: ClassRegistry): string {
+  const cls =
+    m.className ?? registry.nameOf(m.target.constructor as never) ?? m.target.constructor.name;
+  return m.oid === undefined ? `new ${cls}` : `${cls} ${m.oid}`;
+}
+
+/** A client-made transaction id: a commit resent after a lost answer is stored once. */
+function newTxnId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return c?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/**
+ * Finds what a commit writes: the changed objects, and new objects reachable from them (scanned
+ * breadth-first; each state scanned once). Validates everything before anything is written.
+ * @throws ShelfError for a reference to another connection's object; UnregisteredClassError.
+ */
+export function collectWrites(ctx: CaptureContext, dirty: Iterable<Persistent>): Write[] {
+  const writes: Write[] = [];
+  const queued = new Set<Persistent>();
+  const pending: Persistent[] = [];
+  for (const obj of dirty) {
+    queued.add(obj);
+    pending.push(obj);
+  }
+  const { registry, serializer } = ctx;
+  for (let i = 0; i < pending.length; i++) {
+    const m = metaOf(pending[i] as Persistent);
+    const label = labelOf(m, registry);
+    const state = getState(m);
+    const refs = serializer.scan(state, label);
+    for (const ref of refs) {
+      if (queued.has(ref)) continue;
+      const rm = metaOf(ref);
+      if (rm.jar !== undefined && rm.jar !== ctx.jar) {
+        throw new ShelfError(
+          `${serializer.pathTo(state, label, ref)} references ${rm.className} ${rm.oid} of another connection. Objects cannot be shared between connections: get it through this one (conn.get(${rm.oid})).`,
+        );
+      }
+      if (rm.oid === undefined) {
+        const ctor = rm.target.constructor as never;
+        if (registry.nameOf(ctor) === undefined) {
+          throw new UnregisteredClassError(
+            (ctor as { name: string }).name,
+            serializer.pathTo(state, label, ref),
+          );
+        }
+        queued.add(ref);
+        pending.push(ref);
+      }
+    }
+    writes.push({ m, state, refs, label });
+  }
+  return writes;
+}
+
+export class PendingCommit {
+  /** What is sent, and resent unchanged while its fate is not known. */
+  readonly request: CommitRequest;
+  /** The objects written, in the order of `request.records`. */
+  private readonly written: Meta[];
+  /** The objects this transaction gave their first oid. */
+  private readonly fresh: Meta[];
+  /** The readCurrent pins it carries (taken from the connection; given back by `undo`). */
+  private readonly pins: Map<number, Tid>;
+  /**
+   * The tid it landed under, when an invalidation carrying its txnId said so before an answer did
+   * (the answer was lost, the broadcast was not): then it is known without resending.
+   */
+  landedAt: Tid | undefined;
+
+  /**
+   * Captures a transaction: gives the new objects among `writes` the `oids` (one each, in order)
+   * and the connection, marks every written object saved, and encodes the records. Synchronous.
+   */
+  constructor(
+    ctx: CaptureContext,
+    writes: Write[],
+    oids: number[],
+    pins: Map<number, Tid>,
+    baseTid: Tid,
+    options: CommitOptions,
+  ) {
+    const fresh = writes.filter((w) => w.m.oid === undefined);
+    const isFresh = new Set(fresh.map((w) => w.m));
+    fresh.forEach((w, i) => {
+      w.m.oid = oids[i];
+      w.m.className = ctx.registry.nameOf(w.m.target.constructor as never);
+      w.m.jar = ctx.jar;
+    });
+    const records: StoredRecord[] = writes.map((w) => {
+      const record: StoredRecord = {
+        oid: w.m.oid as number,
+        className: w.m.className as string,
+        state: ctx.serializer.encode(w.state),
+        refs: w.refs.map((r) => metaOf(r).oid as number),
+      };
+      if (w.m.serial !== undefined && !isFresh.has(w.m)) record.tid = w.m.serial;
+      return record;
+    });
+    this.written = writes.map((w) => w.m);
+    for (const m of this.written) m.status = 'saved';
+    this.fresh = [...isFresh];
+    this.pins = new Map(pins);
+    this.request = {
+      baseTid,
+      records,
+      readCurrent: [...pins].map(([oid, tid]) => ({ oid, tid })),
+      ...options,
+    };
+    // Only a transaction that writes needs an identity: an empty one stores nothing to repeat.
+    if (records.length > 0) this.request.txnId = newTxnId();
+  }
+
+  /** Writes nothing (only readCurrent pins): its fate never needs to be known. */
+  get isEmpty(): boolean {
+    return this.request.records.length === 0;
+  }
+
+  /** It landed as `tid`: the written objects are now that revision (a later change stays one). */
+  landed(tid: Tid, cache: Cache): void {
+    for (const m of this.fresh) cache.add(m.self);
+    this.request.records.forEach((record, i) => {
+      const m = this.written[i] as Meta;
+      m.serial = tid;
+      m.size = record.state.byteLength;
+      cache.noteLoaded(m.self);
+    });
+  }
+
+  /**
+   * Nothing was stored: puts every object back as it was before the commit (new objects unsaved
+   * without oid or connection, changed objects changed again in `dirty`), and gives back the pins
+   * to `pinned` (where a newer pin of the same object wins).
+   */
+  undo(dirty: Set<Persistent>, pinned: Map<number, Tid>): void {
+    const isFresh = new Set(this.fresh);
+    for (const m of this.written) {
+      if (isFresh.has(m)) {
+        m.oid = undefined;
+        m.jar = undefined;
+        m.className = undefined;
+        m.status = 'unsaved';
+        dirty.delete(m.self);
+      } else if (m.status === 'saved') {
+        m.status = 'unsaved';
+        dirty.add(m.self);
+      }
+    }
+    for (const [oid, tid] of this.pins) if (!pinned.has(oid)) pinned.set(oid, tid);
+  }
+
+  /**
+   * The connection stops waiting for its fate (abort): every object it wrote that is unchanged
+   * since becomes a ghost, and the new ones join the cache by their oids, so they load as stored
+   * if it landed. Objects changed since are left to the caller's rollback (they are in `dirty`).
+   */
+  forget(cache: Cache): void {
+    for (const m of this.fresh) cache.add(m.self);
+    for (const m of this.written) {
+      if (m.status !== 'saved') continue;
+      cache.noteGhost(m.self);
+      ghostify(m);
+    }
+  }
+}
