@@ -64,7 +64,7 @@ export class MemoryBlockFile implements BlockFile {
 
   truncate(size: number): void {
     if (size < this.used) this.bytes.fill(0, size, this.used);
-    else this.write(this.used, new Uint8Array(size - this.used));
+    else if (size > this.used) this.write(this.used, new Uint8Array(size - this.used));
     this.used = size;
   }
 

@@ -12,7 +12,7 @@
  *
  * 1. Segment header (32 bytes)
  *    0  8  magic "SHELFLOG"
- *    8  u32 format version (1)
+ *    8  u32 format version (2)
  *   12  u32 segment number
  *   16  u32 CRC-32 of bytes 0..16
  *   20  12  zero
@@ -29,8 +29,13 @@
  *   32  u64 next oid: every oid below it has been handed out
  *   40  M   metadata: UTF-8 JSON {"note","user","meta"}
  *   40+M    N records (3.)
- *   L-8 u32 CRC-32 of bytes 0..L-8
+ *   L-8 u32 CRC-32 of the entry's own position (u64, see Positions) followed by bytes 0..L-8
  *   L-4 u32 L again, so the log can be walked backwards
+ *
+ *    The checksum covers where the entry stands. An entry's bytes found anywhere else (an old
+ *    export of this log kept inside some object's state, say) fail it, so recovery, which looks
+ *    for the next valid entry after damage, only ever resumes on entries the log itself wrote
+ *    there. (Format version 1 checksummed the bytes alone.)
  *
  * 3. Record, inside a transaction entry
  *    0  u32 record length R
@@ -47,14 +52,14 @@
  *
  * 4. Manifest slot (manifest.0 / manifest.1)
  *    0  8  magic "SHELFMAN"
- *    8  u32 format version (1)
+ *    8  u32 format version (2)
  *   12  u32 JSON length J
  *   16  u32 CRC-32 of the JSON
  *   20  J   UTF-8 JSON: Manifest below
  *
  * 5. Index checkpoint (index-<g>.idx): a header, then a dense table indexed by oid.
  *    0  8  magic "SHELFIDX"
- *    8  u32 format version (1)
+ *    8  u32 format version (2)
  *   12  u32 zero
  *   16  u64 entry count E (= the next oid when written)
  *   24  8  zero
@@ -62,7 +67,7 @@
  */
 import { CorruptStorageError } from '../src/shared/errors.js';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const SEGMENT_MAGIC = 'SHELFLOG';
 export const MANIFEST_MAGIC = 'SHELFMAN';
 export const INDEX_MAGIC = 'SHELFIDX';
@@ -136,9 +141,13 @@ function tables(): Uint32Array[] {
   return ts;
 }
 
-export function crc32(data: Uint8Array, start = 0, end = data.byteLength): number {
+/**
+ * The CRC-32 of `data[start..end)`. `previous`: the CRC of bytes that come before these, to
+ * continue it (as zlib's crc32(crc, buf)).
+ */
+export function crc32(data: Uint8Array, start = 0, end = data.byteLength, previous = 0): number {
   const [t0, t1, t2, t3] = tables() as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  let crc = 0xffffffff;
+  let crc = (previous ^ 0xffffffff) >>> 0;
   let i = start;
   // Four bytes per step (slicing-by-4): ~3× the byte-at-a-time loop.
   for (; i + 4 <= end; i += 4) {
@@ -182,6 +191,13 @@ function hasMagic(bytes: Uint8Array, magic: string): boolean {
 
 const viewOf = (bytes: Uint8Array): DataView =>
   new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** The checksum of an entry of `length` bytes standing at log position `pos` (see 2.). */
+export function entryChecksum(bytes: Uint8Array, length: number, pos: number): number {
+  const where = new Uint8Array(8);
+  setU64(viewOf(where), 0, pos);
+  return crc32(bytes, 0, length - ENTRY_TRAILER_SIZE, crc32(where));
+}
 
 // ─── segment header ───────────────────────────────────────────────────────
 
@@ -245,6 +261,8 @@ export interface EntryInput {
   time: number;
   nextOid: number;
   metadata?: TransactionMetadata;
+  /** The metadata already as JSON text (validateCommit makes it), instead of `metadata`. */
+  metadataJson?: string;
   records: EntryRecord[];
 }
 
@@ -254,11 +272,18 @@ export interface EncodedEntry {
   recordOffsets: number[];
 }
 
-export function encodeEntry(input: EntryInput): EncodedEntry {
+/**
+ * Encodes one entry to stand at log position `pos` (the checksum covers it).
+ * @throws RangeError when it cannot be stored (4 GiB or more; a class name of 64 KiB or more):
+ *   validateCommit refuses such commits before they get here.
+ */
+export function encodeEntry(input: EntryInput, pos: number): EncodedEntry {
   const meta =
-    input.metadata === undefined
-      ? new Uint8Array(0)
-      : encoder.encode(JSON.stringify(input.metadata));
+    input.metadataJson !== undefined
+      ? encoder.encode(input.metadataJson)
+      : input.metadata === undefined
+        ? new Uint8Array(0)
+        : encoder.encode(JSON.stringify(input.metadata));
   // Class names repeat: encode each once.
   const seen = new Map<string, Uint8Array>();
   const names = input.records.map((r) => {
@@ -312,7 +337,7 @@ export function encodeEntry(input: EntryInput): EncodedEntry {
     }
     at += size;
   });
-  view.setUint32(length - 8, crc32(bytes, 0, length - 8), true);
+  view.setUint32(length - 8, entryChecksum(bytes, length, pos), true);
   view.setUint32(length - 4, length, true);
   return { bytes, recordOffsets };
 }
@@ -341,15 +366,15 @@ export function decodeEntryHeader(bytes: Uint8Array): EntryHeader {
   };
 }
 
-/** True when `bytes` is one whole, undamaged entry. */
-export function entryIsValid(bytes: Uint8Array): boolean {
+/** True when `bytes` is one whole, undamaged entry written at log position `pos`. */
+export function entryIsValid(bytes: Uint8Array, pos: number): boolean {
   if (bytes.byteLength < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE) return false;
   const view = viewOf(bytes);
   const length = view.getUint32(0, true);
   if (length !== bytes.byteLength || view.getUint32(length - 4, true) !== length) return false;
   const kind = bytes[4];
   if (kind !== KIND_TRANSACTION && kind !== KIND_OIDS && kind !== KIND_FILLER) return false;
-  return view.getUint32(length - 8, true) === crc32(bytes, 0, length - 8);
+  return view.getUint32(length - 8, true) === entryChecksum(bytes, length, pos);
 }
 
 export interface DecodedRecord extends EntryRecord {
@@ -437,8 +462,10 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
  * the other slot is then current). A slot that is not a shelfdb manifest at all is an error.
  */
 export function decodeManifest(bytes: Uint8Array, file: string): Manifest | undefined {
-  if (bytes.byteLength === 0) return undefined;
-  if (!hasMagic(bytes, MANIFEST_MAGIC.slice(0, Math.min(8, bytes.byteLength)))) {
+  // A write torn by a crash leaves a prefix of the slot and zeros (or nothing) after it.
+  for (let i = 0; i < Math.min(MANIFEST_MAGIC.length, bytes.byteLength); i++) {
+    if (bytes[i] === MANIFEST_MAGIC.charCodeAt(i)) continue;
+    if (bytes.subarray(i).every((b) => b === 0)) return undefined;
     throw new CorruptStorageError(
       `${file} is not a shelfdb manifest. The directory was left untouched.`,
     );
@@ -446,16 +473,24 @@ export function decodeManifest(bytes: Uint8Array, file: string): Manifest | unde
   if (bytes.byteLength < MANIFEST_HEADER_SIZE) return undefined;
   const view = viewOf(bytes);
   const version = view.getUint32(8, true);
-  if (version !== FORMAT_VERSION) {
-    throw new CorruptStorageError(
-      `${file} has format version ${version}; this shelfdb reads version ${FORMAT_VERSION}.`,
-    );
-  }
   const length = view.getUint32(12, true);
-  if (MANIFEST_HEADER_SIZE + length > bytes.byteLength) return undefined;
+  if (version === 0 || length === 0 || MANIFEST_HEADER_SIZE + length > bytes.byteLength)
+    return undefined;
   const json = bytes.subarray(MANIFEST_HEADER_SIZE, MANIFEST_HEADER_SIZE + length);
   if (crc32(json) !== view.getUint32(16, true)) return undefined;
-  return JSON.parse(decoder.decode(json)) as Manifest;
+  // Whole and intact: a version this code does not read is an error, not a torn write.
+  if (version !== FORMAT_VERSION) {
+    throw new CorruptStorageError(
+      `${file} has format version ${version}; this shelfdb reads version ${FORMAT_VERSION}. Open it with the shelfdb version that wrote it. The directory was left untouched.`,
+    );
+  }
+  try {
+    return JSON.parse(decoder.decode(json)) as Manifest;
+  } catch (error) {
+    throw new CorruptStorageError(`${file}: the manifest passes its checksum but is not JSON.`, {
+      cause: error,
+    });
+  }
 }
 
 // ─── index checkpoint ─────────────────────────────────────────────────────

@@ -43,9 +43,10 @@ export class ShelfIndex {
     const pos = this.tail.get(oid);
     if (pos !== undefined) return pos;
     if (this.checkpoint === undefined || oid >= this.checkpointCount) return 0;
-    const bytes = this.checkpoint.read(INDEX_HEADER_SIZE + 8 * oid, 8);
+    const at = INDEX_HEADER_SIZE + 8 * oid;
+    const bytes = this.checkpoint.read(at, 8);
     if (bytes.byteLength !== 8)
-      throw new CorruptStorageError(`${this.checkpointName} is truncated.`);
+      throw new CorruptStorageError(`${this.checkpointName} is truncated at byte ${at}.`);
     return getU64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
   }
 
@@ -61,7 +62,7 @@ export class ShelfIndex {
     this.tail.set(oid, 0);
   }
 
-  /** Replaces every entry (pack): no checkpoint until `writeTo`. */
+  /** Replaces every entry (pack builds a new index so): no checkpoint until `adopt`. */
   replace(entries: Map<number, number>): void {
     this.checkpoint?.close();
     this.checkpoint = undefined;
@@ -96,10 +97,12 @@ export class ShelfIndex {
   }
 
   /**
-   * Writes a checkpoint holding every entry into `file` (flushed), and makes it the one in use.
-   * `slots` is the table size: the next oid to hand out. Synchronous, so nothing lands meanwhile.
+   * Writes a checkpoint holding every entry into `file`, flushed, and returns how many objects it
+   * holds. `slots` is the table size: the next oid to hand out. Synchronous, so nothing lands
+   * meanwhile. The index goes on using its current checkpoint until `adopt` (after the manifest
+   * naming the new one is published: a failure in between changes nothing).
    */
-  writeTo(file: BlockFile, name: string, slots: number): void {
+  write(file: BlockFile, slots: number): number {
     const bytes = new Uint8Array(INDEX_HEADER_SIZE + 8 * slots);
     bytes.set(encodeIndexHeader(slots), 0);
     const view = new DataView(bytes.buffer);
@@ -112,6 +115,11 @@ export class ShelfIndex {
     file.truncate(0);
     file.write(0, bytes);
     file.flush();
+    return objects;
+  }
+
+  /** Uses `file`, just written by `write`, as the checkpoint, and closes the one before. */
+  adopt(file: BlockFile, name: string, objects: number): void {
     const previous = this.checkpoint;
     this.attach(file, name, objects);
     if (previous !== file) previous?.close();

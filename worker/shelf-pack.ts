@@ -5,6 +5,10 @@
  * manifest, and deletes the old files. A crash before the manifest is written leaves the old
  * database current (the new files are leftovers, deleted at the next open); after it, the new one.
  *
+ * A failure before the manifest (a full disk, most likely) closes and removes the new files and
+ * leaves the storage exactly as it was: the in-memory index is replaced only after the manifest
+ * naming the new one is published.
+ *
  * This first version stops the storage while it copies (reads and commits wait). Packing in time
  * slices while serving, and copying only the segments with the most garbage, are the next steps.
  */
@@ -24,6 +28,7 @@ import {
   segmentName,
   type EntryRecord,
 } from './shelf-format.js';
+import { ShelfIndex } from './shelf-index.js';
 import type { ShelfStorage } from './shelf-storage.js';
 
 /** Write the new segment in chunks of about this size. */
@@ -32,9 +37,33 @@ const CHUNK = 4 << 20;
 export async function packShelf(s: ShelfStorage, keep: Tid): Promise<PackResult> {
   const segment = Math.max(...s.manifest.segments) + 1;
   const generation = s.manifest.generation + 1;
-  const out = await s.dir.open(segmentName(segment));
-  const indexFile = await s.dir.open(indexName(generation));
-  // From here to the manifest: synchronous, so no commit interleaves.
+  const made: [BlockFile, string][] = [];
+  let published = false;
+  try {
+    const out = await s.dir.open(segmentName(segment));
+    made.push([out, segmentName(segment)]);
+    const indexFile = await s.dir.open(indexName(generation));
+    made.push([indexFile, indexName(generation)]);
+    const result = copyAndPublish(s, keep, segment, generation, out, indexFile);
+    published = true;
+    // The old files are garbage now; what cannot be removed is removed at the next open.
+    for (const name of result.oldFiles) await s.removeLeftover(name);
+    return result.result;
+  } catch (error) {
+    if (!published) for (const [file, name] of made) await s.discard(file, name);
+    throw error;
+  }
+}
+
+/** Mark, copy, write the index and publish: synchronous, so no commit interleaves. */
+function copyAndPublish(
+  s: ShelfStorage,
+  keep: Tid,
+  segment: number,
+  generation: number,
+  out: BlockFile,
+  indexFile: BlockFile,
+): { result: PackResult; oldFiles: string[] } {
   s.flushNow();
   let bytesBefore = 0;
   for (const file of s.segments.values()) bytesBefore += file.size();
@@ -90,14 +119,17 @@ export async function packShelf(s: ShelfStorage, keep: Tid): Promise<PackResult>
         kept.push({ oid: r.oid, className: r.className, state: r.state, refs: r.refs, prev });
         keptOld.push(oldPos);
       }
-      const entry = encodeEntry({
-        kind: KIND_TRANSACTION,
-        tid: header.tid,
-        time: header.time,
-        nextOid: header.nextOid,
-        metadata,
-        records: kept,
-      });
+      const entry = encodeEntry(
+        {
+          kind: KIND_TRANSACTION,
+          tid: header.tid,
+          time: header.time,
+          nextOid: header.nextOid,
+          metadata,
+          records: kept,
+        },
+        position(segment, end),
+      );
       kept.forEach((r, i) => {
         const newPos = position(segment, end + (entry.recordOffsets[i] as number));
         moved.set(keptOld[i] as number, newPos);
@@ -120,10 +152,11 @@ export async function packShelf(s: ShelfStorage, keep: Tid): Promise<PackResult>
 
   // 3. Index checkpoint and manifest: the new database becomes current.
   const objectsBefore = s.index.objects;
-  s.index.replace(newIndex);
-  s.index.writeTo(indexFile, indexName(generation), s.nextOidReserved);
-  const oldSegments = [...s.manifest.segments];
-  const oldIndex = s.manifest.checkpoint?.file;
+  const index = new ShelfIndex();
+  index.replace(newIndex);
+  const objects = index.write(indexFile, s.nextOidReserved);
+  const oldFiles = s.manifest.segments.map(segmentName);
+  if (s.manifest.checkpoint !== null) oldFiles.push(s.manifest.checkpoint.file);
   const time = Date.now();
   s.publish({
     generation,
@@ -133,24 +166,23 @@ export async function packShelf(s: ShelfStorage, keep: Tid): Promise<PackResult>
       end: position(segment, end),
       tid: s.lastTid,
       nextOid: s.nextOidReserved,
-      objects: s.index.objects,
+      objects,
     },
     lastPack: time,
     checkpointTransactions: s.transactionCount,
     checkpointGarbage: 0,
   });
-  s.adoptPackedSegment(segment, out, end);
-
-  // 4. The old files are garbage now.
-  for (const n of oldSegments) await s.dir.remove(segmentName(n));
-  if (oldIndex !== undefined) await s.dir.remove(oldIndex);
-
+  index.adopt(indexFile, indexName(generation), objects);
+  s.adoptPackedSegment(segment, out, end, index);
   return {
-    objectsRemoved: objectsBefore - live.size,
-    revisionsRemoved: revisionsSeen - revisionsKept,
-    bytesBefore,
-    bytesAfter: end,
-    time,
+    oldFiles,
+    result: {
+      objectsRemoved: objectsBefore - live.size,
+      revisionsRemoved: revisionsSeen - revisionsKept,
+      bytesBefore,
+      bytesAfter: end,
+      time,
+    },
   };
 }
 

@@ -105,6 +105,15 @@ export function readHistory(s: ShelfView, oid: number, limit: number): RevisionI
   return out;
 }
 
+/** The client txnId of the transaction entry at `entryPos`, if it was given one. */
+export function readTxnId(s: ShelfView, entryPos: number): string | undefined {
+  const file = s.segments.get(segmentOf(entryPos)) as BlockFile;
+  const head = decodeEntryHeader(file.read(offsetOf(entryPos), ENTRY_HEADER_SIZE));
+  if (head.metaLength === 0) return undefined;
+  const metaBytes = file.read(offsetOf(entryPos) + ENTRY_HEADER_SIZE, head.metaLength);
+  return (JSON.parse(new TextDecoder().decode(metaBytes)) as { txnId?: string }).txnId;
+}
+
 export async function verifyShelf(s: ShelfView): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const newest = new Map<number, number>(); // oid → position of its newest revision in the log
@@ -124,7 +133,7 @@ export async function verifyShelf(s: ShelfView): Promise<VerifyReport> {
         break;
       }
       const bytes = file.read(off, length);
-      if (!entryIsValid(bytes)) {
+      if (!entryIsValid(bytes, position(n, off))) {
         problems.push({
           kind: 'checksum',
           offset: off,

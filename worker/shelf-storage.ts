@@ -14,12 +14,24 @@
  * checkpoint is read and indexed in memory. A torn tail (a crash while writing) is cut off; damage
  * with intact transactions after it is a CorruptStorageError, unless `recover` is set, which
  * replaces each damaged span with a filler entry and reports what it dropped.
+ *
+ * Failures: a commit is checked whole before it joins a group (validateCommit), so one bad commit
+ * never fails its batch-mates. A write or flush that fails is undone (truncate, flushed) and the
+ * commit is rejected as not stored (StorageFullError for a full disk); when even the undo fails,
+ * nobody can say whether the bytes will be there after a crash: the commit is rejected with
+ * StorageBusyError ("not known whether it landed"; a resend with the same txnId is answered
+ * exactly) and the storage stops writing until it is reopened, so nothing is built on top of an
+ * uncertain log. Checkpoint, pack and close run one at a time (`exclusive`); each publishes its
+ * new state by a manifest written only after every file it names is flushed. Failures of work
+ * nobody awaits (an automatic checkpoint, a relaxed flush) go to `subscribeErrors` listeners.
  */
 import {
   CorruptStorageError,
   DatabaseClosedError,
   ReadConflictError,
-  StorageFullError,
+  StorageBusyError,
+  StorageError,
+  WriteConflictError,
 } from '../src/shared/errors.js';
 import {
   ROOT_OID,
@@ -38,13 +50,21 @@ import {
   type TransactionInfo,
   type VerifyReport,
 } from '../src/shared/storage.js';
-import { checkConflicts, checkOidCount, packedMessage, validateCommit } from './commit-checks.js';
+import {
+  checkConflicts,
+  checkLoad,
+  checkOidCount,
+  checkTid,
+  packedMessage,
+  validateCommit,
+} from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
   KIND_OIDS,
   KIND_TRANSACTION,
   MANIFEST_SLOTS,
   PREV_PACKED,
+  RECORD_HEADER_SIZE,
   SEGMENT_HEADER_SIZE,
   checkSegmentHeader,
   decodeEntry,
@@ -61,11 +81,14 @@ import {
   segmentName,
   segmentOf,
   type DecodedRecord,
+  type EncodedEntry,
   type EntryInput,
   type Manifest,
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
-import { readHistory, readTransactions, verifyShelf } from './shelf-reading.js';
+import { readHistory, readTransactions, readTxnId, verifyShelf } from './shelf-reading.js';
+import { storageFailure } from './storage-failures.js';
+import { RecentTransactions } from './recent-transactions.js';
 import { scanSegment } from './shelf-recovery.js';
 import { packShelf } from './shelf-pack.js';
 
@@ -86,13 +109,15 @@ export interface ShelfOptions {
 interface Pending {
   input: EntryInput;
   oids: number[];
+  /** The client's id for the transaction, if it gave one. */
+  txnId: string | undefined;
   resolve: (tid: Tid) => void;
   reject: (error: unknown) => void;
 }
 
 /** Oids reserved ahead in the log, so a crash never lets an oid be handed out twice. */
 const OID_RESERVATION = 4096;
-/** Transactions remembered for `sync`. */
+/** Transactions remembered for `sync` and resends. */
 const RECENT_LIMIT = 100_000;
 /** A commit this soon after the last flush ended joins a group commit (see `commit`). */
 const BURST_MS = 0.05;
@@ -106,9 +131,11 @@ function defaultSchedule(task: () => void): void {
   else setTimeout(task, 0);
 }
 
-function isFullDisk(error: unknown): boolean {
-  const e = error as { name?: string; code?: string };
-  return e?.name === 'QuotaExceededError' || e?.code === 'ENOSPC' || e?.code === 'EDQUOT';
+/** An append whose undo failed too: whether its bytes survive a crash is not known. */
+class UncertainWrite extends Error {
+  constructor(override readonly cause: unknown) {
+    super('write and undo failed');
+  }
 }
 
 export class ShelfStorage implements Storage {
@@ -116,7 +143,8 @@ export class ShelfStorage implements Storage {
   readonly recovery: RecoveryReport = { truncated: [], dropped: [] };
   /** Segment number → open file. */
   readonly segments = new Map<number, BlockFile>();
-  readonly index = new ShelfIndex();
+  /** The oid → position index (pack replaces it with the packed log's). */
+  index = new ShelfIndex();
   manifest: Manifest = { generation: 0, segments: [], checkpoint: null };
   /** The segment appended to, and where its log ends. */
   active = 0;
@@ -127,11 +155,11 @@ export class ShelfStorage implements Storage {
   /** The next oid to hand out, and the reservation recorded in the log. */
   nextOid = ROOT_OID + 1;
   private reservedOid = ROOT_OID + 1;
-  /** Transactions since `recentFloor`, oldest first, for `sync`. */
-  private recent: { tid: Tid; oids: number[]; txnId?: string }[] = [];
-  /** Client-made ids of the transactions in `recent` → their tids. */
-  private readonly txnIds = new Map<string, Tid>();
-  private recentFloor = 0;
+  private readonly recent = new RecentTransactions(RECENT_LIMIT);
+  /** Commits accepted and not yet settled, by client txnId: a resend joins its first sending. */
+  private readonly inFlight = new Map<string, Promise<Tid>>();
+  /** Client txnIds of commits whose outcome a failed undo left unknown. */
+  private readonly uncertain = new Set<string>();
   /** Committed transactions (kept in the manifest at checkpoints). */
   transactionCount = 0;
   /** Bytes of revisions superseded by newer ones. */
@@ -144,8 +172,17 @@ export class ShelfStorage implements Storage {
   private lastFlushEnd = -Infinity;
   private relaxedTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  private readonly errorListeners = new Set<(error: unknown) => void>();
   private closing: Promise<void> | undefined;
   private packing: Promise<PackResult> | undefined;
+  private checkpointQueued = false;
+  /** Checkpoint, pack and close run one after another: the tail of that queue. */
+  private maintenance: Promise<unknown> = Promise.resolve();
+  /**
+   * Set when a failure left the files in a state this process cannot vouch for (an undo that
+   * failed): every later call fails until the database is reopened, which reads what is there.
+   */
+  private broken: unknown;
   /** Open manifest slots. */
   private readonly slots: BlockFile[] = [];
   /** The slot holding the current manifest. */
@@ -176,7 +213,7 @@ export class ShelfStorage implements Storage {
       await storage.openFiles(options.recover ?? false);
     } catch (error) {
       storage.closeFiles();
-      throw error;
+      throw storageFailure(error, 'The database was not opened');
     }
     return storage;
   }
@@ -233,8 +270,8 @@ export class ShelfStorage implements Storage {
 
     for (const n of this.manifest.segments) {
       const file = await this.dir.open(segmentName(n));
-      checkSegmentHeader(file.read(0, SEGMENT_HEADER_SIZE), n, segmentName(n));
       this.segments.set(n, file);
+      checkSegmentHeader(file.read(0, SEGMENT_HEADER_SIZE), n, segmentName(n));
     }
     this.active = this.manifest.segments.at(-1) as number;
     const cp = this.manifest.checkpoint;
@@ -246,8 +283,14 @@ export class ShelfStorage implements Storage {
       this.transactionCount = this.manifest.checkpointTransactions ?? 0;
       this.garbageBytes = this.manifest.checkpointGarbage ?? 0;
       scanFrom = cp.end;
+      const file = this.segments.get(segmentOf(scanFrom));
+      if (file === undefined || file.size() < offsetOf(scanFrom)) {
+        throw new CorruptStorageError(
+          `The manifest's checkpoint covers ${segmentName(segmentOf(scanFrom))} up to byte ${offsetOf(scanFrom)}, but the file is shorter: the log lost bytes it had flushed. Nothing was changed.`,
+        );
+      }
     }
-    this.recentFloor = this.lastTid;
+    this.recent.floor = this.lastTid;
     for (const n of this.manifest.segments) {
       if (n < segmentOf(scanFrom)) continue;
       const start = n === segmentOf(scanFrom) ? offsetOf(scanFrom) : SEGMENT_HEADER_SIZE;
@@ -260,10 +303,10 @@ export class ShelfStorage implements Storage {
 
   private async create(): Promise<void> {
     const file = await this.dir.open(segmentName(1));
+    this.segments.set(1, file);
     file.truncate(0);
     file.write(0, encodeSegmentHeader(1));
     file.flush();
-    this.segments.set(1, file);
     this.active = 1;
     this.end = SEGMENT_HEADER_SIZE;
     this.manifest = { generation: 0, segments: [1], checkpoint: null };
@@ -275,6 +318,7 @@ export class ShelfStorage implements Storage {
     const file = this.segments.get(n) as BlockFile;
     scanSegment(
       file,
+      n,
       segmentName(n),
       start,
       { recover, last },
@@ -296,13 +340,14 @@ export class ShelfStorage implements Storage {
     }
     this.lastTid = header.tid;
     this.transactionCount++;
-    this.remember(header.tid, oids, metadata.txnId);
+    this.recent.remember(header.tid, oids, metadata.txnId);
   }
 
   // ─── Storage ──────────────────────────────────────────────────────────────
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     this.checkOpen();
+    checkLoad(oids, atTid);
     const at = atTid ?? this.lastTid;
     const out: LoadedRecord[] = [];
     for (const oid of oids) {
@@ -334,14 +379,15 @@ export class ShelfStorage implements Storage {
     const first = this.nextOid;
     if (first + count > this.reservedOid) {
       const reserved = first + count + OID_RESERVATION;
-      const { bytes } = encodeEntry({
-        kind: KIND_OIDS,
-        tid: 0,
-        time: Date.now(),
-        nextOid: reserved,
-        records: [],
-      });
-      this.append(bytes, true);
+      const { bytes } = encodeEntry(
+        { kind: KIND_OIDS, tid: 0, time: Date.now(), nextOid: reserved, records: [] },
+        position(this.active, this.end),
+      );
+      try {
+        this.append(bytes, true);
+      } catch (error) {
+        throw this.appendFailure(error, 'No oids were handed out');
+      }
       this.reservedOid = reserved;
     }
     this.nextOid += count;
@@ -351,13 +397,25 @@ export class ShelfStorage implements Storage {
   }
 
   async commit(txn: CommitRequest): Promise<Tid> {
-    this.checkOpen();
-    validateCommit(txn, this.nextOid);
-    const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
-    if (landed !== undefined) return landed; // a resent commit: it is stored already
+    this.checkOpen(txn.txnId);
+    const metadataJson = validateCommit(txn, this.nextOid);
+    if (txn.txnId !== undefined) {
+      // A resend (the answer to the first sending was lost): answer it, never write it twice.
+      const landed = this.recent.tidOf(txn.txnId) ?? this.inFlight.get(txn.txnId);
+      if (landed !== undefined) return landed;
+    }
     // Each oid's position, looked up once: for the conflict check and as the record's `prev`.
     const positions = new Map<number, number>();
-    checkConflicts(txn, (oid) => this.latestTid(oid, positions));
+    try {
+      checkConflicts(txn, (oid) => this.latestTid(oid, positions));
+    } catch (error) {
+      const landed =
+        error instanceof WriteConflictError && txn.txnId !== undefined
+          ? this.findLanded(txn, error.oids[0] as number)
+          : undefined;
+      if (landed !== undefined) return landed;
+      throw error;
+    }
     if (txn.records.length === 0) {
       await this.settled();
       return this.lastTid;
@@ -370,12 +428,7 @@ export class ShelfStorage implements Storage {
       tid,
       time: Date.now(),
       nextOid: this.reservedOid,
-      metadata: {
-        note: txn.note ?? '',
-        user: txn.user ?? '',
-        meta: txn.meta ?? {},
-        ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
-      },
+      metadataJson,
       records: txn.records.map((r) => ({
         oid: r.oid,
         className: r.className,
@@ -384,8 +437,8 @@ export class ShelfStorage implements Storage {
         prev: positions.get(r.oid) ?? this.index.get(r.oid),
       })),
     };
-    return new Promise<Tid>((resolve, reject) => {
-      this.batch.push({ input, oids, resolve, reject });
+    const promise = new Promise<Tid>((resolve, reject) => {
+      this.batch.push({ input, oids, txnId: txn.txnId, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // Adaptive group commit: a commit that arrives right after a flush was most likely queued
@@ -396,31 +449,35 @@ export class ShelfStorage implements Storage {
         else queueMicrotask(() => this.flushBatch());
       }
     });
+    const txnId = txn.txnId;
+    if (txnId !== undefined) {
+      this.inFlight.set(txnId, promise);
+      const forget = (): void => void this.inFlight.delete(txnId);
+      promise.then(forget, forget);
+    }
+    return promise;
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
     this.checkOpen();
-    if (sinceTid >= this.lastTid) return { tid: this.lastTid, oids: [] };
-    if (sinceTid < this.recentFloor) return { tid: this.lastTid, oids: [], reset: true };
-    const oids = new Set<number>();
-    for (let i = this.recent.length - 1; i >= 0; i--) {
-      const txn = this.recent[i] as { tid: Tid; oids: number[] };
-      if (txn.tid <= sinceTid) break;
-      for (const oid of txn.oids) oids.add(oid);
-    }
-    return { tid: this.lastTid, oids: [...oids] };
+    checkTid('sync', sinceTid);
+    return this.recent.since(sinceTid, this.lastTid);
   }
 
   pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
-    this.packing ??= (async () => {
+    if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
+    this.packing ??= this.exclusive(async () => {
       try {
         await this.settled();
+        this.checkOpen();
         return await packShelf(this, options.keepTid ?? this.lastTid);
+      } catch (error) {
+        throw storageFailure(error, 'The pack was abandoned; the database is as it was');
       } finally {
         this.packing = undefined;
       }
-    })();
+    });
     return this.packing;
   }
   /** Every entry's checksum and records, the index against the log, and the object graph. */
@@ -451,6 +508,7 @@ export class ShelfStorage implements Storage {
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
+    checkLoad([oid]);
     return readHistory(this, oid, limit);
   }
 
@@ -459,86 +517,188 @@ export class ShelfStorage implements Storage {
     return () => this.listeners.delete(listener);
   }
 
+  subscribeErrors(listener: (error: unknown) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  /**
+   * Writes what is pending, folds the index into a checkpoint and releases the files (and the
+   * directory's lock), whatever fails on the way. A failure to flush or checkpoint is reported by
+   * rejecting, after everything is released: the log holds every acknowledged commit either way
+   * (the next open reads the tail the checkpoint would have covered).
+   */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await this.settled();
-      if (this.relaxedTimer !== undefined) clearTimeout(this.relaxedTimer);
-      (this.segments.get(this.active) as BlockFile | undefined)?.flush();
-      if (this.index.tailSize > 0) await this.checkpoint();
+    this.closing ??= this.exclusive(async () => {
+      let failure: unknown;
+      try {
+        await this.settled();
+        if (this.relaxedTimer !== undefined) clearTimeout(this.relaxedTimer);
+        this.relaxedTimer = undefined;
+        if (this.broken === undefined && this.segments.size > 0) {
+          (this.segments.get(this.active) as BlockFile).flush();
+          if (this.index.tailSize > 0) await this.checkpointNow();
+        }
+      } catch (error) {
+        failure = storageFailure(error, 'Closing could not write the index checkpoint');
+      }
       this.listeners.clear();
+      this.errorListeners.clear();
       this.closeFiles();
-    })();
+      await this.dir.close?.();
+      if (failure !== undefined) throw failure;
+    });
     return this.closing;
   }
 
   // ─── checkpoint, manifest ─────────────────────────────────────────────────
 
   /** Folds the tail into a new index checkpoint and publishes it. */
-  async checkpoint(): Promise<void> {
-    const generation = this.manifest.generation + 1;
-    const name = indexName(generation);
-    const old = this.manifest.checkpoint?.file;
-    const file = await this.dir.open(name);
-    // From here on synchronous, so no commit lands between the index and the manifest.
-    this.index.writeTo(file, name, this.reservedOid);
-    this.publish({
-      ...this.manifest,
-      checkpoint: {
-        file: name,
-        end: position(this.active, this.end),
-        tid: this.lastTid,
-        nextOid: this.reservedOid,
-        objects: this.index.objects,
-      },
-      checkpointTransactions: this.transactionCount,
-      checkpointGarbage: this.garbageBytes,
-    });
-    this.recentFloor = Math.min(this.recentFloor, this.lastTid);
-    if (old !== undefined && old !== name) await this.dir.remove(old);
+  checkpoint(): Promise<void> {
+    this.checkOpen();
+    return this.exclusive(() => this.checkpointNow());
   }
 
-  /** Writes `manifest` with the next generation into the slot not in use, flushed. */
+  private async checkpointNow(): Promise<void> {
+    if (this.broken !== undefined || this.segments.size === 0) return;
+    const name = indexName(this.manifest.generation + 1);
+    const old = this.manifest.checkpoint?.file;
+    const file = await this.dir.open(name);
+    let published = false;
+    try {
+      // From here on synchronous, so no commit lands between the index and the manifest. The log
+      // is flushed first: a checkpoint never covers bytes a crash could still take back.
+      (this.segments.get(this.active) as BlockFile).flush();
+      const objects = this.index.write(file, this.reservedOid);
+      this.publish({
+        ...this.manifest,
+        checkpoint: {
+          file: name,
+          end: position(this.active, this.end),
+          tid: this.lastTid,
+          nextOid: this.reservedOid,
+          objects,
+        },
+        checkpointTransactions: this.transactionCount,
+        checkpointGarbage: this.garbageBytes,
+      });
+      published = true;
+      this.index.adopt(file, name, objects);
+      this.recent.floor = Math.min(this.recent.floor, this.lastTid);
+    } catch (error) {
+      if (!published) await this.discard(file, name);
+      throw storageFailure(error, 'The index checkpoint was not written');
+    }
+    if (old !== undefined && old !== name) await this.removeLeftover(old);
+  }
+
+  /**
+   * Writes `manifest` with the next generation into the slot not in use, flushed. On failure that
+   * slot is emptied again, so the manifest in use stays current; if even that fails, nobody can say
+   * which manifest a reopen will find, and the storage stops (see `broken`).
+   */
   publish(manifest: Manifest): void {
     const next = { ...manifest, generation: this.manifest.generation + 1 };
     const slot = 1 - this.slot;
     const file = this.slots[slot] as BlockFile;
     const bytes = encodeManifest(next);
-    file.truncate(0);
-    file.write(0, bytes);
-    file.flush();
+    try {
+      file.truncate(0);
+      file.write(0, bytes);
+      file.flush();
+    } catch (error) {
+      try {
+        file.truncate(0);
+        file.flush();
+      } catch {
+        this.broken = error;
+      }
+      throw error;
+    }
     this.manifest = next;
     this.slot = slot;
   }
 
+  /** Closes and removes a file a failed step made; what cannot be removed now goes at next open. */
+  async discard(file: BlockFile, name: string): Promise<void> {
+    file.close();
+    if (this.broken === undefined) await this.removeLeftover(name);
+  }
+
+  /** Removes a file no manifest names; a failure is reported, not thrown (open removes it later). */
+  async removeLeftover(name: string): Promise<void> {
+    try {
+      await this.dir.remove(name);
+    } catch (error) {
+      this.report(storageFailure(error, `${name} is left over and is removed at the next open`));
+    }
+  }
+
   // ─── internals ────────────────────────────────────────────────────────────
+
+  /** Runs `task` after every checkpoint, pack and close queued before it has settled. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.maintenance.then(task);
+    this.maintenance = result.catch(() => undefined); // the caller of `task` gets the error
+    return result;
+  }
+
+  /** Tells the error listeners about a failure of work nobody awaits. */
+  private report(error: unknown): void {
+    for (const listener of this.errorListeners) listener(error);
+  }
 
   /** Writes the batch in one write and one flush, then makes it visible. */
   private flushBatch(): void {
     this.flushScheduled = false;
-    const batch = this.batch;
+    let batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
-    this.number(batch);
-    const encoded = batch.map((p) => encodeEntry(p.input));
-    const total = encoded.reduce((n, e) => n + e.bytes.byteLength, 0);
-    const buffer = new Uint8Array(total);
-    let at = 0;
-    for (const e of encoded) {
-      buffer.set(e.bytes, at);
-      at += e.bytes.byteLength;
+    if (this.broken !== undefined) {
+      this.failed(batch, this.brokenError());
+      return;
     }
     const start = this.end;
+    let encoded: EncodedEntry[];
+    for (;;) {
+      this.number(batch);
+      encoded = [];
+      let at = start;
+      let bad: Pending | undefined;
+      for (const p of batch) {
+        try {
+          encoded.push(encodeEntry(p.input, position(this.active, at)));
+        } catch (error) {
+          // validateCommit refuses what cannot be encoded; should one slip through, it fails
+          // alone and the rest of the batch is numbered and encoded again without it.
+          bad = p;
+          this.failed([p], error);
+          break;
+        }
+        at += (encoded.at(-1) as EncodedEntry).bytes.byteLength;
+      }
+      if (bad === undefined) break;
+      batch = batch.filter((p) => p !== bad);
+      if (batch.length === 0) return;
+    }
+    const offsets: number[] = [];
+    let size = 0;
+    for (const e of encoded) {
+      offsets.push(size);
+      size += e.bytes.byteLength;
+    }
+    const buffer = new Uint8Array(size);
+    encoded.forEach((e, i) => buffer.set(e.bytes, offsets[i]));
     try {
       this.append(buffer, this.durability === 'strict');
     } catch (error) {
-      this.retryOneByOne(batch, error);
+      if (error instanceof UncertainWrite) this.failed(batch, this.uncertainError(batch, error));
+      else this.retryOneByOne(batch, error);
       return;
     }
-    at = start;
     batch.forEach((p, i) => {
-      const e = encoded[i] as ReturnType<typeof encodeEntry>;
-      this.landed(p, position(this.active, at), e.recordOffsets);
-      at += e.bytes.byteLength;
+      const e = encoded[i] as EncodedEntry;
+      this.landed(p, position(this.active, start + (offsets[i] as number)), e.recordOffsets);
     });
     this.afterWrite();
   }
@@ -559,22 +719,31 @@ export class ShelfStorage implements Storage {
   }
 
   /**
-   * A batch write failed (a full disk, most likely): the log is back as it was. Write the commits
-   * one at a time, renumbered so tids stay consecutive; those that fail are rejected.
+   * A batch write failed and was undone (a full disk, most likely): the log is as it was. Write
+   * the commits one at a time, renumbered so tids stay consecutive; those that fail are rejected.
    */
   private retryOneByOne(batch: Pending[], firstError: unknown): void {
     if (batch.length === 1) {
-      this.failed(batch, firstError);
+      this.failed(batch, storageFailure(firstError, 'This commit was not stored'));
       return;
     }
-    for (const p of batch) {
+    for (const [i, p] of batch.entries()) {
+      if (this.broken !== undefined) {
+        this.failed(batch.slice(i), this.brokenError());
+        break;
+      }
       this.number([p]);
-      const e = encodeEntry(p.input);
+      const e = encodeEntry(p.input, position(this.active, this.end));
       const start = this.end;
       try {
         this.append(e.bytes, this.durability === 'strict');
       } catch (error) {
-        this.failed([p], error);
+        this.failed(
+          [p],
+          error instanceof UncertainWrite
+            ? this.uncertainError([p], error)
+            : storageFailure(error, 'This commit was not stored'),
+        );
         continue;
       }
       this.landed(p, position(this.active, start), e.recordOffsets);
@@ -586,15 +755,27 @@ export class ShelfStorage implements Storage {
     for (const p of batch) {
       for (const oid of p.oids)
         if (this.pendingTids.get(oid) === p.input.tid) this.pendingTids.delete(oid);
-      p.reject(
-        isFullDisk(error)
-          ? new StorageFullError(
-              'The browser refused to store more (storage quota exceeded). This commit was not stored; committed data is intact. Free space (db.pack(), fewer or smaller objects) or ask for more with db.persist().',
-              { cause: error },
-            )
-          : error,
-      );
+      p.reject(error);
     }
+  }
+
+  /** The commits of `batch` may or may not be in the log: say so, and remember their txnIds. */
+  private uncertainError(batch: Pending[], error: UncertainWrite): StorageBusyError {
+    for (const p of batch) {
+      if (p.txnId !== undefined) this.uncertain.add(p.txnId);
+    }
+    return new StorageBusyError(
+      'The disk failed while this commit was written, and undoing the partial write failed too: it is not known whether the commit was stored. The database stopped writing to keep its log consistent. Close and reopen it (reload the page), then commit again: a commit resent after reopening lands exactly once.',
+      { cause: error.cause },
+    );
+  }
+
+  /** The error every call gets once the storage stopped after an uncertain write. */
+  private brokenError(): StorageError {
+    return new StorageError(
+      'This database stopped writing after a disk failure it could not undo. Nothing was stored by this call. Close and reopen the database (reload the page); it opens as the log holds it.',
+      { cause: this.broken },
+    );
   }
 
   /** A commit's entry is in the log at `pos`: index it, settle it, announce it. */
@@ -607,9 +788,9 @@ export class ShelfStorage implements Storage {
     const prevTid = this.lastTid;
     this.lastTid = tid;
     this.transactionCount++;
-    this.remember(tid, p.oids, p.input.metadata?.txnId);
+    const txnId = p.txnId;
+    this.recent.remember(tid, p.oids, txnId);
     p.resolve(tid);
-    const txnId = p.input.metadata?.txnId;
     const invalidation: Invalidation =
       txnId === undefined ? { tid, prevTid, oids: p.oids } : { tid, prevTid, oids: p.oids, txnId };
     for (const listener of this.listeners) {
@@ -622,16 +803,38 @@ export class ShelfStorage implements Storage {
     if (this.durability === 'relaxed' && this.relaxedTimer === undefined) {
       this.relaxedTimer = setTimeout(() => {
         this.relaxedTimer = undefined;
-        if (this.closing === undefined || this.segments.size > 0)
-          (this.segments.get(this.active) as BlockFile | undefined)?.flush();
+        const file = this.segments.get(this.active);
+        if (file === undefined || this.broken !== undefined) return;
+        try {
+          file.flush();
+        } catch (error) {
+          // Acknowledged commits may not survive a power cut until a later flush succeeds.
+          this.report(
+            storageFailure(
+              error,
+              'Commits acknowledged in the last moments (relaxed durability) may not survive a crash until a later flush succeeds',
+            ),
+          );
+        }
       }, RELAXED_FLUSH_MS);
     }
-    if (this.index.tailSize >= this.checkpointEvery && this.packing === undefined) {
-      void this.checkpoint().catch(() => undefined);
+    if (this.index.tailSize >= this.checkpointEvery && !this.checkpointQueued) {
+      this.checkpointQueued = true;
+      this.exclusive(() => this.checkpointNow()).then(
+        () => (this.checkpointQueued = false),
+        (error: unknown) => {
+          this.checkpointQueued = false;
+          this.report(error);
+        },
+      );
     }
   }
 
-  /** Appends bytes at the end of the active segment; on failure restores the end and rethrows. */
+  /**
+   * Appends bytes at the end of the active segment (flushed, if `flush`). On failure the append
+   * is undone (truncated back, and flushed, so a crash cannot bring the bytes back) and the error
+   * rethrown; when the undo fails too, an UncertainWrite is thrown and the storage stops.
+   */
   private append(bytes: Uint8Array, flush: boolean): void {
     const file = this.segments.get(this.active) as BlockFile;
     const start = this.end;
@@ -641,13 +844,20 @@ export class ShelfStorage implements Storage {
     } catch (error) {
       try {
         file.truncate(start);
+        file.flush();
       } catch {
-        // The partial bytes past `start` are overwritten by the next append, or cut off as a torn
-        // tail when the database is next opened; the failure reported is the write's.
+        this.broken = error;
+        throw new UncertainWrite(error);
       }
       throw error;
     }
     this.end = start + bytes.byteLength;
+  }
+
+  /** The error for a failed append outside commits (newOids). */
+  private appendFailure(error: unknown, what: string): Error {
+    if (error instanceof UncertainWrite) return this.brokenError();
+    return storageFailure(error, what);
   }
 
   /** Resolves once every commit accepted so far has been written. */
@@ -666,6 +876,23 @@ export class ShelfStorage implements Storage {
     return pos === 0 ? undefined : this.readRecord(pos, oid).tid;
   }
 
+  /**
+   * A commit with a txnId conflicts on `oid`: was it this very transaction, landed before and
+   * resent (its answer lost, its txnId not remembered since a reopen)? Looks through the revisions
+   * of `oid` newer than the commit's base for one written with that txnId; returns its tid.
+   */
+  private findLanded(txn: CommitRequest, oid: number): Tid | undefined {
+    const base = txn.records.find((r) => r.oid === oid)?.tid ?? 0;
+    let pos = this.index.get(oid);
+    while (pos > PREV_PACKED) {
+      const record = this.readRecord(pos, oid);
+      if (record.tid <= base) return undefined;
+      if (readTxnId(this, pos - record.offset) === txn.txnId) return record.tid;
+      pos = record.prev;
+    }
+    return undefined;
+  }
+
   /** Reads the record at `pos` (one read for records up to 512 bytes), checking its oid. */
   readRecord(pos: number, oid: number): DecodedRecord {
     const n = segmentOf(pos);
@@ -678,7 +905,20 @@ export class ShelfStorage implements Storage {
     let bytes = file.read(off, 512);
     const length = bytes.byteLength >= 4 ? recordLength(bytes) : 0;
     if (length > bytes.byteLength) bytes = file.read(off, length);
-    const record = decodeRecord(bytes);
+    if (length < RECORD_HEADER_SIZE || bytes.byteLength < length) {
+      throw new CorruptStorageError(
+        `${segmentName(n)} byte ${off}: the index points past the end of the log or into damage (oid ${oid}). Run db.verify(); reopen with { recover: true } if it reports damage.`,
+      );
+    }
+    let record: DecodedRecord;
+    try {
+      record = decodeRecord(bytes);
+    } catch (error) {
+      throw new CorruptStorageError(
+        `${segmentName(n)} byte ${off}: the record of oid ${oid} is damaged (${(error as Error).message}). Run db.verify().`,
+        { cause: error },
+      );
+    }
     if (record.oid !== oid) {
       throw new CorruptStorageError(
         `${segmentName(n)} byte ${off}: the index points to a record of oid ${record.oid} for oid ${oid}. Run db.verify().`,
@@ -698,19 +938,10 @@ export class ShelfStorage implements Storage {
     return pos;
   }
 
-  private remember(tid: Tid, oids: number[], txnId: string | undefined): void {
-    this.recent.push(txnId === undefined ? { tid, oids } : { tid, oids, txnId });
-    if (txnId !== undefined) this.txnIds.set(txnId, tid);
-    if (this.recent.length > RECENT_LIMIT) {
-      const dropped = this.recent.splice(0, this.recent.length - RECENT_LIMIT);
-      for (const d of dropped) if (d.txnId !== undefined) this.txnIds.delete(d.txnId);
-      this.recentFloor = (dropped.at(-1) as { tid: Tid }).tid;
-    }
-  }
-
   /** Writes the commits waiting for the group flush now (pack needs a quiet log). */
   flushNow(): void {
     this.flushBatch();
+    if (this.broken !== undefined) throw this.brokenError();
   }
 
   /** The oid reservation recorded in the log: every oid below it may have been handed out. */
@@ -718,18 +949,29 @@ export class ShelfStorage implements Storage {
     return this.reservedOid;
   }
 
-  /** After pack published `segment` as the whole log: use it, close the old segment files. */
-  adoptPackedSegment(segment: number, file: BlockFile, end: number): void {
+  /** After pack published `segment` as the whole log: use it and its index, close the old files. */
+  adoptPackedSegment(segment: number, file: BlockFile, end: number, index: ShelfIndex): void {
     for (const old of this.segments.values()) old.close();
     this.segments.clear();
     this.segments.set(segment, file);
     this.active = segment;
     this.end = end;
     this.garbageBytes = 0;
+    this.index.close();
+    this.index = index;
   }
 
-  private checkOpen(): void {
+  /** @throws DatabaseClosedError once closing; StorageError once stopped after a failure. */
+  private checkOpen(txnId?: string): void {
     if (this.closing !== undefined) throw new DatabaseClosedError('This storage is closed.');
+    if (this.broken === undefined) return;
+    if (txnId !== undefined && this.uncertain.has(txnId)) {
+      throw new StorageBusyError(
+        'It is still not known whether this commit was stored: the database stopped writing after a disk failure. Reopen it (reload the page) and commit again.',
+        { cause: this.broken },
+      );
+    }
+    throw this.brokenError();
   }
 
   private closeFiles(): void {
