@@ -37,7 +37,9 @@ const isBrowser = (): boolean =>
 /**
  * Opens (creating if needed) the database `name`.
  * @throws RangeError for invalid options; StorageError when the chosen storage is not available;
- *   CorruptStorageError when the stored files are damaged (see `recover`).
+ *   CorruptStorageError when the stored files are damaged (see `recover`); for storage 'file',
+ *   StorageBusyError when the database is open already (in another process or this one) and
+ *   ShelfError when `path` exists and is not a directory.
  * @example
  * const db = await openDatabase('notes', { classes: [Note] });
  * const conn = db.open();
@@ -109,11 +111,20 @@ async function makeStorage(
         import('../worker/node-file.js'),
         import('../worker/shelf-storage.js'),
       ]);
-      return ShelfStorage.open(await NodeBlockDirectory.create(options.path), {
-        kind: 'file',
-        durability: options.durability,
-        recover: options.recover,
-      });
+      // Takes the directory's lock file: a second open of the path, in this process or another,
+      // is refused with StorageBusyError here, before any database file is touched.
+      const dir = await NodeBlockDirectory.create(options.path);
+      try {
+        return await ShelfStorage.open(dir, {
+          kind: 'file',
+          durability: options.durability,
+          recover: options.recover,
+        });
+      } catch (error) {
+        // ShelfStorage.open closes the files it opened but not the directory: release the lock,
+        // or this process could never open the path again (its own pid holds the lock).
+        throw await releasedAfter(error, dir);
+      }
     }
     case 'auto':
     case 'opfs':
@@ -151,4 +162,21 @@ async function makeStorage(
         `openDatabase: unknown storage '${String(choice)}'. Use 'auto', 'opfs', 'indexeddb', 'memory' or 'file'.`,
       );
   }
+}
+
+/**
+ * The error to report when opening failed with `error` after `dir` was locked: `error` itself once
+ * the lock is released; if releasing fails too, a StorageError telling both (the opening error is
+ * its cause), so neither is lost.
+ */
+async function releasedAfter(error: unknown, dir: { close(): Promise<void> }): Promise<unknown> {
+  try {
+    await dir.close();
+  } catch (releaseError) {
+    return new StorageError(
+      `${error instanceof Error ? error.message : String(error)} Then releasing the lock of the database directory failed too: ${releaseError instanceof Error ? releaseError.message : String(releaseError)}`,
+      { cause: error },
+    );
+  }
+  return error;
 }

@@ -1,12 +1,34 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CorruptStorageError, openDatabase, StorageError } from '../src/index.js';
+import {
+  CorruptStorageError,
+  openDatabase,
+  ShelfError,
+  StorageBusyError,
+  StorageError,
+} from '../src/index.js';
 import { CLASSES, Todo, todo } from './fixtures.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-open-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid as number;
+}
 
 describe('openDatabase', () => {
   it("uses memory for 'auto' in Node", async () => {
@@ -43,7 +65,12 @@ describe('openDatabase', () => {
       root.set(`k${i}`, i);
       await conn.commit();
     }
-    // No close: the process "dies", so there is no checkpoint and opening reads the whole log.
+    // No close: the process "dies", so there is no checkpoint and opening reads the whole log,
+    // and its lock file is left naming a process that is gone.
+    writeFileSync(
+      join(path, 'shelfdb.lock'),
+      JSON.stringify({ pid: await deadPid(), host: hostname() }),
+    );
     const file = join(path, 'seg-000001.log');
     const log = readFileSync(file);
     const second = 32 + log.readUInt32LE(32); // after the oid reservation: the first transaction
@@ -60,6 +87,53 @@ describe('openDatabase', () => {
     // The root's creation was the damaged transaction; the later ones, each a root revision, remain.
     expect((await c.root()).get('k4')).toBe(4);
     await recovered.close();
+  });
+
+  it("refuses a second open of one 'file' database in one process; the first keeps working, and after it closes the path opens again", async () => {
+    const path = join(scratch, 'twice');
+    const first = await openDatabase('t', { storage: 'file', path });
+    const conn = first.open();
+    (await conn.root()).set('n', 1);
+    await conn.commit();
+
+    const second = await openDatabase('t', { storage: 'file', path }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(StorageBusyError);
+    expect((second as Error).message).toContain(path);
+    expect((second as Error).message).toContain(`pid ${process.pid}`);
+
+    (await conn.root()).set('n', 2);
+    await conn.commit();
+    expect((await first.verify()).ok).toBe(true);
+    await first.close();
+
+    const again = await openDatabase('t', { storage: 'file', path });
+    expect((await again.open().root()).get('n')).toBe(2);
+    await again.close();
+  });
+
+  it("refuses a 'file' path that is a regular file with ShelfError naming it, changing nothing", async () => {
+    const path = join(scratch, 'a-file');
+    writeFileSync(path, 'not a database');
+    const refused = await openDatabase('f', { storage: 'file', path }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ShelfError);
+    expect((refused as Error).message).toContain(path);
+    expect(readFileSync(path, 'utf8')).toBe('not a database');
+  });
+
+  it('releases the lock when opening fails, leaving a foreign directory as it was and the path openable', async () => {
+    const path = join(scratch, 'foreign');
+    mkdirSync(path);
+    writeFileSync(join(path, 'notes.txt'), 'mine');
+    const refused = await openDatabase('f', { storage: 'file', path }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CorruptStorageError);
+    expect(readdirSync(path)).toEqual(['notes.txt']);
+
+    // The refusal released the lock: once the directory is fit, this process can open it.
+    rmSync(join(path, 'notes.txt'));
+    const db = await openDatabase('f', { storage: 'file', path });
+    expect(existsSync(join(path, 'shelfdb.lock'))).toBe(true);
+    await db.close();
+    expect(existsSync(join(path, 'shelfdb.lock'))).toBe(false);
   });
 
   it('refuses bad options with clear errors', async () => {
