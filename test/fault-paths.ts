@@ -1,0 +1,227 @@
+/**
+ * The ShelfStorage paths the fault-injection harness drives through every operation: each a setup
+ * (run without faults) and a short workload (run with the fault armed). Commits write oids handed
+ * out in the setup; the root (oid 0, commit c0) references them all, so pack keeps every object.
+ */
+import { FaultDirectory } from './fault-directory.js';
+import { Run } from './fault-run.js';
+import type { ShelfOptions } from '../worker/shelf-storage.js';
+
+export interface FaultPath {
+  name: string;
+  options: ShelfOptions;
+  /** Without faults: makes `run.dir` and opens `run.storage` (default: a new database). */
+  setup?: (run: Run) => Promise<void>;
+  /** With the fault armed. */
+  workload: (run: Run) => Promise<void>;
+}
+
+/** A new database with eight objects under the root, committed as c0. */
+export async function freshDatabase(run: Run): Promise<void> {
+  await run.open();
+  run.oids = await run.newOids(8);
+  await run.commit([0, ...run.oids]);
+  run.tick(); // relaxed durability: the setup is flushed
+}
+
+/** A database of four commits (c0–c3) left by a crash in the middle of a fifth (c4). */
+async function crashedDatabase(run: Run): Promise<FaultDirectory> {
+  await freshDatabase(run);
+  const [a, b, c] = run.oids as [number, number, number];
+  await run.commit([a]);
+  await run.commit([b, c]);
+  await run.commit([a, c]);
+  run.dir.arm({ at: 1, kind: 'write', action: 'crash' });
+  await run.commit([b]);
+  run.storage = undefined;
+  return run.dir.crashImage('kept');
+}
+
+export const FAULT_PATHS: FaultPath[] = [
+  {
+    name: 'commit, strict durability',
+    options: {},
+    workload: async (run) => {
+      const [a, b, c, d] = run.oids as [number, number, number, number];
+      await run.commit([a]);
+      await run.commit([b, c]);
+      await run.commit([a, d]);
+    },
+  },
+  {
+    name: 'commit, relaxed durability',
+    options: { durability: 'relaxed' },
+    workload: async (run) => {
+      const [a, b, c, d] = run.oids as [number, number, number, number];
+      await run.commit([a]);
+      await run.commit([b, c]);
+      run.tick();
+      await run.commit([a, d]);
+      run.tick();
+      await run.commit([c]);
+    },
+  },
+  {
+    name: 'group commit, strict durability',
+    options: {},
+    workload: async (run) => {
+      const [a, b, c, d, e] = run.oids as [number, number, number, number, number];
+      await Promise.all([run.issue([a]), run.issue([b, c]), run.issue([d]), run.issue([a, e])]);
+      await Promise.all([run.issue([b]), run.issue([c, d])]);
+    },
+  },
+  {
+    name: 'group commit, relaxed durability',
+    options: { durability: 'relaxed' },
+    workload: async (run) => {
+      const [a, b, c, d, e] = run.oids as [number, number, number, number, number];
+      await Promise.all([run.issue([a]), run.issue([b, c]), run.issue([d, e])]);
+      run.tick();
+      await Promise.all([run.issue([b]), run.issue([a, d])]);
+      run.tick();
+    },
+  },
+  {
+    name: 'newOids reserving oids in the log',
+    options: {},
+    workload: async (run) => {
+      const many = await run.newOids(5000);
+      const last = many.at(-1);
+      await run.commit(last === undefined ? [run.oids[0] as number] : [last]);
+      await run.newOids(1);
+      await run.newOids(5000);
+      await run.commit([run.oids[1] as number]);
+    },
+  },
+  {
+    name: 'automatic checkpoint, strict durability',
+    options: { checkpointEvery: 2 },
+    workload: async (run) => {
+      const [a, b, c, d, e] = run.oids as [number, number, number, number, number];
+      await run.commit([a, b]);
+      await run.commit([c]);
+      await run.commit([d, e]);
+      await run.commit([a]);
+    },
+  },
+  {
+    name: 'automatic checkpoint, relaxed durability',
+    options: { durability: 'relaxed', checkpointEvery: 2 },
+    workload: async (run) => {
+      const [a, b, c, d, e] = run.oids as [number, number, number, number, number];
+      await run.commit([a, b]);
+      await run.commit([c]);
+      run.tick();
+      await run.commit([d, e]);
+      await run.commit([a]);
+      run.tick();
+    },
+  },
+  {
+    name: 'explicit checkpoint',
+    options: {},
+    workload: async (run) => {
+      const [a, b, c] = run.oids as [number, number, number];
+      await run.commit([a, b]);
+      await run.call('checkpoint()', (s) => s.checkpoint());
+      await run.commit([c]);
+      await run.call('checkpoint()', (s) => s.checkpoint());
+    },
+  },
+  {
+    name: 'pack',
+    options: {},
+    workload: async (run) => {
+      const [a, b, c] = run.oids as [number, number, number];
+      await run.commit([a, b]);
+      await run.commit([a]);
+      run.packed = true;
+      await run.call('pack()', (s) => s.pack());
+      await run.commit([b, c]);
+    },
+  },
+  {
+    name: 'pack while commits and a checkpoint arrive',
+    options: {},
+    workload: async (run) => {
+      const [a, b, c] = run.oids as [number, number, number];
+      await run.commit([a, b]);
+      run.packed = true;
+      await Promise.all([
+        run.call('pack()', (s) => s.pack()),
+        run.commit([a]),
+        run.call('checkpoint()', (s) => s.checkpoint()),
+        run.commit([c]),
+      ]);
+      await run.commit([b]);
+    },
+  },
+  {
+    name: 'close, strict durability',
+    options: {},
+    workload: async (run) => {
+      const [a, b] = run.oids as [number, number];
+      await run.commit([a]);
+      await run.commit([a, b]);
+      run.closed = true;
+      await run.call('close()', (s) => s.close());
+    },
+  },
+  {
+    name: 'close, relaxed durability',
+    options: { durability: 'relaxed' },
+    workload: async (run) => {
+      const [a, b] = run.oids as [number, number];
+      await run.commit([a]);
+      await run.commit([a, b]);
+      run.closed = true;
+      await run.call('close()', (s) => s.close());
+    },
+  },
+  {
+    name: 'open after a crash: torn tail cut, leftover index removed',
+    options: {},
+    setup: async (run) => {
+      const image = await crashedDatabase(run);
+      const leftover = await image.open('index-000099.idx');
+      leftover.write(0, new Uint8Array(64).fill(7));
+      leftover.flush();
+      leftover.close();
+      run.dir = image;
+    },
+    workload: async (run) => {
+      await run.open();
+      await run.commit([run.oids[3] as number]);
+    },
+  },
+  {
+    name: 'open with recover: true over a damaged transaction',
+    options: {},
+    setup: async (run) => {
+      const image = await crashedDatabase(run);
+      // Damage c2 in the middle of the log: recover replaces it with a filler.
+      const damaged = run.ledger.find((e) => e.note === 'c2');
+      if (damaged !== undefined) damaged.status = 'discarded';
+      const seg = image.contents().get('seg-000001.log') as Uint8Array;
+      const marker = new TextEncoder().encode(`${run.oids[1]}:2:`);
+      const at = indexOf(seg, marker);
+      const file = await image.open('seg-000001.log');
+      file.write(at, new Uint8Array([(seg[at] as number) ^ 0xff]));
+      file.flush();
+      file.close();
+      run.dir = image;
+    },
+    workload: async (run) => {
+      await run.open({ recover: true });
+      await run.commit([run.oids[1] as number]);
+    },
+  },
+];
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.byteLength <= haystack.byteLength; i++) {
+    for (let j = 0; j < needle.byteLength; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  throw new Error('fault-paths: the damaged commit was not found in the log');
+}
