@@ -1,0 +1,504 @@
+/**
+ * Chaos around the fake tabs of fake-tabs.ts, for the model-based tab tests and the message fuzzer:
+ *
+ * - ChaosTab wraps a FakeTab: `freeze()` holds every message it sends or receives (its locks stay
+ *   held, as a background tab's do) until `thaw()`; `crash()` kills it, and its files with it.
+ * - FencedDirectory is one owner's view of the shared files: once its tab has crashed, every file
+ *   operation throws, so code of a killed tab still running in this process cannot write (a killed
+ *   tab runs no code at all).
+ * - OwnerLedger counts the storages open on the files and not closed by a live tab: two at once
+ *   means two owners writing over each other.
+ * - InstrumentedStorage records every call that reaches the storage and checks that it is
+ *   well-formed (the owner must never execute an invalid call from a channel).
+ */
+import { TabRouter, type Channel, type Locks, type TabPlatform } from '../worker/tab-router.js';
+import { MemoryBlockDirectory, type BlockDirectory, type BlockFile } from '../worker/block-file.js';
+import { ShelfStorage } from '../worker/shelf-storage.js';
+import { MAX_BATCH } from '../worker/commit-checks.js';
+import type {
+  CommitRequest,
+  Invalidation,
+  LoadedRecord,
+  PackOptions,
+  PackResult,
+  RevisionInfo,
+  Storage,
+  StorageStats,
+  SyncResult,
+  Tid,
+  TransactionInfo,
+  VerifyReport,
+} from '../src/shared/storage.js';
+import { FakeHub, type FakeTab } from './fake-tabs.js';
+
+/** Called with every message a tab posts, before it leaves the tab. */
+export type PostHook = (channel: string, message: unknown) => void;
+
+interface LockWaiter {
+  tab: ChaosTab;
+  run: () => void;
+}
+
+/**
+ * Web Locks for chaos tabs, first come first served. A released lock passes to the next waiter at
+ * once, as navigator.locks does: a request made in between queues behind it. (FakeHub leaves the
+ * lock free until the waiter's grant runs a task later, and a new request takes it in that gap.)
+ */
+export class ChaosLocks {
+  private readonly locks = new Map<string, { holder: ChaosTab | undefined; queue: LockWaiter[] }>();
+
+  request(tab: ChaosTab, name: string, callback: () => Promise<unknown>): Promise<unknown> {
+    let lock = this.locks.get(name);
+    if (lock === undefined) {
+      lock = { holder: undefined, queue: [] };
+      this.locks.set(name, lock);
+    }
+    const entry = lock;
+    return new Promise((resolve, reject) => {
+      const run = (): void => {
+        let released = false;
+        const release = (): void => {
+          if (released || entry.holder !== tab) return;
+          released = true;
+          const next = entry.queue.shift();
+          entry.holder = next?.tab;
+          if (next !== undefined) setTimeout(next.run, 0);
+        };
+        tab.onRelease(release);
+        callback().then(
+          (value) => {
+            release();
+            resolve(value);
+          },
+          (error: unknown) => {
+            release();
+            reject(error);
+          },
+        );
+      };
+      if (entry.holder === undefined && entry.queue.length === 0) {
+        entry.holder = tab;
+        run();
+      } else {
+        entry.queue.push({ tab, run });
+      }
+    });
+  }
+
+  /** A killed tab's requests leave the queues. */
+  forget(tab: ChaosTab): void {
+    for (const lock of this.locks.values()) lock.queue = lock.queue.filter((w) => w.tab !== tab);
+  }
+
+  /** The names of the locks held now, as navigator.locks.query() reports them. */
+  held(): { name: string }[] {
+    return [...this.locks].filter(([, l]) => l.holder !== undefined).map(([name]) => ({ name }));
+  }
+}
+
+export class ChaosTab implements TabPlatform {
+  readonly locks: Locks;
+  /** While frozen, messages in and out wait here in order. */
+  private held: (() => void)[] = [];
+  private frozen = false;
+  /** Releases the locks this tab holds (run when it is killed). */
+  private readonly releases: (() => void)[] = [];
+
+  constructor(
+    readonly fake: FakeTab,
+    private readonly lockManager: ChaosLocks,
+    private readonly onPost?: PostHook,
+  ) {
+    const locks = {
+      request: (name: string, callback: () => Promise<unknown>) =>
+        lockManager.request(this, name, callback),
+      query: () => Promise.resolve({ held: lockManager.held() }),
+    };
+    this.locks = locks;
+  }
+
+  /** @internal Remembers how to release a lock granted to this tab. */
+  onRelease(release: () => void): void {
+    this.releases.push(release);
+  }
+
+  get crashed(): boolean {
+    return this.fake.crashed;
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen;
+  }
+
+  channel(name: string): Channel {
+    const inner = this.fake.channel(name);
+    return {
+      postMessage: (message: unknown) => {
+        if (this.crashed) return;
+        this.onPost?.(name, message);
+        if (!this.frozen) return inner.postMessage(message);
+        const copy = structuredClone(message); // the sender may reuse its object
+        this.held.push(() => inner.postMessage(copy));
+      },
+      addEventListener: (type, listener) =>
+        inner.addEventListener(type, (event) => {
+          if (!this.frozen) return listener(event);
+          this.held.push(() => listener(event));
+        }),
+      close: () => inner.close(),
+    };
+  }
+
+  /** The tab stops answering: a background tab the browser froze, its locks still held. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** The tab runs again: what it missed is delivered, what it said is sent. */
+  thaw(): void {
+    this.frozen = false;
+    const held = this.held;
+    this.held = [];
+    for (const deliver of held) if (!this.crashed) deliver();
+  }
+
+  /** The tab is killed: locks released, channels silent, nothing it held delivered. */
+  crash(): void {
+    this.held = [];
+    this.frozen = false;
+    this.fake.crash();
+    this.lockManager.forget(this);
+    for (const release of this.releases.splice(0)) release();
+  }
+}
+
+/** Thrown by a FencedDirectory after its tab was killed. */
+export class KilledTabError extends Error {
+  override name = 'KilledTabError';
+}
+
+/** One tab's handle on the shared files: dead with its tab. */
+export class FencedDirectory implements BlockDirectory {
+  constructor(
+    private readonly inner: BlockDirectory,
+    private readonly dead: () => boolean,
+  ) {}
+
+  private check(what: string): void {
+    if (this.dead()) throw new KilledTabError(`${what} by a killed tab`);
+  }
+
+  async open(name: string): Promise<BlockFile> {
+    this.check(`open ${name}`);
+    const file = await this.inner.open(name);
+    const fence =
+      <A extends unknown[], R>(what: string, f: (...a: A) => R) =>
+      (...a: A): R => {
+        this.check(`${what} ${name}`);
+        return f(...a);
+      };
+    return {
+      read: fence('read', (o: number, l: number) => file.read(o, l)),
+      write: fence('write', (o: number, d: Uint8Array) => file.write(o, d)),
+      size: fence('size', () => file.size()),
+      truncate: fence('truncate', (s: number) => file.truncate(s)),
+      flush: fence('flush', () => file.flush()),
+      close: () => file.close(),
+    };
+  }
+
+  async list(): Promise<string[]> {
+    this.check('list');
+    return this.inner.list();
+  }
+
+  async remove(name: string): Promise<void> {
+    this.check(`remove ${name}`);
+    return this.inner.remove(name);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+}
+
+interface OpenStorage {
+  tab: string;
+  closed: boolean;
+  dead: () => boolean;
+}
+
+/** Every storage opened on the files, to check that at most one live tab holds them. */
+export class OwnerLedger {
+  private readonly opened: OpenStorage[] = [];
+  /** What went wrong, in words: checked by the tests after every step. */
+  readonly violations: string[] = [];
+  opens = 0;
+
+  /** The tabs holding the files open now (killed tabs hold nothing). */
+  holders(): string[] {
+    return this.opened.filter((o) => !o.closed && !o.dead()).map((o) => o.tab);
+  }
+
+  /** Records an open by `tab`; a second live holder is a violation. */
+  open(tab: string, dead: () => boolean): OpenStorage {
+    const holders = this.holders();
+    if (holders.length > 0) {
+      this.violations.push(`tab ${tab} opened the files while ${holders.join(', ')} held them`);
+    }
+    const entry = { tab, closed: false, dead };
+    this.opened.push(entry);
+    this.opens++;
+    return entry;
+  }
+
+  /** At most one holder now. */
+  check(): void {
+    const holders = this.holders();
+    if (holders.length > 1) this.violations.push(`two owners at once: ${holders.join(', ')}`);
+  }
+}
+
+const isOid = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
+const isTid = isOid;
+const isOptTid = (x: unknown): boolean => x === undefined || isTid(x);
+const isObj = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isOidArray = (x: unknown): boolean =>
+  Array.isArray(x) && x.length <= MAX_BATCH && x.every(isOid);
+
+/** Why a storage call is not one a correct page or owner would make; undefined if it is. */
+export function invalidCall(method: string, args: unknown[]): string | undefined {
+  const bad = (what: string): string => `${method}(${describe(args)}): ${what}`;
+  switch (method) {
+    case 'load':
+      if (!isOidArray(args[0])) return bad('oids are not an array of integer oids');
+      if (!isOptTid(args[1])) return bad('atTid is not an integer tid');
+      return undefined;
+    case 'newOids':
+      if (
+        !Number.isSafeInteger(args[0]) ||
+        (args[0] as number) < 0 ||
+        (args[0] as number) > MAX_BATCH
+      )
+        return bad('count is not a bounded integer');
+      return undefined;
+    case 'commit': {
+      const txn = args[0];
+      if (!isObj(txn)) return bad('no request');
+      if (!isTid(txn.baseTid)) return bad('baseTid is not an integer tid');
+      if (!Array.isArray(txn.records) || txn.records.length > MAX_BATCH)
+        return bad('records is not a bounded array');
+      for (const r of txn.records as unknown[]) {
+        if (!isObj(r) || !isOid(r.oid) || typeof r.className !== 'string')
+          return bad('a record has no integer oid or class name');
+        if (!(r.state instanceof Uint8Array))
+          return bad(`record ${String(r.oid)} has no state bytes`);
+        if (!isOidArray(r.refs)) return bad(`record ${String(r.oid)} has refs that are not oids`);
+        if (!isOptTid(r.tid))
+          return bad(`record ${String(r.oid)} has a tid that is not an integer`);
+      }
+      if (txn.readCurrent !== undefined) {
+        if (!Array.isArray(txn.readCurrent) || txn.readCurrent.length > MAX_BATCH)
+          return bad('readCurrent is not a bounded array');
+        for (const p of txn.readCurrent as unknown[])
+          if (!isObj(p) || !isOid(p.oid) || !isTid(p.tid))
+            return bad('a readCurrent pin is malformed');
+      }
+      if (txn.txnId !== undefined && typeof txn.txnId !== 'string')
+        return bad('txnId is not a string');
+      if (txn.note !== undefined && typeof txn.note !== 'string')
+        return bad('note is not a string');
+      if (txn.user !== undefined && typeof txn.user !== 'string')
+        return bad('user is not a string');
+      if (txn.meta !== undefined && !isObj(txn.meta)) return bad('meta is not an object');
+      return undefined;
+    }
+    case 'sync':
+      return isTid(args[0]) ? undefined : bad('sinceTid is not an integer tid');
+    case 'pack': {
+      const o = args[0];
+      if (o !== undefined && (!isObj(o) || !isOptTid(o.keepTid)))
+        return bad('keepTid is not an integer tid');
+      return undefined;
+    }
+    case 'stats':
+    case 'verify':
+      return undefined;
+    case 'transactions': {
+      const o = args[0];
+      if (o === undefined) return undefined;
+      if (!isObj(o)) return bad('options are not an object');
+      if (o.limit !== undefined && !(Number.isSafeInteger(o.limit) && (o.limit as number) >= 0))
+        return bad('limit is not a count');
+      if (!isOptTid(o.before)) return bad('before is not an integer tid');
+      return undefined;
+    }
+    case 'history':
+      if (!isOid(args[0])) return bad('oid is not an integer oid');
+      if (args[1] !== undefined && !(Number.isSafeInteger(args[1]) && (args[1] as number) >= 0))
+        return bad('limit is not a count');
+      return undefined;
+    default:
+      return bad('no such storage method');
+  }
+}
+
+function describe(args: unknown[]): string {
+  try {
+    const text = JSON.stringify(args, (_k, v: unknown) =>
+      typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v,
+    );
+    return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+  } catch {
+    return '<unprintable>';
+  }
+}
+
+/**
+ * A storage that records and checks every call reaching it. `close` is legal only once the tab
+ * itself was asked to close (`closeAllowed`). Lacks `pin`, as ShelfStorage does: pins are the
+ * router's business.
+ */
+export class InstrumentedStorage implements Storage {
+  /** Every call that reached the storage: method and arguments. */
+  readonly calls: { method: string; args: unknown[] }[] = [];
+
+  constructor(
+    private readonly inner: Storage,
+    private readonly entry: OpenStorage,
+    private readonly ledger: OwnerLedger,
+    /** True once the test asked the tab to close. */
+    private readonly closeAllowed: () => boolean,
+  ) {}
+
+  get recovery(): unknown {
+    return (this.inner as { recovery?: unknown }).recovery;
+  }
+
+  private record<T>(method: string, args: unknown[], run: () => Promise<T>): Promise<T> {
+    this.calls.push({ method, args });
+    const why = invalidCall(method, args);
+    if (why !== undefined) this.ledger.violations.push(`tab ${this.entry.tab} executed ${why}`);
+    return run();
+  }
+
+  load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
+    return this.record('load', [oids, atTid], () => this.inner.load(oids, atTid));
+  }
+  newOids(count: number): Promise<number[]> {
+    return this.record('newOids', [count], () => this.inner.newOids(count));
+  }
+  commit(txn: CommitRequest): Promise<Tid> {
+    return this.record('commit', [txn], () => this.inner.commit(txn));
+  }
+  sync(sinceTid: Tid): Promise<SyncResult> {
+    return this.record('sync', [sinceTid], () => this.inner.sync(sinceTid));
+  }
+  pack(options?: PackOptions): Promise<PackResult> {
+    return this.record('pack', [options], () => this.inner.pack(options));
+  }
+  stats(): Promise<StorageStats> {
+    return this.record('stats', [], () => this.inner.stats());
+  }
+  verify(): Promise<VerifyReport> {
+    return this.record('verify', [], () => this.inner.verify());
+  }
+  transactions(options?: { limit?: number; before?: Tid }): Promise<TransactionInfo[]> {
+    return this.record('transactions', [options], () => this.inner.transactions(options));
+  }
+  history(oid: number, limit?: number): Promise<RevisionInfo[]> {
+    return this.record('history', [oid, limit], () => this.inner.history(oid, limit));
+  }
+  subscribe(listener: (invalidation: Invalidation) => void): () => void {
+    return this.inner.subscribe(listener);
+  }
+  subscribeErrors(listener: (error: unknown) => void): () => void {
+    return this.inner.subscribeErrors?.(listener) ?? (() => undefined);
+  }
+  async close(): Promise<void> {
+    this.calls.push({ method: 'close', args: [] });
+    if (!this.closeAllowed() && !this.entry.dead()) {
+      this.ledger.violations.push(`tab ${this.entry.tab} closed its storage without being closed`);
+    }
+    try {
+      await this.inner.close();
+    } finally {
+      this.entry.closed = true;
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A record state holding a list of op ids (the model's exactly-once ledger). */
+export const encodeOps = (ops: number[]): Uint8Array => encoder.encode(JSON.stringify(ops));
+export const decodeOps = (state: Uint8Array): number[] =>
+  JSON.parse(decoder.decode(state)) as number[];
+
+/** A wait of `ms` on the real clock (the fake tabs deliver on timers). */
+export const settle = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The seed and run count: fixed and small by default, `SHELF_FAULT_RUNS=<n>` for long runs. */
+export function faultRuns(defaultRuns: number): { seed: number; numRuns: number; long: boolean } {
+  const env = Number(process.env.SHELF_FAULT_RUNS ?? '');
+  if (Number.isSafeInteger(env) && env > 0) {
+    return { seed: (Date.now() ^ (Math.random() * 0x7fffffff)) | 0, numRuns: env, long: true };
+  }
+  return { seed: 9, numRuns: defaultRuns, long: false };
+}
+
+/** One line on the test's stdout (the reliability figures; eslint forbids console in tests). */
+export function report(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** One tab of a chaos origin, as the tests drive it. */
+export interface ChaosTabState {
+  label: string;
+  chaos: ChaosTab;
+  router: TabRouter | undefined;
+  /** Set when the test asked the tab to close (its storage may close then). */
+  closing: boolean;
+}
+
+/**
+ * A database shared by fake tabs, as in tab-router.test.ts, with every owner's storage counted by
+ * the ledger and instrumented, and every owner's files fenced by its tab's life.
+ */
+export function chaosOrigin(options: { busyTimeout: number; onPost?: PostHook }) {
+  const hub = new FakeHub();
+  const dir = new MemoryBlockDirectory();
+  const ledger = new OwnerLedger();
+  const locks = new ChaosLocks();
+  const storages: InstrumentedStorage[] = [];
+  let count = 0;
+  const tab = (label = `tab${++count}`): ChaosTabState => ({
+    label,
+    chaos: new ChaosTab(hub.tab(), locks, options.onPost),
+    router: undefined,
+    closing: false,
+  });
+  const join = async (state: ChaosTabState): Promise<TabRouter> => {
+    state.router = await TabRouter.open(
+      state.chaos,
+      { name: 'db', busyTimeout: options.busyTimeout, tabId: state.label },
+      async () => {
+        const dead = (): boolean => state.chaos.crashed;
+        const entry = ledger.open(state.label, dead);
+        try {
+          const shelf = await ShelfStorage.open(new FencedDirectory(dir, dead));
+          const storage = new InstrumentedStorage(shelf, entry, ledger, () => state.closing);
+          storages.push(storage);
+          return storage;
+        } catch (error) {
+          entry.closed = true;
+          throw error;
+        }
+      },
+    );
+    return state.router;
+  };
+  return { hub, dir, ledger, storages, tab, join };
+}

@@ -1,0 +1,497 @@
+/**
+ * The scenarios of the model-based tab tests (tab-model.test.ts): actions across up to five fake
+ * tabs sharing one ShelfStorage, the model they are checked against, and the arbitraries that
+ * generate them. Repros of single interleavings run `runScenario` on a fixed action list.
+ *
+ * Every commit appends its op id to its tab's record (oids 1–5) and sometimes to the shared record
+ * (oid 6), so the final states say exactly which ops landed and how often. The model: an
+ * acknowledged op is there exactly once, in every record it wrote; an op rejected with an error
+ * that says it did not land is nowhere; an op left with StorageBusyError (after one resend with
+ * the same txnId) or whose tab closed or died mid-call is there once or not at all, and never half.
+ * Besides: no call of a live tab is left unsettled once the owner is thawed and `busyTimeout` has
+ * passed, at most one live tab holds the files open at any time, the owner's storage never sees a
+ * malformed call or a close it was not asked for, and a fresh tab can commit and read afterwards,
+ * with `verify()` ok, as can the files reopened after every tab closed.
+ */
+import fc from 'fast-check';
+import {
+  DatabaseClosedError,
+  ReadConflictError,
+  StorageBusyError,
+  WriteConflictError,
+} from '../src/shared/errors.js';
+import {
+  PROTOCOL_VERSION,
+  callsChannelName,
+  databaseChannelName,
+  tabChannelName,
+} from '../src/shared/protocol.js';
+import type { CommitRequest, Storage, StoredRecord } from '../src/shared/storage.js';
+import { ShelfStorage } from '../worker/shelf-storage.js';
+import { chaosOrigin, decodeOps, encodeOps, settle, type ChaosTabState } from './tab-chaos.js';
+
+export const BUSY = 150;
+const MAX_TABS = 5;
+const SHARED = 6;
+const ALL = [1, 2, 3, 4, 5, SHARED];
+
+export type Feature =
+  | 'owner-close' // closing the owner while calls are in flight
+  | 'crash'
+  | 'freeze'
+  | 'pin'
+  | 'pack'
+  | 'stray-malformed' // garbage and other protocol versions
+  | 'stray-close' // a 'close' call from a tab that does not exist
+  | 'stray-pin' // a 'pin' call from a tab that does not exist, or with a tid that is not one
+  | 'stray-answer' // results and errors for ids never asked, owner announcements of no tab
+  | 'busy-resend'; // resending a commit that failed with StorageBusyError
+
+type Stray = { feature: Feature; message: unknown };
+
+export type Action =
+  | { kind: 'join' }
+  | { kind: 'commit'; tab: number; shared: boolean }
+  | { kind: 'close'; tab: number; owner: boolean }
+  | { kind: 'crash'; tab: number; owner: boolean }
+  | { kind: 'freeze'; tab: number; owner: boolean; ms: number }
+  | { kind: 'pin'; tab: number; release: boolean }
+  | { kind: 'pack'; tab: number }
+  | { kind: 'stray'; channel: 'main' | 'calls' | 'answer'; tab: number; stray: Stray }
+  | { kind: 'wait'; ms: number };
+
+const weirdNumber = fc.constantFrom<unknown>('3', Number.NaN, -1, 0.5, 2 ** 60, null, {}, [1]);
+const strangerId = fc.constantFrom('stranger', 'tab99', '');
+
+const strayArb: fc.Arbitrary<Stray> = fc.oneof(
+  fc
+    .oneof(
+      fc.constant<unknown>(null),
+      fc.string(),
+      fc.integer(),
+      fc.record({ v: fc.constant(PROTOCOL_VERSION), type: fc.string() }),
+      fc.record({
+        v: fc.constant(PROTOCOL_VERSION + 1),
+        type: fc.constant('result'),
+        id: fc.nat(20),
+        value: fc.nat(),
+      }),
+      fc.record({
+        v: fc.constant(PROTOCOL_VERSION),
+        type: fc.constant('call'),
+        id: fc.nat(),
+        method: fc.constant('load'),
+        args: fc.constant('x'),
+      }),
+    )
+    .map((message) => ({ feature: 'stray-malformed' as const, message })),
+  fc.record({ id: fc.nat(), from: strangerId }).map(({ id, from }) => ({
+    feature: 'stray-close' as const,
+    message: { v: PROTOCOL_VERSION, type: 'call', id, method: 'close', args: [], from },
+  })),
+  fc.record({ id: fc.nat(), from: strangerId, tid: weirdNumber }).map(({ id, from, tid }) => ({
+    feature: 'stray-pin' as const,
+    message: { v: PROTOCOL_VERSION, type: 'call', id, method: 'pin', args: ['holder', tid], from },
+  })),
+  fc
+    .oneof(
+      fc.nat().map((n) => ({ v: PROTOCOL_VERSION, type: 'result', id: 1_000_000 + n, value: 'x' })),
+      fc.nat().map((n) => ({
+        v: PROTOCOL_VERSION,
+        type: 'error',
+        id: 1_000_000 + n,
+        error: { shelfError: true, name: 'WriteConflictError', message: 'stray', oids: [1] },
+      })),
+      fc.constant({ v: PROTOCOL_VERSION, type: 'hello', tabId: 'ghost' }),
+    )
+    .map((message) => ({ feature: 'stray-answer' as const, message })),
+);
+
+export const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant({ kind: 'join' as const }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('commit' as const),
+      tab: fc.nat(MAX_TABS - 1),
+      shared: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('close' as const),
+      tab: fc.nat(MAX_TABS - 1),
+      owner: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('crash' as const),
+      tab: fc.nat(MAX_TABS - 1),
+      owner: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('freeze' as const),
+      tab: fc.nat(MAX_TABS - 1),
+      owner: fc.boolean(),
+      ms: fc.integer({ min: 10, max: 3 * BUSY }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('pin' as const),
+      tab: fc.nat(MAX_TABS - 1),
+      release: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('pack' as const), tab: fc.nat(MAX_TABS - 1) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('stray' as const),
+      channel: fc.constantFrom('main' as const, 'calls' as const, 'answer' as const),
+      tab: fc.nat(MAX_TABS - 1),
+      stray: strayArb,
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.nat(40) }) },
+);
+
+/** The features an action exercises (for KNOWN_FAILING). */
+function features(action: Action): Feature[] {
+  switch (action.kind) {
+    case 'close':
+      return action.owner ? ['owner-close'] : [];
+    case 'crash':
+      return ['crash'];
+    case 'freeze':
+      return ['freeze'];
+    case 'pin':
+      return ['pin'];
+    case 'pack':
+      return ['pack'];
+    case 'stray':
+      return [action.stray.feature];
+    default:
+      return [];
+  }
+}
+
+/** What one commit op was told. */
+interface Op {
+  id: number;
+  tab: string;
+  oids: number[];
+  outcome: 'pending' | 'not-sent' | 'acked' | 'rejected' | 'unknown';
+  story: string[];
+}
+
+interface Tracked {
+  tab: ChaosTabState;
+  what: string;
+  settled: boolean;
+}
+
+/** One scenario: its tabs, its ops, and what went wrong. */
+class Scenario {
+  readonly origin = chaosOrigin({ busyTimeout: BUSY });
+  readonly tabs: ChaosTabState[] = [];
+  readonly ops: Op[] = [];
+  readonly tracked: Tracked[] = [];
+  readonly violations: string[] = this.origin.ledger.violations;
+  private readonly slots = new Map<ChaosTabState, number>();
+  private readonly stranger = this.origin.tab('stranger');
+  private readonly strangerChannels = new Map<
+    string,
+    ReturnType<ChaosTabState['chaos']['channel']>
+  >();
+  newestTid = 1;
+  constructor(private readonly disabled: ReadonlySet<Feature>) {}
+
+  live(): ChaosTabState[] {
+    return this.tabs.filter((t) => t.router !== undefined && !t.closing && !t.chaos.crashed);
+  }
+
+  owner(): ChaosTabState | undefined {
+    const [holder] = this.origin.ledger.holders();
+    return this.live().find((t) => t.label === holder);
+  }
+
+  pick(index: number, owner = false): ChaosTabState | undefined {
+    const live = this.live();
+    if (owner) return this.owner();
+    return live.length === 0 ? undefined : live[index % live.length];
+  }
+
+  track<T>(tab: ChaosTabState, what: string, promise: Promise<T>): Promise<T> {
+    const entry = { tab, what, settled: false };
+    this.tracked.push(entry);
+    const done = (): void => void (entry.settled = true);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /** An error that a live tab's call may meet; anything else is a violation. */
+  expected(tab: ChaosTabState, error: unknown, what: string): boolean {
+    if (error instanceof StorageBusyError || error instanceof WriteConflictError) return true;
+    if (error instanceof ReadConflictError) return true;
+    if (tab.closing && error instanceof DatabaseClosedError) return true;
+    if (tab.chaos.crashed) return true; // a dead tab's callers died with it
+    this.violations.push(`${tab.label} ${what} failed with ${String(error)}`);
+    return false;
+  }
+
+  async setup(): Promise<void> {
+    const storage = await ShelfStorage.open(this.origin.dir);
+    await storage.newOids(ALL.length);
+    const records: StoredRecord[] = ALL.map((oid) => ({
+      oid,
+      className: 'Ops',
+      state: encodeOps([]),
+      refs: [],
+    }));
+    records.push({ oid: 0, className: 'Root', state: encodeOps([]), refs: ALL });
+    this.newestTid = await storage.commit({ baseTid: 0, records });
+    await storage.close();
+    await this.join();
+  }
+
+  async join(): Promise<void> {
+    if (this.live().length >= MAX_TABS) return;
+    const state = this.origin.tab();
+    const used = new Set(this.live().map((t) => this.slots.get(t)));
+    const slot = [1, 2, 3, 4, 5].find((s) => !used.has(s)) as number;
+    try {
+      await this.track(state, 'join', this.origin.join(state));
+      this.tabs.push(state);
+      this.slots.set(state, slot);
+    } catch (error) {
+      this.expected(state, error, 'join');
+    }
+  }
+
+  /** Load, append the op id, commit; a busy commit is resent once with the same txnId. */
+  async commit(tab: ChaosTabState, shared: boolean): Promise<void> {
+    const router = tab.router as Storage;
+    const oids = [this.slots.get(tab) as number, ...(shared ? [SHARED] : [])];
+    const op: Op = { id: this.ops.length + 1, tab: tab.label, oids, outcome: 'pending', story: [] };
+    this.ops.push(op);
+    let loaded;
+    try {
+      loaded = await this.track(tab, `load for op ${op.id}`, router.load(oids));
+    } catch (error) {
+      this.expected(tab, error, `load for op ${op.id}`);
+      op.outcome = 'not-sent';
+      return;
+    }
+    const request: CommitRequest = {
+      baseTid: Math.max(...loaded.map((r) => r.tid)),
+      records: loaded.map((r) => ({
+        oid: r.oid,
+        className: 'Ops',
+        state: encodeOps([...decodeOps(r.state), op.id]),
+        refs: [],
+        tid: r.tid,
+      })),
+      meta: { op: op.id },
+      txnId: `op-${op.id}`,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const tid = await this.track(tab, `commit of op ${op.id}`, router.commit(request));
+        op.story.push(`acked as ${tid}`);
+        op.outcome = 'acked';
+        this.newestTid = Math.max(this.newestTid, tid);
+        return;
+      } catch (error) {
+        op.story.push(String(error));
+        const busy = error instanceof StorageBusyError;
+        const dying = tab.closing || tab.chaos.crashed;
+        if (!this.expected(tab, error, `commit of op ${op.id}`) || busy || dying) {
+          op.outcome = 'unknown';
+        } else {
+          op.outcome = 'rejected';
+        }
+        if (!busy || attempt > 0 || dying || this.disabled.has('busy-resend')) return;
+        await settle(BUSY / 2);
+      }
+    }
+  }
+
+  async pin(tab: ChaosTabState, release: boolean): Promise<void> {
+    try {
+      await this.track(
+        tab,
+        'pin',
+        (tab.router as Storage).pin?.(`h-${tab.label}`, release ? null : this.newestTid) ??
+          Promise.resolve(),
+      );
+    } catch (error) {
+      this.expected(tab, error, 'pin');
+    }
+  }
+
+  async pack(tab: ChaosTabState): Promise<void> {
+    try {
+      await this.track(tab, 'pack', (tab.router as Storage).pack());
+    } catch (error) {
+      this.expected(tab, error, 'pack');
+    }
+  }
+
+  async close(tab: ChaosTabState): Promise<void> {
+    tab.closing = true;
+    try {
+      await this.track(tab, 'close', (tab.router as Storage).close());
+    } catch (error) {
+      this.violations.push(`${tab.label} close failed with ${String(error)}`);
+    }
+  }
+
+  stray(
+    channel: 'main' | 'calls' | 'answer',
+    tab: ChaosTabState | undefined,
+    message: unknown,
+  ): void {
+    const name =
+      channel === 'main'
+        ? databaseChannelName('db')
+        : channel === 'calls'
+          ? callsChannelName('db')
+          : tabChannelName('db', tab?.label ?? 'nobody');
+    let c = this.strangerChannels.get(name);
+    if (c === undefined) {
+      c = this.stranger.chaos.channel(name);
+      this.strangerChannels.set(name, c);
+    }
+    c.postMessage(message);
+  }
+
+  /** Runs one action; long-running ones go on in the background. */
+  act(action: Action, background: Promise<unknown>[]): Promise<void> | undefined {
+    switch (action.kind) {
+      case 'join':
+        return this.join();
+      case 'wait':
+        return settle(action.ms);
+      case 'stray':
+        this.stray(action.channel, this.pick(action.tab), action.stray.message);
+        return undefined;
+    }
+    const tab = this.pick(action.tab, 'owner' in action && action.owner);
+    if (tab === undefined) return undefined;
+    switch (action.kind) {
+      case 'commit':
+        background.push(this.commit(tab, action.shared));
+        return undefined;
+      case 'pin':
+        background.push(this.pin(tab, action.release));
+        return undefined;
+      case 'pack':
+        background.push(this.pack(tab));
+        return undefined;
+      case 'close':
+        background.push(this.close(tab));
+        return undefined;
+      case 'crash':
+        tab.chaos.crash();
+        return undefined;
+      case 'freeze':
+        tab.chaos.freeze();
+        background.push(settle(action.ms).then(() => tab.chaos.thaw()));
+        return undefined;
+    }
+  }
+
+  /** After the actions: every live tab's call settles once frozen tabs thaw. */
+  async drain(background: Promise<unknown>[]): Promise<void> {
+    for (const t of this.tabs) t.chaos.thaw();
+    const deadline = settle(6 * BUSY + 1000).then(() => 'late' as const);
+    const all = Promise.all(background).then(() => 'done' as const);
+    if ((await Promise.race([all, deadline])) === 'late') {
+      const open = this.tracked.filter((t) => !t.settled && !t.tab.chaos.crashed);
+      this.violations.push(
+        `calls left unsettled: ${open.map((t) => `${t.tab.label} ${t.what}`).join(', ')}`,
+      );
+    }
+  }
+
+  /** The model check: a fresh tab reads every record, commits, and verifies. */
+  async check(): Promise<void> {
+    const reader = this.origin.tab('reader');
+    let storage: Storage;
+    try {
+      storage = await this.origin.join(reader);
+      this.tabs.push(reader);
+      await storage.commit({ baseTid: this.newestTid, records: [], txnId: 'final-empty' });
+      this.checkLists(await storage.load(ALL), 'through a fresh tab');
+      const report = await storage.verify();
+      if (!report.ok)
+        this.violations.push(`verify through a fresh tab: ${JSON.stringify(report.problems)}`);
+    } catch (error) {
+      this.violations.push(`a fresh tab could not read the database: ${String(error)}`);
+    }
+    for (const t of this.tabs) {
+      if (t.router !== undefined && !t.chaos.crashed && !t.closing) await this.close(t);
+    }
+    try {
+      const reopened = await ShelfStorage.open(this.origin.dir);
+      this.checkLists(await reopened.load(ALL), 'after reopening the files');
+      const report = await reopened.verify();
+      if (!report.ok)
+        this.violations.push(`verify after reopening: ${JSON.stringify(report.problems)}`);
+      await reopened.close();
+    } catch (error) {
+      this.violations.push(`the files could not be reopened: ${String(error)}`);
+    }
+    this.origin.ledger.check();
+  }
+
+  private checkLists(records: { oid: number; state: Uint8Array }[], where: string): void {
+    const counts = new Map<number, Map<number, number>>();
+    for (const r of records) {
+      const seen = new Map<number, number>();
+      for (const id of decodeOps(r.state)) seen.set(id, (seen.get(id) ?? 0) + 1);
+      counts.set(r.oid, seen);
+    }
+    for (const op of this.ops) {
+      const found = op.oids.map((oid) => counts.get(oid)?.get(op.id) ?? 0);
+      const story = `op ${op.id} of ${op.tab} (${op.story.join(' → ') || op.outcome})`;
+      if (found.some((n) => n > 1)) this.violations.push(`${where}: ${story} landed twice`);
+      else if (found.some((n) => n !== found[0]))
+        this.violations.push(`${where}: ${story} landed in part`);
+      else if (op.outcome === 'acked' && found[0] !== 1)
+        this.violations.push(`${where}: ${story} was acknowledged and lost`);
+      else if ((op.outcome === 'rejected' || op.outcome === 'not-sent') && found[0] !== 0)
+        this.violations.push(`${where}: ${story} was refused and landed`);
+    }
+  }
+}
+
+/** Runs one interleaving and returns what went wrong (nothing: []). */
+export async function runScenario(
+  actions: Action[],
+  disabled: ReadonlySet<Feature>,
+): Promise<string[]> {
+  const s = new Scenario(disabled);
+  await s.setup();
+  const background: Promise<unknown>[] = [];
+  for (const action of actions) {
+    if (features(action).some((f) => disabled.has(f))) continue;
+    await s.act(action, background);
+    s.origin.ledger.check();
+    await settle(0);
+  }
+  await s.drain(background);
+  await s.check();
+  return s.violations;
+}
