@@ -131,6 +131,21 @@ describe('NodeBlockDirectory lock file', () => {
     await again.close();
   });
 
+  it('gives one directory to exactly one of two opens started together in this process', async () => {
+    const path = fresh();
+    const results = await Promise.allSettled([
+      NodeBlockDirectory.create(path),
+      NodeBlockDirectory.create(path),
+    ]);
+    const opened = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(opened).toHaveLength(1);
+    expect(refused.map((r) => (r as PromiseRejectedResult).reason)).toEqual([
+      expect.any(StorageBusyError),
+    ]);
+    await (opened[0] as PromiseFulfilledResult<NodeBlockDirectory>).value.close();
+  });
+
   it('writes its pid, host and start time into the lock file as JSON', async () => {
     const path = fresh();
     const dir = await NodeBlockDirectory.create(path);
@@ -218,6 +233,73 @@ describe('NodeBlockDirectory lock file', () => {
     const refused = await NodeBlockDirectory.create(path).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(StorageBusyError);
     expect((refused as Error).message).toContain(`pid 1 on not-${hostname()}`);
+  });
+
+  describe('with the exact process check of Linux (/proc, faked here)', () => {
+    /** Node's fs, with /proc saying: booted as `boot`, process `pid` started at tick `ticks[pid]`. */
+    const procFs = (boot: string, ticks: Record<number, number>): NodeFs => ({
+      ...(nodeFs as unknown as NodeFs),
+      readFileSync(p: string): Uint8Array {
+        const enc = (t: string): Uint8Array => new TextEncoder().encode(t);
+        if (p === '/proc/sys/kernel/random/boot_id') return enc(`${boot}\n`);
+        const pid = /^\/proc\/(\d+)\/stat$/.exec(p)?.[1];
+        if (pid !== undefined) {
+          const t = ticks[Number(pid)];
+          if (t === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+          // Field 22 is the start time; a command name with spaces and ')' must not confuse it.
+          return enc(`${pid} (a) b) S ${Array(18).fill('0').join(' ')} ${t} 0 0\n`);
+        }
+        return nodeFs.readFileSync(p);
+      },
+    });
+    const locked = (owner: object): string => {
+      const path = fresh();
+      mkdirSync(path);
+      writeFileSync(join(path, LOCK), JSON.stringify({ host: hostname(), ...owner }));
+      return path;
+    };
+
+    it('records the boot and start tick of the owner in the lock file', async () => {
+      const path = fresh();
+      const fs = procFs('boot-1', { [process.pid]: 500 });
+      const dir = await NodeBlockDirectory.create(path, platform({ fs }));
+      expect(lockOf(path)).toMatchObject({ pid: process.pid, process: 'boot-1:500' });
+      await dir.close();
+    });
+
+    it('refuses a second open in this process: same pid, same boot, same start', async () => {
+      const fs = procFs('boot-1', { [process.pid]: 500 });
+      const path = locked({ pid: process.pid, process: 'boot-1:500' });
+      await expect(NodeBlockDirectory.create(path, platform({ fs }))).rejects.toThrow(
+        /already open in this process/,
+      );
+    });
+
+    it('takes over a lock left by an earlier process that had this same pid (a restarted container)', async () => {
+      const fs = procFs('boot-1', { [process.pid]: 500 });
+      const path = locked({ pid: process.pid, process: 'boot-1:100' });
+      await (await NodeBlockDirectory.create(path, platform({ fs }))).close();
+    });
+
+    it('takes over a lock from before a reboot, although its pid is alive now', async () => {
+      const other = process.pid + 1_000_000;
+      const fs = procFs('boot-2', { [process.pid]: 500, [other]: 100 });
+      const path = locked({ pid: other, process: 'boot-1:100' });
+      const probe = (): void => undefined; // alive
+      await (await NodeBlockDirectory.create(path, platform({ fs, probe }))).close();
+    });
+
+    it('takes over a lock whose pid now names another process, and refuses one whose owner still runs', async () => {
+      const other = process.pid + 1_000_000;
+      const fs = procFs('boot-1', { [process.pid]: 500, [other]: 300 });
+      const probe = (): void => undefined; // alive
+      const reused = locked({ pid: other, process: 'boot-1:100' });
+      await (await NodeBlockDirectory.create(reused, platform({ fs, probe }))).close();
+      const running = locked({ pid: other, process: 'boot-1:300' });
+      await expect(NodeBlockDirectory.create(running, platform({ fs, probe }))).rejects.toThrow(
+        `open in another process (pid ${other}`,
+      );
+    });
   });
 
   it('gives a stale lock to one of two processes taking it over at the same moment, never both', async () => {
