@@ -35,22 +35,22 @@ import type { ShelfStorage } from './shelf-storage.js';
 const CHUNK = 4 << 20;
 
 export async function packShelf(s: ShelfStorage, keep: Tid): Promise<PackResult> {
-  const segment = Math.max(...s.manifest.segments) + 1;
-  const generation = s.manifest.generation + 1;
+  const segment = Math.max(...s.log.manifest.segments) + 1;
+  const generation = s.log.manifest.generation + 1;
   const made: [BlockFile, string][] = [];
   let published = false;
   try {
-    const out = await s.dir.open(segmentName(segment));
+    const out = await s.log.dir.open(segmentName(segment));
     made.push([out, segmentName(segment)]);
-    const indexFile = await s.dir.open(indexName(generation));
+    const indexFile = await s.log.dir.open(indexName(generation));
     made.push([indexFile, indexName(generation)]);
     const result = copyAndPublish(s, keep, segment, generation, out, indexFile);
     published = true;
     // The old files are garbage now; what cannot be removed is removed at the next open.
-    for (const name of result.oldFiles) await s.removeLeftover(name);
+    for (const name of result.oldFiles) await s.log.removeLeftover(name);
     return result.result;
   } catch (error) {
-    if (!published) for (const [file, name] of made) await s.discard(file, name);
+    if (!published) for (const [file, name] of made) await s.log.discard(file, name);
     throw error;
   }
 }
@@ -66,7 +66,7 @@ function copyAndPublish(
 ): { result: PackResult; oldFiles: string[] } {
   s.flushNow();
   let bytesBefore = 0;
-  for (const file of s.segments.values()) bytesBefore += file.size();
+  for (const file of s.log.segments.values()) bytesBefore += file.size();
 
   // 1. Mark: the revisions each reachable object still needs, from the root over their refs.
   const keepPositions = new Set<number>();
@@ -98,9 +98,9 @@ function copyAndPublish(
   let chunkSize = 0;
   let revisionsKept = 0;
   let revisionsSeen = 0;
-  for (const n of s.manifest.segments) {
-    const file = s.segments.get(n) as BlockFile;
-    const size = n === s.active ? s.end : file.size();
+  for (const n of s.log.manifest.segments) {
+    const file = s.log.segments.get(n) as BlockFile;
+    const size = n === s.log.active ? s.log.end : file.size();
     let off = SEGMENT_HEADER_SIZE;
     while (off < size) {
       const length = recordLength(file.read(off, 4));
@@ -155,10 +155,10 @@ function copyAndPublish(
   const index = new ShelfIndex();
   index.replace(newIndex);
   const objects = index.write(indexFile, s.nextOidReserved);
-  const oldFiles = s.manifest.segments.map(segmentName);
-  if (s.manifest.checkpoint !== null) oldFiles.push(s.manifest.checkpoint.file);
+  const oldFiles = s.log.manifest.segments.map(segmentName);
+  if (s.log.manifest.checkpoint !== null) oldFiles.push(s.log.manifest.checkpoint.file);
   const time = Date.now();
-  s.publish({
+  s.log.publish({
     generation,
     segments: [segment],
     checkpoint: {

@@ -5,6 +5,7 @@
  */
 import { CorruptStorageError } from '../src/shared/errors.js';
 import type {
+  CommitRequest,
   RevisionInfo,
   Tid,
   TransactionInfo,
@@ -27,27 +28,24 @@ import {
   segmentName,
   segmentOf,
   type DecodedRecord,
-  type Manifest,
 } from './shelf-format.js';
 import type { ShelfIndex } from './shelf-index.js';
+import type { ShelfLog } from './shelf-log.js';
 import type { Storage } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
 
 /** What reading needs of a ShelfStorage. */
 export interface ShelfView extends Pick<Storage, 'load'> {
-  readonly manifest: Manifest;
-  readonly segments: Map<number, BlockFile>;
-  readonly active: number;
-  readonly end: number;
+  readonly log: ShelfLog;
   readonly index: ShelfIndex;
   readRecord(pos: number, oid: number): DecodedRecord;
 }
 
 /** The entries of the log, newest first. */
 export function* entriesBackwards(s: ShelfView): Generator<Uint8Array> {
-  for (const n of [...s.manifest.segments].reverse()) {
-    const file = s.segments.get(n) as BlockFile;
-    let end = n === s.active ? s.end : file.size();
+  for (const n of [...s.log.manifest.segments].reverse()) {
+    const file = s.log.segments.get(n) as BlockFile;
+    let end = n === s.log.active ? s.log.end : file.size();
     while (end > SEGMENT_HEADER_SIZE) {
       const length = recordLength(file.read(end - 4, 4));
       if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || length > end - SEGMENT_HEADER_SIZE) {
@@ -91,7 +89,7 @@ export function readHistory(s: ShelfView, oid: number, limit: number): RevisionI
   while (pos > PREV_PACKED && out.length < limit) {
     const record = s.readRecord(pos, oid);
     const entryPos = pos - record.offset;
-    const file = s.segments.get(segmentOf(entryPos)) as BlockFile;
+    const file = s.log.segments.get(segmentOf(entryPos)) as BlockFile;
     const head = decodeEntryHeader(file.read(offsetOf(entryPos), ENTRY_HEADER_SIZE));
     const metaBytes = file.read(offsetOf(entryPos) + ENTRY_HEADER_SIZE, head.metaLength);
     const note =
@@ -107,20 +105,38 @@ export function readHistory(s: ShelfView, oid: number, limit: number): RevisionI
 
 /** The client txnId of the transaction entry at `entryPos`, if it was given one. */
 export function readTxnId(s: ShelfView, entryPos: number): string | undefined {
-  const file = s.segments.get(segmentOf(entryPos)) as BlockFile;
+  const file = s.log.segments.get(segmentOf(entryPos)) as BlockFile;
   const head = decodeEntryHeader(file.read(offsetOf(entryPos), ENTRY_HEADER_SIZE));
   if (head.metaLength === 0) return undefined;
   const metaBytes = file.read(offsetOf(entryPos) + ENTRY_HEADER_SIZE, head.metaLength);
   return (JSON.parse(new TextDecoder().decode(metaBytes)) as { txnId?: string }).txnId;
 }
 
+/**
+ * A commit with a txnId conflicts on `oid`: is it this very transaction, landed before and resent
+ * (its answer lost, its txnId not remembered since a reopen)? Looks through the revisions of `oid`
+ * newer than the commit's base for one written with that txnId; returns its tid. (A revision pack
+ * removed cannot be asked; by then the resend is hours late and reported as the conflict it is.)
+ */
+export function findLanded(s: ShelfView, txn: CommitRequest, oid: number): Tid | undefined {
+  const base = txn.records.find((r) => r.oid === oid)?.tid ?? 0;
+  let pos = s.index.get(oid);
+  while (pos > PREV_PACKED) {
+    const record = s.readRecord(pos, oid);
+    if (record.tid <= base) return undefined;
+    if (readTxnId(s, pos - record.offset) === txn.txnId) return record.tid;
+    pos = record.prev;
+  }
+  return undefined;
+}
+
 export async function verifyShelf(s: ShelfView): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const newest = new Map<number, number>(); // oid → position of its newest revision in the log
-  for (const n of s.manifest.segments) {
-    const file = s.segments.get(n) as BlockFile;
+  for (const n of s.log.manifest.segments) {
+    const file = s.log.segments.get(n) as BlockFile;
     const name = segmentName(n);
-    const size = n === s.active ? s.end : file.size();
+    const size = n === s.log.active ? s.log.end : file.size();
     let off = SEGMENT_HEADER_SIZE;
     while (off < size) {
       const length = recordLength(file.read(off, 4));

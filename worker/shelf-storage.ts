@@ -1,7 +1,8 @@
 /**
  * ShelfStorage: the Storage contract as an append-only log of transactions over BlockFiles (OPFS
  * sync access handles in the browser's storage worker, Node files, memory in tests). The byte
- * layout is in shelf-format.ts; the oid index in shelf-index.ts.
+ * layout is in shelf-format.ts, the files and the rules for changing them in shelf-log.ts, the oid
+ * index in shelf-index.ts.
  *
  * Commit: conflicts are checked against the index and the commits not yet flushed, the
  * transaction gets the next tid and is encoded into one buffer; commits that arrive before the
@@ -59,34 +60,26 @@ import {
   validateCommit,
 } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
+import { ShelfLog, UncertainWrite } from './shelf-log.js';
 import {
   KIND_OIDS,
   KIND_TRANSACTION,
-  MANIFEST_SLOTS,
   PREV_PACKED,
-  RECORD_HEADER_SIZE,
   SEGMENT_HEADER_SIZE,
-  checkSegmentHeader,
   decodeEntry,
   decodeEntryHeader,
-  decodeManifest,
-  decodeRecord,
   encodeEntry,
-  encodeManifest,
-  encodeSegmentHeader,
   indexName,
   offsetOf,
   position,
-  recordLength,
   segmentName,
   segmentOf,
   type DecodedRecord,
   type EncodedEntry,
   type EntryInput,
-  type Manifest,
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
-import { readHistory, readTransactions, readTxnId, verifyShelf } from './shelf-reading.js';
+import { findLanded, readHistory, readTransactions, verifyShelf } from './shelf-reading.js';
 import { storageFailure } from './storage-failures.js';
 import { RecentTransactions } from './recent-transactions.js';
 import { scanSegment } from './shelf-recovery.js';
@@ -131,24 +124,13 @@ function defaultSchedule(task: () => void): void {
   else setTimeout(task, 0);
 }
 
-/** An append whose undo failed too: whether its bytes survive a crash is not known. */
-class UncertainWrite extends Error {
-  constructor(override readonly cause: unknown) {
-    super('write and undo failed');
-  }
-}
-
 export class ShelfStorage implements Storage {
   /** What opening found damaged. */
   readonly recovery: RecoveryReport = { truncated: [], dropped: [] };
-  /** Segment number → open file. */
-  readonly segments = new Map<number, BlockFile>();
+  /** The files. */
+  readonly log: ShelfLog;
   /** The oid → position index (pack replaces it with the packed log's). */
   index = new ShelfIndex();
-  manifest: Manifest = { generation: 0, segments: [], checkpoint: null };
-  /** The segment appended to, and where its log ends. */
-  active = 0;
-  end = 0;
   /** The newest durable tid, and the newest handed to a commit not yet flushed. */
   lastTid = 0;
   private assignedTid = 0;
@@ -178,24 +160,13 @@ export class ShelfStorage implements Storage {
   private checkpointQueued = false;
   /** Checkpoint, pack and close run one after another: the tail of that queue. */
   private maintenance: Promise<unknown> = Promise.resolve();
-  /**
-   * Set when a failure left the files in a state this process cannot vouch for (an undo that
-   * failed): every later call fails until the database is reopened, which reads what is there.
-   */
-  private broken: unknown;
-  /** Open manifest slots. */
-  private readonly slots: BlockFile[] = [];
-  /** The slot holding the current manifest. */
-  private slot = 0;
   private readonly durability: 'strict' | 'relaxed';
   private readonly schedule: (task: () => void) => void;
   private readonly checkpointEvery: number;
   readonly kind: StorageKind;
 
-  private constructor(
-    readonly dir: BlockDirectory,
-    options: ShelfOptions,
-  ) {
+  private constructor(dir: BlockDirectory, options: ShelfOptions) {
+    this.log = new ShelfLog(dir, (error) => this.report(error));
     this.durability = options.durability ?? 'strict';
     this.schedule = options.schedule ?? defaultSchedule;
     this.checkpointEvery = options.checkpointEvery ?? 100_000;
@@ -212,7 +183,8 @@ export class ShelfStorage implements Storage {
     try {
       await storage.openFiles(options.recover ?? false);
     } catch (error) {
-      storage.closeFiles();
+      storage.log.close();
+      storage.index.close();
       throw storageFailure(error, 'The database was not opened');
     }
     return storage;
@@ -221,69 +193,18 @@ export class ShelfStorage implements Storage {
   // ─── opening ──────────────────────────────────────────────────────────────
 
   private async openFiles(recover: boolean): Promise<void> {
-    const names = await this.dir.list();
-    const ours = (n: string): boolean =>
-      (MANIFEST_SLOTS as readonly string[]).includes(n) ||
-      /^seg-\d{6}\.log$/.test(n) ||
-      /^index-\d{6}\.idx$/.test(n);
-    const foreign = names.filter((n) => !ours(n));
-    if (foreign.length > 0) {
-      throw new CorruptStorageError(
-        `This directory is not a shelfdb database: it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? '…' : ''}. Nothing was changed. Give the database a directory of its own.`,
-      );
-    }
-    for (const name of MANIFEST_SLOTS) this.slots.push(await this.dir.open(name));
-    const candidates = MANIFEST_SLOTS.map((name, i) => ({
-      i,
-      m: decodeManifest(
-        (this.slots[i] as BlockFile).read(0, (this.slots[i] as BlockFile).size()),
-        name,
-      ),
-    }));
-    const best = candidates
-      .filter((c): c is { i: number; m: Manifest } => c.m !== undefined)
-      .sort((a, b) => b.m.generation - a.m.generation)[0];
-    if (best === undefined) {
-      const logs = names.filter((n) => n.startsWith('seg-'));
-      for (const name of logs) {
-        const file = await this.dir.open(name);
-        const size = file.size();
-        file.close();
-        if (size > SEGMENT_HEADER_SIZE) {
-          throw new CorruptStorageError(
-            `${name} holds data but no valid manifest names it: the manifest files are damaged. Nothing was changed.`,
-          );
-        }
-      }
-      await this.create();
-      return;
-    }
-    this.manifest = best.m;
-    this.slot = best.i;
-    // Files no manifest names are leftovers of an interrupted pack or checkpoint.
-    const named = new Set<string>([
-      ...MANIFEST_SLOTS,
-      ...this.manifest.segments.map(segmentName),
-      ...(this.manifest.checkpoint ? [this.manifest.checkpoint.file] : []),
-    ]);
-    for (const name of names) if (!named.has(name)) await this.dir.remove(name);
-
-    for (const n of this.manifest.segments) {
-      const file = await this.dir.open(segmentName(n));
-      this.segments.set(n, file);
-      checkSegmentHeader(file.read(0, SEGMENT_HEADER_SIZE), n, segmentName(n));
-    }
-    this.active = this.manifest.segments.at(-1) as number;
-    const cp = this.manifest.checkpoint;
-    let scanFrom = position(this.manifest.segments[0] as number, SEGMENT_HEADER_SIZE);
+    if (!(await this.log.open())) return; // a new database
+    const { manifest } = this.log;
+    const cp = manifest.checkpoint;
+    let scanFrom = position(manifest.segments[0] as number, SEGMENT_HEADER_SIZE);
     if (cp !== null) {
-      this.index.attach(await this.dir.open(cp.file), cp.file, cp.objects);
+      this.index.attach(await this.log.dir.open(cp.file), cp.file, cp.objects);
       this.lastTid = cp.tid;
       this.nextOid = cp.nextOid;
-      this.transactionCount = this.manifest.checkpointTransactions ?? 0;
-      this.garbageBytes = this.manifest.checkpointGarbage ?? 0;
+      this.transactionCount = manifest.checkpointTransactions ?? 0;
+      this.garbageBytes = manifest.checkpointGarbage ?? 0;
       scanFrom = cp.end;
-      const file = this.segments.get(segmentOf(scanFrom));
+      const file = this.log.segments.get(segmentOf(scanFrom));
       if (file === undefined || file.size() < offsetOf(scanFrom)) {
         throw new CorruptStorageError(
           `The manifest's checkpoint covers ${segmentName(segmentOf(scanFrom))} up to byte ${offsetOf(scanFrom)}, but the file is shorter: the log lost bytes it had flushed. Nothing was changed.`,
@@ -291,31 +212,19 @@ export class ShelfStorage implements Storage {
       }
     }
     this.recent.floor = this.lastTid;
-    for (const n of this.manifest.segments) {
+    for (const n of manifest.segments) {
       if (n < segmentOf(scanFrom)) continue;
       const start = n === segmentOf(scanFrom) ? offsetOf(scanFrom) : SEGMENT_HEADER_SIZE;
-      this.scan(n, start, recover, n === this.active);
+      this.scan(n, start, recover, n === this.log.active);
     }
-    this.end = (this.segments.get(this.active) as BlockFile).size();
+    this.log.end = this.log.activeFile.size();
     this.assignedTid = this.lastTid;
     this.reservedOid = this.nextOid;
   }
 
-  private async create(): Promise<void> {
-    const file = await this.dir.open(segmentName(1));
-    this.segments.set(1, file);
-    file.truncate(0);
-    file.write(0, encodeSegmentHeader(1));
-    file.flush();
-    this.active = 1;
-    this.end = SEGMENT_HEADER_SIZE;
-    this.manifest = { generation: 0, segments: [1], checkpoint: null };
-    this.slot = 1;
-    this.publish(this.manifest);
-  }
   /** Reads and indexes one segment from `start`; a damaged log is handled by scanSegment. */
   private scan(n: number, start: number, recover: boolean, last: boolean): void {
-    const file = this.segments.get(n) as BlockFile;
+    const file = this.log.segments.get(n) as BlockFile;
     scanSegment(
       file,
       n,
@@ -381,10 +290,10 @@ export class ShelfStorage implements Storage {
       const reserved = first + count + OID_RESERVATION;
       const { bytes } = encodeEntry(
         { kind: KIND_OIDS, tid: 0, time: Date.now(), nextOid: reserved, records: [] },
-        position(this.active, this.end),
+        position(this.log.active, this.log.end),
       );
       try {
-        this.append(bytes, true);
+        this.log.append(bytes, true);
       } catch (error) {
         throw this.appendFailure(error, 'No oids were handed out');
       }
@@ -411,7 +320,7 @@ export class ShelfStorage implements Storage {
     } catch (error) {
       const landed =
         error instanceof WriteConflictError && txn.txnId !== undefined
-          ? this.findLanded(txn, error.oids[0] as number)
+          ? findLanded(this, txn, error.oids[0] as number)
           : undefined;
       if (landed !== undefined) return landed;
       throw error;
@@ -473,6 +382,7 @@ export class ShelfStorage implements Storage {
         this.checkOpen();
         return await packShelf(this, options.keepTid ?? this.lastTid);
       } catch (error) {
+        if (error instanceof UncertainWrite) throw this.brokenError();
         throw storageFailure(error, 'The pack was abandoned; the database is as it was');
       } finally {
         this.packing = undefined;
@@ -490,14 +400,14 @@ export class ShelfStorage implements Storage {
   async stats(): Promise<StorageStats> {
     this.checkOpen();
     let bytes = 0;
-    for (const file of this.segments.values()) bytes += file.size();
+    for (const file of this.log.segments.values()) bytes += file.size();
     return {
       storage: this.kind,
       objects: this.index.objects,
       bytes,
       garbageBytes: this.garbageBytes,
       transactions: this.transactionCount,
-      lastPack: this.manifest.lastPack,
+      lastPack: this.log.manifest.lastPack,
     };
   }
 
@@ -535,8 +445,8 @@ export class ShelfStorage implements Storage {
         await this.settled();
         if (this.relaxedTimer !== undefined) clearTimeout(this.relaxedTimer);
         this.relaxedTimer = undefined;
-        if (this.broken === undefined && this.segments.size > 0) {
-          (this.segments.get(this.active) as BlockFile).flush();
+        if (this.log.broken === undefined && this.log.segments.size > 0) {
+          (this.log.segments.get(this.log.active) as BlockFile).flush();
           if (this.index.tailSize > 0) await this.checkpointNow();
         }
       } catch (error) {
@@ -545,7 +455,7 @@ export class ShelfStorage implements Storage {
       this.listeners.clear();
       this.errorListeners.clear();
       this.closeFiles();
-      await this.dir.close?.();
+      await this.log.dir.close?.();
       if (failure !== undefined) throw failure;
     });
     return this.closing;
@@ -560,21 +470,21 @@ export class ShelfStorage implements Storage {
   }
 
   private async checkpointNow(): Promise<void> {
-    if (this.broken !== undefined || this.segments.size === 0) return;
-    const name = indexName(this.manifest.generation + 1);
-    const old = this.manifest.checkpoint?.file;
-    const file = await this.dir.open(name);
+    if (this.log.broken !== undefined || this.log.segments.size === 0) return;
+    const name = indexName(this.log.manifest.generation + 1);
+    const old = this.log.manifest.checkpoint?.file;
+    const file = await this.log.dir.open(name);
     let published = false;
     try {
       // From here on synchronous, so no commit lands between the index and the manifest. The log
       // is flushed first: a checkpoint never covers bytes a crash could still take back.
-      (this.segments.get(this.active) as BlockFile).flush();
+      (this.log.segments.get(this.log.active) as BlockFile).flush();
       const objects = this.index.write(file, this.reservedOid);
-      this.publish({
-        ...this.manifest,
+      this.log.publish({
+        ...this.log.manifest,
         checkpoint: {
           file: name,
-          end: position(this.active, this.end),
+          end: position(this.log.active, this.log.end),
           tid: this.lastTid,
           nextOid: this.reservedOid,
           objects,
@@ -586,52 +496,11 @@ export class ShelfStorage implements Storage {
       this.index.adopt(file, name, objects);
       this.recent.floor = Math.min(this.recent.floor, this.lastTid);
     } catch (error) {
-      if (!published) await this.discard(file, name);
+      if (!published) await this.log.discard(file, name);
+      if (error instanceof UncertainWrite) throw this.brokenError();
       throw storageFailure(error, 'The index checkpoint was not written');
     }
-    if (old !== undefined && old !== name) await this.removeLeftover(old);
-  }
-
-  /**
-   * Writes `manifest` with the next generation into the slot not in use, flushed. On failure that
-   * slot is emptied again, so the manifest in use stays current; if even that fails, nobody can say
-   * which manifest a reopen will find, and the storage stops (see `broken`).
-   */
-  publish(manifest: Manifest): void {
-    const next = { ...manifest, generation: this.manifest.generation + 1 };
-    const slot = 1 - this.slot;
-    const file = this.slots[slot] as BlockFile;
-    const bytes = encodeManifest(next);
-    try {
-      file.truncate(0);
-      file.write(0, bytes);
-      file.flush();
-    } catch (error) {
-      try {
-        file.truncate(0);
-        file.flush();
-      } catch {
-        this.broken = error;
-      }
-      throw error;
-    }
-    this.manifest = next;
-    this.slot = slot;
-  }
-
-  /** Closes and removes a file a failed step made; what cannot be removed now goes at next open. */
-  async discard(file: BlockFile, name: string): Promise<void> {
-    file.close();
-    if (this.broken === undefined) await this.removeLeftover(name);
-  }
-
-  /** Removes a file no manifest names; a failure is reported, not thrown (open removes it later). */
-  async removeLeftover(name: string): Promise<void> {
-    try {
-      await this.dir.remove(name);
-    } catch (error) {
-      this.report(storageFailure(error, `${name} is left over and is removed at the next open`));
-    }
+    if (old !== undefined && old !== name) await this.log.removeLeftover(old);
   }
 
   // ─── internals ────────────────────────────────────────────────────────────
@@ -654,11 +523,11 @@ export class ShelfStorage implements Storage {
     let batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
-    if (this.broken !== undefined) {
+    if (this.log.broken !== undefined) {
       this.failed(batch, this.brokenError());
       return;
     }
-    const start = this.end;
+    const start = this.log.end;
     let encoded: EncodedEntry[];
     for (;;) {
       this.number(batch);
@@ -667,7 +536,7 @@ export class ShelfStorage implements Storage {
       let bad: Pending | undefined;
       for (const p of batch) {
         try {
-          encoded.push(encodeEntry(p.input, position(this.active, at)));
+          encoded.push(encodeEntry(p.input, position(this.log.active, at)));
         } catch (error) {
           // validateCommit refuses what cannot be encoded; should one slip through, it fails
           // alone and the rest of the batch is numbered and encoded again without it.
@@ -690,7 +559,7 @@ export class ShelfStorage implements Storage {
     const buffer = new Uint8Array(size);
     encoded.forEach((e, i) => buffer.set(e.bytes, offsets[i]));
     try {
-      this.append(buffer, this.durability === 'strict');
+      this.log.append(buffer, this.durability === 'strict');
     } catch (error) {
       if (error instanceof UncertainWrite) this.failed(batch, this.uncertainError(batch, error));
       else this.retryOneByOne(batch, error);
@@ -698,7 +567,7 @@ export class ShelfStorage implements Storage {
     }
     batch.forEach((p, i) => {
       const e = encoded[i] as EncodedEntry;
-      this.landed(p, position(this.active, start + (offsets[i] as number)), e.recordOffsets);
+      this.landed(p, position(this.log.active, start + (offsets[i] as number)), e.recordOffsets);
     });
     this.afterWrite();
   }
@@ -728,15 +597,15 @@ export class ShelfStorage implements Storage {
       return;
     }
     for (const [i, p] of batch.entries()) {
-      if (this.broken !== undefined) {
+      if (this.log.broken !== undefined) {
         this.failed(batch.slice(i), this.brokenError());
         break;
       }
       this.number([p]);
-      const e = encodeEntry(p.input, position(this.active, this.end));
-      const start = this.end;
+      const e = encodeEntry(p.input, position(this.log.active, this.log.end));
+      const start = this.log.end;
       try {
-        this.append(e.bytes, this.durability === 'strict');
+        this.log.append(e.bytes, this.durability === 'strict');
       } catch (error) {
         this.failed(
           [p],
@@ -746,7 +615,7 @@ export class ShelfStorage implements Storage {
         );
         continue;
       }
-      this.landed(p, position(this.active, start), e.recordOffsets);
+      this.landed(p, position(this.log.active, start), e.recordOffsets);
     }
     this.afterWrite();
   }
@@ -774,7 +643,7 @@ export class ShelfStorage implements Storage {
   private brokenError(): StorageError {
     return new StorageError(
       'This database stopped writing after a disk failure it could not undo. Nothing was stored by this call. Close and reopen the database (reload the page); it opens as the log holds it.',
-      { cause: this.broken },
+      { cause: this.log.broken },
     );
   }
 
@@ -803,8 +672,8 @@ export class ShelfStorage implements Storage {
     if (this.durability === 'relaxed' && this.relaxedTimer === undefined) {
       this.relaxedTimer = setTimeout(() => {
         this.relaxedTimer = undefined;
-        const file = this.segments.get(this.active);
-        if (file === undefined || this.broken !== undefined) return;
+        const file = this.log.segments.get(this.log.active);
+        if (file === undefined || this.log.broken !== undefined) return;
         try {
           file.flush();
         } catch (error) {
@@ -830,30 +699,6 @@ export class ShelfStorage implements Storage {
     }
   }
 
-  /**
-   * Appends bytes at the end of the active segment (flushed, if `flush`). On failure the append
-   * is undone (truncated back, and flushed, so a crash cannot bring the bytes back) and the error
-   * rethrown; when the undo fails too, an UncertainWrite is thrown and the storage stops.
-   */
-  private append(bytes: Uint8Array, flush: boolean): void {
-    const file = this.segments.get(this.active) as BlockFile;
-    const start = this.end;
-    try {
-      file.write(start, bytes);
-      if (flush) file.flush();
-    } catch (error) {
-      try {
-        file.truncate(start);
-        file.flush();
-      } catch {
-        this.broken = error;
-        throw new UncertainWrite(error);
-      }
-      throw error;
-    }
-    this.end = start + bytes.byteLength;
-  }
-
   /** The error for a failed append outside commits (newOids). */
   private appendFailure(error: unknown, what: string): Error {
     if (error instanceof UncertainWrite) return this.brokenError();
@@ -876,56 +721,11 @@ export class ShelfStorage implements Storage {
     return pos === 0 ? undefined : this.readRecord(pos, oid).tid;
   }
 
-  /**
-   * A commit with a txnId conflicts on `oid`: was it this very transaction, landed before and
-   * resent (its answer lost, its txnId not remembered since a reopen)? Looks through the revisions
-   * of `oid` newer than the commit's base for one written with that txnId; returns its tid.
-   */
-  private findLanded(txn: CommitRequest, oid: number): Tid | undefined {
-    const base = txn.records.find((r) => r.oid === oid)?.tid ?? 0;
-    let pos = this.index.get(oid);
-    while (pos > PREV_PACKED) {
-      const record = this.readRecord(pos, oid);
-      if (record.tid <= base) return undefined;
-      if (readTxnId(this, pos - record.offset) === txn.txnId) return record.tid;
-      pos = record.prev;
-    }
-    return undefined;
+  /** Reads the record at `pos`, checking its oid (see ShelfLog.readRecord). */
+  readRecord(pos: number, oid: number): DecodedRecord {
+    return this.log.readRecord(pos, oid);
   }
 
-  /** Reads the record at `pos` (one read for records up to 512 bytes), checking its oid. */
-  readRecord(pos: number, oid: number): DecodedRecord {
-    const n = segmentOf(pos);
-    const file = this.segments.get(n);
-    if (file === undefined)
-      throw new CorruptStorageError(
-        `The index points to segment ${n}, which the manifest does not list.`,
-      );
-    const off = offsetOf(pos);
-    let bytes = file.read(off, 512);
-    const length = bytes.byteLength >= 4 ? recordLength(bytes) : 0;
-    if (length > bytes.byteLength) bytes = file.read(off, length);
-    if (length < RECORD_HEADER_SIZE || bytes.byteLength < length) {
-      throw new CorruptStorageError(
-        `${segmentName(n)} byte ${off}: the index points past the end of the log or into damage (oid ${oid}). Run db.verify(); reopen with { recover: true } if it reports damage.`,
-      );
-    }
-    let record: DecodedRecord;
-    try {
-      record = decodeRecord(bytes);
-    } catch (error) {
-      throw new CorruptStorageError(
-        `${segmentName(n)} byte ${off}: the record of oid ${oid} is damaged (${(error as Error).message}). Run db.verify().`,
-        { cause: error },
-      );
-    }
-    if (record.oid !== oid) {
-      throw new CorruptStorageError(
-        `${segmentName(n)} byte ${off}: the index points to a record of oid ${record.oid} for oid ${oid}. Run db.verify().`,
-      );
-    }
-    return record;
-  }
   /**
    * The revision now current for `oid` is about to be superseded: count it as garbage. Returns its
    * position (0: none), for the index update that follows.
@@ -933,15 +733,14 @@ export class ShelfStorage implements Storage {
   private supersede(oid: number): number {
     const pos = this.index.get(oid);
     if (pos <= PREV_PACKED) return pos;
-    const head = this.segments.get(segmentOf(pos))?.read(offsetOf(pos), 4);
-    if (head !== undefined && head.byteLength === 4) this.garbageBytes += recordLength(head);
+    this.garbageBytes += this.log.recordSize(pos);
     return pos;
   }
 
   /** Writes the commits waiting for the group flush now (pack needs a quiet log). */
   flushNow(): void {
     this.flushBatch();
-    if (this.broken !== undefined) throw this.brokenError();
+    if (this.log.broken !== undefined) throw this.brokenError();
   }
 
   /** The oid reservation recorded in the log: every oid below it may have been handed out. */
@@ -949,13 +748,9 @@ export class ShelfStorage implements Storage {
     return this.reservedOid;
   }
 
-  /** After pack published `segment` as the whole log: use it and its index, close the old files. */
+  /** After pack published `segment` as the whole log, with `index` for it: use them. */
   adoptPackedSegment(segment: number, file: BlockFile, end: number, index: ShelfIndex): void {
-    for (const old of this.segments.values()) old.close();
-    this.segments.clear();
-    this.segments.set(segment, file);
-    this.active = segment;
-    this.end = end;
+    this.log.adoptPackedSegment(segment, file, end);
     this.garbageBytes = 0;
     this.index.close();
     this.index = index;
@@ -964,21 +759,18 @@ export class ShelfStorage implements Storage {
   /** @throws DatabaseClosedError once closing; StorageError once stopped after a failure. */
   private checkOpen(txnId?: string): void {
     if (this.closing !== undefined) throw new DatabaseClosedError('This storage is closed.');
-    if (this.broken === undefined) return;
+    if (this.log.broken === undefined) return;
     if (txnId !== undefined && this.uncertain.has(txnId)) {
       throw new StorageBusyError(
         'It is still not known whether this commit was stored: the database stopped writing after a disk failure. Reopen it (reload the page) and commit again.',
-        { cause: this.broken },
+        { cause: this.log.broken },
       );
     }
     throw this.brokenError();
   }
 
   private closeFiles(): void {
-    for (const file of this.segments.values()) file.close();
-    this.segments.clear();
-    for (const file of this.slots) file.close();
-    this.slots.length = 0;
+    this.log.close();
     this.index.close();
   }
 }
