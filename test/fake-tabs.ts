@@ -1,7 +1,8 @@
 /**
  * In-memory Web Locks and BroadcastChannels, for the owner logic's unit tests. A FakeTab is one
  * tab's view of them; `crash()` drops the tab as a killed process would: its locks are released
- * and its channels go silent, without running any of its code.
+ * and its channels go silent, without running any of its code. `freeze()` is a tab frozen in the
+ * background: it keeps its locks, and its messages (both ways) wait until `thaw()`.
  */
 import type { Channel, Locks, TabPlatform } from '../worker/tab-router.js';
 
@@ -57,6 +58,13 @@ export class FakeHub {
     });
   }
 
+  /** @internal The names of the locks held now, as navigator.locks.query() reports them. */
+  held(): { name: string }[] {
+    const held: { name: string }[] = [];
+    for (const [name, lock] of this.locks) if (lock.holder !== undefined) held.push({ name });
+    return held;
+  }
+
   /** @internal */
   releaseAll(tab: FakeTab): void {
     for (const lock of this.locks.values()) {
@@ -89,10 +97,35 @@ export class FakeHub {
 
 export class FakeTab implements TabPlatform {
   crashed = false;
+  /** Set by freeze(): messages to and from this tab wait in `held` until thaw(). */
+  frozen = false;
+  /** Messages held while frozen, in order: what the tab sent and what it was sent. */
+  private readonly held: { channel: FakeChannel; data: unknown; outgoing: boolean }[] = [];
   readonly locks: Locks;
 
   constructor(private readonly hub: FakeHub) {
-    this.locks = { request: (name, callback) => hub.request(this, name, callback) };
+    this.locks = {
+      request: (name, callback) => hub.request(this, name, callback),
+      query: () => Promise.resolve({ held: hub.held() }),
+    };
+  }
+
+  /** The tab is frozen in the background: it keeps its locks, its messages wait until thaw(). */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** The frozen tab wakes: what it sent goes out, then what it was sent comes in. */
+  thaw(): void {
+    this.frozen = false;
+    const held = this.held.splice(0);
+    for (const m of held) if (m.outgoing) m.channel.postMessage(m.data);
+    for (const m of held) if (!m.outgoing) m.channel.receive(m.data);
+  }
+
+  /** @internal */
+  hold(channel: FakeChannel, data: unknown, outgoing: boolean): void {
+    this.held.push({ channel, data: outgoing ? data : structuredClone(data), outgoing });
   }
 
   channel(name: string): Channel {
@@ -119,7 +152,9 @@ class FakeChannel implements Channel {
   ) {}
 
   postMessage(message: unknown): void {
-    if (!this.closed && !this.tab.crashed) this.hub.deliver(this, message);
+    if (this.closed || this.tab.crashed) return;
+    if (this.tab.frozen) this.tab.hold(this, structuredClone(message), true);
+    else this.hub.deliver(this, message);
   }
 
   addEventListener(_type: 'message', listener: (event: MessageEvent) => void): void {
@@ -128,6 +163,10 @@ class FakeChannel implements Channel {
 
   receive(data: unknown): void {
     if (this.closed || this.tab.crashed) return;
+    if (this.tab.frozen) {
+      this.tab.hold(this, data, false);
+      return;
+    }
     for (const l of this.listeners) l({ data } as MessageEvent);
   }
 

@@ -10,19 +10,30 @@
  * Handover: when the owner's tab closes or crashes, its locks are released, the next worker in the
  * queue opens the files and announces itself, and every tab resends the calls it has no answer
  * for. Commits carry a client-made txnId, so a resent commit that had landed is answered with its
- * tid instead of being written twice. A call that gets no answer within `busyTimeout` (a frozen tab
- * holds the lock) fails with StorageBusyError, and `onBusy` tells the page.
+ * tid instead of being written twice. A closing owner takes no new call but finishes and answers
+ * the calls it runs, closes the files, and only then releases the lock: at most one owner holds
+ * the files at any time, also when opening or closing them fails.
+ *
+ * Errors: a call that gets no answer within `busyTimeout` (a frozen tab holds the lock) fails with
+ * StorageBusyError, which means "not known whether it ran" (API.md), and `onBusy` tells the page;
+ * every other error means the call did not run, or failed. Messages that do not parse are ignored
+ * and counted (`wireStats`), never failing other calls; another protocol version is reported once.
+ * Every argument from another tab is checked per method (call-checks.ts) before it runs; `close`
+ * is never a remote call, and pins count only from live tabs.
  *
  * The platform (locks, channels) is injected: fakes in Node tests, the real ones in the worker.
  */
 import {
   DatabaseClosedError,
+  ShelfError,
   StorageBusyError,
+  StorageError,
   errorFromWire,
   errorToWire,
 } from '../src/shared/errors.js';
 import {
   PROTOCOL_VERSION,
+  ProtocolVersionError,
   callsChannelName,
   databaseChannelName,
   ownerLockName,
@@ -32,32 +43,15 @@ import {
   type Message,
   type StorageMethod,
 } from '../src/shared/protocol.js';
-import { packRecords, unpackRecords } from '../src/shared/record-batch.js';
 import { ForwardingStorage } from '../src/shared/forwarding-storage.js';
-import type {
-  CommitRequest,
-  LoadedRecord,
-  PackOptions,
-  Storage,
-  Tid,
-} from '../src/shared/storage.js';
+import type { PackOptions, Storage, StorageStats, Tid } from '../src/shared/storage.js';
+import { checkCall } from './call-checks.js';
+import { TabCalls, encodeResult } from './tab-calls.js';
+import { PinGathering } from './pin-gathering.js';
+import type { Channel, TabPlatform } from './tab-platform.js';
+import { TabPins } from './tab-pins.js';
 
-/** The part of BroadcastChannel used here. */
-export interface Channel {
-  postMessage(message: unknown): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-  close(): void;
-}
-
-/** The part of the Web Locks API used here (navigator.locks). */
-export interface Locks {
-  request(name: string, callback: () => Promise<unknown>): Promise<unknown>;
-}
-
-export interface TabPlatform {
-  locks: Locks;
-  channel(name: string): Channel;
-}
+export type { Channel, Locks, TabPlatform } from './tab-platform.js';
 
 export interface TabOptions {
   /** The database name. */
@@ -71,12 +65,12 @@ export interface TabOptions {
 /** What the owner opens: the storage of the files. */
 export type OpenLocal = () => Promise<Storage>;
 
-interface Pending {
-  message: Message & { type: 'call' };
-  method: StorageMethod;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  timer: ReturnType<typeof setTimeout>;
+/** What crossed the channels and was not acted on, for `wireStats` and `stats()`. */
+export interface WireStats {
+  /** Messages that did not parse, came from another protocol version, or were misaddressed. */
+  ignoredMessages: number;
+  /** Answers that arrived after their call had failed with StorageBusyError. */
+  lateAnswers: number;
 }
 
 const newTabId = (): string =>
@@ -89,28 +83,44 @@ export class TabRouter extends ForwardingStorage {
   onBusy: ((error: StorageBusyError) => void) | undefined;
   /** Set while this worker owns the files. */
   private local: Storage | undefined;
+  /** Removes this router's listeners from `local`. */
+  private unsubscribeLocal: (() => void) | undefined;
   /** The tab id of the owner last announced. */
   private owner: string | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  /** Owner: every tab's snapshot pins, by "<tab id> <holder>". */
-  private readonly pins = new Map<string, Tid>();
+  /** This tab's calls sent to the owning tab and not answered yet. */
+  private readonly pending: TabCalls;
+  /** Owner: every live tab's snapshot pins. */
+  private readonly pins = new TabPins();
+  /** Owner after a handover: pack waits until the live tabs have given their pins. */
+  private gathering: PinGathering | undefined;
   /** This tab's own pins, given again to each new owner. */
   private readonly ownPins = new Map<string, Tid>();
-  /** Tabs known to be alive (they said hello or called): invalidations are broadcast to them. */
+  /** Tabs whose lock is held, as far as this worker knows: pins count only from them. */
   private readonly followers = new Set<string>();
-  /** Answer channels of the tabs this owner serves, by tab id. */
+  /** Answer channels of the live tabs this owner serves, by tab id. */
   private readonly replies = new Map<string, Channel>();
+  /** Calls the owner is running (its page's and other tabs'): close waits for them. */
+  private readonly running = new Set<Promise<unknown>>();
   private readonly main: Channel;
   private readonly inbox: Channel;
   private readonly calls: Channel;
   private readonly busyTimeout: number;
+  /** Messages that did not parse or were misaddressed. */
+  private ignoredMessages = 0;
+  private versionReported = false;
   private releaseOwner: (() => void) | undefined;
   private releaseTab: (() => void) | undefined;
-  private closed = false;
+  /** Set by close(): no new call is taken. */
+  private stopping = false;
+  /** Set once close() has closed the channels: nothing is posted any more. */
+  private silent = false;
+  private closing: Promise<void> | undefined;
+  /** Settles when becoming the owner has finished (or failed): close waits for it. */
+  private becoming: Promise<void> | undefined;
   /** Settles when an owner is known (this worker or another). */
   private ready: Promise<void>;
   private markReady: () => void = () => undefined;
+  private joined = false;
 
   private constructor(
     private readonly platform: TabPlatform,
@@ -121,17 +131,24 @@ export class TabRouter extends ForwardingStorage {
     this.tabId = options.tabId ?? newTabId();
     this.busyTimeout = options.busyTimeout ?? 10_000;
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.pending = new TabCalls({
+      name: options.name,
+      tabId: this.tabId,
+      busyTimeout: this.busyTimeout,
+      onBusy: (error) => this.onBusy?.(error),
+    });
     this.main = platform.channel(databaseChannelName(options.name));
     this.inbox = platform.channel(tabChannelName(options.name, this.tabId));
     this.calls = platform.channel(callsChannelName(options.name));
     this.main.addEventListener('message', (e) => this.onMain(e.data));
     this.inbox.addEventListener('message', (e) => this.onAnswer(e.data));
-    this.calls.addEventListener('message', (e) => void this.onCall(e.data));
+    this.calls.addEventListener('message', (e) => this.onCall(e.data));
   }
 
   /**
    * Joins the tabs of database `name`: becomes the owner if no tab is, else finds the owner.
-   * @throws StorageBusyError if no owner answers within `busyTimeout`.
+   * @throws StorageBusyError if no owner answers within `busyTimeout`; the error of opening the
+   *   files when this tab became the owner and could not open them.
    */
   static async open(
     platform: TabPlatform,
@@ -143,6 +160,11 @@ export class TabRouter extends ForwardingStorage {
     return router;
   }
 
+  /** What crossed the channels and was not acted on. */
+  get wireStats(): WireStats {
+    return { ignoredMessages: this.ignoredMessages, lateAnswers: this.pending.lateAnswers };
+  }
+
   private async join(): Promise<void> {
     const { name } = this.options;
     void this.platform.locks.request(
@@ -150,20 +172,25 @@ export class TabRouter extends ForwardingStorage {
       () => new Promise<void>((r) => (this.releaseTab = r)),
     );
     let failed: unknown;
-    void this.platform.locks
+    this.platform.locks
       .request(ownerLockName(name), async () => {
-        if (this.closed) return;
+        if (this.stopping) return;
+        const held = new Promise<void>((r) => (this.releaseOwner = r));
+        this.becoming = this.becomeOwner();
         try {
-          await this.becomeOwner();
+          await this.becoming;
         } catch (error) {
-          failed = error;
+          // The files are closed again (becomeOwner): the lock may go to the next tab.
+          if (this.joined) this.report(error);
+          else failed = error;
           this.markReady();
-          return; // releases the lock for the next tab
+          return;
         }
-        await new Promise<void>((r) => (this.releaseOwner = r));
+        await held;
       })
       .catch((error: unknown) => {
-        failed = error;
+        if (this.joined) this.report(error);
+        else failed = error;
         this.markReady();
       });
     this.post(this.main, { v: PROTOCOL_VERSION, type: 'hello', tabId: this.tabId });
@@ -173,38 +200,81 @@ export class TabRouter extends ForwardingStorage {
     );
     const outcome = await Promise.race([this.ready.then(() => 'ready' as const), timeout]);
     clearTimeout(timer);
-    if (failed !== undefined) throw failed;
-    if (outcome === 'timeout') {
-      this.close().catch(() => undefined); // nothing to release but locks and channels
-      throw new StorageBusyError(
-        `Database "${name}" is held by another tab that does not answer (a frozen or background tab). Try again, or close the other tab.`,
-      );
+    this.joined = true;
+    if (failed !== undefined || outcome === 'timeout') {
+      const error =
+        failed ??
+        new StorageBusyError(
+          `Database "${name}" is held by another tab that does not answer (a frozen or background tab). Try again, or close the other tab.`,
+        );
+      try {
+        await this.close();
+      } catch (closeError) {
+        throw new AggregateError([error, closeError], (error as Error).message, {
+          cause: closeError,
+        });
+      }
+      throw error;
     }
   }
 
   private async becomeOwner(): Promise<void> {
     const opened = await this.openWithRetry();
-    if (this.closed) {
+    if (this.stopping) {
       await opened.close();
       return;
     }
+    try {
+      this.takeOver(opened);
+    } catch (error) {
+      // Close the files before the lock goes to the next tab: never two owners at once.
+      this.unsubscribeLocal?.();
+      this.local = undefined;
+      this.owner = undefined;
+      try {
+        await opened.close();
+      } catch (closeError) {
+        throw new AggregateError([error, closeError], (error as Error).message, {
+          cause: closeError,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** Starts serving with the opened files: announces itself and runs the calls left pending. */
+  private takeOver(opened: Storage): void {
     this.local = opened;
-    for (const [holder, tid] of this.ownPins) this.setPin(this.tabId, holder, tid);
-    this.owner = this.tabId;
-    this.local.subscribe((invalidation) => {
+    for (const [holder, tid] of this.ownPins) this.pins.set(this.tabId, holder, tid);
+    const unsubscribe = opened.subscribe((invalidation) => {
       // Broadcast only when another tab is there to hear it.
       if (this.followers.size > 0) {
         this.post(this.main, { v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
       }
       for (const listener of this.listeners) listener(invalidation);
     });
+    const unsubscribeErrors = opened.subscribeErrors?.((error) => {
+      // Background failures concern every tab's data: this page and the others hear of them.
+      this.report(error);
+      this.post(this.main, { v: PROTOCOL_VERSION, type: 'report', error: errorToWire(error) });
+    });
+    this.unsubscribeLocal = () => {
+      unsubscribe();
+      unsubscribeErrors?.();
+    };
+    this.owner = this.tabId;
+    this.gathering = new PinGathering(this.platform.locks, this.options.name, this.tabId, {
+      timeout: this.busyTimeout,
+      report: (error) => this.report(error),
+    });
     this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
     this.markReady();
     // Calls sent to the previous owner and never answered: run them here (commits are idempotent).
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      clearTimeout(p.timer);
-      this.runLocal(p.method, p.message.args).then(p.resolve, p.reject);
+    for (const p of this.pending.takeAll()) {
+      this.track(this.serve(this.tabId, p.method, p.message.args)).then(
+        (value) => p.resolve(value),
+        p.reject,
+      );
     }
   }
 
@@ -227,143 +297,180 @@ export class TabRouter extends ForwardingStorage {
     const message = this.parse(data);
     if (message === undefined) return;
     if (message.type === 'hello') {
-      this.watch(message.tabId);
-      if (this.local !== undefined) {
-        this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
-      }
-    } else if (message.type === 'owner' && message.tabId !== this.tabId) {
-      const changed = message.tabId !== this.owner;
+      this.onHello(message.tabId, message.pins);
+    } else if (message.type === 'owner') {
+      if (message.tabId === undefined || this.local !== undefined || this.stopping) return;
+      if (message.tabId === this.owner) return;
+      // A new owner: give it this tab's pins, and resend what the previous one did not answer.
       this.owner = message.tabId;
       this.markReady();
-      if (changed) {
-        // A new owner: tell it this tab is here (for its broadcasts), and resend what it lost.
-        this.post(this.main, { v: PROTOCOL_VERSION, type: 'hello', tabId: this.tabId });
-        for (const p of this.pending.values()) this.post(this.calls, p.message);
-        for (const [holder, tid] of this.ownPins) {
-          // Kept in ownPins either way: a pin that does not reach this owner reaches the next one.
-          this.call('pin', [holder, tid]).catch(() => undefined);
-        }
-      }
+      this.post(this.main, {
+        v: PROTOCOL_VERSION,
+        type: 'hello',
+        tabId: this.tabId,
+        pins: [...this.ownPins],
+      });
+      for (const message of this.pending.messages()) this.post(this.calls, message);
     } else if (message.type === 'invalidate' && this.local === undefined) {
       for (const listener of this.listeners) listener(message.invalidation);
+    } else if (message.type === 'report' && this.local === undefined) {
+      this.report(errorFromWire(message.error));
     }
+  }
+
+  /** Another tab is there (joining, or greeting a new owner with its pins). */
+  private onHello(tabId: string, pins: unknown[] | undefined): void {
+    if (tabId === this.tabId) return;
+    this.watch(tabId);
+    if (this.local === undefined || this.stopping) return;
+    if (pins !== undefined && this.followers.has(tabId)) {
+      try {
+        this.pins.replace(tabId, pins);
+      } catch {
+        this.ignoredMessages++; // malformed pins: the tab's earlier pins stay
+      }
+    }
+    this.gathering?.greeted(tabId);
+    this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
   }
 
   private onAnswer(data: unknown): void {
     const message = this.parse(data);
-    if (message === undefined || (message.type !== 'result' && message.type !== 'error')) return;
-    const p = this.pending.get(message.id);
-    if (p === undefined) return; // answered already (a resent call answered twice)
-    this.pending.delete(message.id);
-    clearTimeout(p.timer);
-    if (message.type === 'error') p.reject(errorFromWire(message.error));
-    else p.resolve(decodeResult(p.method, message.value));
-  }
-
-  /** The owner serves a call from another tab. */
-  private async onCall(data: unknown): Promise<void> {
-    if (this.local === undefined) return;
-    const message = this.parse(data);
-    if (message === undefined || message.type !== 'call' || message.from === undefined) return;
-    const reply = this.replyChannel(message.from);
-    try {
-      const value =
-        message.method === 'pin'
-          ? this.setPin(message.from, message.args[0] as string, message.args[1] as Tid | null)
-          : encodeResult(message.method, await this.runLocal(message.method, message.args));
-      this.post(reply, { v: PROTOCOL_VERSION, type: 'result', id: message.id, value });
-    } catch (error) {
-      this.post(reply, {
-        v: PROTOCOL_VERSION,
-        type: 'error',
-        id: message.id,
-        error: errorToWire(error),
-      });
+    if (message === undefined) return;
+    if (message.type !== 'result' && message.type !== 'error') {
+      this.ignoredMessages++;
+      return;
     }
+    // Unreadable answers are ignored: the call keeps waiting for a resend's answer or its timeout.
+    if (!this.pending.answer(message)) this.ignoredMessages++;
   }
 
-  /** The answer channel of a tab, opened once; closed when the tab's lock shows it has died. */
-  private replyChannel(tabId: string): Channel {
+  /** The owner serves a call from another tab. A closing owner takes none: they are resent. */
+  private onCall(data: unknown): void {
+    if (this.local === undefined || this.stopping) return;
+    const message = this.parse(data);
+    if (message === undefined) return;
+    if (message.type !== 'call' || message.from === undefined || message.from === this.tabId) {
+      this.ignoredMessages++;
+      return;
+    }
+    const { id, method, args, from } = message;
+    this.watch(from);
+    this.track(this.serve(from, method, args)).then(
+      (value) =>
+        this.answer(from, {
+          v: PROTOCOL_VERSION,
+          type: 'result',
+          id,
+          value: encodeResult(method, value),
+        }),
+      (error: unknown) =>
+        this.answer(from, { v: PROTOCOL_VERSION, type: 'error', id, error: errorToWire(error) }),
+    );
+  }
+
+  /** Answers a tab on its channel (kept open while the tab lives). */
+  private answer(tabId: string, message: Message): void {
     let channel = this.replies.get(tabId);
     if (channel === undefined) {
       channel = this.platform.channel(tabChannelName(this.options.name, tabId));
+      if (!this.followers.has(tabId)) {
+        this.post(channel, message); // a tab not alive (any more): answer once, keep nothing
+        channel.close();
+        return;
+      }
       this.replies.set(tabId, channel);
-      this.watch(tabId);
     }
-    return channel;
+    this.post(channel, message);
   }
 
-  /** Remembers a live tab, and forgets it (and its answer channel) when its lock is released. */
+  /** Remembers a live tab, and forgets it (its pins, its channel) when its lock is released. */
   private watch(tabId: string): void {
-    if (tabId === this.tabId || this.followers.has(tabId)) return;
+    if (tabId === this.tabId || this.followers.has(tabId) || this.silent) return;
     this.followers.add(tabId);
     void this.platform.locks.request(tabLockName(this.options.name, tabId), async () => {
       this.followers.delete(tabId);
-      for (const key of [...this.pins.keys()])
-        if (key.startsWith(`${tabId} `)) this.pins.delete(key);
+      this.pins.dropTab(tabId);
+      this.gathering?.greeted(tabId);
       this.replies.get(tabId)?.close();
       this.replies.delete(tabId);
     });
   }
 
+  /** Narrows a message; one that does not parse is ignored and counted, never acted on. */
   private parse(data: unknown): Message | undefined {
     try {
       return parseMessage(data);
     } catch (error) {
-      // A tab running another version of shelfdb: fail its callers loudly, act on nothing.
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
+      this.ignoredMessages++;
+      if (error instanceof ProtocolVersionError && !this.versionReported) {
+        this.versionReported = true;
+        this.report(
+          new StorageError(
+            `Database "${this.options.name}": another tab runs another version of this app (shelfdb protocol ${String(error.version)}; this tab speaks ${PROTOCOL_VERSION}). Its messages are ignored, and calls that need it fail with StorageBusyError. Reload every tab of this app.`,
+            { cause: error },
+          ),
+        );
+      }
       return undefined;
     }
   }
 
   private post(channel: Channel, message: Message): void {
-    if (!this.closed) channel.postMessage(message);
+    if (!this.silent) channel.postMessage(message);
   }
 
   // ─── calls ────────────────────────────────────────────────────────────────
 
-  private runLocal(method: StorageMethod, args: unknown[]): Promise<unknown> {
-    const s = this.local as Storage;
-    if (method === 'pack') return s.pack(this.packOptions(args[0] as PackOptions | undefined));
-    const decoded = decodeArgs(method, args);
-    const fn = s[method as keyof Storage] as (...a: unknown[]) => Promise<unknown>;
-    return fn.apply(s, decoded);
+  /** Keeps `work` in `running` until it settles, so that close answers it first. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.running.add(work);
+    const done = (): void => void this.running.delete(work);
+    work.then(done, done);
+    return work;
   }
 
-  /** Pack keeps what the oldest snapshot pinned by any tab needs. */
-  private packOptions(options: PackOptions = {}): PackOptions {
+  /** Runs a call that crossed a channel (encoded arguments), after checking its arguments. */
+  private async serve(from: string, method: StorageMethod, args: unknown[]): Promise<unknown> {
+    if (method === 'close') {
+      throw new ShelfError(
+        `close: another tab cannot close database "${this.options.name}" for every tab; nothing was closed. Each tab closes its own.`,
+      );
+    }
+    const decoded = checkCall(method, args);
+    if (method === 'pin') {
+      const [holder, tid] = decoded as [string, Tid | null];
+      if (from !== this.tabId && !this.followers.has(from)) {
+        throw new ShelfError(`pin: tab ${from} is not open (it holds no tab lock); pin refused.`);
+      }
+      this.pins.set(from, holder, tid);
+      return undefined;
+    }
+    return this.runLocal(method, decoded);
+  }
+
+  /** Runs a call on the files this worker owns (decoded arguments). */
+  private async runLocal(method: StorageMethod, args: unknown[]): Promise<unknown> {
+    const s = this.local;
+    if (s === undefined) throw new DatabaseClosedError();
+    if (method === 'pack') return s.pack(await this.packOptions(args[0] as PackOptions));
+    const fn = s[method as keyof Storage] as (...a: unknown[]) => Promise<unknown>;
+    return fn.apply(s, args);
+  }
+
+  /** Pack keeps what the oldest snapshot pinned by any live tab needs. */
+  private async packOptions(options: PackOptions = {}): Promise<PackOptions> {
+    await this.gathering?.done;
     let keep = options.keepTid;
-    for (const tid of this.pins.values()) if (keep === undefined || tid < keep) keep = tid;
+    const pinned = this.pins.oldest();
+    if (pinned !== undefined && (keep === undefined || pinned < keep)) keep = pinned;
     return keep === undefined ? {} : { keepTid: keep };
   }
 
   protected override call(method: StorageMethod, args: unknown[]): Promise<unknown> {
-    if (this.closed) return Promise.reject(new DatabaseClosedError());
-    if (this.local !== undefined && method === 'pack') return this.runLocal(method, args);
-    if (this.local !== undefined) {
-      const s = this.local;
-      return (s[method as keyof Storage] as (...a: unknown[]) => Promise<unknown>).apply(s, args);
-    }
-    const id = this.nextId++;
-    const message = {
-      v: PROTOCOL_VERSION,
-      type: 'call',
-      id,
-      method,
-      args: encodeArgs(method, args),
-      from: this.tabId,
-    } as const;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        const error = new StorageBusyError(
-          `Database "${this.options.name}": the tab that holds it did not answer within ${this.busyTimeout} ms (it may be frozen in the background). Nothing was lost; try again.`,
-        );
-        this.onBusy?.(error);
-        reject(error);
-      }, this.busyTimeout);
-      this.pending.set(id, { message, method, resolve, reject, timer });
+    if (this.stopping) return Promise.reject(new DatabaseClosedError());
+    if (this.local !== undefined) return this.track(this.runLocal(method, args));
+    return this.pending.start(method, args, (message) => {
       if (this.owner !== undefined) this.post(this.calls, message);
     });
   }
@@ -375,15 +482,17 @@ export class TabRouter extends ForwardingStorage {
   override async pin(holder: string, tid: Tid | null): Promise<void> {
     if (tid === null) this.ownPins.delete(holder);
     else this.ownPins.set(holder, tid);
-    if (this.local !== undefined) this.setPin(this.tabId, holder, tid);
+    if (this.local !== undefined) this.pins.set(this.tabId, holder, tid);
     else await this.call('pin', [holder, tid]);
   }
 
-  /** The owner records a pin of `tab`. */
-  private setPin(tab: string, holder: string, tid: Tid | null): void {
-    const key = `${tab} ${holder}`;
-    if (tid === null) this.pins.delete(key);
-    else this.pins.set(key, tid);
+  /** The storage's stats, with the messages this tab ignored (`ignoredMessages`). */
+  override async stats(): Promise<StorageStats> {
+    const stats = (await super.stats()) as StorageStats & { ignoredMessages?: number };
+    return {
+      ...stats,
+      ignoredMessages: (stats.ignoredMessages ?? 0) + this.ignoredMessages,
+    } as StorageStats;
   }
 
   /** The recovery report of the storage, when this worker owns it. */
@@ -391,45 +500,44 @@ export class TabRouter extends ForwardingStorage {
     return (this.local as { recovery?: unknown } | undefined)?.recovery;
   }
 
-  /** Leaves the tabs: an owner closes the files and hands the lock to the next tab. */
-  override async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new DatabaseClosedError());
-    }
-    this.pending.clear();
-    this.listeners.clear();
-    const local = this.local;
-    this.local = undefined;
-    if (local !== undefined) await local.close();
-    this.releaseOwner?.();
-    this.releaseTab?.();
-    this.markReady();
-    for (const channel of [this.main, this.inbox, this.calls, ...this.replies.values()])
-      channel.close();
-    this.replies.clear();
+  /**
+   * Leaves the tabs. An owner takes no new call, finishes and answers the calls it runs, closes
+   * the files, and then hands the lock to the next tab, whatever closing the files did.
+   * @throws the error of closing the files (a failed checkpoint): the lock is released anyway.
+   */
+  override close(): Promise<void> {
+    this.stopping = true;
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
-}
 
-// Record batches cross the channels packed, as across the worker boundary.
-
-function encodeArgs(method: StorageMethod, args: unknown[]): unknown[] {
-  if (method !== 'commit') return args;
-  const { records, ...rest } = args[0] as CommitRequest;
-  return [rest, packRecords(records)];
-}
-
-function decodeArgs(method: StorageMethod, args: unknown[]): unknown[] {
-  if (method !== 'commit' || !(args[1] instanceof ArrayBuffer)) return args;
-  return [{ ...(args[0] as object), records: unpackRecords(args[1]) }];
-}
-
-function encodeResult(method: StorageMethod, value: unknown): unknown {
-  return method === 'load' ? packRecords(value as LoadedRecord[]) : value;
-}
-
-function decodeResult(method: StorageMethod, value: unknown): unknown {
-  return method === 'load' ? unpackRecords(value as ArrayBuffer) : value;
+  private async shutdown(): Promise<void> {
+    this.pending.rejectAll(new DatabaseClosedError());
+    this.listeners.clear();
+    let failure: unknown;
+    try {
+      // Its failure was reported where it happened (join or report): only its end matters here.
+      await this.becoming?.then(undefined, () => undefined);
+      while (this.running.size > 0) await Promise.allSettled([...this.running]);
+      const local = this.local;
+      this.local = undefined;
+      if (local !== undefined) {
+        this.unsubscribeLocal?.();
+        await local.close();
+      }
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.gathering?.cancel();
+      this.releaseOwner?.();
+      this.releaseTab?.();
+      this.markReady();
+      this.silent = true;
+      for (const channel of [this.main, this.inbox, this.calls, ...this.replies.values()])
+        channel.close();
+      this.replies.clear();
+      this.errorListeners.clear();
+    }
+    if (failure !== undefined) throw failure;
+  }
 }

@@ -22,6 +22,8 @@ import type { StorageMethod } from './protocol.js';
 export abstract class ForwardingStorage implements Storage {
   /** Listeners of invalidations. */
   protected readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  /** Listeners of failures nobody awaited (background work, stray messages): see subscribeErrors. */
+  protected readonly errorListeners = new Set<(error: unknown) => void>();
 
   /** Sends one storage call and resolves to its answer. */
   protected abstract call(method: StorageMethod, args: unknown[]): Promise<unknown>;
@@ -71,5 +73,20 @@ export abstract class ForwardingStorage implements Storage {
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Failures of work nobody awaited, from the storage behind the transport (a background
+   * checkpoint or flush, in whichever tab owns the files) or from the transport itself (another
+   * tab speaking another protocol version).
+   */
+  subscribeErrors(listener: (error: unknown) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  /** Tells every error listener. */
+  protected report(error: unknown): void {
+    for (const listener of this.errorListeners) listener(error);
   }
 }

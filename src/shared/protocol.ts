@@ -1,14 +1,23 @@
 /**
  * The wire vocabulary between a page and its storage (worker, owner tab): the protocol version,
  * the channel names, and the discriminated union of every message. Incoming `event.data` is
- * `unknown` until `parseMessage` narrows it; a malformed message is reported, never acted on, and a
- * message of another protocol version fails loudly instead of being half understood.
+ * `unknown` until `parseMessage` narrows it. A message that does not parse, or comes from another
+ * protocol version, is never acted on: receivers ignore and count it (a stray message must not
+ * fail the calls in flight, which the owner may still be running), and report a version mismatch
+ * once. `parseMessage` checks the envelope only; the arguments of a call are checked per method
+ * by whoever runs it (worker/call-checks.ts).
  */
 import type { Invalidation, Tid } from './storage.js';
-import type { WireError } from './errors.js';
+import { isWireError, type WireError } from './errors.js';
 
-/** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped whenever a message changes shape. 2: 'report' (background errors), 'hello' carries the
+ * tab's snapshot pins.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The longest tab id, pin holder or txnId accepted from a channel. */
+export const MAX_ID_LENGTH = 200;
 
 /** The BroadcastChannel on which the owner announces commits and owner changes. */
 export function databaseChannelName(name: string): string {
@@ -70,27 +79,42 @@ export type Message =
   | { v: number; type: 'invalidate'; invalidation: Invalidation }
   /** A tab's worker took over the files (or answers a hello); `tid`: its newest, when given. */
   | { v: number; type: 'owner'; tid?: Tid; tabId?: string }
-  /** A tab's storage worker asking who owns the database (the owner answers with 'owner'). */
-  | { v: number; type: 'hello'; tabId: string };
+  /**
+   * A tab's storage worker asking who owns the database (the owner answers with 'owner'), sent
+   * again to each new owner with the tab's snapshot pins (`[holder, tid]`), so that a new owner
+   * packs nothing a live tab still reads.
+   */
+  | { v: number; type: 'hello'; tabId: string; pins?: [string, Tid][] }
+  /** A failure of work nobody awaited (a background checkpoint or flush): for every page. */
+  | { v: number; type: 'report'; error: WireError };
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }
 
+/** A message of another protocol version: another version of the app runs in another tab. */
+export class ProtocolVersionError extends ProtocolError {
+  override name = 'ProtocolVersionError';
+  constructor(readonly version: unknown) {
+    super(
+      `shelfdb protocol version mismatch: got ${String(version)}, this code speaks ${PROTOCOL_VERSION}. Reload every tab of this app so they run the same version.`,
+    );
+  }
+}
+
 const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
+const isId = (x: unknown): x is string =>
+  typeof x === 'string' && x.length > 0 && x.length <= MAX_ID_LENGTH;
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 
 /**
  * Narrows `event.data` to a Message.
- * @throws ProtocolError naming what is wrong: a malformed message, or another protocol version.
+ * @throws ProtocolError naming what is wrong with a malformed message; ProtocolVersionError for a
+ *   message of another protocol version.
  */
 export function parseMessage(data: unknown): Message {
   if (!isRecord(data)) throw new ProtocolError(`Malformed shelfdb message: ${typeof data}`);
-  if (data.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError(
-      `shelfdb protocol version mismatch: got ${String(data.v)}, this code speaks ${PROTOCOL_VERSION}. Reload every tab of this app so they run the same version.`,
-    );
-  }
+  if (data.v !== PROTOCOL_VERSION) throw new ProtocolVersionError(data.v);
   switch (data.type) {
     case 'open': {
       const r = data.request;
@@ -112,7 +136,8 @@ export function parseMessage(data: unknown): Message {
         isInt(data.id) &&
         typeof data.method === 'string' &&
         (STORAGE_METHODS as readonly string[]).includes(data.method) &&
-        Array.isArray(data.args)
+        Array.isArray(data.args) &&
+        (data.from === undefined || isId(data.from))
       ) {
         return data as Message;
       }
@@ -121,9 +146,7 @@ export function parseMessage(data: unknown): Message {
       if (isInt(data.id) && 'value' in data) return data as Message;
       break;
     case 'error':
-      if (isInt(data.id) && isRecord(data.error) && data.error.shelfError === true) {
-        return data as Message;
-      }
+      if (isInt(data.id) && isWireError(data.error)) return data as Message;
       break;
     case 'invalidate': {
       const inv = data.invalidation;
@@ -141,12 +164,17 @@ export function parseMessage(data: unknown): Message {
     case 'owner':
       if (
         (data.tid === undefined || isInt(data.tid)) &&
-        (data.tabId === undefined || typeof data.tabId === 'string')
+        (data.tabId === undefined || isId(data.tabId))
       )
         return data as Message;
       break;
     case 'hello':
-      if (typeof data.tabId === 'string') return data as Message;
+      if (isId(data.tabId) && (data.pins === undefined || Array.isArray(data.pins))) {
+        return data as Message; // the pins are checked one by one where they are used
+      }
+      break;
+    case 'report':
+      if (isWireError(data.error)) return data as Message;
       break;
   }
   throw new ProtocolError(`Malformed shelfdb message of type ${String(data.type)}`);

@@ -1,0 +1,150 @@
+/**
+ * TabCalls: the calls a tab has sent to the owning tab and waits on, and how they cross the
+ * channels (record batches packed, as across the worker boundary).
+ *
+ * Invariant: every call settles. An answer settles it; a call without one fails after
+ * `busyTimeout` with StorageBusyError, which means "not known whether it ran": the owner may have
+ * run it and still answer. Such late answers are counted; for a commit, the owner's invalidation
+ * (carrying the commit's txnId) is what tells the connection that it landed, and sending the
+ * commit again with its txnId is answered with the tid it landed under. A tab that becomes the
+ * owner takes the calls still waiting and runs them itself.
+ */
+import { StorageBusyError, errorFromWire } from '../src/shared/errors.js';
+import { PROTOCOL_VERSION, type Message, type StorageMethod } from '../src/shared/protocol.js';
+import { packRecords, unpackRecords } from '../src/shared/record-batch.js';
+import type { CommitRequest, LoadedRecord } from '../src/shared/storage.js';
+
+export type CallMessage = Message & { type: 'call' };
+
+export interface WaitingCall {
+  message: CallMessage;
+  method: StorageMethod;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Waiting extends WaitingCall {
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** How many timed-out call ids are remembered, to count their late answers. */
+const TIMED_OUT_KEPT = 1024;
+
+export class TabCalls {
+  private readonly waiting = new Map<number, Waiting>();
+  /** Calls that failed with StorageBusyError, by id: their answer may still come. */
+  private readonly timedOut = new Set<number>();
+  private nextId = 1;
+  /** Answers that came after their call had failed with StorageBusyError. */
+  lateAnswers = 0;
+
+  constructor(
+    private readonly options: {
+      name: string;
+      tabId: string;
+      busyTimeout: number;
+      onBusy: (error: StorageBusyError) => void;
+    },
+  ) {}
+
+  /** Starts a call; `send` posts it now if an owner is known (else it waits for one). */
+  start(method: StorageMethod, args: unknown[], send: (message: CallMessage) => void) {
+    const id = this.nextId++;
+    const message: CallMessage = {
+      v: PROTOCOL_VERSION,
+      type: 'call',
+      id,
+      method,
+      args: encodeArgs(method, args),
+      from: this.options.tabId,
+    };
+    return new Promise<unknown>((resolve, reject) => {
+      const { name, busyTimeout } = this.options;
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        this.timedOut.add(id);
+        if (this.timedOut.size > TIMED_OUT_KEPT) {
+          this.timedOut.delete(this.timedOut.values().next().value as number);
+        }
+        const error = new StorageBusyError(busyMessage(name, method, busyTimeout));
+        this.options.onBusy(error);
+        reject(error);
+      }, busyTimeout);
+      this.waiting.set(id, { message, method, resolve, reject, timer });
+      send(message);
+    });
+  }
+
+  /** The messages of every call still waiting, to send again to a new owner. */
+  messages(): CallMessage[] {
+    return [...this.waiting.values()].map((w) => w.message);
+  }
+
+  /** Takes every waiting call out (this tab became the owner and runs them). */
+  takeAll(): WaitingCall[] {
+    const all = [...this.waiting.values()];
+    for (const w of all) clearTimeout(w.timer);
+    this.waiting.clear();
+    return all;
+  }
+
+  /**
+   * Settles the call an answer is for.
+   * @returns false for an answer that cannot be read (the call keeps waiting), else true.
+   */
+  answer(message: Message & { type: 'result' | 'error' }): boolean {
+    const w = this.waiting.get(message.id);
+    if (w === undefined) {
+      // A resent call answered twice, or a call that already failed with StorageBusyError.
+      if (this.timedOut.delete(message.id)) this.lateAnswers++;
+      return true;
+    }
+    let value: unknown;
+    if (message.type === 'result') {
+      try {
+        value = decodeResult(w.method, message.value);
+      } catch {
+        return false;
+      }
+    }
+    this.waiting.delete(message.id);
+    clearTimeout(w.timer);
+    if (message.type === 'error') w.reject(errorFromWire(message.error));
+    else w.resolve(value);
+    return true;
+  }
+
+  /** Fails every waiting call (this tab closes). */
+  rejectAll(error: unknown): void {
+    for (const w of this.takeAll()) w.reject(error);
+  }
+}
+
+/** The message of a call that got no answer: for a commit, what the connection may rely on. */
+function busyMessage(name: string, method: StorageMethod, timeout: number): string {
+  const what =
+    method === 'commit'
+      ? 'It is not known whether this commit landed: commit again (transact retries), and it lands exactly once.'
+      : 'Try again.';
+  return `Database "${name}": the tab that holds it did not answer within ${timeout} ms (it may be frozen in the background). ${what}`;
+}
+
+function encodeArgs(method: StorageMethod, args: unknown[]): unknown[] {
+  if (method !== 'commit') return args;
+  const { records, ...rest } = args[0] as CommitRequest;
+  return [rest, packRecords(records)];
+}
+
+export function encodeResult(method: StorageMethod, value: unknown): unknown {
+  return method === 'load' ? packRecords(value as LoadedRecord[]) : value;
+}
+
+/** @throws for an answer that is not what the method answers (then it is ignored). */
+function decodeResult(method: StorageMethod, value: unknown): unknown {
+  if (method === 'load') {
+    if (!(value instanceof ArrayBuffer)) throw new TypeError('load: not a record batch');
+    return unpackRecords(value);
+  }
+  if (method === 'commit' && !Number.isSafeInteger(value)) throw new TypeError('commit: no tid');
+  return value;
+}
