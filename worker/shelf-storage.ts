@@ -61,6 +61,7 @@ import {
 } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import { ShelfLog, UncertainWrite } from './shelf-log.js';
+import { GroupCommit, type Pending } from './group-commit.js';
 import {
   KIND_OIDS,
   KIND_TRANSACTION,
@@ -75,8 +76,6 @@ import {
   segmentName,
   segmentOf,
   type DecodedRecord,
-  type EncodedEntry,
-  type EntryInput,
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
 import { findLanded, readHistory, readTransactions, verifyShelf } from './shelf-reading.js';
@@ -98,23 +97,10 @@ export interface ShelfOptions {
   checkpointEvery?: number;
 }
 
-/** A commit waiting for the group flush. */
-interface Pending {
-  input: EntryInput;
-  oids: number[];
-  /** The client's id for the transaction, if it gave one. */
-  txnId: string | undefined;
-  resolve: (tid: Tid) => void;
-  reject: (error: unknown) => void;
-}
-
 /** Oids reserved ahead in the log, so a crash never lets an oid be handed out twice. */
 const OID_RESERVATION = 4096;
 /** Transactions remembered for `sync` and resends. */
 const RECENT_LIMIT = 100_000;
-/** A commit this soon after the last flush ended joins a group commit (see `commit`). */
-const BURST_MS = 0.05;
-const now = (): number => (typeof performance === 'undefined' ? Date.now() : performance.now());
 /** Relaxed durability flushes this long after a write. */
 const RELAXED_FLUSH_MS = 5;
 
@@ -133,25 +119,18 @@ export class ShelfStorage implements Storage {
   index = new ShelfIndex();
   /** The newest durable tid, and the newest handed to a commit not yet flushed. */
   lastTid = 0;
-  private assignedTid = 0;
   /** The next oid to hand out, and the reservation recorded in the log. */
   nextOid = ROOT_OID + 1;
   private reservedOid = ROOT_OID + 1;
   private readonly recent = new RecentTransactions(RECENT_LIMIT);
   /** Commits accepted and not yet settled, by client txnId: a resend joins its first sending. */
   private readonly inFlight = new Map<string, Promise<Tid>>();
-  /** Client txnIds of commits whose outcome a failed undo left unknown. */
-  private readonly uncertain = new Set<string>();
   /** Committed transactions (kept in the manifest at checkpoints). */
   transactionCount = 0;
   /** Bytes of revisions superseded by newer ones. */
   garbageBytes = 0;
-  /** Newest tid per oid among commits not yet flushed (for conflict checks). */
-  private readonly pendingTids = new Map<number, Tid>();
-  private batch: Pending[] = [];
-  private flushScheduled = false;
-  /** When the last group flush finished (performance.now()). */
-  private lastFlushEnd = -Infinity;
+  /** Commits accepted and not yet written. */
+  private readonly group: GroupCommit;
   private relaxedTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<(invalidation: Invalidation) => void>();
   private readonly errorListeners = new Set<(error: unknown) => void>();
@@ -169,6 +148,7 @@ export class ShelfStorage implements Storage {
     this.log = new ShelfLog(dir, (error) => this.report(error));
     this.durability = options.durability ?? 'strict';
     this.schedule = options.schedule ?? defaultSchedule;
+    this.group = new GroupCommit(this, this.durability, this.schedule);
     this.checkpointEvery = options.checkpointEvery ?? 100_000;
     this.kind = options.kind ?? 'memory';
   }
@@ -218,7 +198,7 @@ export class ShelfStorage implements Storage {
       this.scan(n, start, recover, n === this.log.active);
     }
     this.log.end = this.log.activeFile.size();
-    this.assignedTid = this.lastTid;
+    this.group.assignedTid = this.lastTid;
     this.reservedOid = this.nextOid;
   }
 
@@ -329,35 +309,24 @@ export class ShelfStorage implements Storage {
       await this.settled();
       return this.lastTid;
     }
-    const tid = ++this.assignedTid;
     const oids = txn.records.map((r) => r.oid);
-    for (const oid of oids) this.pendingTids.set(oid, tid);
-    const input: EntryInput = {
-      kind: KIND_TRANSACTION,
-      tid,
-      time: Date.now(),
-      nextOid: this.reservedOid,
-      metadataJson,
-      records: txn.records.map((r) => ({
-        oid: r.oid,
-        className: r.className,
-        state: r.state,
-        refs: r.refs,
-        prev: positions.get(r.oid) ?? this.index.get(r.oid),
-      })),
-    };
-    const promise = new Promise<Tid>((resolve, reject) => {
-      this.batch.push({ input, oids, txnId: txn.txnId, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        // Adaptive group commit: a commit that arrives right after a flush was most likely queued
-        // during it, with others behind it: wait one task so they join this flush. A commit that
-        // arrives on its own is flushed at once (the task hop costs ~100 µs in a worker).
-        const burst = now() - this.lastFlushEnd < BURST_MS;
-        if (burst) this.schedule(() => this.flushBatch());
-        else queueMicrotask(() => this.flushBatch());
-      }
-    });
+    const promise = this.group.add(
+      {
+        kind: KIND_TRANSACTION,
+        time: Date.now(),
+        nextOid: this.reservedOid,
+        metadataJson,
+        records: txn.records.map((r) => ({
+          oid: r.oid,
+          className: r.className,
+          state: r.state,
+          refs: r.refs,
+          prev: positions.get(r.oid) ?? this.index.get(r.oid),
+        })),
+      },
+      oids,
+      txn.txnId,
+    );
     const txnId = txn.txnId;
     if (txnId !== undefined) {
       this.inFlight.set(txnId, promise);
@@ -517,142 +486,19 @@ export class ShelfStorage implements Storage {
     for (const listener of this.errorListeners) listener(error);
   }
 
-  /** Writes the batch in one write and one flush, then makes it visible. */
-  private flushBatch(): void {
-    this.flushScheduled = false;
-    let batch = this.batch;
-    this.batch = [];
-    if (batch.length === 0) return;
-    if (this.log.broken !== undefined) {
-      this.failed(batch, this.brokenError());
-      return;
-    }
-    const start = this.log.end;
-    let encoded: EncodedEntry[];
-    for (;;) {
-      this.number(batch);
-      encoded = [];
-      let at = start;
-      let bad: Pending | undefined;
-      for (const p of batch) {
-        try {
-          encoded.push(encodeEntry(p.input, position(this.log.active, at)));
-        } catch (error) {
-          // validateCommit refuses what cannot be encoded; should one slip through, it fails
-          // alone and the rest of the batch is numbered and encoded again without it.
-          bad = p;
-          this.failed([p], error);
-          break;
-        }
-        at += (encoded.at(-1) as EncodedEntry).bytes.byteLength;
-      }
-      if (bad === undefined) break;
-      batch = batch.filter((p) => p !== bad);
-      if (batch.length === 0) return;
-    }
-    const offsets: number[] = [];
-    let size = 0;
-    for (const e of encoded) {
-      offsets.push(size);
-      size += e.bytes.byteLength;
-    }
-    const buffer = new Uint8Array(size);
-    encoded.forEach((e, i) => buffer.set(e.bytes, offsets[i]));
-    try {
-      this.log.append(buffer, this.durability === 'strict');
-    } catch (error) {
-      if (error instanceof UncertainWrite) this.failed(batch, this.uncertainError(batch, error));
-      else this.retryOneByOne(batch, error);
-      return;
-    }
-    batch.forEach((p, i) => {
-      const e = encoded[i] as EncodedEntry;
-      this.landed(p, position(this.log.active, start + (offsets[i] as number)), e.recordOffsets);
-    });
-    this.afterWrite();
-  }
-
-  /**
-   * Gives the batch its final tids, consecutive after the newest durable one. (The tids handed
-   * out at `commit` only mark pending oids for conflict checks; a failed commit may leave a gap.)
-   */
-  private number(batch: Pending[]): void {
-    let tid = this.lastTid;
-    for (const p of batch) {
-      const provisional = p.input.tid;
-      p.input.tid = ++tid;
-      for (const oid of p.oids)
-        if (this.pendingTids.get(oid) === provisional) this.pendingTids.set(oid, tid);
-    }
-    if (this.assignedTid < tid) this.assignedTid = tid;
-  }
-
-  /**
-   * A batch write failed and was undone (a full disk, most likely): the log is as it was. Write
-   * the commits one at a time, renumbered so tids stay consecutive; those that fail are rejected.
-   */
-  private retryOneByOne(batch: Pending[], firstError: unknown): void {
-    if (batch.length === 1) {
-      this.failed(batch, storageFailure(firstError, 'This commit was not stored'));
-      return;
-    }
-    for (const [i, p] of batch.entries()) {
-      if (this.log.broken !== undefined) {
-        this.failed(batch.slice(i), this.brokenError());
-        break;
-      }
-      this.number([p]);
-      const e = encodeEntry(p.input, position(this.log.active, this.log.end));
-      const start = this.log.end;
-      try {
-        this.log.append(e.bytes, this.durability === 'strict');
-      } catch (error) {
-        this.failed(
-          [p],
-          error instanceof UncertainWrite
-            ? this.uncertainError([p], error)
-            : storageFailure(error, 'This commit was not stored'),
-        );
-        continue;
-      }
-      this.landed(p, position(this.log.active, start), e.recordOffsets);
-    }
-    this.afterWrite();
-  }
-
-  private failed(batch: Pending[], error: unknown): void {
-    for (const p of batch) {
-      for (const oid of p.oids)
-        if (this.pendingTids.get(oid) === p.input.tid) this.pendingTids.delete(oid);
-      p.reject(error);
-    }
-  }
-
-  /** The commits of `batch` may or may not be in the log: say so, and remember their txnIds. */
-  private uncertainError(batch: Pending[], error: UncertainWrite): StorageBusyError {
-    for (const p of batch) {
-      if (p.txnId !== undefined) this.uncertain.add(p.txnId);
-    }
-    return new StorageBusyError(
-      'The disk failed while this commit was written, and undoing the partial write failed too: it is not known whether the commit was stored. The database stopped writing to keep its log consistent. Close and reopen it (reload the page), then commit again: a commit resent after reopening lands exactly once.',
-      { cause: error.cause },
-    );
-  }
-
-  /** The error every call gets once the storage stopped after an uncertain write. */
-  private brokenError(): StorageError {
+  /** @internal The error every call gets once the storage stopped after an uncertain write. */
+  brokenError(): StorageError {
     return new StorageError(
       'This database stopped writing after a disk failure it could not undo. Nothing was stored by this call. Close and reopen the database (reload the page); it opens as the log holds it.',
       { cause: this.log.broken },
     );
   }
 
-  /** A commit's entry is in the log at `pos`: index it, settle it, announce it. */
-  private landed(p: Pending, pos: number, recordOffsets: number[]): void {
+  /** @internal A commit's entry is in the log at `pos`: index it, settle it, announce it. */
+  landed(p: Pending, pos: number, recordOffsets: number[]): void {
     const tid = p.input.tid;
     p.input.records.forEach((r, i) => {
       this.index.set(r.oid, pos + (recordOffsets[i] as number), this.supersede(r.oid));
-      if (this.pendingTids.get(r.oid) === tid) this.pendingTids.delete(r.oid);
     });
     const prevTid = this.lastTid;
     this.lastTid = tid;
@@ -667,8 +513,8 @@ export class ShelfStorage implements Storage {
     }
   }
 
-  private afterWrite(): void {
-    this.lastFlushEnd = now();
+  /** @internal After each batch written: the relaxed flush and the automatic checkpoint. */
+  afterWrite(): void {
     if (this.durability === 'relaxed' && this.relaxedTimer === undefined) {
       this.relaxedTimer = setTimeout(() => {
         this.relaxedTimer = undefined;
@@ -706,15 +552,13 @@ export class ShelfStorage implements Storage {
   }
 
   /** Resolves once every commit accepted so far has been written. */
-  private async settled(): Promise<void> {
-    while (this.batch.length > 0 || this.flushScheduled) {
-      await new Promise<void>((resolve) => this.schedule(resolve));
-    }
+  private settled(): Promise<void> {
+    return this.group.settled();
   }
 
   /** The newest tid of `oid`, counting commits not yet flushed; undefined if it has none. */
   private latestTid(oid: number, positions: Map<number, number>): Tid | undefined {
-    const pending = this.pendingTids.get(oid);
+    const pending = this.group.pendingTid(oid);
     if (pending !== undefined) return pending;
     const pos = this.index.get(oid);
     positions.set(oid, pos);
@@ -739,7 +583,7 @@ export class ShelfStorage implements Storage {
 
   /** Writes the commits waiting for the group flush now (pack needs a quiet log). */
   flushNow(): void {
-    this.flushBatch();
+    this.group.flush();
     if (this.log.broken !== undefined) throw this.brokenError();
   }
 
@@ -760,7 +604,7 @@ export class ShelfStorage implements Storage {
   private checkOpen(txnId?: string): void {
     if (this.closing !== undefined) throw new DatabaseClosedError('This storage is closed.');
     if (this.log.broken === undefined) return;
-    if (txnId !== undefined && this.uncertain.has(txnId)) {
+    if (txnId !== undefined && this.group.isUncertain(txnId)) {
       throw new StorageBusyError(
         'It is still not known whether this commit was stored: the database stopped writing after a disk failure. Reopen it (reload the page) and commit again.',
         { cause: this.log.broken },
