@@ -1,8 +1,14 @@
 /**
  * StorageClient: the Storage contract across postMessage, for the page side. It speaks the
- * messages of src/shared/protocol.ts to whatever answers them (its storage worker today; later a
- * worker that forwards to the tab owning the files), sends and receives record batches as
- * transferred ArrayBuffers, and rethrows error envelopes as the same error classes.
+ * messages of src/shared/protocol.ts to whatever answers them (its storage worker, which forwards
+ * to the tab owning the files), sends and receives record batches as transferred ArrayBuffers,
+ * and rethrows error envelopes as the same error classes.
+ *
+ * The worker settles every call (it fails a call the owning tab does not answer with
+ * StorageBusyError after busyTimeout). A message that does not parse fails no other call: it is
+ * ignored and counted (`wireStats`, `stats().ignoredMessages`), and only the call it answers, if
+ * any, fails, with StorageBusyError (its outcome is not known). Background failures ('report',
+ * and the worker's uncaught errors) go to `subscribeErrors` listeners.
  */
 import {
   DatabaseClosedError,
@@ -12,7 +18,7 @@ import {
 } from './shared/errors.js';
 import {
   PROTOCOL_VERSION,
-  ProtocolError,
+  ProtocolVersionError,
   parseMessage,
   type OpenRequest,
   type StorageMethod,
@@ -24,6 +30,7 @@ import type {
   Invalidation,
   LoadedRecord,
   RecoveryReport,
+  StorageStats,
   Tid,
 } from './shared/storage.js';
 
@@ -44,6 +51,11 @@ export class StorageClient extends ForwardingStorage {
   private readonly calls = new Map<number, Call>();
   private nextId = 1;
   private closing: Promise<void> | undefined;
+  /** Set once the worker has answered 'open'. */
+  private connected = false;
+  /** Messages from the worker not acted on (malformed, another version, for no call). */
+  private ignoredMessages = 0;
+  private versionReported = false;
   /** Called when a call fails because the tab holding the database did not answer in time. */
   onBusy: ((error: StorageBusyError) => void) | undefined;
   /** What the storage found damaged when opening (log storages only). */
@@ -58,7 +70,12 @@ export class StorageClient extends ForwardingStorage {
     port.addEventListener('message', (event) => this.receive(event.data));
     port.addEventListener('error', (event) => {
       const message = (event as ErrorEvent).message ?? 'unknown error';
-      this.failAll(new StorageError(`The shelfdb storage worker failed: ${message}`));
+      const error = new StorageError(`The shelfdb storage worker failed: ${message}`);
+      // Before 'open' is answered the worker did not start: nothing will answer. After, an
+      // uncaught error does not stop the worker, and its calls in flight still settle (a failed
+      // call is no proof that it did not run): report it, fail nothing.
+      if (this.connected) this.report(error);
+      else this.failAll(error);
     });
   }
 
@@ -74,6 +91,7 @@ export class StorageClient extends ForwardingStorage {
         recovery?: RecoveryReport;
       };
       client.recovery = opened.recovery;
+      client.connected = true;
       return client;
     } catch (error) {
       release();
@@ -95,6 +113,20 @@ export class StorageClient extends ForwardingStorage {
     // The worker folded this commit's invalidation into the answer: announce it here.
     for (const listener of this.listeners) listener(answer.invalidation);
     return answer.tid;
+  }
+
+  /** What crossed from the worker and was not acted on. */
+  get wireStats(): { ignoredMessages: number } {
+    return { ignoredMessages: this.ignoredMessages };
+  }
+
+  /** The storage's stats, with the messages the page and its worker ignored. */
+  override async stats(): Promise<StorageStats> {
+    const stats = (await this.call('stats', [])) as StorageStats & { ignoredMessages?: number };
+    return {
+      ...stats,
+      ignoredMessages: (stats.ignoredMessages ?? 0) + this.ignoredMessages,
+    } as StorageStats;
   }
 
   override close(): Promise<void> {
@@ -132,10 +164,7 @@ export class StorageClient extends ForwardingStorage {
     try {
       message = parseMessage(data);
     } catch (error) {
-      // Another protocol version, or garbage: fail loudly rather than guess.
-      this.failAll(
-        error instanceof ProtocolError ? new StorageError(error.message, { cause: error }) : error,
-      );
+      this.refuse(data, error);
       return;
     }
     switch (message.type) {
@@ -143,7 +172,7 @@ export class StorageClient extends ForwardingStorage {
       case 'error': {
         const call = this.calls.get(message.id);
         if (call === undefined) {
-          if (message.type === 'error') this.failAll(errorFromWire(message.error));
+          this.ignoredMessages++; // an answer to no call of this page
           return;
         }
         this.calls.delete(message.id);
@@ -159,9 +188,33 @@ export class StorageClient extends ForwardingStorage {
       case 'invalidate':
         for (const listener of this.listeners) listener(message.invalidation);
         return;
+      case 'report':
+        this.report(errorFromWire(message.error));
+        return;
       default:
+        this.ignoredMessages++;
         return;
     }
+  }
+
+  /** A message that does not parse: counted; only the call it would answer (if any) fails. */
+  private refuse(data: unknown, error: unknown): void {
+    this.ignoredMessages++;
+    if (error instanceof ProtocolVersionError && !this.versionReported) {
+      this.versionReported = true;
+      this.report(new StorageError(error.message, { cause: error }));
+    }
+    const id = (data as { id?: unknown } | null)?.id;
+    const call = typeof id === 'number' ? this.calls.get(id) : undefined;
+    if (call === undefined) return;
+    this.calls.delete(id as number);
+    // The worker answered, but not readably: whether the call ran is not known.
+    call.reject(
+      new StorageBusyError(
+        `The shelfdb storage worker's answer could not be read (${(error as Error).message}); it is not known whether the call ran. Try again.`,
+        { cause: error },
+      ),
+    );
   }
 
   private failAll(error: unknown): void {

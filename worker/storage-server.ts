@@ -1,21 +1,28 @@
 /**
  * The storage side of the wire: answers the messages of src/shared/protocol.ts with a Storage.
- * The worker entry serves its page with it; the tabs issue will serve other tabs with it too.
+ * The worker entry serves its page with it (the storage being the TabRouter, which forwards to
+ * the tab that owns the files).
  *
  * Record batches travel as one transferred ArrayBuffer each way (record-batch.ts); expected
  * failures travel as error envelopes (errorToWire), so the page rethrows the same class with the
- * same fields. Every commit the storage announces is posted as an 'invalidate' message.
+ * same fields. Every commit the storage announces is posted as an 'invalidate' message (or folded
+ * into the page's own commit's answer), every background failure as a 'report'. A message that
+ * does not parse is never acted on and fails no other call: it is answered with an error when it
+ * carries an id, else ignored; both are counted in `stats().ignoredMessages`. Arguments are
+ * checked per method (call-checks.ts) before they reach the storage.
  */
-import { errorToWire } from '../src/shared/errors.js';
+import { StorageError, errorToWire } from '../src/shared/errors.js';
 import {
   PROTOCOL_VERSION,
-  ProtocolError,
+  ProtocolVersionError,
   parseMessage,
   type Message,
   type OpenRequest,
+  type StorageMethod,
 } from '../src/shared/protocol.js';
-import { packRecords, unpackRecords } from '../src/shared/record-batch.js';
-import type { CommitRequest, Invalidation, Storage } from '../src/shared/storage.js';
+import { packRecords } from '../src/shared/record-batch.js';
+import type { CommitRequest, Invalidation, Storage, StorageStats } from '../src/shared/storage.js';
+import { checkCall } from './call-checks.js';
 
 /** Where messages come from and go to: a worker's global scope, a MessagePort. */
 export interface Endpoint {
@@ -36,6 +43,9 @@ export function serveStorage(
 ): void {
   let storage: Storage | undefined;
   let opening: Promise<Storage> | undefined;
+  /** Messages not acted on (malformed, another version, not for the worker). */
+  let ignored = 0;
+  let versionReported = false;
   /** txnIds of the page's commits in flight → their invalidation, once announced. */
   const ownCommits = new Map<string, Invalidation | null>();
   const reply = (message: Message, transfer: Transferable[] = []): void =>
@@ -43,16 +53,27 @@ export function serveStorage(
   const fail = (id: number, error: unknown): void =>
     reply({ v: PROTOCOL_VERSION, type: 'error', id, error: errorToWire(error) });
 
+  /** A message that does not parse: answered when it has an id, else reported once if foreign. */
+  const refuse = (data: unknown, error: unknown): void => {
+    ignored++;
+    const unreadable = new StorageError(
+      `The shelfdb storage worker could not read a message from the page (${(error as Error).message}); it did nothing with it.`,
+      { cause: error },
+    );
+    const id = (data as { id?: unknown } | null)?.id;
+    if (Number.isSafeInteger(id)) fail(id as number, unreadable);
+    else if (error instanceof ProtocolVersionError && !versionReported) {
+      versionReported = true;
+      reply({ v: PROTOCOL_VERSION, type: 'report', error: errorToWire(unreadable) });
+    }
+  };
+
   endpoint.addEventListener('message', (event: MessageEvent) => {
     let message: Message;
     try {
       message = parseMessage(event.data);
     } catch (error) {
-      // Malformed or of another version: report it to the sender, never act on it.
-      const id = (event.data as { id?: unknown } | null)?.id;
-      if (typeof id === 'number') fail(id, error);
-      else if (error instanceof ProtocolError)
-        reply({ v: PROTOCOL_VERSION, type: 'error', id: -1, error: errorToWire(error) });
+      refuse(event.data, error);
       return;
     }
     if (message.type === 'open') {
@@ -66,6 +87,9 @@ export function serveStorage(
           }
           reply({ v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
         });
+        storage.subscribeErrors?.((error) =>
+          reply({ v: PROTOCOL_VERSION, type: 'report', error: errorToWire(error) }),
+        );
         reply({
           v: PROTOCOL_VERSION,
           type: 'result',
@@ -80,69 +104,70 @@ export function serveStorage(
       });
       return;
     }
-    if (message.type !== 'call') return;
-    const { id, method, args } = message;
-    if (storage === undefined) {
-      fail(id, new ProtocolError(`storage call ${method} before open`));
+    if (message.type !== 'call') {
+      ignored++; // answers and announcements go from the worker to the page, never back
       return;
     }
-    const txnId = method === 'commit' ? (args[0] as { txnId?: string }).txnId : undefined;
-    if (txnId !== undefined) ownCommits.set(txnId, null);
-    const settle = (): Invalidation | null | undefined => {
-      if (txnId === undefined) return undefined;
-      const invalidation = ownCommits.get(txnId);
-      ownCommits.delete(txnId);
+    const { id, method } = message;
+    if (storage === undefined) {
+      fail(id, new StorageError(`storage call ${method} before the database was opened`));
+      return;
+    }
+    let args: unknown[];
+    try {
+      args = checkCall(method, message.args);
+    } catch (error) {
+      fail(id, error);
+      return;
+    }
+    const txnId = method === 'commit' ? (args[0] as CommitRequest).txnId : undefined;
+    const own = typeof txnId === 'string' && !ownCommits.has(txnId) ? txnId : undefined;
+    if (own !== undefined) ownCommits.set(own, null);
+    /** The invalidation of the page's commit, if the storage announced it. */
+    const announced = (): Invalidation | null | undefined => {
+      if (own === undefined) return undefined;
+      const invalidation = ownCommits.get(own);
+      ownCommits.delete(own);
       return invalidation;
     };
-    void call(storage, method, args).then(
+    void run(storage, method, args, () => ignored).then(
       ([value, transfer]) => {
-        const invalidation = settle();
+        const invalidation = announced();
         const answer = invalidation ? { tid: value, invalidation } : value;
         reply({ v: PROTOCOL_VERSION, type: 'result', id, value: answer }, transfer);
       },
       (error: unknown) => {
-        settle();
+        // Announced and yet failed (the owner's answer was lost: StorageBusyError): the commit
+        // landed, and the page learns so from its invalidation, as from anyone else's.
+        const invalidation = announced();
+        if (invalidation) reply({ v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
         fail(id, error);
       },
     );
   });
 }
 
-async function call(
+/** Runs one checked call; a record batch answer is transferred. */
+async function run(
   storage: Storage,
-  method: string,
+  method: StorageMethod,
   args: unknown[],
+  ignored: () => number,
 ): Promise<[unknown, Transferable[]]> {
   switch (method) {
     case 'load': {
-      const records = await storage.load(args[0] as number[], args[1] as number | undefined);
-      const buffer = packRecords(records);
+      const buffer = packRecords(await storage.load(args[0] as number[], args[1] as number));
       return [buffer, [buffer]];
     }
-    case 'commit': {
-      const txn = args[0] as Omit<CommitRequest, 'records'>;
-      const records = unpackRecords(args[1] as ArrayBuffer);
-      return [await storage.commit({ ...txn, records }), []];
-    }
-    case 'newOids':
-      return [await storage.newOids(args[0] as number), []];
-    case 'sync':
-      return [await storage.sync(args[0] as number), []];
-    case 'pack':
-      return [await storage.pack(args[0] as object), []];
-    case 'stats':
-      return [await storage.stats(), []];
-    case 'verify':
-      return [await storage.verify(), []];
-    case 'transactions':
-      return [await storage.transactions(args[0] as object), []];
-    case 'history':
-      return [await storage.history(args[0] as number, args[1] as number | undefined), []];
     case 'pin':
       return [await storage.pin?.(args[0] as string, args[1] as number | null), []];
-    case 'close':
-      return [await storage.close(), []];
-    default:
-      throw new ProtocolError(`unknown storage method ${method}`);
+    case 'stats': {
+      const stats = (await storage.stats()) as StorageStats & { ignoredMessages?: number };
+      return [{ ...stats, ignoredMessages: (stats.ignoredMessages ?? 0) + ignored() }, []];
+    }
+    default: {
+      const fn = storage[method] as (...a: unknown[]) => Promise<unknown>;
+      return [await fn.apply(storage, args), []];
+    }
   }
 }

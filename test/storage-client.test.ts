@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryStorage } from '../worker/memory-storage.js';
+import { MemoryBlockDirectory } from '../worker/block-file.js';
+import { ShelfStorage } from '../worker/shelf-storage.js';
+import { serveStorage, type Endpoint } from '../worker/storage-server.js';
+import { StorageClient, type Port } from '../src/storage-client.js';
+import { PROTOCOL_VERSION, type OpenRequest } from '../src/shared/protocol.js';
+import {
+  ShelfError,
+  StorageBusyError,
+  StorageError,
+  StorageFullError,
+  type Invalidation,
+  type Storage,
+} from '../src/index.js';
+import { describeStorage } from './storage-contract.js';
+
+const request: OpenRequest = {
+  name: 'db',
+  storage: 'auto',
+  durability: 'strict',
+  recover: false,
+  busyTimeout: 1000,
+};
+
+const open: MessagePort[] = [];
+afterEach(() => {
+  for (const port of open.splice(0)) port.close();
+});
+
+/** A page and its storage worker, joined by a MessageChannel; `page` is the page's end. */
+async function connect(storage: Storage) {
+  const { port1, port2 } = new MessageChannel();
+  open.push(port1, port2);
+  serveStorage(port1 as unknown as Endpoint, async () => ({ storage }));
+  port1.start();
+  port2.start();
+  const client = await StorageClient.connect(port2 as unknown as Port, request, () => undefined);
+  return { client, page: port2 };
+}
+
+/** The storage with some methods replaced; `seen` lists every method called on it. */
+function hooked(storage: Storage, hooks: Partial<Storage>, seen: string[] = []): Storage {
+  return new Proxy(storage, {
+    get(target, prop, receiver) {
+      const hook = (hooks as Record<string | symbol, unknown>)[prop];
+      const value = hook ?? Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        seen.push(String(prop));
+        return (value as (...a: unknown[]) => unknown).apply(
+          hook === undefined ? target : hooks,
+          args,
+        );
+      };
+    },
+  });
+}
+
+const until = async (predicate: () => boolean): Promise<void> => {
+  while (!predicate()) await new Promise((r) => setTimeout(r, 5));
+};
+
+describeStorage('StorageClient over a MessageChannel, serving ShelfStorage', async () => {
+  const dir = new MemoryBlockDirectory();
+  const { client } = await connect(await ShelfStorage.open(dir));
+  return {
+    storage: client,
+    reopen: async () => (await connect(await ShelfStorage.open(dir))).client,
+  };
+});
+
+describe('StorageClient and serveStorage', () => {
+  it('answers a malformed message with an error for its id, and fails no other call', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const memory = new MemoryStorage();
+    const { client, page } = await connect(
+      hooked(memory, {
+        stats: async () => {
+          await gate;
+          return memory.stats();
+        },
+      }),
+    );
+    const inFlight = client.stats();
+    const answers: unknown[] = [];
+    page.addEventListener('message', (e) => answers.push(e.data));
+    page.postMessage({ v: PROTOCOL_VERSION, type: 'call', id: 999, method: 'drop', args: [] });
+    page.postMessage('junk');
+    page.postMessage({ v: PROTOCOL_VERSION + 1, type: 'call', method: 'stats', args: [] });
+    await until(() => answers.length > 0);
+    expect(answers[0]).toMatchObject({ type: 'error', id: 999 });
+    release();
+    const stats = (await inFlight) as { ignoredMessages?: number };
+    // The worker ignored three messages, the page one answer to a call it never made.
+    expect(stats.ignoredMessages).toBe(4);
+    expect(client.wireStats.ignoredMessages).toBe(1);
+  });
+
+  it('answers calls with malformed arguments with an error, never running them', async () => {
+    const seen: string[] = [];
+    const { client } = await connect(hooked(new MemoryStorage(), {}, seen));
+    seen.length = 0;
+    await expect(client.load([-1])).rejects.toBeInstanceOf(ShelfError);
+    await expect(client.sync(0.5)).rejects.toBeInstanceOf(ShelfError);
+    await expect(client.history(NaN)).rejects.toBeInstanceOf(ShelfError);
+    expect(seen).toEqual([]);
+  });
+
+  it("carries the storage's background errors to the page as the same error class", async () => {
+    const emitters = new Set<(error: unknown) => void>();
+    const { client } = await connect(
+      hooked(new MemoryStorage(), {
+        subscribeErrors: (listener) => {
+          emitters.add(listener);
+          return () => emitters.delete(listener);
+        },
+      }),
+    );
+    const reported: unknown[] = [];
+    client.subscribeErrors((error) => reported.push(error));
+    for (const emit of emitters) emit(new StorageFullError('the relaxed flush found no room'));
+    await until(() => reported.length > 0);
+    expect(reported[0]).toBeInstanceOf(StorageFullError);
+    expect((reported[0] as Error).message).toMatch(/relaxed flush/);
+  });
+
+  it('passes on the invalidation of a commit whose answer is StorageBusyError', async () => {
+    const memory = new MemoryStorage();
+    const listeners = new Set<(invalidation: Invalidation) => void>();
+    const { client } = await connect(
+      hooked(memory, {
+        subscribe: (listener) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+        // The owner announced the commit, then its answer was lost: the worker knows it landed.
+        commit: async (txn) => {
+          for (const l of listeners) l({ tid: 7, prevTid: 6, oids: [0], txnId: txn.txnId });
+          throw new StorageBusyError('the owner tab did not answer');
+        },
+      }),
+    );
+    const seen: Invalidation[] = [];
+    client.subscribe((invalidation) => seen.push(invalidation));
+    const txn = { baseTid: 0, records: [], txnId: 'txn-1' };
+    await expect(client.commit(txn)).rejects.toBeInstanceOf(StorageBusyError);
+    await until(() => seen.length > 0);
+    expect(seen[0]).toMatchObject({ tid: 7, txnId: 'txn-1' });
+  });
+
+  it('keeps the calls in flight when the worker reports an uncaught error, and reports it', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const memory = new MemoryStorage();
+    const { client, page } = await connect(
+      hooked(memory, {
+        stats: async () => {
+          await gate;
+          return memory.stats();
+        },
+      }),
+    );
+    const reported: unknown[] = [];
+    client.subscribeErrors((error) => reported.push(error));
+    const inFlight = client.stats();
+    page.dispatchEvent(Object.assign(new Event('error'), { message: 'a timer threw' }));
+    release();
+    await expect(inFlight).resolves.toMatchObject({ objects: 0 });
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toBeInstanceOf(StorageError);
+    expect(String(reported[0])).toMatch(/a timer threw/);
+  });
+});
