@@ -266,14 +266,12 @@ async function nextCommitSurvives(
     code: f.code,
     message: `after the next commit and a crash: ${f.message}`,
   }));
-  await again
-    .close()
-    .catch((error: unknown) =>
-      failures.push({
-        code: 'next-commit',
-        message: `close() after the next commit threw ${describeError(error)}`,
-      }),
-    );
+  await again.close().catch((error: unknown) =>
+    failures.push({
+      code: 'next-commit',
+      message: `close() after the next commit threw ${describeError(error)}`,
+    }),
+  );
   return failures;
 }
 

@@ -62,9 +62,13 @@ export const CRASH_MODELS: readonly CrashModel[] = [
 ];
 
 export interface FaultPlan {
-  /** The operation to hit, counted from 1 after `arm()` (of `kind` only, when given). */
+  /**
+   * The operation to hit, counted from 1 after `arm()` — among operations of `kind` only, and on
+   * files whose name starts with `file` only, when given.
+   */
   at: number;
   kind?: FaultOp;
+  file?: string;
   action: 'fail' | 'crash';
   /** 'platform' (default): quota for growing writes and truncates, EIO otherwise. */
   error?: 'platform' | 'eio';
@@ -153,6 +157,8 @@ export class FaultDirectory implements BlockDirectory {
   /** Successful flushes per file name (since creation of the directory object). */
   private readonly flushes = new Map<string, number>();
   private images = 0;
+  /** Operations matching the plan's kind and file so far. */
+  private planned = 0;
 
   constructor(
     readonly seed: number,
@@ -171,6 +177,7 @@ export class FaultDirectory implements BlockDirectory {
     this.operations = 0;
     for (const op of FAULT_OPS) this.counts[op] = 0;
     this.grows.length = 0;
+    this.planned = 0;
     this.injected = undefined;
   }
 
@@ -273,8 +280,9 @@ export class FaultDirectory implements BlockDirectory {
       return;
     }
     if (plan === undefined) return;
-    const n = plan.kind === undefined ? this.operations : plan.kind === op ? this.counts[op] : -1;
-    if (n !== plan.at) return;
+    if (plan.kind !== undefined && plan.kind !== op) return;
+    if (plan.file !== undefined && !name.startsWith(plan.file)) return;
+    if (++this.planned !== plan.at) return;
     const injected: Injected = { action: plan.action, op, name, index: this.operations };
     this.injected = injected;
     if (op === 'write' && partialOf > 0) {

@@ -10,6 +10,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FaultDirectory, type CrashModel } from './fault-directory.js';
 import { runPath, formatFailure, type ScenarioFailure } from './fault-harness.js';
 import { FAULT_PATHS } from './fault-paths.js';
 import type { FailureCode } from './fault-run.js';
@@ -95,4 +96,65 @@ describe('ShelfStorage under injected faults', () => {
       expect(all.some((f) => matches(known, f))).toBe(true);
     });
   }
+});
+
+describe('FaultDirectory', () => {
+  const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
+
+  it('fails the Nth operation as the platform would, partial write included, and works after it', async () => {
+    const dir = new FaultDirectory(3);
+    const file = await dir.open('a');
+    dir.arm({ at: 2, action: 'fail' });
+    file.write(0, bytes(1, 2));
+    expect(() => file.write(2, bytes(3, 4, 5))).toThrow(
+      expect.objectContaining({ name: 'QuotaExceededError' }),
+    );
+    expect(dir.injected).toMatchObject({ op: 'write', name: 'a', index: 2 });
+    expect(file.size()).toBe(2 + (dir.injected?.partial ?? 0));
+    dir.arm({ at: 1, kind: 'flush', action: 'fail' });
+    expect(() => file.flush()).toThrow(expect.objectContaining({ code: 'EIO' }));
+    file.flush();
+    expect(dir.counts.flush).toBe(2);
+  });
+
+  it('after a crash every operation throws, and crash images keep the flushed bytes under every model', async () => {
+    const dir = new FaultDirectory(5);
+    const file = await dir.open('a');
+    file.write(0, bytes(1, 2, 3, 4));
+    file.flush();
+    file.write(2, bytes(9, 9, 9, 9));
+    dir.arm({ at: 1, kind: 'flush', action: 'crash' });
+    expect(() => file.flush()).toThrow(expect.objectContaining({ code: 'EIO' }));
+    expect(() => file.read(0, 4)).toThrow();
+    await expect(dir.list()).rejects.toThrow();
+    const image = (model: CrashModel): number[] => [
+      ...(dir.crashImage(model).contents().get('a') ?? []),
+    ];
+    expect(image('lost')).toEqual([1, 2, 3, 4]);
+    expect(image('kept')).toEqual([1, 2, 9, 9, 9, 9]);
+    for (const model of ['torn-old', 'torn-zeros', 'mixed'] as const) {
+      for (let i = 0; i < 20; i++) {
+        const torn = image(model);
+        expect(torn.slice(0, 2)).toEqual([1, 2]); // flushed and not written since: always there
+        for (let at = 2; at < torn.length; at++) expect([0, 3, 4, 9]).toContain(torn[at]);
+      }
+    }
+  });
+
+  it('keeps files past their handles and makes the same images from the same seed', async () => {
+    const make = async (): Promise<FaultDirectory> => {
+      const dir = new FaultDirectory(11);
+      const file = await dir.open('a');
+      file.write(0, new Uint8Array(64).fill(1));
+      file.close();
+      (await dir.open('a')).write(10, new Uint8Array(64).fill(2));
+      dir.crash();
+      return dir;
+    };
+    const [one, two] = [await make(), await make()];
+    expect(one.openHandles()).toEqual(['a']);
+    expect(one.crashImage('torn-zeros').contents()).toEqual(
+      two.crashImage('torn-zeros').contents(),
+    );
+  });
 });
