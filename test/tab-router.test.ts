@@ -367,6 +367,19 @@ describe('TabRouter under faults', () => {
     await expect(a.router.stats()).resolves.toMatchObject({ transactions: 0 });
   });
 
+  it('refuses to join, naming the reason, when the owner runs another protocol version', async () => {
+    const hub = new FakeHub();
+    const old = rogue(hub, 'old');
+    void old.tab.locks.request('shelfdb:db:owner', () => new Promise(() => undefined));
+    old.main.addEventListener('message', () =>
+      old.main.postMessage({ v: PROTOCOL_VERSION - 1, type: 'owner', tabId: 'old' }),
+    );
+    const joining = TabRouter.open(hub.tab(), { name: 'db', busyTimeout: 200 }, () =>
+      ShelfStorage.open(new MemoryBlockDirectory()),
+    );
+    await expect(joining).rejects.toThrow(/another version of this app/);
+  });
+
   it('refuses a close call from another tab and keeps serving every tab', async () => {
     const { hub, join } = origin();
     const a = await join(hub.tab());

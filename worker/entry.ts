@@ -1,8 +1,8 @@
 /**
  * The storage worker: one per tab, started by openDatabase(). It opens the database's files (OPFS
  * through sync access handles, which exist only in dedicated workers, or IndexedDB) and serves the
- * page over postMessage with the protocol of src/shared/protocol.ts. The tabs issue will put the
- * owner election in front of the storage here: the page never assumes its own worker holds the files.
+ * page over postMessage with the protocol of src/shared/protocol.ts, with the owner election
+ * (TabRouter) in front of the storage: the page never assumes its own worker holds the files.
  */
 import { StorageError } from '../src/shared/errors.js';
 import type { OpenRequest } from '../src/shared/protocol.js';
@@ -66,7 +66,11 @@ async function open(request: OpenRequest): Promise<Opened> {
   }
   const router = await TabRouter.open(
     {
-      locks: { request: (name, callback) => navigator.locks.request(name, callback) },
+      locks: {
+        request: (name, callback) => navigator.locks.request(name, callback),
+        // A new owner waits for the pins of the tabs alive at handover before it packs.
+        query: () => navigator.locks.query(),
+      },
       channel: (name) => new BroadcastChannel(name),
     },
     { name: request.name, busyTimeout: request.busyTimeout },

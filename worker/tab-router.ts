@@ -107,7 +107,8 @@ export class TabRouter extends ForwardingStorage {
   private readonly busyTimeout: number;
   /** Messages that did not parse or were misaddressed. */
   private ignoredMessages = 0;
-  private versionReported = false;
+  /** The first message of another protocol version, reported once (and by join, if it fails). */
+  private versionError: StorageError | undefined;
   private releaseOwner: (() => void) | undefined;
   private releaseTab: (() => void) | undefined;
   /** Set by close(): no new call is taken. */
@@ -202,8 +203,10 @@ export class TabRouter extends ForwardingStorage {
     clearTimeout(timer);
     this.joined = true;
     if (failed !== undefined || outcome === 'timeout') {
+      // No owner answered: if one speaks another version, that is the reason to give.
       const error =
         failed ??
+        this.versionError ??
         new StorageBusyError(
           `Database "${name}" is held by another tab that does not answer (a frozen or background tab). Try again, or close the other tab.`,
         );
@@ -403,14 +406,12 @@ export class TabRouter extends ForwardingStorage {
       return parseMessage(data);
     } catch (error) {
       this.ignoredMessages++;
-      if (error instanceof ProtocolVersionError && !this.versionReported) {
-        this.versionReported = true;
-        this.report(
-          new StorageError(
-            `Database "${this.options.name}": another tab runs another version of this app (shelfdb protocol ${String(error.version)}; this tab speaks ${PROTOCOL_VERSION}). Its messages are ignored, and calls that need it fail with StorageBusyError. Reload every tab of this app.`,
-            { cause: error },
-          ),
+      if (error instanceof ProtocolVersionError && this.versionError === undefined) {
+        this.versionError = new StorageError(
+          `Database "${this.options.name}": another tab runs another version of this app (shelfdb protocol ${String(error.version)}; this tab speaks ${PROTOCOL_VERSION}). Its messages are ignored, and calls that need it fail with StorageBusyError. Reload every tab of this app.`,
+          { cause: error },
         );
+        this.report(this.versionError);
       }
       return undefined;
     }
