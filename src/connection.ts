@@ -73,7 +73,10 @@ export interface CommitOptions {
 }
 
 export interface TransactOptions extends CommitOptions {
-  /** How many times a ConflictError makes `fn` run again on the newest snapshot. Default 5. */
+  /**
+   * How many times a ConflictError makes `fn` run again on the newest snapshot, and, counted
+   * apart, how many times a commit that failed with StorageBusyError is resent. Default 5.
+   */
   retries?: number;
 }
 
@@ -139,6 +142,8 @@ export class Connection extends EventTarget implements Jar {
    * resends it (same request, same txnId) before anything else; abort() forgets it.
    */
   private uncertain: PendingCommit | undefined;
+  /** The transaction whose commit call is in flight. */
+  private sending: PendingCommit | undefined;
   /** Nesting depth of `transact`. */
   private transacting = 0;
   /** Serializes commit, abort and sync: settles when the last one queued has. */
@@ -449,10 +454,11 @@ export class Connection extends EventTarget implements Jar {
   /** @internal Called by the Database for every commit the storage announces. */
   receive(invalidation: Invalidation): void {
     if (this.closed) return;
-    const uncertain = this.uncertain;
-    if (uncertain !== undefined && invalidation.txnId === uncertain.request.txnId) {
-      // The answer was lost but the broadcast was not: it landed, known without resending.
-      uncertain.landedAt = invalidation.tid;
+    // A broadcast of our own transaction proves it landed, whatever happens to the answer.
+    for (const pending of [this.sending, this.uncertain]) {
+      if (pending !== undefined && invalidation.txnId === pending.request.txnId) {
+        pending.landedAt = invalidation.tid;
+      }
     }
     this.queue.push(invalidation);
     this.applyQueued();
@@ -665,18 +671,24 @@ export class Connection extends EventTarget implements Jar {
   private async send(pending: PendingCommit): Promise<Tid> {
     let tid = pending.landedAt;
     if (tid === undefined) {
+      this.sending = pending;
       try {
         tid = await this.host.storage.commit(pending.request);
       } catch (error) {
-        if (error instanceof StorageBusyError && !pending.isEmpty) {
+        tid = pending.landedAt; // its broadcast may have come before the error
+        if (tid === undefined && error instanceof StorageBusyError && !pending.isEmpty) {
           this.uncertain = pending;
           throw error;
         }
-        // Nothing was stored (an empty one stores nothing anyway): as before the commit.
-        this.uncertain = undefined;
-        pending.undo(this.dirty, this.pinned);
-        if (error instanceof ConflictError) this.conflicted = error;
-        throw error;
+        if (tid === undefined) {
+          // Nothing was stored (an empty one stores nothing anyway): as before the commit.
+          this.uncertain = undefined;
+          pending.undo(this.dirty, this.pinned);
+          if (error instanceof ConflictError) this.conflicted = error;
+          throw error;
+        }
+      } finally {
+        this.sending = undefined;
       }
     }
     this.uncertain = undefined;

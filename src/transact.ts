@@ -4,8 +4,14 @@
  * trip and runs `fn` again on the same snapshot — so code inside transact may follow references
  * synchronously, as in Durus. A ConflictError aborts, reloads, waits a short random time (so
  * colliding writers spread out) and runs `fn` again on the newest snapshot, up to `retries` times.
+ *
+ * A StorageBusyError from the commit means its fate is not known (it may have landed): `fn` must
+ * not run again, since its changes are in that transaction. The commit is retried instead, which
+ * resends the very same transaction (the connection keeps it; see pending-commit.ts) and so lands
+ * it exactly once; up to `retries` times, at once (the storage already waited its busy timeout,
+ * and resends do not collide with other writers the way conflicting runs do).
  */
-import { ConflictError, GhostError, ShelfError } from './shared/errors.js';
+import { ConflictError, GhostError, ShelfError, StorageBusyError } from './shared/errors.js';
 import type { Tid } from './shared/storage.js';
 import type { CommitOptions } from './connection.js';
 
@@ -25,6 +31,21 @@ export interface TransactionSteps {
   abortAndReload(): Promise<void>;
 }
 
+/** Commits, resending after StorageBusyError up to `retries` times. */
+async function commitResending(
+  steps: TransactionSteps,
+  commitOptions: CommitOptions,
+  retries: number,
+): Promise<Tid> {
+  for (let resends = 0; ; resends++) {
+    try {
+      return await steps.commit(commitOptions);
+    } catch (error) {
+      if (!(error instanceof StorageBusyError) || resends >= retries) throw error;
+    }
+  }
+}
+
 export async function runTransaction<T>(
   steps: TransactionSteps,
   fn: () => T | Promise<T>,
@@ -37,7 +58,7 @@ export async function runTransaction<T>(
   for (;;) {
     try {
       const result = await fn();
-      await steps.commit(commitOptions);
+      await commitResending(steps, commitOptions, retries);
       return result;
     } catch (error) {
       if (error instanceof GhostError && error.oid >= 0) {
