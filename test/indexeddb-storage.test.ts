@@ -1,13 +1,69 @@
 import 'fake-indexeddb/auto'; // idb checks requests against the global IDB classes
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { describe, expect, it } from 'vitest';
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ShelfError, StorageFullError, type StoredRecord } from '../src/index.js';
 import { IndexedDBStorage } from '../worker/indexeddb-storage.js';
-import { describeStorage } from './storage-contract.js';
+import { describeStorage, describeStorageArguments } from './storage-contract.js';
 
 let n = 0;
-describeStorage('IndexedDBStorage on fake-indexeddb', () =>
-  IndexedDBStorage.open(`contract-${n++}`, { indexedDB: new IDBFactory(), IDBKeyRange }),
+describeStorage('IndexedDBStorage on fake-indexeddb', async () => {
+  const platform = { indexedDB: new IDBFactory(), IDBKeyRange };
+  const name = `contract-${n++}`;
+  return {
+    storage: await IndexedDBStorage.open(name, platform),
+    reopen: () => IndexedDBStorage.open(name, platform),
+  };
+});
+describeStorageArguments('IndexedDBStorage on fake-indexeddb', () =>
+  IndexedDBStorage.open(`arguments-${n++}`, { indexedDB: new IDBFactory(), IDBKeyRange }),
 );
+
+const rec = (oid: number, byte: number, refs: number[] = [], tid?: number): StoredRecord => {
+  const r: StoredRecord = { oid, className: 'test.Thing', state: new Uint8Array([byte]), refs };
+  if (tid !== undefined) r.tid = tid;
+  return r;
+};
+
+const fresh = (name: string): Promise<IndexedDBStorage> =>
+  IndexedDBStorage.open(name, { indexedDB: new IDBFactory(), IDBKeyRange });
+
+/** Refs whose copy throws half way through a commit, after earlier records were written. */
+function throwingRefs(): number[] {
+  const refs: number[] = [];
+  refs[Symbol.iterator] = function* () {
+    yield* [];
+    throw new Error('injected failure while copying refs');
+  };
+  return refs;
+}
+
+/**
+ * Makes the transaction of the next put into `storeName` fail as a full disk does in Chromium: the
+ * request succeeds, then the transaction aborts with a QuotaExceededError as its `error`.
+ */
+function quotaOnNextPut(storeName: string): void {
+  const put = IDBObjectStore.prototype.put;
+  const spy = vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+    this: IDBObjectStore,
+    value: unknown,
+    key?: IDBValidKey,
+  ) {
+    const request = put.call(this, value, key);
+    if (this.name !== storeName) return request;
+    spy.mockRestore();
+    const tx = this.transaction;
+    request.addEventListener('success', () => {
+      (tx as { error: DOMException | null }).error = new DOMException(
+        'The quota has been exceeded.',
+        'QuotaExceededError',
+      );
+      tx.abort();
+    });
+    return request;
+  });
+}
+
+afterEach(() => vi.restoreAllMocks());
 
 describe('IndexedDBStorage', () => {
   it('keeps what was committed across reopening', async () => {
@@ -27,5 +83,104 @@ describe('IndexedDBStorage', () => {
     expect((await again.load([a]))[0]).toMatchObject({ oid: a, className: 'y', tid });
     expect((await again.transactions())[0]?.note).toBe('kept');
     expect((await again.newOids(1))[0]).toBeGreaterThan(a);
+  });
+
+  it('stores nothing of a commit that throws after its first records were written, and gives the next commit the next tid', async () => {
+    const s = await fresh('half-commit');
+    const [a, b] = (await s.newOids(2)) as [number, number];
+    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1, [a]), rec(a, 1)] });
+    const error = await s
+      .commit({
+        baseTid: t1,
+        records: [rec(0, 2, [a, b], t1), rec(a, 2, [], t1), { ...rec(b, 2), refs: throwingRefs() }],
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/injected failure/);
+    expect((await s.load([0, a, b])).map((r) => [r.oid, r.tid, r.state[0]])).toEqual([
+      [0, t1, 1],
+      [a, t1, 1],
+    ]);
+    expect(await s.history(0)).toHaveLength(1);
+    expect((await s.sync(0)).tid).toBe(t1);
+    const t2 = await s.commit({ baseTid: t1, records: [rec(a, 3, [], t1)] });
+    expect(t2).toBe(t1 + 1);
+    expect((await s.load([0, a])).map((r) => [r.oid, r.tid, r.state[0]])).toEqual([
+      [0, t1, 1],
+      [a, t2, 3],
+    ]);
+    expect(await s.verify()).toEqual({ ok: true, problems: [] });
+    await s.close();
+  });
+
+  it('stores a commit whose meta holds a value JSON drops whole, with the meta as JSON keeps it', async () => {
+    const s = await fresh('meta-json');
+    const tid = await s.commit({
+      baseTid: 0,
+      records: [rec(0, 1)],
+      meta: { kept: 1, dropped: () => 1 },
+    });
+    expect(tid).toBe(1);
+    expect((await s.transactions())[0]).toMatchObject({ tid, meta: { kept: 1 } });
+    expect((await s.load([0]))[0]?.tid).toBe(tid);
+    expect(await s.commit({ baseTid: tid, records: [rec(0, 2, [], tid)] })).toBe(tid + 1);
+    await s.close();
+  });
+
+  it('reports a full disk during a commit as StorageFullError, stores nothing, and keeps working', async () => {
+    const s = await fresh('quota-commit');
+    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1)] });
+    quotaOnNextPut('records');
+    const error = await s
+      .commit({ baseTid: t1, records: [rec(0, 2, [], t1)], txnId: 'q-1' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageFullError);
+    expect(((error as Error).cause as DOMException).name).toBe('QuotaExceededError');
+    expect((await s.load([0]))[0]).toMatchObject({ tid: t1 });
+    expect((await s.stats()).transactions).toBe(1);
+    // The same commit sent again lands once: the failed attempt left no txnId behind.
+    expect(await s.commit({ baseTid: t1, records: [rec(0, 2, [], t1)], txnId: 'q-1' })).toBe(
+      t1 + 1,
+    );
+    await s.close();
+  });
+
+  it('reports a full disk while handing out oids as StorageFullError and never hands those oids out as stored', async () => {
+    const s = await fresh('quota-oids');
+    const [first] = (await s.newOids(1)) as [number];
+    quotaOnNextPut('meta');
+    const error = await s.newOids(3).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageFullError);
+    expect(((error as Error).cause as DOMException).name).toBe('QuotaExceededError');
+    expect(await s.newOids(1)).toEqual([first + 1]);
+    await s.close();
+  });
+
+  it('reports a full disk during pack as StorageFullError and keeps every revision', async () => {
+    const s = await fresh('quota-pack');
+    const [a] = (await s.newOids(1)) as [number];
+    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1, [a]), rec(a, 1)] });
+    const t2 = await s.commit({ baseTid: t1, records: [rec(0, 2, [], t1)] });
+    quotaOnNextPut('meta');
+    const error = await s.pack().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageFullError);
+    expect(((error as Error).cause as DOMException).name).toBe('QuotaExceededError');
+    expect(await s.history(0)).toHaveLength(2);
+    expect((await s.load([a], t1))[0]?.state[0]).toBe(1);
+    expect((await s.stats()).lastPack).toBeUndefined();
+    expect((await s.pack()).objectsRemoved).toBe(1);
+    expect((await s.load([0]))[0]?.tid).toBe(t2);
+    await s.close();
+  });
+
+  it('refuses a malformed id with ShelfError before it reaches IndexedDB', async () => {
+    const s = await fresh('bad-ids');
+    await s.commit({ baseTid: 0, records: [rec(0, 1)] });
+    for (const bad of [NaN, -1, 1.5, 2 ** 53, '1' as unknown as number]) {
+      await expect(s.load([bad])).rejects.toBeInstanceOf(ShelfError);
+      await expect(s.history(bad)).rejects.toBeInstanceOf(ShelfError);
+    }
+    expect((await s.load([0]))[0]?.tid).toBe(1);
+    await s.close();
   });
 });

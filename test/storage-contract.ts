@@ -1,7 +1,9 @@
 /**
  * The Storage contract suite: every storage implementation runs it (ZODB's storage test mixins
- * are the model). `make` returns a fresh, empty storage.
+ * are the model). `make` returns a fresh, empty storage; a storage whose data outlives it returns
+ * `{ storage, reopen }` instead, and the suite also checks what must hold after reopening.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DatabaseClosedError,
@@ -21,7 +23,26 @@ function rec(oid: number, state: Uint8Array, refs: number[] = [], tid?: number):
   return r;
 }
 
-export function describeStorage(name: string, make: () => Promise<Storage> | Storage): void {
+/** A fresh storage whose database can be opened again after the suite closes it. */
+export interface ReopenableStorage {
+  storage: Storage;
+  /** Opens the same database again (the suite calls it after closing `storage`). */
+  reopen(): Promise<Storage> | Storage;
+}
+
+export type StorageFactory = () =>
+  Promise<Storage | ReopenableStorage> | Storage | ReopenableStorage;
+
+const isReopenable = (made: Storage | ReopenableStorage): made is ReopenableStorage =>
+  'reopen' in made && typeof made.reopen === 'function' && 'storage' in made;
+
+async function reopenable(make: StorageFactory): Promise<ReopenableStorage | { storage: Storage }> {
+  const made = await make();
+  return isReopenable(made) ? made : { storage: made };
+}
+
+export function describeStorage(name: string, factory: StorageFactory): void {
+  const make = async (): Promise<Storage> => (await reopenable(factory)).storage;
   describe(`Storage contract: ${name}`, () => {
     it('starts empty at tid 0 and hands out fresh oids, never 0, never twice', async () => {
       const s = await make();
@@ -188,6 +209,54 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
       await s.close();
     });
 
+    it('answers a commit resent after other commits, and after reopening, with its first tid and stores nothing new', async () => {
+      const made = await reopenable(factory);
+      let s = made.storage;
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const first = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(1), [a, b]), rec(a, bytes(2))],
+        txnId: 'tab1-1',
+      });
+      const later = await s.commit({
+        baseTid: first,
+        records: [rec(a, bytes(3), [], first), rec(b, bytes(3))],
+        txnId: 'tab2-1',
+      });
+      const resend = {
+        baseTid: 0,
+        records: [rec(0, bytes(1), [a, b]), rec(a, bytes(2))],
+        txnId: 'tab1-1',
+      };
+      const stored = async (): Promise<unknown> => ({
+        newest: (await s.sync(Number.MAX_SAFE_INTEGER)).tid,
+        transactions: (await s.stats()).transactions,
+        records: (await s.load([0, a, b])).map((r) => [r.oid, r.tid, [...r.state]]),
+      });
+      const expected = {
+        newest: later,
+        transactions: 2,
+        records: [
+          [0, first, [1]],
+          [a, later, [3]],
+          [b, later, [3]],
+        ],
+      };
+      expect(await s.commit(resend)).toBe(first);
+      expect(await stored()).toEqual(expected);
+      if ('reopen' in made) {
+        await s.close();
+        s = await made.reopen();
+        expect(await s.commit(resend)).toBe(first);
+        expect(await s.commit({ ...resend, txnId: 'tab2-1' })).toBe(later);
+        expect(await stored()).toEqual(expected);
+        expect(await s.commit({ baseTid: later, records: [rec(b, bytes(4), [], later)] })).toBe(
+          later + 1,
+        );
+      }
+      await s.close();
+    });
+
     it('keeps transaction metadata, newest first, before exclusive', async () => {
       const s = await make();
       const t1 = await s.commit({
@@ -318,6 +387,50 @@ export function describeStorage(name: string, make: () => Promise<Storage> | Sto
       );
       await expect(s.newOids(1)).rejects.toBeInstanceOf(DatabaseClosedError);
       await expect(s.sync(0)).rejects.toBeInstanceOf(DatabaseClosedError);
+    });
+  });
+}
+
+/** Values that are not ids: what another tab, or a bug, may send where an oid or tid belongs. */
+const notAnId = (): fc.Arbitrary<unknown> =>
+  fc.oneof(
+    fc.constantFrom(NaN, Infinity, -Infinity, -1, 2 ** 53, 1.5, '1', null, true, [1], { oid: 1 }),
+    fc.integer({ max: -1 }),
+    fc.double({ noInteger: true }),
+    fc.double({ min: 2 ** 53, max: Number.MAX_VALUE, noNaN: true }),
+  );
+
+/**
+ * The argument checks of the Storage contract: every id that crosses a channel is a non-negative
+ * safe integer, and a call naming anything else is refused with ShelfError before it reaches the
+ * store. `make` returns a fresh, empty storage.
+ */
+export function describeStorageArguments(
+  name: string,
+  make: () => Promise<Storage> | Storage,
+): void {
+  describe(`Storage contract, arguments: ${name}`, () => {
+    it('refuses an oid or tid that is not a non-negative integer with ShelfError and changes nothing', async () => {
+      const s = await make();
+      const [a] = (await s.newOids(1)) as [number];
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(1))] });
+      const t2 = await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
+      await fc.assert(
+        fc.asyncProperty(notAnId(), async (bad) => {
+          const id = bad as number;
+          await expect(s.load([0, id])).rejects.toBeInstanceOf(ShelfError);
+          await expect(s.load([0], id)).rejects.toBeInstanceOf(ShelfError);
+          await expect(s.sync(id)).rejects.toBeInstanceOf(ShelfError);
+          await expect(s.history(id)).rejects.toBeInstanceOf(ShelfError);
+          await expect(s.pack({ keepTid: id })).rejects.toBeInstanceOf(ShelfError);
+        }),
+        { numRuns: 25, seed: 9 },
+      );
+      // The refused pack removed nothing: the snapshot at t1 still reads a's first revision.
+      expect([...((await s.load([a], t1))[0]?.state ?? [])]).toEqual([1]);
+      expect((await s.history(a)).map((r) => r.tid)).toEqual([t2, t1]);
+      expect((await s.stats()).lastPack).toBeUndefined();
+      await s.close();
     });
   });
 }

@@ -9,14 +9,22 @@
  *   meta     key 'state'    → { lastTid, nextOid, objects, bytes, garbageBytes, lastPack, floor }
  *
  * A commit is one readwrite transaction with `durability: 'strict'` that checks conflicts and
- * writes, so the check and the write are atomic. Loads read each oid's newest revision at or before
- * the snapshot with one cursor request, all requests of a batch in one transaction.
+ * writes, so the check and the write are atomic. Any failure inside it — a bad request, a throw
+ * while building what to store, a write the browser refuses — aborts that transaction, so a commit
+ * is stored whole or not at all, and the next commit gets the next tid (`runWrite`). Loads read each
+ * oid's newest revision at or before the snapshot with one cursor request, all requests of a batch
+ * in one transaction.
+ *
+ * A commit's client-made `txnId` is stored with its transaction and indexed, and pack never removes
+ * transactions: a resent commit is answered with its first tid however late it arrives, after any
+ * pack or reopen.
  */
-import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
+import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import {
   DatabaseClosedError,
   ReadConflictError,
   ShelfError,
+  StorageError,
   StorageFullError,
 } from '../src/shared/errors.js';
 import {
@@ -36,7 +44,14 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { checkConflicts, checkOidCount, packedMessage, validateCommit } from './commit-checks.js';
+import {
+  checkConflicts,
+  checkLoad,
+  checkOidCount,
+  checkTid,
+  packedMessage,
+  validateCommit,
+} from './commit-checks.js';
 
 interface MetaState {
   lastTid: Tid;
@@ -80,14 +95,78 @@ export interface IndexedDBPlatform {
   IDBKeyRange: typeof IDBKeyRange;
 }
 
-function mapError(error: unknown): unknown {
-  if ((error as { name?: string })?.name === 'QuotaExceededError') {
+/**
+ * Maps a failure of IndexedDB to the error tree: a full disk (`QuotaExceededError`) becomes
+ * StorageFullError, any other DOMException a StorageError, the original kept as `cause`. Errors
+ * of our own (ShelfError, a caller's bad input) pass unchanged.
+ * @param doing what failed, as "while …" completes it.
+ * @param outcome what is stored after the failure.
+ */
+function mapError(error: unknown, doing: string, outcome: string): unknown {
+  if (error instanceof ShelfError || !(error instanceof DOMException)) return error;
+  if (error.name === 'QuotaExceededError') {
     return new StorageFullError(
-      'The browser refused to store more (storage quota exceeded). This commit was not stored; committed data is intact. Free space (db.pack()) or ask for more with db.persist().',
+      `The browser refused to store more (storage quota exceeded) while ${doing}. ${outcome} Free space (delete data, db.pack()) or ask for more with db.persist().`,
       { cause: error },
     );
   }
-  return error;
+  return new StorageError(
+    `IndexedDB failed while ${doing} (${error.name}: ${error.message}). ${outcome}`,
+    { cause: error },
+  );
+}
+
+/** What `runWrite` needs of a readwrite transaction (idb's wrapper). */
+interface WriteTransaction {
+  abort(): void;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Runs `work` in the readwrite transaction `tx` and resolves once `tx` has committed. `work` pushes
+ * every write request it issues without awaiting into `writes`, so none rejects unheard.
+ *
+ * Invariant: whatever fails — a throw of `work` (before, between or after its writes), a request,
+ * the commit itself — the transaction is aborted, so nothing of it is stored, and the failure is
+ * rethrown (mapped by `mapError`). `work` must await nothing but requests of `tx`: otherwise the
+ * transaction could commit on its own before a later throw, and an abort would come too late.
+ */
+async function runWrite<T>(
+  tx: WriteTransaction,
+  work: (writes: Promise<unknown>[]) => Promise<T>,
+  doing: string,
+  outcome: string,
+): Promise<T> {
+  const writes: Promise<unknown>[] = [];
+  // Observed from the start: the transaction may abort (and `done` reject) while `work` still
+  // awaits, or while some of its writes are still pending.
+  const finished = tx.done.then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  try {
+    const result = await work(writes);
+    // A failed write aborts the transaction; `finished` then holds the transaction's error (the
+    // quota error, not the AbortError of the requests that were cut off).
+    await Promise.allSettled(writes);
+    const failure = await finished;
+    if (failure !== undefined) throw failure.error;
+    return result;
+  } catch (error) {
+    try {
+      tx.abort();
+    } catch {
+      // InvalidStateError: the failure itself already aborted the transaction.
+    }
+    await Promise.allSettled(writes);
+    const ended = await finished; // aborted now
+    // A request cut off by an abort reports AbortError; the transaction's own error says why.
+    const cause =
+      error instanceof DOMException && error.name === 'AbortError' && ended !== undefined
+        ? ended.error
+        : error;
+    throw mapError(cause, doing, outcome);
+  }
 }
 
 export class IndexedDBStorage implements Storage {
@@ -117,8 +196,16 @@ export class IndexedDBStorage implements Storage {
       if (txns !== undefined && !txns.indexNames.contains('txnId'))
         txns.createIndex('txnId', 'txnId');
     };
-    const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
-    return new IndexedDBStorage(db, platform.IDBKeyRange, durability);
+    try {
+      const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
+      return new IndexedDBStorage(db, platform.IDBKeyRange, durability);
+    } catch (error) {
+      throw mapError(
+        error,
+        `opening the IndexedDB database shelfdb:${name}`,
+        'The database was not opened; what it held is unchanged.',
+      );
+    }
   }
 
   /** Every revision of `oid` with a tid up to `to`. */
@@ -128,6 +215,7 @@ export class IndexedDBStorage implements Storage {
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     this.checkOpen();
+    checkLoad(oids, atTid);
     const tx = this.db.transaction(['records', 'meta'], 'readonly');
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
     const at = atTid ?? meta.lastTid;
@@ -158,11 +246,18 @@ export class IndexedDBStorage implements Storage {
     this.checkOpen();
     checkOidCount(count);
     const tx = this.db.transaction('meta', 'readwrite', { durability: 'strict' });
-    const meta = (await tx.store.get('state')) ?? { ...FRESH };
-    const first = meta.nextOid;
-    meta.nextOid += count;
-    await tx.store.put(meta, 'state');
-    await tx.done;
+    const first = await runWrite(
+      tx,
+      async (writes) => {
+        const meta = (await tx.store.get('state')) ?? { ...FRESH };
+        const first = meta.nextOid;
+        meta.nextOid += count;
+        writes.push(tx.store.put(meta, 'state'));
+        return first;
+      },
+      `handing out ${count} oids`,
+      'No oids were handed out.',
+    );
     return Array.from({ length: count }, (_, i) => first + i);
   }
 
@@ -171,85 +266,86 @@ export class IndexedDBStorage implements Storage {
     const tx = this.db.transaction(['records', 'txns', 'meta'], 'readwrite', {
       durability: this.durability,
     });
-    let tid: Tid;
-    let prevTid: Tid;
-    try {
-      const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
-      validateCommit(txn, meta.nextOid);
-      if (txn.txnId !== undefined) {
-        const landed = await tx.objectStore('txns').index('txnId').getKey(txn.txnId);
-        if (landed !== undefined) {
-          tx.abort();
-          await tx.done.catch(() => undefined); // the abort we asked for
-          return landed; // a resent commit: it is stored already
-        }
-      }
-      const records = tx.objectStore('records');
-      const latest = await Promise.all(
-        txn.records.map((r) => records.openCursor(this.range(r.oid), 'prev')),
-      );
-      const pinned = await Promise.all(
-        (txn.readCurrent ?? []).map((p) => records.openCursor(this.range(p.oid), 'prev')),
-      );
-      const newest = new Map<number, Tid>();
-      [...txn.records, ...(txn.readCurrent ?? [])].forEach((r, i) => {
-        const tid = (i < txn.records.length ? latest[i] : pinned[i - txn.records.length])?.key[1];
-        if (tid !== undefined) newest.set(r.oid, tid);
-      });
-      checkConflicts(txn, (oid) => newest.get(oid));
-      if (txn.records.length === 0) {
-        tx.abort();
-        await tx.done.catch(() => undefined); // the abort we asked for
-        return meta.lastTid;
-      }
-      prevTid = meta.lastTid;
-      tid = meta.lastTid + 1;
-      let bytes = 0;
-      txn.records.forEach((r, i) => {
-        const before = latest[i];
-        if (before === null || before === undefined) meta.objects++;
-        else meta.garbageBytes += before.value.state.byteLength;
-        bytes += r.state.byteLength;
-        void records.put(
-          { className: r.className, state: new Uint8Array(r.state), refs: [...r.refs] },
-          [r.oid, tid],
-        );
-      });
-      void tx.objectStore('txns').put(
-        {
-          time: Date.now(),
-          note: txn.note ?? '',
-          user: txn.user ?? '',
-          meta: structuredClone(txn.meta ?? {}),
-          oids: txn.records.map((r) => r.oid),
-          bytes,
-          ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
-        },
-        tid,
-      );
-      meta.lastTid = tid;
-      meta.bytes += bytes;
-      void tx.objectStore('meta').put(meta, 'state');
-      await tx.done;
-    } catch (error) {
-      if (!(error instanceof ShelfError) && !(error instanceof RangeError)) throw mapError(error);
-      try {
-        tx.abort();
-      } catch {
-        // already finished by the failure itself
-      }
-      await tx.done.catch(() => undefined); // the failure is the one reported
-      throw error;
+    const done = await runWrite(
+      tx,
+      (writes) => this.commitIn(tx, txn, writes),
+      'committing a transaction',
+      'This commit was not stored; committed data is intact.',
+    );
+    if (done.invalidation !== undefined) {
+      const invalidation = done.invalidation;
+      for (const listener of this.listeners) queueMicrotask(() => listener(invalidation));
     }
+    return done.tid;
+  }
+
+  /**
+   * The body of `commit`, inside its transaction: validation, the resend and conflict checks, then
+   * every value to store is built before the first write is issued (so a throw while building
+   * finds nothing written; a later one is undone by runWrite's abort).
+   */
+  private async commitIn(
+    tx: IDBPTransaction<Schema, ('records' | 'txns' | 'meta')[], 'readwrite'>,
+    txn: CommitRequest,
+    writes: Promise<unknown>[],
+  ): Promise<{ tid: Tid; invalidation?: Invalidation }> {
+    const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
+    const json = validateCommit(txn, meta.nextOid);
+    if (txn.txnId !== undefined) {
+      const landed = await tx.objectStore('txns').index('txnId').getKey(txn.txnId);
+      if (landed !== undefined) return { tid: landed }; // a resent commit: it is stored already
+    }
+    const records = tx.objectStore('records');
+    const latest = await Promise.all(
+      txn.records.map((r) => records.openCursor(this.range(r.oid), 'prev')),
+    );
+    const pinned = await Promise.all(
+      (txn.readCurrent ?? []).map((p) => records.openCursor(this.range(p.oid), 'prev')),
+    );
+    const newest = new Map<number, Tid>();
+    [...txn.records, ...(txn.readCurrent ?? [])].forEach((r, i) => {
+      const tid = (i < txn.records.length ? latest[i] : pinned[i - txn.records.length])?.key[1];
+      if (tid !== undefined) newest.set(r.oid, tid);
+    });
+    checkConflicts(txn, (oid) => newest.get(oid));
+    if (txn.records.length === 0) return { tid: meta.lastTid };
+
+    const prevTid = meta.lastTid;
+    const tid = prevTid + 1;
+    let bytes = 0;
+    const values = txn.records.map((r, i) => {
+      const before = latest[i];
+      if (before === null || before === undefined) meta.objects++;
+      else meta.garbageBytes += before.value.state.byteLength;
+      bytes += r.state.byteLength;
+      // Copies the caller cannot change while the requests run.
+      return { className: r.className, state: new Uint8Array(r.state), refs: [...r.refs] };
+    });
     const oids = txn.records.map((r) => r.oid);
+    // The metadata as the log of ShelfStorage keeps it: JSON (validateCommit made the text).
+    const { meta: txnMeta } = JSON.parse(json) as { meta: Record<string, unknown> };
+    const info: Schema['txns']['value'] = {
+      time: Date.now(),
+      note: txn.note ?? '',
+      user: txn.user ?? '',
+      meta: txnMeta,
+      oids,
+      bytes,
+      ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
+    };
+    meta.lastTid = tid;
+    meta.bytes += bytes;
+    values.forEach((value, i) => writes.push(records.put(value, [oids[i] as number, tid])));
+    writes.push(tx.objectStore('txns').put(info, tid));
+    writes.push(tx.objectStore('meta').put(meta, 'state'));
     const invalidation: Invalidation =
       txn.txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId: txn.txnId };
-    for (const listener of this.listeners) queueMicrotask(() => listener(invalidation));
-    return tid;
+    return { tid, invalidation };
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
     this.checkOpen();
+    checkTid('sync', sinceTid);
     const tx = this.db.transaction(['txns', 'meta'], 'readonly');
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
     if (sinceTid >= meta.lastTid) return { tid: meta.lastTid, oids: [] };
@@ -265,63 +361,70 @@ export class IndexedDBStorage implements Storage {
 
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
+    if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
     const tx = this.db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' });
-    const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
-    const keep = options.keepTid ?? meta.lastTid;
-    const records = tx.objectStore('records');
-    const bytesBefore = meta.bytes;
-    // Mark: the revisions each reachable object still needs, from the root over their refs.
-    const needed = new Set<string>();
-    const live = new Set<number>();
-    const stack = [ROOT_OID];
-    while (stack.length > 0) {
-      const oid = stack.pop() as number;
-      if (live.has(oid)) continue;
-      let cursor = await records.openCursor(this.range(oid), 'prev');
-      if (cursor === null) continue;
-      live.add(oid);
-      while (cursor !== null) {
-        needed.add(`${oid}:${cursor.key[1]}`);
-        for (const ref of cursor.value.refs) if (!live.has(ref)) stack.push(ref);
-        if (cursor.key[1] <= keep) break;
-        cursor = await cursor.continue();
-      }
-    }
-    // Sweep every revision not needed.
-    let revisionsRemoved = 0;
-    let bytes = 0;
-    const removedOids = new Set<number>();
-    for (
-      let cursor = await records.openCursor();
-      cursor !== null;
-      cursor = await cursor.continue()
-    ) {
-      const [oid, tid] = cursor.key;
-      if (needed.has(`${oid}:${tid}`)) {
-        bytes += cursor.value.state.byteLength;
-        continue;
-      }
-      if (!live.has(oid)) removedOids.add(oid);
-      revisionsRemoved++;
-      await cursor.delete();
-    }
-    const time = Date.now();
-    Object.assign(meta, {
-      bytes,
-      garbageBytes: 0,
-      objects: live.size,
-      lastPack: time,
-      floor: keep,
-    });
-    await tx.objectStore('meta').put(meta, 'state');
-    await tx.done;
-    return {
-      objectsRemoved: removedOids.size,
-      revisionsRemoved,
-      bytesBefore,
-      bytesAfter: bytes,
-      time,
-    };
+    return runWrite(
+      tx,
+      async (writes) => {
+        const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
+        const keep = options.keepTid ?? meta.lastTid;
+        const records = tx.objectStore('records');
+        const bytesBefore = meta.bytes;
+        // Mark: the revisions each reachable object still needs, from the root over their refs.
+        const needed = new Set<string>();
+        const live = new Set<number>();
+        const stack = [ROOT_OID];
+        while (stack.length > 0) {
+          const oid = stack.pop() as number;
+          if (live.has(oid)) continue;
+          let cursor = await records.openCursor(this.range(oid), 'prev');
+          if (cursor === null) continue;
+          live.add(oid);
+          while (cursor !== null) {
+            needed.add(`${oid}:${cursor.key[1]}`);
+            for (const ref of cursor.value.refs) if (!live.has(ref)) stack.push(ref);
+            if (cursor.key[1] <= keep) break;
+            cursor = await cursor.continue();
+          }
+        }
+        // Sweep every revision not needed.
+        let revisionsRemoved = 0;
+        let bytes = 0;
+        const removedOids = new Set<number>();
+        for (
+          let cursor = await records.openCursor();
+          cursor !== null;
+          cursor = await cursor.continue()
+        ) {
+          const [oid, tid] = cursor.key;
+          if (needed.has(`${oid}:${tid}`)) {
+            bytes += cursor.value.state.byteLength;
+            continue;
+          }
+          if (!live.has(oid)) removedOids.add(oid);
+          revisionsRemoved++;
+          writes.push(cursor.delete());
+        }
+        const time = Date.now();
+        Object.assign(meta, {
+          bytes,
+          garbageBytes: 0,
+          objects: live.size,
+          lastPack: time,
+          floor: keep,
+        });
+        writes.push(tx.objectStore('meta').put(meta, 'state'));
+        return {
+          objectsRemoved: removedOids.size,
+          revisionsRemoved,
+          bytesBefore,
+          bytesAfter: bytes,
+          time,
+        };
+      },
+      'packing the database',
+      'The pack was undone: every object and revision is still stored.',
+    );
   }
 
   async verify(): Promise<VerifyReport> {
@@ -347,6 +450,7 @@ export class IndexedDBStorage implements Storage {
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
     this.checkOpen();
     const { limit = Infinity, before } = options;
+    if (before !== undefined) checkTid('transactions', before);
     const out: TransactionInfo[] = [];
     const query = before === undefined ? null : this.keys.upperBound(before, true);
     for (
@@ -362,6 +466,7 @@ export class IndexedDBStorage implements Storage {
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
+    checkTid('history', oid);
     const tx = this.db.transaction(['records', 'txns'], 'readonly');
     const out: RevisionInfo[] = [];
     for (

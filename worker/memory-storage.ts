@@ -4,7 +4,8 @@
  *
  * It keeps every revision of every object (MVCC: `load(oids, atTid)` finds the revision a snapshot
  * needs) until pack, checks first-committer-wins at commit, hands out oids that are never reused,
- * and keeps each transaction's metadata for `transactions()`, `history()` and `sync()`.
+ * and keeps each transaction's metadata for `transactions()`, `history()` and `sync()`. Client txnIds
+ * are kept as long as the storage lives (pack never forgets them), so a resent commit lands once.
  */
 import { DatabaseClosedError, ReadConflictError } from '../src/shared/errors.js';
 import {
@@ -24,7 +25,14 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { checkConflicts, checkOidCount, packedMessage, validateCommit } from './commit-checks.js';
+import {
+  checkConflicts,
+  checkLoad,
+  checkOidCount,
+  checkTid,
+  packedMessage,
+  validateCommit,
+} from './commit-checks.js';
 
 /** The revisions of one object, oldest first. */
 interface ObjectRevisions {
@@ -48,6 +56,7 @@ export class MemoryStorage implements Storage {
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     this.checkOpen();
+    checkLoad(oids, atTid);
     const at = atTid ?? this.lastTid;
     const out: LoadedRecord[] = [];
     for (const oid of oids) {
@@ -73,41 +82,53 @@ export class MemoryStorage implements Storage {
     return oids;
   }
 
+  /**
+   * Two phases, so a commit is stored whole or not at all: first everything that can throw
+   * (validation, the resend and conflict checks, copying the records, the metadata), touching no
+   * field; then the changes, which cannot throw.
+   */
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
-    validateCommit(txn, this.nextOid);
+    const json = validateCommit(txn, this.nextOid);
     const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
     checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);
     if (txn.records.length === 0) return this.lastTid;
 
     const prevTid = this.lastTid;
-    const tid = ++this.lastTid;
+    const tid = prevTid + 1;
     let bytes = 0;
-    for (const record of txn.records) {
-      const stored: LoadedRecord = {
+    const stored = txn.records.map((record): LoadedRecord => {
+      bytes += record.state.byteLength;
+      return {
         oid: record.oid,
         className: record.className,
         state: new Uint8Array(record.state), // a copy the caller cannot change
         refs: [...record.refs],
         tid,
       };
-      bytes += stored.state.byteLength;
-      const entry = this.objects.get(record.oid);
-      if (entry === undefined)
-        this.objects.set(record.oid, { revisions: [stored], truncated: false });
-      else entry.revisions.push(stored);
-    }
-    const oids = txn.records.map((r) => r.oid);
-    this.txns.push({
+    });
+    const oids = stored.map((r) => r.oid);
+    // The metadata as the log of ShelfStorage keeps it: JSON (validateCommit made the text).
+    const { meta } = JSON.parse(json) as { meta: Record<string, unknown> };
+    const info: TransactionInfo = {
       tid,
       time: Date.now(),
       note: txn.note ?? '',
       user: txn.user ?? '',
-      meta: structuredClone(txn.meta ?? {}),
+      meta,
       oids,
       bytes,
-    });
+    };
+
+    this.lastTid = tid;
+    for (const record of stored) {
+      const entry = this.objects.get(record.oid);
+      if (entry === undefined)
+        this.objects.set(record.oid, { revisions: [record], truncated: false });
+      else entry.revisions.push(record);
+    }
+    this.txns.push(info);
     if (txn.txnId !== undefined) this.txnIds.set(txn.txnId, tid);
     const invalidation: Invalidation =
       txn.txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId: txn.txnId };
@@ -120,6 +141,7 @@ export class MemoryStorage implements Storage {
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
     this.checkOpen();
+    checkTid('sync', sinceTid);
     if (sinceTid >= this.lastTid) return { tid: this.lastTid, oids: [] };
     const oids = new Set<number>();
     for (let i = this.txns.length - 1; i >= 0; i--) {
@@ -132,6 +154,7 @@ export class MemoryStorage implements Storage {
 
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
+    if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
     const bytesBefore = this.totalBytes();
     const keep = options.keepTid ?? this.lastTid;
     // Revisions still needed: for each object, the one a snapshot at `keep` reads, and all later.
@@ -204,6 +227,7 @@ export class MemoryStorage implements Storage {
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
     this.checkOpen();
     const { limit = Infinity, before = Infinity } = options;
+    if (before !== Infinity) checkTid('transactions', before);
     const out: TransactionInfo[] = [];
     for (let i = this.txns.length - 1; i >= 0 && out.length < limit; i--) {
       const txn = this.txns[i] as TransactionInfo;
@@ -215,6 +239,7 @@ export class MemoryStorage implements Storage {
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
+    checkTid('history', oid);
     const revisions = this.objects.get(oid)?.revisions ?? [];
     const out: RevisionInfo[] = [];
     for (let i = revisions.length - 1; i >= 0 && out.length < limit; i--) {
