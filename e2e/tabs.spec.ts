@@ -242,3 +242,33 @@ test('IndexedDB behaves alike across tabs: one owner, live changes, handover', a
     expect(await b.evaluate(async () => (await window.db.stats()).storage)).toBe('indexeddb');
   });
 });
+
+test('stray and foreign messages on the tabs channels are ignored and counted, and a stray close closes nothing', async ({
+  baseURL,
+}) => {
+  await withProfile(async (context) => {
+    const a = await openTab(context, baseURL as string, 'stray');
+    const b = await openTab(context, baseURL as string, 'stray');
+    await put(b, 'before', 1);
+    // Any page of the origin can post on the database's channels: garbage, another version, a close.
+    await b.evaluate(() => {
+      const main = new BroadcastChannel('shelfdb:stray');
+      const calls = new BroadcastChannel('shelfdb:stray:calls');
+      main.postMessage('garbage');
+      main.postMessage({ v: 1, type: 'hello', tabId: 'an-old-version' });
+      calls.postMessage({ v: 999, type: 'call', id: 1, method: 'close', args: [] });
+      calls.postMessage({ type: 'call', id: 2, method: 'close', args: [], from: 'nobody' });
+      main.close();
+      calls.close();
+    });
+    await expect
+      .poll(() =>
+        a.evaluate(
+          async () => (await window.db.stats()) as unknown as { ignoredMessages?: number },
+        ),
+      )
+      .toMatchObject({ ignoredMessages: 4 });
+    await put(b, 'after', 2);
+    expect(await rootOf(a)).toEqual({ before: 1, after: 2 });
+  });
+});
