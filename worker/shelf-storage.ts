@@ -423,8 +423,11 @@ export class ShelfStorage implements Storage {
       }
       this.listeners.clear();
       this.errorListeners.clear();
-      this.closeFiles();
-      await this.log.dir.close?.();
+      try {
+        this.closeFiles();
+      } finally {
+        await this.log.dir.close?.(); // the directory's lock goes whatever closing the files did
+      }
       if (failure !== undefined) throw failure;
     });
     return this.closing;
