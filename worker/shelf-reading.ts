@@ -113,19 +113,27 @@ export function readTxnId(s: ShelfView, entryPos: number): string | undefined {
 }
 
 /**
- * A commit with a txnId conflicts on `oid`: is it this very transaction, landed before and resent
- * (its answer lost, its txnId not remembered since a reopen)? Looks through the revisions of `oid`
- * newer than the commit's base for one written with that txnId; returns its tid. (A revision pack
- * removed cannot be asked; by then the resend is hours late and reported as the conflict it is.)
+ * A commit with a txnId conflicts on `oids`: is it this very transaction, landed before and resent
+ * (its answer lost, its txnId not remembered since a reopen)? Looks through the revisions of those
+ * oids newer than the commit's bases for one written with that txnId; returns its tid. (A
+ * revision pack removed cannot be asked; by then the resend is hours late and reported as the
+ * conflict it is.)
  */
-export function findLanded(s: ShelfView, txn: CommitRequest, oid: number): Tid | undefined {
-  const base = txn.records.find((r) => r.oid === oid)?.tid ?? 0;
-  let pos = s.index.get(oid);
-  while (pos > PREV_PACKED) {
-    const record = s.readRecord(pos, oid);
-    if (record.tid <= base) return undefined;
-    if (readTxnId(s, pos - record.offset) === txn.txnId) return record.tid;
-    pos = record.prev;
+export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Tid | undefined {
+  const seen = new Set<number>(); // entries already read
+  for (const oid of oids) {
+    const base = txn.records.find((r) => r.oid === oid)?.tid ?? 0;
+    let pos = s.index.get(oid);
+    while (pos > PREV_PACKED) {
+      const record = s.readRecord(pos, oid);
+      if (record.tid <= base) break;
+      const entry = pos - record.offset;
+      if (!seen.has(entry)) {
+        seen.add(entry);
+        if (readTxnId(s, entry) === txn.txnId) return record.tid;
+      }
+      pos = record.prev;
+    }
   }
   return undefined;
 }

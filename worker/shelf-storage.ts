@@ -300,7 +300,7 @@ export class ShelfStorage implements Storage {
     } catch (error) {
       const landed =
         error instanceof WriteConflictError && txn.txnId !== undefined
-          ? findLanded(this, txn, error.oids[0] as number)
+          ? findLanded(this, txn, error.oids)
           : undefined;
       if (landed !== undefined) return landed;
       throw error;
