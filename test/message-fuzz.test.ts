@@ -48,7 +48,7 @@ const LINK_TARGETS: Target[] = ['to-worker', 'to-page'];
  * kind is the parsed type (`call:<method>` for calls) or `malformed`: not posted until the fix
  * lands (each has its standalone repro in /tmp/tab-findings/). Empty it as fixes land.
  */
-const KNOWN_FAILING: readonly string[] = ['calls:call:commit'];
+const KNOWN_FAILING: readonly string[] = [];
 
 const HUGE = Array.from({ length: 200_000 }, (_, i) => i);
 

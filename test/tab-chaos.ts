@@ -363,6 +363,8 @@ function describe(args: unknown[]): string {
 export class InstrumentedStorage implements Storage {
   /** Every call that reached the storage: method and arguments. */
   readonly calls: { method: string; args: unknown[] }[] = [];
+  /** Malformed commits that reached the storage and were refused by its own checks. */
+  readonly refused: string[] = [];
 
   constructor(
     private readonly inner: Storage,
@@ -379,8 +381,19 @@ export class InstrumentedStorage implements Storage {
   private record<T>(method: string, args: unknown[], run: () => Promise<T>): Promise<T> {
     this.calls.push({ method, args });
     const why = invalidCall(method, args);
-    if (why !== undefined) this.ledger.violations.push(`tab ${this.entry.tab} executed ${why}`);
-    return run();
+    if (why === undefined) return run();
+    if (method !== 'commit') {
+      this.ledger.violations.push(`tab ${this.entry.tab} executed ${why}`);
+      return run();
+    }
+    // A commit's request is checked by the storage itself (validateCommit, which alone knows the
+    // oids it handed out; see worker/call-checks.ts): reaching it is allowed, landing is not.
+    const result = run();
+    result.then(
+      () => this.ledger.violations.push(`tab ${this.entry.tab} executed ${why}`),
+      () => this.refused.push(why),
+    );
+    return result;
   }
 
   load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
