@@ -498,6 +498,22 @@ describe('TabRouter under faults', () => {
     await expect(b.router.commit(rootCommit(1, undefined, 'txn-late'))).resolves.toBe(1);
   });
 
+  it('lets the calls a closing follower has in flight settle with their answers', async () => {
+    const { hub, join } = origin();
+    const ownerTab = hub.tab();
+    const a = await join(ownerTab);
+    const b = await join(hub.tab());
+    ownerTab.freeze();
+    const inFlight = b.router.commit(rootCommit(1, undefined, 'txn-closing'));
+    const closed = b.router.close();
+    await expect(b.router.stats()).rejects.toThrow(/closed/);
+    await settle();
+    ownerTab.thaw();
+    await expect(inFlight).resolves.toBe(1);
+    await closed;
+    await expect(a.router.stats()).resolves.toMatchObject({ transactions: 1 });
+  });
+
   it('settles every call by busyTimeout when the owner closes, crashes or freezes mid-call', async () => {
     for (const fault of ['close', 'crash', 'freeze'] as const) {
       const { hub, join } = origin();

@@ -34,6 +34,8 @@ export class TabCalls {
   private readonly waiting = new Map<number, Waiting>();
   /** Calls that failed with StorageBusyError, by id: their answer may still come. */
   private readonly timedOut = new Set<number>();
+  /** Every call started and not settled yet, however it will settle. */
+  private readonly unsettled = new Set<Promise<unknown>>();
   private nextId = 1;
   /** Answers that came after their call had failed with StorageBusyError. */
   lateAnswers = 0;
@@ -58,7 +60,7 @@ export class TabCalls {
       args: encodeArgs(method, args),
       from: this.options.tabId,
     };
-    return new Promise<unknown>((resolve, reject) => {
+    const call = new Promise<unknown>((resolve, reject) => {
       const { name, busyTimeout } = this.options;
       const timer = setTimeout(() => {
         this.waiting.delete(id);
@@ -73,6 +75,15 @@ export class TabCalls {
       this.waiting.set(id, { message, method, resolve, reject, timer });
       send(message);
     });
+    this.unsettled.add(call);
+    const done = (): void => void this.unsettled.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  /** Settles when every call started so far has settled (each within busyTimeout at most). */
+  async settled(): Promise<void> {
+    while (this.unsettled.size > 0) await Promise.allSettled([...this.unsettled]);
   }
 
   /** The messages of every call still waiting, to send again to a new owner. */
@@ -112,11 +123,6 @@ export class TabCalls {
     if (message.type === 'error') w.reject(errorFromWire(message.error));
     else w.resolve(value);
     return true;
-  }
-
-  /** Fails every waiting call (this tab closes). */
-  rejectAll(error: unknown): void {
-    for (const w of this.takeAll()) w.reject(error);
   }
 }
 
