@@ -31,6 +31,7 @@ import { ROOT_OID } from './shared/storage.js';
 import { Cache } from './cache.js';
 import { runTransaction } from './transact.js';
 import { collectWrites, labelOf, PendingCommit } from './pending-commit.js';
+import { Snapshot } from './snapshot.js';
 import {
   getState,
   ghostify,
@@ -61,6 +62,8 @@ export interface ConnectionHost {
   forget(conn: Connection): void;
   /** A connection's snapshot moved (or appeared). */
   snapshotMoved(): void;
+  /** Before a connection learns its first snapshot: pins a tid at or below it (see Database). */
+  holdSnapshot(conn: Connection): Promise<void>;
   /** A connection committed a transaction. */
   committed(): void;
 }
@@ -125,16 +128,12 @@ export class Connection extends EventTarget implements Jar {
   private readonly host: ConnectionHost;
   /** Objects by oid, loaded and ghosts. */
   private readonly cache: Cache;
-  /** The tid this connection reads at; undefined until its first use. */
-  private snapshot: Tid | undefined;
-  /** Resolves once `snapshot` is known. */
-  private starting: Promise<void> | undefined;
+  /** The tid this connection reads at, and the invalidations waiting to be applied. */
+  private readonly view: Snapshot;
   /** Stored objects changed since the last boundary. */
   private dirty = new Set<Persistent>();
   /** Objects pinned by readCurrent, with the serial that must still be current at commit. */
   private readonly pinned = new Map<number, Tid>();
-  /** Pushed invalidations not yet applied. */
-  private queue: Invalidation[] = [];
   /** The conflict that makes this connection refuse writes until abort(). */
   private conflicted: ConflictError | undefined;
   /**
@@ -159,6 +158,16 @@ export class Connection extends EventTarget implements Jar {
     super();
     this.host = host;
     this.cache = new Cache(host.cacheSize, host.cacheBytes);
+    this.view = new Snapshot({
+      storage: host.storage,
+      cache: this.cache,
+      hold: () => host.holdSnapshot(this),
+      moved: () => host.snapshotMoved(),
+      changed: (tid, oids) => this.dispatchEvent(new ChangeEvent(tid, oids)),
+      // Missed a message: ask the storage (sync applies the queue as it goes).
+      missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
+      checkOpen: () => this.checkOpen(),
+    });
   }
 
   // ─── reading ──────────────────────────────────────────────────────────────
@@ -319,7 +328,7 @@ export class Connection extends EventTarget implements Jar {
       this.uncertain?.forget(this.cache);
       this.uncertain = undefined;
       this.rollback();
-      await this.pull();
+      await this.view.pull();
       this.cache.shrink();
     });
   }
@@ -340,7 +349,7 @@ export class Connection extends EventTarget implements Jar {
     }
     return this.serialize(async () => {
       this.checkSettled('conn.sync()');
-      await this.pull();
+      await this.view.pull();
       this.cache.shrink();
     });
   }
@@ -401,7 +410,7 @@ export class Connection extends EventTarget implements Jar {
     this.closed = true;
     this.dirty.clear();
     this.uncertain = undefined;
-    this.queue = [];
+    this.view.clear();
     this.cache.clear();
     this.host.forget(this);
   }
@@ -410,7 +419,7 @@ export class Connection extends EventTarget implements Jar {
 
   /** The tid this connection reads at (undefined before its first use). */
   get snapshotTid(): Tid | undefined {
-    return this.snapshot;
+    return this.view.tid;
   }
 
   /** Numbers of loaded objects and their stored bytes, and of uncommitted changed objects. */
@@ -455,12 +464,13 @@ export class Connection extends EventTarget implements Jar {
   receive(invalidation: Invalidation): void {
     if (this.closed) return;
     // A broadcast of our own transaction proves it landed, whatever happens to the answer.
+    const txnId = invalidation.txnId;
     for (const pending of [this.sending, this.uncertain]) {
-      if (pending !== undefined && invalidation.txnId === pending.request.txnId) {
+      if (txnId !== undefined && pending?.request.txnId === txnId) {
         pending.landedAt = invalidation.tid;
       }
     }
-    this.queue.push(invalidation);
+    this.view.receive(invalidation);
     this.applyQueued();
   }
 
@@ -499,7 +509,7 @@ export class Connection extends EventTarget implements Jar {
   private serialize<T>(op: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       this.checkOpen();
-      if (this.snapshot === undefined) await this.start();
+      if (this.view.tid === undefined) await this.view.start();
       this.busy = true;
       try {
         return await op();
@@ -515,17 +525,6 @@ export class Connection extends EventTarget implements Jar {
     };
     this.exclusive = result.then(done, done);
     return result;
-  }
-
-  /** Learns the newest tid on first use. */
-  private start(): Promise<void> {
-    this.starting ??= (async () => {
-      // A sinceTid past the newest answers with just the newest tid.
-      const { tid } = await this.host.storage.sync(Number.MAX_SAFE_INTEGER);
-      this.moveSnapshot(tid);
-      this.queue = this.queue.filter((inv) => inv.tid > tid);
-    })();
-    return this.starting;
   }
 
   /** The object for a stored reference: the one this connection has, or a new ghost. */
@@ -544,23 +543,17 @@ export class Connection extends EventTarget implements Jar {
   /** Loads the ghosts among `oids` at the snapshot, in one round trip (again if it moved). */
   private async fetch(oids: number[]): Promise<void> {
     this.checkOpen();
-    await this.start();
+    await this.view.start();
     for (;;) {
       const wanted = [...new Set(oids.filter((oid) => this.isUnloaded(oid)))];
       if (wanted.length === 0) return;
-      const at = this.snapshot as Tid;
+      const at = this.view.tid as Tid;
       const records = await this.host.storage.load(wanted, at);
       this.checkOpen();
-      if (this.snapshot !== at) continue; // moved while loading: those revisions may be stale
+      if (this.view.tid !== at) continue; // moved while loading: those revisions may be stale
       for (const record of records) this.install(record);
       return;
     }
-  }
-
-  /** Sets the snapshot and tells the database (which pins the oldest one against pack). */
-  private moveSnapshot(tid: Tid): void {
-    this.snapshot = tid;
-    this.host.snapshotMoved();
   }
 
   private isUnloaded(oid: number): boolean {
@@ -603,14 +596,14 @@ export class Connection extends EventTarget implements Jar {
       };
       try {
         const tid = await this.host.storage.commit({
-          baseTid: this.snapshot as Tid,
+          baseTid: this.view.tid as Tid,
           records: [record],
           note: 'root',
         });
-        await this.advance(tid);
+        await this.view.advance(tid);
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
-        await this.pull(); // someone else made it first
+        await this.view.pull(); // someone else made it first
       }
     });
   }
@@ -643,16 +636,16 @@ export class Connection extends EventTarget implements Jar {
     }
     if (writes.length === 0 && this.pinned.size === 0) {
       // Nothing to write, still a boundary: to the newest snapshot, as sync does.
-      await this.pull();
+      await this.view.pull();
       this.cache.shrink();
-      return this.snapshot as Tid;
+      return this.view.tid as Tid;
     }
     const pending = new PendingCommit(
       ctx,
       writes,
       oids,
       this.pinned,
-      this.snapshot as Tid,
+      this.view.tid as Tid,
       options,
     );
     // From here on a change to a written object is a change for the next commit.
@@ -694,11 +687,11 @@ export class Connection extends EventTarget implements Jar {
     this.uncertain = undefined;
     if (pending.isEmpty) {
       // The answer is just the newest tid, not a transaction of ours: move like sync.
-      await this.pull();
-      return this.snapshot as Tid;
+      await this.view.pull();
+      return this.view.tid as Tid;
     }
     pending.landed(tid, this.cache);
-    await this.advance(tid);
+    await this.view.advance(tid);
     this.host.committed();
     return tid;
   }
@@ -710,7 +703,7 @@ export class Connection extends EventTarget implements Jar {
   private abortAndReload(): Promise<void> {
     return this.serialize(async () => {
       const oids = this.rollback();
-      await this.pull();
+      await this.view.pull();
       await this.fetch(oids);
     });
   }
@@ -731,85 +724,12 @@ export class Connection extends EventTarget implements Jar {
   }
 
   /**
-   * After our own commit `tid` (one that wrote records, so `tid` is its own and not merely the
-   * newest): move the snapshot there, invalidating what others wrote between. `tid === snapshot + 1`
-   * proves nobody else committed in between, since tids are consecutive and the snapshot does not
-   * move while a commit is in flight or uncertain.
+   * Applies queued invalidations that follow the snapshot, if the connection is idle and autoSync
+   * is on; else only drops those it already includes (see Snapshot.applyQueued).
    */
-  private async advance(tid: Tid): Promise<void> {
-    if (tid === (this.snapshot as Tid) + 1) {
-      this.moveSnapshot(tid);
-      this.applyQueued(true);
-      return;
-    }
-    await this.pull();
-  }
-
-  /** Asks the storage what changed since the snapshot and moves to the newest. */
-  private async pull(): Promise<void> {
-    const since = this.snapshot as Tid;
-    const result = await this.host.storage.sync(since);
-    if (result.tid < (this.snapshot as Tid)) return; // an answer older than what we know
-    if (result.reset) {
-      const held: number[] = [];
-      for (const obj of [...this.cache.loadedObjects()]) {
-        const m = metaOf(obj);
-        if (m.status !== 'saved') continue;
-        this.cache.noteGhost(obj);
-        ghostify(m);
-        held.push(m.oid as number);
-      }
-      this.moveSnapshot(result.tid);
-      this.announce(result.tid, held);
-    } else {
-      this.moveTo(result.tid, result.oids);
-    }
-    this.queue = this.queue.filter((inv) => inv.tid > result.tid);
-  }
-
-  /** Moves the snapshot to `tid`, ghosting the clean objects among `oids`, and fires 'change'. */
-  private moveTo(tid: Tid, oids: Iterable<number>): void {
-    const held: number[] = [];
-    for (const oid of oids) {
-      const obj = this.cache.get(oid);
-      if (obj === undefined) continue;
-      const m = metaOf(obj);
-      if (m.status === 'ghost') continue;
-      if (m.status === 'saved') {
-        this.cache.noteGhost(obj);
-        ghostify(m);
-      }
-      held.push(oid);
-    }
-    this.moveSnapshot(tid);
-    this.announce(tid, held);
-  }
-
-  private announce(tid: Tid, oids: number[]): void {
-    if (oids.length > 0) this.dispatchEvent(new ChangeEvent(tid, oids));
-  }
-
-  /**
-   * Applies queued invalidations that follow the snapshot without a gap, if the connection is idle
-   * and autoSync is on (or `force`, right after our own commit, when only older ones are dropped).
-   * A gap means a message was missed: pull instead.
-   */
-  private applyQueued(force = false): void {
-    if (this.closed || this.snapshot === undefined) return;
-    this.queue = this.queue.filter((inv) => inv.tid > (this.snapshot as Tid));
-    if (force || this.queue.length === 0 || !this.autoSync || !this.idle) return;
-    this.queue.sort((a, b) => a.tid - b.tid);
-    while (this.queue.length > 0) {
-      const inv = this.queue[0] as Invalidation;
-      if (inv.prevTid !== this.snapshot) {
-        // Missed one: ask the storage (sync applies the queue as it goes).
-        this.sync().catch((error: unknown) => this.reportError(error));
-        return;
-      }
-      this.queue.shift();
-      this.moveTo(inv.tid, inv.oids);
-    }
-    this.cache.shrink();
+  private applyQueued(): void {
+    if (this.closed) return;
+    if (this.view.applyQueued(this.autoSync && this.idle)) this.cache.shrink();
   }
 
   /** Errors of work the app did not call (background sync) are surfaced as an 'error' event. */

@@ -1,6 +1,7 @@
 /**
  * Database: one storage, its connections, and the services they share (class registry,
- * serializer, the pool of fresh oids, the storage's invalidation stream).
+ * serializer, the pool of fresh oids, the storage's invalidation stream, the pin that keeps pack
+ * from removing what this page's snapshots read, and the 'error' events of work nobody awaited).
  */
 import { DatabaseClosedError } from './shared/errors.js';
 import type {
@@ -42,6 +43,17 @@ const AUTO_PACK_INTERVAL_MS = 5_000;
 export class BusyEvent extends Event {
   constructor(readonly error: Error) {
     super('busy');
+  }
+}
+
+/**
+ * Fired on a Database ('error') for a failure of work nobody awaited: an automatic checkpoint or
+ * pack, a relaxed-durability flush after its commit was acknowledged, a snapshot pin the storage
+ * refused. The database stays usable; `error` says what failed.
+ */
+export class DatabaseErrorEvent extends Event {
+  constructor(readonly error: unknown) {
+    super('error');
   }
 }
 
@@ -113,6 +125,8 @@ export class Database extends EventTarget implements ConnectionHost {
   private refilling: Promise<void> | undefined;
   /** Ends the storage subscription. */
   private readonly unsubscribe: () => void;
+  /** Ends the subscription to the storage's background errors. */
+  private readonly unsubscribeErrors: () => void;
   private closing: Promise<void> | undefined;
   /** When to pack by itself (see DatabaseOptions.autoPack). */
   private readonly autoPack: { garbageRatio: number; minBytes: number } | undefined;
@@ -124,6 +138,12 @@ export class Database extends EventTarget implements ConnectionHost {
   /** The oldest snapshot last pinned in the storage. */
   private pinned: Tid | undefined;
   private pinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last pin call sent: settles (never rejects) once the storage has taken or refused it. */
+  private pinSent: Promise<void> = Promise.resolve();
+  /** The newest tid this page has heard of: no sync answers with an older one. */
+  private knownTid: Tid = 0;
+  /** Connections learning the newest tid, with the tid pinned for them meanwhile. */
+  private readonly starting = new Map<Connection, Tid>();
   /** Removes the page listeners added by the constructor. */
   private detach: () => void = () => undefined;
 
@@ -139,8 +159,12 @@ export class Database extends EventTarget implements ConnectionHost {
     for (const [cls, name] of BUILTIN_CLASSES) this.registry.register(cls, name);
     for (const cls of options.classes ?? []) this.registry.register(cls);
     this.unsubscribe = storage.subscribe((invalidation) => {
+      this.knownTid = Math.max(this.knownTid, invalidation.tid);
       for (const conn of this.connections) conn.receive(invalidation);
     });
+    this.unsubscribeErrors =
+      storage.subscribeErrors?.((error) => this.dispatchEvent(new DatabaseErrorEvent(error))) ??
+      (() => undefined);
     if ('onBusy' in storage) {
       (storage as { onBusy?: (error: Error) => void }).onBusy = (error) =>
         this.dispatchEvent(new BusyEvent(error));
@@ -170,11 +194,13 @@ export class Database extends EventTarget implements ConnectionHost {
 
   /**
    * Asks every idle connection with autoSync to catch up with the storage (sync), as after the tab
-   * may have missed messages. Connections with changes catch up at their next boundary anyway.
+   * may have missed messages. Connections with changes, or with a commit whose fate is not known,
+   * catch up at their next boundary anyway.
    */
   resync(): void {
     for (const conn of this.connections) {
-      if (conn.autoSync && conn.cacheInfo().changed === 0 && !conn.isClosed) {
+      const idle = conn.cacheInfo().changed === 0 && !conn.hasUncertainCommit;
+      if (conn.autoSync && idle && !conn.isClosed) {
         conn.sync().catch((error: unknown) => conn.dispatchEvent(new ConnectionErrorEvent(error)));
       }
     }
@@ -204,7 +230,12 @@ export class Database extends EventTarget implements ConnectionHost {
       if (this.pinTimer !== undefined) clearTimeout(this.pinTimer);
       if (this.autoPackTimer !== undefined) clearTimeout(this.autoPackTimer);
       for (const conn of [...this.connections]) conn.close();
-      await this.storage.close();
+      try {
+        await this.storage.close();
+      } finally {
+        // Only now: a failure while closing (a last flush) is still reported.
+        this.unsubscribeErrors();
+      }
     })();
     return this.closing;
   }
@@ -319,7 +350,7 @@ export class Database extends EventTarget implements ConnectionHost {
           if (stats.garbageBytes >= minBytes && stats.garbageBytes >= garbageRatio * stats.bytes)
             await this.pack();
         } catch (error) {
-          this.dispatchEvent(new ConnectionErrorEvent(error));
+          this.dispatchEvent(new DatabaseErrorEvent(error));
         } finally {
           this.autoPackPending = false;
         }
@@ -332,37 +363,65 @@ export class Database extends EventTarget implements ConnectionHost {
   /** @internal */
   forget(conn: Connection): void {
     this.connections.delete(conn);
+    this.starting.delete(conn);
     this.snapshotMoved();
+  }
+
+  /**
+   * @internal Called by a connection before it asks for the newest tid (its first snapshot).
+   * Between the storage answering and the connection's snapshot being pinned, pack (from any tab)
+   * could remove the revisions that snapshot reads. So a tid no newer than any answer (the newest
+   * this page has heard of) is pinned for the connection first, and this resolves once the pin has
+   * reached the storage. Only the first connection of a page pays a round trip: later ones start
+   * above a pin already held.
+   */
+  async holdSnapshot(conn: Connection): Promise<void> {
+    if (this.storage.pin === undefined || this.closing !== undefined) return;
+    if (!this.starting.has(conn)) this.starting.set(conn, this.knownTid);
+    this.snapshotMoved();
+    await this.pinSent;
   }
 
   /**
    * @internal Keeps the storage's pin of this page's oldest snapshot, which pack (run from any tab)
    * never packs past. A pin may lag behind, never ahead: snapshots only move forward and a new
-   * connection starts at the newest tid, so the pin is sent at once when it must go down (the
-   * first snapshot) and at most once a second when it may go up.
+   * connection is held at a tid at or below the one it starts at (`holdSnapshot`), so the pin is
+   * sent at once when it must go down and at most once a second when it may go up.
    */
   snapshotMoved(): void {
     const pin = this.storage.pin;
     if (pin === undefined || this.closing !== undefined) return;
+    for (const conn of this.connections) {
+      const tid = conn.snapshotTid;
+      if (tid === undefined) continue;
+      this.starting.delete(conn); // it has its snapshot: that is what counts now
+      this.knownTid = Math.max(this.knownTid, tid);
+    }
     const oldest = this.oldestSnapshot();
     const send = (): void => {
       this.pinTimer = undefined;
       const value = this.oldestSnapshot();
       if (value === this.pinned) return;
       this.pinned = value;
-      pin.call(this.storage, this.id, value ?? null).catch(() => {
-        this.pinned = undefined; // not pinned after all: the next move sends it again
-      });
+      this.pinSent = pin.call(this.storage, this.id, value ?? null).then(
+        () => undefined,
+        (error: unknown) => {
+          this.pinned = undefined; // not pinned after all: the next move sends it again
+          if (error instanceof DatabaseClosedError) return; // closing: nothing to keep any more
+          this.dispatchEvent(new DatabaseErrorEvent(error));
+        },
+      );
     };
     if (oldest !== undefined && (this.pinned === undefined || oldest < this.pinned)) send();
     else if (oldest !== this.pinned && this.pinTimer === undefined)
       this.pinTimer = setTimeout(send, 1000);
   }
 
+  /** The oldest snapshot of an open connection, or tid held for one learning its first. */
   private oldestSnapshot(): Tid | undefined {
     let oldest: Tid | undefined;
     for (const conn of this.connections) {
-      const tid = conn.snapshotTid;
+      const tid = conn.snapshotTid ?? this.starting.get(conn);
       if (tid !== undefined && (oldest === undefined || tid < oldest)) oldest = tid;
     }
     return oldest;

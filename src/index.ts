@@ -2,7 +2,7 @@
  * shelfdb's public API, in the order of API.md. A test pins this list.
  */
 export { openDatabase, type OpenOptions, type StorageChoice } from './open-database.js';
-export { Database, BusyEvent, type DatabaseOptions } from './database.js';
+export { Database, BusyEvent, DatabaseErrorEvent, type DatabaseOptions } from './database.js';
 export {
   Connection,
   ChangeEvent,

@@ -2,6 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   ChangeEvent,
   ConflictError,
+  Database,
+  MemoryStorage,
+  StorageBusyError,
+  type Storage,
   DatabaseClosedError,
   GhostError,
   Persistent,
@@ -12,7 +16,7 @@ import {
   UnregisteredClassError,
   WriteConflictError,
 } from '../src/index.js';
-import { Project, Todo, makeDb, settle, todo } from './fixtures.js';
+import { CLASSES, Project, Todo, makeDb, settle, todo } from './fixtures.js';
 
 async function seeded() {
   const { db, storage } = makeDb();
@@ -359,6 +363,20 @@ describe('Connection: abort', () => {
 });
 
 describe('Connection: loading', () => {
+  it('tries again to learn its first snapshot after the storage failed to answer', async () => {
+    const inner = new MemoryStorage();
+    let busy = 1;
+    const storage: Storage = Object.assign(Object.create(inner) as MemoryStorage, {
+      sync(since: number) {
+        if (busy-- > 0) return Promise.reject(new StorageBusyError('The owner did not answer.'));
+        return inner.sync(since);
+      },
+    });
+    const conn = new Database(storage, { classes: CLASSES }).open();
+    await expect(conn.root()).rejects.toBeInstanceOf(StorageBusyError);
+    expect((await conn.root()).size).toBe(0);
+  });
+
   it('loads many ghosts in one round trip', async () => {
     const { db, conn, root, storage } = await seeded();
     const list = Array.from({ length: 50 }, (_, i) => todo(`t${i}`));

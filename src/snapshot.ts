@@ -1,0 +1,161 @@
+/**
+ * Snapshot: the tid a connection reads at, and the invalidations pushed since, waiting for a
+ * boundary to be applied.
+ *
+ * Invariants:
+ * - The tid only moves forward, and only through `start` (the first, the newest tid), `advance`
+ *   (the connection's own commit), `pull` (asks the storage what changed: abort, sync, a commit
+ *   that wrote nothing, a gap) and `applyQueued` (pushed invalidations, when the connection lets
+ *   it). Every move ghosts the clean objects others changed, fires the owner's `changed` and tells
+ *   the database (which pins the oldest snapshot of the page against pack).
+ * - Pushed invalidations carry the tid before them (`prevTid`): one that does not follow the
+ *   snapshot means a message was missed, and the owner is asked to sync instead (`missed`).
+ * - Queued invalidations the snapshot already includes are dropped whenever it moves.
+ */
+import type { Invalidation, Storage, Tid } from './shared/storage.js';
+import { ghostify, metaOf } from './persistent.js';
+import type { Cache } from './cache.js';
+
+/** What a snapshot needs from its connection. */
+export interface SnapshotOwner {
+  readonly storage: Storage;
+  readonly cache: Cache;
+  /** Before the first tid is asked for: the database pins one at or below it. */
+  hold(): Promise<void>;
+  /** The tid moved (or appeared): the database re-pins. */
+  moved(): void;
+  /** The snapshot moved to `tid`; `oids` are objects held that changed (now ghosts unless changed here). */
+  changed(tid: Tid, oids: number[]): void;
+  /** A pushed invalidation was missed: sync in the background. */
+  missed(): void;
+  /** @throws DatabaseClosedError once the connection is closed. */
+  checkOpen(): void;
+}
+
+export class Snapshot {
+  /** The tid read at; undefined until `start` has answered. */
+  private current: Tid | undefined;
+  /** Resolves once `current` is known. */
+  private starting: Promise<void> | undefined;
+  /** Pushed invalidations not yet applied. */
+  private queue: Invalidation[] = [];
+
+  constructor(private readonly owner: SnapshotOwner) {}
+
+  /** The tid read at (undefined before the first use). */
+  get tid(): Tid | undefined {
+    return this.current;
+  }
+
+  /** Learns the newest tid on first use (again on the next use if that failed). */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      try {
+        await this.owner.hold();
+        // A sinceTid past the newest answers with just the newest tid.
+        const { tid } = await this.owner.storage.sync(Number.MAX_SAFE_INTEGER);
+        this.owner.checkOpen();
+        this.moveTo(tid, []);
+      } catch (error) {
+        this.starting = undefined;
+        throw error;
+      }
+    })();
+    return this.starting;
+  }
+
+  /** Queues an invalidation pushed by the storage. */
+  receive(invalidation: Invalidation): void {
+    this.queue.push(invalidation);
+  }
+
+  /**
+   * After the connection's own commit `tid` (one that wrote records, so `tid` is its own and not
+   * merely the newest): moves there, invalidating what others wrote between. `snapshot + 1`
+   * proves nobody else committed in between, since tids are consecutive and the snapshot does not
+   * move while a commit is in flight or its fate unknown.
+   */
+  async advance(tid: Tid): Promise<void> {
+    if (tid === (this.current as Tid) + 1) {
+      this.moveTo(tid, []);
+      return;
+    }
+    await this.pull();
+  }
+
+  /** Asks the storage what changed since the snapshot and moves to the newest. */
+  async pull(): Promise<void> {
+    const result = await this.owner.storage.sync(this.current as Tid);
+    if (result.tid < (this.current as Tid)) return; // an answer older than what we know
+    if (!result.reset) {
+      this.moveTo(result.tid, result.oids);
+      return;
+    }
+    // Older than the storage remembers: every clean object may have changed.
+    const { cache } = this.owner;
+    const held: number[] = [];
+    for (const obj of [...cache.loadedObjects()]) {
+      const m = metaOf(obj);
+      if (m.status !== 'saved') continue;
+      cache.noteGhost(obj);
+      ghostify(m);
+      held.push(m.oid as number);
+    }
+    this.moved(result.tid, held);
+  }
+
+  /**
+   * Drops queued invalidations the snapshot includes; with `apply` (the connection is idle with
+   * autoSync), applies those that follow it without a gap, and returns whether it moved. A gap
+   * means a message was missed: the owner syncs instead.
+   */
+  applyQueued(apply: boolean): boolean {
+    const current = this.current;
+    if (current === undefined) return false;
+    this.queue = this.queue.filter((inv) => inv.tid > current);
+    if (!apply || this.queue.length === 0) return false;
+    this.queue.sort((a, b) => a.tid - b.tid);
+    let moved = false;
+    while (this.queue.length > 0) {
+      const inv = this.queue[0] as Invalidation;
+      if (inv.prevTid !== this.current) {
+        this.owner.missed(); // its sync applies the queue as it goes
+        return moved;
+      }
+      this.queue.shift();
+      this.moveTo(inv.tid, inv.oids);
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** Forgets the queue (the connection is closing). */
+  clear(): void {
+    this.queue = [];
+  }
+
+  /** Moves to `tid`, ghosting the clean objects among `oids` (others committed them). */
+  private moveTo(tid: Tid, oids: Iterable<number>): void {
+    const { cache } = this.owner;
+    const held: number[] = [];
+    for (const oid of oids) {
+      const obj = cache.get(oid);
+      if (obj === undefined) continue;
+      const m = metaOf(obj);
+      if (m.status === 'ghost') continue;
+      if (m.status === 'saved') {
+        cache.noteGhost(obj);
+        ghostify(m);
+      }
+      held.push(oid);
+    }
+    this.moved(tid, held);
+  }
+
+  private moved(tid: Tid, held: number[]): void {
+    this.current = tid;
+    this.queue = this.queue.filter((inv) => inv.tid > tid);
+    this.owner.moved();
+    if (held.length > 0) this.owner.changed(tid, held);
+  }
+}
