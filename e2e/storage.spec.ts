@@ -108,6 +108,113 @@ for (const storage of ['opfs', 'indexeddb'] as const) {
   });
 }
 
+for (const storage of ['opfs', 'indexeddb'] as const) {
+  test(`${storage}: the storage contract holds through the real worker (commit, snapshot load, conflicts, resend, reopen)`, async ({
+    page,
+  }) => {
+    await openBlank(page);
+    const result = await page.evaluate(async (storage) => {
+      type StoredRecord = import('../src/index.js').StoredRecord;
+      const { openDatabase, ReadConflictError, WriteConflictError } = window.shelfdb;
+      const rec = (oid: number, byte: number, refs: number[] = [], tid?: number): StoredRecord => {
+        const r: StoredRecord = {
+          oid,
+          className: 'e2e.Thing',
+          state: new Uint8Array([byte]),
+          refs,
+        };
+        if (tid !== undefined) r.tid = tid;
+        return r;
+      };
+      const name = `contract-${storage}`;
+      // Database.storage is the StorageClient talking to this page's storage worker, which owns
+      // the files (OPFS) or the IndexedDB database: the same calls as the Node contract suite.
+      const db = await openDatabase(name, { storage });
+      const s = db.storage;
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const first = {
+        baseTid: 0,
+        records: [rec(0, 1, [a, b]), rec(a, 1), rec(b, 1)],
+        txnId: 'e2e-1',
+      };
+      const t1 = await s.commit(first);
+      const t2 = await s.commit({ baseTid: t1, records: [rec(a, 2, [], t1)], txnId: 'e2e-2' });
+      const state = async (oids: number[], at?: number): Promise<number[][]> =>
+        (await s.load(oids, at)).map((r) => [r.oid, r.tid, ...r.state]);
+      const atT1 = await state([a, b], t1);
+      const newest = await state([a, b]);
+      const write = await s
+        .commit({ baseTid: t1, records: [rec(a, 3, [], t1)] })
+        .catch((e: unknown) => e);
+      const read = await s
+        .commit({ baseTid: t1, records: [rec(b, 3, [], t1)], readCurrent: [{ oid: a, tid: t1 }] })
+        .catch((e: unknown) => e);
+      const resent = await s.commit(first);
+      const before = {
+        transactions: (await s.stats()).transactions,
+        state: await state([0, a, b]),
+      };
+      await db.close();
+
+      const again = await openDatabase(name, { storage });
+      const s2 = again.storage;
+      const resentAfterReopen = [
+        await s2.commit(first),
+        await s2.commit({ ...first, txnId: 'e2e-2' }),
+      ];
+      const after = {
+        transactions: (await s2.stats()).transactions,
+        state: (await s2.load([0, a, b])).map((r) => [r.oid, r.tid, ...r.state]),
+      };
+      const t3 = await s2.commit({ baseTid: t2, records: [rec(b, 4, [], t1)] });
+      const verify = await s2.verify();
+      await again.close();
+      return {
+        tids: [t1, t2, t3],
+        atT1,
+        newest,
+        write: {
+          is: write instanceof WriteConflictError,
+          oids: (write as { oids?: number[] }).oids,
+        },
+        read: { is: read instanceof ReadConflictError, oids: (read as { oids?: number[] }).oids },
+        resent,
+        before,
+        resentAfterReopen,
+        after,
+        verify,
+        a,
+        b,
+      };
+    }, storage);
+    const { a, b } = result;
+    expect(result.tids).toEqual([1, 2, 3]);
+    expect(result.atT1).toEqual([
+      [a, 1, 1],
+      [b, 1, 1],
+    ]);
+    expect(result.newest).toEqual([
+      [a, 2, 2],
+      [b, 1, 1],
+    ]);
+    expect(result.write).toEqual({ is: true, oids: [a] });
+    expect(result.read).toEqual({ is: true, oids: [a] });
+    expect(result.resent).toBe(1);
+    const stored = {
+      transactions: 2,
+      state: [
+        [0, 1, 1],
+        [a, 2, 2],
+        [b, 1, 1],
+      ],
+    };
+    expect(result.before).toEqual(stored);
+    expect(result.resentAfterReopen).toEqual([1, 2]);
+    expect(result.after).toEqual(stored);
+    expect(result.verify).toEqual({ ok: true, problems: [] });
+  });
+}
+
 test("'auto' picks OPFS in Chromium", async ({ page }) => {
   await openBlank(page);
   const kind = await page.evaluate(async () => {

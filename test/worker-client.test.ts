@@ -37,6 +37,11 @@ describeStorage('StorageClient over a MessageChannel to MemoryStorage', () =>
 describeStorageArguments('StorageClient over a MessageChannel to MemoryStorage', () =>
   overChannel(() => new MemoryStorage()),
 );
-describeStorage('StorageClient over a MessageChannel to ShelfStorage on memory', () =>
-  overChannel(() => ShelfStorage.open(new MemoryBlockDirectory())),
-);
+describeStorage('StorageClient over a MessageChannel to ShelfStorage on memory', async () => {
+  const dir = new MemoryBlockDirectory();
+  return {
+    storage: await overChannel(() => ShelfStorage.open(dir)),
+    // A new worker side opening the same files, as after the owner tab closed.
+    reopen: () => overChannel(() => ShelfStorage.open(dir)),
+  };
+});
