@@ -377,7 +377,7 @@ async function workload(
 }
 
 describe('messages on every channel, random and mutated', () => {
-  const { seed, numRuns, long } = faultRuns(40);
+  const { seed, numRuns, long, path } = faultRuns(40);
   const skip = new Set(KNOWN_FAILING);
 
   it(
@@ -448,7 +448,7 @@ describe('messages on every channel, random and mutated', () => {
               if (problems.length > 0) throw new Error(problems.join('\n'));
             },
           ),
-          { seed, numRuns, endOnFailure: long },
+          { seed, numRuns, ...(path ? { path } : {}), endOnFailure: long },
         );
       } catch (error) {
         report(`message-fuzz (tabs): FAILED with seed ${seed}`);
@@ -499,7 +499,7 @@ describe('messages on every channel, random and mutated', () => {
               if (problems.length > 0) throw new Error(problems.join('\n'));
             },
           ),
-          { seed, numRuns, endOnFailure: long },
+          { seed, numRuns, ...(path ? { path } : {}), endOnFailure: long },
         );
       } catch (error) {
         report(`message-fuzz (link): FAILED with seed ${seed}`);

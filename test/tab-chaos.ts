@@ -453,13 +453,27 @@ export const decodeOps = (state: Uint8Array): number[] =>
 /** A wait of `ms` on the real clock (the fake tabs deliver on timers). */
 export const settle = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The seed and run count: fixed and small by default, `SHELF_FAULT_RUNS=<n>` for long runs. */
-export function faultRuns(defaultRuns: number): { seed: number; numRuns: number; long: boolean } {
+/**
+ * The seed and run count: fixed and small by default, `SHELF_FAULT_RUNS=<n>` for long runs with a
+ * random seed; `SHELF_FAULT_SEED` and `SHELF_FAULT_PATH` (from a failure's report) replay one run.
+ */
+export function faultRuns(defaultRuns: number): {
+  seed: number;
+  numRuns: number;
+  long: boolean;
+  path?: string;
+} {
   const env = Number(process.env.SHELF_FAULT_RUNS ?? '');
-  if (Number.isSafeInteger(env) && env > 0) {
-    return { seed: (Date.now() ^ (Math.random() * 0x7fffffff)) | 0, numRuns: env, long: true };
-  }
-  return { seed: 9, numRuns: defaultRuns, long: false };
+  const long = Number.isSafeInteger(env) && env > 0;
+  const fixed = Number(process.env.SHELF_FAULT_SEED ?? '');
+  const seed =
+    Number.isSafeInteger(fixed) && process.env.SHELF_FAULT_SEED
+      ? fixed
+      : long
+        ? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
+        : 9;
+  const path = process.env.SHELF_FAULT_PATH;
+  return { seed, numRuns: long ? env : defaultRuns, long, ...(path ? { path } : {}) };
 }
 
 /** One line on the test's stdout (the reliability figures; eslint forbids console in tests). */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { chaosOrigin, encodeOps, faultRuns, report } from './tab-chaos.js';
-import { BUSY, actionArb, runScenario, type Feature } from './tab-scenario.js';
+import { BUSY, actionArb, runScenario, type Feature, type Mode } from './tab-scenario.js';
 
 /**
  * Parts of the scenario space that still trip a defect being fixed (issue 9): left out of the
@@ -16,39 +16,53 @@ import { BUSY, actionArb, runScenario, type Feature } from './tab-scenario.js';
  */
 const KNOWN_FAILING: readonly Feature[] = [];
 
+/** Runs `numRuns` interleavings in one mode and reports how many ran (for RELIABILITY.md). */
+async function interleavings(
+  mode: Mode,
+  seed: number,
+  numRuns: number,
+  long: boolean,
+  path: string | undefined,
+): Promise<void> {
+  const disabled = new Set(KNOWN_FAILING);
+  let runs = 0;
+  let actionsRun = 0;
+  const name = `tab-model (${mode})`;
+  report(
+    `${name}: seed ${seed}, ${numRuns} runs${disabled.size ? `, known failing left out: ${[...disabled].join(', ')}` : ''}`,
+  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.array(actionArb, { minLength: 3, maxLength: 30 }), async (actions) => {
+        runs++;
+        actionsRun += actions.length;
+        const violations = await runScenario(actions, disabled, mode);
+        if (violations.length > 0) throw new Error(violations.join('\n'));
+      }),
+      { seed, numRuns, ...(path ? { path } : {}), endOnFailure: long },
+    );
+  } catch (error) {
+    report(`${name}: FAILED with seed ${seed}`);
+    throw error;
+  } finally {
+    report(`${name}: ${runs} interleavings run (${actionsRun} actions)`);
+  }
+}
+
 describe('tabs under random interleavings', () => {
-  const { seed, numRuns, long } = faultRuns(50);
+  const { seed, numRuns, long, path } = faultRuns(40);
+  const timeout = long ? 24 * 3600_000 : 60_000;
 
   it(
     'never lose or double an acknowledged commit, leave a call unsettled, or let two tabs own the files',
-    async () => {
-      const disabled = new Set(KNOWN_FAILING);
-      let runs = 0;
-      let actionsRun = 0;
-      report(
-        `tab-model: seed ${seed}, ${numRuns} runs${disabled.size ? `, known failing left out: ${[...disabled].join(', ')}` : ''}`,
-      );
-      try {
-        await fc.assert(
-          fc.asyncProperty(
-            fc.array(actionArb, { minLength: 3, maxLength: 30 }),
-            async (actions) => {
-              runs++;
-              actionsRun += actions.length;
-              const violations = await runScenario(actions, disabled);
-              if (violations.length > 0) throw new Error(violations.join('\n'));
-            },
-          ),
-          { seed, numRuns, endOnFailure: long },
-        );
-      } catch (error) {
-        report(`tab-model: FAILED with seed ${seed}`);
-        throw error;
-      } finally {
-        report(`tab-model: ${runs} interleavings run (${actionsRun} actions)`);
-      }
-    },
-    long ? 24 * 3600_000 : 60_000,
+    () => interleavings('raw', seed, numRuns, long, path),
+    timeout,
+  );
+
+  it(
+    'never lose or double a transaction that transact() acknowledged, across the same interleavings',
+    () => interleavings('transact', seed, Math.ceil(numRuns / 2), long, path),
+    timeout,
   );
 
   it('fences a killed tab from the files (the harness itself)', async () => {

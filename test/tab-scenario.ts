@@ -28,12 +28,14 @@ import {
 } from '../src/shared/protocol.js';
 import type { CommitRequest, Storage, StoredRecord } from '../src/shared/storage.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
+import { Database, type Connection } from '../src/index.js';
 import { chaosOrigin, decodeOps, encodeOps, settle, type ChaosTabState } from './tab-chaos.js';
 
 export const BUSY = 150;
 const MAX_TABS = 5;
 const SHARED = 6;
 const ALL = [1, 2, 3, 4, 5, SHARED];
+const KEYS = ['t1', 't2', 't3', 't4', 't5', 'shared'];
 
 export type Feature =
   | 'owner-close' // closing the owner while calls are in flight
@@ -190,7 +192,8 @@ function features(action: Action): Feature[] {
 interface Op {
   id: number;
   tab: string;
-  oids: number[];
+  /** The lists it appends to: record oids (raw mode) or root keys (transact mode). */
+  keys: string[];
   outcome: 'pending' | 'not-sent' | 'acked' | 'rejected' | 'unknown';
   story: string[];
 }
@@ -215,7 +218,13 @@ class Scenario {
     ReturnType<ChaosTabState['chaos']['channel']>
   >();
   newestTid = 1;
-  constructor(private readonly disabled: ReadonlySet<Feature>) {}
+  /** Transact mode: each tab's connection, and the chain its ops run on one after another. */
+  private readonly conns = new Map<ChaosTabState, { conn: Connection; queue: Promise<void> }>();
+  constructor(
+    private readonly disabled: ReadonlySet<Feature>,
+    /** 'raw': commits through the router's Storage API; 'transact': conn.transact on a Database. */
+    private readonly mode: Mode,
+  ) {}
 
   live(): ChaosTabState[] {
     return this.tabs.filter((t) => t.router !== undefined && !t.closing && !t.chaos.crashed);
@@ -252,6 +261,17 @@ class Scenario {
 
   async setup(): Promise<void> {
     const storage = await ShelfStorage.open(this.origin.dir);
+    if (this.mode === 'transact') {
+      const db = new Database(storage);
+      const conn = db.open();
+      await conn.transact(async () => {
+        const root = await conn.root();
+        for (const key of KEYS) root.set(key, []);
+      });
+      await db.close();
+      await this.join();
+      return;
+    }
     await storage.newOids(ALL.length);
     const records: StoredRecord[] = ALL.map((oid) => ({
       oid,
@@ -271,19 +291,64 @@ class Scenario {
     const used = new Set(this.live().map((t) => this.slots.get(t)));
     const slot = [1, 2, 3, 4, 5].find((s) => !used.has(s)) as number;
     try {
-      await this.track(state, 'join', this.origin.join(state));
+      const router = await this.track(state, 'join', this.origin.join(state));
       this.tabs.push(state);
       this.slots.set(state, slot);
+      if (this.mode === 'transact') {
+        this.conns.set(state, { conn: new Database(router).open(), queue: Promise.resolve() });
+      }
     } catch (error) {
       this.expected(state, error, 'join');
     }
   }
 
+  /**
+   * Transact mode: one transaction appending the op id to the tab's list (and the shared one),
+   * after the tab's earlier ops (a page runs its transactions on its connection in turn).
+   */
+  transact(tab: ChaosTabState, shared: boolean): Promise<void> {
+    const slot = this.slots.get(tab) as number;
+    const keys = [`t${slot}`, ...(shared ? ['shared'] : [])];
+    const op: Op = { id: this.ops.length + 1, tab: tab.label, keys, outcome: 'pending', story: [] };
+    this.ops.push(op);
+    const entry = this.conns.get(tab) as { conn: Connection; queue: Promise<void> };
+    const run = async (): Promise<void> => {
+      const conn = entry.conn;
+      try {
+        const tid = await this.track(
+          tab,
+          `transact of op ${op.id}`,
+          conn.transact(async () => {
+            const root = await conn.root();
+            for (const key of keys) root.set(key, [...(root.get(key) as number[]), op.id]);
+          }),
+        );
+        op.story.push(`acked`);
+        op.outcome = 'acked';
+        void tid;
+      } catch (error) {
+        op.story.push(String(error));
+        const dying = tab.closing || tab.chaos.crashed;
+        const known = this.expected(tab, error, `transact of op ${op.id}`);
+        op.outcome = !known || dying || error instanceof StorageBusyError ? 'unknown' : 'rejected';
+      }
+    };
+    entry.queue = entry.queue.then(run);
+    return entry.queue;
+  }
+
   /** Load, append the op id, commit; a busy commit is resent once with the same txnId. */
   async commit(tab: ChaosTabState, shared: boolean): Promise<void> {
+    if (this.mode === 'transact') return this.transact(tab, shared);
     const router = tab.router as Storage;
     const oids = [this.slots.get(tab) as number, ...(shared ? [SHARED] : [])];
-    const op: Op = { id: this.ops.length + 1, tab: tab.label, oids, outcome: 'pending', story: [] };
+    const op: Op = {
+      id: this.ops.length + 1,
+      tab: tab.label,
+      keys: oids.map(String),
+      outcome: 'pending',
+      story: [],
+    };
     this.ops.push(op);
     let loaded;
     try {
@@ -433,7 +498,7 @@ class Scenario {
       storage = await this.origin.join(reader);
       this.tabs.push(reader);
       await storage.commit({ baseTid: this.newestTid, records: [], txnId: 'final-empty' });
-      this.checkLists(await storage.load(ALL), 'through a fresh tab');
+      this.checkLists(await this.lists(storage), 'through a fresh tab');
       const report = await storage.verify();
       if (!report.ok)
         this.violations.push(`verify through a fresh tab: ${JSON.stringify(report.problems)}`);
@@ -445,7 +510,7 @@ class Scenario {
     }
     try {
       const reopened = await ShelfStorage.open(this.origin.dir);
-      this.checkLists(await reopened.load(ALL), 'after reopening the files');
+      this.checkLists(await this.lists(reopened), 'after reopening the files');
       const report = await reopened.verify();
       if (!report.ok)
         this.violations.push(`verify after reopening: ${JSON.stringify(report.problems)}`);
@@ -456,15 +521,26 @@ class Scenario {
     this.origin.ledger.check();
   }
 
-  private checkLists(records: { oid: number; state: Uint8Array }[], where: string): void {
-    const counts = new Map<number, Map<number, number>>();
-    for (const r of records) {
+  /** The op lists as stored, by key. */
+  private async lists(storage: Storage): Promise<Map<string, number[]>> {
+    if (this.mode === 'raw') {
+      const records = await storage.load(ALL);
+      return new Map(records.map((r) => [String(r.oid), decodeOps(r.state)]));
+    }
+    // A Database over the storage only to read it: not closed (closing it would close the storage).
+    const root = await new Database(storage).open().root();
+    return new Map(KEYS.map((key) => [key, (root.get(key) as number[] | undefined) ?? []]));
+  }
+
+  private checkLists(lists: Map<string, number[]>, where: string): void {
+    const counts = new Map<string, Map<number, number>>();
+    for (const [key, ops] of lists) {
       const seen = new Map<number, number>();
-      for (const id of decodeOps(r.state)) seen.set(id, (seen.get(id) ?? 0) + 1);
-      counts.set(r.oid, seen);
+      for (const id of ops) seen.set(id, (seen.get(id) ?? 0) + 1);
+      counts.set(key, seen);
     }
     for (const op of this.ops) {
-      const found = op.oids.map((oid) => counts.get(oid)?.get(op.id) ?? 0);
+      const found = op.keys.map((key) => counts.get(key)?.get(op.id) ?? 0);
       const story = `op ${op.id} of ${op.tab} (${op.story.join(' → ') || op.outcome})`;
       if (found.some((n) => n > 1)) this.violations.push(`${where}: ${story} landed twice`);
       else if (found.some((n) => n !== found[0]))
@@ -478,11 +554,14 @@ class Scenario {
 }
 
 /** Runs one interleaving and returns what went wrong (nothing: []). */
+export type Mode = 'raw' | 'transact';
+
 export async function runScenario(
   actions: Action[],
   disabled: ReadonlySet<Feature>,
+  mode: Mode = 'raw',
 ): Promise<string[]> {
-  const s = new Scenario(disabled);
+  const s = new Scenario(disabled, mode);
   await s.setup();
   const background: Promise<unknown>[] = [];
   for (const action of actions) {
