@@ -165,6 +165,11 @@ export interface StorageStats {
   garbageBytes: number;
   transactions: number;
   lastPack: number | undefined;
+  /**
+   * Messages from other tabs or the storage worker that did not parse or came from another
+   * protocol version, and were ignored (where messages cross a channel).
+   */
+  ignoredMessages?: number;
 }
 
 export interface Storage {
