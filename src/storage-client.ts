@@ -12,6 +12,7 @@
  */
 import {
   DatabaseClosedError,
+  ShelfError,
   StorageBusyError,
   StorageError,
   errorFromWire,
@@ -155,7 +156,18 @@ export class StorageClient extends ForwardingStorage {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });
-      this.port.postMessage({ v: PROTOCOL_VERSION, id, ...message }, transfer);
+      try {
+        this.port.postMessage({ v: PROTOCOL_VERSION, id, ...message }, transfer);
+      } catch (error) {
+        // Nothing was sent (a value the platform cannot clone): nothing will answer this id.
+        this.calls.delete(id);
+        reject(
+          new ShelfError(
+            `shelfdb could not send this ${String(message.method ?? message.type)} call to its storage worker (${(error as Error).message}). Nothing was stored. Pass plain data only.`,
+            { cause: error },
+          ),
+        );
+      }
     });
   }
 

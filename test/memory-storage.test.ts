@@ -46,15 +46,13 @@ describe('MemoryStorage', () => {
     expect(await s.verify()).toEqual({ ok: true, problems: [] });
   });
 
-  it('stores a commit whose meta holds a value JSON drops whole, with the meta as JSON keeps it', async () => {
+  it('refuses a commit whose meta holds a value JSON would drop, storing nothing of it', async () => {
     const s = new MemoryStorage();
-    const tid = await s.commit({
-      baseTid: 0,
-      records: [rec(0, 1)],
-      meta: { kept: 1, dropped: () => 1 },
-    });
-    expect((await s.transactions())[0]).toMatchObject({ tid, meta: { kept: 1 } });
-    expect((await s.load([0]))[0]?.tid).toBe(tid);
-    expect(await s.commit({ baseTid: tid, records: [rec(0, 2, [], tid)] })).toBe(tid + 1);
+    await expect(
+      s.commit({ baseTid: 0, records: [rec(0, 1)], meta: { kept: 1, dropped: () => 1 } }),
+    ).rejects.toThrow(/meta key "dropped" holds a function/);
+    expect(await s.transactions()).toEqual([]);
+    expect(await s.load([0])).toEqual([]);
+    expect(await s.commit({ baseTid: 0, records: [rec(0, 2)], meta: { kept: 1 } })).toBe(1);
   });
 });

@@ -5,19 +5,26 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { NodeBlockDirectory } from '../worker/node-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { describeStorage } from './storage-contract.js';
+import { describeStorage, describeStorageArguments } from './storage-contract.js';
 import type { StoredRecord } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-shelf-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let dirs = 0;
 
-describeStorage('ShelfStorage on memory', () => ShelfStorage.open(new MemoryBlockDirectory()));
-describeStorage('ShelfStorage on a Node directory', async () =>
-  ShelfStorage.open(await NodeBlockDirectory.create(join(scratch, `db-${dirs++}`)), {
-    kind: 'file',
-  }),
+describeStorage('ShelfStorage on memory', async () => {
+  const dir = new MemoryBlockDirectory();
+  return { storage: await ShelfStorage.open(dir), reopen: () => ShelfStorage.open(dir) };
+});
+describeStorageArguments('ShelfStorage on memory', () =>
+  ShelfStorage.open(new MemoryBlockDirectory()),
 );
+describeStorage('ShelfStorage on a Node directory', async () => {
+  const path = join(scratch, `db-${dirs++}`);
+  const open = async () =>
+    ShelfStorage.open(await NodeBlockDirectory.create(path), { kind: 'file' });
+  return { storage: await open(), reopen: open };
+});
 describeStorage('ShelfStorage on memory, relaxed durability', () =>
   ShelfStorage.open(new MemoryBlockDirectory(), { durability: 'relaxed' }),
 );

@@ -71,6 +71,17 @@ describeStorage('StorageClient over a MessageChannel, serving ShelfStorage', asy
 });
 
 describe('StorageClient and serveStorage', () => {
+  it('rejects a call it cannot send with ShelfError and leaves no call waiting', async () => {
+    const { client } = await connect(new MemoryStorage());
+    const error = await client
+      .commit({ baseTid: 0, records: [], meta: { f: () => 1 } as never })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShelfError);
+    expect(String((error as Error).message)).toMatch(/could not send this commit/);
+    expect((await client.sync(0)).tid).toBe(0);
+    await client.close(); // would wait for the lost call if it were still pending
+  });
+
   it('answers a malformed message with an error for its id, and fails no other call', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));

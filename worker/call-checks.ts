@@ -10,7 +10,7 @@ import { ShelfError } from '../src/shared/errors.js';
 import { MAX_ID_LENGTH, type StorageMethod } from '../src/shared/protocol.js';
 import { unpackRecords } from '../src/shared/record-batch.js';
 import type { CommitRequest, Tid } from '../src/shared/storage.js';
-import { MAX_BATCH, checkLoad, checkOidCount, checkTid } from './commit-checks.js';
+import { MAX_BATCH, checkLoad, checkOid, checkOidCount, checkTid } from './commit-checks.js';
 
 const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -58,7 +58,7 @@ export function checkCall(method: StorageMethod, args: unknown[]): unknown[] {
       return args;
     case 'history':
       arity(2);
-      checkTid('history', args[0]); // an oid: a non-negative integer like a tid
+      checkOid('history', args[0]);
       if (args[1] !== undefined && !isCount(args[1])) {
         throw new ShelfError(`history: limit ${String(args[1])} is not a non-negative integer.`);
       }

@@ -107,15 +107,26 @@ export function validateCommit(txn: CommitRequest, nextOid: number): string {
   }
   let json: string;
   try {
-    json = JSON.stringify({
-      note: txn.note ?? '',
-      user: txn.user ?? '',
-      meta: txn.meta ?? {},
-      ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
-    });
+    json = JSON.stringify(
+      {
+        note: txn.note ?? '',
+        user: txn.user ?? '',
+        meta: txn.meta ?? {},
+        ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
+      },
+      (key, value: unknown) => {
+        // JSON would drop these silently (and a worker link cannot even send them): refuse them.
+        if (typeof value === 'function' || typeof value === 'symbol') {
+          throw new TypeError(
+            `${key === '' ? 'meta' : `meta key "${key}"`} holds a ${typeof value}`,
+          );
+        }
+        return value;
+      },
+    );
   } catch (error) {
     throw new ShelfError(
-      `commit: the transaction's meta cannot be stored as JSON (${(error as Error).message}). Use plain JSON values: no BigInt, no cycles. Nothing was stored.`,
+      `commit: the transaction's meta cannot be stored as JSON (${(error as Error).message}). Use plain JSON values: no BigInt, functions or symbols, no cycles. Nothing was stored.`,
       { cause: error },
     );
   }
@@ -143,6 +154,13 @@ export function checkLoad(oids: unknown, atTid?: unknown): void {
       throw new ShelfError(`load: oid ${String(oid)} is not a non-negative integer.`);
   }
   if (atTid !== undefined) checkTid('load', atTid);
+}
+
+/** @throws ShelfError unless `oid` (an argument of `method`) is a non-negative integer. */
+export function checkOid(method: string, oid: unknown): void {
+  if (!isOid(oid)) {
+    throw new ShelfError(`${method}: oid ${String(oid)} is not a non-negative integer.`);
+  }
 }
 
 /** @throws ShelfError unless `tid` (an argument of `method`) is a non-negative integer. */

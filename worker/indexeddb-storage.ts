@@ -48,6 +48,7 @@ import {
   checkConflicts,
   checkLoad,
   checkOidCount,
+  checkOid,
   checkTid,
   packedMessage,
   validateCommit,
@@ -466,7 +467,7 @@ export class IndexedDBStorage implements Storage {
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
-    checkTid('history', oid);
+    checkOid('history', oid);
     const tx = this.db.transaction(['records', 'txns'], 'readonly');
     const out: RevisionInfo[] = [];
     for (

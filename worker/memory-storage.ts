@@ -29,6 +29,7 @@ import {
   checkConflicts,
   checkLoad,
   checkOidCount,
+  checkOid,
   checkTid,
   packedMessage,
   validateCommit,
@@ -239,7 +240,7 @@ export class MemoryStorage implements Storage {
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
-    checkTid('history', oid);
+    checkOid('history', oid);
     const revisions = this.objects.get(oid)?.revisions ?? [];
     const out: RevisionInfo[] = [];
     for (let i = revisions.length - 1; i >= 0 && out.length < limit; i--) {

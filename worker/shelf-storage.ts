@@ -54,6 +54,7 @@ import {
 import {
   checkConflicts,
   checkLoad,
+  checkOid,
   checkOidCount,
   checkTid,
   packedMessage,
@@ -343,8 +344,12 @@ export class ShelfStorage implements Storage {
   }
 
   pack(options: PackOptions = {}): Promise<PackResult> {
-    this.checkOpen();
-    if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
+    try {
+      this.checkOpen();
+      if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.packing ??= this.exclusive(async () => {
       try {
         await this.settled();
@@ -387,7 +392,7 @@ export class ShelfStorage implements Storage {
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
-    checkLoad([oid]);
+    checkOid('history', oid);
     return readHistory(this, oid, limit);
   }
 
@@ -436,7 +441,7 @@ export class ShelfStorage implements Storage {
   // ─── checkpoint, manifest ─────────────────────────────────────────────────
 
   /** Folds the tail into a new index checkpoint and publishes it. */
-  checkpoint(): Promise<void> {
+  async checkpoint(): Promise<void> {
     this.checkOpen();
     return this.exclusive(() => this.checkpointNow());
   }
