@@ -315,7 +315,7 @@ class Scenario {
     const run = async (): Promise<void> => {
       const conn = entry.conn;
       try {
-        const tid = await this.track(
+        await this.track(
           tab,
           `transact of op ${op.id}`,
           conn.transact(async () => {
@@ -325,16 +325,47 @@ class Scenario {
         );
         op.story.push(`acked`);
         op.outcome = 'acked';
-        void tid;
       } catch (error) {
         op.story.push(String(error));
         const dying = tab.closing || tab.chaos.crashed;
         const known = this.expected(tab, error, `transact of op ${op.id}`);
         op.outcome = !known || dying || error instanceof StorageBusyError ? 'unknown' : 'rejected';
+        if (error instanceof StorageBusyError && !dying) {
+          // Busy before its commit was sent (loading, say): nothing was sent, nothing may land.
+          if (conn.hasUncertainCommit) await this.resend(tab, conn, op);
+          else op.outcome = 'rejected';
+        }
       }
     };
     entry.queue = entry.queue.then(run);
     return entry.queue;
+  }
+
+  /**
+   * After transact gave up with StorageBusyError, as a page does (API.md): `conn.commit()` resends
+   * the very transaction (it lands once); if that is busy too, `conn.abort()` drops it.
+   */
+  private async resend(tab: ChaosTabState, conn: Connection, op: Op): Promise<void> {
+    if (this.disabled.has('busy-resend')) {
+      await this.track(tab, `abort after op ${op.id}`, conn.abort());
+      return;
+    }
+    try {
+      await this.track(tab, `resend of op ${op.id}`, conn.commit());
+      op.story.push('resent: acked');
+      op.outcome = 'acked';
+      return;
+    } catch (error) {
+      op.story.push(`resent: ${String(error)}`);
+      const dying = tab.closing || tab.chaos.crashed;
+      const known = this.expected(tab, error, `resend of op ${op.id}`);
+      op.outcome = !known || dying || error instanceof StorageBusyError ? 'unknown' : 'rejected';
+    }
+    try {
+      await this.track(tab, `abort after op ${op.id}`, conn.abort());
+    } catch (error) {
+      this.expected(tab, error, `abort after op ${op.id}`);
+    }
   }
 
   /** Load, append the op id, commit; a busy commit is resent once with the same txnId. */
