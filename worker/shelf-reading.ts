@@ -115,12 +115,14 @@ export function readTxnId(s: ShelfView, entryPos: number): string | undefined {
 /**
  * A commit with a txnId conflicts on `oids`: is it this very transaction, landed before and resent
  * (its answer lost, its txnId not remembered since a reopen)? Looks through the revisions of those
- * oids newer than the commit's bases for one written with that txnId; returns its tid. (A
- * revision pack removed cannot be asked; by then the resend is hours late and reported as the
- * conflict it is.)
+ * oids newer than the commit's bases for one written with that txnId; returns its tid. When pack
+ * cut such a chain short (the revision the transaction wrote may be gone, superseded or
+ * unreachable), the transactions themselves are asked: pack keeps every transaction's entry and
+ * metadata, so the log since the commit's snapshot (`baseTid`) says whether it landed.
  */
 export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Tid | undefined {
   const seen = new Set<number>(); // entries already read
+  let cut = false; // a chain ended before reaching the commit's base: pack removed revisions
   for (const oid of oids) {
     const base = txn.records.find((r) => r.oid === oid)?.tid ?? 0;
     let pos = s.index.get(oid);
@@ -133,6 +135,30 @@ export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Ti
         if (readTxnId(s, entry) === txn.txnId) return record.tid;
       }
       pos = record.prev;
+    }
+    // Ended without reaching the base: pack removed revisions (or the whole object).
+    if (pos === PREV_PACKED || (pos === 0 && base > 0)) cut = true;
+  }
+  return cut ? findTxnIdSince(s, txn.txnId as string, txn.baseTid) : undefined;
+}
+
+/** The tid of the transaction committed with `txnId` after `sinceTid`, read from the log's end. */
+function findTxnIdSince(s: ShelfView, txnId: string, sinceTid: Tid): Tid | undefined {
+  for (const n of [...s.log.manifest.segments].reverse()) {
+    const file = s.log.segments.get(n) as BlockFile;
+    let end = n === s.log.active ? s.log.end : file.size();
+    while (end > SEGMENT_HEADER_SIZE) {
+      const length = recordLength(file.read(end - 4, 4));
+      if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || length > end - SEGMENT_HEADER_SIZE) {
+        throw new CorruptStorageError(
+          `${segmentName(n)}: a damaged entry trailer before byte ${end}. Run db.verify().`,
+        );
+      }
+      end -= length;
+      const head = decodeEntryHeader(file.read(end, ENTRY_HEADER_SIZE));
+      if (head.kind !== KIND_TRANSACTION) continue;
+      if (head.tid <= sinceTid) return undefined;
+      if (readTxnId(s, position(n, end)) === txnId) return head.tid;
     }
   }
   return undefined;
