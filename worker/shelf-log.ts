@@ -101,17 +101,24 @@ export class ShelfLog {
     }
     this.manifest = best.m;
     this.slot = best.i;
+    for (const n of this.manifest.segments) {
+      const file = await this.dir.open(segmentName(n));
+      this.segments.set(n, file);
+      checkSegmentHeader(file.read(0, SEGMENT_HEADER_SIZE), n, segmentName(n));
+    }
+    // What this process reads may be what one before it wrote and never flushed (it stopped or
+    // died with a flush failed): a page cache the disk may never get. Made durable before anything
+    // is built on it: the log's tail before a resend of a commit found there is answered as
+    // landed, the manifest before the files the one before it names are removed below (a power
+    // loss would bring that one back, naming files that are gone).
+    for (const file of this.segments.values()) file.flush();
+    (this.slots[best.i] as BlockFile).flush();
     const named = new Set<string>([
       ...MANIFEST_SLOTS,
       ...this.manifest.segments.map(segmentName),
       ...(this.manifest.checkpoint ? [this.manifest.checkpoint.file] : []),
     ]);
     for (const name of names) if (!named.has(name)) await this.dir.remove(name);
-    for (const n of this.manifest.segments) {
-      const file = await this.dir.open(segmentName(n));
-      this.segments.set(n, file);
-      checkSegmentHeader(file.read(0, SEGMENT_HEADER_SIZE), n, segmentName(n));
-    }
     this.active = this.manifest.segments.at(-1) as number;
     this.end = (this.segments.get(this.active) as BlockFile).size();
     return true;
