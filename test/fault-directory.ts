@@ -28,6 +28,11 @@
  *   - 'mixed': each file picks one of the four above (files are written back independently).
  * A flush that fails makes nothing durable.
  *
+ * Double faults: a plan's `then` injects a second fault after the first FAIL — at the `after`-th
+ * operation following it (of `kind`, on `file`, when given): a partial batch write whose undo
+ * (truncate, flush) fails too, a failed publish whose slot invalidation fails, a crash right
+ * after a failed operation. `secondInjected` says where it hit.
+ *
  * Directory entries: creating a file (`open` of a new name) and `remove` are durable at once — the
  * simplest model. Real directories need an fsync of the directory for that (the Node directory
  * engineer is adding it); until then this model is optimistic about creates and removes.
@@ -71,6 +76,17 @@ export interface FaultPlan {
   file?: string;
   action: 'fail' | 'crash';
   /** 'platform' (default): quota for growing writes and truncates, EIO otherwise. */
+  error?: 'platform' | 'eio';
+  /** A second fault after the first one (which should be a FAIL): see the header. */
+  then?: SecondFault;
+}
+
+/** The second fault of a double-fault plan, counted from the operation after the first fault. */
+export interface SecondFault {
+  after: number;
+  kind?: FaultOp;
+  file?: string;
+  action: 'fail' | 'crash';
   error?: 'platform' | 'eio';
 }
 
@@ -150,8 +166,12 @@ export class FaultDirectory implements BlockDirectory {
   };
   /** Per operation since `arm()`: whether it was a write or truncate growing its file. */
   readonly grows: boolean[] = [];
+  /** Per operation since `arm()`: its kind. */
+  readonly kinds: FaultOp[] = [];
   /** The fault injected since `arm()`, if it was reached. */
   injected: Injected | undefined;
+  /** The second fault of a double-fault plan, if it was reached. */
+  secondInjected: Injected | undefined;
   /** Set once crashed: every operation throws. */
   crashed = false;
   /** Successful flushes per file name (since creation of the directory object). */
@@ -159,6 +179,8 @@ export class FaultDirectory implements BlockDirectory {
   private images = 0;
   /** Operations matching the plan's kind and file so far. */
   private planned = 0;
+  /** Operations matching the second fault's kind and file since the first fault. */
+  private plannedSecond = 0;
 
   constructor(
     readonly seed: number,
@@ -177,8 +199,11 @@ export class FaultDirectory implements BlockDirectory {
     this.operations = 0;
     for (const op of FAULT_OPS) this.counts[op] = 0;
     this.grows.length = 0;
+    this.kinds.length = 0;
     this.planned = 0;
+    this.plannedSecond = 0;
     this.injected = undefined;
+    this.secondInjected = undefined;
   }
 
   /** Crashes now (no operation in flight): every later operation throws. */
@@ -274,8 +299,20 @@ export class FaultDirectory implements BlockDirectory {
     this.operations++;
     this.counts[op]++;
     this.grows.push(grows);
+    this.kinds.push(op);
     const plan = this.plan;
     if (this.injected !== undefined) {
+      const then = plan?.then;
+      if (
+        then !== undefined &&
+        this.secondInjected === undefined &&
+        (then.kind === undefined || then.kind === op) &&
+        (then.file === undefined || name.startsWith(then.file)) &&
+        ++this.plannedSecond === then.after
+      ) {
+        this.secondInjected = { action: then.action, op, name, index: this.operations };
+        this.inject(this.secondInjected, then, partialOf, applyPartial, grows);
+      }
       if (this.injected.op === op && this.injected.name === name) this.injected.retried = true;
       return;
     }
@@ -283,8 +320,19 @@ export class FaultDirectory implements BlockDirectory {
     if (plan.kind !== undefined && plan.kind !== op) return;
     if (plan.file !== undefined && !name.startsWith(plan.file)) return;
     if (++this.planned !== plan.at) return;
-    const injected: Injected = { action: plan.action, op, name, index: this.operations };
-    this.injected = injected;
+    this.injected = { action: plan.action, op, name, index: this.operations };
+    this.inject(this.injected, plan, partialOf, applyPartial, grows);
+  }
+
+  /** Applies a fault: a partial write, a crash, and the platform's error for the operation. */
+  private inject(
+    injected: Injected,
+    plan: { action: 'fail' | 'crash'; error?: 'platform' | 'eio' },
+    partialOf: number,
+    applyPartial: ((length: number) => void) | undefined,
+    grows: boolean,
+  ): never {
+    const { op, name } = injected;
     if (op === 'write' && partialOf > 0) {
       injected.partial = this.rng.int(0, partialOf - 1);
       applyPartial?.(injected.partial);

@@ -4,11 +4,23 @@
  * a CRASH (the process dies there; every crash model's image is reopened) — and checks each with
  * fault-checks.ts. A crash after the whole workload (N = last + 1) and a run without any fault
  * are checked too.
+ *
+ * Double faults: after each failed write, flush or truncate, a second failure at each of the next
+ * DOUBLE_REACH operations (the undo's truncate and flush, a publish's slot invalidation) and a
+ * crash at the next one. A storage may stop writing then (its undo failed: the log is `broken`);
+ * it must refuse the next commit with a definite error, close, and reopen with everything
+ * acknowledged.
  */
 import { vi } from 'vitest';
-import { CRASH_MODELS, FaultDirectory, type FaultPlan, type Injected } from './fault-directory.js';
+import {
+  CRASH_MODELS,
+  FaultDirectory,
+  type FaultOp,
+  type FaultPlan,
+  type Injected,
+} from './fault-directory.js';
 import { checkErrors, checkImage, checkLedger } from './fault-checks.js';
-import { Run, describeError, type Failure } from './fault-run.js';
+import { Run, describeError, isDefinitive, type Failure } from './fault-run.js';
 import { freshDatabase, type FaultPath } from './fault-paths.js';
 
 export interface ScenarioFailure extends Failure {
@@ -20,6 +32,11 @@ export interface ScenarioFailure extends Failure {
   /** Where, for the report: the operation and file, the crash image or check. */
   where: string;
 }
+
+/** A second fault is tried at each of this many operations after a failed one. */
+const DOUBLE_REACH = 2;
+/** The operations a failure of which the storage undoes (where a second fault matters). */
+const UNDONE: readonly FaultOp[] = ['write', 'flush', 'truncate'];
 
 export interface PathResult {
   failures: ScenarioFailure[];
@@ -51,6 +68,23 @@ export async function runPath(path: FaultPath, seed: number): Promise<PathResult
     }
     await runScenario(path, seed, { at, action: 'crash' }, result);
   }
+  for (let at = 1; at <= dry.operations; at++) {
+    if (!UNDONE.includes(dry.kinds[at - 1] as FaultOp)) continue;
+    for (let after = 1; after <= DOUBLE_REACH; after++) {
+      await runScenario(
+        path,
+        seed,
+        { at, action: 'fail', then: { after, action: 'fail' } },
+        result,
+      );
+    }
+    await runScenario(
+      path,
+      seed,
+      { at, action: 'fail', then: { after: 1, action: 'crash' } },
+      result,
+    );
+  }
   return result;
 }
 
@@ -60,10 +94,11 @@ async function runScenario(
   seed: number,
   plan: FaultPlan | undefined,
   result: PathResult,
-): Promise<{ operations: number; grows: boolean[] }> {
+): Promise<{ operations: number; grows: boolean[]; kinds: FaultOp[] }> {
   const run = new Run(new FaultDirectory(seed), path.options, seed);
   const failures: Failure[] = [];
   let injected: Injected | undefined;
+  let second: Injected | undefined;
   try {
     if (path.setup !== undefined) await path.setup(run);
     else await freshDatabase(run);
@@ -76,8 +111,15 @@ async function runScenario(
     const operations = run.dir.operations;
     injected = run.dir.injected;
     const grows = [...run.dir.grows];
-    if (plan?.action === 'crash') {
-      if (run.dir.injected !== undefined) result.crashesInjected++;
+    const kinds = [...run.dir.kinds];
+    second = run.dir.secondInjected;
+    if (second !== undefined) {
+      if (second.action === 'crash') result.crashesInjected++;
+      else result.failsInjected++;
+    }
+    if (plan?.action === 'crash' || second?.action === 'crash') {
+      if (plan?.action === 'crash' && run.dir.injected !== undefined) result.crashesInjected++;
+      if (plan?.action === 'fail' && run.dir.injected !== undefined) result.failsInjected++;
       run.dir.crash();
       const rules = { crash: true, flushesAtCrash: run.dir.flushCount('seg-') };
       for (const model of CRASH_MODELS) {
@@ -87,9 +129,9 @@ async function runScenario(
       }
     } else {
       if (run.dir.injected !== undefined) result.failsInjected++;
-      failures.push(...(await afterFailure(run, injected)));
+      failures.push(...(await afterFailure(run, injected, second !== undefined)));
     }
-    return { operations, grows };
+    return { operations, grows, kinds };
   } finally {
     vi.clearAllTimers();
     const mode = plan === undefined ? 'none' : plan.action;
@@ -98,18 +140,26 @@ async function runScenario(
         ? plan === undefined
           ? 'no fault'
           : `op ${plan.at} (not reached)`
-        : `op ${injected.index}: ${injected.op} ${injected.name}${injected.partial === undefined ? '' : ` (${injected.partial} bytes written)`}${plan?.error === 'eio' ? ' as EIO' : ''}`;
+        : `op ${injected.index}: ${describeInjected(injected)}${plan?.error === 'eio' ? ' as EIO' : ''}${second === undefined ? '' : `, then ${second.action.toUpperCase()} at op ${second.index}: ${describeInjected(second)}`}`;
     for (const f of failures) {
       result.failures.push({ ...f, path: path.name, mode, at: plan?.at ?? 0, seed, where });
     }
   }
 }
 
+function describeInjected(i: Injected): string {
+  return `${i.op} ${i.name}${i.partial === undefined ? '' : ` (${i.partial} bytes written)`}`;
+}
+
 /**
  * After a FAIL (or no fault): the errors were right, the live storage still works and holds the
  * ledger, a crash now loses nothing acknowledged, and closing and reopening does not either.
  */
-async function afterFailure(run: Run, injected: Injected | undefined): Promise<Failure[]> {
+async function afterFailure(
+  run: Run,
+  injected: Injected | undefined,
+  double: boolean,
+): Promise<Failure[]> {
   const failures: Failure[] = [];
   run.dir.arm();
   if (run.storage === undefined && !run.closed) {
@@ -123,7 +173,22 @@ async function afterFailure(run: Run, injected: Injected | undefined): Promise<F
       });
     }
   }
-  if (run.storage !== undefined && !run.closed) {
+  if (double && run.storage !== undefined && !run.closed && run.storage.log.broken !== undefined) {
+    // The second fault hit an undo: the storage stopped writing. It says so, and reopens whole.
+    await run.commit([run.oids[2] as number]);
+    const entry = run.ledger.at(-1);
+    if (entry?.status !== 'rejected' || !isDefinitive(entry.error)) {
+      failures.push({
+        code: 'live-broken',
+        message: `a storage stopped after a failed undo: the next commit ${entry?.status === 'acked' ? 'was acknowledged' : `failed with ${describeError(entry?.error)}, not a definite refusal`}`,
+      });
+    }
+    const rules = { crash: true, flushesAtCrash: run.dir.flushCount('seg-') };
+    failures.push(
+      ...(await checkImage(run, run.dir.crashImage('lost'), rules, `crash after the failure`)),
+    );
+    await run.call('close()', (s) => s.close());
+  } else if (run.storage !== undefined && !run.closed) {
     const live = run.storage;
     await run.commit([run.oids[2] as number]);
     const entry = run.ledger.at(-1);
@@ -143,7 +208,7 @@ async function afterFailure(run: Run, injected: Injected | undefined): Promise<F
     );
     await run.call('close()', (s) => s.close());
   }
-  failures.push(...checkErrors(run, injected));
+  failures.push(...checkErrors(run, injected, double));
   const handles = run.dir.openHandles();
   if (handles.length > 0) {
     failures.push({
