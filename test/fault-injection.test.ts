@@ -1,6 +1,7 @@
 /**
  * ShelfStorage under injected faults: every path (fault-paths.ts) with a failure and a crash at
- * every operation, checked as fault-checks.ts says. `npm test` runs one fixed seed;
+ * every operation, and a second failure or a crash right after each failed write, flush or truncate
+ * (fault-harness.ts), checked as fault-checks.ts says. `npm test` runs one fixed seed;
  * `SHELF_FAULT_RUNS=<n>` runs n random seeds (each failure names its seed; rerun one with
  * `SHELF_FAULT_SEED=<seed>`; `SHELF_FAULT_LOG=<file>` appends every failure to the file). The summary line `faults injected: N` is the harness's report.
  *
@@ -115,6 +116,18 @@ describe('FaultDirectory', () => {
     expect(() => file.flush()).toThrow(expect.objectContaining({ code: 'EIO' }));
     file.flush();
     expect(dir.counts.flush).toBe(2);
+  });
+
+  it('injects a second fault after the first: a partial write whose undo fails too, then a crash', async () => {
+    const dir = new FaultDirectory(4);
+    const file = await dir.open('a');
+    dir.arm({ at: 1, kind: 'write', action: 'fail', then: { after: 2, action: 'crash' } });
+    expect(() => file.write(0, bytes(1, 2, 3))).toThrow();
+    file.truncate(0); // the first operation after the fault works
+    expect(() => file.flush()).toThrow(expect.objectContaining({ code: 'EIO' }));
+    expect(dir.injected).toMatchObject({ op: 'write', index: 1 });
+    expect(dir.secondInjected).toMatchObject({ op: 'flush', action: 'crash', index: 3 });
+    expect(() => file.read(0, 1)).toThrow();
   });
 
   it('after a crash every operation throws, and crash images keep the flushed bytes under every model', async () => {
