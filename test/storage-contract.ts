@@ -257,6 +257,33 @@ export function describeStorage(name: string, factory: StorageFactory): void {
       await s.close();
     });
 
+    it('answers a commit resent after pack dropped its revision (and after reopening) with its first tid', async () => {
+      const made = await reopenable(factory);
+      let s = made.storage;
+      const [a] = (await s.newOids(1)) as [number];
+      const base = await s.commit({
+        baseTid: 0,
+        records: [rec(0, bytes(1), [a]), rec(a, bytes(1))],
+      });
+      const resend = () => ({
+        baseTid: base,
+        records: [rec(a, bytes(2), [], base)],
+        txnId: 'lost',
+      });
+      const first = await s.commit(resend());
+      const later = await s.commit({ baseTid: first, records: [rec(a, bytes(3), [], first)] });
+      await s.pack(); // no snapshot reads `first` any more: its revision of `a` goes
+      expect(await s.commit(resend())).toBe(first);
+      if ('reopen' in made) {
+        await s.close();
+        s = await made.reopen();
+        expect(await s.commit(resend())).toBe(first);
+      }
+      expect((await s.load([a])).map((r) => [r.tid, [...r.state]])).toEqual([[later, [3]]]);
+      expect((await s.transactions()).map((t) => t.tid)).toEqual([later, first, base]);
+      await s.close();
+    });
+
     it('keeps transaction metadata, newest first, before exclusive', async () => {
       const s = await make();
       const t1 = await s.commit({

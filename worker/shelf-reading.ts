@@ -41,8 +41,8 @@ export interface ShelfView extends Pick<Storage, 'load'> {
   readRecord(pos: number, oid: number): DecodedRecord;
 }
 
-/** The entries of the log, newest first. */
-export function* entriesBackwards(s: ShelfView): Generator<Uint8Array> {
+/** Where each entry of the log starts, newest first (walking the entry trailers backwards). */
+export function* entryPositionsBackwards(s: ShelfView): Generator<{ pos: number; length: number }> {
   for (const n of [...s.log.manifest.segments].reverse()) {
     const file = s.log.segments.get(n) as BlockFile;
     let end = n === s.log.active ? s.log.end : file.size();
@@ -53,9 +53,16 @@ export function* entriesBackwards(s: ShelfView): Generator<Uint8Array> {
           `${segmentName(n)}: a damaged entry trailer before byte ${end}. Run db.verify().`,
         );
       }
-      yield file.read(end - length, length);
       end -= length;
+      yield { pos: position(n, end), length };
     }
+  }
+}
+
+/** The entries of the log, newest first. */
+export function* entriesBackwards(s: ShelfView): Generator<Uint8Array> {
+  for (const { pos, length } of entryPositionsBackwards(s)) {
+    yield (s.log.segments.get(segmentOf(pos)) as BlockFile).read(offsetOf(pos), length);
   }
 }
 
@@ -144,22 +151,12 @@ export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Ti
 
 /** The tid of the transaction committed with `txnId` after `sinceTid`, read from the log's end. */
 function findTxnIdSince(s: ShelfView, txnId: string, sinceTid: Tid): Tid | undefined {
-  for (const n of [...s.log.manifest.segments].reverse()) {
-    const file = s.log.segments.get(n) as BlockFile;
-    let end = n === s.log.active ? s.log.end : file.size();
-    while (end > SEGMENT_HEADER_SIZE) {
-      const length = recordLength(file.read(end - 4, 4));
-      if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || length > end - SEGMENT_HEADER_SIZE) {
-        throw new CorruptStorageError(
-          `${segmentName(n)}: a damaged entry trailer before byte ${end}. Run db.verify().`,
-        );
-      }
-      end -= length;
-      const head = decodeEntryHeader(file.read(end, ENTRY_HEADER_SIZE));
-      if (head.kind !== KIND_TRANSACTION) continue;
-      if (head.tid <= sinceTid) return undefined;
-      if (readTxnId(s, position(n, end)) === txnId) return head.tid;
-    }
+  for (const { pos } of entryPositionsBackwards(s)) {
+    const file = s.log.segments.get(segmentOf(pos)) as BlockFile;
+    const head = decodeEntryHeader(file.read(offsetOf(pos), ENTRY_HEADER_SIZE));
+    if (head.kind !== KIND_TRANSACTION) continue;
+    if (head.tid <= sinceTid) return undefined;
+    if (readTxnId(s, pos) === txnId) return head.tid;
   }
   return undefined;
 }
