@@ -262,6 +262,9 @@ export class OwnerLedger {
 const isOid = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
 const isTid = isOid;
 const isOptTid = (x: unknown): boolean => x === undefined || isTid(x);
+/** A limit: a count, or Infinity for none (worker/call-checks.ts accepts it so). */
+const isLimit = (x: unknown): boolean =>
+  x === Infinity || (Number.isSafeInteger(x) && (x as number) >= 0);
 const isObj = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
 const isOidArray = (x: unknown): boolean =>
@@ -329,15 +332,13 @@ export function invalidCall(method: string, args: unknown[]): string | undefined
       const o = args[0];
       if (o === undefined) return undefined;
       if (!isObj(o)) return bad('options are not an object');
-      if (o.limit !== undefined && !(Number.isSafeInteger(o.limit) && (o.limit as number) >= 0))
-        return bad('limit is not a count');
+      if (o.limit !== undefined && !isLimit(o.limit)) return bad('limit is not a count');
       if (!isOptTid(o.before)) return bad('before is not an integer tid');
       return undefined;
     }
     case 'history':
       if (!isOid(args[0])) return bad('oid is not an integer oid');
-      if (args[1] !== undefined && !(Number.isSafeInteger(args[1]) && (args[1] as number) >= 0))
-        return bad('limit is not a count');
+      if (args[1] !== undefined && !isLimit(args[1])) return bad('limit is not a count');
       return undefined;
     default:
       return bad('no such storage method');
@@ -347,7 +348,11 @@ export function invalidCall(method: string, args: unknown[]): string | undefined
 function describe(args: unknown[]): string {
   try {
     const text = JSON.stringify(args, (_k, v: unknown) =>
-      typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v,
+      typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v))
+        ? String(v)
+        : v instanceof Uint8Array
+          ? `<${v.byteLength} bytes>`
+          : v,
     );
     return text.length > 120 ? `${text.slice(0, 120)}…` : text;
   } catch {
