@@ -512,10 +512,13 @@ export function chaosOrigin(options: { busyTimeout: number; onPost?: PostHook })
     router: undefined,
     closing: false,
   });
-  const join = async (state: ChaosTabState): Promise<TabRouter> => {
+  const join = async (
+    state: ChaosTabState,
+    busyTimeout = options.busyTimeout,
+  ): Promise<TabRouter> => {
     state.router = await TabRouter.open(
       state.chaos,
-      { name: 'db', busyTimeout: options.busyTimeout, tabId: state.label },
+      { name: 'db', busyTimeout, tabId: state.label },
       async () => {
         const dead = (): boolean => state.chaos.crashed;
         const entry = ledger.open(state.label, dead);
