@@ -31,24 +31,43 @@ export class FakeHub {
       this.locks.set(name, entry);
     }
     const lock = entry;
+    // Releasing hands the lock to the next waiter at once, as navigator.locks does: a request made
+    // before that waiter's callback runs queues behind it (it must never get the lock too).
+    const handOn = (): void => {
+      const next = lock.queue.shift();
+      lock.holder = next?.tab;
+      if (next === undefined) {
+        lock.release = () => undefined;
+        return;
+      }
+      let cancelled = false;
+      // Until its callback runs, a release (its tab crashed) passes the lock on again.
+      lock.release = () => {
+        if (cancelled) return;
+        cancelled = true;
+        handOn();
+      };
+      setTimeout(() => {
+        if (!cancelled) next.grant();
+      }, 0);
+    };
     return new Promise((resolve, reject) => {
       const grant = (): void => {
         lock.holder = tab;
         let released = false;
-        lock.release = () => {
+        const release = (): void => {
           if (released) return;
           released = true;
-          lock.holder = undefined;
-          const next = lock.queue.shift();
-          if (next !== undefined) setTimeout(next.grant, 0);
+          handOn();
         };
+        lock.release = release; // this holder's own: a later holder's is never called for it
         callback().then(
           (value) => {
-            lock.release();
+            release();
             resolve(value);
           },
           (error: unknown) => {
-            lock.release();
+            release();
             reject(error);
           },
         );
