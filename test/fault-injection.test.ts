@@ -5,9 +5,10 @@
  * `SHELF_FAULT_RUNS=<n>` runs n random seeds (each failure names its seed; rerun one with
  * `SHELF_FAULT_SEED=<seed>`; `SHELF_FAULT_LOG=<file>` appends every failure to the file). The summary line `faults injected: N` is the harness's report.
  *
- * KNOWN_FAILING: failures of defects being fixed now (issue #9), each with a standalone repro under
- * /tmp/fault-findings/. A failure matching an entry does not fail its path's test; instead each
- * entry has a test that fails once nothing matches it any more — remove the entry then.
+ * KNOWN_FAILING (empty: every defect the harness found is fixed): a defect found and not fixed
+ * yet, each with a repro test committed beside it. A failure matching an entry does not fail its
+ * path's test; instead each entry has a test that fails once nothing matches it any more — remove
+ * the entry then.
  */
 import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,7 +18,7 @@ import { FAULT_PATHS } from './fault-paths.js';
 import type { FailureCode } from './fault-run.js';
 
 interface KnownFailure {
-  /** The issue #9 defect, and the repro file. */
+  /** The defect, and the test that reproduces it. */
   defect: string;
   repro: string;
   path: RegExp;

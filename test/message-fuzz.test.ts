@@ -30,9 +30,9 @@ import {
 } from './message-fuzz-rounds.js';
 
 /**
- * Classes of strays that still trip a defect being fixed (issue 9), as `<target>:<kind>` where
- * kind is the parsed type (`call:<method>` for calls) or `malformed`: not posted until the fix
- * lands (each has its standalone repro in /tmp/tab-findings/). Empty it as fixes land.
+ * Classes of strays that trip a known defect not fixed yet, as `<target>:<kind>` where kind is the
+ * parsed type (`call:<method>` for calls) or `malformed`: not posted until the fix lands. Each
+ * entry needs a repro test committed beside it. Empty now: every defect the fuzzer found is fixed.
  */
 const KNOWN_FAILING: readonly string[] = [];
 

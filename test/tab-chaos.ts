@@ -29,8 +29,7 @@ interface LockWaiter {
 
 /**
  * Web Locks for chaos tabs, first come first served. A released lock passes to the next waiter at
- * once, as navigator.locks does: a request made in between queues behind it. (FakeHub leaves the
- * lock free until the waiter's grant runs a task later, and a new request takes it in that gap.)
+ * once, as navigator.locks does: a request made in between queues behind it.
  */
 export class ChaosLocks {
   private readonly locks = new Map<string, { holder: ChaosTab | undefined; queue: LockWaiter[] }>();

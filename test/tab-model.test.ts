@@ -10,9 +10,9 @@ import { chaosOrigin, encodeOps, faultRuns, report } from './tab-chaos.js';
 import { BUSY, actionArb, runScenario, type Feature, type Mode } from './tab-scenario.js';
 
 /**
- * Parts of the scenario space that still trip a defect being fixed (issue 9): left out of the
- * generated scenarios until the fix lands, each with its standalone repro in /tmp/tab-findings/.
- * Empty it as fixes land; never add to it to make a new failure go away without a repro.
+ * Parts of the scenario space that trip a known defect not fixed yet: left out of the generated
+ * scenarios until the fix lands, each with a repro test committed beside it. Empty now: every
+ * defect the model found is fixed. Never add to it to make a new failure go away without a repro.
  */
 const KNOWN_FAILING: readonly Feature[] = [];
 

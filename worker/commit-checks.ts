@@ -1,6 +1,9 @@
 /**
- * The checks every storage makes on a commit request before looking at conflicts: one place, so
- * every backend refuses the same malformed input with the same words.
+ * The checks every storage makes on its arguments, in one place so every backend refuses the same
+ * malformed input with the same words: a commit request whole (`validateCommit`, before it joins a
+ * group), the ids of `load`, `sync`, `history`, `newOids` and the rest, and first-committer-wins
+ * conflicts (`checkConflicts`) with the messages of the conflict errors. Calls that crossed a
+ * channel are checked first, per method, by call-checks.ts, which builds on these.
  */
 import { ReadConflictError, ShelfError, WriteConflictError } from '../src/shared/errors.js';
 import { ROOT_OID, type CommitRequest, type Tid } from '../src/shared/storage.js';

@@ -2,7 +2,7 @@
  * ShelfStorage: the Storage contract as an append-only log of transactions over BlockFiles (OPFS
  * sync access handles in the browser's storage worker, Node files, memory in tests). The byte
  * layout is in shelf-format.ts, the files and the rules for changing them in shelf-log.ts, the oid
- * index in shelf-index.ts.
+ * index in shelf-index.ts, the batching of commits into one write in group-commit.ts.
  *
  * Commit: conflicts are checked against the index and the commits not yet flushed, the
  * transaction gets the next tid and is encoded into one buffer; commits that arrive before the
