@@ -71,7 +71,9 @@ export class StorageClient extends ForwardingStorage {
     port.addEventListener('message', (event) => this.receive(event.data));
     port.addEventListener('error', (event) => {
       const message = (event as ErrorEvent).message ?? 'unknown error';
-      const error = new StorageError(`The shelfdb storage worker failed: ${message}`);
+      const error = new StorageError(
+        `The shelfdb storage worker failed: ${message}. Reload the page to start it again.`,
+      );
       // Before 'open' is answered the worker did not start: nothing will answer. After, an
       // uncaught error does not stop the worker, and its calls in flight still settle (a failed
       // call is no proof that it did not run): report it, fail nothing.
@@ -123,7 +125,7 @@ export class StorageClient extends ForwardingStorage {
 
   /** The storage's stats, with the messages the page and its worker ignored. */
   override async stats(): Promise<StorageStats> {
-    const stats = (await this.call('stats', [])) as StorageStats & { ignoredMessages?: number };
+    const stats = (await this.call('stats', [])) as StorageStats;
     return {
       ...stats,
       ignoredMessages: (stats.ignoredMessages ?? 0) + this.ignoredMessages,

@@ -62,6 +62,7 @@ const holderScript = (() => {
       'worker/node-file.ts',
       'worker/node-lock-file.ts',
       'worker/node-platform.ts',
+      'worker/storage-failures.ts',
       'src/shared/errors.ts',
     ];
     for (const source of sources) {

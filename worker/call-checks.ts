@@ -7,8 +7,8 @@
  * itself (validateCommit), which alone knows which oids it handed out.
  */
 import { ShelfError } from '../src/shared/errors.js';
-import { MAX_ID_LENGTH, type StorageMethod } from '../src/shared/protocol.js';
-import { unpackRecords } from '../src/shared/record-batch.js';
+import { MAX_ID_LENGTH, isId, type StorageMethod } from '../src/shared/protocol.js';
+import { RECORD_FIXED_BYTES, unpackRecords } from '../src/shared/record-batch.js';
 import type { CommitRequest, Tid } from '../src/shared/storage.js';
 import { MAX_BATCH, checkLoad, checkOid, checkOidCount, checkTid } from './commit-checks.js';
 
@@ -16,10 +16,6 @@ const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): boolean =>
   x === Infinity || (Number.isSafeInteger(x) && (x as number) >= 0);
-
-/** A pin holder or tab id from a channel: a short non-empty string. */
-export const isId = (x: unknown): x is string =>
-  typeof x === 'string' && x.length > 0 && x.length <= MAX_ID_LENGTH;
 
 /**
  * Checks the arguments of one call and returns them as the Storage method takes them (a commit's
@@ -106,11 +102,10 @@ function commitRequest(fields: unknown, batch: unknown): CommitRequest {
   }
   const view = new DataView(batch);
   // Bound the counts before decoding, so a forged header cannot make the decoder allocate.
-  const fixedBytes = 28; // per record, record-batch.ts
   if (
     batch.byteLength < 8 ||
     view.getUint32(0, true) > MAX_BATCH ||
-    view.getUint32(0, true) * fixedBytes > batch.byteLength ||
+    view.getUint32(0, true) * RECORD_FIXED_BYTES > batch.byteLength ||
     view.getUint32(4, true) * 2 > batch.byteLength
   ) {
     throw new ShelfError('commit: the record batch is malformed; nothing was stored.');

@@ -6,6 +6,7 @@
  * channel are checked first, per method, by call-checks.ts, which builds on these.
  */
 import { ReadConflictError, ShelfError, WriteConflictError } from '../src/shared/errors.js';
+import { MAX_ID_LENGTH, isId } from '../src/shared/protocol.js';
 import { ROOT_OID, type CommitRequest, type Tid } from '../src/shared/storage.js';
 
 /** The most oids one load or one commit may name (a bound on what a message can ask for). */
@@ -99,8 +100,10 @@ export function validateCommit(txn: CommitRequest, nextOid: number): string {
       throw new ShelfError(`commit: ${field} must be a string, got ${typeof value}.`);
     }
   }
-  if (txn.txnId !== undefined && (txn.txnId === '' || txn.txnId.length > 200)) {
-    throw new ShelfError('commit: txnId must be a non-empty string of at most 200 characters.');
+  if (txn.txnId !== undefined && !isId(txn.txnId)) {
+    throw new ShelfError(
+      `commit: txnId must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`,
+    );
   }
   if (
     txn.meta !== undefined &&

@@ -42,6 +42,8 @@ export interface GroupCommitHost {
 
 /** A commit this soon after the last flush ended joins a group commit (see `add`). */
 const BURST_MS = 0.05;
+/** What a commit that failed and was undone left. */
+const NOT_STORED = 'This commit was not stored; committed data is intact.';
 const now = (): number => (typeof performance === 'undefined' ? Date.now() : performance.now());
 
 export class GroupCommit {
@@ -175,7 +177,7 @@ export class GroupCommit {
    */
   private retryOneByOne(batch: Pending[], firstError: unknown): void {
     if (batch.length === 1) {
-      this.failed(batch, storageFailure(firstError, 'This commit was not stored'));
+      this.failed(batch, storageFailure(firstError, NOT_STORED));
       return;
     }
     const { log } = this.host;
@@ -194,7 +196,7 @@ export class GroupCommit {
           [p],
           error instanceof UncertainWrite
             ? this.uncertainError([p], error)
-            : storageFailure(error, 'This commit was not stored'),
+            : storageFailure(error, NOT_STORED),
         );
         continue;
       }
@@ -226,7 +228,7 @@ export class GroupCommit {
   private uncertainError(batch: Pending[], error: UncertainWrite): StorageBusyError {
     for (const p of batch) if (p.txnId !== undefined) this.uncertain.add(p.txnId);
     return new StorageBusyError(
-      'The disk failed while this commit was written, and undoing the partial write failed too: it is not known whether the commit was stored. The database stopped writing to keep its log consistent. Close and reopen it (reload the page), then commit again: a commit resent after reopening lands exactly once.',
+      `The disk failed while this commit was written, and undoing the partial write failed too (${error.message}): it is not known whether the commit was stored. The database stopped writing to keep its log consistent. Close and reopen it (reload the page), then commit again: a commit resent after reopening lands exactly once.`,
       { cause: error.cause },
     );
   }

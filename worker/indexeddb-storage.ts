@@ -20,13 +20,7 @@
  * pack or reopen.
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import {
-  DatabaseClosedError,
-  ReadConflictError,
-  ShelfError,
-  StorageError,
-  StorageFullError,
-} from '../src/shared/errors.js';
+import { DatabaseClosedError, ReadConflictError, ShelfError } from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
@@ -44,6 +38,7 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
+import { storageFailure } from './storage-failures.js';
 import {
   checkConflicts,
   checkLoad,
@@ -105,16 +100,7 @@ export interface IndexedDBPlatform {
  */
 function mapError(error: unknown, doing: string, outcome: string): unknown {
   if (error instanceof ShelfError || !(error instanceof DOMException)) return error;
-  if (error.name === 'QuotaExceededError') {
-    return new StorageFullError(
-      `The browser refused to store more (storage quota exceeded) while ${doing}. ${outcome} Free space (delete data, db.pack()) or ask for more with db.persist().`,
-      { cause: error },
-    );
-  }
-  return new StorageError(
-    `IndexedDB failed while ${doing} (${error.name}: ${error.message}). ${outcome}`,
-    { cause: error },
-  );
+  return storageFailure(error, outcome, doing);
 }
 
 /** What `runWrite` needs of a readwrite transaction (idb's wrapper). */

@@ -5,6 +5,7 @@
  * failing file system.
  */
 import { StorageError, StorageFullError } from '../src/shared/errors.js';
+import { isFullDisk } from './storage-failures.js';
 
 /** The part of node:fs used by the 'file' storage. */
 export interface NodeFs {
@@ -121,9 +122,9 @@ export function syncDirectory(fs: NodeFs, path: string): void {
 export function openingError(error: unknown, what: string): unknown {
   const code = errorCode(error);
   let mapped: Error | undefined;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  if (isFullDisk(error)) {
     mapped = new StorageFullError(
-      `Cannot create ${what}: the disk is full (${code}). Nothing was stored. Free space and open the database again.`,
+      `Cannot create ${what}: the disk is full (${String(code)}). Nothing was stored. Free space and open the database again.`,
       { cause: error },
     );
   } else if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {

@@ -35,10 +35,20 @@ import { storageFailure } from './storage-failures.js';
 
 /** An append or publish whose undo failed too: whether its bytes survive a crash is not known. */
 export class UncertainWrite extends Error {
-  constructor(override readonly cause: unknown) {
-    super('A write failed and undoing it failed too.');
+  constructor(
+    /** The write's failure (the log's `broken`). */
+    override readonly cause: unknown,
+    /** Why the undo failed. */
+    readonly undoError: unknown,
+  ) {
+    super(
+      `A write failed (${describe(cause)}) and undoing it failed too (${describe(undoError)}).`,
+    );
   }
 }
+
+const describe = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
 export class ShelfLog {
   /** Segment number → open file. */
@@ -160,9 +170,9 @@ export class ShelfLog {
       try {
         file.truncate(0);
         file.flush();
-      } catch {
+      } catch (undoError) {
         this.broken = error;
-        throw new UncertainWrite(error);
+        throw new UncertainWrite(error, undoError);
       }
       throw error;
     }
@@ -184,9 +194,9 @@ export class ShelfLog {
       try {
         file.truncate(start);
         file.flush();
-      } catch {
+      } catch (undoError) {
         this.broken = error;
-        throw new UncertainWrite(error);
+        throw new UncertainWrite(error, undoError);
       }
       throw error;
     }
@@ -244,7 +254,13 @@ export class ShelfLog {
     try {
       await this.dir.remove(name);
     } catch (error) {
-      this.report(storageFailure(error, `${name} is left over and is removed at the next open`));
+      this.report(
+        storageFailure(
+          error,
+          `${name} is left over; it is removed when the database next opens.`,
+          `removing ${name}`,
+        ),
+      );
     }
   }
 

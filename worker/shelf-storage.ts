@@ -166,7 +166,7 @@ export class ShelfStorage implements Storage {
     } catch (error) {
       storage.log.close();
       storage.index.close();
-      throw storageFailure(error, 'The database was not opened');
+      throw storageFailure(error, 'The database was not opened; its files are unchanged.');
     }
     return storage;
   }
@@ -276,7 +276,7 @@ export class ShelfStorage implements Storage {
       try {
         this.log.append(bytes, true);
       } catch (error) {
-        throw this.appendFailure(error, 'No oids were handed out');
+        throw this.appendFailure(error, 'No oids were handed out; committed data is intact.');
       }
       this.reservedOid = reserved;
     }
@@ -357,7 +357,11 @@ export class ShelfStorage implements Storage {
         return await packShelf(this, options.keepTid ?? this.lastTid);
       } catch (error) {
         if (error instanceof UncertainWrite) throw this.brokenError();
-        throw storageFailure(error, 'The pack was abandoned; the database is as it was');
+        throw storageFailure(
+          error,
+          'The pack was abandoned; the database is as it was.',
+          'packing',
+        );
       } finally {
         this.packing = undefined;
       }
@@ -424,7 +428,11 @@ export class ShelfStorage implements Storage {
           if (this.index.tailSize > 0) await this.checkpointNow();
         }
       } catch (error) {
-        failure = storageFailure(error, 'Closing could not write the index checkpoint');
+        failure = storageFailure(
+          error,
+          'Every commit is in the log; the next open reads the part the checkpoint would have covered.',
+          'writing the index checkpoint at close',
+        );
       }
       this.listeners.clear();
       this.errorListeners.clear();
@@ -475,7 +483,11 @@ export class ShelfStorage implements Storage {
     } catch (error) {
       if (!published) await this.log.discard(file, name);
       if (error instanceof UncertainWrite) throw this.brokenError();
-      throw storageFailure(error, 'The index checkpoint was not written');
+      throw storageFailure(
+        error,
+        'The database is as it was; the index checkpoint is tried again later.',
+        'writing an index checkpoint',
+      );
     }
     if (old !== undefined && old !== name) await this.log.removeLeftover(old);
   }
@@ -535,7 +547,8 @@ export class ShelfStorage implements Storage {
           this.report(
             storageFailure(
               error,
-              'Commits acknowledged in the last moments (relaxed durability) may not survive a crash until a later flush succeeds',
+              'Commits acknowledged in the last moments (relaxed durability) may not survive a crash until a later flush succeeds.',
+              'flushing the log',
             ),
           );
         }

@@ -14,20 +14,24 @@ export function isFullDisk(error: unknown): boolean {
 }
 
 /**
- * The error to report for a platform failure while doing `what` (a phrase: "This commit was not
- * stored", "The pack was abandoned").
+ * The error to report for a platform failure.
+ * @param outcome what the failure left, as a sentence ("This commit was not stored; committed data
+ *   is intact.").
+ * @param doing what failed, completing "while …" ("committing a transaction"), if worth saying.
  */
-export function storageFailure(error: unknown, what: string): Error {
+export function storageFailure(error: unknown, outcome: string, doing?: string): Error {
   if (error instanceof ShelfError) return error;
+  const during = doing === undefined ? '' : ` while ${doing}`;
   if (isFullDisk(error)) {
     return new StorageFullError(
-      `The browser or disk refused to store more (storage quota exceeded). ${what}; committed data is intact. Free space (db.pack(), fewer or smaller objects) or ask for more with db.persist().`,
+      `The browser or disk refused to store more (storage quota exceeded)${during}. ${outcome} Free space (db.pack(), fewer or smaller objects) or ask for more with db.persist().`,
       { cause: error },
     );
   }
-  const message = (error as { message?: unknown } | null)?.message;
-  return new StorageError(
-    `The storage failed (${typeof message === 'string' ? message : String(error)}). ${what}; committed data is intact.`,
-    { cause: error },
-  );
+  const e = error as { name?: unknown; message?: unknown } | null;
+  const what =
+    typeof e?.message === 'string'
+      ? `${typeof e.name === 'string' ? `${e.name}: ` : ''}${e.message}`
+      : String(error);
+  return new StorageError(`The storage failed${during} (${what}). ${outcome}`, { cause: error });
 }

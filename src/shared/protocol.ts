@@ -103,7 +103,8 @@ export class ProtocolVersionError extends ProtocolError {
 }
 
 const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
-const isId = (x: unknown): x is string =>
+/** A tab id, pin holder or txnId from a channel: a short non-empty string. */
+export const isId = (x: unknown): x is string =>
   typeof x === 'string' && x.length > 0 && x.length <= MAX_ID_LENGTH;
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 

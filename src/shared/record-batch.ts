@@ -13,7 +13,9 @@ import type { StoredRecord } from './storage.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const FIXED = 8 + 8 + 4 + 4 + 4;
+/** Bytes of each record's fixed part in a batch (what a batch of N records holds at least). */
+export const RECORD_FIXED_BYTES = 8 + 8 + 4 + 4 + 4;
+const FIXED = RECORD_FIXED_BYTES;
 
 export function packRecords(records: readonly StoredRecord[]): ArrayBuffer {
   const nameIndex = new Map<string, number>();
