@@ -343,7 +343,7 @@ describe('TabRouter under faults', () => {
     stray.postMessage('garbage');
     stray.postMessage({ v: PROTOCOL_VERSION, type: 'result' });
     stray.postMessage({ v: PROTOCOL_VERSION, type: 'error', id: 1, error: { shelfError: false } });
-    await settle();
+    await until(() => b.router.wireStats.ignoredMessages === 3); // all three seen, while frozen
     ownerTab.thaw();
     await expect(inFlight).resolves.toBe(1);
     expect(b.router.wireStats.ignoredMessages).toBe(3);
@@ -359,7 +359,7 @@ describe('TabRouter under faults', () => {
     main.postMessage({ v: PROTOCOL_VERSION + 1, type: 'hello', tabId: 'old' });
     main.postMessage({ v: PROTOCOL_VERSION + 1, type: 'hello', tabId: 'old' });
     calls.postMessage({ v: PROTOCOL_VERSION + 1, type: 'call', id: 1, method: 'close', args: [] });
-    await settle();
+    await until(() => a.router.wireStats.ignoredMessages === 3); // every foreign message seen
     expect(reported).toHaveLength(1);
     expect(reported[0]).toBeInstanceOf(StorageError);
     expect(String(reported[0])).toMatch(/another version of this app/);
