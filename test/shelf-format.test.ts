@@ -4,7 +4,6 @@ import {
   KIND_TRANSACTION,
   RECORD_HEADER_SIZE,
   SEGMENT_HEADER_SIZE,
-  crc32,
   decodeEntry,
   decodeManifest,
   encodeEntry,
@@ -15,6 +14,7 @@ import {
   getU64,
   setU64,
 } from '../worker/shelf-format.js';
+import { crc32 } from '../worker/crc32.js';
 
 describe('shelf format', () => {
   it('computes CRC-32 as zlib does', () => {
