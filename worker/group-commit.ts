@@ -36,14 +36,24 @@ export interface GroupCommitHost {
   landed(p: Pending, pos: number, recordOffsets: number[]): void;
   /** After each batch written (relaxed flush, automatic checkpoint). */
   afterWrite(): void;
-  /** The error for calls once the log is broken. */
-  brokenError(): Error;
+  /** Where a failure nobody awaits is reported (a relaxed flush after acknowledgement). */
+  report(error: unknown): void;
 }
 
 /** A commit this soon after the last flush ended joins a group commit (see `add`). */
 const BURST_MS = 0.05;
 /** What a commit that failed and was undone left. */
 const NOT_STORED = 'This commit was not stored; committed data is intact.';
+/** Relaxed durability flushes this long after a write. */
+const RELAXED_FLUSH_MS = 5;
+
+/** Runs a task after those already queued: a macrotask. */
+function defaultSchedule(task: () => void): void {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
+  if (immediate) immediate(task);
+  else setTimeout(task, 0);
+}
+
 const now = (): number => (typeof performance === 'undefined' ? Date.now() : performance.now());
 
 export class GroupCommit {
@@ -57,13 +67,21 @@ export class GroupCommit {
   private flushScheduled = false;
   /** When the last group flush finished (performance.now()). */
   private lastFlushEnd = -Infinity;
+  /** With relaxed durability: the flush that follows a write. */
+  private relaxedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: GroupCommitHost,
     private readonly durability: 'strict' | 'relaxed',
-    /** Runs a task after those already queued. */
-    private readonly schedule: (task: () => void) => void,
+    /** Runs a task after those already queued (the default: a macrotask). */
+    private readonly schedule: (task: () => void) => void = defaultSchedule,
   ) {}
+
+  /** No more relaxed flushes (closing: the caller flushes). */
+  stop(): void {
+    if (this.relaxedTimer !== undefined) clearTimeout(this.relaxedTimer);
+    this.relaxedTimer = undefined;
+  }
 
   /** The provisional tid of the newest commit of `oid` not yet written, if any. */
   pendingTid(oid: number): Tid | undefined {
@@ -73,6 +91,14 @@ export class GroupCommit {
   /** True when a failed undo left the commit sent with `txnId` neither known stored nor not. */
   isUncertain(txnId: string): boolean {
     return this.uncertain.has(txnId);
+  }
+
+  /** The error for a commit sent again while it is still uncertain and the log still broken. */
+  stillUncertainError(): StorageBusyError {
+    return new StorageBusyError(
+      'It is still not known whether this commit was stored: the database stopped writing after a disk failure. Reopen it (reload the page) and commit again.',
+      { cause: this.host.log.broken },
+    );
   }
 
   /** Queues a commit (its `input.tid` provisional) and resolves when it is written. */
@@ -108,7 +134,7 @@ export class GroupCommit {
     if (batch.length === 0) return;
     const { log } = this.host;
     if (log.broken !== undefined) {
-      this.failed(batch, this.host.brokenError());
+      this.failed(batch, this.host.log.brokenError());
       return;
     }
     const start = log.end;
@@ -183,7 +209,7 @@ export class GroupCommit {
     const { log } = this.host;
     for (const [i, p] of batch.entries()) {
       if (log.broken !== undefined) {
-        this.failed(batch.slice(i), this.host.brokenError());
+        this.failed(batch.slice(i), this.host.log.brokenError());
         break;
       }
       this.number([p]);
@@ -213,7 +239,28 @@ export class GroupCommit {
 
   private afterWrite(): void {
     this.lastFlushEnd = now();
+    if (this.durability === 'relaxed' && this.relaxedTimer === undefined) {
+      this.relaxedTimer = setTimeout(() => this.relaxedFlush(), RELAXED_FLUSH_MS);
+    }
     this.host.afterWrite();
+  }
+
+  /** Makes the relaxed writes durable; a failure is reported (their commits were acknowledged). */
+  private relaxedFlush(): void {
+    this.relaxedTimer = undefined;
+    const { log } = this.host;
+    if (log.segments.size === 0 || log.broken !== undefined) return;
+    try {
+      log.activeFile.flush();
+    } catch (error) {
+      this.host.report(
+        storageFailure(
+          error,
+          'Commits acknowledged in the last moments (relaxed durability) may not survive a crash until a later flush succeeds.',
+          'flushing the log',
+        ),
+      );
+    }
   }
 
   private failed(batch: Pending[], error: unknown): void {

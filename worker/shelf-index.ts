@@ -7,6 +7,7 @@
 import type { BlockFile } from './block-file.js';
 import {
   INDEX_HEADER_SIZE,
+  PREV_PACKED,
   checkIndexHeader,
   encodeIndexHeader,
   getU64,
@@ -50,16 +51,16 @@ export class ShelfIndex {
     return getU64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
   }
 
-  /** `previous`: the oid's position before, when the caller has already looked it up. */
-  set(oid: number, pos: number, previous = this.get(oid)): void {
+  /**
+   * Makes `pos` the newest revision of `oid`. Returns the stored size of the revision it
+   * supersedes (0 if `oid` had none, or only a packed-away one), as `sizeAt` reads it: the garbage
+   * this revision makes.
+   */
+  supersede(oid: number, pos: number, sizeAt: (pos: number) => number): number {
+    const previous = this.get(oid);
     if (previous === 0) this.objects++;
     this.tail.set(oid, pos);
-  }
-
-  /** Forgets `oid` (pack removed it). */
-  remove(oid: number): void {
-    if (this.get(oid) !== 0) this.objects--;
-    this.tail.set(oid, 0);
+    return previous > PREV_PACKED ? sizeAt(previous) : 0;
   }
 
   /** Replaces every entry (pack builds a new index so): no checkpoint until `adopt`. */

@@ -13,7 +13,7 @@
  * - When an undo fails too, nobody can say what a crash would leave: the log is `broken` and
  *   refuses every further change until the database is reopened (reading what the files hold).
  */
-import { CorruptStorageError } from '../src/shared/errors.js';
+import { CorruptStorageError, StorageError } from '../src/shared/errors.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
   MANIFEST_SLOTS,
@@ -145,6 +145,14 @@ export class ShelfLog {
     this.manifest = { generation: 0, segments: [1], checkpoint: null };
     this.slot = 1;
     this.publish(this.manifest);
+  }
+
+  /** The error every change gets once the log is broken. */
+  brokenError(): StorageError {
+    return new StorageError(
+      'This database stopped writing after a disk failure it could not undo. Nothing was stored by this call. Close and reopen the database (reload the page); it opens as the log holds it.',
+      { cause: this.broken },
+    );
   }
 
   /** The active segment's file. */

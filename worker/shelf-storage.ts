@@ -1,37 +1,21 @@
 /**
  * ShelfStorage: the Storage contract as an append-only log of transactions over BlockFiles (OPFS
- * sync access handles in the browser's storage worker, Node files, memory in tests). The byte
- * layout is in shelf-format.ts, the files and the rules for changing them in shelf-log.ts, the oid
- * index in shelf-index.ts, the batching of commits into one write in group-commit.ts.
+ * sync access handles in the browser's storage worker, Node files, memory in tests). Its parts:
+ * the byte layout (shelf-format.ts), the files and the rules for changing them safely
+ * (shelf-log.ts), reading them back at open (shelf-open.ts, shelf-recovery.ts), the oid index
+ * (shelf-index.ts), commits batched into one write and made durable (group-commit.ts), index
+ * checkpoints (shelf-checkpoint.ts) and pack (shelf-pack.ts).
  *
- * Commit: conflicts are checked against the index and the commits not yet flushed, the
- * transaction gets the next tid and is encoded into one buffer; commits that arrive before the
- * scheduled flush runs share one write and one flush (group commit). Only then is the index updated,
- * the promise settled and the invalidation announced, so nobody ever sees a commit a crash could
- * take back. With `durability: 'relaxed'` the promise settles after the write and the flush follows
- * within a few milliseconds.
- *
- * Open: the newest valid manifest names the segments and the index checkpoint; the log after the
- * checkpoint is read and indexed in memory. A torn tail (a crash while writing) is cut off; damage
- * with intact transactions after it is a CorruptStorageError, unless `recover` is set, which
- * replaces each damaged span with a filler entry and reports what it dropped.
- *
- * Failures: a commit is checked whole before it joins a group (validateCommit), so one bad commit
- * never fails its batch-mates. A write or flush that fails is undone (truncate, flushed) and the
- * commit is rejected as not stored (StorageFullError for a full disk); when even the undo fails,
- * nobody can say whether the bytes will be there after a crash: the commit is rejected with
- * StorageBusyError ("not known whether it landed"; a resend with the same txnId is answered
- * exactly) and the storage stops writing until it is reopened, so nothing is built on top of an
- * uncertain log. Checkpoint, pack and close run one at a time (`exclusive`); each publishes its
- * new state by a manifest written only after every file it names is flushed. Failures of work
- * nobody awaits (an automatic checkpoint, a relaxed flush) go to `subscribeErrors` listeners.
+ * This class holds them together: it checks each commit whole (validateCommit) and against the
+ * newest revisions (first-committer-wins), answers resends by their client txnId (from memory, or
+ * from the log after a reopen), indexes and announces what landed, and runs checkpoint, pack and
+ * close one at a time (`exclusive`). Failures of work nobody awaits (an automatic checkpoint, a
+ * relaxed flush) go to `subscribeErrors` listeners. Once a failed undo left the log uncertain
+ * (ShelfLog.broken), every call fails until the database is reopened.
  */
 import {
-  CorruptStorageError,
   DatabaseClosedError,
   ReadConflictError,
-  StorageBusyError,
-  StorageError,
   WriteConflictError,
 } from '../src/shared/errors.js';
 import {
@@ -67,22 +51,16 @@ import {
   KIND_OIDS,
   KIND_TRANSACTION,
   PREV_PACKED,
-  SEGMENT_HEADER_SIZE,
-  decodeEntry,
-  decodeEntryHeader,
   encodeEntry,
-  indexName,
-  offsetOf,
   position,
-  segmentName,
-  segmentOf,
   type DecodedRecord,
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
 import { findLanded, readHistory, readTransactions, verifyShelf } from './shelf-reading.js';
 import { storageFailure } from './storage-failures.js';
 import { RecentTransactions } from './recent-transactions.js';
-import { scanSegment } from './shelf-recovery.js';
+import { readShelf } from './shelf-open.js';
+import { writeCheckpoint } from './shelf-checkpoint.js';
 import { packShelf } from './shelf-pack.js';
 
 export interface ShelfOptions {
@@ -102,14 +80,6 @@ export interface ShelfOptions {
 const OID_RESERVATION = 4096;
 /** Transactions remembered for `sync` and resends. */
 const RECENT_LIMIT = 100_000;
-/** Relaxed durability flushes this long after a write. */
-const RELAXED_FLUSH_MS = 5;
-
-function defaultSchedule(task: () => void): void {
-  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
-  if (immediate) immediate(task);
-  else setTimeout(task, 0);
-}
 
 export class ShelfStorage implements Storage {
   /** What opening found damaged. */
@@ -132,7 +102,6 @@ export class ShelfStorage implements Storage {
   garbageBytes = 0;
   /** Commits accepted and not yet written. */
   private readonly group: GroupCommit;
-  private relaxedTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<(invalidation: Invalidation) => void>();
   private readonly errorListeners = new Set<(error: unknown) => void>();
   private closing: Promise<void> | undefined;
@@ -140,16 +109,12 @@ export class ShelfStorage implements Storage {
   private checkpointQueued = false;
   /** Checkpoint, pack and close run one after another: the tail of that queue. */
   private maintenance: Promise<unknown> = Promise.resolve();
-  private readonly durability: 'strict' | 'relaxed';
-  private readonly schedule: (task: () => void) => void;
   private readonly checkpointEvery: number;
   readonly kind: StorageKind;
 
   private constructor(dir: BlockDirectory, options: ShelfOptions) {
     this.log = new ShelfLog(dir, (error) => this.report(error));
-    this.durability = options.durability ?? 'strict';
-    this.schedule = options.schedule ?? defaultSchedule;
-    this.group = new GroupCommit(this, this.durability, this.schedule);
+    this.group = new GroupCommit(this, options.durability ?? 'strict', options.schedule);
     this.checkpointEvery = options.checkpointEvery ?? 100_000;
     this.kind = options.kind ?? 'memory';
   }
@@ -162,75 +127,27 @@ export class ShelfStorage implements Storage {
   static async open(dir: BlockDirectory, options: ShelfOptions = {}): Promise<ShelfStorage> {
     const storage = new ShelfStorage(dir, options);
     try {
-      await storage.openFiles(options.recover ?? false);
+      if (await storage.log.open()) {
+        const recover = options.recover ?? false;
+        const state = await readShelf(
+          storage.log,
+          storage.index,
+          storage.recent,
+          recover,
+          storage.recovery,
+        );
+        ({ lastTid: storage.lastTid, nextOid: storage.nextOid } = state);
+        ({ transactionCount: storage.transactionCount, garbageBytes: storage.garbageBytes } =
+          state);
+        storage.group.assignedTid = state.lastTid;
+        storage.reservedOid = state.nextOid;
+      }
     } catch (error) {
       storage.log.close();
       storage.index.close();
       throw storageFailure(error, 'The database was not opened; its files are unchanged.');
     }
     return storage;
-  }
-
-  // ─── opening ──────────────────────────────────────────────────────────────
-
-  private async openFiles(recover: boolean): Promise<void> {
-    if (!(await this.log.open())) return; // a new database
-    const { manifest } = this.log;
-    const cp = manifest.checkpoint;
-    let scanFrom = position(manifest.segments[0] as number, SEGMENT_HEADER_SIZE);
-    if (cp !== null) {
-      this.index.attach(await this.log.dir.open(cp.file), cp.file, cp.objects);
-      this.lastTid = cp.tid;
-      this.nextOid = cp.nextOid;
-      this.transactionCount = manifest.checkpointTransactions ?? 0;
-      this.garbageBytes = manifest.checkpointGarbage ?? 0;
-      scanFrom = cp.end;
-      const file = this.log.segments.get(segmentOf(scanFrom));
-      if (file === undefined || file.size() < offsetOf(scanFrom)) {
-        throw new CorruptStorageError(
-          `The manifest's checkpoint covers ${segmentName(segmentOf(scanFrom))} up to byte ${offsetOf(scanFrom)}, but the file is shorter: the log lost bytes it had flushed. Nothing was changed.`,
-        );
-      }
-    }
-    this.recent.floor = this.lastTid;
-    for (const n of manifest.segments) {
-      if (n < segmentOf(scanFrom)) continue;
-      const start = n === segmentOf(scanFrom) ? offsetOf(scanFrom) : SEGMENT_HEADER_SIZE;
-      this.scan(n, start, recover, n === this.log.active);
-    }
-    this.log.end = this.log.activeFile.size();
-    this.group.assignedTid = this.lastTid;
-    this.reservedOid = this.nextOid;
-  }
-
-  /** Reads and indexes one segment from `start`; a damaged log is handled by scanSegment. */
-  private scan(n: number, start: number, recover: boolean, last: boolean): void {
-    const file = this.log.segments.get(n) as BlockFile;
-    scanSegment(
-      file,
-      n,
-      segmentName(n),
-      start,
-      { recover, last },
-      (bytes, off) => this.apply(bytes, position(n, off)),
-      this.recovery,
-    );
-  }
-
-  /** Indexes one valid entry found at `pos`. */
-  private apply(bytes: Uint8Array, pos: number): void {
-    const header = decodeEntryHeader(bytes);
-    if (header.nextOid > this.nextOid) this.nextOid = header.nextOid;
-    if (header.kind !== KIND_TRANSACTION) return;
-    const { records, metadata } = decodeEntry(bytes);
-    const oids: number[] = [];
-    for (const r of records) {
-      this.index.set(r.oid, pos + r.offset, this.supersede(r.oid));
-      oids.push(r.oid);
-    }
-    this.lastTid = header.tid;
-    this.transactionCount++;
-    this.recent.remember(header.tid, oids, metadata.txnId);
   }
 
   // ─── Storage ──────────────────────────────────────────────────────────────
@@ -276,7 +193,8 @@ export class ShelfStorage implements Storage {
       try {
         this.log.append(bytes, true);
       } catch (error) {
-        throw this.appendFailure(error, 'No oids were handed out; committed data is intact.');
+        if (error instanceof UncertainWrite) throw this.log.brokenError();
+        throw storageFailure(error, 'No oids were handed out; committed data is intact.');
       }
       this.reservedOid = reserved;
     }
@@ -356,7 +274,7 @@ export class ShelfStorage implements Storage {
         this.checkOpen();
         return await packShelf(this, options.keepTid ?? this.lastTid);
       } catch (error) {
-        if (error instanceof UncertainWrite) throw this.brokenError();
+        if (error instanceof UncertainWrite) throw this.log.brokenError();
         throw storageFailure(
           error,
           'The pack was abandoned; the database is as it was.',
@@ -421,10 +339,9 @@ export class ShelfStorage implements Storage {
       let failure: unknown;
       try {
         await this.settled();
-        if (this.relaxedTimer !== undefined) clearTimeout(this.relaxedTimer);
-        this.relaxedTimer = undefined;
+        this.group.stop();
         if (this.log.broken === undefined && this.log.segments.size > 0) {
-          (this.log.segments.get(this.log.active) as BlockFile).flush();
+          this.log.activeFile.flush();
           if (this.index.tailSize > 0) await this.checkpointNow();
         }
       } catch (error) {
@@ -456,40 +373,21 @@ export class ShelfStorage implements Storage {
 
   private async checkpointNow(): Promise<void> {
     if (this.log.broken !== undefined || this.log.segments.size === 0) return;
-    const name = indexName(this.log.manifest.generation + 1);
-    const old = this.log.manifest.checkpoint?.file;
-    const file = await this.log.dir.open(name);
-    let published = false;
     try {
-      // From here on synchronous, so no commit lands between the index and the manifest. The log
-      // is flushed first: a checkpoint never covers bytes a crash could still take back.
-      (this.log.segments.get(this.log.active) as BlockFile).flush();
-      const objects = this.index.write(file, this.reservedOid);
-      this.log.publish({
-        ...this.log.manifest,
-        checkpoint: {
-          file: name,
-          end: position(this.log.active, this.log.end),
-          tid: this.lastTid,
-          nextOid: this.reservedOid,
-          objects,
-        },
-        checkpointTransactions: this.transactionCount,
-        checkpointGarbage: this.garbageBytes,
-      });
-      published = true;
-      this.index.adopt(file, name, objects);
-      this.recent.floor = Math.min(this.recent.floor, this.lastTid);
+      await writeCheckpoint(this.log, this.index, () => ({
+        lastTid: this.lastTid,
+        reservedOid: this.reservedOid,
+        transactionCount: this.transactionCount,
+        garbageBytes: this.garbageBytes,
+      }));
     } catch (error) {
-      if (!published) await this.log.discard(file, name);
-      if (error instanceof UncertainWrite) throw this.brokenError();
+      if (error instanceof UncertainWrite) throw this.log.brokenError();
       throw storageFailure(
         error,
         'The database is as it was; the index checkpoint is tried again later.',
         'writing an index checkpoint',
       );
     }
-    if (old !== undefined && old !== name) await this.log.removeLeftover(old);
   }
 
   // ─── internals ────────────────────────────────────────────────────────────
@@ -501,24 +399,15 @@ export class ShelfStorage implements Storage {
     return result;
   }
 
-  /** Tells the error listeners about a failure of work nobody awaits. */
-  private report(error: unknown): void {
-    for (const listener of this.errorListeners) listener(error);
-  }
-
-  /** @internal The error every call gets once the storage stopped after an uncertain write. */
-  brokenError(): StorageError {
-    return new StorageError(
-      'This database stopped writing after a disk failure it could not undo. Nothing was stored by this call. Close and reopen the database (reload the page); it opens as the log holds it.',
-      { cause: this.log.broken },
-    );
-  }
-
   /** @internal A commit's entry is in the log at `pos`: index it, settle it, announce it. */
   landed(p: Pending, pos: number, recordOffsets: number[]): void {
     const tid = p.input.tid;
     p.input.records.forEach((r, i) => {
-      this.index.set(r.oid, pos + (recordOffsets[i] as number), this.supersede(r.oid));
+      this.garbageBytes += this.index.supersede(
+        r.oid,
+        pos + (recordOffsets[i] as number),
+        this.sizeAt,
+      );
     });
     const prevTid = this.lastTid;
     this.lastTid = tid;
@@ -533,43 +422,22 @@ export class ShelfStorage implements Storage {
     }
   }
 
-  /** @internal After each batch written: the relaxed flush and the automatic checkpoint. */
+  /** @internal After each batch written: the automatic checkpoint, when the tail is long. */
   afterWrite(): void {
-    if (this.durability === 'relaxed' && this.relaxedTimer === undefined) {
-      this.relaxedTimer = setTimeout(() => {
-        this.relaxedTimer = undefined;
-        const file = this.log.segments.get(this.log.active);
-        if (file === undefined || this.log.broken !== undefined) return;
-        try {
-          file.flush();
-        } catch (error) {
-          // Acknowledged commits may not survive a power cut until a later flush succeeds.
-          this.report(
-            storageFailure(
-              error,
-              'Commits acknowledged in the last moments (relaxed durability) may not survive a crash until a later flush succeeds.',
-              'flushing the log',
-            ),
-          );
-        }
-      }, RELAXED_FLUSH_MS);
-    }
-    if (this.index.tailSize >= this.checkpointEvery && !this.checkpointQueued) {
-      this.checkpointQueued = true;
-      this.exclusive(() => this.checkpointNow()).then(
-        () => (this.checkpointQueued = false),
-        (error: unknown) => {
-          this.checkpointQueued = false;
-          this.report(error);
-        },
-      );
-    }
+    if (this.index.tailSize < this.checkpointEvery || this.checkpointQueued) return;
+    this.checkpointQueued = true;
+    this.exclusive(() => this.checkpointNow()).then(
+      () => (this.checkpointQueued = false),
+      (error: unknown) => {
+        this.checkpointQueued = false;
+        this.report(error);
+      },
+    );
   }
 
-  /** The error for a failed append outside commits (newOids). */
-  private appendFailure(error: unknown, what: string): Error {
-    if (error instanceof UncertainWrite) return this.brokenError();
-    return storageFailure(error, what);
+  /** @internal Tells the error listeners about a failure of work nobody awaits. */
+  report(error: unknown): void {
+    for (const listener of this.errorListeners) listener(error);
   }
 
   /** Resolves once every commit accepted so far has been written. */
@@ -591,21 +459,13 @@ export class ShelfStorage implements Storage {
     return this.log.readRecord(pos, oid);
   }
 
-  /**
-   * The revision now current for `oid` is about to be superseded: count it as garbage. Returns its
-   * position (0: none), for the index update that follows.
-   */
-  private supersede(oid: number): number {
-    const pos = this.index.get(oid);
-    if (pos <= PREV_PACKED) return pos;
-    this.garbageBytes += this.log.recordSize(pos);
-    return pos;
-  }
+  /** The stored size of the record at `pos` (for garbage accounting). */
+  private readonly sizeAt = (pos: number): number => this.log.recordSize(pos);
 
   /** Writes the commits waiting for the group flush now (pack needs a quiet log). */
   flushNow(): void {
     this.group.flush();
-    if (this.log.broken !== undefined) throw this.brokenError();
+    if (this.log.broken !== undefined) throw this.log.brokenError();
   }
 
   /** The oid reservation recorded in the log: every oid below it may have been handed out. */
@@ -625,13 +485,9 @@ export class ShelfStorage implements Storage {
   private checkOpen(txnId?: string): void {
     if (this.closing !== undefined) throw new DatabaseClosedError('This storage is closed.');
     if (this.log.broken === undefined) return;
-    if (txnId !== undefined && this.group.isUncertain(txnId)) {
-      throw new StorageBusyError(
-        'It is still not known whether this commit was stored: the database stopped writing after a disk failure. Reopen it (reload the page) and commit again.',
-        { cause: this.log.broken },
-      );
-    }
-    throw this.brokenError();
+    throw txnId !== undefined && this.group.isUncertain(txnId)
+      ? this.group.stillUncertainError()
+      : this.log.brokenError();
   }
 
   private closeFiles(): void {
