@@ -17,33 +17,21 @@
  * what others committed before it, if any); one that writes nothing moves to the newest snapshot
  * the way `sync` does. A commit that failed with StorageBusyError may have landed: it is kept and
  * resent first by the next commit (see pending-commit.ts); until then the snapshot stays put.
+ *
+ * The Connection is the API and the boundaries (which calls may run when, and when the snapshot
+ * moves); it delegates reading to its Loader (loader.ts) and writing to its Committer
+ * (committer.ts).
  */
-import {
-  ConflictError,
-  DatabaseClosedError,
-  GhostError,
-  ReadConflictError,
-  ShelfError,
-  StorageBusyError,
-} from './shared/errors.js';
-import type { Invalidation, LoadedRecord, Storage, StoredRecord, Tid } from './shared/storage.js';
+import { DatabaseClosedError, GhostError, ReadConflictError, ShelfError } from './shared/errors.js';
+import type { Invalidation, Storage, Tid } from './shared/storage.js';
 import { ROOT_OID } from './shared/storage.js';
 import { Cache } from './cache.js';
 import { runTransaction } from './transact.js';
-import { collectWrites, labelOf, PendingCommit } from './pending-commit.js';
 import { Snapshot } from './snapshot.js';
-import {
-  getState,
-  ghostify,
-  makeGhost,
-  metaOf,
-  Persistent,
-  setState,
-  type Jar,
-  type Meta,
-} from './persistent.js';
+import { Loader, type Revision } from './loader.js';
+import { Committer } from './committer.js';
+import { metaOf, Persistent, type Jar } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
-import { BrokenObject } from './broken-object.js';
 import type { ClassRegistry } from './registry.js';
 import type { Serializer } from './serialize.js';
 
@@ -102,21 +90,12 @@ export class ConnectionErrorEvent extends Event {
   }
 }
 
-/** One revision from `history`. */
-export interface Revision {
-  tid: Tid;
-  time: number;
-  note: string;
-  state: Record<string, unknown>;
-}
+export type { Revision } from './loader.js';
 
 const closedError = (): DatabaseClosedError =>
   new DatabaseClosedError(
     'This connection is closed (or its database is). Open a new one with db.open().',
   );
-
-/** How many objects one round trip of `crawl` loads. */
-const CRAWL_BATCH = 100;
 
 export class Connection extends EventTarget implements Jar {
   /**
@@ -130,21 +109,12 @@ export class Connection extends EventTarget implements Jar {
   private readonly cache: Cache;
   /** The tid this connection reads at, and the invalidations waiting to be applied. */
   private readonly view: Snapshot;
-  /** Stored objects changed since the last boundary. */
-  private dirty = new Set<Persistent>();
-  /** Objects pinned by readCurrent, with the serial that must still be current at commit. */
-  private readonly pinned = new Map<number, Tid>();
-  /** The conflict that makes this connection refuse writes until abort(). */
-  private conflicted: ConflictError | undefined;
-  /**
-   * A transaction whose commit failed with StorageBusyError: it may have landed. The next commit
-   * resends it (same request, same txnId) before anything else; abort() forgets it.
-   */
-  private uncertain: PendingCommit | undefined;
-  /** The transaction whose commit call is in flight. */
-  private sending: PendingCommit | undefined;
-  /** Nesting depth of `transact`. */
-  private transacting = 0;
+  /** Loads objects at the snapshot and makes ghosts for references. */
+  private readonly loader: Loader;
+  /** The changed objects, the pins, and the commits sent (and their fate). */
+  private readonly committer: Committer;
+  /** A `transact` is running (it cannot nest: transact refuses to start inside another). */
+  private transacting = false;
   /** Serializes commit, abort and sync: settles when the last one queued has. */
   private exclusive: Promise<unknown> = Promise.resolve();
   /** How many commit/abort/sync calls are queued or running. */
@@ -167,6 +137,21 @@ export class Connection extends EventTarget implements Jar {
       // Missed a message: ask the storage (sync applies the queue as it goes).
       missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
       checkOpen: () => this.checkOpen(),
+    });
+    const parts = {
+      storage: host.storage,
+      registry: host.registry,
+      serializer: host.serializer,
+      cache: this.cache,
+      view: this.view,
+      jar: this,
+    };
+    this.loader = new Loader({ ...parts, checkOpen: () => this.checkOpen() });
+    this.committer = new Committer({
+      ...parts,
+      takeOids: (count) => host.takeOids(count),
+      reserveOids: (count) => host.reserveOids(count),
+      committed: () => host.committed(),
     });
   }
 
@@ -196,7 +181,7 @@ export class Connection extends EventTarget implements Jar {
     if (!Number.isSafeInteger(oid) || oid < 0) {
       throw new RangeError(`conn.get: ${String(oid)} is not an oid (a non-negative integer).`);
     }
-    await this.fetch([oid]);
+    await this.loader.fetch([oid]);
     const obj = this.cache.get(oid);
     return obj !== undefined && metaOf(obj).status !== 'ghost' ? obj : undefined;
   }
@@ -223,60 +208,21 @@ export class Connection extends EventTarget implements Jar {
   }
 
   /** Loads many objects (or oids) in one round trip, without returning them. */
-  async prefetch(...objsOrOids: (Persistent | number)[]): Promise<void> {
-    const oids: number[] = [];
-    for (const x of objsOrOids) {
-      if (typeof x === 'number') {
-        oids.push(x);
-        continue;
-      }
-      const m = metaOf(x);
-      if (m.status !== 'ghost') continue;
-      this.checkOwn(m);
-      oids.push(m.oid as number);
-    }
-    await this.fetch(oids);
+  prefetch(...objsOrOids: (Persistent | number)[]): Promise<void> {
+    return this.loader.prefetch(objsOrOids);
   }
 
   /**
    * Every object reachable from `start` (itself included), loaded, in breadth-first order; loads
    * happen in batches of 100 per round trip.
    */
-  async *crawl(start: Persistent): AsyncGenerator<Persistent> {
-    const seen = new Set<Persistent>([start]);
-    const frontier: Persistent[] = [start];
-    while (frontier.length > 0) {
-      const batch = frontier.splice(0, CRAWL_BATCH);
-      await this.prefetch(...batch);
-      for (const obj of batch) {
-        const m = metaOf(obj);
-        if (m.status === 'ghost') continue; // gone at this snapshot
-        // A BrokenObject's stored fields sit in its `state`, which this scan covers too.
-        const refs = this.host.serializer.scan(getState(m), labelOf(m, this.host.registry));
-        for (const ref of refs) {
-          if (!seen.has(ref)) {
-            seen.add(ref);
-            frontier.push(ref);
-          }
-        }
-        yield obj;
-      }
-    }
+  crawl(start: Persistent): AsyncGenerator<Persistent> {
+    return this.loader.crawl(start);
   }
 
   /** The stored revisions of one object still in the log, newest first. */
-  async history(obj: Persistent, limit?: number): Promise<Revision[]> {
-    this.checkOpen();
-    const m = metaOf(obj);
-    if (m.oid === undefined) return [];
-    this.checkOwn(m);
-    const revisions = await this.host.storage.history(m.oid, limit);
-    return revisions.map((r) => ({
-      tid: r.tid,
-      time: r.time,
-      note: r.note,
-      state: this.host.serializer.decode(r.record.state, this.resolve),
-    }));
+  history(obj: Persistent, limit?: number): Promise<Revision[]> {
+    return this.loader.history(obj, limit);
   }
 
   /**
@@ -288,9 +234,9 @@ export class Connection extends EventTarget implements Jar {
     this.checkOpen();
     const m = metaOf(obj);
     if (m.oid === undefined) return; // new: nobody else can have changed it
-    this.checkOwn(m);
+    this.loader.checkOwn(m);
     if (m.status === 'ghost') throw new GhostError(m.oid, m.className ?? '');
-    if (!this.pinned.has(m.oid)) this.pinned.set(m.oid, m.serial as Tid);
+    this.committer.pin(m.oid, m.serial as Tid);
   }
 
   // ─── writing ──────────────────────────────────────────────────────────────
@@ -311,7 +257,7 @@ export class Connection extends EventTarget implements Jar {
    */
   commit(options: CommitOptions = {}): Promise<Tid> {
     if (this.closed) return Promise.reject(closedError());
-    return this.serialize(() => this.commitNow(options));
+    return this.serialize(() => this.committer.commit(options));
   }
 
   /**
@@ -325,9 +271,8 @@ export class Connection extends EventTarget implements Jar {
   abort(): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     return this.serialize(async () => {
-      this.uncertain?.forget(this.cache);
-      this.uncertain = undefined;
-      this.rollback();
+      this.committer.dropUncertain();
+      this.committer.rollback();
       await this.view.pull();
       this.cache.shrink();
     });
@@ -340,7 +285,7 @@ export class Connection extends EventTarget implements Jar {
    */
   sync(): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    if (this.transacting > 0) {
+    if (this.transacting) {
       return Promise.reject(
         new ShelfError(
           'conn.sync() inside transact(): the snapshot of a transaction does not move. Call it outside.',
@@ -348,7 +293,7 @@ export class Connection extends EventTarget implements Jar {
       );
     }
     return this.serialize(async () => {
-      this.checkSettled('conn.sync()');
+      this.committer.checkSettled('conn.sync()');
       await this.view.pull();
       this.cache.shrink();
     });
@@ -373,25 +318,25 @@ export class Connection extends EventTarget implements Jar {
     if (!Number.isInteger(retries) || retries < 0) {
       throw new RangeError(`transact: retries must be a non-negative integer, got ${retries}.`);
     }
-    if (this.transacting > 0) {
+    if (this.transacting) {
       throw new ShelfError(
         'conn.transact() was called inside another transact() of the same connection.',
       );
     }
-    if (this.dirty.size > 0) {
+    if (this.committer.changedCount > 0) {
       throw new ShelfError(
-        `conn.transact() started with ${this.dirty.size} uncommitted change(s) on this connection. Commit or abort them first.`,
+        `conn.transact() started with ${this.committer.changedCount} uncommitted change(s) on this connection. Commit or abort them first.`,
       );
     }
     // Running fn again while its last run may have landed would apply it twice.
-    this.checkSettled('conn.transact()');
-    this.transacting++;
+    this.committer.checkSettled('conn.transact()');
+    this.transacting = true;
     try {
       return await runTransaction(
         {
           commit: (o) => this.commit(o),
-          rollback: () => this.rollback(),
-          fetch: (oids) => this.fetch(oids),
+          rollback: () => this.committer.rollback(),
+          fetch: (oids) => this.loader.fetch(oids),
           abortAndReload: () => this.abortAndReload(),
         },
         fn,
@@ -399,7 +344,7 @@ export class Connection extends EventTarget implements Jar {
         commitOptions,
       );
     } finally {
-      this.transacting--;
+      this.transacting = false;
       this.applyQueued();
     }
   }
@@ -408,8 +353,7 @@ export class Connection extends EventTarget implements Jar {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.dirty.clear();
-    this.uncertain = undefined;
+    this.committer.clear();
     this.view.clear();
     this.cache.clear();
     this.host.forget(this);
@@ -428,7 +372,7 @@ export class Connection extends EventTarget implements Jar {
       loaded: this.cache.loadedCount,
       bytes: this.cache.bytes,
       known: this.cache.knownCount,
-      changed: this.dirty.size,
+      changed: this.committer.changedCount,
     };
   }
 
@@ -437,7 +381,7 @@ export class Connection extends EventTarget implements Jar {
    * nothing while a commit's fate is not known: its objects must stay as it wrote them.
    */
   shrinkCache(): number {
-    return this.uncertain === undefined ? this.cache.shrink() : 0;
+    return this.committer.isUncertain ? 0 : this.cache.shrink();
   }
 
   get isClosed(): boolean {
@@ -449,7 +393,7 @@ export class Connection extends EventTarget implements Jar {
    * resends it or abort() drops it. Meanwhile the snapshot does not move and sync() refuses.
    */
   get hasUncertainCommit(): boolean {
-    return this.uncertain !== undefined;
+    return this.committer.isUncertain;
   }
 
   // ─── Jar: called by persistent objects ───────────────────────────────────
@@ -457,19 +401,13 @@ export class Connection extends EventTarget implements Jar {
   /** @internal */
   noteChanged(obj: Persistent): void {
     this.checkOpen();
-    this.dirty.add(obj);
+    this.committer.noteChanged(obj);
   }
 
   /** @internal Called by the Database for every commit the storage announces. */
   receive(invalidation: Invalidation): void {
     if (this.closed) return;
-    // A broadcast of our own transaction proves it landed, whatever happens to the answer.
-    const txnId = invalidation.txnId;
-    for (const pending of [this.sending, this.uncertain]) {
-      if (txnId !== undefined && pending?.request.txnId === txnId) {
-        pending.landedAt = invalidation.tid;
-      }
-    }
+    this.committer.noteBroadcast(invalidation);
     this.view.receive(invalidation);
     this.applyQueued();
   }
@@ -480,25 +418,12 @@ export class Connection extends EventTarget implements Jar {
     if (this.closed) throw closedError();
   }
 
-  private checkOwn(m: Meta): void {
-    if (m.jar !== undefined && m.jar !== this) {
-      throw new ShelfError(
-        `${m.className} ${m.oid} belongs to another connection. Objects cannot be shared between connections: get it through this connection (conn.get(${m.oid})).`,
-      );
-    }
-  }
-
-  /** @throws ShelfError while a commit's fate is not known. */
-  private checkSettled(what: string): void {
-    if (this.uncertain === undefined) return;
-    throw new ShelfError(
-      `${what}: the last commit of this connection failed with StorageBusyError and may have landed. Call conn.commit() to resend it (it lands once) or conn.abort() to drop it first.`,
-    );
-  }
-
   private get idle(): boolean {
     return (
-      this.dirty.size === 0 && this.transacting === 0 && !this.busy && this.uncertain === undefined
+      this.committer.changedCount === 0 &&
+      !this.transacting &&
+      !this.busy &&
+      !this.committer.isUncertain
     );
   }
 
@@ -527,173 +452,9 @@ export class Connection extends EventTarget implements Jar {
     return result;
   }
 
-  /** The object for a stored reference: the one this connection has, or a new ghost. */
-  private readonly resolve = (oid: number, className: string): Persistent => {
-    const known = this.cache.get(oid);
-    if (known !== undefined) return known;
-    const cls = this.host.registry.classOf(className);
-    const ghost =
-      cls === undefined
-        ? makeGhost(BrokenObject, oid, className, this, true)
-        : makeGhost(cls, oid, className, this);
-    this.cache.add(ghost);
-    return ghost;
-  };
-
-  /** Loads the ghosts among `oids` at the snapshot, in one round trip (again if it moved). */
-  private async fetch(oids: number[]): Promise<void> {
-    this.checkOpen();
-    await this.view.start();
-    for (;;) {
-      const wanted = [...new Set(oids.filter((oid) => this.isUnloaded(oid)))];
-      if (wanted.length === 0) return;
-      const at = this.view.tid as Tid;
-      const records = await this.host.storage.load(wanted, at);
-      this.checkOpen();
-      if (this.view.tid !== at) continue; // moved while loading: those revisions may be stale
-      for (const record of records) this.install(record);
-      return;
-    }
-  }
-
-  private isUnloaded(oid: number): boolean {
-    const obj = this.cache.get(oid);
-    return obj === undefined || metaOf(obj).status === 'ghost';
-  }
-
-  /** Fills the ghost (making it first if needed) for a loaded record. */
-  private install(record: LoadedRecord): void {
-    const obj = this.resolve(record.oid, record.className);
-    const m = metaOf(obj);
-    if (m.status !== 'ghost') return;
-    let state = this.host.serializer.decode(record.state, this.resolve);
-    if (m.readonly) {
-      state = { state };
-    } else {
-      const upgrade = (m.target as { _p_upgrade?: unknown })._p_upgrade;
-      if (typeof upgrade === 'function') {
-        state = upgrade.call(obj, state) as Record<string, unknown>;
-        if (typeof state !== 'object' || state === null) {
-          throw new ShelfError(
-            `${m.className}._p_upgrade must return the fields to use (an object).`,
-          );
-        }
-      }
-    }
-    setState(m, state, record.tid, record.state.byteLength);
-    this.cache.noteLoaded(obj);
-  }
-
   /** Makes the root PersistentDict (oid 0) if nobody has; losing the race is fine. */
-  private async createRoot(): Promise<void> {
-    await this.serialize(async () => {
-      const serializer = this.host.serializer;
-      const record: StoredRecord = {
-        oid: ROOT_OID,
-        className: this.host.registry.nameOf(PersistentDict) as string,
-        state: serializer.encode(getState(metaOf(new PersistentDict()))),
-        refs: [],
-      };
-      try {
-        const tid = await this.host.storage.commit({
-          baseTid: this.view.tid as Tid,
-          records: [record],
-          note: 'root',
-        });
-        await this.view.advance(tid);
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        await this.view.pull(); // someone else made it first
-      }
-    });
-  }
-
-  private async commitNow(options: CommitOptions): Promise<Tid> {
-    if (this.conflicted !== undefined) {
-      throw new ShelfError(
-        'This connection had a conflict and cannot write until conn.abort() is called.',
-        { cause: this.conflicted },
-      );
-    }
-    if (this.uncertain !== undefined) {
-      // Its fate first: the very same request, whatever changed since.
-      const tid = await this.send(this.uncertain);
-      if (this.dirty.size === 0 && this.pinned.size === 0) {
-        this.cache.shrink();
-        return tid;
-      }
-    }
-    const ctx = { jar: this, registry: this.host.registry, serializer: this.host.serializer };
-    let writes = collectWrites(ctx, this.dirty);
-    let fresh = writes.filter((w) => w.m.oid === undefined).length;
-    let oids = this.host.takeOids(fresh);
-    while (oids === undefined) {
-      await this.host.reserveOids(fresh);
-      // The app may have changed objects during the wait: collect again.
-      writes = collectWrites(ctx, this.dirty);
-      fresh = writes.filter((w) => w.m.oid === undefined).length;
-      oids = this.host.takeOids(fresh);
-    }
-    if (writes.length === 0 && this.pinned.size === 0) {
-      // Nothing to write, still a boundary: to the newest snapshot, as sync does.
-      await this.view.pull();
-      this.cache.shrink();
-      return this.view.tid as Tid;
-    }
-    const pending = new PendingCommit(
-      ctx,
-      writes,
-      oids,
-      this.pinned,
-      this.view.tid as Tid,
-      options,
-    );
-    // From here on a change to a written object is a change for the next commit.
-    this.dirty = new Set();
-    this.pinned.clear();
-    const tid = await this.send(pending);
-    this.cache.shrink();
-    return tid;
-  }
-
-  /**
-   * Sends a captured transaction and settles what its fate means for the connection: landed, it
-   * moves the snapshot (`advance`, or `pull` for one that wrote nothing); failed, everything is put
-   * back; StorageBusyError, it is kept as `uncertain` for the next commit to resend.
-   */
-  private async send(pending: PendingCommit): Promise<Tid> {
-    let tid = pending.landedAt;
-    if (tid === undefined) {
-      this.sending = pending;
-      try {
-        tid = await this.host.storage.commit(pending.request);
-      } catch (error) {
-        tid = pending.landedAt; // its broadcast may have come before the error
-        if (tid === undefined && error instanceof StorageBusyError && !pending.isEmpty) {
-          this.uncertain = pending;
-          throw error;
-        }
-        if (tid === undefined) {
-          // Nothing was stored (an empty one stores nothing anyway): as before the commit.
-          this.uncertain = undefined;
-          pending.undo(this.dirty, this.pinned);
-          if (error instanceof ConflictError) this.conflicted = error;
-          throw error;
-        }
-      } finally {
-        this.sending = undefined;
-      }
-    }
-    this.uncertain = undefined;
-    if (pending.isEmpty) {
-      // The answer is just the newest tid, not a transaction of ours: move like sync.
-      await this.view.pull();
-      return this.view.tid as Tid;
-    }
-    pending.landed(tid, this.cache);
-    await this.view.advance(tid);
-    this.host.committed();
-    return tid;
+  private createRoot(): Promise<void> {
+    return this.serialize(() => this.committer.createRoot());
   }
 
   /**
@@ -702,25 +463,10 @@ export class Connection extends EventTarget implements Jar {
    */
   private abortAndReload(): Promise<void> {
     return this.serialize(async () => {
-      const oids = this.rollback();
+      const oids = this.committer.rollback();
       await this.view.pull();
-      await this.fetch(oids);
+      await this.loader.fetch(oids);
     });
-  }
-
-  /** Ghosts every changed object and forgets pins and conflicts. Returns the oids ghosted. */
-  private rollback(): number[] {
-    const oids: number[] = [];
-    for (const obj of this.dirty) {
-      const m = metaOf(obj);
-      this.cache.noteGhost(obj);
-      ghostify(m);
-      oids.push(m.oid as number);
-    }
-    this.dirty.clear();
-    this.pinned.clear();
-    this.conflicted = undefined;
-    return oids;
   }
 
   /**

@@ -1,0 +1,184 @@
+/**
+ * Loader: the reading side of a connection. It turns stored references into the connection's
+ * objects (`resolve`: the one the cache holds, or a new ghost), fills ghosts from records loaded at
+ * the connection's snapshot (`fetch`, `install`), and walks what is stored (`crawl`, `history`).
+ *
+ * Invariants:
+ * - One object per oid per connection: every reference goes through `resolve`, which adds the
+ *   ghosts it makes to the cache, so a record loaded later fills that very ghost.
+ * - Records are installed only if the snapshot did not move while they were loading: revisions
+ *   read at an older tid may be stale, so `fetch` asks again at the new one.
+ * - Objects belong to the connection that made them (`jar`); passing another's is refused
+ *   (`checkOwn`).
+ */
+import { ShelfError } from './shared/errors.js';
+import type { LoadedRecord, Storage, Tid } from './shared/storage.js';
+import type { Cache } from './cache.js';
+import type { Snapshot } from './snapshot.js';
+import {
+  getState,
+  makeGhost,
+  metaOf,
+  setState,
+  type Jar,
+  type Meta,
+  type Persistent,
+} from './persistent.js';
+import { labelOf } from './pending-commit.js';
+import { BrokenObject } from './broken-object.js';
+import type { ClassRegistry } from './registry.js';
+import type { Serializer } from './serialize.js';
+
+/** What a loader needs from its connection. */
+export interface LoaderOwner {
+  readonly storage: Storage;
+  readonly registry: ClassRegistry;
+  readonly serializer: Serializer;
+  readonly cache: Cache;
+  /** The snapshot loads read at. */
+  readonly view: Snapshot;
+  /** The connection: the ghosts made here belong to it. */
+  readonly jar: Jar;
+  /** @throws DatabaseClosedError once the connection is closed. */
+  checkOpen(): void;
+}
+
+/** One revision from `history`. */
+export interface Revision {
+  tid: Tid;
+  time: number;
+  note: string;
+  state: Record<string, unknown>;
+}
+
+/** How many objects one round trip of `crawl` loads. */
+const CRAWL_BATCH = 100;
+
+export class Loader {
+  constructor(private readonly owner: LoaderOwner) {}
+
+  /** @throws ShelfError if the object belongs to another connection. */
+  checkOwn(m: Meta): void {
+    if (m.jar !== undefined && m.jar !== this.owner.jar) {
+      throw new ShelfError(
+        `${m.className} ${m.oid} belongs to another connection. Objects cannot be shared between connections: get it through this connection (conn.get(${m.oid})).`,
+      );
+    }
+  }
+
+  /** Loads many objects (or oids) in one round trip, without returning them. */
+  async prefetch(objsOrOids: (Persistent | number)[]): Promise<void> {
+    const oids: number[] = [];
+    for (const x of objsOrOids) {
+      if (typeof x === 'number') {
+        oids.push(x);
+        continue;
+      }
+      const m = metaOf(x);
+      if (m.status !== 'ghost') continue;
+      this.checkOwn(m);
+      oids.push(m.oid as number);
+    }
+    await this.fetch(oids);
+  }
+
+  /** Loads the ghosts among `oids` at the snapshot, in one round trip (again if it moved). */
+  async fetch(oids: number[]): Promise<void> {
+    const { owner } = this;
+    owner.checkOpen();
+    await owner.view.start();
+    for (;;) {
+      const wanted = [...new Set(oids.filter((oid) => this.isUnloaded(oid)))];
+      if (wanted.length === 0) return;
+      const at = owner.view.tid as Tid;
+      const records = await owner.storage.load(wanted, at);
+      owner.checkOpen();
+      if (owner.view.tid !== at) continue; // moved while loading: those revisions may be stale
+      for (const record of records) this.install(record);
+      return;
+    }
+  }
+
+  /**
+   * Every object reachable from `start` (itself included), loaded, in breadth-first order; loads
+   * happen in batches of 100 (CRAWL_BATCH) per round trip.
+   */
+  async *crawl(start: Persistent): AsyncGenerator<Persistent> {
+    const seen = new Set<Persistent>([start]);
+    const frontier: Persistent[] = [start];
+    while (frontier.length > 0) {
+      const batch = frontier.splice(0, CRAWL_BATCH);
+      await this.prefetch(batch);
+      for (const obj of batch) {
+        const m = metaOf(obj);
+        if (m.status === 'ghost') continue; // gone at this snapshot
+        // A BrokenObject's stored fields sit in its `state`, which this scan covers too.
+        const refs = this.owner.serializer.scan(getState(m), labelOf(m, this.owner.registry));
+        for (const ref of refs) {
+          if (!seen.has(ref)) {
+            seen.add(ref);
+            frontier.push(ref);
+          }
+        }
+        yield obj;
+      }
+    }
+  }
+
+  /** The stored revisions of one object still in the log, newest first. */
+  async history(obj: Persistent, limit?: number): Promise<Revision[]> {
+    this.owner.checkOpen();
+    const m = metaOf(obj);
+    if (m.oid === undefined) return [];
+    this.checkOwn(m);
+    const revisions = await this.owner.storage.history(m.oid, limit);
+    return revisions.map((r) => ({
+      tid: r.tid,
+      time: r.time,
+      note: r.note,
+      state: this.owner.serializer.decode(r.record.state, this.resolve),
+    }));
+  }
+
+  /** The object for a stored reference: the one this connection has, or a new ghost. */
+  private readonly resolve = (oid: number, className: string): Persistent => {
+    const { cache, registry, jar } = this.owner;
+    const known = cache.get(oid);
+    if (known !== undefined) return known;
+    const cls = registry.classOf(className);
+    const ghost =
+      cls === undefined
+        ? makeGhost(BrokenObject, oid, className, jar, true)
+        : makeGhost(cls, oid, className, jar);
+    cache.add(ghost);
+    return ghost;
+  };
+
+  private isUnloaded(oid: number): boolean {
+    const obj = this.owner.cache.get(oid);
+    return obj === undefined || metaOf(obj).status === 'ghost';
+  }
+
+  /** Fills the ghost (making it first if needed) for a loaded record. */
+  private install(record: LoadedRecord): void {
+    const obj = this.resolve(record.oid, record.className);
+    const m = metaOf(obj);
+    if (m.status !== 'ghost') return;
+    let state = this.owner.serializer.decode(record.state, this.resolve);
+    if (m.readonly) {
+      state = { state };
+    } else {
+      const upgrade = (m.target as { _p_upgrade?: unknown })._p_upgrade;
+      if (typeof upgrade === 'function') {
+        state = upgrade.call(obj, state) as Record<string, unknown>;
+        if (typeof state !== 'object' || state === null) {
+          throw new ShelfError(
+            `${m.className}._p_upgrade must return the fields to use (an object).`,
+          );
+        }
+      }
+    }
+    setState(m, state, record.tid, record.state.byteLength);
+    this.owner.cache.noteLoaded(obj);
+  }
+}
