@@ -8,60 +8,21 @@
  * Algorithms are CLRS's B-tree with minimum degree t: every node but the root holds between t−1
  * and 2t−1 keys, all leaves are at one depth. Insertion splits full nodes on the way down;
  * deletion merges or borrows on the way down, so it never has to walk back up.
- * `checkBTree` (btree-check.ts) verifies every invariant.
+ * The node-level steps are in btree-node.ts, range scans in btree-scan.ts; `checkBTree`
+ * (btree-check.ts) verifies every invariant.
  */
 import { ShelfError } from './shared/errors.js';
 import { Persistent } from './persistent.js';
 import type { Connection } from './connection.js';
 import { checkKey, compareKeys, showKey, type BTreeKey, type KeyKind } from './btree-keys.js';
+import { BTreeNode, isGhost, lowerBound, mergeChildren, splitChild } from './btree-node.js';
+import { walkRange, type BTreeRange } from './btree-scan.js';
+
+export { BTreeNode } from './btree-node.js';
+export type { BTreeRange } from './btree-scan.js';
 
 /** The default minimum degree t, chosen by bench/btree-degree (see BENCHMARKS.md). */
 export const DEFAULT_MINIMUM_DEGREE = 32;
-/** How many nodes (or values) a scan loads per round trip. */
-const PREFETCH = 32;
-
-/** The fixed parts of one range scan. */
-interface Walk<K, V, T> {
-  min: K | undefined;
-  max: K | undefined;
-  excludeMin: boolean;
-  excludeMax: boolean;
-  reverse: boolean;
-  pick: (k: K, v: V) => T;
-  /** Throws if the tree or the snapshot changed since the scan began. */
-  check: () => void;
-}
-
-export interface BTreeRange<K> {
-  min?: K;
-  max?: K;
-  excludeMin?: boolean;
-  excludeMax?: boolean;
-  reverse?: boolean;
-}
-
-/** One node: sorted keys, their values, and (internal nodes) keys.length + 1 children. */
-export class BTreeNode<K = BTreeKey, V = unknown> extends Persistent {
-  keys: K[] = [];
-  values: V[] = [];
-  /** Null in a leaf. */
-  children: BTreeNode<K, V>[] | null = null;
-}
-
-const isGhost = (obj: Persistent): boolean => obj._p_status === 'ghost';
-
-/** First index whose key is ≥ `key` (> with `after`), by binary search. */
-function lowerBound<K>(keys: K[], key: K, after = false): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const c = compareKeys(keys[mid] as BTreeKey, key as BTreeKey);
-    if (c < 0 || (after && c === 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * @example
@@ -151,7 +112,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     if (root.keys.length === 2 * this.degree - 1) {
       const top = new BTreeNode<K, V>();
       top.children = [root];
-      this.splitChild(top, 0, root);
+      splitChild(top, 0, root, this.degree);
       this.root = top;
       root = top;
     }
@@ -309,24 +270,6 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     }
   }
 
-  /** Splits full child `y` (= x.children[i]) around its median, which moves up into `x`. */
-  private splitChild(x: BTreeNode<K, V>, i: number, y: BTreeNode<K, V>): void {
-    const t = this.degree;
-    const z = new BTreeNode<K, V>();
-    z.keys = y.keys.slice(t);
-    z.values = y.values.slice(t);
-    if (y.children !== null) {
-      z.children = y.children.slice(t);
-      y.children = y.children.slice(0, t);
-    }
-    x.keys.splice(i, 0, y.keys[t - 1] as K);
-    x.values.splice(i, 0, y.values[t - 1] as V);
-    (x.children as BTreeNode<K, V>[]).splice(i + 1, 0, z);
-    x._p_noteChange();
-    y.keys = y.keys.slice(0, t - 1);
-    y.values = y.values.slice(0, t - 1);
-  }
-
   /** Inserts below non-full `x`, splitting full children on the way down. True if the key is new. */
   private async insertNonFull(x: BTreeNode<K, V>, key: K, value: V): Promise<boolean> {
     for (;;) {
@@ -345,7 +288,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
       let child = x.children[i] as BTreeNode<K, V>;
       if (isGhost(child)) child = await this.loaded(child);
       if (child.keys.length === 2 * this.degree - 1) {
-        this.splitChild(x, i, child);
+        splitChild(x, i, child, this.degree);
         const c = compareKeys(key, x.keys[i] as BTreeKey);
         if (c === 0) {
           x.values[i] = value;
@@ -393,7 +336,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
           x = z;
           key = sk;
         } else {
-          this.merge(x, i, y, z);
+          mergeChildren(x, i, y, z);
           x = y;
         }
         continue;
@@ -428,9 +371,9 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
           child._p_noteChange();
           x._p_noteChange();
         } else if (right !== undefined) {
-          this.merge(x, i, child, right);
+          mergeChildren(x, i, child, right);
         } else {
-          this.merge(x, i - 1, left as BTreeNode<K, V>, child);
+          mergeChildren(x, i - 1, left as BTreeNode<K, V>, child);
           child = left as BTreeNode<K, V>;
         }
       }
@@ -444,18 +387,6 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
   ): Promise<[BTreeNode<K, V>, BTreeNode<K, V>]> {
     await this.loadAll([a, b]);
     return [a, b];
-  }
-
-  /** Merges x.keys[i] and `z` (= children[i + 1]) into `y` (= children[i]). */
-  private merge(x: BTreeNode<K, V>, i: number, y: BTreeNode<K, V>, z: BTreeNode<K, V>): void {
-    y.keys.push(x.keys[i] as K, ...z.keys);
-    y.values.push(x.values[i] as V, ...z.values);
-    if (y.children !== null) y.children.push(...(z.children as BTreeNode<K, V>[]));
-    y._p_noteChange();
-    x.keys.splice(i, 1);
-    x.values.splice(i, 1);
-    (x.children as BTreeNode<K, V>[]).splice(i + 1, 1);
-    x._p_noteChange();
   }
 
   /** The largest (`last`) or smallest entry of the subtree at `node`. */
@@ -500,7 +431,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
         );
       }
     };
-    yield* this.walk(await this.loaded(this.root), {
+    yield* walkRange(await this.loaded(this.root), {
       min,
       max,
       excludeMin,
@@ -508,44 +439,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
       reverse,
       pick,
       check,
+      loadAll: (objs) => this.loadAll(objs),
     });
-  }
-
-  /** The part of `scan` under `node`. */
-  private async *walk<T>(node: BTreeNode<K, V>, walk: Walk<K, V, T>): AsyncGenerator<T> {
-    const { min, max, excludeMin, excludeMax, reverse, pick, check } = walk;
-    const start = min === undefined ? 0 : lowerBound(node.keys, min, excludeMin);
-    const end = max === undefined ? node.keys.length : lowerBound(node.keys, max, !excludeMax);
-    const children = node.children;
-    await this.loadAll(node.values.slice(start, end)); // persistent values, in one round trip
-    const span = Math.max(0, end - start + 1);
-    const order = Array.from({ length: span }, (_, j) => (reverse ? end - j : start + j));
-    for (let at = 0; at < order.length; at++) {
-      const i = order[at] as number;
-      if (!reverse && children !== null) yield* this.visit(children, order, at, walk);
-      if (i < end) {
-        check();
-        yield pick(node.keys[i] as K, node.values[i] as V);
-      }
-      if (reverse && children !== null) yield* this.visit(children, order, at, walk);
-    }
-  }
-
-  /**
-   * Walks the child at `order[at]`, first loading it and the next few the walk will need in one
-   * round trip.
-   */
-  private async *visit<T>(
-    children: BTreeNode<K, V>[],
-    order: number[],
-    at: number,
-    walk: Walk<K, V, T>,
-  ): AsyncGenerator<T> {
-    const child = children[order[at] as number] as BTreeNode<K, V>;
-    if (child._p_status === 'ghost') {
-      await this.loadAll(order.slice(at, at + PREFETCH).map((j) => children[j]));
-    }
-    walk.check();
-    yield* this.walk(child, walk);
   }
 }
