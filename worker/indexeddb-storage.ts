@@ -398,7 +398,10 @@ export class IndexedDBStorage implements Storage {
           garbageBytes: 0,
           objects: live.size,
           lastPack: time,
-          floor: keep,
+          // The floor never goes down: an earlier pack may have removed revisions older than
+          // this `keep` (a pin that came late asks to keep more than is left), and a snapshot
+          // below the floor must hear ReadConflictError, not that its objects do not exist.
+          floor: Math.max(meta.floor, Math.min(keep, meta.lastTid)),
         });
         writes.push(tx.objectStore('meta').put(meta, 'state'));
         return {

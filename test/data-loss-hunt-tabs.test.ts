@@ -1,0 +1,36 @@
+/**
+ * A second hunt for data loss: races between tabs, IndexedDB under failures, the Node lock file.
+ * Each test reproduced a defect before its fix.
+ */
+import 'fake-indexeddb/auto'; // idb checks requests against the global IDB classes
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import { ReadConflictError, type StoredRecord } from '../src/index.js';
+import { IndexedDBStorage } from '../worker/indexeddb-storage.js';
+
+const rec = (oid: number, byte: number, tid?: number): StoredRecord => {
+  const r: StoredRecord = { oid, className: 'test.Thing', state: new Uint8Array([byte]), refs: [] };
+  if (tid !== undefined) r.tid = tid;
+  return r;
+};
+
+describe('IndexedDBStorage pack', () => {
+  it('still refuses a snapshot older than an earlier pack after a later pack keeps less history', async () => {
+    const storage = await IndexedDBStorage.open('floor', {
+      indexedDB: new IDBFactory(),
+      IDBKeyRange,
+    });
+    let tid = await storage.commit({ baseTid: 0, records: [rec(0, 1)] });
+    for (let byte = 2; byte <= 4; byte++) {
+      tid = await storage.commit({ baseTid: tid, records: [rec(0, byte, tid)] });
+    }
+    // The first pack keeps what a snapshot at tid 3 reads; the root's revisions 1 and 2 go.
+    await storage.pack({ keepTid: 3 });
+    // A later pack asked to keep from tid 1 (a pin that arrived late) cannot bring them back.
+    await storage.pack({ keepTid: 1 });
+    // A snapshot at tid 2 must hear that its revision is gone, not that the root does not exist.
+    await expect(storage.load([0], 2)).rejects.toBeInstanceOf(ReadConflictError);
+    expect(await storage.sync(2)).toMatchObject({ reset: true });
+    await storage.close();
+  });
+});
