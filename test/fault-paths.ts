@@ -156,28 +156,17 @@ export const FAULT_PATHS: FaultPath[] = [
       await run.commit([b]);
     },
   },
-  {
-    name: 'close, strict durability',
-    options: {},
-    workload: async (run) => {
+  ...(['strict', 'relaxed'] as const).map((durability) => ({
+    name: `close, ${durability} durability`,
+    options: durability === 'strict' ? {} : { durability },
+    workload: async (run: Parameters<FaultPath['workload']>[0]) => {
       const [a, b] = run.oids as [number, number];
       await run.commit([a]);
       await run.commit([a, b]);
       run.closed = true;
       await run.call('close()', (s) => s.close());
     },
-  },
-  {
-    name: 'close, relaxed durability',
-    options: { durability: 'relaxed' },
-    workload: async (run) => {
-      const [a, b] = run.oids as [number, number];
-      await run.commit([a]);
-      await run.commit([a, b]);
-      run.closed = true;
-      await run.call('close()', (s) => s.close());
-    },
-  },
+  })),
   {
     name: 'open after a crash: torn tail cut, leftover index removed',
     options: {},

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ShelfError, StorageFullError, type StoredRecord } from '../src/index.js';
 import { IndexedDBStorage } from '../worker/indexeddb-storage.js';
 import { describeStorage, describeStorageArguments } from './storage-contract.js';
+import { throwingRefs } from './storage-hooks.js';
 
 let n = 0;
 describeStorage('IndexedDBStorage on fake-indexeddb', async () => {
@@ -26,16 +27,6 @@ const rec = (oid: number, byte: number, refs: number[] = [], tid?: number): Stor
 
 const fresh = (name: string): Promise<IndexedDBStorage> =>
   IndexedDBStorage.open(name, { indexedDB: new IDBFactory(), IDBKeyRange });
-
-/** Refs whose copy throws half way through a commit, after earlier records were written. */
-function throwingRefs(): number[] {
-  const refs: number[] = [];
-  refs[Symbol.iterator] = function* () {
-    yield* [];
-    throw new Error('injected failure while copying refs');
-  };
-  return refs;
-}
 
 /**
  * Makes the transaction of the next put into `storeName` fail as a full disk does in Chromium: the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStorage, type StoredRecord } from '../src/index.js';
 import { describeStorage, describeStorageArguments } from './storage-contract.js';
+import { throwingRefs } from './storage-hooks.js';
 
 describeStorage('MemoryStorage', () => new MemoryStorage());
 describeStorageArguments('MemoryStorage', () => new MemoryStorage());
@@ -10,16 +11,6 @@ const rec = (oid: number, byte: number, refs: number[] = [], tid?: number): Stor
   if (tid !== undefined) r.tid = tid;
   return r;
 };
-
-/** Refs whose copy throws half way through a commit, after earlier records were taken in. */
-function throwingRefs(): number[] {
-  const refs: number[] = [];
-  refs[Symbol.iterator] = function* () {
-    yield* [];
-    throw new Error('injected failure while copying refs');
-  };
-  return refs;
-}
 
 describe('MemoryStorage', () => {
   it('stores nothing of a commit that throws half way, and gives the next commit the next tid', async () => {

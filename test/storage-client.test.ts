@@ -14,6 +14,7 @@ import {
   type Storage,
 } from '../src/index.js';
 import { describeStorage } from './storage-contract.js';
+import { hooked } from './storage-hooks.js';
 
 const request: OpenRequest = {
   name: 'db',
@@ -37,24 +38,6 @@ async function connect(storage: Storage) {
   port2.start();
   const client = await StorageClient.connect(port2 as unknown as Port, request, () => undefined);
   return { client, page: port2 };
-}
-
-/** The storage with some methods replaced; `seen` lists every method called on it. */
-function hooked(storage: Storage, hooks: Partial<Storage>, seen: string[] = []): Storage {
-  return new Proxy(storage, {
-    get(target, prop, receiver) {
-      const hook = (hooks as Record<string | symbol, unknown>)[prop];
-      const value = hook ?? Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        seen.push(String(prop));
-        return (value as (...a: unknown[]) => unknown).apply(
-          hook === undefined ? target : hooks,
-          args,
-        );
-      };
-    },
-  });
 }
 
 const until = async (predicate: () => boolean): Promise<void> => {

@@ -22,27 +22,10 @@ import {
 import { packRecords } from '../src/shared/record-batch.js';
 import type { CommitRequest, Invalidation, Storage } from '../src/shared/storage.js';
 import { FakeHub, type FakeTab } from './fake-tabs.js';
+import { hooked } from './storage-hooks.js';
 
 /** Changes what a tab's storage does: replaces some methods, sees every call. */
 type Hooks = (storage: Storage) => Partial<Storage>;
-
-/** The storage with `hooks` in front of it; `seen` lists every method called on it. */
-function wrap(storage: Storage, hooks: Partial<Storage>, seen: string[]): Storage {
-  return new Proxy(storage, {
-    get(target, prop, receiver) {
-      const hook = (hooks as Record<string | symbol, unknown>)[prop];
-      const value = hook ?? Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        seen.push(String(prop));
-        return (value as (...a: unknown[]) => unknown).apply(
-          hook === undefined ? target : hooks,
-          args,
-        );
-      };
-    },
-  });
-}
 
 /** A database shared by tabs: the files in one directory, opened by whichever tab owns them. */
 function origin() {
@@ -62,7 +45,7 @@ function origin() {
         holding--;
         await storage.close();
       };
-      return wrap(storage, { close, ...hooks?.(storage) }, seen);
+      return hooked(storage, { close, ...hooks?.(storage) }, seen);
     });
     return { router, db: new Database(router) };
   };
