@@ -18,14 +18,14 @@
  * StorageBusyError, which means "not known whether it ran" (API.md), and `onBusy` tells the page;
  * every other error means the call did not run, or failed. Messages that do not parse are ignored
  * and counted (`wireStats`), never failing other calls; another protocol version is reported once.
- * Every argument from another tab is checked per method (call-checks.ts) before it runs; `close`
- * is never a remote call, and pins count only from live tabs.
+ * The owner serves other tabs' calls through TabServing (tab-serving.ts): every argument from
+ * another tab is checked per method (call-checks.ts) before it runs; `close` is never a remote
+ * call, and pins count only from live tabs.
  *
  * The platform (locks, channels) is injected: fakes in Node tests, the real ones in the worker.
  */
 import {
   DatabaseClosedError,
-  ShelfError,
   StorageBusyError,
   StorageError,
   errorFromWire,
@@ -44,12 +44,10 @@ import {
   type StorageMethod,
 } from '../src/shared/protocol.js';
 import { ForwardingStorage } from '../src/shared/forwarding-storage.js';
-import type { PackOptions, Storage, StorageStats, Tid } from '../src/shared/storage.js';
-import { checkCall } from './call-checks.js';
+import type { Storage, StorageStats, Tid } from '../src/shared/storage.js';
 import { TabCalls, encodeResult } from './tab-calls.js';
-import { PinGathering } from './pin-gathering.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
-import { TabPins } from './tab-pins.js';
+import { TabServing } from './tab-serving.js';
 
 export type { Channel, Locks, TabPlatform } from './tab-platform.js';
 
@@ -89,18 +87,10 @@ export class TabRouter extends ForwardingStorage {
   private owner: string | undefined;
   /** This tab's calls sent to the owning tab and not answered yet. */
   private readonly pending: TabCalls;
-  /** Owner: every live tab's snapshot pins. */
-  private readonly pins = new TabPins();
-  /** Owner after a handover: pack waits until the live tabs have given their pins. */
-  private gathering: PinGathering | undefined;
+  /** The live tabs, their pins and answer channels, and the calls the owner runs. */
+  private readonly serving: TabServing;
   /** This tab's own pins, given again to each new owner. */
   private readonly ownPins = new Map<string, Tid>();
-  /** Tabs whose lock is held, as far as this worker knows: pins count only from them. */
-  private readonly followers = new Set<string>();
-  /** Answer channels of the live tabs this owner serves, by tab id. */
-  private readonly replies = new Map<string, Channel>();
-  /** Calls the owner is running (its page's and other tabs'): close waits for them. */
-  private readonly running = new Set<Promise<unknown>>();
   private readonly main: Channel;
   private readonly inbox: Channel;
   private readonly calls: Channel;
@@ -137,6 +127,14 @@ export class TabRouter extends ForwardingStorage {
       tabId: this.tabId,
       busyTimeout: this.busyTimeout,
       onBusy: (error) => this.onBusy?.(error),
+    });
+    this.serving = new TabServing({
+      platform,
+      name: options.name,
+      tabId: this.tabId,
+      local: () => this.local,
+      silent: () => this.silent,
+      post: (channel, message) => this.post(channel, message),
     });
     this.main = platform.channel(databaseChannelName(options.name));
     this.inbox = platform.channel(tabChannelName(options.name, this.tabId));
@@ -248,10 +246,10 @@ export class TabRouter extends ForwardingStorage {
   /** Starts serving with the opened files: announces itself and runs the calls left pending. */
   private takeOver(opened: Storage): void {
     this.local = opened;
-    for (const [holder, tid] of this.ownPins) this.pins.set(this.tabId, holder, tid);
+    for (const [holder, tid] of this.ownPins) this.serving.pins.set(this.tabId, holder, tid);
     const unsubscribe = opened.subscribe((invalidation) => {
       // Broadcast only when another tab is there to hear it.
-      if (this.followers.size > 0) {
+      if (this.serving.hasFollowers) {
         this.post(this.main, { v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
       }
       for (const listener of this.listeners) listener(invalidation);
@@ -266,18 +264,14 @@ export class TabRouter extends ForwardingStorage {
       unsubscribeErrors?.();
     };
     this.owner = this.tabId;
-    this.gathering = new PinGathering(this.platform.locks, this.options.name, this.tabId, {
-      timeout: this.busyTimeout,
-      report: (error) => this.report(error),
-    });
+    this.serving.gatherPins(this.busyTimeout, (error) => this.report(error));
     this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
     this.markReady();
     // Calls sent to the previous owner and never answered: run them here (commits are idempotent).
     for (const p of this.pending.takeAll()) {
-      this.track(this.serve(this.tabId, p.method, p.message.args)).then(
-        (value) => p.resolve(value),
-        p.reject,
-      );
+      this.serving
+        .track(this.serving.serve(this.tabId, p.method, p.message.args))
+        .then((value) => p.resolve(value), p.reject);
     }
   }
 
@@ -324,16 +318,9 @@ export class TabRouter extends ForwardingStorage {
   /** Another tab is there (joining, or greeting a new owner with its pins). */
   private onHello(tabId: string, pins: unknown[] | undefined): void {
     if (tabId === this.tabId) return;
-    this.watch(tabId);
+    this.serving.watch(tabId);
     if (this.local === undefined || this.stopping) return;
-    if (pins !== undefined && this.followers.has(tabId)) {
-      try {
-        this.pins.replace(tabId, pins);
-      } catch {
-        this.ignoredMessages++; // malformed pins: the tab's earlier pins stay
-      }
-    }
-    this.gathering?.greeted(tabId);
+    if (!this.serving.greeted(tabId, pins)) this.ignoredMessages++; // malformed pins
     this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
   }
 
@@ -358,46 +345,23 @@ export class TabRouter extends ForwardingStorage {
       return;
     }
     const { id, method, args, from } = message;
-    this.watch(from);
-    this.track(this.serve(from, method, args)).then(
+    this.serving.watch(from);
+    this.serving.track(this.serving.serve(from, method, args)).then(
       (value) =>
-        this.answer(from, {
+        this.serving.answer(from, {
           v: PROTOCOL_VERSION,
           type: 'result',
           id,
           value: encodeResult(method, value),
         }),
       (error: unknown) =>
-        this.answer(from, { v: PROTOCOL_VERSION, type: 'error', id, error: errorToWire(error) }),
+        this.serving.answer(from, {
+          v: PROTOCOL_VERSION,
+          type: 'error',
+          id,
+          error: errorToWire(error),
+        }),
     );
-  }
-
-  /** Answers a tab on its channel (kept open while the tab lives). */
-  private answer(tabId: string, message: Message): void {
-    let channel = this.replies.get(tabId);
-    if (channel === undefined) {
-      channel = this.platform.channel(tabChannelName(this.options.name, tabId));
-      if (!this.followers.has(tabId)) {
-        this.post(channel, message); // a tab not alive (any more): answer once, keep nothing
-        channel.close();
-        return;
-      }
-      this.replies.set(tabId, channel);
-    }
-    this.post(channel, message);
-  }
-
-  /** Remembers a live tab, and forgets it (its pins, its channel) when its lock is released. */
-  private watch(tabId: string): void {
-    if (tabId === this.tabId || this.followers.has(tabId) || this.silent) return;
-    this.followers.add(tabId);
-    void this.platform.locks.request(tabLockName(this.options.name, tabId), async () => {
-      this.followers.delete(tabId);
-      this.pins.dropTab(tabId);
-      this.gathering?.greeted(tabId);
-      this.replies.get(tabId)?.close();
-      this.replies.delete(tabId);
-    });
   }
 
   /** Narrows a message; one that does not parse is ignored and counted, never acted on. */
@@ -423,54 +387,9 @@ export class TabRouter extends ForwardingStorage {
 
   // ─── calls ────────────────────────────────────────────────────────────────
 
-  /** Keeps `work` in `running` until it settles, so that close answers it first. */
-  private track<T>(work: Promise<T>): Promise<T> {
-    this.running.add(work);
-    const done = (): void => void this.running.delete(work);
-    work.then(done, done);
-    return work;
-  }
-
-  /** Runs a call that crossed a channel (encoded arguments), after checking its arguments. */
-  private async serve(from: string, method: StorageMethod, args: unknown[]): Promise<unknown> {
-    if (method === 'close') {
-      throw new ShelfError(
-        `close: another tab cannot close database "${this.options.name}" for every tab; nothing was closed. Each tab closes its own.`,
-      );
-    }
-    const decoded = checkCall(method, args);
-    if (method === 'pin') {
-      const [holder, tid] = decoded as [string, Tid | null];
-      if (from !== this.tabId && !this.followers.has(from)) {
-        throw new ShelfError(`pin: tab ${from} is not open (it holds no tab lock); pin refused.`);
-      }
-      this.pins.set(from, holder, tid);
-      return undefined;
-    }
-    return this.runLocal(method, decoded);
-  }
-
-  /** Runs a call on the files this worker owns (decoded arguments). */
-  private async runLocal(method: StorageMethod, args: unknown[]): Promise<unknown> {
-    const s = this.local;
-    if (s === undefined) throw new DatabaseClosedError();
-    if (method === 'pack') return s.pack(await this.packOptions(args[0] as PackOptions));
-    const fn = s[method as keyof Storage] as (...a: unknown[]) => Promise<unknown>;
-    return fn.apply(s, args);
-  }
-
-  /** Pack keeps what the oldest snapshot pinned by any live tab needs. */
-  private async packOptions(options: PackOptions = {}): Promise<PackOptions> {
-    await this.gathering?.done;
-    let keep = options.keepTid;
-    const pinned = this.pins.oldest();
-    if (pinned !== undefined && (keep === undefined || pinned < keep)) keep = pinned;
-    return keep === undefined ? {} : { keepTid: keep };
-  }
-
   protected override call(method: StorageMethod, args: unknown[]): Promise<unknown> {
     if (this.stopping) return Promise.reject(new DatabaseClosedError());
-    if (this.local !== undefined) return this.track(this.runLocal(method, args));
+    if (this.local !== undefined) return this.serving.track(this.serving.runLocal(method, args));
     return this.pending.start(method, args, (message) => {
       if (this.owner !== undefined) this.post(this.calls, message);
     });
@@ -483,7 +402,7 @@ export class TabRouter extends ForwardingStorage {
   override async pin(holder: string, tid: Tid | null): Promise<void> {
     if (tid === null) this.ownPins.delete(holder);
     else this.ownPins.set(holder, tid);
-    if (this.local !== undefined) this.pins.set(this.tabId, holder, tid);
+    if (this.local !== undefined) this.serving.pins.set(this.tabId, holder, tid);
     else await this.call('pin', [holder, tid]);
   }
 
@@ -521,7 +440,7 @@ export class TabRouter extends ForwardingStorage {
     try {
       // Its failure was reported where it happened (join or report): only its end matters here.
       await this.becoming?.then(undefined, () => undefined);
-      while (this.running.size > 0) await Promise.allSettled([...this.running]);
+      await this.serving.finishRunning();
       const local = this.local;
       this.local = undefined;
       if (local !== undefined) {
@@ -531,14 +450,13 @@ export class TabRouter extends ForwardingStorage {
     } catch (error) {
       failure = error;
     } finally {
-      this.gathering?.cancel();
+      this.serving.stopGathering();
       this.releaseOwner?.();
       this.releaseTab?.();
       this.markReady();
       this.silent = true;
-      for (const channel of [this.main, this.inbox, this.calls, ...this.replies.values()])
-        channel.close();
-      this.replies.clear();
+      for (const channel of [this.main, this.inbox, this.calls]) channel.close();
+      this.serving.closeReplies();
       this.errorListeners.clear();
     }
     if (failure !== undefined) throw failure;
