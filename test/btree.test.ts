@@ -131,7 +131,8 @@ async function runOps(degree: number, ops: Op[], check: boolean): Promise<void> 
   expect(await tree.max()).toEqual(model.entries.at(-1));
 }
 
-describe('BTree (model-based)', () => {
+// Long property runs: a generous timeout, so a loaded machine slows them without failing them.
+describe('BTree (model-based)', { timeout: 60_000 }, () => {
   for (const degree of [2, 3, 4, 16]) {
     it(`matches a sorted array under random set/delete/get/range with minimum degree ${degree}`, async () => {
       await fc.assert(
