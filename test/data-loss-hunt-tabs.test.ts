@@ -5,7 +5,7 @@
 import 'fake-indexeddb/auto'; // idb checks requests against the global IDB classes
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { ReadConflictError, type StoredRecord } from '../src/index.js';
+import { ReadConflictError, StorageError, type StoredRecord } from '../src/index.js';
 import { IndexedDBStorage } from '../worker/indexeddb-storage.js';
 
 const rec = (oid: number, byte: number, tid?: number): StoredRecord => {
@@ -32,5 +32,36 @@ describe('IndexedDBStorage pack', () => {
     await expect(storage.load([0], 2)).rejects.toBeInstanceOf(ReadConflictError);
     expect(await storage.sync(2)).toMatchObject({ reset: true });
     await storage.close();
+  });
+});
+
+describe('IndexedDBStorage whose connection the browser closed', () => {
+  it('fails every call with a StorageError that says to reload, never a raw DOMException', async () => {
+    const storage = await IndexedDBStorage.open('closed-by-browser', {
+      indexedDB: new IDBFactory(),
+      IDBKeyRange,
+    });
+    await storage.commit({ baseTid: 0, records: [rec(0, 1)] });
+    // What the browser does when site data is cleared or its IndexedDB backend fails: the
+    // connection closes under the storage (a 'close' event), and every new transaction throws.
+    (storage as unknown as { db: { close(): void } }).db.close();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['load', () => storage.load([0])],
+      ['newOids', () => storage.newOids(1)],
+      ['commit', () => storage.commit({ baseTid: 1, records: [rec(0, 2, 1)] })],
+      ['sync', () => storage.sync(0)],
+      ['pack', () => storage.pack()],
+      ['stats', () => storage.stats()],
+      ['transactions', () => storage.transactions()],
+      ['history', () => storage.history(0)],
+    ];
+    for (const [method, call] of calls) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, method).toBeInstanceOf(StorageError);
+      expect((error as Error).message, method).toMatch(/reload/i);
+    }
   });
 });

@@ -20,7 +20,12 @@
  * pack or reopen.
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import { DatabaseClosedError, ReadConflictError, ShelfError } from '../src/shared/errors.js';
+import {
+  DatabaseClosedError,
+  ReadConflictError,
+  ShelfError,
+  StorageError,
+} from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
@@ -161,6 +166,8 @@ export class IndexedDBStorage implements Storage {
   private closed = false;
 
   private constructor(
+    /** The IndexedDB database's name, for messages. */
+    private readonly dbName: string,
     private readonly db: IDBPDatabase<Schema>,
     private readonly keys: typeof IDBKeyRange,
     /** IndexedDB's own durability hint for commits: 'strict' flushes before completing. */
@@ -185,7 +192,7 @@ export class IndexedDBStorage implements Storage {
     };
     try {
       const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
-      return new IndexedDBStorage(db, platform.IDBKeyRange, durability);
+      return new IndexedDBStorage(`shelfdb:${name}`, db, platform.IDBKeyRange, durability);
     } catch (error) {
       throw mapError(
         error,
@@ -203,7 +210,7 @@ export class IndexedDBStorage implements Storage {
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     this.checkOpen();
     checkLoad(oids, atTid);
-    const tx = this.db.transaction(['records', 'meta'], 'readonly');
+    const tx = this.begin((db) => db.transaction(['records', 'meta'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
     const at = atTid ?? meta.lastTid;
     const store = tx.objectStore('records');
@@ -232,7 +239,7 @@ export class IndexedDBStorage implements Storage {
   async newOids(count: number): Promise<number[]> {
     this.checkOpen();
     checkOidCount(count);
-    const tx = this.db.transaction('meta', 'readwrite', { durability: 'strict' });
+    const tx = this.begin((db) => db.transaction('meta', 'readwrite', { durability: 'strict' }));
     const first = await runWrite(
       tx,
       async (writes) => {
@@ -250,9 +257,9 @@ export class IndexedDBStorage implements Storage {
 
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
-    const tx = this.db.transaction(['records', 'txns', 'meta'], 'readwrite', {
-      durability: this.durability,
-    });
+    const tx = this.begin((db) =>
+      db.transaction(['records', 'txns', 'meta'], 'readwrite', { durability: this.durability }),
+    );
     const done = await runWrite(
       tx,
       (writes) => this.commitIn(tx, txn, writes),
@@ -333,7 +340,7 @@ export class IndexedDBStorage implements Storage {
   async sync(sinceTid: Tid): Promise<SyncResult> {
     this.checkOpen();
     checkTid('sync', sinceTid);
-    const tx = this.db.transaction(['txns', 'meta'], 'readonly');
+    const tx = this.begin((db) => db.transaction(['txns', 'meta'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
     if (sinceTid >= meta.lastTid) return { tid: meta.lastTid, oids: [] };
     const txns = await tx.objectStore('txns').getAll(this.keys.lowerBound(sinceTid, true));
@@ -349,7 +356,9 @@ export class IndexedDBStorage implements Storage {
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    const tx = this.db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' });
+    const tx = this.begin((db) =>
+      db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' }),
+    );
     return runWrite(
       tx,
       async (writes) => {
@@ -426,13 +435,15 @@ export class IndexedDBStorage implements Storage {
 
   async stats(): Promise<StorageStats> {
     this.checkOpen();
-    const meta = (await this.db.get('meta', 'state')) ?? FRESH;
+    const tx = this.begin((db) => db.transaction(['meta', 'txns'], 'readonly'));
+    const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
+    const transactions = await tx.objectStore('txns').count();
     return {
       storage: 'indexeddb',
       objects: meta.objects,
       bytes: meta.bytes,
       garbageBytes: meta.garbageBytes,
-      transactions: await this.db.count('txns'),
+      transactions,
       lastPack: meta.lastPack,
     };
   }
@@ -443,8 +454,9 @@ export class IndexedDBStorage implements Storage {
     if (before !== undefined) checkTid('transactions', before);
     const out: TransactionInfo[] = [];
     const query = before === undefined ? null : this.keys.upperBound(before, true);
+    const tx = this.begin((db) => db.transaction('txns'));
     for (
-      let c = await this.db.transaction('txns').store.openCursor(query, 'prev');
+      let c = await tx.store.openCursor(query, 'prev');
       c !== null && out.length < limit;
       c = await c.continue()
     ) {
@@ -457,7 +469,7 @@ export class IndexedDBStorage implements Storage {
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
     this.checkOpen();
     checkOid('history', oid);
-    const tx = this.db.transaction(['records', 'txns'], 'readonly');
+    const tx = this.begin((db) => db.transaction(['records', 'txns'], 'readonly'));
     const out: RevisionInfo[] = [];
     for (
       let c = await tx.objectStore('records').openCursor(this.range(oid), 'prev');
@@ -492,6 +504,29 @@ export class IndexedDBStorage implements Storage {
     this.closed = true;
     this.listeners.clear();
     this.db.close();
+  }
+
+  /**
+   * Starts a transaction. Once the browser has closed the connection under this storage (site
+   * data cleared, its IndexedDB backend failed: a 'close' event), every start throws
+   * InvalidStateError, and nothing of this call has run: say so, and what to do.
+   */
+  private begin<T>(start: (db: IDBPDatabase<Schema>) => T): T {
+    try {
+      return start(this.db);
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'InvalidStateError') {
+        throw new StorageError(
+          `The browser closed the IndexedDB database ${this.dbName} under this page (site data cleared, or its storage failed): ${error.message} Nothing was read or stored by this call. Reload the page to open the database again.`,
+          { cause: error },
+        );
+      }
+      throw mapError(
+        error,
+        `starting a transaction of ${this.dbName}`,
+        'Nothing was read or stored by this call.',
+      );
+    }
   }
 
   private checkOpen(): void {
