@@ -35,6 +35,24 @@ describe('IndexedDBStorage pack', () => {
   });
 });
 
+describe('IndexedDBStorage pack past the newest tid', () => {
+  it('does not reset later snapshots after a pack asked to keep from a tid not reached yet', async () => {
+    const storage = await IndexedDBStorage.open('future-keep', {
+      indexedDB: new IDBFactory(),
+      IDBKeyRange,
+    });
+    const first = await storage.commit({ baseTid: 0, records: [rec(0, 1)] });
+    // keepTid crosses the channel from another tab checked only as an integer.
+    await storage.pack({ keepTid: 1000 });
+    const [oid] = await storage.newOids(1);
+    const second = await storage.commit({ baseTid: first, records: [rec(oid as number, 7)] });
+    // A snapshot at `second` reads its object, and one at `first` only needs the new oid.
+    expect(await storage.load([oid as number], second)).toHaveLength(1);
+    expect(await storage.sync(first)).toEqual({ tid: second, oids: [oid] });
+    await storage.close();
+  });
+});
+
 describe('IndexedDBStorage whose connection the browser closed', () => {
   it('fails every call with a StorageError that says to reload, never a raw DOMException', async () => {
     const storage = await IndexedDBStorage.open('closed-by-browser', {
