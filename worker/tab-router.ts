@@ -85,6 +85,8 @@ export class TabRouter extends ForwardingStorage {
   private unsubscribeLocal: (() => void) | undefined;
   /** The tab id of the owner last announced. */
   private owner: string | undefined;
+  /** The term of the owner last announced (this tab's own, while it owns the files). */
+  private ownerTerm: string | undefined;
   /** This tab's calls sent to the owning tab and not answered yet. */
   private readonly pending: TabCalls;
   /** The live tabs, their pins and answer channels, and the calls the owner runs. */
@@ -264,8 +266,9 @@ export class TabRouter extends ForwardingStorage {
       unsubscribeErrors?.();
     };
     this.owner = this.tabId;
+    this.ownerTerm = newTabId();
     this.serving.gatherPins(this.busyTimeout, (error) => this.report(error));
-    this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
+    this.announce();
     this.markReady();
     // Calls sent to the previous owner and never answered: run them here (commits are idempotent).
     for (const p of this.pending.takeAll()) {
@@ -296,10 +299,14 @@ export class TabRouter extends ForwardingStorage {
     if (message.type === 'hello') {
       this.onHello(message.tabId, message.pins);
     } else if (message.type === 'owner') {
-      if (message.tabId === undefined || this.local !== undefined || this.stopping) return;
-      if (message.tabId === this.owner) return;
-      // A new owner: give it this tab's pins, and resend what the previous one did not answer.
+      if (message.tabId === undefined || this.local !== undefined) return;
+      // The same owner under the same term: an answer to somebody's hello. Anything else is a
+      // takeover (or a stray announcement: then the real owner's next one is new again).
+      if (message.tabId === this.owner && message.term === this.ownerTerm) return;
+      // A new owner: give it this tab's pins, and resend what the previous one did not answer
+      // (also while this tab closes: it takes no new calls, but its calls in flight still land).
       this.owner = message.tabId;
+      this.ownerTerm = message.term;
       this.markReady();
       this.post(this.main, {
         v: PROTOCOL_VERSION,
@@ -321,7 +328,13 @@ export class TabRouter extends ForwardingStorage {
     this.serving.watch(tabId);
     if (this.local === undefined || this.stopping) return;
     if (!this.serving.greeted(tabId, pins)) this.ignoredMessages++; // malformed pins
-    this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId: this.tabId });
+    this.announce();
+  }
+
+  /** Tells the other tabs this one owns the files, under its term. */
+  private announce(): void {
+    const { tabId, ownerTerm: term } = this;
+    this.post(this.main, { v: PROTOCOL_VERSION, type: 'owner', tabId, term });
   }
 
   private onAnswer(data: unknown): void {

@@ -78,7 +78,11 @@ export type Message =
   | { v: number; type: 'error'; id: number; error: WireError }
   | { v: number; type: 'invalidate'; invalidation: Invalidation }
   /** A tab's worker took over the files (or answers a hello); `tid`: its newest, when given. */
-  | { v: number; type: 'owner'; tid?: Tid; tabId?: string }
+  /**
+   * A tab's worker took over the files (or answers a hello). `term`: random, new at each takeover,
+   * so a follower tells a real handover from a stray or forged announcement naming the same tab.
+   */
+  | { v: number; type: 'owner'; tid?: Tid; tabId?: string; term?: string }
   /**
    * A tab's storage worker asking who owns the database (the owner answers with 'owner'), sent
    * again to each new owner with the tab's snapshot pins (`[holder, tid]`), so that a new owner
@@ -165,7 +169,8 @@ export function parseMessage(data: unknown): Message {
     case 'owner':
       if (
         (data.tid === undefined || isInt(data.tid)) &&
-        (data.tabId === undefined || isId(data.tabId))
+        (data.tabId === undefined || isId(data.tabId)) &&
+        (data.term === undefined || isId(data.term))
       )
         return data as Message;
       break;
