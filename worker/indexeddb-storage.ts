@@ -20,12 +20,7 @@
  * pack or reopen.
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import {
-  DatabaseClosedError,
-  ReadConflictError,
-  ShelfError,
-  StorageError,
-} from '../src/shared/errors.js';
+import { DatabaseClosedError, ReadConflictError, StorageError } from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
@@ -43,7 +38,7 @@ import {
   type VerifyReport,
 } from '../src/shared/storage.js';
 import { verifyGraph } from './verify.js';
-import { storageFailure } from './storage-failures.js';
+import { mapError, runWrite } from './indexeddb-writes.js';
 import {
   checkConflicts,
   checkLoad,
@@ -94,71 +89,6 @@ const MAX_TID = Number.MAX_SAFE_INTEGER;
 export interface IndexedDBPlatform {
   indexedDB: IDBFactory;
   IDBKeyRange: typeof IDBKeyRange;
-}
-
-/**
- * Maps a failure of IndexedDB to the error tree: a full disk (`QuotaExceededError`) becomes
- * StorageFullError, any other DOMException a StorageError, the original kept as `cause`. Errors
- * of our own (ShelfError, a caller's bad input) pass unchanged.
- * @param doing what failed, as "while …" completes it.
- * @param outcome what is stored after the failure.
- */
-function mapError(error: unknown, doing: string, outcome: string): unknown {
-  if (error instanceof ShelfError || !(error instanceof DOMException)) return error;
-  return storageFailure(error, outcome, doing);
-}
-
-/** What `runWrite` needs of a readwrite transaction (idb's wrapper). */
-interface WriteTransaction {
-  abort(): void;
-  readonly done: Promise<void>;
-}
-
-/**
- * Runs `work` in the readwrite transaction `tx` and resolves once `tx` has committed. `work` pushes
- * every write request it issues without awaiting into `writes`, so none rejects unheard.
- *
- * Invariant: whatever fails — a throw of `work` (before, between or after its writes), a request,
- * the commit itself — the transaction is aborted, so nothing of it is stored, and the failure is
- * rethrown (mapped by `mapError`). `work` must await nothing but requests of `tx`: otherwise the
- * transaction could commit on its own before a later throw, and an abort would come too late.
- */
-async function runWrite<T>(
-  tx: WriteTransaction,
-  work: (writes: Promise<unknown>[]) => Promise<T>,
-  doing: string,
-  outcome: string,
-): Promise<T> {
-  const writes: Promise<unknown>[] = [];
-  // Observed from the start: the transaction may abort (and `done` reject) while `work` still
-  // awaits, or while some of its writes are still pending.
-  const finished = tx.done.then(
-    () => undefined,
-    (error: unknown) => ({ error }),
-  );
-  try {
-    const result = await work(writes);
-    // A failed write aborts the transaction; `finished` then holds the transaction's error (the
-    // quota error, not the AbortError of the requests that were cut off).
-    await Promise.allSettled(writes);
-    const failure = await finished;
-    if (failure !== undefined) throw failure.error;
-    return result;
-  } catch (error) {
-    try {
-      tx.abort();
-    } catch {
-      // InvalidStateError: the failure itself already aborted the transaction.
-    }
-    await Promise.allSettled(writes);
-    const ended = await finished; // aborted now
-    // A request cut off by an abort reports AbortError; the transaction's own error says why.
-    const cause =
-      error instanceof DOMException && error.name === 'AbortError' && ended !== undefined
-        ? ended.error
-        : error;
-    throw mapError(cause, doing, outcome);
-  }
 }
 
 export class IndexedDBStorage implements Storage {
