@@ -1,7 +1,12 @@
 /**
  * shelfdb's public API, in the order of API.md. A test pins this list.
  */
-export { openDatabase, type OpenOptions, type StorageChoice } from './open-database.js';
+export {
+  openDatabase,
+  MemoryStorage,
+  type OpenOptions,
+  type StorageChoice,
+} from './open-database.js';
 export { Database, BusyEvent, DatabaseErrorEvent, type DatabaseOptions } from './database.js';
 export {
   Connection,
@@ -52,7 +57,3 @@ export {
   type VerifyProblem,
   type VerifyReport,
 } from './shared/storage.js';
-// Storage implementations apps may build a Database over (`new Database(new MemoryStorage())`).
-// index.ts is a composition point like open-database.ts: the one other page module allowed to
-// reach worker/, and only to re-export.
-export { MemoryStorage } from '../worker/memory-storage.js';

@@ -7,6 +7,10 @@ import { StorageError } from './shared/errors.js';
 import type { Storage } from './shared/storage.js';
 import { Database, checkDatabaseOptions, type DatabaseOptions } from './database.js';
 
+// The storage apps may build a Database over themselves (`new Database(new MemoryStorage())`): the
+// composition root is the page's one bridge to worker/, so the public index takes it from here.
+export { MemoryStorage } from '../worker/memory-storage.js';
+
 export type StorageChoice = 'auto' | 'opfs' | 'indexeddb' | 'memory' | 'file';
 
 export interface OpenOptions extends DatabaseOptions {
