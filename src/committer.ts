@@ -21,12 +21,11 @@ import type { Invalidation, Storage, StoredRecord, Tid } from './shared/storage.
 import { ROOT_OID } from './shared/storage.js';
 import type { Cache } from './cache.js';
 import type { Snapshot } from './snapshot.js';
-import { collectWrites, PendingCommit } from './pending-commit.js';
+import { collectWrites, PendingCommit, type CommitOptions } from './pending-commit.js';
 import { getState, ghostify, metaOf, type Jar, type Persistent } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
 import type { Serializer } from './serialize.js';
-import type { CommitOptions } from './connection.js';
 
 /** What a committer needs from its connection (and, through it, the database). */
 export interface CommitterOwner {

@@ -5,31 +5,26 @@
  * meanwhile. The snapshot moves only at a boundary: `commit`, `abort`, `sync`, or, with `autoSync`,
  * when an invalidation arrives while the connection is idle (no changed objects, no commit and no
  * `transact` running). Moving it turns the objects others changed into ghosts and fires `'change'`.
- *
- * Invalidations arrive pushed (`receive`, from the Database's storage subscription) and are queued;
- * each carries the tid before it (`prevTid`), so a gap (a missed message) is noticed and answered
- * by pulling `storage.sync(snapshot)`, which is also what `abort` and `sync` always do.
- *
- * Commit: the changed objects and every new object reachable from them are captured synchronously
- * (a PendingCommit: one instant of the app's objects), then sent as one `storage.commit` call.
- * Conflicts are first-committer-wins per object: each record carries the tid of the revision it was
- * based on. Every commit is a boundary: one that writes moves the snapshot to its own tid (pulling
- * what others committed before it, if any); one that writes nothing moves to the newest snapshot
- * the way `sync` does. A commit that failed with StorageBusyError may have landed: it is kept and
- * resent first by the next commit (see pending-commit.ts); until then the snapshot stays put.
+ * Every commit is a boundary: one that writes moves to its own tid, one that writes nothing to the
+ * newest snapshot, as `sync` does.
  *
  * The Connection is the API and the boundaries (which calls may run when, and when the snapshot
- * moves); it delegates reading to its Loader (loader.ts) and writing to its Committer
- * (committer.ts).
+ * may move). It delegates: the tid read at and the invalidations pushed meanwhile (gaps included)
+ * to its Snapshot (snapshot.ts); reading to its Loader (loader.ts); writing, and the fate of a
+ * commit that failed with StorageBusyError, to its Committer (committer.ts, pending-commit.ts);
+ * running one boundary call at a time to its CallQueue (call-queue.ts).
  */
 import { DatabaseClosedError, GhostError, ReadConflictError, ShelfError } from './shared/errors.js';
 import type { Invalidation, Storage, Tid } from './shared/storage.js';
 import { ROOT_OID } from './shared/storage.js';
 import { Cache } from './cache.js';
-import { runTransaction } from './transact.js';
+import { runTransaction, type TransactOptions } from './transact.js';
+import type { CommitOptions } from './pending-commit.js';
 import { Snapshot } from './snapshot.js';
 import { Loader, type Revision } from './loader.js';
 import { Committer } from './committer.js';
+import { CallQueue } from './call-queue.js';
+import { ChangeEvent, ConnectionErrorEvent } from './events.js';
 import { metaOf, Persistent, type Jar } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
@@ -56,42 +51,6 @@ export interface ConnectionHost {
   committed(): void;
 }
 
-export interface CommitOptions {
-  note?: string;
-  user?: string;
-  /** JSON-serializable metadata stored with the transaction. */
-  meta?: Record<string, unknown>;
-}
-
-export interface TransactOptions extends CommitOptions {
-  /**
-   * How many times a ConflictError makes `fn` run again on the newest snapshot, and, counted
-   * apart, how many times a commit that failed with StorageBusyError is resent. Default 5.
-   */
-  retries?: number;
-}
-
-/** Fired when other connections or tabs committed objects this connection holds. */
-export class ChangeEvent extends Event {
-  constructor(
-    /** The snapshot the connection moved to. */
-    readonly tid: Tid,
-    /** The oids of the objects this connection held that changed (now ghosts unless changed here). */
-    readonly oids: number[],
-  ) {
-    super('change');
-  }
-}
-
-/** An error of work the app did not call itself (a background sync after a missed message). */
-export class ConnectionErrorEvent extends Event {
-  constructor(readonly error: unknown) {
-    super('error');
-  }
-}
-
-export type { Revision } from './loader.js';
-
 const closedError = (): DatabaseClosedError =>
   new DatabaseClosedError(
     'This connection is closed (or its database is). Open a new one with db.open().',
@@ -115,12 +74,8 @@ export class Connection extends EventTarget implements Jar {
   private readonly committer: Committer;
   /** A `transact` is running (it cannot nest: transact refuses to start inside another). */
   private transacting = false;
-  /** Serializes commit, abort and sync: settles when the last one queued has. */
-  private exclusive: Promise<unknown> = Promise.resolve();
-  /** How many commit/abort/sync calls are queued or running. */
-  private running = 0;
-  /** A commit, abort or sync is running. */
-  private busy = false;
+  /** Runs commit, abort and sync one at a time. */
+  private readonly calls = new CallQueue(() => this.applyQueued());
   private closed = false;
 
   /** @internal Use `db.open()`. */
@@ -422,34 +377,21 @@ export class Connection extends EventTarget implements Jar {
     return (
       this.committer.changedCount === 0 &&
       !this.transacting &&
-      !this.busy &&
+      !this.calls.busy &&
       !this.committer.isUncertain
     );
   }
 
   /**
-   * Runs `op` after every earlier commit/abort/sync of this connection has settled. When none is
-   * running, `op` starts synchronously, so a commit captures the objects as they are at the call.
+   * Runs `op` after every earlier commit/abort/sync of this connection has settled (see CallQueue),
+   * once the connection has its first snapshot.
    */
   private serialize<T>(op: () => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
+    return this.calls.run(async () => {
       this.checkOpen();
       if (this.view.tid === undefined) await this.view.start();
-      this.busy = true;
-      try {
-        return await op();
-      } finally {
-        this.busy = false;
-      }
-    };
-    const result = this.running === 0 ? run() : this.exclusive.then(run, run);
-    this.running++;
-    const done = (): void => {
-      this.running--;
-      this.applyQueued();
-    };
-    this.exclusive = result.then(done, done);
-    return result;
+      return op();
+    });
   }
 
   /** Makes the root PersistentDict (oid 0) if nobody has; losing the race is fine. */

@@ -13,7 +13,8 @@ import type {
   TransactionInfo,
   VerifyReport,
 } from './shared/storage.js';
-import { Connection, ConnectionErrorEvent, type ConnectionHost } from './connection.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { BusyEvent, ConnectionErrorEvent, DatabaseErrorEvent } from './events.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
 import type { PersistentClass } from './persistent.js';
@@ -38,24 +39,6 @@ export interface DatabaseOptions {
 
 /** How often autoPack looks at the storage's stats, at most. */
 const AUTO_PACK_INTERVAL_MS = 5_000;
-
-/** Fired on a Database when a call failed because the tab holding it did not answer in time. */
-export class BusyEvent extends Event {
-  constructor(readonly error: Error) {
-    super('busy');
-  }
-}
-
-/**
- * Fired on a Database ('error') for a failure of work nobody awaited: an automatic checkpoint or
- * pack, a relaxed-durability flush after its commit was acknowledged, a snapshot pin the storage
- * refused. The database stays usable; `error` says what failed.
- */
-export class DatabaseErrorEvent extends Event {
-  constructor(readonly error: unknown) {
-    super('error');
-  }
-}
 
 /** shelfdb's own classes, under the names they are stored with. */
 const BUILTIN_CLASSES: [PersistentClass, string][] = [

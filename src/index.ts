@@ -7,15 +7,12 @@ export {
   type OpenOptions,
   type StorageChoice,
 } from './open-database.js';
-export { Database, BusyEvent, DatabaseErrorEvent, type DatabaseOptions } from './database.js';
-export {
-  Connection,
-  ChangeEvent,
-  ConnectionErrorEvent,
-  type CommitOptions,
-  type TransactOptions,
-  type Revision,
-} from './connection.js';
+export { Database, type DatabaseOptions } from './database.js';
+export { BusyEvent, DatabaseErrorEvent, ChangeEvent, ConnectionErrorEvent } from './events.js';
+export { Connection } from './connection.js';
+export type { CommitOptions } from './pending-commit.js';
+export type { TransactOptions } from './transact.js';
+export type { Revision } from './loader.js';
 export { Persistent, type PersistentClass, type PersistentStatus } from './persistent.js';
 export { registerClass, ClassRegistry } from './registry.js';
 export { BrokenObject } from './broken-object.js';

@@ -28,7 +28,14 @@ import { getState, ghostify, metaOf, type Jar, type Meta, type Persistent } from
 import type { Cache } from './cache.js';
 import type { ClassRegistry } from './registry.js';
 import type { Serializer } from './serialize.js';
-import type { CommitOptions } from './connection.js';
+
+/** What `conn.commit(options)` stores with the transaction. */
+export interface CommitOptions {
+  note?: string;
+  user?: string;
+  /** JSON-serializable metadata stored with the transaction. */
+  meta?: Record<string, unknown>;
+}
 
 /** What capturing a transaction needs from its connection. */
 export interface CaptureContext {

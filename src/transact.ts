@@ -13,7 +13,16 @@
  */
 import { ConflictError, GhostError, ShelfError, StorageBusyError } from './shared/errors.js';
 import type { Tid } from './shared/storage.js';
-import type { CommitOptions } from './connection.js';
+import type { CommitOptions } from './pending-commit.js';
+
+/** What `conn.transact(fn, options)` takes. */
+export interface TransactOptions extends CommitOptions {
+  /**
+   * How many times a ConflictError makes `fn` run again on the newest snapshot, and, counted
+   * apart, how many times a commit that failed with StorageBusyError is resent. Default 5.
+   */
+  retries?: number;
+}
 
 /** Bound on ghost replays in one transaction. */
 const MAX_REPLAYS = 10_000;

@@ -1,0 +1,46 @@
+/**
+ * The events shelfdb fires. `Connection` and `Database` are EventTargets:
+ *
+ * - on a Connection: `'change'` (ChangeEvent) when its snapshot moved to include others' commits,
+ *   `'error'` (ConnectionErrorEvent) for work the app did not call itself;
+ * - on a Database: `'busy'` (BusyEvent) when the tab holding the storage did not answer in time,
+ *   `'error'` (DatabaseErrorEvent) for background work nobody awaited.
+ */
+import type { Tid } from './shared/storage.js';
+
+/** Fired when other connections or tabs committed objects this connection holds. */
+export class ChangeEvent extends Event {
+  constructor(
+    /** The snapshot the connection moved to. */
+    readonly tid: Tid,
+    /** The oids of the objects this connection held that changed (now ghosts unless changed here). */
+    readonly oids: number[],
+  ) {
+    super('change');
+  }
+}
+
+/** An error of work the app did not call itself (a background sync after a missed message). */
+export class ConnectionErrorEvent extends Event {
+  constructor(readonly error: unknown) {
+    super('error');
+  }
+}
+
+/** Fired on a Database when a call failed because the tab holding it did not answer in time. */
+export class BusyEvent extends Event {
+  constructor(readonly error: Error) {
+    super('busy');
+  }
+}
+
+/**
+ * Fired on a Database ('error') for a failure of work nobody awaited: an automatic checkpoint or
+ * pack, a relaxed-durability flush after its commit was acknowledged, a snapshot pin the storage
+ * refused. The database stays usable; `error` says what failed.
+ */
+export class DatabaseErrorEvent extends Event {
+  constructor(readonly error: unknown) {
+    super('error');
+  }
+}
