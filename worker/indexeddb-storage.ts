@@ -20,25 +20,27 @@
  * pack or reopen.
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import { DatabaseClosedError, ReadConflictError, StorageError } from '../src/shared/errors.js';
-import {
-  ROOT_OID,
-  type CommitRequest,
-  type Invalidation,
-  type LoadedRecord,
-  type PackOptions,
-  type PackResult,
-  type RevisionInfo,
-  type Storage,
-  type StorageStats,
-  type SyncResult,
-  type Tid,
-  type TransactionInfo,
-  type VerifyProblem,
-  type VerifyReport,
+import { ReadConflictError, StorageError } from '../src/shared/errors.js';
+import type {
+  CommitRequest,
+  Invalidation,
+  LoadedRecord,
+  PackOptions,
+  PackResult,
+  RevisionInfo,
+  Storage,
+  StorageStats,
+  SyncResult,
+  Tid,
+  TransactionInfo,
+  VerifyReport,
 } from '../src/shared/storage.js';
-import { verifyGraph } from './verify.js';
+import { ROOT_OID } from '../src/shared/storage.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
+import { OpenState } from './open-state.js';
+import { markFromRootAsync, verifyObjectGraph } from './reachability.js';
+import { StorageListeners } from './storage-listeners.js';
+import { transactionInfo } from './transaction-info.js';
 import {
   checkConflicts,
   checkLoad,
@@ -92,8 +94,8 @@ export interface IndexedDBPlatform {
 }
 
 export class IndexedDBStorage implements Storage {
-  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
-  private closed = false;
+  private readonly listeners = new StorageListeners();
+  private readonly state = new OpenState();
 
   private constructor(
     /** The IndexedDB database's name, for messages. */
@@ -138,7 +140,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
-    this.checkOpen();
+    this.state.check();
     checkLoad(oids, atTid);
     const tx = this.begin((db) => db.transaction(['records', 'meta'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
@@ -167,7 +169,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async newOids(count: number): Promise<number[]> {
-    this.checkOpen();
+    this.state.check();
     checkOidCount(count);
     const tx = this.begin((db) => db.transaction('meta', 'readwrite', { durability: 'strict' }));
     const first = await runWrite(
@@ -186,7 +188,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async commit(txn: CommitRequest): Promise<Tid> {
-    this.checkOpen();
+    this.state.check();
     const tx = this.begin((db) =>
       db.transaction(['records', 'txns', 'meta'], 'readwrite', { durability: this.durability }),
     );
@@ -196,10 +198,9 @@ export class IndexedDBStorage implements Storage {
       'committing a transaction',
       'This commit was not stored; committed data is intact.',
     );
-    if (done.invalidation !== undefined) {
-      const invalidation = done.invalidation;
-      for (const listener of this.listeners) queueMicrotask(() => listener(invalidation));
-    }
+    const { announce } = done;
+    if (announce !== undefined)
+      this.listeners.announce(done.tid, announce.prevTid, announce.oids, txn.txnId);
     return done.tid;
   }
 
@@ -212,7 +213,7 @@ export class IndexedDBStorage implements Storage {
     tx: IDBPTransaction<Schema, ('records' | 'txns' | 'meta')[], 'readwrite'>,
     txn: CommitRequest,
     writes: Promise<unknown>[],
-  ): Promise<{ tid: Tid; invalidation?: Invalidation }> {
+  ): Promise<{ tid: Tid; announce?: { prevTid: Tid; oids: number[] } }> {
     const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
     const json = validateCommit(txn, meta.nextOid);
     if (txn.txnId !== undefined) {
@@ -236,39 +237,28 @@ export class IndexedDBStorage implements Storage {
 
     const prevTid = meta.lastTid;
     const tid = prevTid + 1;
-    let bytes = 0;
     const values = txn.records.map((r, i) => {
       const before = latest[i];
       if (before === null || before === undefined) meta.objects++;
       else meta.garbageBytes += before.value.state.byteLength;
-      bytes += r.state.byteLength;
       // Copies the caller cannot change while the requests run.
       return { className: r.className, state: new Uint8Array(r.state), refs: [...r.refs] };
     });
-    const oids = txn.records.map((r) => r.oid);
-    // The metadata as the log of ShelfStorage keeps it: JSON (validateCommit made the text).
-    const { meta: txnMeta } = JSON.parse(json) as { meta: Record<string, unknown> };
     const info: Schema['txns']['value'] = {
-      time: Date.now(),
-      note: txn.note ?? '',
-      user: txn.user ?? '',
-      meta: txnMeta,
-      oids,
-      bytes,
+      ...transactionInfo(txn, json),
       ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
     };
+    const { oids } = info;
     meta.lastTid = tid;
-    meta.bytes += bytes;
+    meta.bytes += info.bytes;
     values.forEach((value, i) => writes.push(records.put(value, [oids[i] as number, tid])));
     writes.push(tx.objectStore('txns').put(info, tid));
     writes.push(tx.objectStore('meta').put(meta, 'state'));
-    const invalidation: Invalidation =
-      txn.txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId: txn.txnId };
-    return { tid, invalidation };
+    return { tid, announce: { prevTid, oids } };
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
-    this.checkOpen();
+    this.state.check();
     checkTid('sync', sinceTid);
     const tx = this.begin((db) => db.transaction(['txns', 'meta'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
@@ -284,7 +274,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async pack(options: PackOptions = {}): Promise<PackResult> {
-    this.checkOpen();
+    this.state.check();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
     const tx = this.begin((db) =>
       db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' }),
@@ -298,21 +288,23 @@ export class IndexedDBStorage implements Storage {
         const bytesBefore = meta.bytes;
         // Mark: the revisions each reachable object still needs, from the root over their refs.
         const needed = new Set<string>();
-        const live = new Set<number>();
-        const stack = [ROOT_OID];
-        while (stack.length > 0) {
-          const oid = stack.pop() as number;
-          if (live.has(oid)) continue;
-          let cursor = await records.openCursor(this.range(oid), 'prev');
-          if (cursor === null) continue;
-          live.add(oid);
-          while (cursor !== null) {
-            needed.add(`${oid}:${cursor.key[1]}`);
-            for (const ref of cursor.value.refs) if (!live.has(ref)) stack.push(ref);
-            if (cursor.key[1] <= keep) break;
-            cursor = await cursor.continue();
-          }
-        }
+        const { live } = await markFromRootAsync(async (oids) => {
+          const found = new Map<number, number[]>();
+          const revisions = async (oid: number): Promise<void> => {
+            let cursor = await records.openCursor(this.range(oid), 'prev');
+            if (cursor === null) return;
+            const refs: number[] = [];
+            found.set(oid, refs);
+            while (cursor !== null) {
+              needed.add(`${oid}:${cursor.key[1]}`);
+              refs.push(...cursor.value.refs);
+              if (cursor.key[1] <= keep) break;
+              cursor = await cursor.continue();
+            }
+          };
+          await Promise.all(oids.map(revisions));
+          return found;
+        });
         // Sweep every revision not needed.
         let revisionsRemoved = 0;
         let bytes = 0;
@@ -357,14 +349,12 @@ export class IndexedDBStorage implements Storage {
   }
 
   async verify(): Promise<VerifyReport> {
-    this.checkOpen();
-    const problems: VerifyProblem[] = [];
-    await verifyGraph(this, problems);
-    return { ok: problems.length === 0, problems };
+    this.state.check();
+    return verifyObjectGraph(this);
   }
 
   async stats(): Promise<StorageStats> {
-    this.checkOpen();
+    this.state.check();
     const tx = this.begin((db) => db.transaction(['meta', 'txns'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
     const transactions = await tx.objectStore('txns').count();
@@ -379,7 +369,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
-    this.checkOpen();
+    this.state.check();
     const { limit = Infinity, before } = options;
     if (before !== undefined) checkTid('transactions', before);
     const out: TransactionInfo[] = [];
@@ -397,7 +387,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
-    this.checkOpen();
+    this.state.check();
     checkOid('history', oid);
     const tx = this.begin((db) => db.transaction(['records', 'txns'], 'readonly'));
     const out: RevisionInfo[] = [];
@@ -425,13 +415,11 @@ export class IndexedDBStorage implements Storage {
   }
 
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.subscribe(listener);
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.state.close()) return;
     this.listeners.clear();
     this.db.close();
   }
@@ -457,9 +445,5 @@ export class IndexedDBStorage implements Storage {
         'Nothing was read or stored by this call.',
       );
     }
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new DatabaseClosedError('This storage is closed.');
   }
 }

@@ -7,24 +7,22 @@
  * and keeps each transaction's metadata for `transactions()`, `history()` and `sync()`. Client txnIds
  * are kept as long as the storage lives (pack never forgets them), so a resent commit lands once.
  */
-import { DatabaseClosedError, ReadConflictError } from '../src/shared/errors.js';
-import {
-  ROOT_OID,
-  type CommitRequest,
-  type Invalidation,
-  type LoadedRecord,
-  type PackOptions,
-  type PackResult,
-  type RevisionInfo,
-  type Storage,
-  type StorageStats,
-  type SyncResult,
-  type Tid,
-  type TransactionInfo,
-  type VerifyProblem,
-  type VerifyReport,
+import { ReadConflictError } from '../src/shared/errors.js';
+import type {
+  CommitRequest,
+  Invalidation,
+  LoadedRecord,
+  PackOptions,
+  PackResult,
+  RevisionInfo,
+  Storage,
+  StorageStats,
+  SyncResult,
+  Tid,
+  TransactionInfo,
+  VerifyReport,
 } from '../src/shared/storage.js';
-import { verifyGraph } from './verify.js';
+import { ROOT_OID } from '../src/shared/storage.js';
 import {
   checkConflicts,
   checkLoad,
@@ -34,6 +32,11 @@ import {
   packedMessage,
   validateCommit,
 } from './commit-checks.js';
+import { OpenState } from './open-state.js';
+import { markFromRoot, verifyObjectGraph } from './reachability.js';
+import { RecentTransactions } from './recent-transactions.js';
+import { StorageListeners } from './storage-listeners.js';
+import { transactionInfo } from './transaction-info.js';
 
 /** The revisions of one object, oldest first. */
 interface ObjectRevisions {
@@ -50,13 +53,13 @@ export class MemoryStorage implements Storage {
   private lastTid: Tid = 0;
   private nextOid = ROOT_OID + 1;
   private lastPack: number | undefined;
-  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
-  /** Client-made transaction ids of committed transactions → their tids. */
-  private readonly txnIds = new Map<string, Tid>();
-  private closed = false;
+  private readonly listeners = new StorageListeners();
+  /** What `sync` answers and the client txnIds of committed transactions, never forgotten. */
+  private readonly recent = new RecentTransactions(Infinity);
+  private readonly state = new OpenState();
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
-    this.checkOpen();
+    this.state.check();
     checkLoad(oids, atTid);
     const at = atTid ?? this.lastTid;
     const out: LoadedRecord[] = [];
@@ -65,9 +68,7 @@ export class MemoryStorage implements Storage {
       if (entry === undefined) continue;
       const revision = newestAtOrBefore(entry.revisions, at);
       if (revision === undefined) {
-        if (entry.truncated) {
-          throw new ReadConflictError([oid], packedMessage([oid], at));
-        }
+        if (entry.truncated) throw new ReadConflictError([oid], packedMessage([oid], at));
         continue; // created after `at`
       }
       out.push(revision);
@@ -76,7 +77,7 @@ export class MemoryStorage implements Storage {
   }
 
   async newOids(count: number): Promise<number[]> {
-    this.checkOpen();
+    this.state.check();
     checkOidCount(count);
     const oids = new Array<number>(count);
     for (let i = 0; i < count; i++) oids[i] = this.nextOid++;
@@ -89,38 +90,23 @@ export class MemoryStorage implements Storage {
    * field; then the changes, which cannot throw.
    */
   async commit(txn: CommitRequest): Promise<Tid> {
-    this.checkOpen();
+    this.state.check();
     const json = validateCommit(txn, this.nextOid);
-    const landed = txn.txnId === undefined ? undefined : this.txnIds.get(txn.txnId);
+    const landed = txn.txnId === undefined ? undefined : this.recent.tidOf(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
     checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);
     if (txn.records.length === 0) return this.lastTid;
 
     const prevTid = this.lastTid;
     const tid = prevTid + 1;
-    let bytes = 0;
-    const stored = txn.records.map((record): LoadedRecord => {
-      bytes += record.state.byteLength;
-      return {
-        oid: record.oid,
-        className: record.className,
-        state: new Uint8Array(record.state), // a copy the caller cannot change
-        refs: [...record.refs],
-        tid,
-      };
-    });
-    const oids = stored.map((r) => r.oid);
-    // The metadata as the log of ShelfStorage keeps it: JSON (validateCommit made the text).
-    const { meta } = JSON.parse(json) as { meta: Record<string, unknown> };
-    const info: TransactionInfo = {
+    const stored = txn.records.map((record): LoadedRecord => ({
+      oid: record.oid,
+      className: record.className,
+      state: new Uint8Array(record.state), // a copy the caller cannot change
+      refs: [...record.refs],
       tid,
-      time: Date.now(),
-      note: txn.note ?? '',
-      user: txn.user ?? '',
-      meta,
-      oids,
-      bytes,
-    };
+    }));
+    const info: TransactionInfo = { tid, ...transactionInfo(txn, json) };
 
     this.lastTid = tid;
     for (const record of stored) {
@@ -130,31 +116,19 @@ export class MemoryStorage implements Storage {
       else entry.revisions.push(record);
     }
     this.txns.push(info);
-    if (txn.txnId !== undefined) this.txnIds.set(txn.txnId, tid);
-    const invalidation: Invalidation =
-      txn.txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId: txn.txnId };
-    for (const listener of this.listeners) {
-      // Delivered apart from the commit, as from a worker: a throwing listener cannot undo it.
-      queueMicrotask(() => listener(invalidation));
-    }
+    this.recent.remember(tid, info.oids, txn.txnId);
+    this.listeners.announce(tid, prevTid, info.oids, txn.txnId);
     return tid;
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
-    this.checkOpen();
+    this.state.check();
     checkTid('sync', sinceTid);
-    if (sinceTid >= this.lastTid) return { tid: this.lastTid, oids: [] };
-    const oids = new Set<number>();
-    for (let i = this.txns.length - 1; i >= 0; i--) {
-      const txn = this.txns[i] as TransactionInfo;
-      if (txn.tid <= sinceTid) break;
-      for (const oid of txn.oids) oids.add(oid);
-    }
-    return { tid: this.lastTid, oids: [...oids] };
+    return this.recent.since(sinceTid, this.lastTid);
   }
 
   async pack(options: PackOptions = {}): Promise<PackResult> {
-    this.checkOpen();
+    this.state.check();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
     const bytesBefore = this.totalBytes();
     const keep = options.keepTid ?? this.lastTid;
@@ -165,17 +139,18 @@ export class MemoryStorage implements Storage {
       while (first > 0 && (revs[first] as LoadedRecord).tid > keep) first--;
       return revs.slice(first);
     };
-    // Mark from the root over the refs of every needed revision.
-    const live = new Set<number>();
-    const stack = [ROOT_OID];
-    while (stack.length > 0) {
-      const oid = stack.pop() as number;
-      if (live.has(oid)) continue;
-      const entry = this.objects.get(oid);
-      if (entry === undefined) continue;
-      live.add(oid);
-      for (const revision of needed(entry)) for (const ref of revision.refs) stack.push(ref);
-    }
+    const { live } = markFromRoot((oids) => {
+      const found = new Map<number, number[]>();
+      for (const oid of oids) {
+        const entry = this.objects.get(oid);
+        if (entry !== undefined)
+          found.set(
+            oid,
+            needed(entry).flatMap((r) => r.refs),
+          );
+      }
+      return found;
+    });
     let objectsRemoved = 0;
     let revisionsRemoved = 0;
     for (const [oid, entry] of this.objects) {
@@ -203,14 +178,12 @@ export class MemoryStorage implements Storage {
   }
 
   async verify(): Promise<VerifyReport> {
-    this.checkOpen();
-    const problems: VerifyProblem[] = [];
-    await verifyGraph(this, problems);
-    return { ok: problems.length === 0, problems };
+    this.state.check();
+    return verifyObjectGraph(this);
   }
 
   async stats(): Promise<StorageStats> {
-    this.checkOpen();
+    this.state.check();
     const bytes = this.totalBytes();
     let current = 0;
     for (const entry of this.objects.values())
@@ -226,7 +199,7 @@ export class MemoryStorage implements Storage {
   }
 
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
-    this.checkOpen();
+    this.state.check();
     const { limit = Infinity, before = Infinity } = options;
     if (before !== Infinity) checkTid('transactions', before);
     const out: TransactionInfo[] = [];
@@ -239,7 +212,7 @@ export class MemoryStorage implements Storage {
   }
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
-    this.checkOpen();
+    this.state.check();
     checkOid('history', oid);
     const revisions = this.objects.get(oid)?.revisions ?? [];
     const out: RevisionInfo[] = [];
@@ -252,17 +225,12 @@ export class MemoryStorage implements Storage {
   }
 
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.subscribe(listener);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.state.close();
     this.listeners.clear();
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new DatabaseClosedError('This storage is closed.');
   }
 
   private txnAt(tid: Tid): TransactionInfo | undefined {

@@ -1,11 +1,13 @@
 /**
- * What a log storage remembers of its recent transactions: the oids each wrote (so `sync` can tell
+ * What a storage remembers of its recent transactions: the oids each wrote (so `sync` can tell
  * a tab what changed since its snapshot without reading the log) and the client-made txnId of each
  * (so a commit resent after its answer was lost is answered with its tid, not written twice).
  *
  * Memory is bounded (`limit` transactions); `floor` is the newest tid forgotten: a `sync` from
- * before it must reset. A resend whose txnId has been forgotten (or was never seen by this process,
- * after a reopen) is still recognised by ShelfStorage from the log itself (see `findLanded` there).
+ * before it must reset. ShelfStorage remembers the last 100,000: a resend whose txnId has been
+ * forgotten (or was never seen by this process, after a reopen) it recognises from the log itself
+ * (see `findLanded`). MemoryStorage remembers every transaction (`limit` Infinity). IndexedDBStorage
+ * keeps both in its stores instead, since they must outlive the page.
  */
 import type { SyncResult, Tid } from '../src/shared/storage.js';
 

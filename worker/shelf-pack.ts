@@ -13,7 +13,6 @@
  * slices while serving, and copying only the segments with the most garbage, are the next steps.
  */
 import type { PackResult, Tid } from '../src/shared/storage.js';
-import { ROOT_OID } from '../src/shared/storage.js';
 import type { BlockFile } from './block-file.js';
 import {
   KIND_TRANSACTION,
@@ -30,6 +29,7 @@ import {
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
 import type { ShelfStorage } from './shelf-storage.js';
+import { markFromRoot } from './reachability.js';
 
 /** Write the new segment in chunks of about this size. */
 const CHUNK = 4 << 20;
@@ -70,22 +70,23 @@ function copyAndPublish(
 
   // 1. Mark: the revisions each reachable object still needs, from the root over their refs.
   const keepPositions = new Set<number>();
-  const live = new Set<number>();
-  const stack = [ROOT_OID];
-  while (stack.length > 0) {
-    const oid = stack.pop() as number;
-    if (live.has(oid)) continue;
-    let pos = s.index.get(oid);
-    if (pos === 0) continue;
-    live.add(oid);
-    while (pos > PREV_PACKED) {
-      const record = s.readRecord(pos, oid);
-      keepPositions.add(pos);
-      for (const ref of record.refs) if (!live.has(ref)) stack.push(ref);
-      if (record.tid <= keep) break;
-      pos = record.prev;
+  const { live } = markFromRoot((oids) => {
+    const found = new Map<number, number[]>();
+    for (const oid of oids) {
+      let pos = s.index.get(oid);
+      if (pos === 0) continue;
+      const refs: number[] = [];
+      found.set(oid, refs);
+      while (pos > PREV_PACKED) {
+        const record = s.readRecord(pos, oid);
+        keepPositions.add(pos);
+        refs.push(...record.refs);
+        if (record.tid <= keep) break;
+        pos = record.prev;
+      }
     }
-  }
+    return found;
+  });
 
   // 2. Copy: every transaction in log order, keeping only the needed records.
   const moved = new Map<number, number>(); // old position → new position

@@ -32,7 +32,7 @@ import {
 import type { ShelfIndex } from './shelf-index.js';
 import type { ShelfLog } from './shelf-log.js';
 import type { Storage } from '../src/shared/storage.js';
-import { verifyGraph } from './verify.js';
+import { verifyGraph } from './reachability.js';
 
 /** What reading needs of a ShelfStorage. */
 export interface ShelfView extends Pick<Storage, 'load'> {

@@ -13,11 +13,7 @@
  * relaxed flush) go to `subscribeErrors` listeners. Once a failed undo left the log uncertain
  * (ShelfLog.broken), every call fails until the database is reopened.
  */
-import {
-  DatabaseClosedError,
-  ReadConflictError,
-  WriteConflictError,
-} from '../src/shared/errors.js';
+import { ReadConflictError, WriteConflictError } from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
@@ -62,6 +58,9 @@ import { RecentTransactions } from './recent-transactions.js';
 import { readShelf } from './shelf-open.js';
 import { writeCheckpoint } from './shelf-checkpoint.js';
 import { packShelf } from './shelf-pack.js';
+import { JoinedRun } from './joined-run.js';
+import { OpenState } from './open-state.js';
+import { StorageListeners } from './storage-listeners.js';
 
 export interface ShelfOptions {
   /** 'strict' (default): settle a commit after flush. 'relaxed': after the write. */
@@ -102,10 +101,10 @@ export class ShelfStorage implements Storage {
   garbageBytes = 0;
   /** Commits accepted and not yet written. */
   private readonly group: GroupCommit;
-  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
-  private readonly errorListeners = new Set<(error: unknown) => void>();
+  private readonly listeners = new StorageListeners();
+  private readonly state = new OpenState();
   private closing: Promise<void> | undefined;
-  private packing: Promise<PackResult> | undefined;
+  private readonly packing = new JoinedRun<PackResult>();
   private checkpointQueued = false;
   /** Checkpoint, pack and close run one after another: the tail of that queue. */
   private maintenance: Promise<unknown> = Promise.resolve();
@@ -268,23 +267,22 @@ export class ShelfStorage implements Storage {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.packing ??= this.exclusive(async () => {
-      try {
-        await this.settled();
-        this.checkOpen();
-        return await packShelf(this, options.keepTid ?? this.lastTid);
-      } catch (error) {
-        if (error instanceof UncertainWrite) throw this.log.brokenError();
-        throw storageFailure(
-          error,
-          'The pack was abandoned; the database is as it was.',
-          'packing',
-        );
-      } finally {
-        this.packing = undefined;
-      }
-    });
-    return this.packing;
+    return this.packing.run(() =>
+      this.exclusive(async () => {
+        try {
+          await this.settled();
+          this.checkOpen();
+          return await packShelf(this, options.keepTid ?? this.lastTid);
+        } catch (error) {
+          if (error instanceof UncertainWrite) throw this.log.brokenError();
+          throw storageFailure(
+            error,
+            'The pack was abandoned; the database is as it was.',
+            'packing',
+          );
+        }
+      }),
+    );
   }
   /** Every entry's checksum and records, the index against the log, and the object graph. */
   async verify(): Promise<VerifyReport> {
@@ -319,13 +317,11 @@ export class ShelfStorage implements Storage {
   }
 
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.subscribe(listener);
   }
 
   subscribeErrors(listener: (error: unknown) => void): () => void {
-    this.errorListeners.add(listener);
-    return () => this.errorListeners.delete(listener);
+    return this.listeners.subscribeErrors(listener);
   }
 
   /**
@@ -335,6 +331,7 @@ export class ShelfStorage implements Storage {
    * (the next open reads the tail the checkpoint would have covered).
    */
   close(): Promise<void> {
+    this.state.close();
     this.closing ??= this.exclusive(async () => {
       let failure: unknown;
       try {
@@ -352,7 +349,6 @@ export class ShelfStorage implements Storage {
         );
       }
       this.listeners.clear();
-      this.errorListeners.clear();
       try {
         this.closeFiles();
       } finally {
@@ -412,14 +408,9 @@ export class ShelfStorage implements Storage {
     const prevTid = this.lastTid;
     this.lastTid = tid;
     this.transactionCount++;
-    const txnId = p.txnId;
-    this.recent.remember(tid, p.oids, txnId);
+    this.recent.remember(tid, p.oids, p.txnId);
     p.resolve(tid);
-    const invalidation: Invalidation =
-      txnId === undefined ? { tid, prevTid, oids: p.oids } : { tid, prevTid, oids: p.oids, txnId };
-    for (const listener of this.listeners) {
-      queueMicrotask(() => listener(invalidation));
-    }
+    this.listeners.announce(tid, prevTid, p.oids, p.txnId);
   }
 
   /** @internal After each batch written: the automatic checkpoint, when the tail is long. */
@@ -437,7 +428,7 @@ export class ShelfStorage implements Storage {
 
   /** @internal Tells the error listeners about a failure of work nobody awaits. */
   report(error: unknown): void {
-    for (const listener of this.errorListeners) listener(error);
+    this.listeners.report(error);
   }
 
   /** Resolves once every commit accepted so far has been written. */
@@ -483,7 +474,7 @@ export class ShelfStorage implements Storage {
 
   /** @throws DatabaseClosedError once closing; StorageError once stopped after a failure. */
   private checkOpen(txnId?: string): void {
-    if (this.closing !== undefined) throw new DatabaseClosedError('This storage is closed.');
+    this.state.check();
     if (this.log.broken === undefined) return;
     throw txnId !== undefined && this.group.isUncertain(txnId)
       ? this.group.stillUncertainError()

@@ -1,0 +1,44 @@
+/**
+ * Who hears what a storage did: the invalidation listeners (every commit, announced after it
+ * landed) and the error listeners (failures of work nobody awaits, such as an automatic checkpoint
+ * or a relaxed flush). Every storage keeps its listeners here, so all announce the same way.
+ */
+import type { Invalidation, Tid } from '../src/shared/storage.js';
+
+export class StorageListeners {
+  private readonly invalidation = new Set<(invalidation: Invalidation) => void>();
+  private readonly errors = new Set<(error: unknown) => void>();
+
+  /** Adds an invalidation listener; returns its remover. */
+  subscribe(listener: (invalidation: Invalidation) => void): () => void {
+    this.invalidation.add(listener);
+    return () => this.invalidation.delete(listener);
+  }
+
+  /** Adds an error listener; returns its remover. */
+  subscribeErrors(listener: (error: unknown) => void): () => void {
+    this.errors.add(listener);
+    return () => this.errors.delete(listener);
+  }
+
+  /**
+   * Announces a commit that landed. Each listener hears it in its own microtask, apart from the
+   * commit, as from a worker: a throwing listener can neither undo the commit nor silence the others.
+   */
+  announce(tid: Tid, prevTid: Tid, oids: number[], txnId: string | undefined): void {
+    const invalidation: Invalidation =
+      txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId };
+    for (const listener of this.invalidation) queueMicrotask(() => listener(invalidation));
+  }
+
+  /** Tells the error listeners about a failure of work nobody awaits. */
+  report(error: unknown): void {
+    for (const listener of this.errors) listener(error);
+  }
+
+  /** Forgets every listener (the storage closed). */
+  clear(): void {
+    this.invalidation.clear();
+    this.errors.clear();
+  }
+}

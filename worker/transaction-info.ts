@@ -1,0 +1,24 @@
+/**
+ * What a storage keeps of a committed transaction for `transactions()`: its time, note, user,
+ * metadata (as the JSON text validateCommit made, so every storage keeps what the log of
+ * ShelfStorage keeps), the oids it wrote and the bytes of state.
+ */
+import type { CommitRequest, TransactionInfo } from '../src/shared/storage.js';
+
+/** The metadata of `txn` as stored, given the JSON text validateCommit returned for it. */
+export function transactionInfo(
+  txn: CommitRequest,
+  metadataJson: string,
+): Omit<TransactionInfo, 'tid'> {
+  const { meta } = JSON.parse(metadataJson) as { meta: Record<string, unknown> };
+  let bytes = 0;
+  for (const record of txn.records) bytes += record.state.byteLength;
+  return {
+    time: Date.now(),
+    note: txn.note ?? '',
+    user: txn.user ?? '',
+    meta,
+    oids: txn.records.map((r) => r.oid),
+    bytes,
+  };
+}
