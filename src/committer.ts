@@ -89,14 +89,20 @@ export class Committer {
     );
   }
 
-  /** A broadcast of our own transaction proves it landed, whatever happens to the answer. */
-  noteBroadcast(invalidation: Invalidation): void {
+  /**
+   * A broadcast of our own transaction proves it landed, whatever happens to the answer. Returns
+   * whether the broadcast is of our own transaction in flight or of unknown fate.
+   */
+  noteBroadcast(invalidation: Invalidation): boolean {
     const txnId = invalidation.txnId;
+    let ours = false;
     for (const pending of [this.sending, this.uncertain]) {
       if (txnId !== undefined && pending?.request.txnId === txnId) {
         pending.landedAt = invalidation.tid;
+        ours = true;
       }
     }
+    return ours;
   }
 
   /** abort(): stops waiting for a commit whose fate is not known (see PendingCommit.forget). */

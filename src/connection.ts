@@ -24,7 +24,7 @@ import { Snapshot } from './snapshot.js';
 import { Loader, type Revision } from './loader.js';
 import { Committer } from './committer.js';
 import { CallQueue } from './call-queue.js';
-import { ChangeEvent, ConnectionErrorEvent } from './events.js';
+import { ChangeEvent, ConnectionErrorEvent, StaleEvent } from './events.js';
 import { metaOf, Persistent, type Jar } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
@@ -89,6 +89,7 @@ export class Connection extends EventTarget implements Jar {
       hold: () => host.holdSnapshot(this),
       moved: () => host.snapshotMoved(),
       changed: (tid, oids) => this.dispatchEvent(new ChangeEvent(tid, oids)),
+      stale: (tid, oids) => this.dispatchEvent(new StaleEvent(tid, oids)),
       // Missed a message: ask the storage (sync applies the queue as it goes).
       missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
       checkOpen: () => this.checkOpen(),
@@ -362,8 +363,8 @@ export class Connection extends EventTarget implements Jar {
   /** @internal Called by the Database for every commit the storage announces. */
   receive(invalidation: Invalidation): void {
     if (this.closed) return;
-    this.committer.noteBroadcast(invalidation);
-    this.view.receive(invalidation);
+    const ours = this.committer.noteBroadcast(invalidation);
+    this.view.receive(invalidation, ours || (this.autoSync && this.idle));
     this.applyQueued();
   }
 

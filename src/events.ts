@@ -2,6 +2,7 @@
  * The events shelfdb fires. `Connection` and `Database` are EventTargets:
  *
  * - on a Connection: `'change'` (ChangeEvent) when its snapshot moved to include others' commits,
+ *   `'stale'` (StaleEvent) when others committed objects it holds before its snapshot can move,
  *   `'error'` (ConnectionErrorEvent) for work the app did not call itself;
  * - on a Database: `'busy'` (BusyEvent) when the tab holding the storage did not answer in time,
  *   `'error'` (DatabaseErrorEvent) for background work nobody awaited.
@@ -17,6 +18,23 @@ export class ChangeEvent extends Event {
     readonly oids: number[],
   ) {
     super('change');
+  }
+}
+
+/**
+ * Fired as soon as other connections or tabs committed objects this connection holds (loaded, or
+ * changed here) while its snapshot cannot move yet: autoSync off, pending changes, a commit or
+ * `transact` running. What the app shows of them is out of date, and writing them will conflict;
+ * 'change' follows at the next boundary, when the snapshot moves.
+ */
+export class StaleEvent extends Event {
+  constructor(
+    /** The tid of the transaction that changed them. */
+    readonly tid: Tid,
+    /** The oids of the objects this connection holds that it changed. */
+    readonly oids: number[],
+  ) {
+    super('stale');
   }
 }
 

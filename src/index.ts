@@ -8,7 +8,13 @@ export {
   type StorageChoice,
 } from './open-database.js';
 export { Database, type DatabaseOptions } from './database.js';
-export { BusyEvent, DatabaseErrorEvent, ChangeEvent, ConnectionErrorEvent } from './events.js';
+export {
+  BusyEvent,
+  DatabaseErrorEvent,
+  ChangeEvent,
+  StaleEvent,
+  ConnectionErrorEvent,
+} from './events.js';
 export { Connection } from './connection.js';
 export type { CommitOptions } from './pending-commit.js';
 export type { TransactOptions } from './transact.js';

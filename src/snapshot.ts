@@ -11,6 +11,8 @@
  * - Pushed invalidations carry the tid before them (`prevTid`): one that does not follow the
  *   snapshot means a message was missed, and the owner is asked to sync instead (`missed`).
  * - Queued invalidations the snapshot already includes are dropped whenever it moves.
+ * - One that is not applied at once names the held objects it changes to the owner (`stale`), so
+ *   the app hears of them before the next boundary moves the snapshot (`changed`).
  */
 import type { Invalidation, Storage, Tid } from './shared/storage.js';
 import { ghostify, metaOf } from './persistent.js';
@@ -26,6 +28,8 @@ export interface SnapshotOwner {
   moved(): void;
   /** The snapshot moved to `tid`; `oids` are objects held that changed (now ghosts unless changed here). */
   changed(tid: Tid, oids: number[]): void;
+  /** Others committed `oids`, objects held, in `tid`, and the snapshot cannot move there yet. */
+  stale(tid: Tid, oids: number[]): void;
   /** A pushed invalidation was missed: sync in the background. */
   missed(): void;
   /** @throws DatabaseClosedError once the connection is closed. */
@@ -64,9 +68,20 @@ export class Snapshot {
     return this.starting;
   }
 
-  /** Queues an invalidation pushed by the storage. */
-  receive(invalidation: Invalidation): void {
+  /**
+   * Queues an invalidation pushed by the storage. Unless it is about to be applied (`applying`: the
+   * connection is idle with autoSync, or the transaction is its own), the snapshot cannot move to
+   * it yet, and the owner hears at once which of the objects it holds are stale.
+   */
+  receive(invalidation: Invalidation, applying: boolean): void {
     this.queue.push(invalidation);
+    const current = this.current;
+    if (applying || current === undefined || invalidation.tid <= current) return;
+    const held = invalidation.oids.filter((oid) => {
+      const obj = this.owner.cache.get(oid);
+      return obj !== undefined && metaOf(obj).status !== 'ghost';
+    });
+    if (held.length > 0) this.owner.stale(invalidation.tid, held);
   }
 
   /**

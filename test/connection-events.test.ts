@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ChangeEvent, Database, StaleEvent, type Connection } from '../src/index.js';
+import { CLASSES, Todo, makeDb, settle, todo } from './fixtures.js';
+
+/** The next event of `type` on `target`, as a promise. */
+function next<E extends Event>(target: EventTarget, type: string): Promise<E> {
+  return new Promise((resolve) =>
+    target.addEventListener(type, (e) => resolve(e as E), { once: true }),
+  );
+}
+
+/** Every event of `type` on `target` from now on, as `[tid, oids]`. */
+function record(target: EventTarget, type: string): [number, number[]][] {
+  const seen: [number, number[]][] = [];
+  target.addEventListener(type, (e) => {
+    const { tid, oids } = e as ChangeEvent | StaleEvent;
+    seen.push([tid, oids]);
+  });
+  return seen;
+}
+
+/** A database with todos a and b committed, and a second connection `other` with both loaded. */
+async function twoConnections(db = makeDb().db) {
+  const conn = db.open();
+  const root = await conn.root();
+  const a = todo('a');
+  const b = todo('b');
+  root.set('a', a);
+  root.set('b', b);
+  await conn.commit();
+  const other = db.open();
+  const root2 = await other.root();
+  const [a2, b2] = await other.load(root2.get('a') as Todo, root2.get('b') as Todo);
+  return { db, conn, root, a, b, other, root2, a2, b2 };
+}
+
+describe("Connection: the 'stale' event", () => {
+  it('is exported as StaleEvent, firing with the type "stale"', () => {
+    const event = new StaleEvent(3, [1]);
+    expect([event.type, event.tid, event.oids]).toEqual(['stale', 3, [1]]);
+  });
+
+  it("fires as soon as another connection commits held objects with autoSync off, and 'change' follows at the next boundary", async () => {
+    const { conn, a, other, a2 } = await twoConnections();
+    other.autoSync = false;
+    const changes = record(other, 'change');
+    const stale = next<StaleEvent>(other, 'stale');
+    a.title = 'a, elsewhere';
+    const tid = await conn.commit();
+    const event = await stale;
+    expect([event.tid, event.oids]).toEqual([tid, [a2._p_oid]]);
+    expect(a2.title).toBe('a'); // the snapshot did not move
+    expect(changes).toEqual([]);
+    await other.sync();
+    expect(changes).toEqual([[tid, [a2._p_oid]]]);
+    expect((await other.load(a2)).title).toBe('a, elsewhere');
+  });
+
+  it('fires while the connection has pending changes, naming the changed object too', async () => {
+    const { conn, a, b, other, a2, b2 } = await twoConnections();
+    b2.done = true; // pending: autoSync cannot move the snapshot
+    const stale = next<StaleEvent>(other, 'stale');
+    a.title = 'a2';
+    b.title = 'b2';
+    const tid = await conn.commit();
+    const event = await stale;
+    expect(event.tid).toBe(tid);
+    expect([...event.oids].sort()).toEqual([a2._p_oid, b2._p_oid].sort());
+    expect(a2.title).toBe('a');
+  });
+
+  it('fires while transact runs; the snapshot moves after it', async () => {
+    const { conn, a, other, a2 } = await twoConnections();
+    const titles: string[] = [];
+    let seen: StaleEvent | undefined;
+    await other.transact(async () => {
+      titles.push(a2.title);
+      const stale = next<StaleEvent>(other, 'stale');
+      a.title = 'a, elsewhere';
+      await conn.commit();
+      seen = await stale;
+      titles.push(a2.title);
+    });
+    expect(seen?.oids).toEqual([a2._p_oid]);
+    expect(titles).toEqual(['a', 'a']);
+    await settle();
+    expect((await other.load(a2)).title).toBe('a, elsewhere');
+  });
+
+  it('fires for a commit of another Database on the same storage (another tab)', async () => {
+    const { db, storage } = makeDb();
+    const { a2, other } = await twoConnections(db);
+    other.autoSync = false;
+    const tab = new Database(storage, { classes: CLASSES });
+    const theirs = tab.open();
+    const theirA = (await theirs.root()).get('a') as Todo;
+    await theirs.load(theirA);
+    const stale = next<StaleEvent>(other, 'stale');
+    theirA.done = true;
+    const tid = await theirs.commit();
+    expect(await stale).toMatchObject({ tid, oids: [a2._p_oid] });
+    await tab.close();
+  });
+
+  it("does not fire when the snapshot moves at once (idle with autoSync): only 'change'", async () => {
+    const { conn, a, other, a2 } = await twoConnections();
+    const stale = record(other, 'stale');
+    const change = next<ChangeEvent>(other, 'change');
+    a.title = 'moved';
+    const tid = await conn.commit();
+    expect(await change).toMatchObject({ tid, oids: [a2._p_oid] });
+    expect(stale).toEqual([]);
+  });
+
+  it('does not fire for its own commit, even while the commit is in flight', async () => {
+    const { conn, a, other } = await twoConnections();
+    other.autoSync = false;
+    const ownStale = record(conn, 'stale');
+    const otherStale = next<StaleEvent>(other, 'stale');
+    a.title = 'mine';
+    const tid = await conn.commit();
+    // other hears the same broadcast: once it has, conn has too.
+    expect((await otherStale).tid).toBe(tid);
+    expect(ownStale).toEqual([]);
+  });
+
+  it('names only the objects the connection holds (loaded or changed), never ghosts or unknown oids', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        async (loaded, written) => {
+          fc.pre(written.some(Boolean));
+          const { db } = makeDb();
+          const conn = db.open();
+          const root = await conn.root();
+          const todos = [0, 1, 2, 3].map((i) => todo(`t${i}`));
+          root.set('list', todos);
+          await conn.commit();
+          const other: Connection = db.open();
+          other.autoSync = false;
+          const list = (await other.root()).get('list') as Todo[];
+          const held = list.filter((_, i) => loaded[i]);
+          if (held.length > 0) await other.load(...held);
+          const staleEvents = record(other, 'stale');
+          const probe = db.open(); // hears the broadcast after other does
+          probe.autoSync = false;
+          await probe.root();
+          const heard = next<Event>(probe, 'stale');
+          await probe.load(...((await probe.root()).get('list') as Todo[]));
+          todos.forEach((t, i) => {
+            if (written[i]) t.done = true;
+          });
+          await conn.commit();
+          await heard;
+          const expected = list.filter((_, i) => loaded[i] && written[i]).map((t) => t._p_oid);
+          expect(staleEvents.flatMap(([, oids]) => oids).sort()).toEqual(
+            expected.sort() as number[],
+          );
+          expect(staleEvents.length).toBe(expected.length > 0 ? 1 : 0);
+          await db.close();
+        },
+      ),
+      { seed: 20260710, numRuns: 40 },
+    );
+  });
+});
