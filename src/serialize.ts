@@ -14,7 +14,11 @@
  * Before encoding, `scan` walks the state once: it refuses what cannot be stored (functions,
  * symbols, class instances that are neither persistent nor plain data, WeakMaps, DOM nodes…) and
  * collects the persistent objects referenced. The walk runs without building paths; only when it
- * finds a bad value does it walk again to name the path (`Todo 12 → .project.owner`).
+ * finds a bad value does it walk again to name the path, all the way down through plain data:
+ * `.name` or `["odd key"]` for a field, `[2]` for an array item, `{"x"}` for the value of Map key
+ * "x" (`{3}`, `{12n}` for number and bigint keys; `{#0}` by entry number for object keys),
+ * `{key #0}` inside a Map's key itself, `{#2}` for a Set's item by its place in iteration order.
+ * So `Todo 12 → .project.owner`, `Doc 5 → .byName{"x"}.tags[2]`.
  */
 import { addExtension, Encoder } from 'cbor-x';
 import { SerializationError, UnregisteredClassError } from './shared/errors.js';
@@ -132,21 +136,34 @@ function isPlainObject(value: object): boolean {
 const identifier = /^[A-Za-z_$][\w$]*$/;
 const keySegment = (key: string): string =>
   identifier.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-const describeKey = (key: unknown): string =>
-  typeof key === 'string' ? JSON.stringify(key) : typeof key === 'bigint' ? `${key}n` : String(key);
+/** The path segment of the value under the `index`th key of a Map. */
+function mapValueSegment(key: unknown, index: number): string {
+  if (typeof key === 'string') return `{${JSON.stringify(key)}}`;
+  if (typeof key === 'bigint') return `{${key}n}`;
+  if (key === null || (typeof key !== 'object' && typeof key !== 'function')) {
+    return `{${String(key)}}`;
+  }
+  return `{#${index}}`; // an object has no short name: its entry number
+}
+
+/** Meets each persistent object a walk finds (the walk does not descend into it). */
+type RefVisitor = (ref: Persistent) => void;
+
+/** Thrown by `pathTo`'s visitor to stop the walk where the target is. */
+const FOUND = Symbol('found');
 
 /**
- * Walks `value` (not descending into persistent objects), pushing persistent objects into `refs`.
- * With `path` set it tracks where it is, to name the path of a refused value.
+ * Walks `value` (not descending into persistent objects), handing persistent objects to `visit`.
+ * With `path` set it tracks where it is, to name the path of a refused value or a reference.
  * @throws Refusal
  */
-function walk(value: unknown, refs: Persistent[], seen: Set<object>, path: string[] | null): void {
+function walk(value: unknown, visit: RefVisitor, seen: Set<object>, path: string[] | null): void {
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'function' || typeof value === 'symbol') throw refuse(value);
     return;
   }
   if (value instanceof Persistent) {
-    refs.push(value);
+    visit(value);
     return;
   }
   if (seen.has(value)) return;
@@ -155,7 +172,7 @@ function walk(value: unknown, refs: Persistent[], seen: Set<object>, path: strin
     if (Object.getPrototypeOf(value) !== Array.prototype) throw refuse(value);
     for (let i = 0; i < value.length; i++) {
       path?.push(`[${i}]`);
-      walk(value[i], refs, seen, path);
+      walk(value[i], visit, seen, path);
       path?.pop();
     }
     return;
@@ -164,19 +181,20 @@ function walk(value: unknown, refs: Persistent[], seen: Set<object>, path: strin
     const obj = value as Record<string, unknown>;
     for (const key in obj) {
       path?.push(keySegment(key));
-      walk(obj[key], refs, seen, path);
+      walk(obj[key], visit, seen, path);
       path?.pop();
     }
     return;
   }
   if (value instanceof Date || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
   if (value instanceof Map) {
+    let i = 0;
     for (const [k, v] of value) {
-      path?.push(`.get(${describeKey(k)}) key`);
-      walk(k, refs, seen, path);
+      path?.push(`{key #${i}}`);
+      walk(k, visit, seen, path);
       path?.pop();
-      path?.push(`.get(${describeKey(k)})`);
-      walk(v, refs, seen, path);
+      path?.push(mapValueSegment(k, i++));
+      walk(v, visit, seen, path);
       path?.pop();
     }
     return;
@@ -184,8 +202,8 @@ function walk(value: unknown, refs: Persistent[], seen: Set<object>, path: strin
   if (value instanceof Set) {
     let i = 0;
     for (const item of value) {
-      path?.push(`.values()[${i++}]`);
-      walk(item, refs, seen, path);
+      path?.push(`{#${i++}}`);
+      walk(item, visit, seen, path);
       path?.pop();
     }
     return;
@@ -211,7 +229,10 @@ export class Serializer {
     const refs: Persistent[] = [];
     const seen = new Set<object>();
     try {
-      for (const key in state) walk(state[key], refs, seen, null);
+      const visit = (ref: Persistent): void => {
+        refs.push(ref);
+      };
+      for (const key in state) walk(state[key], visit, seen, null);
       return refs;
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
@@ -221,7 +242,7 @@ export class Serializer {
     try {
       for (const key in state) {
         path.push(keySegment(key));
-        walk(state[key], [], new Set(), path);
+        walk(state[key], () => undefined, new Set(), path);
         path.pop();
       }
     } catch (e) {
@@ -232,14 +253,23 @@ export class Serializer {
   }
 
   /**
-   * The field of an already scanned `state` through which it references `target`, for error
-   * messages (`Todo 12 → .project`).
+   * The path in an already scanned `state` through which it references `target` (the first way
+   * in), for error messages: `Bag 12 → .slot.inner`. Just `label` if it does not.
    */
   pathTo(state: Record<string, unknown>, label: string, target: Persistent): string {
-    for (const key in state) {
-      const refs: Persistent[] = [];
-      walk(state[key], refs, new Set(), null);
-      if (refs.includes(target)) return `${label} → ${keySegment(key)}`;
+    const path: string[] = [];
+    const visit = (ref: Persistent): void => {
+      if (ref === target) throw FOUND;
+    };
+    try {
+      for (const key in state) {
+        path.push(keySegment(key));
+        walk(state[key], visit, new Set(), path);
+        path.pop();
+      }
+    } catch (e) {
+      if (e === FOUND) return `${label} → ${path.join('')}`;
+      throw e;
     }
     return label;
   }

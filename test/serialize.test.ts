@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Serializer } from '../src/serialize.js';
-import { Persistent, SerializationError, UnregisteredClassError } from '../src/index.js';
+import {
+  Database,
+  MemoryStorage,
+  Persistent,
+  SerializationError,
+  UnregisteredClassError,
+} from '../src/index.js';
 import { metaOf } from '../src/persistent.js';
 
 const noRefs = (): Persistent => {
@@ -145,7 +151,7 @@ describe('Serializer', () => {
     }
     expect(caught).toBeInstanceOf(UnregisteredClassError);
     expect((caught as UnregisteredClassError).className).toBe('Point');
-    expect((caught as UnregisteredClassError).path).toBe('Todo 3 → .where.get("home")');
+    expect((caught as UnregisteredClassError).path).toBe('Todo 3 → .where{"home"}');
     expect((caught as Error).message).toContain('registerClass(Point)');
   });
 
@@ -175,5 +181,129 @@ describe('Serializer', () => {
     expect((back.list as unknown[])[0]).toBe(ghost);
     expect((back.map as Map<string, unknown>).get('a')).toBe(ghost);
     expect(resolved[0]).toEqual([7, 'test.Thing']);
+  });
+});
+
+/** The `.path` of the SerializationError that `fn` throws. */
+function pathOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SerializationError);
+    return (e as SerializationError).path;
+  }
+  throw new Error('expected a SerializationError');
+}
+
+describe('Serializer: the path of a refused value goes all the way down through plain data', () => {
+  const bad = (): number => 1;
+
+  it('names nested plain objects and arrays: Bag 12 → .slot.inner, Todo 3 → .tags[2]', () => {
+    const s = new Serializer();
+    expect(pathOf(() => s.scan({ slot: { inner: bad } }, 'Bag 12'))).toBe('Bag 12 → .slot.inner');
+    expect(pathOf(() => s.scan({ tags: ['a', 'b', bad] }, 'Todo 3'))).toBe('Todo 3 → .tags[2]');
+    expect(pathOf(() => s.scan({ grid: [[0], [1, [bad]]] }, 'G 1'))).toBe('G 1 → .grid[1][1][0]');
+  });
+
+  it('names a Map value by its key in braces: Doc 5 → .byName{"x"}', () => {
+    const s = new Serializer();
+    const byName = new Map<unknown, unknown>([
+      ['w', 1],
+      ['x', { f: bad }],
+    ]);
+    expect(pathOf(() => s.scan({ byName }, 'Doc 5'))).toBe('Doc 5 → .byName{"x"}.f');
+    expect(pathOf(() => s.scan({ m: new Map([[3, bad]]) }, 'D 1'))).toBe('D 1 → .m{3}');
+    expect(pathOf(() => s.scan({ m: new Map([[12n, bad]]) }, 'D 1'))).toBe('D 1 → .m{12n}');
+    expect(pathOf(() => s.scan({ m: new Map([[{ k: 1 }, bad]]) }, 'D 1'))).toBe('D 1 → .m{#0}');
+  });
+
+  it('names a refused Map key by its entry number, and a Set item by its number', () => {
+    const s = new Serializer();
+    const keyed = new Map<unknown, unknown>([
+      ['ok', 1],
+      [{ f: bad }, 2],
+    ]);
+    expect(pathOf(() => s.scan({ m: keyed }, 'D 1'))).toBe('D 1 → .m{key #1}.f');
+    expect(pathOf(() => s.scan({ s: new Set([1, 2, [bad]]) }, 'S 1'))).toBe('S 1 → .s{#2}[0]');
+  });
+
+  it('names the path through cycles and shared objects by the first way in', () => {
+    const s = new Serializer();
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop.self = loop;
+    loop.list = [loop, { f: bad }];
+    expect(pathOf(() => s.scan({ a: loop }, 'C 1'))).toBe('C 1 → .a.list[1].f');
+    const shared = { f: bad };
+    expect(pathOf(() => s.scan({ first: [shared], second: shared }, 'C 1'))).toBe(
+      'C 1 → .first[0].f',
+    );
+  });
+
+  it('names the path of a refused value at any depth (property)', () => {
+    type Step =
+      | { kind: 'key'; key: string }
+      | { kind: 'index'; index: number }
+      | { kind: 'map'; key: string }
+      | { kind: 'set'; index: number };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('key' as const), key: fc.stringMatching(/^[a-z][a-z0-9]*$/) }),
+      fc.record({ kind: fc.constant('index' as const), index: fc.nat(3) }),
+      fc.record({ kind: fc.constant('map' as const), key: fc.string({ maxLength: 4 }) }),
+      fc.record({ kind: fc.constant('set' as const), index: fc.nat(3) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 6 }), (steps) => {
+        // Build from the leaf up; plain numbers fill the places before the way down.
+        let value: unknown = bad;
+        for (const st of [...steps].reverse()) {
+          if (st.kind === 'key') value = { [st.key]: value };
+          else if (st.kind === 'index') value = [...Array<number>(st.index).fill(0), value];
+          else if (st.kind === 'map') value = new Map([[st.key, value]]);
+          else value = new Set([...Array.from({ length: st.index }, (_, i) => i), value]);
+        }
+        const expected = steps
+          .map((st) =>
+            st.kind === 'key'
+              ? `.${st.key}`
+              : st.kind === 'index'
+                ? `[${st.index}]`
+                : st.kind === 'map'
+                  ? `{${JSON.stringify(st.key)}}`
+                  : `{#${st.index}}`,
+          )
+          .join('');
+        expect(pathOf(() => new Serializer().scan({ root: value }, 'P 1'))).toBe(
+          `P 1 → .root${expected}`,
+        );
+      }),
+      { seed: 20260711, numRuns: 300 },
+    );
+  });
+});
+
+describe('commit: the path of an unregistered persistent class goes all the way down', () => {
+  class Unlisted extends Persistent {}
+  class Bag extends Persistent {
+    slot: unknown = null;
+  }
+
+  async function commitError(slot: unknown): Promise<UnregisteredClassError> {
+    const db = new Database(new MemoryStorage(), { classes: [Bag] });
+    const conn = db.open();
+    const root = await conn.root();
+    const bag = new Bag();
+    root.set('bag', bag);
+    await conn.commit();
+    bag.slot = slot;
+    const error = await conn.commit().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnregisteredClassError);
+    await db.close();
+    return error as UnregisteredClassError;
+  }
+
+  it('names Bag 1 → .slot.inner, .slot[2] and .slot{"x"} for a new object of an unregistered class', async () => {
+    expect((await commitError({ inner: new Unlisted() })).path).toBe('Bag 1 → .slot.inner');
+    expect((await commitError([0, 1, new Unlisted()])).path).toBe('Bag 1 → .slot[2]');
+    expect((await commitError(new Map([['x', new Unlisted()]]))).path).toBe('Bag 1 → .slot{"x"}');
   });
 });
