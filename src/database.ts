@@ -145,13 +145,14 @@ export class Database extends EventTarget implements ConnectionHost {
       this.knownTid = Math.max(this.knownTid, invalidation.tid);
       for (const conn of this.connections) conn.receive(invalidation);
     });
-    this.unsubscribeErrors =
-      storage.subscribeErrors?.((error) => this.dispatchEvent(new DatabaseErrorEvent(error))) ??
-      (() => undefined);
-    if ('onBusy' in storage) {
-      (storage as { onBusy?: (error: Error) => void }).onBusy = (error) =>
-        this.dispatchEvent(new BusyEvent(error));
-    }
+    const errors = storage.subscribeErrors?.((error) =>
+      this.dispatchEvent(new DatabaseErrorEvent(error)),
+    );
+    const busy = storage.subscribeBusy?.((error) => this.dispatchEvent(new BusyEvent(error)));
+    this.unsubscribeErrors = () => {
+      errors?.();
+      busy?.();
+    };
     // A tab that was hidden, frozen or restored from the back/forward cache may have missed
     // invalidations: its connections catch up (a no-op for those that did not).
     const doc = (globalThis as { document?: Document }).document;
@@ -194,7 +195,7 @@ export class Database extends EventTarget implements ConnectionHost {
    * `recover: true`) damaged transactions inside the log. Undefined for storages without a log.
    */
   get recovery(): RecoveryReport | undefined {
-    return (this.storage as { recovery?: RecoveryReport }).recovery;
+    return this.storage.recovery;
   }
 
   /** A new connection: its own cache and its own snapshot. */

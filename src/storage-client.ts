@@ -1,75 +1,67 @@
 /**
- * StorageClient: the Storage contract across postMessage, for the page side. It speaks the
- * messages of src/shared/protocol.ts to whatever answers them (its storage worker, which forwards
- * to the tab owning the files), sends and receives record batches as transferred ArrayBuffers,
- * and rethrows error envelopes as the same error classes.
+ * StorageClient: the Storage contract for the page, served by its storage worker over Comlink
+ * (src/shared/link.ts). Each call is encoded and its answer checked as storage-calls.ts declares
+ * it; record batches cross as transferred buffers and errors as the same classes (link.ts's
+ * transfer handlers). Invalidations and background failures come back through the events object
+ * the page hands the worker at `open`.
  *
- * The worker settles every call (it fails a call the owning tab does not answer with
- * StorageBusyError after busyTimeout). A message that does not parse fails no other call: it is
- * ignored and counted (`wireStats`, `stats().ignoredMessages`), and only the call it answers, if
- * any, fails, with StorageBusyError (its outcome is not known). Background failures ('report',
- * and the worker's uncaught errors) go to `subscribeErrors` listeners.
+ * Every call settles: the worker settles what it receives (it fails a call the owning tab does not
+ * answer with StorageBusyError after busyTimeout), and what is still in flight when the page
+ * closes the database, or when the worker fails to start, fails here. An uncaught error in a
+ * running worker fails nothing (its calls still settle): it is reported to `subscribeErrors`.
  */
+import { wrap, proxy, type Remote } from 'comlink';
 import {
   DatabaseClosedError,
   ShelfError,
   StorageBusyError,
   StorageError,
-  errorFromWire,
 } from './shared/errors.js';
 import {
-  PROTOCOL_VERSION,
-  ProtocolVersionError,
-  parseMessage,
+  registerLinkHandlers,
+  type Endpoint,
   type OpenRequest,
-  type StorageMethod,
-} from './shared/protocol.js';
-import { packRecords, unpackRecords } from './shared/record-batch.js';
+  type StorageEvents,
+  type StorageService,
+} from './shared/link.js';
+import { decodeAnswer, encodeArgs, type StorageMethod } from './shared/storage-calls.js';
 import { ForwardingStorage } from './shared/forwarding-storage.js';
-import type {
-  CommitRequest,
-  Invalidation,
-  LoadedRecord,
-  RecoveryReport,
-  StorageStats,
-  Tid,
-} from './shared/storage.js';
-
-/** The other side: a Worker, or anything with the same two methods. */
-export interface Port {
-  postMessage(message: unknown, transfer: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-  addEventListener(type: 'error', listener: (event: Event) => void): void;
-}
-
-interface Call {
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
+import type { Invalidation, RecoveryReport } from './shared/storage.js';
 
 export class StorageClient extends ForwardingStorage {
-  /** Calls waiting for their answer, by id. */
-  private readonly calls = new Map<number, Call>();
-  private nextId = 1;
+  private readonly remote: Remote<StorageService>;
+  /** How to fail each call in flight (closing, or the worker did not start). */
+  private readonly inFlight = new Set<(error: unknown) => void>();
+  /** The error the endpoint threw while posting (a value it cannot clone): nothing was sent. */
+  private unsent: unknown;
   private closing: Promise<void> | undefined;
-  /** Set once the worker has answered 'open'. */
+  /** Set once the worker has opened the database. */
   private connected = false;
-  /** Messages from the worker not acted on (malformed, another version, for no call). */
-  private ignoredMessages = 0;
-  private versionReported = false;
-  /** Called when a call fails because the tab holding the database did not answer in time. */
-  onBusy: ((error: StorageBusyError) => void) | undefined;
+  private readonly busyListeners = new Set<(error: StorageBusyError) => void>();
   /** What the storage found damaged when opening (log storages only). */
   recovery: RecoveryReport | undefined;
 
   private constructor(
-    private readonly port: Port,
+    endpoint: Endpoint,
     /** Ends the other side (terminates the worker) after close. */
     private readonly release: () => void,
   ) {
     super();
-    port.addEventListener('message', (event) => this.receive(event.data));
-    port.addEventListener('error', (event) => {
+    registerLinkHandlers();
+    this.remote = wrap<StorageService>({
+      addEventListener: (type, listener) => endpoint.addEventListener(type, listener),
+      removeEventListener: (type, listener) => endpoint.removeEventListener(type, listener),
+      start: endpoint.start?.bind(endpoint),
+      postMessage: (message, transfer) => {
+        try {
+          endpoint.postMessage(message, transfer);
+        } catch (error) {
+          this.unsent = error;
+          throw error;
+        }
+      },
+    });
+    endpoint.addEventListener('error', (event) => {
       const message = (event as ErrorEvent).message ?? 'unknown error';
       const error = new StorageError(
         `The shelfdb storage worker failed: ${message}. Reload the page to start it again.`,
@@ -82,17 +74,21 @@ export class StorageClient extends ForwardingStorage {
     });
   }
 
-  /** Asks the other side to open a database and resolves once it has. */
+  /** Asks the worker behind `endpoint` to open a database, and resolves once it has. */
   static async connect(
-    port: Port,
+    endpoint: Endpoint,
     request: OpenRequest,
     release: () => void,
   ): Promise<StorageClient> {
-    const client = new StorageClient(port, release);
+    const client = new StorageClient(endpoint, release);
+    const events: StorageEvents = {
+      invalidate: (invalidation: Invalidation) => {
+        for (const listener of client.listeners) listener(invalidation);
+      },
+      report: (error: unknown) => client.report(error),
+    };
     try {
-      const opened = (await client.send({ type: 'open', request })) as {
-        recovery?: RecoveryReport;
-      };
+      const opened = await client.track(client.remote.open(request, proxy(events)));
       client.recovery = opened.recovery;
       client.connected = true;
       return client;
@@ -102,40 +98,16 @@ export class StorageClient extends ForwardingStorage {
     }
   }
 
-  override async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
-    const buffer = (await this.call('load', [oids, atTid])) as ArrayBuffer;
-    return unpackRecords(buffer) as LoadedRecord[];
-  }
-
-  override async commit(txn: CommitRequest): Promise<Tid> {
-    const { records, ...rest } = txn;
-    const buffer = packRecords(records);
-    const answer = (await this.call('commit', [rest, buffer], [buffer])) as
-      Tid | { tid: Tid; invalidation: Invalidation };
-    if (typeof answer === 'number') return answer;
-    // The worker folded this commit's invalidation into the answer: announce it here.
-    for (const listener of this.listeners) listener(answer.invalidation);
-    return answer.tid;
-  }
-
-  /** What crossed from the worker and was not acted on. */
-  get wireStats(): { ignoredMessages: number } {
-    return { ignoredMessages: this.ignoredMessages };
-  }
-
-  /** The storage's stats, with the messages the page and its worker ignored. */
-  override async stats(): Promise<StorageStats> {
-    const stats = (await this.call('stats', [])) as StorageStats;
-    return {
-      ...stats,
-      ignoredMessages: (stats.ignoredMessages ?? 0) + this.ignoredMessages,
-    } as StorageStats;
+  /** Listeners of calls that failed because the tab holding the database did not answer. */
+  subscribeBusy(listener: (error: StorageBusyError) => void): () => void {
+    this.busyListeners.add(listener);
+    return () => this.busyListeners.delete(listener);
   }
 
   override close(): Promise<void> {
     this.closing ??= (async () => {
       try {
-        await this.send({ type: 'call', method: 'close', args: [] });
+        await this.track(this.remote.close());
       } finally {
         this.listeners.clear();
         this.failAll(new DatabaseClosedError());
@@ -145,94 +117,49 @@ export class StorageClient extends ForwardingStorage {
     return this.closing;
   }
 
-  protected override call(
-    method: StorageMethod,
-    args: unknown[],
-    transfer: Transferable[] = [],
-  ): Promise<unknown> {
-    if (this.closing !== undefined) return Promise.reject(new DatabaseClosedError());
-    return this.send({ type: 'call', method, args }, transfer);
-  }
-
-  private send(message: Record<string, unknown>, transfer: Transferable[] = []): Promise<unknown> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.calls.set(id, { resolve, reject });
-      try {
-        this.port.postMessage({ v: PROTOCOL_VERSION, id, ...message }, transfer);
-      } catch (error) {
-        // Nothing was sent (a value the platform cannot clone): nothing will answer this id.
-        this.calls.delete(id);
-        reject(
-          new ShelfError(
-            `shelfdb could not send this ${String(message.method ?? message.type)} call to its storage worker (${(error as Error).message}). Nothing was stored. Pass plain data only.`,
-            { cause: error },
-          ),
+  protected override async call(method: StorageMethod, args: unknown[]): Promise<unknown> {
+    if (this.closing !== undefined) throw new DatabaseClosedError();
+    const wire = encodeArgs(method, args);
+    const service = this.remote[method] as unknown as (...a: unknown[]) => Promise<unknown>;
+    this.unsent = undefined;
+    const sending = service(...wire);
+    const unsent = this.unsent;
+    let answer;
+    try {
+      answer = await this.track(sending);
+    } catch (error) {
+      if (error === unsent && unsent !== undefined) {
+        throw new ShelfError(
+          `shelfdb could not send this ${method} call to its storage worker (${(error as Error).message}). Nothing was stored. Pass plain data only.`,
+          { cause: error },
         );
       }
+      if (error instanceof StorageBusyError) {
+        for (const listener of this.busyListeners) listener(error);
+      }
+      throw error;
+    }
+    try {
+      return decodeAnswer(method, answer);
+    } catch (error) {
+      // The worker answered, but not readably: whether the call ran is not known.
+      throw new StorageBusyError(
+        `The shelfdb storage worker's answer to ${method} could not be read (${(error as Error).message}); it is not known whether the call ran. Try again.`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** `promise`, failed early by `failAll`. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.inFlight.add(reject);
+      promise.then(resolve, reject).finally(() => this.inFlight.delete(reject));
     });
   }
 
-  private receive(data: unknown): void {
-    let message;
-    try {
-      message = parseMessage(data);
-    } catch (error) {
-      this.refuse(data, error);
-      return;
-    }
-    switch (message.type) {
-      case 'result':
-      case 'error': {
-        const call = this.calls.get(message.id);
-        if (call === undefined) {
-          this.ignoredMessages++; // an answer to no call of this page
-          return;
-        }
-        this.calls.delete(message.id);
-        if (message.type === 'result') {
-          call.resolve(message.value);
-          return;
-        }
-        const error = errorFromWire(message.error);
-        if (error instanceof StorageBusyError) this.onBusy?.(error);
-        call.reject(error);
-        return;
-      }
-      case 'invalidate':
-        for (const listener of this.listeners) listener(message.invalidation);
-        return;
-      case 'report':
-        this.report(errorFromWire(message.error));
-        return;
-      default:
-        this.ignoredMessages++;
-        return;
-    }
-  }
-
-  /** A message that does not parse: counted; only the call it would answer (if any) fails. */
-  private refuse(data: unknown, error: unknown): void {
-    this.ignoredMessages++;
-    if (error instanceof ProtocolVersionError && !this.versionReported) {
-      this.versionReported = true;
-      this.report(new StorageError(error.message, { cause: error }));
-    }
-    const id = (data as { id?: unknown } | null)?.id;
-    const call = typeof id === 'number' ? this.calls.get(id) : undefined;
-    if (call === undefined) return;
-    this.calls.delete(id as number);
-    // The worker answered, but not readably: whether the call ran is not known.
-    call.reject(
-      new StorageBusyError(
-        `The shelfdb storage worker's answer could not be read (${(error as Error).message}); it is not known whether the call ran. Try again.`,
-        { cause: error },
-      ),
-    );
-  }
-
   private failAll(error: unknown): void {
-    for (const call of this.calls.values()) call.reject(error);
-    this.calls.clear();
+    for (const reject of this.inFlight) reject(error);
+    this.inFlight.clear();
   }
 }

@@ -10,6 +10,7 @@ import type {
   LoadedRecord,
   PackOptions,
   PackResult,
+  RecoveryReport,
   RevisionInfo,
   Storage,
   StorageStats,
@@ -140,8 +141,8 @@ export class InstrumentedStorage implements Storage {
     private readonly closeAllowed: () => boolean,
   ) {}
 
-  get recovery(): unknown {
-    return (this.inner as { recovery?: unknown }).recovery;
+  get recovery(): RecoveryReport | undefined {
+    return this.inner.recovery;
   }
 
   private record<T>(method: string, args: unknown[], run: () => Promise<T>): Promise<T> {

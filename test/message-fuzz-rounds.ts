@@ -6,15 +6,16 @@
 import fc from 'fast-check';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
-  STORAGE_METHODS,
   callsChannelName,
   databaseChannelName,
   parseMessage,
   tabChannelName,
 } from '../src/shared/protocol.js';
 import type { Storage } from '../src/shared/storage.js';
-import { StorageClient, type Port } from '../src/storage-client.js';
-import { serveStorage, type Endpoint } from '../worker/storage-server.js';
+import type { Endpoint } from '../src/shared/link.js';
+import { STORAGE_METHODS } from '../src/shared/storage-calls.js';
+import { StorageClient } from '../src/storage-client.js';
+import { serveStorage } from '../worker/storage-server.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import {
@@ -249,6 +250,20 @@ export async function captureTabs(): Promise<Captured[]> {
   return captured;
 }
 
+/** Keeps a copy of a message; one carrying a port (the page's events proxy) is not replayable. */
+function capture(captured: Captured[] | undefined, target: Target, message: unknown): void {
+  try {
+    captured?.push({ target, message: structuredClone(message) });
+  } catch {
+    // a MessagePort must be transferred, not cloned: leave this message out
+  }
+}
+
+/** A page's close call (a Comlink call of `close`): its right, never a stray. */
+const isClose = (message: unknown): boolean =>
+  isObj(message) &&
+  (message.method === 'close' || (Array.isArray(message.path) && message.path[0] === 'close'));
+
 /** A page and its storage worker over a Node MessageChannel; every message each way captured. */
 async function link(captured?: Captured[]) {
   const { port1, port2 } = new MessageChannel();
@@ -257,10 +272,11 @@ async function link(captured?: Captured[]) {
   let closing = false;
   const worker: Endpoint = {
     postMessage: (message, transfer) => {
-      captured?.push({ target: 'to-page', message: structuredClone(message) });
+      capture(captured, 'to-page', message);
       port1.postMessage(message, transfer as never);
     },
     addEventListener: (type, listener) => port1.addEventListener(type, listener as never),
+    removeEventListener: (type, listener) => port1.removeEventListener(type, listener as never),
   };
   serveStorage(worker, async () => ({
     storage: new InstrumentedStorage(
@@ -270,13 +286,13 @@ async function link(captured?: Captured[]) {
       () => closing,
     ),
   }));
-  const page: Port = {
+  const page: Endpoint = {
     postMessage: (message, transfer) => {
-      captured?.push({ target: 'to-worker', message: structuredClone(message) });
+      capture(captured, 'to-worker', message);
       port2.postMessage(message, transfer as never);
     },
-    addEventListener: (type: string, listener: (event: never) => void) =>
-      port2.addEventListener(type, listener as never),
+    addEventListener: (type, listener) => port2.addEventListener(type, listener as never),
+    removeEventListener: (type, listener) => port2.removeEventListener(type, listener as never),
   };
   port1.start();
   port2.start();
@@ -305,7 +321,7 @@ export async function captureLink(): Promise<Captured[]> {
   await l.client.newOids(100_000);
   await exercise(l.client, 4);
   await l.close();
-  return captured.filter((c) => !(isObj(c.message) && c.message.method === 'close'));
+  return captured.filter((c) => !isClose(c.message));
 }
 
 /** The root referencing the oids the workloads write: what a stray pack must keep. */
@@ -422,7 +438,7 @@ export async function linkRound(strays: Stray[], skip: ReadonlySet<string>): Pro
   const send = async (): Promise<void> => {
     for (const { target, message } of strays) {
       // A page's own close() is its right: only strays that are not closes go to the worker.
-      if (isObj(message) && message.method === 'close') continue;
+      if (isClose(message)) continue;
       if (skip.has(classify(target, message))) {
         leftOut++;
         continue;

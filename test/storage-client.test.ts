@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../worker/memory-storage.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { serveStorage, type Endpoint } from '../worker/storage-server.js';
-import { StorageClient, type Port } from '../src/storage-client.js';
-import { PROTOCOL_VERSION, type OpenRequest } from '../src/shared/protocol.js';
+import { serveStorage } from '../worker/storage-server.js';
+import { StorageClient } from '../src/storage-client.js';
+import type { Endpoint, OpenRequest } from '../src/shared/link.js';
+import { packRecords } from '../src/shared/record-batch.js';
 import {
   ShelfError,
   StorageBusyError,
@@ -36,7 +37,11 @@ async function connect(storage: Storage) {
   serveStorage(port1 as unknown as Endpoint, async () => ({ storage }));
   port1.start();
   port2.start();
-  const client = await StorageClient.connect(port2 as unknown as Port, request, () => undefined);
+  const client = await StorageClient.connect(
+    port2 as unknown as Endpoint,
+    request,
+    () => undefined,
+  );
   return { client, page: port2 };
 }
 
@@ -65,31 +70,70 @@ describe('StorageClient and serveStorage', () => {
     await client.close(); // would wait for the lost call if it were still pending
   });
 
-  it('answers a malformed message with an error for its id, and fails no other call', async () => {
+  it('drops every message that is not a call of a service method, and fails no call in flight', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     const memory = new MemoryStorage();
+    const seen: string[] = [];
     const { client, page } = await connect(
-      hooked(memory, {
-        stats: async () => {
-          await gate;
-          return memory.stats();
+      hooked(
+        memory,
+        {
+          stats: async () => {
+            await gate;
+            return memory.stats();
+          },
         },
-      }),
+        seen,
+      ),
     );
     const inFlight = client.stats();
-    const answers: unknown[] = [];
-    page.addEventListener('message', (e) => answers.push(e.data));
-    page.postMessage({ v: PROTOCOL_VERSION, type: 'call', id: 999, method: 'drop', args: [] });
-    page.postMessage('junk');
-    page.postMessage({ v: PROTOCOL_VERSION + 1, type: 'call', method: 'stats', args: [] });
-    await until(() => answers.length > 0);
-    expect(answers[0]).toMatchObject({ type: 'error', id: 999 });
+    seen.length = 0;
+    const raw = (value: unknown) => ({ type: 'RAW', value });
+    const strays = [
+      'junk',
+      { id: 'x1', type: 'SET', path: ['load'], value: raw(null) }, // would replace the method
+      { id: 'x2', type: 'GET', path: ['constructor'] },
+      { id: 'x3', type: 'RELEASE', path: [] }, // would stop the service
+      { id: 'x4', type: 'APPLY', path: ['drop'], argumentList: [] },
+      { id: 'x5', type: 'APPLY', path: ['load'], argumentList: 5 },
+      { id: 'x6', type: 'APPLY', path: ['load'], argumentList: [{ type: 'HANDLER', name: 'x' }] },
+      { type: 'APPLY', path: ['close'], argumentList: [] }, // no id
+    ];
+    for (const stray of strays) page.postMessage(stray);
+    await client.sync(0); // answered after the strays: one port keeps the order
     release();
     const stats = (await inFlight) as { ignoredMessages?: number };
-    // The worker ignored three messages, the page one answer to a call it never made.
-    expect(stats.ignoredMessages).toBe(4);
-    expect(client.wireStats.ignoredMessages).toBe(1);
+    expect(stats.ignoredMessages).toBe(strays.length);
+    expect(seen.sort()).toEqual(['stats', 'sync']); // only the page's own calls ran
+    expect(await client.load([0])).toEqual([]); // the service still serves, unchanged
+  });
+
+  it('answers a commit whose record batch is malformed with ShelfError, storing nothing', async () => {
+    const seen: string[] = [];
+    const { page } = await connect(hooked(new MemoryStorage(), {}, seen));
+    seen.length = 0;
+    const answers: unknown[] = [];
+    page.addEventListener('message', (e) => answers.push(e.data));
+    const batch = packRecords([{ oid: 1, className: 'X', state: new Uint8Array(4), refs: [] }]);
+    new DataView(batch).setUint32(0, 1000, true); // claims 1000 records
+    page.postMessage(
+      {
+        id: 'forged',
+        type: 'APPLY',
+        path: ['commit'],
+        argumentList: [
+          { type: 'RAW', value: { baseTid: 0 } },
+          { type: 'HANDLER', name: 'shelfdb:records', value: batch },
+        ],
+      },
+      [batch],
+    );
+    await until(() => answers.some((a) => (a as { id?: unknown }).id === 'forged'));
+    const answer = answers.find((a) => (a as { id?: unknown }).id === 'forged');
+    expect(answer).toMatchObject({ type: 'HANDLER', name: 'throw' });
+    expect(JSON.stringify(answer)).toMatch(/record batch is malformed/);
+    expect(seen).toEqual([]);
   });
 
   it('answers calls with malformed arguments with an error, never running them', async () => {

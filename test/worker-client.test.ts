@@ -1,16 +1,17 @@
 /**
  * The Storage contract over the worker client: StorageClient (the page side) talking to
- * serveStorage (the worker side) across a Node MessageChannel, as openDatabase() and
+ * serveStorage (the worker side) over Comlink across a Node MessageChannel, as openDatabase() and
  * worker/entry.ts wire them across a real worker. Record batches are transferred, errors cross
- * as envelopes, invalidations as messages: the same suite must hold as in process.
+ * as envelopes, invalidations through the page's events proxy: the same suite must hold as in
+ * process.
  */
 import { MessageChannel } from 'node:worker_threads';
 import { MemoryStorage, type Storage } from '../src/index.js';
-import type { OpenRequest } from '../src/shared/protocol.js';
-import { StorageClient, type Port } from '../src/storage-client.js';
+import type { Endpoint, OpenRequest } from '../src/shared/link.js';
+import { StorageClient } from '../src/storage-client.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { serveStorage, type Endpoint } from '../worker/storage-server.js';
+import { serveStorage } from '../worker/storage-server.js';
 import { describeStorage, describeStorageArguments } from './storage-contract.js';
 
 const REQUEST: OpenRequest = {
@@ -25,7 +26,7 @@ const REQUEST: OpenRequest = {
 function overChannel(open: () => Promise<Storage> | Storage): Promise<StorageClient> {
   const { port1, port2 } = new MessageChannel();
   serveStorage(port2 as unknown as Endpoint, async () => ({ storage: await open() }));
-  return StorageClient.connect(port1 as unknown as Port, REQUEST, () => {
+  return StorageClient.connect(port1 as unknown as Endpoint, REQUEST, () => {
     port1.close();
     port2.close();
   });

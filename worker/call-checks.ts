@@ -7,8 +7,13 @@
  * itself (validateCommit), which alone knows which oids it handed out.
  */
 import { ShelfError } from '../src/shared/errors.js';
-import { MAX_ID_LENGTH, isId, type StorageMethod } from '../src/shared/protocol.js';
-import { RECORD_FIXED_BYTES, unpackRecords } from '../src/shared/record-batch.js';
+import { MAX_ID_LENGTH, isId } from '../src/shared/protocol.js';
+import {
+  STORAGE_CALLS,
+  batchFrom,
+  type ArgumentKind,
+  type StorageMethod,
+} from '../src/shared/storage-calls.js';
 import type { CommitRequest, Tid } from '../src/shared/storage.js';
 import { MAX_BATCH, checkLoad, checkOid, checkOidCount, checkTid } from './commit-checks.js';
 
@@ -18,58 +23,46 @@ const isCount = (x: unknown): boolean =>
   x === Infinity || (Number.isSafeInteger(x) && (x as number) >= 0);
 
 /**
- * Checks the arguments of one call and returns them as the Storage method takes them (a commit's
- * record batch unpacked into its request).
+ * Checks the arguments of one call by the kinds its declaration names (src/shared/storage-calls.ts)
+ * and returns them as the Storage method takes them (a commit's record batch unpacked into its
+ * request).
  * @throws ShelfError naming the method and the bad argument; nothing has run.
  */
 export function checkCall(method: StorageMethod, args: unknown[]): unknown[] {
-  const arity = (most: number): void => {
-    if (args.length > most) {
-      throw new ShelfError(`${method}: ${args.length} arguments, at most ${most} expected.`);
-    }
-  };
-  switch (method) {
-    case 'load':
-      arity(2);
-      checkLoad(args[0], args[1]);
-      return args;
-    case 'newOids':
-      arity(1);
-      checkOidCount(args[0] as number);
-      return args;
-    case 'commit':
-      arity(2);
-      return [commitRequest(args[0], args[1])];
-    case 'sync':
-      arity(1);
-      checkTid('sync', args[0]);
-      return args;
-    case 'pack':
-      arity(1);
-      checkOptions(method, args[0], { keepTid: 'tid' });
-      return args;
-    case 'transactions':
-      arity(1);
-      checkOptions(method, args[0], { limit: 'count', before: 'tid' });
-      return args;
-    case 'history':
-      arity(2);
-      checkOid('history', args[0]);
-      if (args[1] !== undefined && !isCount(args[1])) {
-        throw new ShelfError(`history: limit ${String(args[1])} is not a non-negative integer.`);
-      }
-      return args;
-    case 'pin':
-      arity(2);
-      checkPin(args[0], args[1]);
-      return args;
-    case 'stats':
-    case 'verify':
-    case 'close':
-      arity(0);
-      return args;
+  const declared = STORAGE_CALLS[method].args;
+  // A commit crosses as two values: its fields, then its records in one batch.
+  const most = declared.length + (method === 'commit' ? 1 : 0);
+  if (args.length > most) {
+    throw new ShelfError(`${method}: ${args.length} arguments, at most ${most} expected.`);
   }
+  if (method === 'commit') return [commitRequest(args[0], args[1])];
+  declared.forEach((declaration, i) => {
+    const kind = declaration.replace('?', '') as ArgumentKind;
+    if (declaration.endsWith('?') && args[i] === undefined) return;
+    CHECKS[kind](method, args[i]);
+  });
+  return args;
 }
+
+const CHECKS: Record<ArgumentKind, (method: StorageMethod, value: unknown) => void> = {
+  oids: (_method, value) => checkLoad(value),
+  oid: (method, value) => checkOid(method, value),
+  tid: (method, value) => checkTid(method, value),
+  count: (method, value) => {
+    if (method === 'newOids') checkOidCount(value as number);
+    else if (!isCount(value)) {
+      throw new ShelfError(`${method}: count ${String(value)} is not a non-negative integer.`);
+    }
+  },
+  holder: (_method, value) => checkPin(value, null),
+  'tid-or-null': (method, value) => {
+    if (value !== null) checkTid(method, value);
+  },
+  commit: () => undefined, // decoded whole by commitRequest
+  'pack-options': (method, value) => checkOptions(method, value, { keepTid: 'tid' }),
+  'transaction-options': (method, value) =>
+    checkOptions(method, value, { limit: 'count', before: 'tid' }),
+};
 
 /** @throws ShelfError unless `holder` is a short string and `tid` a tid or null. */
 export function checkPin(holder: unknown, tid: unknown): asserts tid is Tid | null {
@@ -93,30 +86,24 @@ function checkOptions(method: string, options: unknown, fields: Record<string, '
   }
 }
 
-/** A commit as it crosses a channel: its fields, and its records packed in one buffer. */
+/** A commit as it crosses a link: its fields, and its records packed in one batch. */
 function commitRequest(fields: unknown, batch: unknown): CommitRequest {
-  if (!isRecord(fields) || 'records' in fields || !(batch instanceof ArrayBuffer)) {
+  const records = batchFrom(batch);
+  if (!isRecord(fields) || 'records' in fields || records === undefined) {
     throw new ShelfError(
       'commit: malformed request (expected its fields and a packed record batch); nothing was stored.',
     );
   }
-  const view = new DataView(batch);
-  // Bound the counts before decoding, so a forged header cannot make the decoder allocate.
-  if (
-    batch.byteLength < 8 ||
-    view.getUint32(0, true) > MAX_BATCH ||
-    view.getUint32(0, true) * RECORD_FIXED_BYTES > batch.byteLength ||
-    view.getUint32(4, true) * 2 > batch.byteLength
-  ) {
-    throw new ShelfError('commit: the record batch is malformed; nothing was stored.');
-  }
-  let records;
+  let unpacked;
   try {
-    records = unpackRecords(batch);
+    unpacked = records.records;
   } catch (error) {
     throw new ShelfError('commit: the record batch is malformed; nothing was stored.', {
       cause: error,
     });
   }
-  return { ...(fields as Omit<CommitRequest, 'records'>), records };
+  if (unpacked.length > MAX_BATCH) {
+    throw new ShelfError(`commit: more than ${MAX_BATCH} records; nothing was stored.`);
+  }
+  return { ...(fields as Omit<CommitRequest, 'records'>), records: unpacked };
 }

@@ -1,15 +1,15 @@
 /**
  * The storage worker: one per tab, started by openDatabase(). It opens the database's files (OPFS
  * through sync access handles, which exist only in dedicated workers, or IndexedDB) and serves the
- * page over postMessage with the protocol of src/shared/protocol.ts, with the owner election
- * (TabRouter) in front of the storage: the page never assumes its own worker holds the files.
+ * page over Comlink (src/shared/link.ts), with the owner election (TabRouter) in front of the
+ * storage: the page never assumes its own worker holds the files.
  */
 import { StorageError } from '../src/shared/errors.js';
-import type { OpenRequest } from '../src/shared/protocol.js';
+import type { Endpoint, OpenRequest } from '../src/shared/link.js';
 import { IndexedDBStorage } from './indexeddb-storage.js';
 import { OpfsBlockDirectory } from './opfs-file.js';
 import { ShelfStorage } from './shelf-storage.js';
-import { serveStorage, type Endpoint, type Opened } from './storage-server.js';
+import { serveStorage, type Opened } from './storage-server.js';
 import { TabRouter } from './tab-router.js';
 
 /** True where this worker can use OPFS sync access handles (not in every browser or mode). */

@@ -1,173 +1,214 @@
 /**
- * The storage side of the wire: answers the messages of src/shared/protocol.ts with a Storage.
- * The worker entry serves its page with it (the storage being the TabRouter, which forwards to
- * the tab that owns the files).
+ * The storage side of the page's link: `serveStorage` exposes one StorageService over Comlink
+ * (src/shared/link.ts) on the worker's scope, answering with a Storage — in the worker entry the
+ * TabRouter, which forwards to the tab that owns the files.
  *
- * Record batches travel as one transferred ArrayBuffer each way (record-batch.ts); expected
- * failures travel as error envelopes (errorToWire), so the page rethrows the same class with the
- * same fields. Every commit the storage announces is posted as an 'invalidate' message (or folded
- * into the page's own commit's answer), every background failure as a 'report'. A message that
- * does not parse is never acted on and fails no other call: it is answered with an error when it
- * carries an id, else ignored; both are counted in `stats().ignoredMessages`. Arguments are
- * checked per method (call-checks.ts) before they reach the storage.
+ * Every call's arguments are checked per method (call-checks.ts) before they reach the storage.
+ * Every commit the storage announces goes to the page's events (or, for the page's own commit,
+ * rides in its answer: one message, not two), every background failure to `report`. Only calls of
+ * service methods reach Comlink: any other message (malformed, a Comlink property read or write,
+ * a release) is dropped and counted in `stats().ignoredMessages`, so nothing posted to the worker
+ * can replace or reach past the service.
  */
-import { StorageError, errorToWire } from '../src/shared/errors.js';
+import { expose, type Remote } from 'comlink';
+import { StorageError } from '../src/shared/errors.js';
 import {
-  PROTOCOL_VERSION,
-  ProtocolVersionError,
-  parseMessage,
-  type Message,
+  registerLinkHandlers,
+  type Endpoint,
   type OpenRequest,
+  type StorageEvents,
+  type StorageService,
+} from '../src/shared/link.js';
+import {
+  STORAGE_METHODS,
+  encodeAnswer,
+  isStorageMethod,
   type StorageMethod,
-} from '../src/shared/protocol.js';
-import { packRecords } from '../src/shared/record-batch.js';
-import type { CommitRequest, Invalidation, Storage, StorageStats } from '../src/shared/storage.js';
+} from '../src/shared/storage-calls.js';
+import type {
+  CommitRequest,
+  Invalidation,
+  RecoveryReport,
+  Storage,
+} from '../src/shared/storage.js';
 import { checkCall } from './call-checks.js';
 
-/** Where messages come from and go to: a worker's global scope, a MessagePort. */
-export interface Endpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-}
+export type { Endpoint };
 
 export interface Opened {
   storage: Storage;
   /** What opening found damaged and dropped, for the page to report. */
-  recovery?: unknown;
+  recovery?: RecoveryReport | undefined;
 }
 
-/** Serves one page: the first message must be 'open'; calls before it are refused. */
+/** Serves one page: the first call must be `open`; calls before it fail. */
 export function serveStorage(
   endpoint: Endpoint,
   open: (request: OpenRequest) => Promise<Opened>,
 ): void {
+  registerLinkHandlers();
   let storage: Storage | undefined;
-  let opening: Promise<Storage> | undefined;
-  /** Messages not acted on (malformed, another version, not for the worker). */
+  let opening: Promise<Opened> | undefined;
+  /** Messages not acted on (not a call of a service method). */
   let ignored = 0;
-  let versionReported = false;
   /** txnIds of the page's commits in flight → their invalidation, once announced. */
   const ownCommits = new Map<string, Invalidation | null>();
-  const reply = (message: Message, transfer: Transferable[] = []): void =>
-    endpoint.postMessage(message, transfer);
-  const fail = (id: number, error: unknown): void =>
-    reply({ v: PROTOCOL_VERSION, type: 'error', id, error: errorToWire(error) });
 
-  /** A message that does not parse: answered when it has an id, else reported once if foreign. */
-  const refuse = (data: unknown, error: unknown): void => {
-    ignored++;
-    const unreadable = new StorageError(
-      `The shelfdb storage worker could not read a message from the page (${(error as Error).message}); it did nothing with it.`,
-      { cause: error },
-    );
-    const id = (data as { id?: unknown } | null)?.id;
-    if (Number.isSafeInteger(id)) fail(id as number, unreadable);
-    else if (error instanceof ProtocolVersionError && !versionReported) {
-      versionReported = true;
-      reply({ v: PROTOCOL_VERSION, type: 'report', error: errorToWire(unreadable) });
+  /** The page's events object (a Comlink proxy), from `open`. */
+  let events: Remote<StorageEvents> | undefined;
+  /** Tells the page; a failure of the page's handler is the page's to report, not the worker's. */
+  const tell = (send: (to: Remote<StorageEvents>) => Promise<void>): void => {
+    if (events === undefined) return;
+    try {
+      void send(events).catch(() => undefined);
+    } catch {
+      // Not a proxy of the page's (a malformed open): nothing can be told through it.
     }
   };
 
-  endpoint.addEventListener('message', (event: MessageEvent) => {
-    let message: Message;
-    try {
-      message = parseMessage(event.data);
-    } catch (error) {
-      refuse(event.data, error);
-      return;
-    }
-    if (message.type === 'open') {
-      opening ??= open(message.request).then((opened) => {
-        storage = opened.storage;
-        storage.subscribe((invalidation) => {
-          // The page's own commit: its answer carries the invalidation (one message, not two).
-          if (invalidation.txnId !== undefined && ownCommits.has(invalidation.txnId)) {
-            ownCommits.set(invalidation.txnId, invalidation);
-            return;
-          }
-          reply({ v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
-        });
-        storage.subscribeErrors?.((error) =>
-          reply({ v: PROTOCOL_VERSION, type: 'report', error: errorToWire(error) }),
-        );
-        reply({
-          v: PROTOCOL_VERSION,
-          type: 'result',
-          id: message.id,
-          value: { recovery: opened.recovery },
-        });
-        return opened.storage;
+  const start = async (
+    request: OpenRequest,
+    pageEvents: Remote<StorageEvents>,
+  ): Promise<{ recovery?: RecoveryReport }> => {
+    checkOpenRequest(request);
+    // The events of the open that opens the storage; a later open joins it and changes nothing.
+    if (opening === undefined) events = pageEvents;
+    opening ??= open(request).then((opened) => {
+      storage = opened.storage;
+      storage.subscribe((invalidation) => {
+        if (invalidation.txnId !== undefined && ownCommits.has(invalidation.txnId)) {
+          ownCommits.set(invalidation.txnId, invalidation);
+          return;
+        }
+        tell((to) => to.invalidate(invalidation));
       });
-      opening.catch((error: unknown) => {
-        opening = undefined;
-        fail(message.id, error);
-      });
-      return;
-    }
-    if (message.type !== 'call') {
-      ignored++; // answers and announcements go from the worker to the page, never back
-      return;
-    }
-    const { id, method } = message;
+      storage.subscribeErrors?.((error) => tell((to) => to.report(error)));
+      return opened;
+    });
+    opening.catch(() => (opening = undefined)); // the page may ask again
+    const opened = await opening;
+    return opened.recovery === undefined ? {} : { recovery: opened.recovery };
+  };
+
+  /** Runs one call of the page on the storage, checked. */
+  const run = async (method: StorageMethod, wireArgs: unknown[]): Promise<unknown> => {
     if (storage === undefined) {
-      fail(id, new StorageError(`storage call ${method} before the database was opened`));
-      return;
+      throw new StorageError(`storage call ${method} before the database was opened`);
     }
-    let args: unknown[];
-    try {
-      args = checkCall(method, message.args);
-    } catch (error) {
-      fail(id, error);
-      return;
+    const args = checkCall(method, wireArgs);
+    if (method === 'commit') return commit(storage, args[0] as CommitRequest);
+    if (method === 'pin') return storage.pin?.(args[0] as string, args[1] as number | null);
+    if (method === 'stats') {
+      const stats = await storage.stats();
+      return { ...stats, ignoredMessages: (stats.ignoredMessages ?? 0) + ignored };
     }
-    const txnId = method === 'commit' ? (args[0] as CommitRequest).txnId : undefined;
+    const fn = storage[method] as (...a: unknown[]) => Promise<unknown>;
+    return encodeAnswer(method, await fn.apply(storage, args));
+  };
+
+  /** A commit of the page; its answer carries its own announcement. */
+  const commit = async (s: Storage, txn: CommitRequest): Promise<unknown> => {
+    const txnId = txn.txnId;
     const own = typeof txnId === 'string' && !ownCommits.has(txnId) ? txnId : undefined;
     if (own !== undefined) ownCommits.set(own, null);
-    /** The invalidation of the page's commit, if the storage announced it. */
     const announced = (): Invalidation | null | undefined => {
       if (own === undefined) return undefined;
       const invalidation = ownCommits.get(own);
       ownCommits.delete(own);
       return invalidation;
     };
-    void run(storage, method, args, () => ignored).then(
-      ([value, transfer]) => {
-        const invalidation = announced();
-        const answer = invalidation ? { tid: value, invalidation } : value;
-        reply({ v: PROTOCOL_VERSION, type: 'result', id, value: answer }, transfer);
-      },
-      (error: unknown) => {
-        // Announced and yet failed (the owner's answer was lost: StorageBusyError): the commit
-        // landed, and the page learns so from its invalidation, as from anyone else's.
-        const invalidation = announced();
-        if (invalidation) reply({ v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
-        fail(id, error);
-      },
-    );
-  });
+    let tid;
+    try {
+      tid = await s.commit(txn);
+    } catch (error) {
+      // Announced and yet failed (the owner's answer was lost: StorageBusyError): the commit
+      // landed, and the page learns so from its invalidation, as from anyone else's.
+      const invalidation = announced();
+      if (invalidation) tell((to) => to.invalidate(invalidation));
+      throw error;
+    }
+    const invalidation = announced();
+    return invalidation ? { tid, invalidation } : tid;
+  };
+  const service = {
+    open: start,
+    ...Object.fromEntries(
+      STORAGE_METHODS.map((method) => [method, (...args: unknown[]) => run(method, args)]),
+    ),
+  } as unknown as StorageService;
+
+  expose(
+    service,
+    onlyServiceCalls(endpoint, () => ignored++),
+  );
 }
 
-/** Runs one checked call; a record batch answer is transferred. */
-async function run(
-  storage: Storage,
-  method: StorageMethod,
-  args: unknown[],
-  ignored: () => number,
-): Promise<[unknown, Transferable[]]> {
-  switch (method) {
-    case 'load': {
-      const buffer = packRecords(await storage.load(args[0] as number[], args[1] as number));
-      return [buffer, [buffer]];
-    }
-    case 'pin':
-      return [await storage.pin?.(args[0] as string, args[1] as number | null), []];
-    case 'stats': {
-      const stats = (await storage.stats()) as StorageStats & { ignoredMessages?: number };
-      return [{ ...stats, ignoredMessages: (stats.ignoredMessages ?? 0) + ignored() }, []];
-    }
-    default: {
-      const fn = storage[method] as (...a: unknown[]) => Promise<unknown>;
-      return [await fn.apply(storage, args), []];
-    }
+/** @throws StorageError for an open request the page could not have meant. */
+function checkOpenRequest(r: unknown): asserts r is OpenRequest {
+  const x = r as Partial<OpenRequest> | null;
+  if (
+    typeof x !== 'object' ||
+    x === null ||
+    typeof x.name !== 'string' ||
+    !['auto', 'opfs', 'indexeddb'].includes(x.storage as string) ||
+    !['strict', 'relaxed'].includes(x.durability as string) ||
+    typeof x.recover !== 'boolean' ||
+    typeof x.busyTimeout !== 'number'
+  ) {
+    throw new StorageError('open: malformed request; nothing was opened.');
   }
+}
+
+/**
+ * `endpoint` as Comlink sees it: only messages that call a service method pass (a Comlink APPLY of
+ * `open` or a storage method with an argument list of wire values); every other one is dropped
+ * and counted by `ignore`.
+ */
+function onlyServiceCalls(endpoint: Endpoint, ignore: () => void): Endpoint {
+  const filters = new Map<unknown, (event: Event) => void>();
+  return {
+    postMessage: (message, transfer) => endpoint.postMessage(message, transfer),
+    start: endpoint.start?.bind(endpoint),
+    addEventListener: (type, listener) => {
+      const filter = (event: Event): void => {
+        if (type === 'message' && !isServiceCall((event as MessageEvent).data)) {
+          ignore();
+          return;
+        }
+        if (typeof listener === 'function') listener(event);
+        else listener.handleEvent(event);
+      };
+      filters.set(listener, filter);
+      endpoint.addEventListener(type, filter);
+    },
+    removeEventListener: (type, listener) => {
+      const filter = filters.get(listener);
+      if (filter !== undefined) endpoint.removeEventListener(type, filter);
+    },
+  };
+}
+
+/** A Comlink wire value the service can take: plain data, a record batch, an error, a proxy. */
+function isWireValue(x: unknown): boolean {
+  if (typeof x !== 'object' || x === null) return false;
+  const { type, name, value } = x as Record<string, unknown>;
+  if (type === 'RAW') return true;
+  if (type !== 'HANDLER') return false;
+  if (name === 'shelfdb:records') return value instanceof ArrayBuffer;
+  if (name === 'shelfdb:error') return true;
+  return name === 'proxy' && typeof MessagePort !== 'undefined' && value instanceof MessagePort;
+}
+
+function isServiceCall(data: unknown): boolean {
+  if (typeof data !== 'object' || data === null) return false;
+  const { id, type, path, argumentList } = data as Record<string, unknown>;
+  return (
+    typeof id === 'string' &&
+    type === 'APPLY' &&
+    Array.isArray(path) &&
+    path.length === 1 &&
+    (path[0] === 'open' || isStorageMethod(path[0])) &&
+    Array.isArray(argumentList) &&
+    argumentList.every(isWireValue)
+  );
 }

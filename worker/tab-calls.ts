@@ -1,6 +1,6 @@
 /**
  * TabCalls: the calls a tab has sent to the owning tab and waits on, and how they cross the
- * channels (record batches packed, as across the worker boundary).
+ * channels (each call encoded and its answer checked as src/shared/storage-calls.ts declares).
  *
  * Invariant: every call settles. An answer settles it; a call without one fails after
  * `busyTimeout` with StorageBusyError, which means "not known whether it ran": the owner may have
@@ -10,9 +10,14 @@
  * owner takes the calls still waiting and runs them itself.
  */
 import { StorageBusyError, errorFromWire } from '../src/shared/errors.js';
-import { PROTOCOL_VERSION, type Message, type StorageMethod } from '../src/shared/protocol.js';
-import { packRecords, unpackRecords } from '../src/shared/record-batch.js';
-import type { CommitRequest, LoadedRecord } from '../src/shared/storage.js';
+import { PROTOCOL_VERSION, type Message } from '../src/shared/protocol.js';
+import {
+  decodeAnswer,
+  encodeAnswer,
+  encodeArgs,
+  toChannel,
+  type StorageMethod,
+} from '../src/shared/storage-calls.js';
 
 export type CallMessage = Message & { type: 'call' };
 
@@ -57,7 +62,7 @@ export class TabCalls {
       type: 'call',
       id,
       method,
-      args: encodeArgs(method, args),
+      args: encodeArgs(method, args).map(toChannel),
       from: this.options.tabId,
     };
     const call = new Promise<unknown>((resolve, reject) => {
@@ -113,7 +118,7 @@ export class TabCalls {
     let value: unknown;
     if (message.type === 'result') {
       try {
-        value = decodeResult(w.method, message.value);
+        value = decodeAnswer(w.method, message.value);
       } catch {
         return false;
       }
@@ -135,22 +140,7 @@ function busyMessage(name: string, method: StorageMethod, timeout: number): stri
   return `Database "${name}": the tab that holds it did not answer within ${timeout} ms (it may be frozen in the background). ${what}`;
 }
 
-function encodeArgs(method: StorageMethod, args: unknown[]): unknown[] {
-  if (method !== 'commit') return args;
-  const { records, ...rest } = args[0] as CommitRequest;
-  return [rest, packRecords(records)];
-}
-
+/** An answer as a channel carries it: `load`'s records packed in one buffer. */
 export function encodeResult(method: StorageMethod, value: unknown): unknown {
-  return method === 'load' ? packRecords(value as LoadedRecord[]) : value;
-}
-
-/** @throws for an answer that is not what the method answers (then it is ignored). */
-function decodeResult(method: StorageMethod, value: unknown): unknown {
-  if (method === 'load') {
-    if (!(value instanceof ArrayBuffer)) throw new TypeError('load: not a record batch');
-    return unpackRecords(value);
-  }
-  if (method === 'commit' && !Number.isSafeInteger(value)) throw new TypeError('commit: no tid');
-  return value;
+  return toChannel(encodeAnswer(method, value));
 }

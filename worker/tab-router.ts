@@ -41,10 +41,10 @@ import {
   tabChannelName,
   tabLockName,
   type Message,
-  type StorageMethod,
 } from '../src/shared/protocol.js';
+import type { StorageMethod } from '../src/shared/storage-calls.js';
 import { ForwardingStorage } from '../src/shared/forwarding-storage.js';
-import type { Storage, StorageStats, Tid } from '../src/shared/storage.js';
+import type { RecoveryReport, Storage, StorageStats, Tid } from '../src/shared/storage.js';
 import { TabCalls, encodeResult } from './tab-calls.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
 import { TabServing } from './tab-serving.js';
@@ -429,8 +429,8 @@ export class TabRouter extends ForwardingStorage {
   }
 
   /** The recovery report of the storage, when this worker owns it. */
-  get recovery(): unknown {
-    return (this.local as { recovery?: unknown } | undefined)?.recovery;
+  get recovery(): RecoveryReport | undefined {
+    return this.local?.recovery;
   }
 
   /**

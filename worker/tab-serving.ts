@@ -9,12 +9,8 @@
  * keeps what the oldest pin of any live tab needs.
  */
 import { DatabaseClosedError, ShelfError } from '../src/shared/errors.js';
-import {
-  tabChannelName,
-  tabLockName,
-  type Message,
-  type StorageMethod,
-} from '../src/shared/protocol.js';
+import { tabChannelName, tabLockName, type Message } from '../src/shared/protocol.js';
+import type { StorageMethod } from '../src/shared/storage-calls.js';
 import type { PackOptions, Storage, Tid } from '../src/shared/storage.js';
 import { checkCall } from './call-checks.js';
 import { PinGathering } from './pin-gathering.js';

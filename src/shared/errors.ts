@@ -12,11 +12,14 @@
  * │  ├─ CorruptStorageError
  * │  ├─ StorageFullError
  * │  └─ StorageBusyError
+ * ├─ ProtocolError                   a message between worker and tabs that could not be read
+ * │  └─ ProtocolVersionError (.version)   another tab runs another version of the app
  * └─ DatabaseClosedError
  *
- * Comlink and structured clone flatten a thrown error to name/message/stack, so errors cross a
- * worker or a tab as a `WireError` envelope (`errorToWire`), and `errorFromWire` rebuilds the same
- * class with the same fields on the other side.
+ * Structured clone flattens an error to name/message/stack, so errors cross a worker or a tab as a
+ * `WireError` envelope (`errorToWire`; on the Comlink link by its transfer handler, see
+ * wire-handlers.ts), and `errorFromWire` rebuilds the same class with the same fields on the other
+ * side.
  */
 
 export class ShelfError extends Error {
@@ -110,6 +113,23 @@ export class StorageBusyError extends StorageError {
   override name = 'StorageBusyError';
 }
 
+export class ProtocolError extends ShelfError {
+  override name = 'ProtocolError';
+}
+
+/** A message of another protocol version: another version of the app runs in another tab. */
+export class ProtocolVersionError extends ProtocolError {
+  override name = 'ProtocolVersionError';
+  constructor(
+    /** The version the message said it speaks. */
+    readonly version: unknown,
+    expected: number,
+    message = `shelfdb protocol version mismatch: got ${String(version)}, this code speaks ${expected}. Reload every tab of this app so they run the same version.`,
+  ) {
+    super(message);
+  }
+}
+
 export class DatabaseClosedError extends ShelfError {
   override name = 'DatabaseClosedError';
   constructor(message = 'The database is closed. Open it again with openDatabase().') {
@@ -128,6 +148,7 @@ export interface WireError {
   oid?: number;
   className?: string;
   path?: string;
+  version?: unknown;
 }
 
 export function errorToWire(error: unknown): WireError {
@@ -143,6 +164,7 @@ export function errorToWire(error: unknown): WireError {
   }
   if (error instanceof SerializationError) wire.path = error.path;
   if (error instanceof UnregisteredClassError) wire.className = error.className;
+  if (error instanceof ProtocolVersionError) wire.version = error.version;
   return wire;
 }
 
@@ -190,6 +212,12 @@ export function errorFromWire(wire: WireError): Error {
       break;
     case 'StorageError':
       error = new StorageError(m);
+      break;
+    case 'ProtocolVersionError':
+      error = new ProtocolVersionError(wire.version, NaN, m);
+      break;
+    case 'ProtocolError':
+      error = new ProtocolError(m);
       break;
     case 'DatabaseClosedError':
       error = new DatabaseClosedError(m);

@@ -1,7 +1,7 @@
 /**
  * ForwardingStorage: the Storage methods as calls to somewhere else (the page's storage worker, or
- * the tab that owns the files). Subclasses implement `call` — the transport — and override the
- * methods whose arguments or answers they encode differently (record batches).
+ * the tab that owns the files). Subclasses implement `call` — the transport, which encodes and
+ * decodes each call as storage-calls.ts declares it.
  */
 import type {
   CommitRequest,
@@ -17,7 +17,7 @@ import type {
   TransactionInfo,
   VerifyReport,
 } from './storage.js';
-import type { StorageMethod } from './protocol.js';
+import type { AnnouncedCommit, StorageMethod } from './storage-calls.js';
 
 export abstract class ForwardingStorage implements Storage {
   /** Listeners of invalidations. */
@@ -38,8 +38,12 @@ export abstract class ForwardingStorage implements Storage {
     return this.call('newOids', [count]) as Promise<number[]>;
   }
 
-  commit(txn: CommitRequest): Promise<Tid> {
-    return this.call('commit', [txn]) as Promise<Tid>;
+  async commit(txn: CommitRequest): Promise<Tid> {
+    const answer = (await this.call('commit', [txn])) as Tid | AnnouncedCommit;
+    if (typeof answer === 'number') return answer;
+    // The answer carries the commit's own announcement (one message, not two): announce it here.
+    for (const listener of this.listeners) listener(answer.invalidation);
+    return answer.tid;
   }
 
   sync(sinceTid: Tid): Promise<SyncResult> {

@@ -1,6 +1,8 @@
 /**
- * The wire vocabulary between a page and its storage (worker, owner tab): the protocol version,
- * the channel names, and the discriminated union of every message. Incoming `event.data` is
+ * The wire vocabulary between the tabs of a database (each tab's storage worker, and the one that
+ * owns the files): the protocol version, the channel and lock names, and the discriminated union
+ * of every message. (A page talks to its own storage worker over Comlink instead: link.ts.) The
+ * calls' arguments and answers are declared in storage-calls.ts. Incoming `event.data` is
  * `unknown` until `parseMessage` narrows it. A message that does not parse, or comes from another
  * protocol version, is never acted on: receivers ignore and count it (a stray message must not
  * fail the calls in flight, which the owner may still be running), and report a version mismatch
@@ -8,7 +10,10 @@
  * by whoever runs it (worker/call-checks.ts).
  */
 import type { Invalidation, Tid } from './storage.js';
-import { isWireError, type WireError } from './errors.js';
+import { isStorageMethod, type StorageMethod } from './storage-calls.js';
+import { ProtocolError, ProtocolVersionError, isWireError, type WireError } from './errors.js';
+
+export { ProtocolError, ProtocolVersionError };
 
 /**
  * Bumped whenever a message changes shape. 2: 'report' (background errors), 'hello' carries the
@@ -44,40 +49,11 @@ export function callsChannelName(name: string): string {
   return `shelfdb:${name}:calls`;
 }
 
-/** The storage methods a call message may name. */
-export const STORAGE_METHODS = [
-  'load',
-  'newOids',
-  'commit',
-  'sync',
-  'pack',
-  'stats',
-  'verify',
-  'transactions',
-  'history',
-  'pin',
-  'close',
-] as const;
-export type StorageMethod = (typeof STORAGE_METHODS)[number];
-
-/** What a page asks its storage worker to open. */
-export interface OpenRequest {
-  name: string;
-  /** 'auto': OPFS where the worker has sync access handles, else IndexedDB. */
-  storage: 'auto' | 'opfs' | 'indexeddb';
-  durability: 'strict' | 'relaxed';
-  recover: boolean;
-  /** Milliseconds a call waits for the owning tab before failing with StorageBusyError. */
-  busyTimeout: number;
-}
-
 export type Message =
-  | { v: number; type: 'open'; id: number; request: OpenRequest }
   | { v: number; type: 'call'; id: number; method: StorageMethod; args: unknown[]; from?: string }
   | { v: number; type: 'result'; id: number; value: unknown }
   | { v: number; type: 'error'; id: number; error: WireError }
   | { v: number; type: 'invalidate'; invalidation: Invalidation }
-  /** A tab's worker took over the files (or answers a hello); `tid`: its newest, when given. */
   /**
    * A tab's worker took over the files (or answers a hello). `term`: random, new at each takeover,
    * so a follower tells a real handover from a stray or forged announcement naming the same tab.
@@ -92,20 +68,6 @@ export type Message =
   /** A failure of work nobody awaited (a background checkpoint or flush): for every page. */
   | { v: number; type: 'report'; error: WireError };
 
-export class ProtocolError extends Error {
-  override name = 'ProtocolError';
-}
-
-/** A message of another protocol version: another version of the app runs in another tab. */
-export class ProtocolVersionError extends ProtocolError {
-  override name = 'ProtocolVersionError';
-  constructor(readonly version: unknown) {
-    super(
-      `shelfdb protocol version mismatch: got ${String(version)}, this code speaks ${PROTOCOL_VERSION}. Reload every tab of this app so they run the same version.`,
-    );
-  }
-}
-
 const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
 /** A tab id, pin holder or txnId from a channel: a short non-empty string. */
 export const isId = (x: unknown): x is string =>
@@ -119,28 +81,12 @@ const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
  */
 export function parseMessage(data: unknown): Message {
   if (!isRecord(data)) throw new ProtocolError(`Malformed shelfdb message: ${typeof data}`);
-  if (data.v !== PROTOCOL_VERSION) throw new ProtocolVersionError(data.v);
+  if (data.v !== PROTOCOL_VERSION) throw new ProtocolVersionError(data.v, PROTOCOL_VERSION);
   switch (data.type) {
-    case 'open': {
-      const r = data.request;
-      if (
-        isInt(data.id) &&
-        isRecord(r) &&
-        typeof r.name === 'string' &&
-        (r.storage === 'auto' || r.storage === 'opfs' || r.storage === 'indexeddb') &&
-        (r.durability === 'strict' || r.durability === 'relaxed') &&
-        typeof r.recover === 'boolean' &&
-        typeof r.busyTimeout === 'number'
-      ) {
-        return data as Message;
-      }
-      break;
-    }
     case 'call':
       if (
         isInt(data.id) &&
-        typeof data.method === 'string' &&
-        (STORAGE_METHODS as readonly string[]).includes(data.method) &&
+        isStorageMethod(data.method) &&
         Array.isArray(data.args) &&
         (data.from === undefined || isId(data.from))
       ) {

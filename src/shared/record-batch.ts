@@ -9,6 +9,7 @@
  *   R × (f64 oid, f64 tid (NaN: none), u32 class name index, u32 state bytes S, u32 ref count K,
  *        S bytes state, K × f64 refs)
  */
+import { ShelfError } from './errors.js';
 import type { StoredRecord } from './storage.js';
 
 const encoder = new TextEncoder();
@@ -61,12 +62,22 @@ export function packRecords(records: readonly StoredRecord[]): ArrayBuffer {
   return buffer;
 }
 
-/** The records of a packed buffer; their `state`s are views into it (no copy). */
+/**
+ * The records of a packed buffer; their `state`s are views into it (no copy).
+ * @throws RangeError for a buffer that is not a whole record batch (counts or lengths past its
+ *   end), before allocating anything its header claims.
+ */
 export function unpackRecords(buffer: ArrayBuffer): StoredRecord[] {
   const bytes = new Uint8Array(buffer);
   const view = new DataView(buffer);
+  if (buffer.byteLength < 8) throw new RangeError('a record batch is at least 8 bytes');
   const count = view.getUint32(0, true);
   const nameCount = view.getUint32(4, true);
+  if (count * FIXED + nameCount * 2 > buffer.byteLength - 8) {
+    throw new RangeError(
+      `a record batch of ${buffer.byteLength} bytes cannot hold ${count} records`,
+    );
+  }
   const names = new Array<string>(nameCount);
   let at = 8;
   for (let i = 0; i < nameCount; i++) {
@@ -74,14 +85,19 @@ export function unpackRecords(buffer: ArrayBuffer): StoredRecord[] {
     names[i] = decoder.decode(bytes.subarray(at + 2, at + 2 + length));
     at += 2 + length;
   }
+  if (at > buffer.byteLength) throw new RangeError('record batch: class names past its end');
   const out = new Array<StoredRecord>(count);
   for (let i = 0; i < count; i++) {
     const oid = view.getFloat64(at, true);
     const tid = view.getFloat64(at + 8, true);
-    const className = names[view.getUint32(at + 16, true)] as string;
+    const className = names[view.getUint32(at + 16, true)];
+    if (className === undefined) throw new RangeError('record batch: no such class name');
     const stateLength = view.getUint32(at + 20, true);
     const refCount = view.getUint32(at + 24, true);
     at += FIXED;
+    if (at + stateLength + 8 * refCount > buffer.byteLength) {
+      throw new RangeError('record batch: a record runs past its end');
+    }
     const state = bytes.subarray(at, at + stateLength);
     at += stateLength;
     const refs = new Array<number>(refCount);
@@ -94,4 +110,47 @@ export function unpackRecords(buffer: ArrayBuffer): StoredRecord[] {
     out[i] = record;
   }
   return out;
+}
+
+/**
+ * Records as they cross a link: packed into one ArrayBuffer that is transferred, not cloned
+ * (the Comlink transfer handler in link.ts; a tab channel sends `buffer`). Packed or unpacked on
+ * first use, so a batch that arrives is only decoded where its receiver checks it.
+ */
+export class RecordBatch<R extends StoredRecord = StoredRecord> {
+  private constructor(
+    private packed: ArrayBuffer | undefined,
+    private unpacked: R[] | undefined,
+  ) {}
+
+  static of<R extends StoredRecord>(records: R[]): RecordBatch<R> {
+    return new RecordBatch<R>(undefined, records);
+  }
+
+  /** A batch that crossed a link: read (and checked) on first use of `records`. */
+  static fromBuffer(buffer: ArrayBuffer): RecordBatch {
+    return new RecordBatch(buffer, undefined);
+  }
+
+  get buffer(): ArrayBuffer {
+    this.packed ??= packRecords(this.unpacked as R[]);
+    return this.packed;
+  }
+
+  /** @throws ShelfError for a buffer that is not a record batch. */
+  get records(): R[] {
+    if (this.unpacked === undefined) {
+      try {
+        this.unpacked = unpackRecords(this.packed as ArrayBuffer) as R[];
+      } catch (error) {
+        throw new ShelfError(
+          `A record batch that crossed a link is malformed: ${(error as Error).message}.`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    return this.unpacked;
+  }
 }

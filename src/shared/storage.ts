@@ -6,10 +6,13 @@
  * a record carries its class name and its outgoing references (`refs`) beside the opaque `state`
  * bytes, so pack can walk the object graph and tools can show classes without the app's code.
  *
- * Implementations: `MemoryStorage` (worker/memory-storage.ts) now; ShelfStorage, IndexedDBStorage
- * and the worker client implement the same contract and run the same suite
- * (`describeStorage` in test/storage-contract.ts).
+ * Implementations: MemoryStorage, ShelfStorage (a log over block files) and IndexedDBStorage in
+ * worker/; StorageClient (src/, the page's link to its storage worker) and TabRouter (worker/, the
+ * link to the tab that owns the files) forward to them. All run the same contract checks
+ * (test/storage-contract.ts).
  */
+
+import type { StorageBusyError } from './errors.js';
 
 /**
  * A transaction id. Increasing integers: every commit gets a larger tid than any before it, and the
@@ -33,9 +36,10 @@ export interface StoredRecord {
   refs: number[];
   /**
    * From `load`: the tid of the transaction that wrote this revision.
-   * In `commit`: the tid of the revision this change was based on (the object's `_p_serial`), or
-   * undefined for an object that was never stored. The commit conflicts if the oid has a newer
-   * revision than that (a never-stored object: if the oid has any revision).
+   * In `commit`: the tid of the revision this change was based on (the object's `_p_serial`).
+   * The commit conflicts if the oid has a newer revision than that. Without it, the record is
+   * checked against the request's `baseTid`: it conflicts if the oid has a revision newer than
+   * `baseTid` (an oid never stored has no revision).
    */
   tid?: Tid;
 }
@@ -48,8 +52,8 @@ export interface LoadedRecord extends StoredRecord {
 /** What `commit` writes: one atomic transaction. */
 export interface CommitRequest {
   /**
-   * The committing connection's snapshot. Conflicts are checked per record (its `tid`); this is
-   * the view the transaction was made from, kept for storages and tools that want it.
+   * The committing connection's snapshot: the view the transaction was made from. A record
+   * without a `tid` is checked against it (see StoredRecord.tid).
    */
   baseTid: Tid;
   records: StoredRecord[];
@@ -166,7 +170,7 @@ export interface StorageStats {
   transactions: number;
   lastPack: number | undefined;
   /**
-   * Messages from other tabs or the storage worker that did not parse or came from another
+   * Messages from other tabs, or to the storage worker, that did not parse or came from another
    * protocol version, and were ignored (where messages cross a channel).
    */
   ignoredMessages?: number;
@@ -235,6 +239,19 @@ export interface Storage {
    * never swallowed: the Database re-fires them as an 'error' event. Returns the remover.
    */
   subscribeErrors?(listener: (error: unknown) => void): () => void;
+
+  /**
+   * Optional, for storages behind other tabs: registers a listener for calls that failed with
+   * StorageBusyError because the tab holding the database did not answer in time. The Database
+   * re-fires them as a 'busy' event. Returns the remover.
+   */
+  subscribeBusy?(listener: (error: StorageBusyError) => void): () => void;
+
+  /**
+   * What opening found damaged and cut or dropped (log storages; undefined when nothing was).
+   * `db.recovery` reports it.
+   */
+  readonly recovery?: RecoveryReport | undefined;
 
   /** Releases files and handles. Further calls reject with DatabaseClosedError; twice is harmless. */
   close(): Promise<void>;

@@ -1,0 +1,123 @@
+/**
+ * The storage calls as they cross a link, declared once for both links: the page ↔ its storage
+ * worker (Comlink, link.ts) and a tab ↔ the tab that owns the files (BroadcastChannel messages,
+ * protocol.ts). Per method: what each argument is — the receiver checks it by its kind before
+ * anything runs (worker/call-checks.ts) — and what the answer is — the caller checks it here
+ * (`decodeAnswer`) and ignores an answer that is not one.
+ *
+ * Record batches cross as one `RecordBatch` (one ArrayBuffer): a commit's records as the
+ * argument after its other fields, `load`'s answer. Nothing else spells the methods out:
+ * ForwardingStorage turns the Storage interface into calls, each link carries them.
+ */
+import type { CommitRequest, Invalidation, LoadedRecord, StoredRecord, Tid } from './storage.js';
+import { RecordBatch } from './record-batch.js';
+
+/** What an argument is, for the receiver's check; `?`: may be undefined. */
+export type ArgumentKind =
+  | 'oids' // an array of oids (bounded)
+  | 'oid'
+  | 'tid'
+  | 'count' // a non-negative integer or Infinity
+  | 'holder' // a pin holder: a short string
+  | 'tid-or-null'
+  | 'commit' // a CommitRequest: on a link, its fields and then its records as a RecordBatch
+  | 'pack-options' // { keepTid? }
+  | 'transaction-options'; // { limit?, before? }
+
+/** What an answer is, for the caller's check. */
+export type AnswerKind =
+  | 'records' // LoadedRecord[], on a link a RecordBatch
+  | 'oids'
+  | 'commit' // a tid, or { tid, invalidation } when the answer carries the commit's announcement
+  | 'sync' // { tid, oids }
+  | 'value' // plain data (stats, reports, lists)
+  | 'nothing';
+
+export interface CallDeclaration {
+  readonly args: readonly `${ArgumentKind}${'' | '?'}`[];
+  readonly answer: AnswerKind;
+}
+
+export const STORAGE_CALLS = {
+  load: { args: ['oids', 'tid?'], answer: 'records' },
+  newOids: { args: ['count'], answer: 'oids' },
+  commit: { args: ['commit'], answer: 'commit' },
+  sync: { args: ['tid'], answer: 'sync' },
+  pack: { args: ['pack-options?'], answer: 'value' },
+  stats: { args: [], answer: 'value' },
+  verify: { args: [], answer: 'value' },
+  transactions: { args: ['transaction-options?'], answer: 'value' },
+  history: { args: ['oid', 'count?'], answer: 'value' },
+  pin: { args: ['holder', 'tid-or-null'], answer: 'nothing' },
+  close: { args: [], answer: 'nothing' },
+} as const satisfies Record<string, CallDeclaration>;
+
+export type StorageMethod = keyof typeof STORAGE_CALLS;
+export const STORAGE_METHODS = Object.keys(STORAGE_CALLS) as StorageMethod[];
+
+export const isStorageMethod = (x: unknown): x is StorageMethod =>
+  typeof x === 'string' && Object.hasOwn(STORAGE_CALLS, x);
+
+/** A commit's answer that carries its own announcement (the page's worker folds it in). */
+export interface AnnouncedCommit {
+  tid: Tid;
+  invalidation: Invalidation;
+}
+
+/** A call's arguments as they cross a link: a commit's records packed in one RecordBatch. */
+export function encodeArgs(method: StorageMethod, args: unknown[]): unknown[] {
+  if (method !== 'commit') return args;
+  const { records, ...fields } = args[0] as CommitRequest;
+  return [fields, RecordBatch.of(records)];
+}
+
+/** An answer as it crosses a link: `load`'s records packed in one RecordBatch. */
+export function encodeAnswer(method: StorageMethod, value: unknown): unknown {
+  return STORAGE_CALLS[method].answer === 'records'
+    ? RecordBatch.of(value as LoadedRecord[])
+    : value;
+}
+
+/** A RecordBatch as a BroadcastChannel carries it (no transfer handlers there): its buffer. */
+export function toChannel(value: unknown): unknown {
+  return value instanceof RecordBatch ? value.buffer : value;
+}
+
+/** A record batch that crossed a link, as a RecordBatch or (from a channel) its buffer. */
+export function batchFrom(value: unknown): RecordBatch | undefined {
+  if (value instanceof RecordBatch) return value;
+  if (value instanceof ArrayBuffer) return RecordBatch.fromBuffer(value);
+  return undefined;
+}
+
+const isInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+
+/**
+ * The answer to a call as the Storage method returns it.
+ * @throws TypeError for an answer that is not what the method answers (the caller ignores it).
+ */
+export function decodeAnswer(method: StorageMethod, value: unknown): unknown {
+  switch (STORAGE_CALLS[method].answer) {
+    case 'records': {
+      const batch = batchFrom(value);
+      if (batch === undefined) throw new TypeError(`${method}: the answer is not a record batch`);
+      return batch.records as StoredRecord[];
+    }
+    case 'oids':
+      if (Array.isArray(value) && value.every(isInt)) return value;
+      break;
+    case 'commit':
+      if (isInt(value)) return value;
+      if (isObject(value) && isInt(value.tid) && isObject(value.invalidation)) return value;
+      break;
+    case 'sync':
+      if (isObject(value) && isInt(value.tid) && Array.isArray(value.oids)) return value;
+      break;
+    case 'value':
+      return value;
+    case 'nothing':
+      return undefined;
+  }
+  throw new TypeError(`${method}: the answer is not what ${method} answers`);
+}
