@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   Database,
   DatabaseErrorEvent,
@@ -11,6 +11,8 @@ import {
 } from '../src/index.js';
 import { CLASSES, Todo, todo } from './fixtures.js';
 import { flakyStorage } from './flaky-storage.js';
+import { hooked } from './storage-hooks.js';
+import { checkDatabaseOptions } from '../src/database.js';
 
 /** A MemoryStorage that reports failures nobody awaited, as ShelfStorage's checkpoints do. */
 function storageWithBackgroundErrors() {
@@ -150,5 +152,64 @@ describe('Database: snapshot pins', () => {
     await conn.commit();
     expect(errors).toEqual([]);
     await db.close();
+  });
+});
+
+describe('Database: autoPack.minBytes', () => {
+  /**
+   * Commits 20 revisions of a ~1 kB value, each superseding the last (timers faked), lets the
+   * autoPack check run, and returns the storage's stats and the storage calls it saw.
+   */
+  async function garbageThenCheck(autoPack: { garbageRatio: number; minBytes?: number }) {
+    const storage = new MemoryStorage();
+    const calls: string[] = [];
+    let statsAnswered = 0;
+    const counted = hooked(
+      storage,
+      {
+        async stats() {
+          const stats = await storage.stats();
+          statsAnswered++;
+          return stats;
+        },
+      },
+      calls,
+    );
+    const db = new Database(counted, { classes: CLASSES, autoPack });
+    const conn = db.open();
+    const root = await conn.root();
+    for (let i = 0; i < 20; i++) {
+      root.set('big', 'x'.repeat(1000) + i);
+      await conn.commit();
+    }
+    expect(statsAnswered).toBe(0);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await vi.waitFor(() => expect(statsAnswered).toBe(1));
+    // The check decides as soon as its stats arrive: by the next macrotask it has called pack, or not.
+    await new Promise((resolve) => setImmediate(resolve));
+    const packCalled = calls.includes('pack');
+    if (packCalled)
+      await vi.waitFor(async () => expect((await storage.stats()).lastPack).toBeTypeOf('number'));
+    const stats = await storage.stats();
+    await db.close();
+    return { stats, packCalled };
+  }
+
+  it('keeps a small database from packing: 1 MiB of garbage at least by default', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      expect(checkDatabaseOptions({ autoPack: { garbageRatio: 0.5 } }).autoPack?.minBytes).toBe(
+        1 << 20,
+      );
+      const small = await garbageThenCheck({ garbageRatio: 0.5 });
+      expect(small.stats.garbageBytes).toBeGreaterThan(0.5 * small.stats.bytes);
+      expect(small.stats.garbageBytes).toBeLessThan(1 << 20);
+      expect(small.packCalled).toBe(false);
+      const packed = await garbageThenCheck({ garbageRatio: 0.5, minBytes: 1000 });
+      expect(packed.packCalled).toBe(true);
+      expect(packed.stats.garbageBytes).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
