@@ -1,7 +1,8 @@
 /**
- * Runner-free Storage checks, part one: oids, commits and loads, conflicts, malformed commits and
- * resends by txnId.
+ * Runner-free Storage checks, part one: oids, commits and loads, conflicts (per record: its `tid`,
+ * else the request's `baseTid`), malformed commits and resends by txnId.
  */
+import fc from 'fast-check';
 import { ReadConflictError, ShelfError, WriteConflictError } from '../src/shared/errors.js';
 import type { Storage } from '../src/shared/storage.js';
 import { equal, ok, rejects } from './check-assert.js';
@@ -15,6 +16,71 @@ import {
   type StorageCheck,
   type StorageFactory,
 } from './storage-check-kit.js';
+
+/** Whether a record conflicts, per the contract, when its oid's newest tid is `latest`. */
+function conflicts(
+  latest: number | undefined,
+  recordTid: number | undefined,
+  baseTid: number,
+): boolean {
+  if (recordTid !== undefined) return latest === undefined || latest > recordTid;
+  return latest !== undefined && latest > baseTid;
+}
+
+/** An attempt as drawn: tids as numbers taken modulo how many there are (see `conflictRun`). */
+interface Drawn {
+  which: number;
+  recordTid: number | undefined;
+  baseTid: number;
+}
+
+/** One raw commit of the conflict property: which object, and what it says it is based on. */
+interface Attempt {
+  which: number;
+  recordTid: number | undefined;
+  baseTid: number;
+}
+
+const attempt = fc.record({
+  which: fc.integer({ min: 0, max: 2 }),
+  recordTid: fc.option(fc.nat(1000), { nil: undefined, freq: 2 }),
+  baseTid: fc.nat(1000),
+});
+
+/** Runs `attempts` against a fresh storage and a model of the contract's conflict rule. */
+async function conflictRun(factory: StorageFactory, drawn: Drawn[]): Promise<void> {
+  const s = await fresh(factory);
+  const [a, b] = (await s.newOids(2)) as [number, number];
+  const oids = [0, a, b];
+  const latest = new Map<number, number>();
+  let tid = await s.commit({ baseTid: 0, records: [rec(0, bytes(0), [a, b]), rec(a, bytes(0))] });
+  latest.set(0, tid).set(a, tid); // b: handed out, never stored
+  for (const [i, f] of drawn.entries()) {
+    const step: Attempt = {
+      which: f.which,
+      // A record tid up to one past the newest tid; a snapshot up to the newest.
+      recordTid: f.recordTid === undefined ? undefined : f.recordTid % (tid + 2),
+      baseTid: f.baseTid % (tid + 1),
+    };
+    const oid = oids[step.which] as number;
+    const refs = oid === 0 ? [a, b] : [];
+    const request = {
+      baseTid: step.baseTid,
+      records: [rec(oid, bytes(i + 1), refs, step.recordTid)],
+    };
+    const what = `commit ${i} (oid ${oid}, record tid ${step.recordTid}, baseTid ${step.baseTid}, newest of oid ${latest.get(oid)})`;
+    if (conflicts(latest.get(oid), step.recordTid, step.baseTid)) {
+      const error = await rejects(s.commit(request), WriteConflictError, what);
+      equal(error.oids, [oid], `${what}: the conflicting oids`);
+    } else {
+      tid = await s.commit(request);
+      latest.set(oid, tid);
+      equal(await stateOf(s, oid), [i + 1], `${what}: stored`);
+    }
+  }
+  equal(await newest(s), tid, 'the newest tid after every attempt');
+  await s.close();
+}
 
 async function resendAfterOthers(factory: StorageFactory): Promise<void> {
   const made = await reopenable(factory);
@@ -193,6 +259,43 @@ export const commitChecks: StorageCheck[] = [
       const again = s.commit({ baseTid: 0, records: [rec(0, bytes(2))] });
       await rejects(again, WriteConflictError, 'a second root made at tid 0');
       await s.close();
+    },
+  ],
+  [
+    "checks a record without tid against the request's baseTid; an oid never stored has no revision",
+    async (factory) => {
+      const s = await fresh(factory);
+      const [a, b] = (await s.newOids(2)) as [number, number];
+      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(1))] });
+      // A raw commit, as tools make them: no record tid, the snapshot in baseTid.
+      const t2 = await s.commit({
+        baseTid: t1,
+        records: [rec(0, bytes(2), [a, b]), rec(b, bytes(2))],
+      });
+      equal([await stateOf(s, 0), await stateOf(s, b)], [[2], [2]], 'stored at t2');
+      const stale = s.commit({ baseTid: t1, records: [rec(0, bytes(3)), rec(a, bytes(3))] });
+      equal((await rejects(stale, WriteConflictError, 'based on t1 after t2')).oids, [0], 'oids');
+      // A record's own tid wins over baseTid, either way.
+      const own = s.commit({ baseTid: t2, records: [rec(0, bytes(4), [], t1)] });
+      equal(
+        (await rejects(own, WriteConflictError, 'record tid t1, baseTid t2')).oids,
+        [0],
+        'oids',
+      );
+      const t3 = await s.commit({ baseTid: 0, records: [rec(0, bytes(5), [a, b], t2)] });
+      equal([t3, await stateOf(s, 0), await stateOf(s, a)], [t2 + 1, [5], [1]], 'after t3');
+      await s.close();
+    },
+  ],
+  [
+    'decides every conflict as the contract says: record tid, else baseTid, never-stored oids have no revision',
+    async (factory) => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(attempt, { minLength: 1, maxLength: 8 }), (drawn) =>
+          conflictRun(factory, drawn),
+        ),
+        { numRuns: 15, seed: 10 },
+      );
     },
   ],
   [

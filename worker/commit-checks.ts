@@ -194,8 +194,13 @@ export const packedMessage = (oids: number[], at: number): string =>
   `Object ${oids.join(', ')} has no revision as of tid ${at} any more: pack removed it. Call conn.abort() to move to the newest snapshot.`;
 
 /**
- * First-committer-wins: a record conflicts when its oid has a revision newer than the one it was
- * based on (or, for a new object, any revision); a readCurrent pin when its object changed since.
+ * First-committer-wins, per record (API.md, "Details the contract settles"):
+ * - a record with a `tid` was based on that revision: it conflicts when its oid has a newer one,
+ *   or has none at all (the revision it was based on is gone: pack removed the object);
+ * - a record without `tid` (a new object, or a raw commit of a tool or test) is checked against
+ *   the request's `baseTid`: it conflicts when its oid has a revision newer than `baseTid`. An oid
+ *   that was never stored has no revision, so a new object never conflicts.
+ * A readCurrent pin conflicts when its object changed since the pinned tid.
  * @param latestTid the newest tid of an oid, undefined when it has none.
  * @throws WriteConflictError naming every conflicting oid, else ReadConflictError for stale pins.
  */
@@ -207,7 +212,9 @@ export function checkConflicts(
   for (const record of txn.records) {
     const latest = latestTid(record.oid);
     const stale =
-      record.tid === undefined ? latest !== undefined : latest === undefined || latest > record.tid;
+      record.tid === undefined
+        ? latest !== undefined && latest > txn.baseTid
+        : latest === undefined || latest > record.tid;
     if (stale) conflicts.push(record.oid);
   }
   if (conflicts.length > 0) throw new WriteConflictError(conflicts);

@@ -131,7 +131,8 @@ export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Ti
   const seen = new Set<number>(); // entries already read
   let cut = false; // a chain ended before reaching the commit's base: pack removed revisions
   for (const oid of oids) {
-    const base = txn.records.find((r) => r.oid === oid)?.tid ?? 0;
+    // What the record was based on: its own tid, else the request's snapshot (checkConflicts).
+    const base = txn.records.find((r) => r.oid === oid)?.tid ?? txn.baseTid;
     let pos = s.index.get(oid);
     while (pos > PREV_PACKED) {
       const record = s.readRecord(pos, oid);
