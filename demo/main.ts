@@ -1,8 +1,13 @@
 /**
  * The sample app: a notes list kept in shelfdb. It uses only the public package.
  * Later issues grow this page into the explorer.
+ *
+ * The main connection follows other tabs live ('change' re-renders); a note being edited lives in
+ * an editor connection of its own (note-editor.ts), which warns on 'stale' when another tab
+ * changes that note before the edit is saved.
  */
 import { openDatabase, Persistent, PersistentList, type Connection } from 'shelfdb';
+import { openEditor } from './note-editor.js';
 
 class Note extends Persistent {
   text = '';
@@ -22,6 +27,9 @@ async function main(): Promise<void> {
     return root.get('notes') as PersistentList<Note>;
   });
 
+  /** The note being edited, and its editor (kept across renders). */
+  let editing: { oid: number; li: HTMLLIElement } | undefined;
+
   async function render(c: Connection): Promise<void> {
     const list = await c.load(notes);
     const items = list.length > 0 ? await c.load(...list.toArray()) : [];
@@ -29,6 +37,7 @@ async function main(): Promise<void> {
     const ul = $<HTMLUListElement>('#notes');
     ul.replaceChildren(
       ...loaded.map((note, i) => {
+        if (editing !== undefined && editing.oid === note._p_oid) return editing.li;
         const li = document.createElement('li');
         li.className = note.done ? 'done' : '';
         const box = document.createElement('input');
@@ -53,7 +62,25 @@ async function main(): Promise<void> {
             })
             .then(() => render(c));
         });
-        li.append(box, span, remove);
+        const edit = document.createElement('button');
+        edit.textContent = 'Edit';
+        edit.addEventListener('click', () => {
+          const oid = note._p_oid as number;
+          const closed = (): void => {
+            editing = undefined;
+            void render(c);
+          };
+          openEditor(db, oid, closed).then(
+            (editor) => {
+              editing = { oid, li: editor };
+              void render(c);
+            },
+            (error: unknown) => {
+              $('#status').textContent = String(error);
+            },
+          );
+        });
+        li.append(box, span, edit, remove);
         return li;
       }),
     );

@@ -1,0 +1,95 @@
+/**
+ * Editing one note's text, in a connection of its own. Its snapshot stays put while the user types
+ * (the typed text is an uncommitted change), while the page's main connection keeps following
+ * other tabs live. When another tab commits the same note meanwhile, the editor's connection fires
+ * 'stale' at once, and the editor says so before the user saves into a conflict.
+ */
+import {
+  WriteConflictError,
+  type ConnectionErrorEvent,
+  type Database,
+  type Persistent,
+  type StaleEvent,
+} from 'shelfdb';
+
+/** What the editor needs of a note. */
+type Editable = Persistent & { text: string };
+
+function button(label: string): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  return b;
+}
+
+/**
+ * Opens an editor for the note stored under `oid` and resolves to its list item. `closed` runs once
+ * the edit is saved or cancelled (the editor's connection is closed by then).
+ */
+export async function openEditor(
+  db: Database,
+  oid: number,
+  closed: () => void,
+): Promise<HTMLLIElement> {
+  const editor = db.open();
+  const note = (await editor.get(oid)) as Editable | undefined;
+  if (note === undefined) {
+    editor.close();
+    throw new Error(`Note ${oid} is gone (deleted in another tab?).`);
+  }
+  const li = document.createElement('li');
+  li.className = 'editing';
+  const input = document.createElement('input');
+  input.value = note.text;
+  input.setAttribute('aria-label', 'note text');
+  const save = button('Save');
+  const cancel = button('Cancel');
+  const reload = button('Reload');
+  const notice = document.createElement('p');
+  notice.className = 'notice';
+  notice.setAttribute('role', 'alert');
+  const say = (text: string | undefined): void => {
+    notice.textContent = text ?? '';
+    notice.hidden = text === undefined;
+    reload.hidden = text === undefined;
+  };
+  say(undefined);
+
+  input.addEventListener('input', () => {
+    note.text = input.value; // an uncommitted change: the editor's snapshot holds
+  });
+  editor.addEventListener('stale', (event) => {
+    if (!(event as StaleEvent).oids.includes(oid)) return;
+    say('Changed in another tab while you were editing. Reload to see it; saving now would fail.');
+  });
+  editor.addEventListener('error', (event) =>
+    say(`Trouble: ${String((event as ConnectionErrorEvent).error)}`),
+  );
+  reload.addEventListener('click', () => {
+    void (async () => {
+      await editor.abort(); // drops the typed text and moves to the newest snapshot
+      input.value = (await editor.load(note)).text;
+      say(undefined);
+    })().catch((error: unknown) => say(`Could not reload: ${String(error)}`));
+  });
+  save.addEventListener('click', () => {
+    editor.commit().then(
+      () => {
+        editor.close();
+        closed();
+      },
+      (error: unknown) =>
+        say(
+          error instanceof WriteConflictError
+            ? 'Not saved: another tab changed this note first. Reload to see it, then edit again.'
+            : `Not saved: ${String(error)}`,
+        ),
+    );
+  });
+  cancel.addEventListener('click', () => {
+    editor.close(); // forgets the typed text
+    closed();
+  });
+  li.append(input, save, cancel, notice, reload);
+  return li;
+}
