@@ -216,6 +216,12 @@ try {
   log('|---|---|');
   log(`| messaging floor: page ↔ worker round trip | ${fmt(med(floor, 'roundTripUs'))} µs |`);
   log(
+    `| the same round trip over Comlink (shelfdb's page ↔ worker link) | ${fmt(med(floor, 'comlinkUs'))} µs (+${fmt(med(floor, 'comlinkUs') - med(floor, 'roundTripUs'))} µs) |`,
+  );
+  log(
+    `| a shelfdb storage call through the link (sync, answered from memory) | ${fmt(med(floor, 'shelfdbCallUs'))} µs |`,
+  );
+  log(
     `| raw OPFS point reads inside the worker, N = ${nMax.toLocaleString('en-US')} | ${fmt(s('inWorker', 'raw'))} /s |`,
   );
   log(

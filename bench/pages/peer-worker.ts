@@ -2,6 +2,7 @@
  * The benchmark's worker: the platform limit (a raw OPFS sync access handle) and SQLite-WASM with
  * the opfs-sahpool VFS, both of which only run in a worker. Answers {id, op, n} with {id, result}.
  */
+import { expose } from 'comlink';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { fields, randomKeys } from './records.js';
 
@@ -152,9 +153,14 @@ const batchOps: Record<string, (keys: number[]) => string[]> = {
 };
 
 self.onmessage = async (
-  event: MessageEvent<{ id: number; op: string; n?: number; keys?: number[] }>,
+  event: MessageEvent<{ id: number; op: string; n?: number; keys?: number[]; port?: MessagePort }>,
 ) => {
-  const { id, op, n = 0, keys } = event.data;
+  const { id, op, n = 0, keys, port } = event.data;
+  if (op === 'comlink' && port !== undefined) {
+    // The same echo as `ops.echo`, served over Comlink: what the link costs per call.
+    expose({ echo: () => 0 }, port);
+    return;
+  }
   try {
     const batch = batchOps[op];
     const result =
