@@ -171,6 +171,26 @@ export const toolChecks: StorageCheck[] = [
     },
   ],
   [
+    "resolves a second pack while one runs with the running pack's result, and a later pack runs anew",
+    async (factory) => {
+      const s = await fresh(factory);
+      const { a } = await withGarbage(s);
+      const [first, second] = await Promise.all([s.pack(), s.pack({ keepTid: 1 })]);
+      // Had the second run on its own, after the first, it would have found nothing to remove.
+      ok(
+        first.revisionsRemoved > 0 && first.objectsRemoved === 1,
+        'the first pack removed garbage',
+      );
+      equal(second, first, "the second pack's result");
+      equal((await s.stats()).lastPack, first.time, 'the time of the last pack');
+      const later = await s.pack();
+      equal([later.objectsRemoved, later.revisionsRemoved], [0, 0], 'what a later pack removes');
+      ok(later.time >= first.time, 'a later pack finishes later');
+      equal(await stateOf(s, a), [2], 'a');
+      await s.close();
+    },
+  ],
+  [
     'verifies a healthy storage as ok, and reports a dangling reference',
     async (factory) => {
       const s = await fresh(factory);

@@ -37,6 +37,7 @@ import type {
 } from '../src/shared/storage.js';
 import { ROOT_OID } from '../src/shared/storage.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
+import { JoinedRun } from './joined-run.js';
 import { OpenState } from './open-state.js';
 import { markFromRootAsync, verifyObjectGraph } from './reachability.js';
 import { StorageListeners } from './storage-listeners.js';
@@ -96,6 +97,8 @@ export interface IndexedDBPlatform {
 export class IndexedDBStorage implements Storage {
   private readonly listeners = new StorageListeners();
   private readonly state = new OpenState();
+  /** A second pack while one runs joins it. */
+  private readonly packing = new JoinedRun<PackResult>();
 
   private constructor(
     /** The IndexedDB database's name, for messages. */
@@ -276,6 +279,10 @@ export class IndexedDBStorage implements Storage {
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.state.check();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
+    return this.packing.run(() => this.packNow(options));
+  }
+
+  private packNow(options: PackOptions): Promise<PackResult> {
     const tx = this.begin((db) =>
       db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' }),
     );

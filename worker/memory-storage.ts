@@ -32,6 +32,7 @@ import {
   packedMessage,
   validateCommit,
 } from './commit-checks.js';
+import { JoinedRun } from './joined-run.js';
 import { OpenState } from './open-state.js';
 import { markFromRoot, verifyObjectGraph } from './reachability.js';
 import { RecentTransactions } from './recent-transactions.js';
@@ -57,6 +58,8 @@ export class MemoryStorage implements Storage {
   /** What `sync` answers and the client txnIds of committed transactions, never forgotten. */
   private readonly recent = new RecentTransactions(Infinity);
   private readonly state = new OpenState();
+  /** A second pack while one runs joins it (it runs in one go, so a call in the same turn). */
+  private readonly packing = new JoinedRun<PackResult>();
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     this.state.check();
@@ -130,8 +133,11 @@ export class MemoryStorage implements Storage {
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.state.check();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
+    return this.packing.run(async () => this.packNow(options.keepTid ?? this.lastTid));
+  }
+
+  private packNow(keep: Tid): PackResult {
     const bytesBefore = this.totalBytes();
-    const keep = options.keepTid ?? this.lastTid;
     // Revisions still needed: for each object, the one a snapshot at `keep` reads, and all later.
     const needed = (entry: ObjectRevisions): LoadedRecord[] => {
       const revs = entry.revisions;
