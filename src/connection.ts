@@ -14,11 +14,11 @@
  * commit that failed with StorageBusyError, to its Committer (committer.ts, pending-commit.ts);
  * running one boundary call at a time to its CallQueue (call-queue.ts).
  */
-import { DatabaseClosedError, GhostError, ReadConflictError, ShelfError } from './shared/errors.js';
+import { DatabaseClosedError, GhostError, ShelfError } from './shared/errors.js';
 import type { Invalidation, Storage, Tid } from './shared/storage.js';
 import { ROOT_OID } from './shared/storage.js';
 import { Cache } from './cache.js';
-import { runTransaction, type TransactOptions } from './transact.js';
+import { runTransaction, splitTransactOptions, type TransactOptions } from './transact.js';
 import type { CommitOptions } from './pending-commit.js';
 import { Snapshot } from './snapshot.js';
 import { Loader, type Revision } from './loader.js';
@@ -150,16 +150,7 @@ export class Connection extends EventTarget implements Jar {
   load<T extends Persistent>(obj: T): Promise<T>;
   load<T extends Persistent[]>(...objs: T): Promise<T>;
   async load(...objs: Persistent[]): Promise<Persistent | Persistent[]> {
-    await this.prefetch(...objs);
-    for (const obj of objs) {
-      const m = metaOf(obj);
-      if (m.status === 'ghost') {
-        throw new ReadConflictError(
-          [m.oid as number],
-          `${m.className} ${m.oid} has no revision at this connection's snapshot (it was packed away). Call conn.abort() to move to the newest snapshot.`,
-        );
-      }
-    }
+    await this.loader.load(objs);
     return objs.length === 1 ? (objs[0] as Persistent) : objs;
   }
 
@@ -270,10 +261,7 @@ export class Connection extends EventTarget implements Jar {
    */
   async transact<T>(fn: () => T | Promise<T>, options: TransactOptions = {}): Promise<T> {
     this.checkOpen();
-    const { retries = 5, ...commitOptions } = options;
-    if (!Number.isInteger(retries) || retries < 0) {
-      throw new RangeError(`transact: retries must be a non-negative integer, got ${retries}.`);
-    }
+    const { retries, commitOptions } = splitTransactOptions(options);
     if (this.transacting) {
       throw new ShelfError(
         'conn.transact() was called inside another transact() of the same connection.',

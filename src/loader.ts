@@ -11,7 +11,7 @@
  * - Objects belong to the connection that made them (`jar`); passing another's is refused
  *   (`checkOwn`).
  */
-import { ShelfError } from './shared/errors.js';
+import { ReadConflictError, ShelfError } from './shared/errors.js';
 import type { LoadedRecord, Storage, Tid } from './shared/storage.js';
 import type { Cache } from './cache.js';
 import type { Snapshot } from './snapshot.js';
@@ -63,6 +63,23 @@ export class Loader {
       throw new ShelfError(
         `${m.className} ${m.oid} belongs to another connection. Objects cannot be shared between connections: get it through this connection (conn.get(${m.oid})).`,
       );
+    }
+  }
+
+  /**
+   * Loads the ghosts among `objs` in one round trip.
+   * @throws ReadConflictError if an object has no revision at the snapshot (packed away).
+   */
+  async load(objs: Persistent[]): Promise<void> {
+    await this.prefetch(objs);
+    for (const obj of objs) {
+      const m = metaOf(obj);
+      if (m.status === 'ghost') {
+        throw new ReadConflictError(
+          [m.oid as number],
+          `${m.className} ${m.oid} has no revision at this connection's snapshot (it was packed away). Call conn.abort() to move to the newest snapshot.`,
+        );
+      }
     }
   }
 

@@ -40,6 +40,21 @@ export interface TransactionSteps {
   abortAndReload(): Promise<void>;
 }
 
+/**
+ * `retries` (default 5) apart from what the commit stores.
+ * @throws RangeError for a `retries` that is not a non-negative integer.
+ */
+export function splitTransactOptions(options: TransactOptions): {
+  retries: number;
+  commitOptions: CommitOptions;
+} {
+  const { retries = 5, ...commitOptions } = options;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new RangeError(`transact: retries must be a non-negative integer, got ${retries}.`);
+  }
+  return { retries, commitOptions };
+}
+
 /** Commits, resending after StorageBusyError up to `retries` times. */
 async function commitResending(
   steps: TransactionSteps,
