@@ -1,6 +1,5 @@
 /**
  * The sample app: a notes list kept in shelfdb. It uses only the public package.
- * Later issues grow this page into the explorer.
  *
  * The main connection follows other tabs live ('change' re-renders); a note being edited lives in
  * an editor connection of its own (note-editor.ts), which warns on 'stale' when another tab
