@@ -37,7 +37,6 @@ export class StorageClient extends ForwardingStorage {
   private closing: Promise<void> | undefined;
   /** Set once the worker has opened the database. */
   private connected = false;
-  private readonly busyListeners = new Set<(error: StorageBusyError) => void>();
   /** What the storage found damaged when opening (log storages only). */
   recovery: RecoveryReport | undefined;
 
@@ -98,12 +97,6 @@ export class StorageClient extends ForwardingStorage {
     }
   }
 
-  /** Listeners of calls that failed because the tab holding the database did not answer. */
-  subscribeBusy(listener: (error: StorageBusyError) => void): () => void {
-    this.busyListeners.add(listener);
-    return () => this.busyListeners.delete(listener);
-  }
-
   override close(): Promise<void> {
     this.closing ??= (async () => {
       try {
@@ -134,9 +127,7 @@ export class StorageClient extends ForwardingStorage {
           { cause: error },
         );
       }
-      if (error instanceof StorageBusyError) {
-        for (const listener of this.busyListeners) listener(error);
-      }
+      if (error instanceof StorageBusyError) this.reportBusy(error);
       throw error;
     }
     try {

@@ -173,7 +173,7 @@ describe('TabRouter', () => {
     void a;
   });
 
-  it('fails calls with StorageBusyError, and tells onBusy, when the owner does not answer', async () => {
+  it('fails calls with StorageBusyError, and tells its busy listeners, when the owner does not answer', async () => {
     const { hub, join } = origin();
     const ownerTab = hub.tab();
     await join(ownerTab);
@@ -181,7 +181,7 @@ describe('TabRouter', () => {
     // Frozen: the owner holds its locks but its channels are silent.
     ownerTab.crashed = true;
     let told: unknown;
-    b.router.onBusy = (e) => (told = e);
+    b.router.subscribeBusy((e) => (told = e));
     const t0 = Date.now();
     await expect(b.router.stats()).rejects.toBeInstanceOf(StorageBusyError);
     expect(Date.now() - t0).toBeLessThan(1000);

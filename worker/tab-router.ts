@@ -15,8 +15,8 @@
  * the files at any time, also when opening or closing them fails.
  *
  * Errors: a call that gets no answer within `busyTimeout` (a frozen tab holds the lock) fails with
- * StorageBusyError, which means "not known whether it ran" (API.md), and `onBusy` tells the page;
- * every other error means the call did not run, or failed. Messages that do not parse are ignored
+ * StorageBusyError, which means "not known whether it ran" (API.md), and `subscribeBusy` listeners
+ * hear of it; every other error means the call did not run, or failed. Messages that do not parse are ignored
  * and counted (`wireStats`), never failing other calls; another protocol version is reported once.
  * The owner serves other tabs' calls through TabServing (tab-serving.ts): every argument from
  * another tab is checked per method (call-checks.ts) before it runs; `close` is never a remote
@@ -77,8 +77,6 @@ const newTabId = (): string =>
 
 export class TabRouter extends ForwardingStorage {
   readonly tabId: string;
-  /** Called when a call fails because no owner answered in time. */
-  onBusy: ((error: StorageBusyError) => void) | undefined;
   /** Set while this worker owns the files. */
   private local: Storage | undefined;
   /** Removes this router's listeners from `local`. */
@@ -128,7 +126,7 @@ export class TabRouter extends ForwardingStorage {
       name: options.name,
       tabId: this.tabId,
       busyTimeout: this.busyTimeout,
-      onBusy: (error) => this.onBusy?.(error),
+      onBusy: (error) => this.reportBusy(error),
     });
     this.serving = new TabServing({
       platform,

@@ -17,6 +17,7 @@ import type {
   TransactionInfo,
   VerifyReport,
 } from './storage.js';
+import type { StorageBusyError } from './errors.js';
 import type { AnnouncedCommit, StorageMethod } from './storage-calls.js';
 
 export abstract class ForwardingStorage implements Storage {
@@ -87,6 +88,23 @@ export abstract class ForwardingStorage implements Storage {
   subscribeErrors(listener: (error: unknown) => void): () => void {
     this.errorListeners.add(listener);
     return () => this.errorListeners.delete(listener);
+  }
+
+  /** Listeners of calls that failed because the tab holding the database did not answer. */
+  protected readonly busyListeners = new Set<(error: StorageBusyError) => void>();
+
+  /**
+   * Calls that failed with StorageBusyError because the tab holding the database did not answer
+   * within busyTimeout. Returns the remover.
+   */
+  subscribeBusy(listener: (error: StorageBusyError) => void): () => void {
+    this.busyListeners.add(listener);
+    return () => this.busyListeners.delete(listener);
+  }
+
+  /** Tells every busy listener. */
+  protected reportBusy(error: StorageBusyError): void {
+    for (const listener of this.busyListeners) listener(error);
   }
 
   /** Tells every error listener. */
