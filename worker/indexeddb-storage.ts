@@ -23,9 +23,7 @@ import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'id
 import { ReadConflictError, StorageError } from '../src/shared/errors.js';
 import type {
   CommitRequest,
-  Invalidation,
   LoadedRecord,
-  PackOptions,
   PackResult,
   RevisionInfo,
   Storage,
@@ -33,14 +31,11 @@ import type {
   SyncResult,
   Tid,
   TransactionInfo,
-  VerifyReport,
 } from '../src/shared/storage.js';
 import { ROOT_OID } from '../src/shared/storage.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
-import { JoinedRun } from './joined-run.js';
-import { OpenState } from './open-state.js';
-import { markFromRootAsync, verifyObjectGraph } from './reachability.js';
-import { StorageListeners } from './storage-listeners.js';
+import { markFromRootAsync } from './reachability.js';
+import { StorageCore } from './storage-core.js';
 import { transactionInfo } from './transaction-info.js';
 import {
   checkConflicts,
@@ -94,12 +89,7 @@ export interface IndexedDBPlatform {
   IDBKeyRange: typeof IDBKeyRange;
 }
 
-export class IndexedDBStorage implements Storage {
-  private readonly listeners = new StorageListeners();
-  private readonly state = new OpenState();
-  /** A second pack while one runs joins it. */
-  private readonly packing = new JoinedRun<PackResult>();
-
+export class IndexedDBStorage extends StorageCore implements Storage {
   private constructor(
     /** The IndexedDB database's name, for messages. */
     private readonly dbName: string,
@@ -107,7 +97,9 @@ export class IndexedDBStorage implements Storage {
     private readonly keys: typeof IDBKeyRange,
     /** IndexedDB's own durability hint for commits: 'strict' flushes before completing. */
     private readonly durability: 'strict' | 'relaxed',
-  ) {}
+  ) {
+    super();
+  }
 
   /** Opens (creating) the IndexedDB database `shelfdb:<name>` of `platform`. */
   static async open(
@@ -143,7 +135,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
-    this.state.check();
+    this.checkOpen();
     checkLoad(oids, atTid);
     const tx = this.begin((db) => db.transaction(['records', 'meta'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
@@ -172,7 +164,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async newOids(count: number): Promise<number[]> {
-    this.state.check();
+    this.checkOpen();
     checkOidCount(count);
     const tx = this.begin((db) => db.transaction('meta', 'readwrite', { durability: 'strict' }));
     const first = await runWrite(
@@ -191,7 +183,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async commit(txn: CommitRequest): Promise<Tid> {
-    this.state.check();
+    this.checkOpen();
     const tx = this.begin((db) =>
       db.transaction(['records', 'txns', 'meta'], 'readwrite', { durability: this.durability }),
     );
@@ -261,7 +253,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
-    this.state.check();
+    this.checkOpen();
     checkTid('sync', sinceTid);
     const tx = this.begin((db) => db.transaction(['txns', 'meta'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
@@ -276,13 +268,7 @@ export class IndexedDBStorage implements Storage {
     };
   }
 
-  async pack(options: PackOptions = {}): Promise<PackResult> {
-    this.state.check();
-    if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    return this.packing.run(() => this.packNow(options));
-  }
-
-  private packNow(options: PackOptions): Promise<PackResult> {
+  protected packNow(keepTid: Tid | undefined): Promise<PackResult> {
     const tx = this.begin((db) =>
       db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' }),
     );
@@ -290,7 +276,7 @@ export class IndexedDBStorage implements Storage {
       tx,
       async (writes) => {
         const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
-        const keep = options.keepTid ?? meta.lastTid;
+        const keep = keepTid ?? meta.lastTid;
         const records = tx.objectStore('records');
         const bytesBefore = meta.bytes;
         // Mark: the revisions each reachable object still needs, from the root over their refs.
@@ -355,13 +341,8 @@ export class IndexedDBStorage implements Storage {
     );
   }
 
-  async verify(): Promise<VerifyReport> {
-    this.state.check();
-    return verifyObjectGraph(this);
-  }
-
   async stats(): Promise<StorageStats> {
-    this.state.check();
+    this.checkOpen();
     const tx = this.begin((db) => db.transaction(['meta', 'txns'], 'readonly'));
     const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
     const transactions = await tx.objectStore('txns').count();
@@ -376,7 +357,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
-    this.state.check();
+    this.checkOpen();
     const { limit = Infinity, before } = options;
     if (before !== undefined) checkTid('transactions', before);
     const out: TransactionInfo[] = [];
@@ -394,7 +375,7 @@ export class IndexedDBStorage implements Storage {
   }
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
-    this.state.check();
+    this.checkOpen();
     checkOid('history', oid);
     const tx = this.begin((db) => db.transaction(['records', 'txns'], 'readonly'));
     const out: RevisionInfo[] = [];
@@ -421,12 +402,8 @@ export class IndexedDBStorage implements Storage {
     return out;
   }
 
-  subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    return this.listeners.subscribe(listener);
-  }
-
   async close(): Promise<void> {
-    if (!this.state.close()) return;
+    if (!this.markClosed()) return;
     this.listeners.clear();
     this.db.close();
   }

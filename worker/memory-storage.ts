@@ -7,12 +7,9 @@
  * and keeps each transaction's metadata for `transactions()`, `history()` and `sync()`. Client txnIds
  * are kept as long as the storage lives (pack never forgets them), so a resent commit lands once.
  */
-import { ReadConflictError } from '../src/shared/errors.js';
 import type {
   CommitRequest,
-  Invalidation,
   LoadedRecord,
-  PackOptions,
   PackResult,
   RevisionInfo,
   Storage,
@@ -20,23 +17,18 @@ import type {
   SyncResult,
   Tid,
   TransactionInfo,
-  VerifyReport,
 } from '../src/shared/storage.js';
 import { ROOT_OID } from '../src/shared/storage.js';
 import {
   checkConflicts,
-  checkLoad,
   checkOidCount,
   checkOid,
   checkTid,
-  packedMessage,
   validateCommit,
 } from './commit-checks.js';
-import { JoinedRun } from './joined-run.js';
-import { OpenState } from './open-state.js';
-import { markFromRoot, verifyObjectGraph } from './reachability.js';
+import { markFromRoot } from './reachability.js';
 import { RecentTransactions } from './recent-transactions.js';
-import { StorageListeners } from './storage-listeners.js';
+import { PACKED, StorageCore } from './storage-core.js';
 import { transactionInfo } from './transaction-info.js';
 
 /** The revisions of one object, oldest first. */
@@ -46,7 +38,7 @@ interface ObjectRevisions {
   truncated: boolean;
 }
 
-export class MemoryStorage implements Storage {
+export class MemoryStorage extends StorageCore implements Storage {
   /** oid → revisions. */
   private readonly objects = new Map<number, ObjectRevisions>();
   /** Every committed transaction, oldest first (tids ascending). */
@@ -54,33 +46,20 @@ export class MemoryStorage implements Storage {
   private lastTid: Tid = 0;
   private nextOid = ROOT_OID + 1;
   private lastPack: number | undefined;
-  private readonly listeners = new StorageListeners();
   /** What `sync` answers and the client txnIds of committed transactions, never forgotten. */
   private readonly recent = new RecentTransactions(Infinity);
-  private readonly state = new OpenState();
-  /** A second pack while one runs joins it (it runs in one go, so a call in the same turn). */
-  private readonly packing = new JoinedRun<PackResult>();
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
-    this.state.check();
-    checkLoad(oids, atTid);
-    const at = atTid ?? this.lastTid;
-    const out: LoadedRecord[] = [];
-    for (const oid of oids) {
+    return this.loadEach(oids, atTid, this.lastTid, (oid, at) => {
       const entry = this.objects.get(oid);
-      if (entry === undefined) continue;
-      const revision = newestAtOrBefore(entry.revisions, at);
-      if (revision === undefined) {
-        if (entry.truncated) throw new ReadConflictError([oid], packedMessage([oid], at));
-        continue; // created after `at`
-      }
-      out.push(revision);
-    }
-    return out;
+      if (entry === undefined) return undefined;
+      // None at `at`: created after it, or its revision then was packed away.
+      return newestAtOrBefore(entry.revisions, at) ?? (entry.truncated ? PACKED : undefined);
+    });
   }
 
   async newOids(count: number): Promise<number[]> {
-    this.state.check();
+    this.checkOpen();
     checkOidCount(count);
     const oids = new Array<number>(count);
     for (let i = 0; i < count; i++) oids[i] = this.nextOid++;
@@ -93,7 +72,7 @@ export class MemoryStorage implements Storage {
    * field; then the changes, which cannot throw.
    */
   async commit(txn: CommitRequest): Promise<Tid> {
-    this.state.check();
+    this.checkOpen();
     const json = validateCommit(txn, this.nextOid);
     const landed = txn.txnId === undefined ? undefined : this.recent.tidOf(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
@@ -125,18 +104,14 @@ export class MemoryStorage implements Storage {
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
-    this.state.check();
+    this.checkOpen();
     checkTid('sync', sinceTid);
     return this.recent.since(sinceTid, this.lastTid);
   }
 
-  async pack(options: PackOptions = {}): Promise<PackResult> {
-    this.state.check();
-    if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    return this.packing.run(async () => this.packNow(options.keepTid ?? this.lastTid));
-  }
-
-  private packNow(keep: Tid): PackResult {
+  /** Runs in one go: a second pack joins it only when called in the same turn (StorageCore). */
+  protected async packNow(keepTid: Tid | undefined): Promise<PackResult> {
+    const keep = keepTid ?? this.lastTid;
     const bytesBefore = this.totalBytes();
     // Revisions still needed: for each object, the one a snapshot at `keep` reads, and all later.
     const needed = (entry: ObjectRevisions): LoadedRecord[] => {
@@ -183,13 +158,8 @@ export class MemoryStorage implements Storage {
     };
   }
 
-  async verify(): Promise<VerifyReport> {
-    this.state.check();
-    return verifyObjectGraph(this);
-  }
-
   async stats(): Promise<StorageStats> {
-    this.state.check();
+    this.checkOpen();
     const bytes = this.totalBytes();
     let current = 0;
     for (const entry of this.objects.values())
@@ -205,7 +175,7 @@ export class MemoryStorage implements Storage {
   }
 
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {
-    this.state.check();
+    this.checkOpen();
     const { limit = Infinity, before = Infinity } = options;
     if (before !== Infinity) checkTid('transactions', before);
     const out: TransactionInfo[] = [];
@@ -218,7 +188,7 @@ export class MemoryStorage implements Storage {
   }
 
   async history(oid: number, limit = Infinity): Promise<RevisionInfo[]> {
-    this.state.check();
+    this.checkOpen();
     checkOid('history', oid);
     const revisions = this.objects.get(oid)?.revisions ?? [];
     const out: RevisionInfo[] = [];
@@ -230,12 +200,8 @@ export class MemoryStorage implements Storage {
     return out;
   }
 
-  subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    return this.listeners.subscribe(listener);
-  }
-
   async close(): Promise<void> {
-    this.state.close();
+    this.markClosed();
     this.listeners.clear();
   }
 

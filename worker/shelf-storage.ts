@@ -13,13 +13,11 @@
  * relaxed flush) go to `subscribeErrors` listeners. Once a failed undo left the log uncertain
  * (ShelfLog.broken), every call fails until the database is reopened.
  */
-import { ReadConflictError, WriteConflictError } from '../src/shared/errors.js';
+import { WriteConflictError } from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
-  type Invalidation,
   type LoadedRecord,
-  type PackOptions,
   type PackResult,
   type RecoveryReport,
   type RevisionInfo,
@@ -33,11 +31,9 @@ import {
 } from '../src/shared/storage.js';
 import {
   checkConflicts,
-  checkLoad,
   checkOid,
   checkOidCount,
   checkTid,
-  packedMessage,
   validateCommit,
 } from './commit-checks.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
@@ -58,9 +54,7 @@ import { RecentTransactions } from './recent-transactions.js';
 import { readShelf } from './shelf-open.js';
 import { writeCheckpoint } from './shelf-checkpoint.js';
 import { packShelf } from './shelf-pack.js';
-import { JoinedRun } from './joined-run.js';
-import { OpenState } from './open-state.js';
-import { StorageListeners } from './storage-listeners.js';
+import { PACKED, StorageCore } from './storage-core.js';
 
 export interface ShelfOptions {
   /** 'strict' (default): settle a commit after flush. 'relaxed': after the write. */
@@ -80,7 +74,7 @@ const OID_RESERVATION = 4096;
 /** Transactions remembered for `sync` and resends. */
 const RECENT_LIMIT = 100_000;
 
-export class ShelfStorage implements Storage {
+export class ShelfStorage extends StorageCore implements Storage {
   /** What opening found damaged. */
   readonly recovery: RecoveryReport = { truncated: [], dropped: [] };
   /** The files. */
@@ -101,10 +95,7 @@ export class ShelfStorage implements Storage {
   garbageBytes = 0;
   /** Commits accepted and not yet written. */
   private readonly group: GroupCommit;
-  private readonly listeners = new StorageListeners();
-  private readonly state = new OpenState();
   private closing: Promise<void> | undefined;
-  private readonly packing = new JoinedRun<PackResult>();
   private checkpointQueued = false;
   /** Checkpoint, pack and close run one after another: the tail of that queue. */
   private maintenance: Promise<unknown> = Promise.resolve();
@@ -112,6 +103,7 @@ export class ShelfStorage implements Storage {
   readonly kind: StorageKind;
 
   private constructor(dir: BlockDirectory, options: ShelfOptions) {
+    super();
     this.log = new ShelfLog(dir, (error) => this.report(error));
     this.group = new GroupCommit(this, options.durability ?? 'strict', options.schedule);
     this.checkpointEvery = options.checkpointEvery ?? 100_000;
@@ -152,31 +144,17 @@ export class ShelfStorage implements Storage {
   // ─── Storage ──────────────────────────────────────────────────────────────
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
-    this.checkOpen();
-    checkLoad(oids, atTid);
-    const at = atTid ?? this.lastTid;
-    const out: LoadedRecord[] = [];
-    for (const oid of oids) {
+    return this.loadEach(oids, atTid, this.lastTid, (oid, at) => {
+      // Back along the revisions of `oid` to the newest at `at`.
       let pos = this.index.get(oid);
       while (pos > PREV_PACKED) {
-        const record = this.readRecord(pos, oid);
-        if (record.tid <= at) {
-          out.push({
-            oid,
-            className: record.className,
-            state: record.state,
-            refs: record.refs,
-            tid: record.tid,
-          });
-          break;
-        }
-        pos = record.prev;
+        const { className, state, refs, tid, prev } = this.readRecord(pos, oid);
+        if (tid <= at) return { oid, className, state, refs, tid };
+        pos = prev;
       }
-      if (pos === PREV_PACKED) {
-        throw new ReadConflictError([oid], packedMessage([oid], at));
-      }
-    }
-    return out;
+      // Past the oldest revision kept: none is older (created after `at`), or pack removed them.
+      return pos === PREV_PACKED ? PACKED : undefined;
+    });
   }
 
   async newOids(count: number): Promise<number[]> {
@@ -260,32 +238,26 @@ export class ShelfStorage implements Storage {
     return this.recent.since(sinceTid, this.lastTid);
   }
 
-  pack(options: PackOptions = {}): Promise<PackResult> {
-    try {
-      this.checkOpen();
-      if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.packing.run(() =>
-      this.exclusive(async () => {
-        try {
-          await this.settled();
-          this.checkOpen();
-          return await packShelf(this, options.keepTid ?? this.lastTid);
-        } catch (error) {
-          if (error instanceof UncertainWrite) throw this.log.brokenError();
-          throw storageFailure(
-            error,
-            'The pack was abandoned; the database is as it was.',
-            'packing',
-          );
-        }
-      }),
-    );
+  /** After the checkpoints and commits before it, with nothing else running (`exclusive`). */
+  protected packNow(keepTid: Tid | undefined): Promise<PackResult> {
+    return this.exclusive(async () => {
+      try {
+        await this.settled();
+        this.checkOpen();
+        return await packShelf(this, keepTid ?? this.lastTid);
+      } catch (error) {
+        if (error instanceof UncertainWrite) throw this.log.brokenError();
+        throw storageFailure(
+          error,
+          'The pack was abandoned; the database is as it was.',
+          'packing',
+        );
+      }
+    });
   }
+
   /** Every entry's checksum and records, the index against the log, and the object graph. */
-  async verify(): Promise<VerifyReport> {
+  override async verify(): Promise<VerifyReport> {
     this.checkOpen();
     await this.settled();
     return verifyShelf(this);
@@ -316,10 +288,6 @@ export class ShelfStorage implements Storage {
     return readHistory(this, oid, limit);
   }
 
-  subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    return this.listeners.subscribe(listener);
-  }
-
   subscribeErrors(listener: (error: unknown) => void): () => void {
     return this.listeners.subscribeErrors(listener);
   }
@@ -331,7 +299,7 @@ export class ShelfStorage implements Storage {
    * (the next open reads the tail the checkpoint would have covered).
    */
   close(): Promise<void> {
-    this.state.close();
+    this.markClosed();
     this.closing ??= this.exclusive(async () => {
       let failure: unknown;
       try {
@@ -473,8 +441,8 @@ export class ShelfStorage implements Storage {
   }
 
   /** @throws DatabaseClosedError once closing; StorageError once stopped after a failure. */
-  private checkOpen(txnId?: string): void {
-    this.state.check();
+  protected override checkOpen(txnId?: string): void {
+    super.checkOpen();
     if (this.log.broken === undefined) return;
     throw txnId !== undefined && this.group.isUncertain(txnId)
       ? this.group.stillUncertainError()

@@ -1,0 +1,94 @@
+/**
+ * StorageCore: what every storage of this package does the same way, as the base class of
+ * ShelfStorage, IndexedDBStorage and MemoryStorage. It holds the listeners (`subscribe`, and
+ * `announce`/`report` for the subclass), the open state (`checkOpen`: DatabaseClosedError after
+ * close), pack's checks and join (a second `pack()` while one runs resolves with the running pack's
+ * result), and `verify` of the object graph (dangling references, through `load`).
+ *
+ * A subclass implements the rest of the contract, `packNow` (one pack, run alone) and `close`
+ * (calling `markClosed` first, which says whether this is the first close; it forgets its
+ * listeners once nothing it accepted is left to announce).
+ */
+import { ReadConflictError } from '../src/shared/errors.js';
+import type {
+  Invalidation,
+  LoadedRecord,
+  PackOptions,
+  PackResult,
+  Tid,
+  VerifyReport,
+} from '../src/shared/storage.js';
+import { checkLoad, checkTid, packedMessage } from './commit-checks.js';
+import { JoinedRun } from './joined-run.js';
+import { OpenState } from './open-state.js';
+import { verifyObjectGraph } from './reachability.js';
+import { StorageListeners } from './storage-listeners.js';
+
+/** What `find` answers for an oid whose revision a snapshot needs but pack removed. */
+export const PACKED = Symbol('packed');
+
+export abstract class StorageCore {
+  protected readonly listeners = new StorageListeners();
+  private readonly state = new OpenState();
+  private readonly packing = new JoinedRun<PackResult>();
+
+  abstract load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]>;
+
+  /**
+   * Runs one pack, keeping what a snapshot at `keepTid` reads (undefined: the newest tid). Never
+   * called while another runs.
+   */
+  protected abstract packNow(keepTid: Tid | undefined): Promise<PackResult>;
+
+  /** Checks the call, then joins the pack that runs, or starts one. */
+  async pack(options: PackOptions = {}): Promise<PackResult> {
+    this.checkOpen();
+    if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
+    return this.packing.run(() => this.packNow(options.keepTid));
+  }
+
+  /** References to objects that have no revision, among the objects reachable from the root. */
+  async verify(): Promise<VerifyReport> {
+    this.checkOpen();
+    return verifyObjectGraph(this);
+  }
+
+  subscribe(listener: (invalidation: Invalidation) => void): () => void {
+    return this.listeners.subscribe(listener);
+  }
+
+  /**
+   * The body of a synchronous `load`: checks the call, then asks `find` for each oid's newest
+   * revision at the snapshot (undefined: never stored, or created after it; PACKED: removed by
+   * pack). Answers in the order asked.
+   * @param newestTid the snapshot when the caller names none.
+   * @throws ReadConflictError for the first oid whose revision pack removed.
+   */
+  protected loadEach(
+    oids: number[],
+    atTid: Tid | undefined,
+    newestTid: Tid,
+    find: (oid: number, at: Tid) => LoadedRecord | undefined | typeof PACKED,
+  ): LoadedRecord[] {
+    this.checkOpen();
+    checkLoad(oids, atTid);
+    const at = atTid ?? newestTid;
+    const out: LoadedRecord[] = [];
+    for (const oid of oids) {
+      const found = find(oid, at);
+      if (found === PACKED) throw new ReadConflictError([oid], packedMessage([oid], at));
+      if (found !== undefined) out.push(found);
+    }
+    return out;
+  }
+
+  /** @throws DatabaseClosedError once `close` was called. */
+  protected checkOpen(): void {
+    this.state.check();
+  }
+
+  /** Marks the storage closed: every later call fails in `checkOpen`. True the first time. */
+  protected markClosed(): boolean {
+    return this.state.close();
+  }
+}
