@@ -21,6 +21,8 @@ import type { StorageBusyError } from './errors.js';
 import type { AnnouncedCommit, StorageMethod } from './storage-calls.js';
 
 export abstract class ForwardingStorage implements Storage {
+  /** The pack call in flight, which a second pack joins. */
+  private packing: Promise<PackResult> | undefined;
   /** Listeners of invalidations. */
   protected readonly listeners = new Set<(invalidation: Invalidation) => void>();
   /** Listeners of failures nobody awaited (background work, stray messages): see subscribeErrors. */
@@ -51,8 +53,15 @@ export abstract class ForwardingStorage implements Storage {
     return this.call('sync', [sinceTid]) as Promise<SyncResult>;
   }
 
+  /**
+   * A second pack while one is in flight joins it (the contract: it resolves with the running
+   * pack's result), here already, so it is not sent at all.
+   */
   pack(options: PackOptions = {}): Promise<PackResult> {
-    return this.call('pack', [options]) as Promise<PackResult>;
+    this.packing ??= (this.call('pack', [options]) as Promise<PackResult>).finally(() => {
+      this.packing = undefined;
+    });
+    return this.packing;
   }
 
   stats(): Promise<StorageStats> {
