@@ -47,3 +47,22 @@ describe('MemoryStorage', () => {
     expect(await s.commit({ baseTid: 0, records: [rec(0, 2)], meta: { kept: 1 } })).toBe(1);
   });
 });
+
+describe('MemoryStorage pack', () => {
+  it('runs one pack for two calls made while it runs, and a new one for a call after it settled', async () => {
+    let runs = 0;
+    class Counting extends MemoryStorage {
+      protected override packNow(keepTid: number | undefined) {
+        runs++;
+        return super.packNow(keepTid);
+      }
+    }
+    const s = new Counting();
+    await s.commit({ baseTid: 0, records: [rec(0, 1)] });
+    const [first, second] = await Promise.all([s.pack(), s.pack()]);
+    expect(second).toBe(first);
+    expect(runs).toBe(1);
+    expect(await s.pack()).not.toBe(first);
+    expect(runs).toBe(2);
+  });
+});

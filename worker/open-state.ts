@@ -21,6 +21,9 @@ export class OpenState {
 
   /** @throws DatabaseClosedError once closed. */
   check(): void {
-    if (this.closed) throw new DatabaseClosedError('This storage is closed.');
+    if (this.closed)
+      throw new DatabaseClosedError(
+        'This storage is closed: nothing was read or stored by this call. Open the database again to use it.',
+      );
   }
 }
