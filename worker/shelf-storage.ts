@@ -4,7 +4,8 @@
  * the byte layout (shelf-format.ts), the files and the rules for changing them safely
  * (shelf-log.ts), reading them back at open (shelf-open.ts, shelf-recovery.ts), the oid index
  * (shelf-index.ts), commits batched into one write and made durable (group-commit.ts), index
- * checkpoints (shelf-checkpoint.ts) and pack (shelf-pack.ts).
+ * checkpoints (shelf-checkpoint.ts) and pack (shelf-pack.ts); what every storage does alike
+ * (listeners, checkOpen, pack's join, load's frame) comes from StorageCore (storage-core.ts).
  *
  * This class holds them together: it checks each commit whole (validateCommit) and against the
  * newest revisions (first-committer-wins), answers resends by their client txnId (from memory, or
@@ -79,20 +80,20 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly recovery: RecoveryReport = { truncated: [], dropped: [] };
   /** The files. */
   readonly log: ShelfLog;
-  /** The oid → position index (pack replaces it with the packed log's). */
-  index = new ShelfIndex();
-  /** The newest durable tid, and the newest handed to a commit not yet flushed. */
-  lastTid = 0;
+  /** The oid → position index (pack replaces it with the packed log's): see `index`. */
+  private oidIndex = new ShelfIndex();
+  /** The newest durable tid: see `lastTid`. */
+  private durableTid = 0;
   /** The next oid to hand out, and the reservation recorded in the log. */
-  nextOid = ROOT_OID + 1;
+  private nextOid = ROOT_OID + 1;
   private reservedOid = ROOT_OID + 1;
   private readonly recent = new RecentTransactions(RECENT_LIMIT);
   /** Commits accepted and not yet settled, by client txnId: a resend joins its first sending. */
   private readonly inFlight = new Map<string, Promise<Tid>>();
-  /** Committed transactions (kept in the manifest at checkpoints). */
-  transactionCount = 0;
+  /** Committed transactions (kept in the manifest at checkpoints): see `transactionCount`. */
+  private committed = 0;
   /** Bytes of revisions superseded by newer ones. */
-  garbageBytes = 0;
+  private garbageBytes = 0;
   /** Commits accepted and not yet written. */
   private readonly group: GroupCommit;
   private closing: Promise<void> | undefined;
@@ -127,9 +128,8 @@ export class ShelfStorage extends StorageCore implements Storage {
           recover,
           storage.recovery,
         );
-        ({ lastTid: storage.lastTid, nextOid: storage.nextOid } = state);
-        ({ transactionCount: storage.transactionCount, garbageBytes: storage.garbageBytes } =
-          state);
+        ({ lastTid: storage.durableTid, nextOid: storage.nextOid } = state);
+        ({ transactionCount: storage.committed, garbageBytes: storage.garbageBytes } = state);
         storage.group.assignedTid = state.lastTid;
         storage.reservedOid = state.nextOid;
       }
@@ -139,6 +139,21 @@ export class ShelfStorage extends StorageCore implements Storage {
       throw storageFailure(error, 'The database was not opened; its files are unchanged.');
     }
     return storage;
+  }
+
+  /** The oid → position index of the log (read-only outside: pack hands in its replacement). */
+  get index(): ShelfIndex {
+    return this.oidIndex;
+  }
+
+  /** The newest durable tid. */
+  get lastTid(): Tid {
+    return this.durableTid;
+  }
+
+  /** Committed transactions. */
+  get transactionCount(): number {
+    return this.committed;
   }
 
   // ─── Storage ──────────────────────────────────────────────────────────────
@@ -374,8 +389,8 @@ export class ShelfStorage extends StorageCore implements Storage {
       );
     });
     const prevTid = this.lastTid;
-    this.lastTid = tid;
-    this.transactionCount++;
+    this.durableTid = tid;
+    this.committed++;
     this.recent.remember(tid, p.oids, p.txnId);
     p.resolve(tid);
     this.listeners.announce(tid, prevTid, p.oids, p.txnId);
@@ -436,8 +451,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   adoptPackedSegment(segment: number, file: BlockFile, end: number, index: ShelfIndex): void {
     this.log.adoptPackedSegment(segment, file, end);
     this.garbageBytes = 0;
-    this.index.close();
-    this.index = index;
+    this.oidIndex.close();
+    this.oidIndex = index;
   }
 
   /** @throws DatabaseClosedError once closing; StorageError once stopped after a failure. */
