@@ -16,6 +16,9 @@ import {
   ShelfError,
   StorageBusyError,
   StorageError,
+  errorFromWire,
+  isWireError,
+  type WireError,
 } from './shared/errors.js';
 import {
   registerLinkHandlers,
@@ -84,7 +87,8 @@ export class StorageClient extends ForwardingStorage {
       invalidate: (invalidation: Invalidation) => {
         for (const listener of client.listeners) listener(invalidation);
       },
-      report: (error: unknown) => client.report(error),
+      report: (error: WireError) =>
+        client.report(isWireError(error) ? errorFromWire(error) : new StorageError(String(error))),
     };
     try {
       const opened = await client.track(client.remote.open(request, proxy(events)));

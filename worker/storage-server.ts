@@ -11,7 +11,7 @@
  * can replace or reach past the service.
  */
 import { expose, type Remote } from 'comlink';
-import { StorageError } from '../src/shared/errors.js';
+import { StorageError, errorToWire } from '../src/shared/errors.js';
 import {
   registerLinkHandlers,
   type Endpoint,
@@ -82,7 +82,7 @@ export function serveStorage(
         }
         tell((to) => to.invalidate(invalidation));
       });
-      storage.subscribeErrors?.((error) => tell((to) => to.report(error)));
+      storage.subscribeErrors?.((error) => tell((to) => to.report(errorToWire(error))));
       return opened;
     });
     opening.catch(() => (opening = undefined)); // the page may ask again
@@ -188,14 +188,13 @@ function onlyServiceCalls(endpoint: Endpoint, ignore: () => void): Endpoint {
   };
 }
 
-/** A Comlink wire value the service can take: plain data, a record batch, an error, a proxy. */
+/** A Comlink wire value the service can take: plain data, a record batch, a proxy (events). */
 function isWireValue(x: unknown): boolean {
   if (typeof x !== 'object' || x === null) return false;
   const { type, name, value } = x as Record<string, unknown>;
   if (type === 'RAW') return true;
   if (type !== 'HANDLER') return false;
   if (name === 'shelfdb:records') return value instanceof ArrayBuffer;
-  if (name === 'shelfdb:error') return true;
   return name === 'proxy' && typeof MessagePort !== 'undefined' && value instanceof MessagePort;
 }
 

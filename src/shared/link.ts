@@ -5,9 +5,13 @@
  *
  * Comlink structured-clones arguments and answers, so two transfer handlers carry what cloning
  * would lose or make slow: a `RecordBatch` crosses as one transferred ArrayBuffer (both ways),
- * and an error — thrown, or passed to `report` — crosses as a `WireError` envelope, so the page
- * catches the same class with the same fields (`WriteConflictError` with its `.oids`); an error
- * of no shelfdb class keeps its name, message and stack.
+ * and a thrown error carries its `WireError` envelope, so the page catches the same class with the
+ * same fields (`WriteConflictError` with its `.oids`); an error of no shelfdb class keeps its name,
+ * message and stack. (A reported error crosses as a WireError argument.)
+ *
+ * Invalidations come on the events object's own channel, a page's own commit's in its answer: the
+ * two are not ordered, so a page may hear of its commit before an earlier one of another tab.
+ * Each invalidation names the tid before it (`prevTid`), and a connection that sees a gap syncs.
  */
 import { transferHandlers, type Endpoint as ComlinkEndpoint, type TransferHandler } from 'comlink';
 import { errorFromWire, errorToWire, isWireError, type WireError } from './errors.js';
@@ -46,7 +50,7 @@ export interface StorageEvents {
   /** A commit landed (another tab's, or one whose own answer was lost). */
   invalidate(invalidation: Invalidation): void;
   /** Work nobody awaited failed (a background checkpoint or flush, in whichever tab). */
-  report(error: unknown): void;
+  report(error: WireError): void;
 }
 
 /** The storage worker's service, as the page calls it. */
@@ -78,26 +82,47 @@ const recordBatchHandler: TransferHandler<RecordBatch, ArrayBuffer> = {
   deserialize: (buffer) => RecordBatch.fromBuffer(buffer),
 };
 
-const errorHandler: TransferHandler<Error, WireError> = {
-  canHandle: (value): value is Error => value instanceof Error,
-  serialize: (error) => [errorToWire(error), []],
-  deserialize: (wire) => (isWireError(wire) ? errorFromWire(wire) : new Error(String(wire))),
-};
+/** A thrown value as Comlink's own 'throw' handler sends it, and shelfdb's envelope beside it. */
+interface Thrown {
+  isError: boolean;
+  value: unknown;
+}
+
+/**
+ * Comlink's 'throw' handler with shelfdb's errors kept whole: the same wire shape as Comlink's own
+ * (`{ isError, value: { message, name, stack } }`), so a Comlink link of the app's own between
+ * code that does not load shelfdb still reads it, plus the `WireError` envelope in `value.shelf`,
+ * from which this side rebuilds the class with its fields.
+ */
+const thrownHandler = (
+  canHandle: (value: unknown) => boolean,
+): TransferHandler<unknown, Thrown> => ({
+  canHandle: (value): value is unknown => canHandle(value),
+  serialize: (thrown) => {
+    const value = (thrown as { value: unknown }).value;
+    if (!(value instanceof Error)) return [{ isError: false, value }, []];
+    const { name, message, stack } = value;
+    return [{ isError: true, value: { name, message, stack, shelf: errorToWire(value) } }, []];
+  },
+  deserialize: (thrown) => {
+    if (!thrown.isError) throw thrown.value;
+    const value = thrown.value as { message?: unknown; shelf?: unknown };
+    if (isWireError(value.shelf)) throw errorFromWire(value.shelf);
+    throw Object.assign(new Error(String(value.message)), value);
+  },
+});
 
 /**
  * Registers the handlers with Comlink (both sides call it before they use the link; registering
- * twice is harmless). Comlink's own 'throw' handler is replaced by one that sends a thrown value as
- * a WireError, keeping Comlink's test for "this is a thrown value".
+ * twice is harmless). Comlink keeps them in one map for the whole page, so they stay invisible to
+ * other Comlink links of the app: the records handler takes only shelfdb's RecordBatch, and the
+ * 'throw' handler writes what Comlink's own writes (keeping its test for "a thrown value").
  */
 export function registerLinkHandlers(): void {
   transferHandlers.set('shelfdb:records', recordBatchHandler as TransferHandler<unknown, unknown>);
-  transferHandlers.set('shelfdb:error', errorHandler as TransferHandler<unknown, unknown>);
   const thrown = transferHandlers.get('throw') as TransferHandler<unknown, unknown>;
-  transferHandlers.set('throw', {
-    canHandle: thrown.canHandle,
-    serialize: (value) => [errorToWire((value as { value: unknown }).value), []],
-    deserialize: (wire) => {
-      throw isWireError(wire) ? errorFromWire(wire) : new Error(String(wire));
-    },
-  });
+  transferHandlers.set(
+    'throw',
+    thrownHandler(thrown.canHandle) as TransferHandler<unknown, unknown>,
+  );
 }
