@@ -3,8 +3,12 @@
  * tab's view of them; `crash()` drops the tab as a killed process would: its locks are released
  * and its channels go silent, without running any of its code. `freeze()` is a tab frozen in the
  * background: it keeps its locks, and its messages (both ways) wait until `thaw()`.
+ *
+ * Messages and lock hand-overs arrive a timer task later, as the real ones do; `hub.idle()` awaits
+ * the moment none is on its way any more, which is what a test means by "the tabs have heard".
  */
 import type { Channel, Locks, TabPlatform } from '../worker/tab-router.js';
+import { MAX_TURNS, turn } from './until.js';
 
 interface Waiter {
   tab: FakeTab;
@@ -18,9 +22,38 @@ export class FakeHub {
     { holder: FakeTab | undefined; release: () => void; queue: Waiter[] }
   >();
   private readonly channels = new Set<FakeChannel>();
+  /** Deliveries and lock hand-overs scheduled and not run yet. */
+  private onTheWay = 0;
 
   tab(): FakeTab {
     return new FakeTab(this);
+  }
+
+  /**
+   * Resolves once nothing is on its way: every message posted and every lock handed on so far has
+   * arrived, and what their handlers then did on microtasks (and after a setImmediate hop, as a
+   * group commit's flush) has run, including the messages that sent in turn. Messages a frozen tab
+   * holds are not on their way: they wait for thaw().
+   * @throws Error when messages keep coming for `turns` event-loop turns (tabs talking in a loop).
+   */
+  async idle(turns = MAX_TURNS): Promise<void> {
+    // Two quiet turns in a row: work a handler left for a check task has posted by then.
+    for (let done = 0, quiet = 0; quiet < 2; done++) {
+      if (done >= turns) {
+        throw new Error(`FakeHub: messages were still on their way after ${turns} turns.`);
+      }
+      await turn();
+      quiet = this.onTheWay === 0 ? quiet + 1 : 0;
+    }
+  }
+
+  /** Runs `task` a timer task later, counted as on its way until then. */
+  private later(task: () => void): void {
+    this.onTheWay++;
+    setTimeout(() => {
+      this.onTheWay--;
+      task();
+    }, 0);
   }
 
   /** @internal */
@@ -47,9 +80,9 @@ export class FakeHub {
         cancelled = true;
         handOn();
       };
-      setTimeout(() => {
+      this.later(() => {
         if (!cancelled) next.grant();
-      }, 0);
+      });
     };
     return new Promise((resolve, reject) => {
       const grant = (): void => {
@@ -103,7 +136,7 @@ export class FakeHub {
     for (const c of this.channels) {
       if (c !== from && c.name === from.name && !c.closed) {
         const copy = structuredClone(message);
-        setTimeout(() => c.receive(copy), 0);
+        this.later(() => c.receive(copy));
       }
     }
   }
