@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
@@ -23,6 +23,7 @@ import { packRecords } from '../src/shared/record-batch.js';
 import type { CommitRequest, Invalidation, Storage } from '../src/shared/storage.js';
 import { FakeHub, type FakeTab } from './fake-tabs.js';
 import { hooked } from './storage-hooks.js';
+import { eventually } from './until.js';
 
 /** Changes what a tab's storage does: replaces some methods, sees every call. */
 type Hooks = (storage: Storage) => Partial<Storage>;
@@ -71,7 +72,17 @@ const rootCommit = (value: number, tid: number | undefined, txnId?: string): Com
 function rogue(hub: FakeHub, tabId = 'rogue') {
   const tab = hub.tab();
   const answers: unknown[] = [];
-  tab.channel(tabChannelName('db', tabId)).addEventListener('message', (e) => answers.push(e.data));
+  /** Call id → who waits for its answer. */
+  const waiting = new Map<unknown, (answer: unknown) => void>();
+  tab.channel(tabChannelName('db', tabId)).addEventListener('message', (e) => {
+    answers.push(e.data);
+    const id = (e.data as { id?: unknown } | null)?.id;
+    waiting.get(id)?.(e.data);
+    waiting.delete(id);
+  });
+  /** The answer to call `id`, when it comes. */
+  const answerTo = (id: number): Promise<unknown> =>
+    eventually(new Promise((resolve) => waiting.set(id, resolve)), `the answer to call ${id}`);
   const calls = tab.channel(callsChannelName('db'));
   const main = tab.channel(databaseChannelName('db'));
   let id = 0;
@@ -80,14 +91,7 @@ function rogue(hub: FakeHub, tabId = 'rogue') {
     calls.postMessage({ v: PROTOCOL_VERSION, type: 'call', id, method, args, from });
     return id;
   };
-  return { tab, answers, calls, main, call };
-}
-
-const settle = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves the first time `predicate` holds, checking after each settle. */
-async function until(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await settle(5);
+  return { tab, answers, calls, main, call, answerTo };
 }
 
 describe('TabRouter', () => {
@@ -182,9 +186,18 @@ describe('TabRouter', () => {
     ownerTab.crashed = true;
     let told: unknown;
     b.router.subscribeBusy((e) => (told = e));
-    const t0 = Date.now();
-    await expect(b.router.stats()).rejects.toBeInstanceOf(StorageBusyError);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let failed: unknown;
+      const call = b.router.stats().catch((error: unknown) => (failed = error));
+      await vi.advanceTimersByTimeAsync(199);
+      expect(failed).toBeUndefined(); // it waits busyTimeout (200 ms) for the owner,
+      await vi.advanceTimersByTimeAsync(1);
+      await call;
+      expect(failed).toBeInstanceOf(StorageBusyError); // and not longer
+    } finally {
+      vi.useRealTimers();
+    }
     expect(told).toBeInstanceOf(StorageBusyError);
   });
 
@@ -197,7 +210,7 @@ describe('TabRouter', () => {
     const cb = b.db.open();
     cb.autoSync = false;
     const cell = (await cb.root()).get('cell') as PersistentList<number>; // a ghost at b's snapshot
-    await settle(); // b's pin reaches the owner
+    await hub.idle(); // b's pin reaches the owner
     for (let i = 1; i <= 5; i++) {
       await ca.transact(async () =>
         ((await ca.root()).get('cell') as PersistentList<number>).set(0, i),
@@ -224,7 +237,7 @@ describe('TabRouter', () => {
       expected++;
       await keeper.db.close(); // the older tab closes: the newer one may become the owner
       keeper = next;
-      await settle(5);
+      await hub.idle(); // the files have passed to the next tab
     }
     const last = await join(hub.tab());
     const conn = last.db.open();
@@ -326,7 +339,8 @@ describe('TabRouter under faults', () => {
     stray.postMessage('garbage');
     stray.postMessage({ v: PROTOCOL_VERSION, type: 'result' });
     stray.postMessage({ v: PROTOCOL_VERSION, type: 'error', id: 1, error: { shelfError: false } });
-    await until(() => b.router.wireStats.ignoredMessages === 3); // all three seen, while frozen
+    await hub.idle();
+    expect(b.router.wireStats.ignoredMessages).toBe(3); // all three seen, while frozen
     ownerTab.thaw();
     await expect(inFlight).resolves.toBe(1);
     expect(b.router.wireStats.ignoredMessages).toBe(3);
@@ -342,7 +356,8 @@ describe('TabRouter under faults', () => {
     main.postMessage({ v: PROTOCOL_VERSION + 1, type: 'hello', tabId: 'old' });
     main.postMessage({ v: PROTOCOL_VERSION + 1, type: 'hello', tabId: 'old' });
     calls.postMessage({ v: PROTOCOL_VERSION + 1, type: 'call', id: 1, method: 'close', args: [] });
-    await until(() => a.router.wireStats.ignoredMessages === 3); // every foreign message seen
+    await hub.idle();
+    expect(a.router.wireStats.ignoredMessages).toBe(3); // every foreign message seen
     expect(reported).toHaveLength(1);
     expect(reported[0]).toBeInstanceOf(StorageError);
     expect(String(reported[0])).toMatch(/another version of this app/);
@@ -368,10 +383,10 @@ describe('TabRouter under faults', () => {
     const a = await join(hub.tab());
     const b = await join(hub.tab());
     const r = rogue(hub);
-    await settle(); // the owner learns of the rogue tab's lock (it has none: it does not exist)
+    await hub.idle(); // the tabs have met; the rogue tab holds no tab lock (it does not exist)
     const id = r.call('close', []);
-    await until(() => r.answers.length > 0);
-    expect(r.answers[0]).toMatchObject({ type: 'error', id });
+    expect(await r.answerTo(id)).toMatchObject({ type: 'error', id });
+    expect(r.answers).toHaveLength(1);
     await expect(b.router.commit(rootCommit(1, undefined))).resolves.toBe(1);
     await expect(a.router.stats()).resolves.toMatchObject({ transactions: 1 });
   });
@@ -411,12 +426,11 @@ describe('TabRouter under faults', () => {
         seen.length = 0;
         const before = r.answers.length;
         const id = r.call(method, [...args]);
-        await until(() => r.answers.length > before);
-        const answer = r.answers[before] as { type: string; id: number };
+        const answer = (await r.answerTo(id)) as { type: string; id: number };
+        expect(r.answers[before]).toBe(answer); // the first answer since the call, and its own
         // A buffer of random bytes may decode to a well-formed empty commit: then it may run.
         if (answer.type === 'result') expect(method).toBe('commit');
         else expect(seen.filter((m) => m !== 'subscribe')).toEqual([]);
-        expect(answer.id).toBe(id);
       }),
       { numRuns: 60, seed: 9 },
     );
@@ -427,10 +441,14 @@ describe('TabRouter under faults', () => {
     const a = await join(hub.tab());
     for (let i = 0; i < 4; i++) await a.router.commit(rootCommit(i, i === 0 ? undefined : i));
     const r = rogue(hub, 'nobody');
-    r.call('pin', ['page', 1]);
-    r.call('pin', ['page', '1']);
-    await until(() => r.answers.length === 2);
+    const answered = [
+      r.answerTo(r.call('pin', ['page', 1])),
+      r.answerTo(r.call('pin', ['page', '1'])),
+    ];
+    await Promise.all(answered);
+    await hub.idle();
     expect(r.answers).toMatchObject([{ type: 'error' }, { type: 'error' }]);
+    expect(r.answers).toHaveLength(2);
     await a.router.pack();
     expect(await a.router.history(0)).toHaveLength(1);
   });
@@ -443,7 +461,7 @@ describe('TabRouter under faults', () => {
     for (let i = 0; i < 4; i++) await a.router.commit(rootCommit(i, i === 0 ? undefined : i));
     await b.router.pin('page', 1);
     bTab.crash();
-    await settle();
+    await hub.idle(); // b's tab lock has reached the owner, which waited on it
     await a.router.pack();
     expect(await a.router.history(0)).toHaveLength(1);
   });
@@ -469,13 +487,16 @@ describe('TabRouter under faults', () => {
     const b = await join(hub.tab(), 200);
     const seen: Invalidation[] = [];
     b.router.subscribe((invalidation) => seen.push(invalidation));
+    const invalidated = new Promise<void>((resolve) => b.router.subscribe(() => resolve()));
     ownerTab.freeze();
     await expect(b.router.commit(rootCommit(1, undefined, 'txn-late'))).rejects.toBeInstanceOf(
       StorageBusyError,
     );
     ownerTab.thaw();
-    await until(() => b.router.wireStats.lateAnswers === 1);
-    await until(() => seen.length === 1);
+    await eventually(invalidated, "the late commit's invalidation");
+    await hub.idle(); // the late answer, posted with the invalidation, has arrived too
+    expect(b.router.wireStats.lateAnswers).toBe(1);
+    expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ tid: 1, txnId: 'txn-late' });
     // Sent again with its txnId, the commit is answered with the tid it landed under.
     await expect(b.router.commit(rootCommit(1, undefined, 'txn-late'))).resolves.toBe(1);
@@ -490,7 +511,7 @@ describe('TabRouter under faults', () => {
     const inFlight = b.router.commit(rootCommit(1, undefined, 'txn-closing'));
     const closed = b.router.close();
     await expect(b.router.stats()).rejects.toThrow(/closed/);
-    await settle();
+    await hub.idle(); // the commit waits at the frozen owner while b closes
     ownerTab.thaw();
     await expect(inFlight).resolves.toBe(1);
     await closed;
@@ -543,10 +564,13 @@ describe('TabRouter under faults', () => {
     const [fromA, fromB]: unknown[][] = [[], []];
     a.router.subscribeErrors((e) => fromA.push(e));
     b.router.subscribeErrors((e) => fromB.push(e));
-    await settle();
+    const reachedB = new Promise<void>((resolve) => b.router.subscribeErrors(() => resolve()));
+    await hub.idle(); // the tabs have met
     for (const emit of emitters)
       emit(new StorageFullError('the automatic checkpoint found no room'));
-    await until(() => fromB.length === 1);
+    await eventually(reachedB, 'the report at the other tab');
+    await hub.idle();
+    expect(fromB).toHaveLength(1);
     expect(fromA).toHaveLength(1);
     expect(fromB[0]).toBeInstanceOf(StorageFullError);
     expect((fromB[0] as Error).message).toMatch(/automatic checkpoint/);
