@@ -48,6 +48,32 @@ export function rec(
   return r;
 }
 
+/**
+ * Commits the root (state [1]) referencing `a` (state [aState]) at tid `t1`; `b` is handed out and
+ * never stored.
+ */
+export async function rootAndA(
+  s: Storage,
+  aState = 1,
+): Promise<{ a: number; b: number; t1: number }> {
+  const [a, b] = (await s.newOids(2)) as [number, number];
+  const t1 = await s.commit({
+    baseTid: 0,
+    records: [rec(0, bytes(1), [a]), rec(a, bytes(aState))],
+  });
+  return { a, b, t1 };
+}
+
+/** Commits the root (state [0]) referencing `a` and `b` (state [1] each) at tid `t1`. */
+export async function rootAndAB(s: Storage): Promise<{ a: number; b: number; t1: number }> {
+  const [a, b] = (await s.newOids(2)) as [number, number];
+  const t1 = await s.commit({
+    baseTid: 0,
+    records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))],
+  });
+  return { a, b, t1 };
+}
+
 /** The state bytes of `oid` as of `atTid` (default: newest), as an array; [] when none. */
 export async function stateOf(s: Storage, oid: number, atTid?: number): Promise<number[]> {
   return [...((await s.load([oid], atTid))[0]?.state ?? [])];

@@ -12,6 +12,8 @@ import {
   newest,
   rec,
   reopenable,
+  rootAndA,
+  rootAndAB,
   stateOf,
   type StorageCheck,
   type StorageFactory,
@@ -132,8 +134,7 @@ async function resendAfterOthers(factory: StorageFactory): Promise<void> {
 async function resendAfterPack(factory: StorageFactory): Promise<void> {
   const made = await reopenable(factory);
   let s: Storage = made.storage;
-  const [a] = (await s.newOids(1)) as [number];
-  const base = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(1))] });
+  const { a, t1: base } = await rootAndA(s);
   const resend = () => ({ baseTid: base, records: [rec(a, bytes(2), [], base)], txnId: 'lost' });
   const first = await s.commit(resend());
   const later = await s.commit({ baseTid: first, records: [rec(a, bytes(3), [], first)] });
@@ -237,8 +238,7 @@ export const commitChecks: StorageCheck[] = [
     'refuses a write based on an old revision with WriteConflictError and stores nothing',
     async (factory) => {
       const s = await fresh(factory);
-      const [a] = (await s.newOids(1)) as [number];
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(1))] });
+      const { a, t1 } = await rootAndA(s);
       const t2 = await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
       const request = {
         baseTid: t1,
@@ -265,8 +265,7 @@ export const commitChecks: StorageCheck[] = [
     "checks a record without tid against the request's baseTid; an oid never stored has no revision",
     async (factory) => {
       const s = await fresh(factory);
-      const [a, b] = (await s.newOids(2)) as [number, number];
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(1))] });
+      const { a, b, t1 } = await rootAndA(s);
       // A raw commit, as tools make them: no record tid, the snapshot in baseTid.
       const t2 = await s.commit({
         baseTid: t1,
@@ -302,11 +301,7 @@ export const commitChecks: StorageCheck[] = [
     'checks readCurrent pins with ReadConflictError',
     async (factory) => {
       const s = await fresh(factory);
-      const [a, b] = (await s.newOids(2)) as [number, number];
-      const t1 = await s.commit({
-        baseTid: 0,
-        records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))],
-      });
+      const { a, b, t1 } = await rootAndAB(s);
       await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
       const pinned = s.commit({
         baseTid: t1,

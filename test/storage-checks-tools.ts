@@ -7,7 +7,15 @@ import fc from 'fast-check';
 import { DatabaseClosedError, ReadConflictError, ShelfError } from '../src/shared/errors.js';
 import type { Invalidation, Storage } from '../src/shared/storage.js';
 import { equal, includes, ok, rejects } from './check-assert.js';
-import { bytes, fresh, rec, stateOf, type StorageCheck } from './storage-check-kit.js';
+import {
+  bytes,
+  fresh,
+  rec,
+  rootAndA,
+  rootAndAB,
+  stateOf,
+  type StorageCheck,
+} from './storage-check-kit.js';
 
 /** A listener that records what it hears, and lets a check await the n-th invalidation. */
 function hearing(s: Storage): {
@@ -33,11 +41,7 @@ function hearing(s: Storage): {
 
 /** A storage holding garbage: an old revision of the root and of `a`, and `b` unreachable. */
 async function withGarbage(s: Storage): Promise<{ a: number; b: number; tids: number[] }> {
-  const [a, b] = (await s.newOids(2)) as [number, number];
-  const t1 = await s.commit({
-    baseTid: 0,
-    records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))],
-  });
+  const { a, b, t1 } = await rootAndAB(s);
   const t2 = await s.commit({ baseTid: t1, records: [rec(0, bytes(0, 0), [a], t1)] }); // b unreachable
   const t3 = await s.commit({ baseTid: t2, records: [rec(a, bytes(2), [], t1)] });
   return { a, b, tids: [t1, t2, t3] };
@@ -48,11 +52,7 @@ export const toolChecks: StorageCheck[] = [
     'answers sync with the oids changed since a tid',
     async (factory) => {
       const s = await fresh(factory);
-      const [a, b] = (await s.newOids(2)) as [number, number];
-      const t1 = await s.commit({
-        baseTid: 0,
-        records: [rec(0, bytes(0), [a, b]), rec(a, bytes(1)), rec(b, bytes(1))],
-      });
+      const { a, b, t1 } = await rootAndAB(s);
       const t2 = await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
       const t3 = await s.commit({
         baseTid: t2,
@@ -194,8 +194,7 @@ export const toolChecks: StorageCheck[] = [
     'verifies a healthy storage as ok, and reports a dangling reference',
     async (factory) => {
       const s = await fresh(factory);
-      const [a, b] = (await s.newOids(2)) as [number, number];
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(2))] });
+      const { a, b, t1 } = await rootAndA(s, 2);
       equal(await s.verify(), { ok: true, problems: [] }, 'a healthy storage');
       await s.commit({ baseTid: t1, records: [rec(a, bytes(3), [b], t1)] }); // b never stored
       const report = await s.verify();
@@ -257,8 +256,7 @@ export const argumentChecks: StorageCheck[] = [
     'refuses an oid or tid that is not a non-negative integer with ShelfError and changes nothing',
     async (factory) => {
       const s = await fresh(factory);
-      const [a] = (await s.newOids(1)) as [number];
-      const t1 = await s.commit({ baseTid: 0, records: [rec(0, bytes(1), [a]), rec(a, bytes(1))] });
+      const { a, t1 } = await rootAndA(s);
       const t2 = await s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
       await fc.assert(
         fc.asyncProperty(notAnId(), async (bad) => {
