@@ -11,8 +11,6 @@ import { PROTOCOL_VERSION, databaseChannelName } from '../src/shared/protocol.js
 import type { CommitRequest } from '../src/shared/storage.js';
 import { FakeHub, type FakeTab } from './fake-tabs.js';
 
-const settle = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('TabRouter handover', () => {
   it('resends a call in flight to the next owner although a stray message had named that tab owner while the owner was frozen', async () => {
     const hub = new FakeHub();
@@ -30,7 +28,7 @@ describe('TabRouter handover', () => {
       .tab()
       .channel(databaseChannelName('db'))
       .postMessage({ v: PROTOCOL_VERSION, type: 'owner', tabId: 'b' });
-    await settle();
+    await hub.idle(); // the stray announcement has reached b and f
     // f's commit is on its way to the owner when the owner dies without answering.
     const request: CommitRequest = {
       baseTid: 0,
@@ -74,7 +72,7 @@ describe('TabRouter handover', () => {
       .tab()
       .channel(databaseChannelName('db'))
       .postMessage({ v: PROTOCOL_VERSION, type: 'owner', tabId: 'b' });
-    await settle();
+    await hub.idle(); // the stray announcement has reached b and f
     ownerTab.crash();
     const t2 = await b.commit(put(2, t1, 'x2'));
     await b.commit(put(3, t2, 'x3'));
