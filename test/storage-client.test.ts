@@ -16,6 +16,7 @@ import {
 } from '../src/index.js';
 import { describeStorage } from './storage-contract.js';
 import { hooked } from './storage-hooks.js';
+import { eventually } from './until.js';
 
 const request: OpenRequest = {
   name: 'db',
@@ -44,10 +45,6 @@ async function connect(storage: Storage) {
   );
   return { client, page: port2 };
 }
-
-const until = async (predicate: () => boolean): Promise<void> => {
-  while (!predicate()) await new Promise((r) => setTimeout(r, 5));
-};
 
 describeStorage('StorageClient over a MessageChannel, serving ShelfStorage', async () => {
   const dir = new MemoryBlockDirectory();
@@ -114,7 +111,12 @@ describe('StorageClient and serveStorage', () => {
     const { page } = await connect(hooked(new MemoryStorage(), {}, seen));
     seen.length = 0;
     const answers: unknown[] = [];
-    page.addEventListener('message', (e) => answers.push(e.data));
+    const forgedAnswered = new Promise<void>((resolve) =>
+      page.addEventListener('message', (e) => {
+        answers.push(e.data);
+        if ((e.data as { id?: unknown }).id === 'forged') resolve();
+      }),
+    );
     const batch = packRecords([{ oid: 1, className: 'X', state: new Uint8Array(4), refs: [] }]);
     new DataView(batch).setUint32(0, 1000, true); // claims 1000 records
     page.postMessage(
@@ -129,7 +131,7 @@ describe('StorageClient and serveStorage', () => {
       },
       [batch],
     );
-    await until(() => answers.some((a) => (a as { id?: unknown }).id === 'forged'));
+    await eventually(forgedAnswered, 'the answer to the forged commit');
     const answer = answers.find((a) => (a as { id?: unknown }).id === 'forged');
     expect(answer).toMatchObject({ type: 'HANDLER', name: 'throw' });
     expect(JSON.stringify(answer)).toMatch(/record batch is malformed/);
@@ -157,9 +159,14 @@ describe('StorageClient and serveStorage', () => {
       }),
     );
     const reported: unknown[] = [];
-    client.subscribeErrors((error) => reported.push(error));
+    const arrived = new Promise<void>((resolve) =>
+      client.subscribeErrors((error) => {
+        reported.push(error);
+        resolve();
+      }),
+    );
     for (const emit of emitters) emit(new StorageFullError('the relaxed flush found no room'));
-    await until(() => reported.length > 0);
+    await eventually(arrived, 'the background error at the page');
     expect(reported[0]).toBeInstanceOf(StorageFullError);
     expect((reported[0] as Error).message).toMatch(/relaxed flush/);
   });
@@ -181,10 +188,15 @@ describe('StorageClient and serveStorage', () => {
       }),
     );
     const seen: Invalidation[] = [];
-    client.subscribe((invalidation) => seen.push(invalidation));
+    const arrived = new Promise<void>((resolve) =>
+      client.subscribe((invalidation) => {
+        seen.push(invalidation);
+        resolve();
+      }),
+    );
     const txn = { baseTid: 0, records: [], txnId: 'txn-1' };
     await expect(client.commit(txn)).rejects.toBeInstanceOf(StorageBusyError);
-    await until(() => seen.length > 0);
+    await eventually(arrived, 'the invalidation at the page');
     expect(seen[0]).toMatchObject({ tid: 7, txnId: 'txn-1' });
   });
 
