@@ -3,8 +3,11 @@ import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ShelfError, StorageFullError, type StoredRecord } from '../src/index.js';
 import { IndexedDBStorage } from '../worker/indexeddb-storage.js';
-import { describeStorage, describeStorageArguments } from './storage-contract.js';
-import { throwingRefs } from './storage-hooks.js';
+import {
+  describeStorage,
+  describeStorageArguments,
+  describeStorageInProcess,
+} from './storage-contract.js';
 
 let n = 0;
 describeStorage('IndexedDBStorage on fake-indexeddb', async () => {
@@ -17,6 +20,9 @@ describeStorage('IndexedDBStorage on fake-indexeddb', async () => {
 });
 describeStorageArguments('IndexedDBStorage on fake-indexeddb', () =>
   IndexedDBStorage.open(`arguments-${n++}`, { indexedDB: new IDBFactory(), IDBKeyRange }),
+);
+describeStorageInProcess('IndexedDBStorage on fake-indexeddb', () =>
+  IndexedDBStorage.open(`in-process-${n++}`, { indexedDB: new IDBFactory(), IDBKeyRange }),
 );
 
 const rec = (oid: number, byte: number, refs: number[] = [], tid?: number): StoredRecord => {
@@ -74,45 +80,6 @@ describe('IndexedDBStorage', () => {
     expect((await again.load([a]))[0]).toMatchObject({ oid: a, className: 'y', tid });
     expect((await again.transactions())[0]?.note).toBe('kept');
     expect((await again.newOids(1))[0]).toBeGreaterThan(a);
-  });
-
-  it('stores nothing of a commit that throws after its first records were written, and gives the next commit the next tid', async () => {
-    const s = await fresh('half-commit');
-    const [a, b] = (await s.newOids(2)) as [number, number];
-    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1, [a]), rec(a, 1)] });
-    const error = await s
-      .commit({
-        baseTid: t1,
-        records: [rec(0, 2, [a, b], t1), rec(a, 2, [], t1), { ...rec(b, 2), refs: throwingRefs() }],
-      })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/injected failure/);
-    expect((await s.load([0, a, b])).map((r) => [r.oid, r.tid, r.state[0]])).toEqual([
-      [0, t1, 1],
-      [a, t1, 1],
-    ]);
-    expect(await s.history(0)).toHaveLength(1);
-    expect((await s.sync(0)).tid).toBe(t1);
-    const t2 = await s.commit({ baseTid: t1, records: [rec(a, 3, [], t1)] });
-    expect(t2).toBe(t1 + 1);
-    expect((await s.load([0, a])).map((r) => [r.oid, r.tid, r.state[0]])).toEqual([
-      [0, t1, 1],
-      [a, t2, 3],
-    ]);
-    expect(await s.verify()).toEqual({ ok: true, problems: [] });
-    await s.close();
-  });
-
-  it('refuses a commit whose meta holds a value JSON would drop, storing nothing of it', async () => {
-    const s = await fresh('meta-json');
-    await expect(
-      s.commit({ baseTid: 0, records: [rec(0, 1)], meta: { kept: 1, dropped: () => 1 } }),
-    ).rejects.toThrow(/meta key "dropped" holds a function/);
-    expect(await s.transactions()).toEqual([]);
-    expect(await s.load([0])).toEqual([]);
-    expect(await s.commit({ baseTid: 0, records: [rec(0, 2)], meta: { kept: 1 } })).toBe(1);
-    await s.close();
   });
 
   it('reports a full disk during a commit as StorageFullError, stores nothing, and keeps working', async () => {

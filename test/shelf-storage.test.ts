@@ -5,7 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { NodeBlockDirectory } from '../worker/node-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { describeStorage, describeStorageArguments } from './storage-contract.js';
+import {
+  describeStorage,
+  describeStorageArguments,
+  describeStorageInProcess,
+} from './storage-contract.js';
 import type { StoredRecord } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-shelf-'));
@@ -17,6 +21,9 @@ describeStorage('ShelfStorage on memory', async () => {
   return { storage: await ShelfStorage.open(dir), reopen: () => ShelfStorage.open(dir) };
 });
 describeStorageArguments('ShelfStorage on memory', () =>
+  ShelfStorage.open(new MemoryBlockDirectory()),
+);
+describeStorageInProcess('ShelfStorage on memory', () =>
   ShelfStorage.open(new MemoryBlockDirectory()),
 );
 describeStorage('ShelfStorage on a Node directory', async () => {

@@ -6,6 +6,7 @@
 import { describe, it } from 'vitest';
 import type { Storage } from '../src/shared/storage.js';
 import { argumentChecks, storageChecks, type StorageFactory } from './storage-checks.js';
+import { inProcessChecks } from './storage-checks-direct.js';
 
 export type { ReopenableStorage, StorageFactory } from './storage-checks.js';
 
@@ -23,5 +24,18 @@ export function describeStorageArguments(
 ): void {
   describe(`Storage contract, arguments: ${name}`, () => {
     for (const [check, run] of argumentChecks) it(check, () => run(make));
+  });
+}
+
+/**
+ * The checks that hand a storage what no link carries (test/storage-checks-direct.ts), for
+ * storages in this process. `make` returns a fresh, empty storage.
+ */
+export function describeStorageInProcess(
+  name: string,
+  make: () => Promise<Storage> | Storage,
+): void {
+  describe(`Storage contract, in process: ${name}`, () => {
+    for (const [check, run] of inProcessChecks) it(check, () => run(make));
   });
 }
