@@ -185,8 +185,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       try {
         this.log.append(bytes, true);
       } catch (error) {
-        if (error instanceof UncertainWrite) throw this.log.brokenError();
-        throw storageFailure(error, 'No oids were handed out; committed data is intact.');
+        throw this.failure(error, 'No oids were handed out; committed data is intact.');
       }
       this.reservedOid = reserved;
     }
@@ -261,12 +260,7 @@ export class ShelfStorage extends StorageCore implements Storage {
         this.checkOpen();
         return await packShelf(this, keepTid ?? this.lastTid);
       } catch (error) {
-        if (error instanceof UncertainWrite) throw this.log.brokenError();
-        throw storageFailure(
-          error,
-          'The pack was abandoned; the database is as it was.',
-          'packing',
-        );
+        throw this.failure(error, 'The pack was abandoned; the database is as it was.', 'packing');
       }
     });
   }
@@ -360,8 +354,7 @@ export class ShelfStorage extends StorageCore implements Storage {
         garbageBytes: this.garbageBytes,
       }));
     } catch (error) {
-      if (error instanceof UncertainWrite) throw this.log.brokenError();
-      throw storageFailure(
+      throw this.failure(
         error,
         'The database is as it was; the index checkpoint is tried again later.',
         'writing an index checkpoint',
@@ -426,6 +419,15 @@ export class ShelfStorage extends StorageCore implements Storage {
     const pos = this.index.get(oid);
     positions.set(oid, pos);
     return pos === 0 ? undefined : this.readRecord(pos, oid).tid;
+  }
+
+  /**
+   * The error for a failed write: once an undo failed too (UncertainWrite), the log's broken error
+   * (every call fails until reopened); else the platform failure mapped (storageFailure).
+   */
+  private failure(error: unknown, outcome: string, doing?: string): Error {
+    if (error instanceof UncertainWrite) return this.log.brokenError();
+    return storageFailure(error, outcome, doing);
   }
 
   /** Reads the record at `pos`, checking its oid (see ShelfLog.readRecord). */
