@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   ChangeEvent,
   ConflictError,
+  StaleEvent,
   Database,
   MemoryStorage,
   StorageBusyError,
@@ -16,7 +17,8 @@ import {
   UnregisteredClassError,
   WriteConflictError,
 } from '../src/index.js';
-import { CLASSES, Project, Todo, makeDb, settle, todo } from './fixtures.js';
+import { CLASSES, Project, Todo, makeDb, todo } from './fixtures.js';
+import { eventually, nextEvent, until } from './until.js';
 
 async function seeded() {
   const { db, storage } = makeDb();
@@ -26,6 +28,11 @@ async function seeded() {
   root.set('t', t);
   await conn.commit();
   return { db, storage, conn, root, t };
+}
+
+/** The next 'stale' on `conn`: a commit of others reached it while its snapshot cannot move. */
+function staleAt(conn: EventTarget): Promise<StaleEvent> {
+  return eventually(nextEvent<StaleEvent>(conn, 'stale'), "the 'stale' event");
 }
 
 async function loadTodo(
@@ -41,24 +48,27 @@ describe('Connection: snapshots', () => {
     const other = db.open();
     other.autoSync = false;
     const t2 = await loadTodo(other);
+    let stale = staleAt(other);
     t.title = 'changed';
     await conn.commit();
-    await settle();
+    await stale; // the commit reached other, which does not move (autoSync off)
     expect(t2.title).toBe('first');
     await other.sync();
     expect(t2._p_status).toBe('ghost');
     expect((await other.load(t2)).title).toBe('changed');
 
+    stale = staleAt(other);
     t.title = 'again';
     await conn.commit();
-    await settle();
+    await stale;
     expect(t2.title).toBe('changed');
     await other.abort();
     expect((await other.load(t2)).title).toBe('again');
 
+    stale = staleAt(other);
     t.title = 'third';
     await conn.commit();
-    await settle();
+    await stale;
     expect(t2.title).toBe('again');
     const root2 = await other.root();
     root2.set('x', 1);
@@ -77,8 +87,9 @@ describe('Connection: snapshots', () => {
     await conn.commit();
     t.title = 'v3';
     root.set('added', todo('new'));
-    await conn.commit();
-    await settle();
+    const stale = staleAt(other);
+    const second = await conn.commit();
+    expect((await stale).tid).toBe(second); // both commits reached other (root2 is held)
     expect((await other.load(t2)).title).toBe('first');
     expect(root2.has('added')).toBe(false);
   });
@@ -89,9 +100,10 @@ describe('Connection: snapshots', () => {
     const t2 = await loadTodo(other);
     const events: ChangeEvent[] = [];
     other.addEventListener('change', (e) => events.push(e as ChangeEvent));
+    const changed = nextEvent(other, 'change');
     t.done = true;
     const tid = await conn.commit();
-    await settle();
+    await eventually(changed, "other's 'change'");
     expect(events).toHaveLength(1);
     expect(events[0]?.tid).toBe(tid);
     expect(events[0]?.oids).toEqual([t2._p_oid]);
@@ -107,9 +119,10 @@ describe('Connection: snapshots', () => {
     root2.set('pending', 1);
     const events: ChangeEvent[] = [];
     other.addEventListener('change', (e) => events.push(e as ChangeEvent));
+    const stale = staleAt(other);
     t.title = 'elsewhere';
     await conn.commit();
-    await settle();
+    await stale; // the commit reached other, which has changes: it queues it
     expect(events).toHaveLength(0);
     expect(t2.title).toBe('first');
     await other.commit();
@@ -206,9 +219,10 @@ describe('Connection: commit', () => {
     const other = db.open();
     other.autoSync = false;
     const t2 = await loadTodo(other);
+    const stale = staleAt(other);
     t.title = 'changed elsewhere';
     const newest = await conn.commit();
-    await settle();
+    await stale;
     const before = (await storage.stats()).transactions;
     const events: ChangeEvent[] = [];
     other.addEventListener('change', (e) => events.push(e as ChangeEvent));
@@ -228,9 +242,10 @@ describe('Connection: commit', () => {
     const t2 = await loadTodo(other);
     const root2 = await other.root();
     other.readCurrent(root2); // a read-only decision on the root; nothing written
+    const stale = staleAt(other);
     t.title = 'changed elsewhere'; // another connection commits the very next tid
     const theirs = await conn.commit();
-    await settle();
+    await stale;
     expect(await other.commit()).toBe(theirs);
     expect(other.snapshotTid).toBe(theirs);
     expect(t2._p_status).toBe('ghost');
@@ -562,13 +577,13 @@ describe('Connection: transact', () => {
     const titles: string[] = [];
     await other.transact(async () => {
       titles.push(t2.title);
+      const stale = staleAt(other);
       t.title = 'moved';
       await conn.commit();
-      await settle();
+      await stale; // the commit reached other, whose transaction keeps its snapshot
       titles.push(t2.title); // still the transaction's snapshot
     });
     expect(titles).toEqual(['first', 'first']);
-    await settle();
     expect((await other.load(t2)).title).toBe('moved');
   });
 });
@@ -651,10 +666,15 @@ describe('Connection: cache', () => {
     root2.delete('todos'); // drop the list; its todos are referenced by nothing else now
     await other.abort(); // boundary: ghosts the root (changed) and shrinks
     const before = other.cacheInfo().known;
-    for (let i = 0; i < 10 && other.cacheInfo().known > before - 50; i++) {
-      (gc as () => void)();
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    // Nothing announces a collection: collect after each turn (the finalizers run in a task).
+    await until(
+      () => {
+        (gc as () => void)();
+        return other.cacheInfo().known < before - 50;
+      },
+      'the dropped todos to leave the cache',
+      100,
+    );
     expect(other.cacheInfo().known).toBeLessThan(before - 50);
   });
 });
