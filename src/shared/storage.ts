@@ -9,7 +9,8 @@
  * Implementations: MemoryStorage, ShelfStorage (a log over block files) and IndexedDBStorage in
  * worker/; StorageClient (src/, the page's link to its storage worker) and TabRouter (worker/, the
  * link to the tab that owns the files) forward to them. All run the same contract checks
- * (test/storage-contract.ts).
+ * (test/storage-checks.ts; test/storage-contract.ts runs them under Vitest, e2e/contract.spec.ts in
+ * Chromium).
  */
 
 import type { StorageBusyError } from './errors.js';
@@ -192,9 +193,10 @@ export interface Storage {
    * Writes one transaction atomically and durably (the promise settles after the storage has
    * flushed), checks first-committer-wins, and returns its tid. An empty `records` writes nothing
    * and resolves to the newest tid.
-   * @throws WriteConflictError (`.oids`) if a record's oid has a revision newer than its base, or a
-   *   never-stored record's oid already exists; ReadConflictError for `readCurrent` oids. Nothing is
-   *   written then.
+   * @throws WriteConflictError (`.oids`) if a record's oid has a revision newer than its base (its
+   *   `tid`, else the request's `baseTid`), or a record with a `tid` names an oid that has no
+   *   revision (pack removed it); ReadConflictError for `readCurrent` oids. Nothing is written
+   *   then.
    */
   commit(txn: CommitRequest): Promise<Tid>;
 
