@@ -1,5 +1,5 @@
 /**
- * shelfdb's public API, in the order of API.md. A test pins this list.
+ * shelfdb's public API (the page side). A test pins this list.
  */
 export {
   openDatabase,

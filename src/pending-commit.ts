@@ -12,7 +12,7 @@
  *   the cache);
  * - a definite error (conflict, full disk…): nothing was stored, and `undo` puts every object back
  *   as it was before the commit (new objects lose their oids; changed objects are changed again);
- * - StorageBusyError: not known (API.md, settled details). The connection keeps this PendingCommit
+ * - StorageBusyError: not known (README, Busy). The connection keeps this PendingCommit
  *   (the very request: same records, same txnId) and resends it before it commits anything else; a
  *   storage that holds the txnId answers with its tid, so it lands exactly once. Changes the app
  *   makes meanwhile go in a following transaction, never under this txnId: a storage answering

@@ -194,7 +194,7 @@ export const packedMessage = (oids: number[], at: number): string =>
   `Object ${oids.join(', ')} has no revision as of tid ${at} any more: pack removed it. Call conn.abort() to move to the newest snapshot.`;
 
 /**
- * First-committer-wins, per record (API.md, "Details the contract settles"):
+ * First-committer-wins, per record (the `Storage.commit` contract, src/shared/storage.ts):
  * - a record with a `tid` was based on that revision: it conflicts when its oid has a newer one,
  *   or has none at all (the revision it was based on is gone: pack removed the object);
  * - a record without `tid` (a new object, or a raw commit of a tool or test) is checked against

@@ -1,5 +1,5 @@
 /**
- * Platform failures mapped at the storage boundary (STYLE.md, Words): a full disk is a
+ * Platform failures mapped at the storage boundary: a full disk is a
  * StorageFullError whatever the platform calls it (OPFS and IndexedDB: a DOMException named
  * QuotaExceededError; Node: ENOSPC or EDQUOT), with the original kept as `cause`. Other platform
  * errors (an I/O error) become a StorageError saying what was being done. Errors of shelfdb's own

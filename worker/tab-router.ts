@@ -1,5 +1,5 @@
 /**
- * TabRouter: one database shared by every tab of an origin (ARCHITECTURE.md, Tabs).
+ * TabRouter: one database shared by every tab of an origin (docs/architecture.md, Tabs).
  *
  * Each tab's storage worker queues for the exclusive Web Lock `shelfdb:<name>:owner` and holds it
  * for its lifetime; only the holder opens the files. Every other worker forwards its storage calls
@@ -15,7 +15,7 @@
  * the files at any time, also when opening or closing them fails.
  *
  * Errors: a call that gets no answer within `busyTimeout` (a frozen tab holds the lock) fails with
- * StorageBusyError, which means "not known whether it ran" (API.md), and `subscribeBusy` listeners
+ * StorageBusyError, which means "not known whether it ran" (README, Busy), and `subscribeBusy` listeners
  * hear of it; every other error means the call did not run, or failed. Messages that do not parse are ignored
  * and counted (`wireStats`), never failing other calls; another protocol version is reported once.
  * The owner serves other tabs' calls through TabServing (tab-serving.ts): every argument from
