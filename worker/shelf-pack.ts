@@ -9,8 +9,7 @@
  * leaves the storage exactly as it was: the in-memory index is replaced only after the manifest
  * naming the new one is published.
  *
- * This first version stops the storage while it copies (reads and commits wait). Packing in time
- * slices while serving, and copying only the segments with the most garbage, are the next steps.
+ * The storage stops while it copies: reads and commits wait for the pack to finish.
  */
 import type { PackResult, Tid } from '../src/shared/storage.js';
 import type { BlockFile } from './block-file.js';
