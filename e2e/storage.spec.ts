@@ -269,8 +269,16 @@ test('a tab killed in the middle of a large commit leaves all of it or none of i
     for (let i = 0; i < 30_000; i++) list.push(new PersistentList([i, 'x'.repeat(100)]));
     root.set('big', list);
     root.set('marker', 'after');
-    void conn.commit(); // not awaited: the tab dies while it runs
-    await new Promise((r) => setTimeout(r, 20));
+    // The commit has left the page once its call crosses to the storage worker.
+    const sent = new Promise<void>((resolve) => {
+      const post = Worker.prototype.postMessage as (this: Worker, ...args: unknown[]) => void;
+      Worker.prototype.postMessage = function (this: Worker, ...args: unknown[]) {
+        post.apply(this, args);
+        if ((args[0] as { path?: unknown[] } | null)?.path?.[0] === 'commit') resolve();
+      };
+    });
+    void conn.commit(); // not awaited: the tab dies while the worker writes it
+    await sent;
   });
   await page.close(); // kills the tab and its storage worker
   const next = await context.newPage();
