@@ -85,7 +85,7 @@ export class StorageClient extends ForwardingStorage {
     const client = new StorageClient(endpoint, release);
     const events: StorageEvents = {
       invalidate: (invalidation: Invalidation) => {
-        for (const listener of client.listeners) listener(invalidation);
+        client.listeners.tell(invalidation);
       },
       report: (error: WireError) =>
         client.report(isWireError(error) ? errorFromWire(error) : new StorageError(String(error))),

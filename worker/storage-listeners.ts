@@ -3,22 +3,21 @@
  * landed) and the error listeners (failures of work nobody awaits, such as an automatic checkpoint
  * or a relaxed flush). Every storage keeps its listeners here, so all announce the same way.
  */
+import { Listeners } from '../src/shared/listeners.js';
 import type { Invalidation, Tid } from '../src/shared/storage.js';
 
 export class StorageListeners {
-  private readonly invalidation = new Set<(invalidation: Invalidation) => void>();
-  private readonly errors = new Set<(error: unknown) => void>();
+  private readonly invalidation = new Listeners<Invalidation>();
+  private readonly errors = new Listeners<unknown>();
 
   /** Adds an invalidation listener; returns its remover. */
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    this.invalidation.add(listener);
-    return () => this.invalidation.delete(listener);
+    return this.invalidation.add(listener);
   }
 
   /** Adds an error listener; returns its remover. */
   subscribeErrors(listener: (error: unknown) => void): () => void {
-    this.errors.add(listener);
-    return () => this.errors.delete(listener);
+    return this.errors.add(listener);
   }
 
   /**
@@ -28,12 +27,12 @@ export class StorageListeners {
   announce(tid: Tid, prevTid: Tid, oids: number[], txnId: string | undefined): void {
     const invalidation: Invalidation =
       txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId };
-    for (const listener of this.invalidation) queueMicrotask(() => listener(invalidation));
+    this.invalidation.tellApart(invalidation);
   }
 
   /** Tells the error listeners about a failure of work nobody awaits. */
   report(error: unknown): void {
-    for (const listener of this.errors) listener(error);
+    this.errors.tell(error);
   }
 
   /** Forgets every listener (the storage closed). */

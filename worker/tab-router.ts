@@ -252,7 +252,7 @@ export class TabRouter extends ForwardingStorage {
       if (this.serving.hasFollowers) {
         this.post(this.main, { v: PROTOCOL_VERSION, type: 'invalidate', invalidation });
       }
-      for (const listener of this.listeners) listener(invalidation);
+      this.listeners.tell(invalidation);
     });
     const unsubscribeErrors = opened.subscribeErrors?.((error) => {
       // Background failures concern every tab's data: this page and the others hear of them.
@@ -314,7 +314,7 @@ export class TabRouter extends ForwardingStorage {
       });
       for (const message of this.pending.messages()) this.post(this.calls, message);
     } else if (message.type === 'invalidate' && this.local === undefined) {
-      for (const listener of this.listeners) listener(message.invalidation);
+      this.listeners.tell(message.invalidation);
     } else if (message.type === 'report' && this.local === undefined) {
       this.report(errorFromWire(message.error));
     }

@@ -18,15 +18,18 @@ import type {
   VerifyReport,
 } from './storage.js';
 import type { StorageBusyError } from './errors.js';
+import { Listeners } from './listeners.js';
 import type { AnnouncedCommit, StorageMethod } from './storage-calls.js';
 
 export abstract class ForwardingStorage implements Storage {
   /** The pack call in flight, which a second pack joins. */
   private packing: Promise<PackResult> | undefined;
   /** Listeners of invalidations. */
-  protected readonly listeners = new Set<(invalidation: Invalidation) => void>();
+  protected readonly listeners = new Listeners<Invalidation>();
   /** Listeners of failures nobody awaited (background work, stray messages): see subscribeErrors. */
-  protected readonly errorListeners = new Set<(error: unknown) => void>();
+  protected readonly errorListeners = new Listeners<unknown>();
+  /** Listeners of calls that failed because the tab holding the database did not answer. */
+  protected readonly busyListeners = new Listeners<StorageBusyError>();
 
   /** Sends one storage call and resolves to its answer. */
   protected abstract call(method: StorageMethod, args: unknown[]): Promise<unknown>;
@@ -45,7 +48,7 @@ export abstract class ForwardingStorage implements Storage {
     const answer = (await this.call('commit', [txn])) as Tid | AnnouncedCommit;
     if (typeof answer === 'number') return answer;
     // The answer carries the commit's own announcement (one message, not two): announce it here.
-    for (const listener of this.listeners) listener(answer.invalidation);
+    this.listeners.tell(answer.invalidation);
     return answer.tid;
   }
 
@@ -85,8 +88,7 @@ export abstract class ForwardingStorage implements Storage {
   }
 
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /**
@@ -95,29 +97,24 @@ export abstract class ForwardingStorage implements Storage {
    * tab speaking another protocol version).
    */
   subscribeErrors(listener: (error: unknown) => void): () => void {
-    this.errorListeners.add(listener);
-    return () => this.errorListeners.delete(listener);
+    return this.errorListeners.add(listener);
   }
-
-  /** Listeners of calls that failed because the tab holding the database did not answer. */
-  protected readonly busyListeners = new Set<(error: StorageBusyError) => void>();
 
   /**
    * Calls that failed with StorageBusyError because the tab holding the database did not answer
    * within busyTimeout. Returns the remover.
    */
   subscribeBusy(listener: (error: StorageBusyError) => void): () => void {
-    this.busyListeners.add(listener);
-    return () => this.busyListeners.delete(listener);
+    return this.busyListeners.add(listener);
   }
 
   /** Tells every busy listener. */
   protected reportBusy(error: StorageBusyError): void {
-    for (const listener of this.busyListeners) listener(error);
+    this.busyListeners.tell(error);
   }
 
   /** Tells every error listener. */
   protected report(error: unknown): void {
-    for (const listener of this.errorListeners) listener(error);
+    this.errorListeners.tell(error);
   }
 }

@@ -17,19 +17,7 @@ import { transferHandlers, type Endpoint as ComlinkEndpoint, type TransferHandle
 import { errorFromWire, errorToWire, isWireError, type WireError } from './errors.js';
 import { RecordBatch } from './record-batch.js';
 import type { AnnouncedCommit } from './storage-calls.js';
-import type {
-  CommitRequest,
-  Invalidation,
-  PackOptions,
-  PackResult,
-  RecoveryReport,
-  RevisionInfo,
-  StorageStats,
-  SyncResult,
-  Tid,
-  TransactionInfo,
-  VerifyReport,
-} from './storage.js';
+import type { CommitRequest, Invalidation, RecoveryReport, Storage, Tid } from './storage.js';
 
 /** Where messages come from and go to: a Worker, a worker's global scope, a MessagePort. */
 export type Endpoint = ComlinkEndpoint;
@@ -54,22 +42,18 @@ export interface StorageEvents {
 }
 
 /** The storage worker's service, as the page calls it. */
-export interface StorageService {
+export interface StorageService extends Pick<
+  Required<Storage>,
+  'newOids' | 'sync' | 'pack' | 'stats' | 'verify' | 'transactions' | 'history' | 'pin' | 'close'
+> {
   open(request: OpenRequest, events: StorageEvents): Promise<{ recovery?: RecoveryReport }>;
+  /** `Storage.load`, its records in one batch. */
   load(oids: number[], atTid?: Tid): Promise<RecordBatch>;
-  newOids(count: number): Promise<number[]>;
+  /** `Storage.commit`: the request's fields, then its records in one batch. */
   commit(
     fields: Omit<CommitRequest, 'records'>,
     records: RecordBatch,
   ): Promise<Tid | AnnouncedCommit>;
-  sync(sinceTid: Tid): Promise<SyncResult>;
-  pack(options?: PackOptions): Promise<PackResult>;
-  stats(): Promise<StorageStats>;
-  verify(): Promise<VerifyReport>;
-  transactions(options?: { limit?: number; before?: Tid }): Promise<TransactionInfo[]>;
-  history(oid: number, limit?: number): Promise<RevisionInfo[]>;
-  pin(holder: string, tid: Tid | null): Promise<void>;
-  close(): Promise<void>;
 }
 
 const recordBatchHandler: TransferHandler<RecordBatch, ArrayBuffer> = {
