@@ -47,8 +47,11 @@ export class FakeHub {
     }
   }
 
-  /** Runs `task` a timer task later, counted as on its way until then. */
-  private later(task: () => void): void {
+  /**
+   * Runs `task` a timer task later, counted as on its way until then (idle() waits for it). Fakes
+   * built over the hub (tab-chaos.ts's locks) schedule through it too.
+   */
+  later(task: () => void): void {
     this.onTheWay++;
     setTimeout(() => {
       this.onTheWay--;

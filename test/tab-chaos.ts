@@ -29,10 +29,13 @@ interface LockWaiter {
 
 /**
  * Web Locks for chaos tabs, first come first served. A released lock passes to the next waiter at
- * once, as navigator.locks does: a request made in between queues behind it.
+ * once, as navigator.locks does: a request made in between queues behind it. The waiter's callback
+ * runs a task later, scheduled through the hub, so that `hub.idle()` waits for it too.
  */
 export class ChaosLocks {
   private readonly locks = new Map<string, { holder: ChaosTab | undefined; queue: LockWaiter[] }>();
+
+  constructor(private readonly hub: FakeHub) {}
 
   request(tab: ChaosTab, name: string, callback: () => Promise<unknown>): Promise<unknown> {
     let lock = this.locks.get(name);
@@ -49,7 +52,7 @@ export class ChaosLocks {
           released = true;
           const next = entry.queue.shift();
           entry.holder = next?.tab;
-          if (next !== undefined) setTimeout(next.run, 0);
+          if (next !== undefined) this.hub.later(next.run);
         };
         tab.onRelease(release);
         callback().then(
@@ -254,7 +257,11 @@ export const encodeOps = (ops: number[]): Uint8Array => encoder.encode(JSON.stri
 export const decodeOps = (state: Uint8Array): number[] =>
   JSON.parse(decoder.decode(state)) as number[];
 
-/** A wait of `ms` on the real clock (the fake tabs deliver on timers). */
+/**
+ * A wait of `ms` on the real clock, for scenarios where time is the point: a freeze or a wait
+ * measured against busyTimeout, an app's pause before it retries. To wait until the tabs have
+ * heard what was sent, await `hub.idle()` instead.
+ */
 export const settle = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -302,7 +309,7 @@ export function chaosOrigin(options: { busyTimeout: number; onPost?: PostHook })
   const hub = new FakeHub();
   const dir = new MemoryBlockDirectory();
   const ledger = new OwnerLedger();
-  const locks = new ChaosLocks();
+  const locks = new ChaosLocks(hub);
   const storages: InstrumentedStorage[] = [];
   let count = 0;
   const tab = (label = `tab${++count}`): ChaosTabState => ({
