@@ -29,7 +29,10 @@ export function todo(title: string, fields: Partial<Todo> = {}): Todo {
   return t;
 }
 
-/** Waits until queued microtasks and one macrotask turn have run (invalidation delivery). */
+/**
+ * Waits until queued microtasks and one macrotask turn have run. To wait for an invalidation to
+ * reach a connection, await its 'change' or 'stale' event instead (until.ts, nextEvent).
+ */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
