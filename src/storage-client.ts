@@ -27,12 +27,19 @@ import {
   type StorageEvents,
   type StorageService,
 } from './shared/link.js';
-import { decodeAnswer, encodeArgs, type StorageMethod } from './shared/storage-calls.js';
+import {
+  STORAGE_METHODS,
+  decodeAnswer,
+  encodeArgs,
+  type StorageMethod,
+} from './shared/storage-calls.js';
 import { ForwardingStorage } from './shared/forwarding-storage.js';
 import type { Invalidation, RecoveryReport } from './shared/storage.js';
 
 export class StorageClient extends ForwardingStorage {
   private readonly remote: Remote<StorageService>;
+  /** The remote's methods, made once (each property read of a Comlink Remote makes a new proxy). */
+  private readonly methods: Record<StorageMethod, (...args: unknown[]) => Promise<unknown>>;
   /** How to fail each call in flight (closing, or the worker did not start). */
   private readonly inFlight = new Set<(error: unknown) => void>();
   /** The error the endpoint threw while posting (a value it cannot clone): nothing was sent. */
@@ -63,6 +70,9 @@ export class StorageClient extends ForwardingStorage {
         }
       },
     });
+    this.methods = Object.fromEntries(
+      STORAGE_METHODS.map((method) => [method, this.remote[method]]),
+    ) as unknown as StorageClient['methods'];
     endpoint.addEventListener('error', (event) => {
       const message = (event as ErrorEvent).message ?? 'unknown error';
       const error = new StorageError(
@@ -104,7 +114,7 @@ export class StorageClient extends ForwardingStorage {
   override close(): Promise<void> {
     this.closing ??= (async () => {
       try {
-        await this.track(this.remote.close());
+        await this.track(this.methods.close());
       } finally {
         this.listeners.clear();
         this.failAll(new DatabaseClosedError());
@@ -117,7 +127,7 @@ export class StorageClient extends ForwardingStorage {
   protected override async call(method: StorageMethod, args: unknown[]): Promise<unknown> {
     if (this.closing !== undefined) throw new DatabaseClosedError();
     const wire = encodeArgs(method, args);
-    const service = this.remote[method] as unknown as (...a: unknown[]) => Promise<unknown>;
+    const service = this.methods[method];
     this.unsent = undefined;
     const sending = service(...wire);
     const unsent = this.unsent;
