@@ -28,11 +28,3 @@ export function todo(title: string, fields: Partial<Todo> = {}): Todo {
   Object.assign(t, fields);
   return t;
 }
-
-/**
- * Waits until queued microtasks and one macrotask turn have run. To wait for an invalidation to
- * reach a connection, await its 'change' or 'stale' event instead (until.ts, nextEvent).
- */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
