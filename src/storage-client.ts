@@ -95,7 +95,7 @@ export class StorageClient extends ForwardingStorage {
     const client = new StorageClient(endpoint, release);
     const events: StorageEvents = {
       invalidate: (invalidation: Invalidation) => {
-        client.listeners.tell(invalidation);
+        client.listeners.tellApart(invalidation, client.errorListeners);
       },
       report: (error: WireError) =>
         client.report(isWireError(error) ? errorFromWire(error) : new StorageError(String(error))),

@@ -147,6 +147,25 @@ export const toolChecks: StorageCheck[] = [
     },
   ],
   [
+    'resolves a commit whose invalidation listener throws, tells the other listeners, and reports the error',
+    async (factory) => {
+      const s = await fresh(factory);
+      const failure = new Error('a listener of the app failed');
+      s.subscribe(() => {
+        throw failure;
+      });
+      const others = hearing(s);
+      const reported = new Promise<unknown>((resolve) => s.subscribeErrors?.(resolve));
+      // The commit landed: a listener's failure must not make it look failed (resent, it would
+      // be a second write).
+      const tid = await s.commit({ baseTid: 0, records: [rec(0, bytes(1))], txnId: 'listened' });
+      await others.count(1);
+      equal(others.heard[0]?.tid, tid, 'what the other listener heard');
+      if (s.subscribeErrors !== undefined) equal(await reported, failure, 'the error reported');
+      await s.close();
+    },
+  ],
+  [
     'packs away unreachable objects and old revisions, keeping what a snapshot needs',
     async (factory) => {
       const s = await fresh(factory);

@@ -297,10 +297,6 @@ export class ShelfStorage extends StorageCore implements Storage {
     return readHistory(this, oid, limit);
   }
 
-  subscribeErrors(listener: (error: unknown) => void): () => void {
-    return this.listeners.subscribeErrors(listener);
-  }
-
   /**
    * Writes what is pending, folds the index into a checkpoint and releases the files (and the
    * directory's lock), whatever fails on the way. A failure to flush or checkpoint is reported by

@@ -58,6 +58,14 @@ export abstract class StorageCore {
   }
 
   /**
+   * Failures nobody awaits: a listener that threw, and (ShelfStorage) a background checkpoint or
+   * relaxed flush that failed after its commit was acknowledged.
+   */
+  subscribeErrors(listener: (error: unknown) => void): () => void {
+    return this.listeners.subscribeErrors(listener);
+  }
+
+  /**
    * The body of a synchronous `load`: checks the call, then asks `find` for each oid's newest
    * revision at the snapshot (undefined: never stored, or created after it; PACKED: removed by
    * pack). Answers in the order asked.

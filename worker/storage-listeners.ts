@@ -27,7 +27,7 @@ export class StorageListeners {
   announce(tid: Tid, prevTid: Tid, oids: number[], txnId: string | undefined): void {
     const invalidation: Invalidation =
       txnId === undefined ? { tid, prevTid, oids } : { tid, prevTid, oids, txnId };
-    this.invalidation.tellApart(invalidation);
+    this.invalidation.tellApart(invalidation, this.errors);
   }
 
   /** Tells the error listeners about a failure of work nobody awaits. */

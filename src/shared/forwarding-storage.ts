@@ -47,8 +47,11 @@ export abstract class ForwardingStorage implements Storage {
   async commit(txn: CommitRequest): Promise<Tid> {
     const answer = (await this.call('commit', [txn])) as Tid | AnnouncedCommit;
     if (typeof answer === 'number') return answer;
-    // The answer carries the commit's own announcement (one message, not two): announce it here.
-    this.listeners.tell(answer.invalidation);
+    // The answer carries the commit's own announcement (one message, not two): announce it here,
+    // each listener apart, as a storage does: a throwing listener fails neither this commit, which
+    // landed, nor the other listeners; its error goes to the error listeners. They all run before
+    // the caller goes on.
+    this.listeners.tellApart(answer.invalidation, this.errorListeners);
     return answer.tid;
   }
 

@@ -19,10 +19,25 @@ export class Listeners<T> {
 
   /**
    * Tells each listener in a microtask of its own, apart from the caller, as from a worker: a
-   * throwing listener can neither fail the caller nor silence the others.
+   * throwing listener can neither fail the caller nor silence the others. What one throws goes to
+   * `failed` (a storage's error listeners), or, with none there, is thrown uncaught in its own
+   * microtask for the platform to report: never swallowed.
    */
-  tellApart(value: T): void {
-    for (const listener of this.listeners) queueMicrotask(() => listener(value));
+  tellApart(value: T, failed: Listeners<unknown>): void {
+    for (const listener of this.listeners) {
+      queueMicrotask(() => {
+        try {
+          listener(value);
+        } catch (error) {
+          if (failed.size === 0) throw error;
+          failed.tell(error);
+        }
+      });
+    }
+  }
+
+  get size(): number {
+    return this.listeners.size;
   }
 
   clear(): void {
