@@ -1,6 +1,6 @@
 /**
- * Fresh-eye hunt after issue #10 (the Comlink link): what the page is told about a commit that is
- * in flight when the page closes its StorageClient.
+ * What the page is told about a commit that is in flight when it closes its StorageClient (the
+ * Comlink link): never DatabaseClosedError for a commit that landed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../worker/memory-storage.js';

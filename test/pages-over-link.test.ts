@@ -1,6 +1,5 @@
 /**
- * Fresh-eye hunt after issue #10: pages that each talk to their storage worker over the Comlink
- * link (StorageClient ↔ serveStorage over a MessageChannel), sharing one storage. A page's own
+ * Pages that each talk to their storage worker over the Comlink link (StorageClient ↔ serveStorage over a MessageChannel), sharing one storage. A page's own
  * commit's invalidation now rides in the commit's answer, others' come on the events channel: no
  * connection may miss one (stay stale for good) or lose an update.
  */
