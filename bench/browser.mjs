@@ -215,8 +215,9 @@ try {
   log('| other measurements | value |');
   log('|---|---|');
   log(`| messaging floor: page ↔ worker round trip | ${fmt(med(floor, 'roundTripUs'))} µs |`);
+  log(`| the same round trip over a MessagePort | ${fmt(med(floor, 'portUs'))} µs |`);
   log(
-    `| the same round trip over Comlink (shelfdb's page ↔ worker link) | ${fmt(med(floor, 'comlinkUs'))} µs (+${fmt(med(floor, 'comlinkUs') - med(floor, 'roundTripUs'))} µs) |`,
+    `| the same round trip over Comlink on such a port (what Comlink adds) | ${fmt(med(floor, 'comlinkUs'))} µs (+${fmt(med(floor, 'comlinkUs') - med(floor, 'portUs'))} µs) |`,
   );
   log(
     `| a shelfdb storage call through the link (sync, answered from memory) | ${fmt(med(floor, 'shelfdbCallUs'))} µs |`,

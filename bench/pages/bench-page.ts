@@ -81,8 +81,9 @@ function heap(): number {
 }
 
 const cases: Record<string, (n: number, run: number) => Promise<Result>> = {
-  // Round trips to a worker, 1000 each, in µs per call: bare postMessage; Comlink to the same
-  // worker; and a shelfdb storage call (sync, answered from memory) through its link and router.
+  // Round trips to a worker, 1000 each, in µs per call: bare postMessage to the Worker, and over a
+  // MessagePort; Comlink over such a port (what Comlink itself adds); and a shelfdb storage call
+  // (sync, answered from memory) through its link and router.
   async floor(_n, run) {
     const ROUNDS = 1000;
     const time = async (call: () => Promise<unknown>): Promise<number> => {
@@ -94,13 +95,26 @@ const cases: Record<string, (n: number, run: number) => Promise<Result>> = {
     const { port1, port2 } = new MessageChannel();
     worker.postMessage({ id: 0, op: 'comlink', port: port2 }, [port2]);
     const comlink = wrap<{ echo(): number }>(port1);
+    const bare = new MessageChannel();
+    worker.postMessage({ id: 0, op: 'port', port: bare.port2 }, [bare.port2]);
+    let portId = 0;
+    const portEcho = (): Promise<unknown> =>
+      new Promise((resolve) => {
+        const id = ++portId;
+        bare.port1.onmessage = (e: MessageEvent<{ id: number }>) => {
+          if (e.data.id === id) resolve(e.data);
+        };
+        bare.port1.postMessage({ id });
+      });
     const db = await openDatabase(`floor-${run}`, { storage: 'opfs' });
     const result = {
       roundTripUs: await time(() => ask('echo')),
+      portUs: await time(portEcho),
       comlinkUs: await time(() => comlink.echo()),
       shelfdbCallUs: await time(() => db.storage.sync(Number.MAX_SAFE_INTEGER)),
     };
     comlink[releaseProxy]();
+    bare.port1.close();
     await db.close();
     return result;
   },

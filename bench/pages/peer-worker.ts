@@ -161,6 +161,12 @@ self.onmessage = async (
     expose({ echo: () => 0 }, port);
     return;
   }
+  if (op === 'port' && port !== undefined) {
+    // The same echo over a bare MessagePort: Comlink's channel without Comlink.
+    port.onmessage = (e: MessageEvent<{ id: number }>) =>
+      port.postMessage({ id: e.data.id, result: 0 });
+    return;
+  }
   try {
     const batch = batchOps[op];
     const result =
