@@ -40,8 +40,8 @@ export class StorageClient extends ForwardingStorage {
   private readonly remote: Remote<StorageService>;
   /** The remote's methods, made once (each property read of a Comlink Remote makes a new proxy). */
   private readonly methods: Record<StorageMethod, (...args: unknown[]) => Promise<unknown>>;
-  /** How to fail each call in flight (closing, or the worker did not start). */
-  private readonly inFlight = new Set<(error: unknown) => void>();
+  /** How to fail each call in flight (closing, or the worker did not start), and its method. */
+  private readonly inFlight = new Map<(error: unknown) => void, StorageMethod | 'open'>();
   /** The error the endpoint threw while posting (a value it cannot clone): nothing was sent. */
   private unsent: unknown;
   private closing: Promise<void> | undefined;
@@ -101,7 +101,7 @@ export class StorageClient extends ForwardingStorage {
         client.report(isWireError(error) ? errorFromWire(error) : new StorageError(String(error))),
     };
     try {
-      const opened = await client.track(client.remote.open(request, proxy(events)));
+      const opened = await client.track('open', client.remote.open(request, proxy(events)));
       client.recovery = opened.recovery;
       client.connected = true;
       return client;
@@ -114,7 +114,7 @@ export class StorageClient extends ForwardingStorage {
   override close(): Promise<void> {
     this.closing ??= (async () => {
       try {
-        await this.track(this.methods.close());
+        await this.track('close', this.methods.close());
       } finally {
         this.listeners.clear();
         this.failAll(new DatabaseClosedError());
@@ -133,7 +133,7 @@ export class StorageClient extends ForwardingStorage {
     const unsent = this.unsent;
     let answer;
     try {
-      answer = await this.track(sending);
+      answer = await this.track(method, sending);
     } catch (error) {
       if (error === unsent && unsent !== undefined) {
         throw new ShelfError(
@@ -156,15 +156,28 @@ export class StorageClient extends ForwardingStorage {
   }
 
   /** `promise`, failed early by `failAll`. */
-  private track<T>(promise: Promise<T>): Promise<T> {
+  private track<T>(method: StorageMethod | 'open', promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.inFlight.add(reject);
+      this.inFlight.set(reject, method);
       promise.then(resolve, reject).finally(() => this.inFlight.delete(reject));
     });
   }
 
+  /**
+   * Fails every call in flight with `error`, but a commit with StorageBusyError: the worker may
+   * have written it before it stopped, so its outcome is not known (never "did not run").
+   */
   private failAll(error: unknown): void {
-    for (const reject of this.inFlight) reject(error);
+    for (const [reject, method] of this.inFlight) {
+      reject(
+        method === 'commit'
+          ? new StorageBusyError(
+              `The shelfdb storage worker stopped before answering this commit (${(error as Error).message}): it is not known whether it landed. Open the database again and look.`,
+              { cause: error },
+            )
+          : error,
+      );
+    }
     this.inFlight.clear();
   }
 }

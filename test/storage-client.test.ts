@@ -7,6 +7,7 @@ import { StorageClient } from '../src/storage-client.js';
 import type { Endpoint, OpenRequest } from '../src/shared/link.js';
 import { packRecords } from '../src/shared/record-batch.js';
 import {
+  DatabaseClosedError,
   ShelfError,
   StorageBusyError,
   StorageError,
@@ -198,6 +199,17 @@ describe('StorageClient and serveStorage', () => {
     await expect(client.commit(txn)).rejects.toBeInstanceOf(StorageBusyError);
     await eventually(arrived, 'the invalidation at the page');
     expect(seen[0]).toMatchObject({ tid: 7, txnId: 'txn-1' });
+  });
+
+  it('fails a commit still in flight when the page closes with StorageBusyError (not known), other calls with DatabaseClosedError', async () => {
+    const memory = new MemoryStorage();
+    const never = new Promise<never>(() => undefined);
+    const { client } = await connect(hooked(memory, { commit: () => never, stats: () => never }));
+    const committing = client.commit({ baseTid: 0, records: [], txnId: 'in-flight' });
+    const reading = client.stats();
+    await client.close(); // the worker closed its storage; the commit never answered
+    await expect(committing).rejects.toBeInstanceOf(StorageBusyError);
+    await expect(reading).rejects.toBeInstanceOf(DatabaseClosedError);
   });
 
   it('keeps the calls in flight when the worker reports an uncaught error, and reports it', async () => {
