@@ -10,7 +10,7 @@
  * by whoever runs it (worker/call-checks.ts).
  */
 import type { Invalidation, Tid } from './storage.js';
-import { isStorageMethod, type StorageMethod } from './storage-calls.js';
+import { isInvalidation, isStorageMethod, type StorageMethod } from './storage-calls.js';
 import { ProtocolError, ProtocolVersionError, isWireError, type WireError } from './errors.js';
 
 export { ProtocolError, ProtocolVersionError };
@@ -99,19 +99,9 @@ export function parseMessage(data: unknown): Message {
     case 'error':
       if (isInt(data.id) && isWireError(data.error)) return data as Message;
       break;
-    case 'invalidate': {
-      const inv = data.invalidation;
-      if (
-        isRecord(inv) &&
-        isInt(inv.tid) &&
-        isInt(inv.prevTid) &&
-        Array.isArray(inv.oids) &&
-        inv.oids.every(isInt)
-      ) {
-        return data as Message;
-      }
+    case 'invalidate':
+      if (isInvalidation(data.invalidation)) return data as Message;
       break;
-    }
     case 'owner':
       if (
         (data.tid === undefined || isInt(data.tid)) &&

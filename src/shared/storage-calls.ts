@@ -93,6 +93,18 @@ export function batchFrom(value: unknown): RecordBatch | undefined {
 const isInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 
+/** An announcement that crossed a link is one: tids and oids in range, a txnId a string. */
+export function isInvalidation(x: unknown): x is Invalidation {
+  return (
+    isObject(x) &&
+    isInt(x.tid) &&
+    isInt(x.prevTid) &&
+    Array.isArray(x.oids) &&
+    x.oids.every(isInt) &&
+    (x.txnId === undefined || typeof x.txnId === 'string')
+  );
+}
+
 /**
  * The answer to a call as the Storage method returns it.
  * @throws TypeError for an answer that is not what the method answers (the caller ignores it).
@@ -109,7 +121,7 @@ export function decodeAnswer(method: StorageMethod, value: unknown): unknown {
       break;
     case 'commit':
       if (isInt(value)) return value;
-      if (isObject(value) && isInt(value.tid) && isObject(value.invalidation)) return value;
+      if (isObject(value) && isInt(value.tid) && isInvalidation(value.invalidation)) return value;
       break;
     case 'sync':
       if (isObject(value) && isInt(value.tid) && Array.isArray(value.oids)) return value;
