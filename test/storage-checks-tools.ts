@@ -166,6 +166,22 @@ export const toolChecks: StorageCheck[] = [
     },
   ],
   [
+    'keeps what a snapshot taken after pack() was called needs, though a commit lands before it runs',
+    async (factory) => {
+      const s = await fresh(factory);
+      const { a, t1 } = await rootAndA(s);
+      // A commit in flight when pack is called: the pack waits for it before it runs.
+      const landing = s.commit({ baseTid: t1, records: [rec(a, bytes(2), [], t1)] });
+      const packing = s.pack();
+      // A reader that asks for the newest tid now (as a tab that pins and then syncs while the
+      // owner prepares the pack) may get t1, and reads a's revision at t1 after the pack.
+      const { tid: seen } = await s.sync(0);
+      await Promise.all([landing, packing]);
+      equal(await stateOf(s, a, seen), seen === t1 ? [1] : [2], `a at the snapshot ${seen}`);
+      await s.close();
+    },
+  ],
+  [
     'packs away unreachable objects and old revisions, keeping what a snapshot needs',
     async (factory) => {
       const s = await fresh(factory);

@@ -254,11 +254,14 @@ export class ShelfStorage extends StorageCore implements Storage {
 
   /** After the checkpoints and commits before it, with nothing else running (`exclusive`). */
   protected packNow(keepTid: Tid | undefined): Promise<PackResult> {
+    // The newest tid as the pack is asked for, not as it runs: a snapshot taken meanwhile (a tab
+    // that pinned after the owner read the pins, then synced) is at least this one.
+    const floor = keepTid ?? this.lastTid;
     return this.exclusive(async () => {
       try {
         await this.settled();
         this.checkOpen();
-        return await packShelf(this, keepTid ?? this.lastTid);
+        return await packShelf(this, floor);
       } catch (error) {
         throw this.failure(error, 'The pack was abandoned; the database is as it was.', 'packing');
       }
