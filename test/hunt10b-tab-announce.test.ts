@@ -79,7 +79,7 @@ describe("A follower's commit through the tab link", () => {
       });
     }
     await settle(hub, ...pages);
-    for (const p of pages) expect(p.heard.toSorted((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const p of pages) expect([...p.heard].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const p of pages) await p.client.close();
     await Promise.all([follower.close(), other.close()]);
     await owner.close();
