@@ -12,7 +12,6 @@ import { ShelfStorage } from '../worker/shelf-storage.js';
 import type { FaultDirectory, Injected } from './fault-directory.js';
 import {
   CLASS_NAME,
-  NO_CONFLICT_TID,
   describeError,
   isDefinitive,
   stateText,
@@ -233,15 +232,17 @@ async function nextCommitSurvives(
   const oid = run.oids[0] ?? 0;
   const next: Entry = { k: -1, note: 'next', oids: [oid], status: 'pending', durable: true };
   try {
+    // Based on what the reopened storage holds, as a new connection's commit would be.
+    const current = (await storage.load([oid]))[0];
     next.tid = await storage.commit({
-      baseTid: 0,
+      baseTid: (await storage.sync(Number.MAX_SAFE_INTEGER)).tid,
       records: [
         {
           oid,
           className: CLASS_NAME,
           state: new TextEncoder().encode(stateText(oid, 'next', run.seed)),
           refs: [],
-          tid: NO_CONFLICT_TID,
+          ...(current === undefined ? {} : { tid: current.tid }),
         },
       ],
       note: 'next',

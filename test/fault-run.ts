@@ -20,11 +20,6 @@ import { ShelfStorage, type ShelfOptions } from '../worker/shelf-storage.js';
 import type { FaultDirectory } from './fault-directory.js';
 
 export const CLASS_NAME = 'fault.Cell';
-/**
- * Records of stored objects are based on this tid: never a conflict, so every commit of the
- * workload can land.
- */
-export const NO_CONFLICT_TID = 2 ** 40;
 /** Event-loop turns a storage call may take before it counts as hung. */
 const HANG_TURNS = 200;
 
@@ -162,11 +157,13 @@ export class Run {
       className: CLASS_NAME,
       state: new TextEncoder().encode(stateText(oid, k, this.seed)),
       refs: oid === 0 ? this.oids : [],
-      ...(this.hasRevision(oid) ? { tid: NO_CONFLICT_TID } : {}),
+      ...this.basedOn(oid),
     }));
     let promise: Promise<number>;
     try {
-      promise = storage.commit({ baseTid: 0, records, note: entry.note });
+      // Based on what was acknowledged, as a client's would be: a commit of an object another
+      // commit of the workload still has in flight conflicts (rejected, and counted as such).
+      promise = storage.commit({ baseTid: this.newestAcked(), records, note: entry.note });
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -182,9 +179,26 @@ export class Run {
     });
   }
 
-  /** Whether an acknowledged commit wrote `oid` (a record of a new object must have no tid). */
-  private hasRevision(oid: number): boolean {
-    return this.ledger.some((e) => e.status === 'acked' && e.oids.includes(oid));
+  /** The revision of `oid` a client would base a change on: the newest acknowledged (none: new). */
+  private basedOn(oid: number): { tid?: number } {
+    let tid: number | undefined;
+    for (const e of this.ledger) {
+      if (
+        e.status === 'acked' &&
+        e.oids.includes(oid) &&
+        (tid === undefined || (e.tid ?? 0) > tid)
+      ) {
+        tid = e.tid;
+      }
+    }
+    return tid === undefined ? {} : { tid };
+  }
+
+  /** The newest acknowledged tid: a snapshot a client may hold. */
+  private newestAcked(): number {
+    let newest = 0;
+    for (const e of this.ledger) if (e.status === 'acked') newest = Math.max(newest, e.tid ?? 0);
+    return newest;
   }
 
   commit(oids: number[]): Promise<void> {

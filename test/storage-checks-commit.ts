@@ -71,7 +71,10 @@ async function conflictRun(factory: StorageFactory, drawn: Drawn[]): Promise<voi
       records: [rec(oid, bytes(i + 1), refs, step.recordTid)],
     };
     const what = `commit ${i} (oid ${oid}, record tid ${step.recordTid}, baseTid ${step.baseTid}, newest of oid ${latest.get(oid)})`;
-    if (conflicts(latest.get(oid), step.recordTid, step.baseTid)) {
+    if (step.recordTid !== undefined && step.recordTid > tid) {
+      // Based on a revision newer than any: refused as malformed, nothing stored.
+      await rejects(s.commit(request), ShelfError, what);
+    } else if (conflicts(latest.get(oid), step.recordTid, step.baseTid)) {
       const error = await rejects(s.commit(request), WriteConflictError, what);
       equal(error.oids, [oid], `${what}: the conflicting oids`);
     } else {
@@ -156,6 +159,28 @@ async function resendAfterPack(factory: StorageFactory): Promise<void> {
 }
 
 export const commitChecks: StorageCheck[] = [
+  [
+    "refuses a baseTid or a record's tid newer than the newest tid, storing nothing",
+    async (factory) => {
+      const s = await fresh(factory);
+      const { a, t1 } = await rootAndA(s);
+      // A base nobody was given: records checked against it would conflict with nothing.
+      for (const txn of [
+        { baseTid: t1 + 1, records: [rec(a, bytes(9))] },
+        { baseTid: Number.MAX_SAFE_INTEGER, records: [rec(0, bytes(9), [a])], txnId: 'tool' },
+        { baseTid: t1, records: [rec(a, bytes(9), [], t1 + 5)] },
+      ]) {
+        await rejects(
+          s.commit(txn),
+          ShelfError,
+          `the commit based on ${JSON.stringify(txn.baseTid)}`,
+        );
+      }
+      equal(await newest(s), t1, 'the newest tid');
+      equal(await stateOf(s, a), [1], 'a');
+      await s.close();
+    },
+  ],
   [
     'starts empty at tid 0 and hands out fresh oids, never 0, never twice',
     async (factory) => {

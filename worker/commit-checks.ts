@@ -26,10 +26,11 @@ const isTid = isOid;
  * queues or writes anything, so a bad commit fails alone and at once, and never inside a group
  * commit where it would take innocent commits of other tabs down with it.
  * @param nextOid every oid below it has been handed out by newOids().
+ * @param newestTid the newest tid a client can have seen: no base may be newer.
  * @returns the transaction metadata as JSON text (what the log stores).
  * @throws ShelfError naming the record or field and what is wrong with it; nothing is stored.
  */
-export function validateCommit(txn: CommitRequest, nextOid: number): string {
+export function validateCommit(txn: CommitRequest, nextOid: number, newestTid: Tid): string {
   if (typeof txn !== 'object' || txn === null || !Array.isArray(txn.records)) {
     throw new ShelfError('commit: the request has no records array; nothing was stored.');
   }
@@ -40,6 +41,13 @@ export function validateCommit(txn: CommitRequest, nextOid: number): string {
   }
   if (!isTid(txn.baseTid)) {
     throw new ShelfError(`commit: baseTid ${String(txn.baseTid)} is not a non-negative integer.`);
+  }
+  // A snapshot or a revision nobody has seen yet: a record based on it would conflict with nothing,
+  // not even with a commit of the same object still waiting to be written.
+  if (txn.baseTid > newestTid) {
+    throw new ShelfError(
+      `commit: baseTid ${txn.baseTid} is newer than the newest tid ${newestTid}; nothing was stored. Base a commit on a tid the storage gave (commit, sync or load).`,
+    );
   }
   const seen = new Set<number>();
   let bytes = 0;
@@ -61,6 +69,11 @@ export function validateCommit(txn: CommitRequest, nextOid: number): string {
     if (record.tid !== undefined && !isTid(record.tid)) {
       throw new ShelfError(
         `commit: record ${oid} is based on tid ${String(record.tid)}, which is not a non-negative integer.`,
+      );
+    }
+    if (record.tid !== undefined && record.tid > newestTid) {
+      throw new ShelfError(
+        `commit: record ${oid} is based on tid ${record.tid}, newer than the newest tid ${newestTid}; nothing was stored.`,
       );
     }
     if (typeof record.className !== 'string' || record.className === '') {

@@ -210,7 +210,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     writes: Promise<unknown>[],
   ): Promise<{ tid: Tid; announce?: { prevTid: Tid; oids: number[] } }> {
     const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
-    const json = validateCommit(txn, meta.nextOid);
+    const json = validateCommit(txn, meta.nextOid, meta.lastTid);
     if (txn.txnId !== undefined) {
       const landed = await tx.objectStore('txns').index('txnId').getKey(txn.txnId);
       if (landed !== undefined) return { tid: landed }; // a resent commit: it is stored already

@@ -73,7 +73,7 @@ export class MemoryStorage extends StorageCore implements Storage {
    */
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
-    const json = validateCommit(txn, this.nextOid);
+    const json = validateCommit(txn, this.nextOid, this.lastTid);
     const landed = txn.txnId === undefined ? undefined : this.recent.tidOf(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
     checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);
