@@ -151,7 +151,7 @@ export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Ti
 }
 
 /** The tid of the transaction committed with `txnId` after `sinceTid`, read from the log's end. */
-function findTxnIdSince(s: ShelfView, txnId: string, sinceTid: Tid): Tid | undefined {
+export function findTxnIdSince(s: ShelfView, txnId: string, sinceTid: Tid): Tid | undefined {
   for (const { pos } of entryPositionsBackwards(s)) {
     const file = s.log.segments.get(segmentOf(pos)) as BlockFile;
     const head = decodeEntryHeader(file.read(offsetOf(pos), ENTRY_HEADER_SIZE));

@@ -49,7 +49,13 @@ import {
   type DecodedRecord,
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
-import { findLanded, readHistory, readTransactions, verifyShelf } from './shelf-reading.js';
+import {
+  findLanded,
+  findTxnIdSince,
+  readHistory,
+  readTransactions,
+  verifyShelf,
+} from './shelf-reading.js';
 import { storageFailure } from './storage-failures.js';
 import { RecentTransactions } from './recent-transactions.js';
 import { readShelf } from './shelf-open.js';
@@ -197,10 +203,18 @@ export class ShelfStorage extends StorageCore implements Storage {
 
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen(txn.txnId);
-    const metadataJson = validateCommit(txn, this.nextOid);
+    const metadataJson = validateCommit(txn, this.nextOid, this.lastTid);
     if (txn.txnId !== undefined) {
       // A resend (the answer to the first sending was lost): answer it, never write it twice.
-      const landed = this.recent.tidOf(txn.txnId) ?? this.inFlight.get(txn.txnId);
+      const landed =
+        this.recent.tidOf(txn.txnId) ??
+        this.inFlight.get(txn.txnId) ??
+        // Based on a snapshot older than what is remembered (a reopen, or 100,000 commits since):
+        // the log says whether it landed. A conflict would not always tell: pack may have removed
+        // every object it wrote, and a changed readCurrent pin fails before any write conflict.
+        (txn.baseTid < this.recent.floor
+          ? findTxnIdSince(this, txn.txnId, txn.baseTid)
+          : undefined);
       if (landed !== undefined) return landed;
     }
     // Each oid's position, looked up once: for the conflict check and as the record's `prev`.
