@@ -1,6 +1,5 @@
 /**
- * Hunt after #10 (second fresh eye): one walk (worker/reachability.ts) now serves pack and verify
- * in all three storages. Checked against a naive walk: on random graphs (cycles, references to
+ * One walk (worker/reachability.ts) serves pack and verify in all three storages. Checked against a naive walk: on random graphs (cycles, references to
  * oids that have no revision, a missing root), and through each storage's pack, which must keep
  * every revision a snapshot at or after `keepTid` reads of an object reachable in it.
  */

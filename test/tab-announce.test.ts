@@ -1,6 +1,5 @@
 /**
- * Hunt after #10 (second fresh eye): since #10 the page's worker folds the page's own commit's
- * announcement into the commit's answer. Through the tab link a follower's commit is announced by
+ * The page's worker folds the page's own commit's announcement into the commit's answer. Through the tab link a follower's commit is announced by
  * the owner on the main channel, and answered on the follower's own channel: every page must hear
  * each commit exactly once, however the owner's broadcast and answer arrive, and when the owner
  * dies between landing the commit and answering it (the call is resent to the next owner, which
