@@ -3,10 +3,10 @@
  * a tab what changed since its snapshot without reading the log) and the client-made txnId of each
  * (so a commit resent after its answer was lost is answered with its tid, not written twice).
  *
- * Memory is bounded (`limit` transactions); `floor` is the newest tid forgotten: a `sync` from
- * before it must reset. ShelfStorage remembers the last 100,000: a resend whose txnId has been
- * forgotten (or was never seen by this process, after a reopen) it recognises from the log itself
- * (see `findLanded`). MemoryStorage remembers every transaction (`limit` Infinity). IndexedDBStorage
+ * Memory is bounded (`limit` transactions, a tenth more between trims); `floor` is the newest tid
+ * forgotten: a `sync` from before it must reset. ShelfStorage remembers the last 100,000: a resend
+ * whose txnId has been forgotten (or was never seen by this process, after a reopen) it recognises
+ * from the log itself. MemoryStorage remembers every transaction (`limit` Infinity). IndexedDBStorage
  * keeps both in its stores instead, since they must outlive the page.
  */
 import type { SyncResult, Tid } from '../src/shared/storage.js';
@@ -30,7 +30,8 @@ export class RecentTransactions {
   remember(tid: Tid, oids: number[], txnId: string | undefined): void {
     this.list.push(txnId === undefined ? { tid, oids } : { tid, oids, txnId });
     if (txnId !== undefined) this.txnIds.set(txnId, tid);
-    if (this.list.length > this.limit) {
+    // Forget in slices of a tenth: dropping one at a time would move the whole list per commit.
+    if (this.list.length > this.limit + Math.ceil(this.limit / 10)) {
       const dropped = this.list.splice(0, this.list.length - this.limit);
       for (const d of dropped) if (d.txnId !== undefined) this.txnIds.delete(d.txnId);
       this.floor = (dropped.at(-1) as Remembered).tid;
