@@ -110,6 +110,10 @@ export class MemoryStorage extends StorageCore implements Storage {
   }
 
   /** Runs in one go: a second pack joins it only when called in the same turn (StorageCore). */
+  protected override packFloor(keepTid: Tid | undefined): Tid {
+    return keepTid ?? this.lastTid;
+  }
+
   protected async packNow(keepTid: Tid | undefined): Promise<PackResult> {
     const keep = keepTid ?? this.lastTid;
     const bytesBefore = this.totalBytes();

@@ -267,15 +267,16 @@ export class ShelfStorage extends StorageCore implements Storage {
   }
 
   /** After the checkpoints and commits before it, with nothing else running (`exclusive`). */
-  protected packNow(keepTid: Tid | undefined): Promise<PackResult> {
-    // The newest tid as the pack is asked for, not as it runs: a snapshot taken meanwhile (a tab
-    // that pinned after the owner read the pins, then synced) is at least this one.
-    const floor = keepTid ?? this.lastTid;
+  protected override packFloor(keepTid: Tid | undefined): Tid {
+    return keepTid ?? this.lastTid;
+  }
+
+  protected packNow(floor: Tid | undefined): Promise<PackResult> {
     return this.exclusive(async () => {
       try {
         await this.settled();
         this.checkOpen();
-        return await packShelf(this, floor);
+        return await packShelf(this, floor ?? this.lastTid);
       } catch (error) {
         throw this.failure(error, 'The pack was abandoned; the database is as it was.', 'packing');
       }

@@ -3,7 +3,8 @@
  * ShelfStorage, IndexedDBStorage and MemoryStorage. It holds the listeners (`subscribe`, and
  * `announce`/`report` for the subclass), the open state (`checkOpen`: DatabaseClosedError after
  * close), pack's checks and join (a second `pack()` while one runs resolves with the running pack's
- * result), and `verify` of the object graph (dangling references, through `load`).
+ * result; the floor taken when it is asked for), and `verify` of the object graph (dangling
+ * references, through `load`), never interleaved with a pack.
  *
  * A subclass implements the rest of the contract, `packNow` (one pack, run alone) and `close`
  * (calling `markClosed` first, which says whether this is the first close; it forgets its
@@ -31,6 +32,8 @@ export abstract class StorageCore {
   protected readonly listeners = new StorageListeners();
   private readonly state = new OpenState();
   private readonly packing = new JoinedRun<PackResult>();
+  /** The pack or verify walk running, which the next one waits for. */
+  private packOrVerify: Promise<unknown> = Promise.resolve();
 
   abstract load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]>;
 
@@ -40,17 +43,37 @@ export abstract class StorageCore {
    */
   protected abstract packNow(keepTid: Tid | undefined): Promise<PackResult>;
 
+  /**
+   * The snapshot a pack asked for now keeps, whenever it runs: `keepTid`, else the newest tid now
+   * (a snapshot taken meanwhile, as a tab that pinned after the owner read the pins, is at least
+   * this one). Undefined: the storage reads its newest tid in the pack's own transaction.
+   */
+  protected packFloor(keepTid: Tid | undefined): Tid | undefined {
+    return keepTid;
+  }
+
   /** Checks the call, then joins the pack that runs, or starts one. */
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    return this.packing.run(() => this.packNow(options.keepTid));
+    const floor = this.packFloor(options.keepTid);
+    return this.packing.run(() => this.oneAtATime(() => this.packNow(floor)));
   }
 
   /** References to objects that have no revision, among the objects reachable from the root. */
   async verify(): Promise<VerifyReport> {
     this.checkOpen();
-    return verifyObjectGraph(this);
+    return this.oneAtATime(() => verifyObjectGraph(this));
+  }
+
+  /**
+   * Runs pack and verify's walk one at a time: a pack between the walk's load batches would make
+   * references to objects it just removed look dangling.
+   */
+  private oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.packOrVerify.then(task);
+    this.packOrVerify = run.catch(() => undefined); // each caller hears its own task's failure
+    return run;
   }
 
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
