@@ -94,8 +94,10 @@ export class StorageClient extends ForwardingStorage {
   ): Promise<StorageClient> {
     const client = new StorageClient(endpoint, release);
     const events: StorageEvents = {
-      invalidate: (invalidation: Invalidation) => {
-        client.listeners.tellApart(invalidation, client.errorListeners);
+      invalidate: (invalidations: Invalidation[]) => {
+        for (const invalidation of invalidations) {
+          client.listeners.tellApart(invalidation, client.errorListeners);
+        }
       },
       report: (error: WireError) =>
         client.report(isWireError(error) ? errorFromWire(error) : new StorageError(String(error))),

@@ -172,6 +172,43 @@ describe('StorageClient and serveStorage', () => {
     expect((reported[0] as Error).message).toMatch(/relaxed flush/);
   });
 
+  it("tells the page a burst of others' commits in one message, in order", async () => {
+    const listeners = new Set<(invalidation: Invalidation) => void>();
+    const { client } = await connect(
+      hooked(new MemoryStorage(), {
+        subscribe: (listener) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      }),
+    );
+    const heard: number[] = [];
+    const all = new Promise<void>((resolve) =>
+      client.subscribe((invalidation) => {
+        heard.push(invalidation.tid);
+        if (heard.length === 5) resolve();
+      }),
+    );
+    const calls: unknown[] = [];
+    const post = MessagePort.prototype.postMessage;
+    MessagePort.prototype.postMessage = function (this: MessagePort, ...args: never[]) {
+      const message = args[0] as { type?: unknown; path?: unknown } | undefined;
+      if (message?.type === 'APPLY') calls.push(message.path);
+      return post.apply(this, args);
+    };
+    try {
+      // One group commit of other tabs: five announcements in one turn.
+      for (let tid = 1; tid <= 5; tid++) {
+        for (const l of listeners) l({ tid, prevTid: tid - 1, oids: [tid] });
+      }
+      await all;
+    } finally {
+      MessagePort.prototype.postMessage = post;
+    }
+    expect(heard).toEqual([1, 2, 3, 4, 5]);
+    expect(calls).toHaveLength(1);
+  });
+
   it('passes on the invalidation of a commit whose answer is StorageBusyError', async () => {
     const memory = new MemoryStorage();
     const listeners = new Set<(invalidation: Invalidation) => void>();

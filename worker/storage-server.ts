@@ -66,6 +66,18 @@ export function serveStorage(
     }
   };
 
+  /** Announcements of this turn, sent together at its end (one message for a group commit). */
+  let announcing: Invalidation[] = [];
+  const announce = (invalidation: Invalidation): void => {
+    announcing.push(invalidation);
+    if (announcing.length > 1) return;
+    queueMicrotask(() => {
+      const batch = announcing;
+      announcing = [];
+      tell((to) => to.invalidate(batch));
+    });
+  };
+
   const start = async (
     request: OpenRequest,
     pageEvents: Remote<StorageEvents>,
@@ -80,7 +92,7 @@ export function serveStorage(
           ownCommits.set(invalidation.txnId, invalidation);
           return;
         }
-        tell((to) => to.invalidate(invalidation));
+        announce(invalidation);
       });
       storage.subscribeErrors?.((error) => tell((to) => to.report(errorToWire(error))));
       return opened;
@@ -124,7 +136,7 @@ export function serveStorage(
       // Announced and yet failed (the owner's answer was lost: StorageBusyError): the commit
       // landed, and the page learns so from its invalidation, as from anyone else's.
       const invalidation = announced();
-      if (invalidation) tell((to) => to.invalidate(invalidation));
+      if (invalidation) announce(invalidation);
       throw error;
     }
     const invalidation = announced();

@@ -35,8 +35,11 @@ export interface OpenRequest {
 
 /** What the worker tells the page without being asked (the page passes it as a Comlink proxy). */
 export interface StorageEvents {
-  /** A commit landed (another tab's, or one whose own answer was lost). */
-  invalidate(invalidation: Invalidation): void;
+  /**
+   * Commits landed (another tab's, or one whose own answer was lost), oldest first: those
+   * announced in one turn (a group commit) cross in one message.
+   */
+  invalidate(invalidations: Invalidation[]): void;
   /** Work nobody awaited failed (a background checkpoint or flush, in whichever tab). */
   report(error: WireError): void;
 }
