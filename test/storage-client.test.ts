@@ -191,10 +191,10 @@ describe('StorageClient and serveStorage', () => {
     );
     const calls: unknown[] = [];
     const post = MessagePort.prototype.postMessage;
-    MessagePort.prototype.postMessage = function (this: MessagePort, ...args: never[]) {
-      const message = args[0] as { type?: unknown; path?: unknown } | undefined;
-      if (message?.type === 'APPLY') calls.push(message.path);
-      return post.apply(this, args);
+    MessagePort.prototype.postMessage = function (this: MessagePort, message: unknown, ...rest) {
+      const m = message as { type?: unknown; path?: unknown } | undefined;
+      if (m?.type === 'APPLY') calls.push(m.path);
+      return (post as (...a: unknown[]) => void).call(this, message, ...rest);
     };
     try {
       // One group commit of other tabs: five announcements in one turn.
