@@ -6,34 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../worker/memory-storage.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { serveStorage } from '../worker/storage-server.js';
 import { TabRouter } from '../worker/tab-router.js';
 import { FakeHub } from './fake-tabs.js';
-import { StorageClient } from '../src/storage-client.js';
-import type { Endpoint, OpenRequest } from '../src/shared/link.js';
 import type { Storage, StoredRecord } from '../src/shared/storage.js';
+import { closeLinks, link } from './link-fixture.js';
 
-const request: OpenRequest = {
-  name: 'db',
-  storage: 'auto',
-  durability: 'strict',
-  recover: false,
-  busyTimeout: 1000,
-};
+afterEach(closeLinks);
 
-const ports: MessagePort[] = [];
-afterEach(() => {
-  for (const port of ports.splice(0)) port.close();
-});
-
-async function connect(storage: Storage): Promise<StorageClient> {
-  const { port1, port2 } = new MessageChannel();
-  ports.push(port1, port2);
-  serveStorage(port1 as unknown as Endpoint, async () => ({ storage }));
-  port1.start();
-  port2.start();
-  return StorageClient.connect(port2 as unknown as Endpoint, request, () => undefined);
-}
+const connect = async (storage: Storage) => (await link(storage)).client;
 
 const rec = (oid: number, byte: number, tid?: number): StoredRecord => ({
   oid,

@@ -6,9 +6,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryStorage } from '../worker/memory-storage.js';
-import { serveStorage } from '../worker/storage-server.js';
-import { StorageClient } from '../src/storage-client.js';
-import type { Endpoint, OpenRequest } from '../src/shared/link.js';
 import {
   Database,
   PersistentDict,
@@ -17,33 +14,12 @@ import {
   type Storage,
 } from '../src/index.js';
 import { until } from './until.js';
+import { closeLinks, link } from './link-fixture.js';
 
-const request: OpenRequest = {
-  name: 'db',
-  storage: 'auto',
-  durability: 'strict',
-  recover: false,
-  busyTimeout: 1000,
-};
+afterEach(closeLinks);
 
-const ports: MessagePort[] = [];
-afterEach(() => {
-  for (const port of ports.splice(0)) port.close();
-});
-
-async function page(storage: Storage): Promise<Database> {
-  const { port1, port2 } = new MessageChannel();
-  ports.push(port1, port2);
-  serveStorage(port1 as unknown as Endpoint, async () => ({ storage }));
-  port1.start();
-  port2.start();
-  const client = await StorageClient.connect(
-    port2 as unknown as Endpoint,
-    request,
-    () => undefined,
-  );
-  return new Database(client);
-}
+const page = async (storage: Storage): Promise<Database> =>
+  new Database((await link(storage)).client);
 
 const KEYS = ['x', 'y'];
 

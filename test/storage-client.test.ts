@@ -2,9 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../worker/memory-storage.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { serveStorage } from '../worker/storage-server.js';
-import { StorageClient } from '../src/storage-client.js';
-import type { Endpoint, OpenRequest } from '../src/shared/link.js';
 import { packRecords } from '../src/shared/record-batch.js';
 import {
   DatabaseClosedError,
@@ -18,34 +15,12 @@ import {
 import { describeStorage } from './storage-contract.js';
 import { hooked } from './storage-hooks.js';
 import { eventually } from './until.js';
+import { closeLinks, link } from './link-fixture.js';
 
-const request: OpenRequest = {
-  name: 'db',
-  storage: 'auto',
-  durability: 'strict',
-  recover: false,
-  busyTimeout: 1000,
-};
-
-const open: MessagePort[] = [];
-afterEach(() => {
-  for (const port of open.splice(0)) port.close();
-});
+afterEach(closeLinks);
 
 /** A page and its storage worker, joined by a MessageChannel; `page` is the page's end. */
-async function connect(storage: Storage) {
-  const { port1, port2 } = new MessageChannel();
-  open.push(port1, port2);
-  serveStorage(port1 as unknown as Endpoint, async () => ({ storage }));
-  port1.start();
-  port2.start();
-  const client = await StorageClient.connect(
-    port2 as unknown as Endpoint,
-    request,
-    () => undefined,
-  );
-  return { client, page: port2 };
-}
+const connect = (storage: Storage) => link(storage);
 
 describeStorage('StorageClient over a MessageChannel, serving ShelfStorage', async () => {
   const dir = new MemoryBlockDirectory();

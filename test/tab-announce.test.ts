@@ -8,35 +8,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { serveStorage } from '../worker/storage-server.js';
 import { TabRouter } from '../worker/tab-router.js';
 import { FakeHub, type FakeTab } from './fake-tabs.js';
 import { StorageClient } from '../src/storage-client.js';
-import type { Endpoint, OpenRequest } from '../src/shared/link.js';
 import type { CommitRequest, Storage, StoredRecord } from '../src/shared/storage.js';
 import { StorageBusyError } from '../src/shared/errors.js';
+import { closeLinks, link } from './link-fixture.js';
 
-const request: OpenRequest = {
-  name: 'db',
-  storage: 'auto',
-  durability: 'strict',
-  recover: false,
-  busyTimeout: 1000,
-};
-
-const ports: MessagePort[] = [];
-afterEach(() => {
-  for (const port of ports.splice(0)) port.close();
-});
+afterEach(closeLinks);
 
 /** A page over the Comlink link to its worker, whose storage is `storage` (a TabRouter). */
 async function page(storage: Storage): Promise<{ client: StorageClient; heard: number[] }> {
-  const { port1, port2 } = new MessageChannel();
-  ports.push(port1, port2);
-  serveStorage(port1 as unknown as Endpoint, async () => ({ storage }));
-  port1.start();
-  port2.start();
-  const client = await StorageClient.connect(port2 as unknown as Endpoint, request, () => {});
+  const { client } = await link(storage);
   const heard: number[] = [];
   client.subscribe((invalidation) => heard.push(invalidation.tid));
   return { client, heard };

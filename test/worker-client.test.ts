@@ -5,32 +5,16 @@
  * as envelopes, invalidations through the page's events proxy: the same suite must hold as in
  * process.
  */
-import { MessageChannel } from 'node:worker_threads';
 import { MemoryStorage, type Storage } from '../src/index.js';
-import type { Endpoint, OpenRequest } from '../src/shared/link.js';
 import { StorageClient } from '../src/storage-client.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { serveStorage } from '../worker/storage-server.js';
 import { describeStorage, describeStorageArguments } from './storage-contract.js';
+import { OPEN_REQUEST, link } from './link-fixture.js';
 
-const REQUEST: OpenRequest = {
-  name: 'contract',
-  storage: 'auto',
-  durability: 'strict',
-  recover: false,
-  busyTimeout: 5_000,
-};
-
-/** A StorageClient whose server, across a fresh MessageChannel, serves the storage `open` makes. */
-function overChannel(open: () => Promise<Storage> | Storage): Promise<StorageClient> {
-  const { port1, port2 } = new MessageChannel();
-  serveStorage(port2 as unknown as Endpoint, async () => ({ storage: await open() }));
-  return StorageClient.connect(port1 as unknown as Endpoint, REQUEST, () => {
-    port1.close();
-    port2.close();
-  });
-}
+/** A StorageClient whose worker side, across a fresh MessageChannel, serves what `open` makes. */
+const overChannel = async (open: () => Promise<Storage> | Storage): Promise<StorageClient> =>
+  (await link(open, { ...OPEN_REQUEST, name: 'contract', busyTimeout: 5_000 })).client;
 
 describeStorage('StorageClient over a MessageChannel to MemoryStorage', () =>
   overChannel(() => new MemoryStorage()),
