@@ -184,6 +184,25 @@ describe('StorageClient and serveStorage', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('tells the page, as an error, of an announcement the link could not carry', async () => {
+    const listeners = new Set<(invalidation: Invalidation) => void>();
+    const { client } = await connect(
+      hooked(new MemoryStorage(), {
+        subscribe: (listener) => {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      }),
+    );
+    const reported = new Promise<unknown>((resolve) => client.subscribeErrors(resolve));
+    // A value structured clone cannot carry: the announcement never reaches the page.
+    const unclonable = { tid: 1, prevTid: 0, oids: [1], extra: () => 0 } as Invalidation;
+    for (const l of listeners) l(unclonable);
+    const error = await eventually(reported, 'the error the page hears');
+    expect(error).toBeInstanceOf(StorageError);
+    expect(String((error as Error).message)).toMatch(/may have missed a commit.*resync/);
+  });
+
   it('passes on the invalidation of a commit whose answer is StorageBusyError', async () => {
     const memory = new MemoryStorage();
     const listeners = new Set<(invalidation: Invalidation) => void>();

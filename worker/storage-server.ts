@@ -56,14 +56,26 @@ export function serveStorage(
 
   /** The page's events object (a Comlink proxy), from `open`. */
   let events: Remote<StorageEvents> | undefined;
-  /** Tells the page; a failure of the page's handler is the page's to report, not the worker's. */
+  /**
+   * Tells the page. The page's handlers never throw (each listener is told apart), so a failure
+   * is the link's own (a value it could not carry): the page hears of it as an error, since it may
+   * have missed a commit; should even that fail, it is thrown uncaught, which reaches the page as
+   * the worker's 'error' event.
+   */
   const tell = (send: (to: Remote<StorageEvents>) => Promise<void>): void => {
-    if (events === undefined) return;
-    try {
-      void send(events).catch(() => undefined);
-    } catch {
-      // Not a proxy of the page's (a malformed open): nothing can be told through it.
-    }
+    const to = events;
+    if (to === undefined) return;
+    send(to).catch((error: unknown) => {
+      const lost = new StorageError(
+        `The shelfdb storage worker could not reach this page (${error instanceof Error ? error.message : String(error)}): it may have missed a commit. Call db.resync(), or reload the page.`,
+        { cause: error },
+      );
+      to.report(errorToWire(lost)).catch((again: unknown) =>
+        queueMicrotask(() => {
+          throw again;
+        }),
+      );
+    });
   };
 
   /** Announcements of this turn, sent together at its end (one message for a group commit). */
@@ -83,6 +95,10 @@ export function serveStorage(
     pageEvents: Remote<StorageEvents>,
   ): Promise<{ recovery?: RecoveryReport }> => {
     checkOpenRequest(request);
+    if (typeof pageEvents !== 'function') {
+      // A Comlink proxy (a function-like Proxy) is what the page sends; plain data cannot be told.
+      throw new StorageError('open: no events proxy from the page; nothing was opened.');
+    }
     // The events of the open that opens the storage; a later open joins it and changes nothing.
     if (opening === undefined) events = pageEvents;
     opening ??= open(request).then((opened) => {
