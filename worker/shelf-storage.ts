@@ -104,8 +104,6 @@ export class ShelfStorage extends StorageCore implements Storage {
   private readonly group: GroupCommit;
   private closing: Promise<void> | undefined;
   private checkpointQueued = false;
-  /** Checkpoint, pack and close run one after another: the tail of that queue. */
-  private maintenance: Promise<unknown> = Promise.resolve();
   private readonly checkpointEvery: number;
   readonly kind: StorageKind;
 
@@ -266,21 +264,19 @@ export class ShelfStorage extends StorageCore implements Storage {
     return this.recent.since(sinceTid, this.lastTid);
   }
 
-  /** After the checkpoints and commits before it, with nothing else running (`exclusive`). */
   protected override packFloor(keepTid: Tid | undefined): Tid {
     return keepTid ?? this.lastTid;
   }
 
-  protected packNow(floor: Tid | undefined): Promise<PackResult> {
-    return this.exclusive(async () => {
-      try {
-        await this.settled();
-        this.checkOpen();
-        return await packShelf(this, floor ?? this.lastTid);
-      } catch (error) {
-        throw this.failure(error, 'The pack was abandoned; the database is as it was.', 'packing');
-      }
-    });
+  /** After the checkpoints and commits before it, with nothing else running (`exclusive`). */
+  protected async packNow(floor: Tid | undefined): Promise<PackResult> {
+    try {
+      await this.settled();
+      this.checkOpen();
+      return await packShelf(this, floor ?? this.lastTid);
+    } catch (error) {
+      throw this.failure(error, 'The pack was abandoned; the database is as it was.', 'packing');
+    }
   }
 
   /** Every entry's checksum and records, the index against the log, and the object graph. */
@@ -377,13 +373,6 @@ export class ShelfStorage extends StorageCore implements Storage {
   }
 
   // ─── internals ────────────────────────────────────────────────────────────
-
-  /** Runs `task` after every checkpoint, pack and close queued before it has settled. */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.maintenance.then(task);
-    this.maintenance = result.catch(() => undefined); // the caller of `task` gets the error
-    return result;
-  }
 
   /** @internal A commit's entry is in the log at `pos`: index it, settle it, announce it. */
   landed(p: Pending, pos: number, recordOffsets: number[]): void {

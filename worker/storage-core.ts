@@ -32,14 +32,14 @@ export abstract class StorageCore {
   protected readonly listeners = new StorageListeners();
   private readonly state = new OpenState();
   private readonly packing = new JoinedRun<PackResult>();
-  /** The pack or verify walk running, which the next one waits for. */
-  private packOrVerify: Promise<unknown> = Promise.resolve();
+  /** The maintenance task running (see `exclusive`), which the next one waits for. */
+  private maintenance: Promise<unknown> = Promise.resolve();
 
   abstract load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]>;
 
   /**
    * Runs one pack, keeping what a snapshot at `keepTid` reads (undefined: the newest tid). Never
-   * called while another runs.
+   * called while another pack or maintenance task runs (`exclusive`).
    */
   protected abstract packNow(keepTid: Tid | undefined): Promise<PackResult>;
 
@@ -57,22 +57,23 @@ export abstract class StorageCore {
     this.checkOpen();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
     const floor = this.packFloor(options.keepTid);
-    return this.packing.run(() => this.oneAtATime(() => this.packNow(floor)));
+    return this.packing.run(() => this.exclusive(() => this.packNow(floor)));
   }
 
   /** References to objects that have no revision, among the objects reachable from the root. */
   async verify(): Promise<VerifyReport> {
     this.checkOpen();
-    return this.oneAtATime(() => verifyObjectGraph(this));
+    return this.exclusive(() => verifyObjectGraph(this));
   }
 
   /**
-   * Runs pack and verify's walk one at a time: a pack between the walk's load batches would make
-   * references to objects it just removed look dangling.
+   * Runs `task` after every maintenance task queued before it has settled: pack, verify's walk (a
+   * pack between its load batches would make what it removed look dangling), and a subclass's own
+   * (ShelfStorage's checkpoints and close).
    */
-  private oneAtATime<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.packOrVerify.then(task);
-    this.packOrVerify = run.catch(() => undefined); // each caller hears its own task's failure
+  protected exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.maintenance.then(task);
+    this.maintenance = run.catch(() => undefined); // each caller hears its own task's failure
     return run;
   }
 
