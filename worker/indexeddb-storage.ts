@@ -268,6 +268,19 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     };
   }
 
+  /**
+   * The newest tid as pack is asked for: a read started now runs after the commits begun before it
+   * and before any begun later (IndexedDB orders them), whenever the pack itself runs.
+   */
+  protected override packFloor(keepTid: Tid | undefined): Tid | Promise<Tid> {
+    if (keepTid !== undefined) return keepTid;
+    const tx = this.begin((db) => db.transaction('meta', 'readonly'));
+    return tx
+      .objectStore('meta')
+      .get('state')
+      .then((meta) => (meta ?? FRESH).lastTid);
+  }
+
   protected packNow(keepTid: Tid | undefined): Promise<PackResult> {
     const tx = this.begin((db) =>
       db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' }),
@@ -414,6 +427,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
    * InvalidStateError, and nothing of this call has run: say so, and what to do.
    */
   private begin<T>(start: (db: IDBPDatabase<Schema>) => T): T {
+    this.checkOpen(); // this page closed it: DatabaseClosedError, not the browser's doing
     try {
       return start(this.db);
     } catch (error) {

@@ -282,8 +282,13 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** Every entry's checksum and records, the index against the log, and the object graph. */
   override async verify(): Promise<VerifyReport> {
     this.checkOpen();
-    await this.settled();
-    return verifyShelf(this);
+    // In the maintenance queue: a pack between the object-graph walk's loads would make what it
+    // removed look dangling.
+    return this.exclusive(async () => {
+      await this.settled();
+      this.checkOpen();
+      return verifyShelf(this);
+    });
   }
 
   async stats(): Promise<StorageStats> {

@@ -48,7 +48,7 @@ export abstract class StorageCore {
    * (a snapshot taken meanwhile, as a tab that pinned after the owner read the pins, is at least
    * this one). Undefined: the storage reads its newest tid in the pack's own transaction.
    */
-  protected packFloor(keepTid: Tid | undefined): Tid | undefined {
+  protected packFloor(keepTid: Tid | undefined): Tid | undefined | Promise<Tid> {
     return keepTid;
   }
 
@@ -56,8 +56,11 @@ export abstract class StorageCore {
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    const floor = this.packFloor(options.keepTid);
-    return this.packing.run(() => this.exclusive(() => this.packNow(floor)));
+    const floor = Promise.resolve(this.packFloor(options.keepTid));
+    // A pack that joins the running one leaves its floor unread; a failure to read it is then
+    // nobody's (the running pack answers), else the pack below awaits it and fails with it.
+    floor.catch(() => undefined);
+    return this.packing.run(() => this.exclusive(async () => this.packNow(await floor)));
   }
 
   /** References to objects that have no revision, among the objects reachable from the root. */
