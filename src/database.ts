@@ -28,8 +28,13 @@ export interface DatabaseOptions {
   cacheSize?: number;
   /** Target sum of their stored sizes in bytes (default 64 MiB). */
   cacheBytes?: number;
-  /** Persistent classes this app stores (same as registerClass for each, for this database). */
-  classes?: PersistentClass[];
+  /**
+   * Persistent classes this app stores, for this database (like registerClass for each): an array
+   * of classes stored under their `static _p_name`, or a record of stored name → class
+   * (`{ 'app.Todo': Todo }`). A class with neither is stored under its JavaScript name, which
+   * minifiers change (a console warning says so).
+   */
+  classes?: PersistentClass[] | Record<string, PersistentClass>;
   /**
    * Pack automatically once garbage (superseded revisions) makes up `garbageRatio` of the stored
    * bytes (and at least `minBytes`, default 1 MiB). Checked after commits, at most every few seconds.
@@ -40,7 +45,10 @@ export interface DatabaseOptions {
 /** How often autoPack looks at the storage's stats, at most. */
 const AUTO_PACK_INTERVAL_MS = 5_000;
 
-/** shelfdb's own classes, under the names they are stored with. */
+/**
+ * shelfdb's own classes, under the names they are stored with: literal strings, never `.name`, so
+ * that every build of shelfdb (minified or not) stores and finds the same names.
+ */
 const BUILTIN_CLASSES: [PersistentClass, string][] = [
   [PersistentDict, 'shelfdb.PersistentDict'],
   [PersistentList, 'shelfdb.PersistentList'],
@@ -54,17 +62,23 @@ const MIN_OID_BLOCK = 64;
 const MAX_OID_BLOCK = 65_536;
 
 /**
- * The Database options, checked and with their defaults.
- * @throws RangeError naming the option that is wrong.
+ * The Database options, checked and with their defaults, and the class registry they make (so
+ * `openDatabase` refuses a bad class before it opens any storage).
+ * @throws RangeError naming the option that is wrong; TypeError for a class the registry refuses
+ *   (see ClassRegistry.register) or a `classes` that is neither an array nor a record.
  */
 export function checkDatabaseOptions(options: DatabaseOptions): {
   cacheSize: number;
   cacheBytes: number;
   autoPack: { garbageRatio: number; minBytes: number } | undefined;
+  registry: ClassRegistry;
 } {
   const cacheSize = checkPositiveInteger('cacheSize', options.cacheSize ?? 10_000);
   const cacheBytes = checkPositiveInteger('cacheBytes', options.cacheBytes ?? 64 << 20);
-  if (options.autoPack === undefined) return { cacheSize, cacheBytes, autoPack: undefined };
+  const registry = makeRegistry(options.classes);
+  if (options.autoPack === undefined) {
+    return { cacheSize, cacheBytes, autoPack: undefined, registry };
+  }
   const { garbageRatio, minBytes = 1 << 20 } = options.autoPack;
   if (typeof garbageRatio !== 'number' || !(garbageRatio > 0 && garbageRatio < 1)) {
     throw new RangeError(
@@ -76,7 +90,27 @@ export function checkDatabaseOptions(options: DatabaseOptions): {
       `autoPack.minBytes must be a non-negative number, got ${String(minBytes)}.`,
     );
   }
-  return { cacheSize, cacheBytes, autoPack: { garbageRatio, minBytes } };
+  return { cacheSize, cacheBytes, autoPack: { garbageRatio, minBytes }, registry };
+}
+
+/**
+ * A database's registry: shelfdb's own classes, then the `classes` option, over the global one.
+ * @throws TypeError as ClassRegistry.register does, or for a `classes` of the wrong shape.
+ */
+function makeRegistry(classes: DatabaseOptions['classes']): ClassRegistry {
+  const registry = new ClassRegistry(globalRegistry);
+  for (const [cls, name] of BUILTIN_CLASSES) registry.register(cls, name);
+  if (classes === undefined) return registry;
+  if (Array.isArray(classes)) {
+    for (const cls of classes) registry.register(cls);
+  } else if (typeof classes === 'object' && classes !== null) {
+    for (const [name, cls] of Object.entries(classes)) registry.register(cls, name);
+  } else {
+    throw new TypeError(
+      `The classes option must be an array of persistent classes ([Todo]) or a record of stored name → class ({ 'app.Todo': Todo }), got ${typeof classes === 'function' ? `the class ${(classes as { name: string }).name || '(anonymous)'} alone` : String(classes)}.`,
+    );
+  }
+  return registry;
 }
 
 function checkPositiveInteger(name: string, value: unknown): number {
@@ -88,6 +122,10 @@ function checkPositiveInteger(name: string, value: unknown): number {
 
 /**
  * @example
+ * class Todo extends Persistent {
+ *   static _p_name = 'app.Todo';
+ *   title = '';
+ * }
  * const db = new Database(new MemoryStorage(), { classes: [Todo] });
  * const conn = db.open();
  * const root = await conn.root();
@@ -130,7 +168,10 @@ export class Database extends EventTarget implements ConnectionHost {
   /** Removes the page listeners added by the constructor. */
   private detach: () => void = () => undefined;
 
-  /** @throws RangeError for a cacheSize or cacheBytes that is not a positive integer. */
+  /**
+   * @throws RangeError for a cacheSize or cacheBytes that is not a positive integer; TypeError for
+   *   a class in `classes` that cannot be registered (see `registerClass`).
+   */
   constructor(storage: Storage, options: DatabaseOptions = {}) {
     super();
     const checked = checkDatabaseOptions(options);
@@ -138,9 +179,7 @@ export class Database extends EventTarget implements ConnectionHost {
     this.cacheBytes = checked.cacheBytes;
     this.autoPack = checked.autoPack;
     this.storage = storage;
-    this.registry = new ClassRegistry(globalRegistry);
-    for (const [cls, name] of BUILTIN_CLASSES) this.registry.register(cls, name);
-    for (const cls of options.classes ?? []) this.registry.register(cls);
+    this.registry = checked.registry;
     this.unsubscribe = storage.subscribe((invalidation) => {
       this.knownTid = Math.max(this.knownTid, invalidation.tid);
       for (const conn of this.connections) conn.receive(invalidation);

@@ -168,11 +168,13 @@ function wrap(target: object, meta: Omit<Meta, 'target' | 'self'>): Persistent {
 }
 
 /**
- * The base class of every stored object. Subclass it, declare fields as usual, and register the
- * class with `registerClass`.
+ * The base class of every stored object. Subclass it, declare fields as usual, give the class a
+ * stable stored name (`static _p_name`: minifiers rename classes), and register it with
+ * `registerClass` or the `classes` option of `openDatabase`.
  *
  * @example
  * class Todo extends Persistent {
+ *   static _p_name = 'app.Todo';
  *   title = '';
  *   done = false;
  * }
@@ -222,10 +224,14 @@ export class Persistent {
   }
 }
 
-/** A class whose instances shelfdb can store. */
-export type PersistentClass<T extends Persistent = Persistent> = abstract new (
+/**
+ * A class whose instances shelfdb can store. Its optional `static _p_name` is the stable name its
+ * records are stored under (see `registerClass`); it is typed here rather than declared on
+ * Persistent so that subclasses declare it without `override`.
+ */
+export type PersistentClass<T extends Persistent = Persistent> = (abstract new (
   ...args: never[]
-) => T;
+) => T) & { readonly _p_name?: string };
 
 /** @internal Makes a ghost of `cls` without running its constructor. */
 export function makeGhost(

@@ -1,14 +1,25 @@
 /**
  * Class registry: stored class names ⇄ persistent classes.
  *
- * A stored record names its class by a string that must survive minifying, so apps register each
- * class under a stable name (`registerClass(Todo, 'app.Todo')`; the default is `Todo.name`).
+ * A stored record names its class by a string that every build of the app must agree on, so the
+ * name is part of the class: `static _p_name = 'app.Todo'` (or an explicit name passed with it,
+ * `registerClass(Todo, 'app.Todo')` / `classes: { 'app.Todo': Todo }`). `.name` is only a fallback,
+ * with a console warning: a production build drops it (`class extends _{…}`) or renames it
+ * (`class e`), and records stored under a name the next build does not know load as BrokenObject.
+ *
  * `registerClass` writes to the page's global registry, the one piece of module state in shelfdb:
  * apps register their classes beside the class declarations, before any database exists. Each
  * Database has its own registry (its `classes` option and shelfdb's containers) that falls back to
  * the global one.
  */
 import { Persistent, type PersistentClass } from './persistent.js';
+
+/**
+ * Class names that a minifier or a bundler made: one or two characters (`e`, `Zt`), or a name
+ * with a `$n` suffix (rollup/rolldown rename clashing declarations `Todo$1`). Both can change from
+ * one build to the next.
+ */
+const MINIFIED_NAME = /^[\w$]{1,2}$|\$\d+$/;
 
 export class ClassRegistry {
   /** Stored name → class. */
@@ -17,40 +28,46 @@ export class ClassRegistry {
   private readonly byClass = new Map<PersistentClass, string>();
   /** Consulted for names and classes this registry does not know. */
   private readonly parent: ClassRegistry | undefined;
+  /**
+   * Classes already warned about for a name derived from `.name`. Only the root registry's set is
+   * used (the global one, for every Database), so each class warns once per page.
+   */
+  private readonly warned = new WeakSet<PersistentClass>();
 
   constructor(parent?: ClassRegistry) {
     this.parent = parent;
   }
 
   /**
-   * @throws TypeError if `cls` does not extend Persistent, if `name` is empty, or if the name or
-   *   the class is already registered differently (here or in the parent registry).
+   * Registers `cls` under its stored name: `name` if given, else its own `static _p_name`, else
+   * its `.name` (with a console warning, once per class, since that name does not survive a
+   * production build).
+   * @throws TypeError if `cls` does not extend Persistent; if its own `_p_name` is not a non-empty
+   *   string; if `name` and `_p_name` differ; if it has neither and its `.name` is empty or looks
+   *   minified; or if the name or the class is already registered differently (here or in the
+   *   parent registry).
    */
-  register(cls: PersistentClass, name: string = cls.name): void {
+  register(cls: PersistentClass, name?: string): void {
     if (typeof cls !== 'function' || !(cls.prototype instanceof Persistent)) {
       throw new TypeError(
-        `registerClass: ${String((cls as { name?: unknown })?.name ?? cls)} does not extend Persistent. Only Persistent subclasses can be registered.`,
+        `registerClass: ${String((cls as { name?: unknown } | null)?.name ?? cls)} does not extend Persistent. Only Persistent subclasses can be registered.`,
       );
     }
-    if (typeof name !== 'string' || name === '') {
-      throw new TypeError(
-        'registerClass: the class has no name. Pass a stable one: registerClass(MyClass, "app.MyClass").',
-      );
-    }
-    const existing = this.classOf(name);
+    const stored = this.storedNameFor(cls, name);
+    const existing = this.classOf(stored);
     if (existing !== undefined && existing !== cls) {
       throw new TypeError(
-        `registerClass: the name "${name}" is already registered for another class. Give ${cls.name || 'this class'} its own stable name: registerClass(${cls.name || 'MyClass'}, "app.${cls.name || 'MyClass'}").`,
+        `registerClass: the name "${stored}" is already registered for another class${existing.name ? ` (${existing.name})` : ''}. Give ${cls.name || 'this class'} its own stable name: static _p_name = 'app.${cls.name || 'MyClass'}'.`,
       );
     }
     const existingName = this.nameOf(cls);
-    if (existingName !== undefined && existingName !== name) {
+    if (existingName !== undefined && existingName !== stored) {
       throw new TypeError(
-        `registerClass: ${cls.name} is already registered as "${existingName}"; a class has one stored name.`,
+        `registerClass: ${cls.name || 'this class'} is already registered as "${existingName}", not "${stored}"; a class has one stored name.`,
       );
     }
-    this.byName.set(name, cls);
-    this.byClass.set(cls, name);
+    this.byName.set(stored, cls);
+    this.byClass.set(cls, stored);
   }
 
   classOf(name: string): PersistentClass | undefined {
@@ -60,18 +77,91 @@ export class ClassRegistry {
   nameOf(cls: PersistentClass): string | undefined {
     return this.byClass.get(cls) ?? this.parent?.nameOf(cls);
   }
+
+  /** The name `cls` is stored under, given the name it is registered with (if any). */
+  private storedNameFor(cls: PersistentClass, name: string | undefined): string {
+    const declared = declaredName(cls);
+    if (name !== undefined) {
+      if (typeof name !== 'string' || name === '') {
+        throw new TypeError(
+          `registerClass: the stored name of ${cls.name || 'a class'} must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}.`,
+        );
+      }
+      if (declared !== undefined && declared !== name) {
+        throw new TypeError(
+          `registerClass: ${cls.name || 'the class'} declares static _p_name = "${declared}" but is registered as "${name}". A class has one stored name: register it without a name, or make the two the same.`,
+        );
+      }
+      return name;
+    }
+    if (declared !== undefined) return declared;
+    return this.derivedName(cls);
+  }
+
+  /**
+   * `cls.name`, for a class registered with no stable name; refused where the build has visibly
+   * changed it (empty, or minified), since records stored under it would be lost to the next build.
+   */
+  private derivedName(cls: PersistentClass): string {
+    const name = cls.name;
+    if (name === '' || MINIFIED_NAME.test(name)) {
+      const what =
+        name === ''
+          ? 'has no name (a production build made it an anonymous class)'
+          : `is called "${name}", which looks minified or renamed by a bundler`;
+      throw new TypeError(
+        `registerClass: a persistent class ${what}; records stored under such a name would not be found by the next build. Give the class a stable name where it is declared: static _p_name = 'app.MyClass' (or register it with one: classes: { 'app.MyClass': MyClass }).`,
+      );
+    }
+    const root = this.root();
+    if (!root.warned.has(cls)) {
+      root.warned.add(cls);
+      // eslint-disable-next-line no-console -- a warning for the app's developer, who reads the console
+      console.warn(
+        `shelfdb: the persistent class ${name} has no stable name, so its records are stored under "${name}", its JavaScript name. A minifier renames classes: after a production build, records stored under the old name load as BrokenObject. Give it a stable name where it is declared: class ${name} extends Persistent { static _p_name = 'app.${name}'; … } (if records are stored already, keep their name: static _p_name = '${name}').`,
+      );
+    }
+    return name;
+  }
+
+  private root(): ClassRegistry {
+    return this.parent === undefined ? this : this.parent.root();
+  }
+}
+
+/**
+ * A class's own `static _p_name`, if it declares one. Only its own: a subclass inherits the static
+ * from its parent, and taking that would store two classes under one name.
+ * @throws TypeError if it declares one that is not a non-empty string.
+ */
+function declaredName(cls: PersistentClass): string | undefined {
+  if (!Object.prototype.hasOwnProperty.call(cls, '_p_name')) return undefined;
+  const name: unknown = (cls as { _p_name?: unknown })._p_name;
+  if (typeof name !== 'string' || name === '') {
+    throw new TypeError(
+      `registerClass: ${cls.name || 'a persistent class'} declares static _p_name = ${JSON.stringify(name) ?? String(name)}; the stored name must be a non-empty string, such as 'app.${cls.name || 'MyClass'}'.`,
+    );
+  }
+  return name;
 }
 
 /** The page's global registry, which `registerClass` fills. */
 export const globalRegistry = new ClassRegistry();
 
 /**
- * Registers a persistent class under a stable stored name (default: the class's name, which
- * minifiers change: pass a name in apps that are minified).
- * @throws TypeError if the class does not extend Persistent or the name is taken by another class.
+ * Registers a persistent class in the page's global registry, for every database, under its
+ * stable stored name: `name` if given, else the class's own `static _p_name`. Without either, the
+ * class's JavaScript name is used and a console warning (once per class) says to give it a stable
+ * one, because minifiers change it.
+ * @throws TypeError if the class does not extend Persistent; if `name` and its `_p_name` differ or
+ *   either is not a non-empty string; if it has neither and its JavaScript name is empty or looks
+ *   minified; or if the name is taken by another class or the class is registered under another.
  * @example
- * class Todo extends Persistent { title = ''; }
- * registerClass(Todo, 'app.Todo');
+ * class Todo extends Persistent {
+ *   static _p_name = 'app.Todo';
+ *   title = '';
+ * }
+ * registerClass(Todo);
  */
 export function registerClass(cls: PersistentClass, name?: string): void {
   globalRegistry.register(cls, name);
