@@ -9,6 +9,9 @@ import { openDatabase, Persistent, PersistentList, type Connection } from 'shelf
 import { openEditor } from './note-editor.js';
 
 class Note extends Persistent {
+  // The name its records are stored under: the same in every build, whatever the minifier calls
+  // the class.
+  static _p_name = 'demo.Note';
   text = '';
   done = false;
   created = new Date();

@@ -1,7 +1,7 @@
 /** The README's example runs as written. */
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import * as shelfdb from '../src/index.js';
 
 it('runs the README example as written', async () => {
@@ -21,11 +21,17 @@ it('runs the README example as written', async () => {
     ...args: string[]
   ) => (lib: typeof shelfdb) => Promise<{ db: shelfdb.Database; todo: shelfdb.Persistent }>;
   const run = new AsyncFunction('shelfdb', `${body}\nreturn { db, todo };`);
-  const { db, todo } = await run(shelfdb);
+  // The example's classes have stable names: shelfdb does not warn that they would not survive
+  // a production build.
+  const warn = vi.spyOn(console, 'warn');
+  const { db, todo } = await run(shelfdb).finally(() => warn.mockRestore());
+  expect(warn).not.toHaveBeenCalled();
   expect(todo._p_status).toBe('saved');
   const conn = db.open();
   const first = (await conn.root()).get('first') as shelfdb.Persistent & { title: string };
   expect((await conn.load(first)).title).toBe('Write the README');
+  const [record] = await db.storage.load([first._p_oid as number]);
+  expect(record?.className).toBe('app.Todo');
   const [txn] = await db.storage.transactions({ limit: 1 });
   expect(txn?.note).toBe('first todo');
   await db.close();
