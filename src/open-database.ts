@@ -111,24 +111,11 @@ async function makeStorage(
           "openDatabase: storage 'file' needs { path }: the directory for the database's files.",
         );
       }
-      const [{ NodeBlockDirectory }, { ShelfStorage }] = await Promise.all([
-        import('../worker/node-file.js'),
-        import('../worker/shelf-storage.js'),
-      ]);
-      // Takes the directory's lock file: a second open of the path, in this process or another,
-      // is refused with StorageBusyError here, before any database file is touched.
-      const dir = await NodeBlockDirectory.create(options.path);
-      try {
-        return await ShelfStorage.open(dir, {
-          kind: 'file',
-          durability: options.durability,
-          recover: options.recover,
-        });
-      } catch (error) {
-        // ShelfStorage.open closes the files it opened but not the directory: release the lock,
-        // or this process could never open the path again (its own pid holds the lock).
-        throw await releasedAfter(error, dir);
-      }
+      const { openFileStorage } = await import('../worker/file-storage.js');
+      return openFileStorage(options.path, {
+        durability: options.durability,
+        recover: options.recover,
+      });
     }
     case 'auto':
     case 'opfs':
@@ -166,21 +153,4 @@ async function makeStorage(
         `openDatabase: unknown storage '${String(choice)}'. Use 'auto', 'opfs', 'indexeddb', 'memory' or 'file'.`,
       );
   }
-}
-
-/**
- * The error to report when opening failed with `error` after `dir` was locked: `error` itself once
- * the lock is released; if releasing fails too, a StorageError telling both (the opening error is
- * its cause), so neither is lost.
- */
-async function releasedAfter(error: unknown, dir: { close(): Promise<void> }): Promise<unknown> {
-  try {
-    await dir.close();
-  } catch (releaseError) {
-    return new StorageError(
-      `${error instanceof Error ? error.message : String(error)} Then releasing the lock of the database directory failed too: ${releaseError instanceof Error ? releaseError.message : String(releaseError)}`,
-      { cause: error },
-    );
-  }
-  return error;
 }

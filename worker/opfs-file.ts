@@ -9,9 +9,23 @@
 import { StorageBusyError } from '../src/shared/errors.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 
+/**
+ * The part of the browser's FileSystemSyncAccessHandle this file uses. Declared here rather than
+ * taken from the WebWorker lib so the published types compile in an app whose TypeScript has the
+ * DOM lib only (where the handle's type does not exist).
+ */
+export interface SyncAccessHandle {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  getSize(): number;
+  truncate(size: number): void;
+  flush(): void;
+  close(): void;
+}
+
 export class OpfsBlockFile implements BlockFile {
   constructor(
-    private readonly handle: FileSystemSyncAccessHandle,
+    private readonly handle: SyncAccessHandle,
     readonly name: string,
   ) {}
 
@@ -68,7 +82,9 @@ export class OpfsBlockDirectory implements BlockDirectory {
   async open(name: string): Promise<BlockFile> {
     const file = await this.dir.getFileHandle(name, { create: true });
     try {
-      return new OpfsBlockFile(await file.createSyncAccessHandle(), name);
+      // createSyncAccessHandle exists in dedicated workers only (typed in the WebWorker lib).
+      const opener = file as unknown as { createSyncAccessHandle(): Promise<SyncAccessHandle> };
+      return new OpfsBlockFile(await opener.createSyncAccessHandle(), name);
     } catch (error) {
       if ((error as { name?: string }).name === 'NoModificationAllowedError') {
         throw new StorageBusyError(

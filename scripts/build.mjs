@@ -1,0 +1,133 @@
+// `npm run build`: the package as apps install it, in dist/.
+//
+//   dist/index.js, storage.js, react.js (+ shared chunks)  the browser build (the default export
+//                                                           condition), chunks beside their entries
+//   dist/worker.js                                         the storage worker: one self-contained
+//                                                           module (workers see no import map and
+//                                                           bundlers build it as its own entry)
+//   dist/node/…                                            the same entries under Node's condition,
+//                                                           with the 'file' storage
+//   dist/types/…                                           declarations, from tsc
+//
+// The page starts the worker as `new Worker(new URL('./worker.js', import.meta.url), { type:
+// 'module' })` from a chunk in dist/ itself: the pattern Vite, Rollup/rolldown, webpack 5 and
+// esbuild recognise without plugins, and that a browser resolves natively. Dependencies stay
+// external in the page and Node builds (the app's bundler or import map provides them once).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const dist = join(root, 'dist');
+const bare = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+/** Dependencies and Node built-ins are the app's to provide. */
+const external = (id) =>
+  id.startsWith('node:') || bare.some((name) => id === name || id.startsWith(`${name}/`));
+
+const WORKER_SOURCE = "new URL('../worker/entry.ts', import.meta.url)";
+const WORKER_BUILT = "new URL('./worker.js', import.meta.url)";
+
+/** In the built page, the worker is ./worker.js beside the chunk that starts it. */
+const workerUrl = {
+  name: 'shelfdb:worker-url',
+  transform(code, id) {
+    if (!id.endsWith('/src/open-database.ts')) return null;
+    if (code.split(WORKER_SOURCE).length !== 2) {
+      this.error(`src/open-database.ts must start the worker with exactly one ${WORKER_SOURCE}`);
+    }
+    return { code: code.replace(WORKER_SOURCE, WORKER_BUILT), map: null };
+  },
+};
+
+/** The browser build has no Node file storage: its code (node:fs, the lock file) stays out. */
+const browserFileStorage = {
+  name: 'shelfdb:browser-file-storage',
+  resolveId(source, importer) {
+    if (source === '../worker/file-storage.js' && importer?.endsWith('/src/open-database.ts')) {
+      return join(root, 'worker/file-storage.browser.ts');
+    }
+    return null;
+  },
+};
+
+const entries = (storage) => ({
+  index: join(root, 'src/index.ts'),
+  storage: join(root, storage),
+  ...(existsSync(join(root, 'src/react/index.ts'))
+    ? { react: join(root, 'src/react/index.ts') }
+    : {}),
+});
+
+const output = (dir) => ({
+  dir,
+  format: 'es',
+  entryFileNames: '[name].js',
+  chunkFileNames: '[name]-[hash].js',
+  sourcemap: true,
+});
+
+/** Rolldown reports what it could not resolve as warnings: in a package build each is an error. */
+function strict(warning, warn) {
+  if (warning.code === 'INEFFECTIVE_DYNAMIC_IMPORT') return; // memory storage: static and lazy
+  warn(warning);
+  throw new Error(`build: ${warning.message}`);
+}
+
+rmSync(dist, { recursive: true, force: true });
+
+await build({
+  input: entries('worker/index.ts'),
+  platform: 'browser',
+  external,
+  plugins: [workerUrl, browserFileStorage],
+  onwarn: strict,
+  output: output(dist),
+});
+await build({
+  input: join(root, 'worker/entry.ts'),
+  platform: 'browser',
+  onwarn: strict,
+  output: { file: join(dist, 'worker.js'), format: 'es', sourcemap: true, codeSplitting: false },
+});
+await build({
+  input: entries('worker/node.ts'),
+  platform: 'node',
+  external,
+  plugins: [workerUrl],
+  onwarn: strict,
+  output: output(join(dist, 'node')),
+});
+
+const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (tsc.status !== 0) throw new Error('build: tsc could not emit the declarations');
+
+checkBrowserBuild();
+
+/** What apps rely on, checked on the output rather than trusted. */
+function checkBrowserBuild() {
+  const files = readdirSync(dist).filter((name) => name.endsWith('.js'));
+  const starters = files.filter((name) =>
+    readFileSync(join(dist, name), 'utf8').includes(WORKER_BUILT.replaceAll("'", '"')),
+  );
+  if (starters.length !== 1) {
+    throw new Error(
+      `build: expected one chunk in dist/ to start ./worker.js, found ${starters.length}`,
+    );
+  }
+  for (const name of files) {
+    const code = readFileSync(join(dist, name), 'utf8');
+    if (/from\s*["']node:|import\(\s*["']node:/.test(code)) {
+      throw new Error(`build: dist/${name} imports a Node built-in: the browser build must not`);
+    }
+  }
+  const worker = readFileSync(join(dist, 'worker.js'), 'utf8');
+  if (/^\s*import\s|^\s*export\s|\bimport\(/m.test(worker)) {
+    throw new Error('build: dist/worker.js must be one module with no imports');
+  }
+}
