@@ -16,6 +16,7 @@ import {
 import { flakyStorage, type CommitFault, type FlakyStorage } from './flaky-storage.js';
 
 class Cell extends Persistent {
+  static _p_name = 'test.Cell';
   value = 0;
 }
 

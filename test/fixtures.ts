@@ -1,7 +1,10 @@
 /** Small builders for tests; no module-level state beyond class declarations. */
 import { Database, MemoryStorage, Persistent, type DatabaseOptions } from '../src/index.js';
 
+// Stable stored names, as apps give them (the same as the JavaScript names, so that messages and
+// paths in the tests read `Todo 3 → .tags[2]`).
 export class Todo extends Persistent {
+  static _p_name = 'Todo';
   title = '';
   done = false;
   project: Project | null = null;
@@ -9,6 +12,7 @@ export class Todo extends Persistent {
 }
 
 export class Project extends Persistent {
+  static _p_name = 'Project';
   name = '';
   owner: unknown = null;
   todos: Todo[] = [];

@@ -168,6 +168,7 @@ describe('Persistent', () => {
 
   it('loads records of unregistered classes as BrokenObjects that keep their data', async () => {
     class Secret extends Persistent {
+      static _p_name = 'Secret';
       code = 42;
       friend: Secret | null = null;
     }
