@@ -21,6 +21,15 @@ import { Persistent, type PersistentClass } from './persistent.js';
  */
 const MINIFIED_NAME = /^[\w$]{1,2}$|\$\d+$/;
 
+/**
+ * Stored class names ⇄ persistent classes, falling back to a parent registry. Each Database has
+ * one (`db.registry`) over the page's global registry; apps normally fill them through
+ * `registerClass` and the `classes` option rather than directly.
+ * @example
+ * const registry = new ClassRegistry();
+ * registry.register(Todo); // under Todo's static _p_name
+ * registry.classOf('app.Todo'); // Todo
+ */
 export class ClassRegistry {
   /** Stored name → class. */
   private readonly byName = new Map<string, PersistentClass>();
@@ -40,8 +49,8 @@ export class ClassRegistry {
 
   /**
    * Registers `cls` under its stored name: `name` if given, else its own `static _p_name`, else
-   * its `.name` (with a console warning, once per class, since that name does not survive a
-   * production build).
+   * the name it is registered under already (here or in the parent), else its `.name` (with a
+   * console warning, once per class, since that name does not survive a production build).
    * @throws TypeError if `cls` does not extend Persistent; if its own `_p_name` is not a non-empty
    *   string; if `name` and `_p_name` differ; if it has neither and its `.name` is empty or looks
    *   minified; or if the name or the class is already registered differently (here or in the
@@ -70,10 +79,12 @@ export class ClassRegistry {
     this.byClass.set(cls, stored);
   }
 
+  /** The class registered under the stored name `name`, here or in the parent registry. */
   classOf(name: string): PersistentClass | undefined {
     return this.byName.get(name) ?? this.parent?.classOf(name);
   }
 
+  /** The stored name `cls` is registered under, here or in the parent registry. */
   nameOf(cls: PersistentClass): string | undefined {
     return this.byClass.get(cls) ?? this.parent?.nameOf(cls);
   }
@@ -95,7 +106,9 @@ export class ClassRegistry {
       return name;
     }
     if (declared !== undefined) return declared;
-    return this.derivedName(cls);
+    // Registered already with a stable name (registerClass(Todo, 'app.Todo'), then listed in a
+    // database's classes): that name, rather than a clash with its JavaScript name.
+    return this.nameOf(cls) ?? this.derivedName(cls);
   }
 
   /**

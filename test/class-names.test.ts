@@ -208,6 +208,18 @@ describe('names derived from .name', () => {
     expect(String(warn.mock.calls[1]?.[0])).toContain('Tag');
   });
 
+  it('are not used for a class already registered under a stable name, which keeps it', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    class Task extends Persistent {
+      title = '';
+    }
+    registerClass(Task, 'test.global.Task');
+    const db = new Database(new MemoryStorage(), { classes: [Task] });
+    expect(db.registry.nameOf(Task)).toBe('test.global.Task');
+    expect(await storedName(db, new Task())).toBe('test.global.Task');
+    expect(warn).not.toHaveBeenCalled();
+  });
+
   it('do not warn when the class has a stable name', () => {
     const warn = vi.spyOn(console, 'warn');
     class Own extends Persistent {
