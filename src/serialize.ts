@@ -1,15 +1,12 @@
 /**
  * Object state ⇄ bytes.
  *
- * Encoding is CBOR via cbor-x (chosen over msgpackr by bench/serializer.mjs, see BENCHMARKS.md:
- * as fast or faster on both sides, and CBOR's standard tags already tell a Map from a plain object,
- * carry bigints of any size, typed arrays and sets). It runs with `structuredClone`, so cycles and
- * shared references inside one object's state survive. shelfdb adds three tags:
- *
- *   REF_TAG          a persistent object, stored as [oid, className]: decoding makes a ghost of the
- *                    right class without a load.
- *   ARRAY_BUFFER_TAG an ArrayBuffer (plain CBOR would bring it back as a Uint8Array).
- *   DATA_VIEW_TAG    a DataView (likewise).
+ * Encoding is CBOR (cbor-encode.ts, cbor-decode.ts; the format and its tags are in cbor-tags.ts).
+ * Until 0.2 shelfdb used cbor-x with `structuredClone`; its own codec writes the same bytes for
+ * the values shelfdb stores, and reads what cbor-x wrote, at a tenth of the size in the page
+ * bundle. Cycles and shared references inside one object's state survive; a persistent object
+ * is stored as a reference, [oid, className], and decoding makes a ghost of the right class
+ * without a load.
  *
  * Before encoding, `scan` walks the state once: it refuses what cannot be stored (functions,
  * symbols, class instances that are neither persistent nor plain data, WeakMaps, DOM nodes…) and
@@ -20,70 +17,23 @@
  * `{key #0}` inside a Map's key itself, `{#2}` for a Set's item by its place in iteration order.
  * So `Todo 12 → .project.owner`, `Doc 5 → .byName{"x"}.tags[2]`.
  */
-import { addExtension, Encoder } from 'cbor-x';
+import { CborDecoder } from './cbor-decode.js';
+import { CborEncoder } from './cbor-encode.js';
 import { SerializationError, UnregisteredClassError } from './shared/errors.js';
 import { Persistent, metaOf } from './persistent.js';
-
-export const REF_TAG = 40401;
-export const ARRAY_BUFFER_TAG = 40402;
-export const DATA_VIEW_TAG = 40403;
 
 /** Turns a reference read from bytes into the connection's object for that oid. */
 export type RefResolver = (oid: number, className: string) => Persistent;
 
-/**
- * The resolver of the decode running now. cbor-x calls tag decoders without context, so the
- * resolver is parked here for the duration of one synchronous `decode` (saved and restored, so a
- * nested decode is safe).
- */
-let activeResolver: RefResolver | undefined;
-let extensionsInstalled = false;
-
-/** cbor-x keeps extensions globally; install shelfdb's once, on first use (not at import). */
-function installExtensions(): void {
-  if (extensionsInstalled) return;
-  extensionsInstalled = true;
-  addExtension({
-    Class: Persistent,
-    tag: REF_TAG,
-    encode(obj: Persistent, encode: (value: unknown) => Uint8Array) {
-      const m = metaOf(obj);
-      if (m.oid === undefined || m.className === undefined) {
-        // scan() and Connection.commit assign oids before encoding; reaching this is a bug.
-        throw new Error(`shelfdb: encoding a reference to an object without an oid`);
-      }
-      return encode([m.oid, m.className]);
-    },
-    decode(data: unknown) {
-      const [oid, className] = data as [number, string];
-      if (activeResolver === undefined) {
-        throw new Error('shelfdb: a reference was decoded outside Serializer.decode');
-      }
-      return activeResolver(oid, className);
-    },
-  });
-  addExtension({
-    Class: ArrayBuffer,
-    tag: ARRAY_BUFFER_TAG,
-    encode(buffer: ArrayBuffer, encode: (value: unknown) => Uint8Array) {
-      return encode(new Uint8Array(buffer));
-    },
-    decode(bytes: unknown) {
-      const u8 = bytes as Uint8Array;
-      return u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength);
-    },
-  });
-  addExtension({
-    Class: DataView,
-    tag: DATA_VIEW_TAG,
-    encode(view: DataView, encode: (value: unknown) => Uint8Array) {
-      return encode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-    },
-    decode(bytes: unknown) {
-      const u8 = bytes as Uint8Array;
-      return new DataView(u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength));
-    },
-  });
+/** The stored form of a reference to a persistent object: [oid, className]. */
+function refOf(value: object): readonly [number, string] | undefined {
+  if (!(value instanceof Persistent)) return undefined;
+  const m = metaOf(value);
+  if (m.oid === undefined || m.className === undefined) {
+    // scan() and Connection.commit assign oids before encoding; reaching this is a bug.
+    throw new Error(`shelfdb: encoding a reference to an object without an oid`);
+  }
+  return [m.oid, m.className];
 }
 
 /** Why a value was refused, before its path is known. */
@@ -212,13 +162,8 @@ function walk(value: unknown, visit: RefVisitor, seen: Set<object>, path: string
 }
 
 export class Serializer {
-  /** cbor-x encoder/decoder, configured once. */
-  private readonly cbor: Encoder;
-
-  constructor() {
-    installExtensions();
-    this.cbor = new Encoder({ structuredClone: true, useRecords: false, mapsAsObjects: true });
-  }
+  private readonly encoder = new CborEncoder(refOf);
+  private readonly decoder = new CborDecoder();
 
   /**
    * Checks that `state` can be stored and returns the persistent objects it references.
@@ -276,21 +221,15 @@ export class Serializer {
 
   /** Encodes scanned state. Every persistent object it references must have an oid by now. */
   encode(state: Record<string, unknown>): Uint8Array {
-    // A copy: cbor-x hands out a view of its own buffer, which a later encode reuses. (Not
-    // `.slice()`: in Node the result is a Buffer, whose slice() is a view, not a copy.)
-    return new Uint8Array(this.cbor.encode(state));
+    return this.encoder.encode(state); // a new array: later encodes do not touch it
   }
 
-  /** Decodes bytes, turning references into objects through `resolve`. */
+  /**
+   * Decodes bytes, turning references into objects through `resolve`. The result shares no
+   * memory with `bytes`, which belong to the storage (or to a whole transferred batch).
+   * @throws CorruptStorageError when the bytes are not a whole, well-formed state.
+   */
   decode(bytes: Uint8Array, resolve: RefResolver): Record<string, unknown> {
-    const saved = activeResolver;
-    activeResolver = resolve;
-    try {
-      // A copy: cbor-x returns byte strings as views of its input, and the input belongs to the
-      // storage (or to a whole transferred batch), which a loaded object must never alias.
-      return this.cbor.decode(new Uint8Array(bytes)) as Record<string, unknown>;
-    } finally {
-      activeResolver = saved;
-    }
+    return this.decoder.decode(bytes, resolve);
   }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Serializer } from '../src/serialize.js';
 import {
+  CorruptStorageError,
   Database,
   MemoryStorage,
   Persistent,
@@ -160,6 +161,53 @@ describe('Serializer', () => {
     expect(() => s.scan({ 'odd key': { f: () => 0 } }, 'X 1')).toThrow(
       expect.objectContaining({ path: 'X 1 → ["odd key"].f' }),
     );
+  });
+
+  it('keeps a cycle through a Map or a Set', () => {
+    const map = new Map<string, unknown>();
+    map.set('me', map);
+    const set = new Set<unknown>();
+    set.add(set);
+    const back = roundTrip({ map, set }) as { map: Map<string, unknown>; set: Set<unknown> };
+    expect(back.map.get('me')).toBe(back.map);
+    expect([...back.set][0]).toBe(back.set);
+  });
+
+  it('keeps shared objects inside an object of more than 65535 keys', () => {
+    const shared = { n: 1 };
+    const big: Record<string, unknown> = { first: shared };
+    for (let i = 0; i < 70_000; i++) big[`k${i}`] = i;
+    big.last = shared;
+    const back = roundTrip({ before: shared, big }) as Record<string, Record<string, unknown>>;
+    expect(back.big?.first).toBe(back.before);
+    expect(back.big?.last).toBe(back.before);
+  });
+
+  it('keeps the identity of more than 65536 shared objects', () => {
+    const items = Array.from({ length: 70_000 }, (_, n) => ({ n }));
+    const back = roundTrip({ items, again: [...items] }) as Record<string, object[]>;
+    expect(back.again?.every((o, i) => o === back.items?.[i])).toBe(true);
+  });
+
+  it('raises CorruptStorageError for a truncated or damaged state', () => {
+    const s = new Serializer();
+    const bytes = s.encode({
+      list: [1, 'two', { three: 3n ** 50n }],
+      m: new Map([[1, new Set([2])]]),
+    });
+    for (let cut = 0; cut < bytes.length; cut++) {
+      expect(() => s.decode(bytes.subarray(0, cut), noRefs)).toThrow(CorruptStorageError);
+    }
+    const damaged = [
+      '83010203', // an array, not an object
+      'b9000000', // a byte after the state
+      'b900016161d81d00', // a reference to a shared object before any
+      'b900016161d84d43010203', // an Int16Array of 3 bytes
+    ];
+    for (const hex of damaged) {
+      const b = new Uint8Array(hex.match(/../g)?.map((h) => parseInt(h, 16)) ?? []);
+      expect(() => s.decode(b, noRefs)).toThrow(CorruptStorageError);
+    }
   });
 
   it('returns referenced persistent objects and encodes them as references', () => {
