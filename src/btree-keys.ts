@@ -8,9 +8,19 @@
  * when it is a prefix of the longer.
  */
 
+/** One key value: a number, string, bigint or Date. */
 export type ScalarKey = number | string | bigint | Date;
-export type BTreeKey = ScalarKey | readonly ScalarKey[];
+/**
+ * A BTree key: a number, string, bigint or Date, or an array of those (compared element by
+ * element). One kind of key per tree; NaN, null, objects and mixed kinds are refused at `set`.
+ * @example
+ * const byDate = new BTree<Date, Note>();
+ * const byProjectAndDay = new BTree<[string, number], Task>(); // ['shelfdb', 20261130]
+ */
+export type BTreeKey =
+  number | string | bigint | Date | readonly (number | string | bigint | Date)[];
 
+/** The kind of a scalar key. */
 export type ScalarKind = 'number' | 'string' | 'bigint' | 'date';
 /** A tree's key kind: a scalar kind, or the kinds of an array key's positions. */
 export type KeyKind = ScalarKind | ScalarKind[];

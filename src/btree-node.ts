@@ -8,7 +8,9 @@ import { compareKeys, type BTreeKey } from './btree-keys.js';
 
 /** One node: sorted keys, their values, and (internal nodes) keys.length + 1 children. */
 export class BTreeNode<K = BTreeKey, V = unknown> extends Persistent {
+  /** The node's keys, ascending. */
   keys: K[] = [];
+  /** The value of each key, at the same index. */
   values: V[] = [];
   /** Null in a leaf. */
   children: BTreeNode<K, V>[] | null = null;

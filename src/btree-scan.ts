@@ -8,11 +8,22 @@ import { lowerBound, type BTreeNode } from './btree-node.js';
 /** How many nodes (or values) a scan loads per round trip. */
 const PREFETCH = 32;
 
+/**
+ * The entries a BTree scan visits: keys from `min` to `max` (both included unless excluded), in
+ * ascending order unless `reverse`. An empty range visits every entry.
+ * @example
+ * for await (const [when, note] of byDate.entries({ min: start, max: end, excludeMax: true })) …
+ */
 export interface BTreeRange<K> {
+  /** The smallest key visited (default: from the first key). */
   min?: K;
+  /** The largest key visited (default: to the last key). */
   max?: K;
+  /** Leave out `min` itself. */
   excludeMin?: boolean;
+  /** Leave out `max` itself. */
   excludeMax?: boolean;
+  /** Visit the keys in descending order. */
   reverse?: boolean;
 }
 

@@ -38,7 +38,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
   count = 0;
   /** Minimum degree t. */
   degree: number;
-  /** The kind of key this tree holds, fixed by its first key. */
+  /** @internal The kind of key this tree holds, fixed by its first key. */
   kind: KeyKind | null = null;
 
   /** @throws RangeError if `minimumDegree` is not an integer ≥ 2. */
@@ -59,6 +59,10 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     return this.count;
   }
 
+  /**
+   * The value under `key` (loaded, if persistent), or undefined. Loads the nodes on the way.
+   * @throws TypeError when `key` is not a key of this tree's kind.
+   */
   async get(key: K): Promise<V | undefined> {
     const hit = await this.find(key);
     return hit === undefined ? undefined : this.loadedValue(hit.node.values[hit.index] as V);
@@ -99,6 +103,7 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     return out;
   }
 
+  /** True when the tree has an entry under `key`. */
   async has(key: K): Promise<boolean> {
     return (await this.find(key)) !== undefined;
   }
@@ -166,14 +171,17 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
     return this.scan(range, (k, v) => [k, v] as [K, V]);
   }
 
+  /** Keys in key order (or reverse), within the range. */
   keys(range: BTreeRange<K> = {}): AsyncGenerator<K> {
     return this.scan(range, (k) => k);
   }
 
+  /** Values (loaded, if persistent) in key order (or reverse), within the range. */
   values(range: BTreeRange<K> = {}): AsyncGenerator<V> {
     return this.scan(range, (_, v) => v);
   }
 
+  /** Every entry in key order: `for await (const [key, value] of tree)`. */
   [Symbol.asyncIterator](): AsyncGenerator<[K, V]> {
     return this.entries();
   }

@@ -56,6 +56,18 @@ const closedError = (): DatabaseClosedError =>
     'This connection is closed (or its database is). Open a new one with db.open().',
   );
 
+/**
+ * A connection to a database: its own cache of objects and its own snapshot (the consistent state
+ * as of its last commit, abort or sync), and the transactions made through them. Get one with
+ * `db.open()`; open as many as you like. Fires `'change'` (ChangeEvent) when its snapshot moves to
+ * include others' commits, `'stale'` (StaleEvent) when others commit objects it holds before it can
+ * move, and `'error'` (ConnectionErrorEvent) for work the app did not call itself.
+ * @example
+ * const conn = db.open();
+ * const root = await conn.root();
+ * root.set('greeting', 'hello');
+ * await conn.commit({ note: 'greeting' });
+ */
 export class Connection extends EventTarget implements Jar {
   /**
    * Apply invalidations as soon as they arrive while the connection is idle (no changed objects,
@@ -311,7 +323,16 @@ export class Connection extends EventTarget implements Jar {
   }
 
   /** Numbers of loaded objects and their stored bytes, and of uncommitted changed objects. */
-  cacheInfo(): { loaded: number; bytes: number; known: number; changed: number } {
+  cacheInfo(): {
+    /** Loaded objects in the cache. */
+    loaded: number;
+    /** The stored bytes of the loaded objects. */
+    bytes: number;
+    /** Objects the cache knows, ghosts included. */
+    known: number;
+    /** Objects changed and not yet committed. */
+    changed: number;
+  } {
     return {
       loaded: this.cache.loadedCount,
       bytes: this.cache.bytes,
@@ -328,6 +349,7 @@ export class Connection extends EventTarget implements Jar {
     return this.committer.isUncertain ? 0 : this.cache.shrink();
   }
 
+  /** True after `close()` (or the database's close). */
   get isClosed(): boolean {
     return this.closed;
   }

@@ -40,14 +40,20 @@ export class StaleEvent extends Event {
 
 /** An error of work the app did not call itself (a background sync after a missed message). */
 export class ConnectionErrorEvent extends Event {
-  constructor(readonly error: unknown) {
+  constructor(
+    /** What failed. */
+    readonly error: unknown,
+  ) {
     super('error');
   }
 }
 
 /** Fired on a Database when a call failed because the tab holding it did not answer in time. */
 export class BusyEvent extends Event {
-  constructor(readonly error: Error) {
+  constructor(
+    /** The StorageBusyError the call failed with. */
+    readonly error: Error,
+  ) {
     super('busy');
   }
 }
@@ -58,7 +64,10 @@ export class BusyEvent extends Event {
  * refused. The database stays usable; `error` says what failed.
  */
 export class DatabaseErrorEvent extends Event {
-  constructor(readonly error: unknown) {
+  constructor(
+    /** What failed, usually a StorageError with the platform's error as `cause`. */
+    readonly error: unknown,
+  ) {
     super('error');
   }
 }

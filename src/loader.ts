@@ -45,9 +45,13 @@ export interface LoaderOwner {
 
 /** One revision from `history`. */
 export interface Revision {
+  /** The tid of the transaction that wrote it. */
   tid: Tid;
+  /** When that transaction committed, in milliseconds since the epoch. */
   time: number;
+  /** That transaction's note. */
   note: string;
+  /** The object's fields as stored then, decoded (references as ghosts). */
   state: Record<string, unknown>;
 }
 

@@ -31,7 +31,9 @@ import type { Serializer } from './serialize.js';
 
 /** What `conn.commit(options)` stores with the transaction. */
 export interface CommitOptions {
+  /** A note stored with the transaction (`db.transactions()` and `conn.history()` show it). */
   note?: string;
+  /** Who committed, as the app names them. */
   user?: string;
   /** JSON-serializable metadata stored with the transaction. */
   meta?: Record<string, unknown>;

@@ -68,10 +68,12 @@ export class PersistentDict<K = unknown, V = unknown> extends Persistent impleme
     return this.data.entries();
   }
 
+  /** The `[key, value]` entries, in insertion order: `for (const [k, v] of dict)`. */
   [Symbol.iterator](): MapIterator<[K, V]> {
     return this.data.entries();
   }
 
+  /** 'PersistentDict', for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'PersistentDict';
   }

@@ -20,6 +20,7 @@ export class PersistentList<T = unknown> extends Persistent implements Iterable<
     this.items = items ? [...items] : [];
   }
 
+  /** Number of items. */
   get length(): number {
     return this.items.length;
   }
@@ -29,6 +30,10 @@ export class PersistentList<T = unknown> extends Persistent implements Iterable<
     return this.items.at(index);
   }
 
+  /**
+   * The item at `index` (from 0), or undefined past the end. Unlike `at`, a negative index is not
+   * counted from the end.
+   */
   get(index: number): T | undefined {
     return this.items[index];
   }
@@ -48,12 +53,14 @@ export class PersistentList<T = unknown> extends Persistent implements Iterable<
     this._p_noteChange();
   }
 
+  /** Appends `values` (marks the list changed). Returns the new length. */
   push(...values: T[]): number {
     const n = this.items.push(...values);
     this._p_noteChange();
     return n;
   }
 
+  /** Removes and returns the last item (marks the list changed if there was one). */
   pop(): T | undefined {
     if (this.items.length === 0) return undefined;
     const value = this.items.pop();
@@ -61,6 +68,7 @@ export class PersistentList<T = unknown> extends Persistent implements Iterable<
     return value;
   }
 
+  /** Removes and returns the first item (marks the list changed if there was one). */
   shift(): T | undefined {
     if (this.items.length === 0) return undefined;
     const value = this.items.shift();
@@ -68,12 +76,17 @@ export class PersistentList<T = unknown> extends Persistent implements Iterable<
     return value;
   }
 
+  /** Inserts `values` at the start (marks the list changed). Returns the new length. */
   unshift(...values: T[]): number {
     const n = this.items.unshift(...values);
     this._p_noteChange();
     return n;
   }
 
+  /**
+   * Removes `deleteCount` items from `start` and inserts `values` there, as `Array.splice` (marks
+   * the list changed). Returns the removed items.
+   */
   splice(start: number, deleteCount?: number, ...values: T[]): T[] {
     const removed =
       deleteCount === undefined
@@ -83,10 +96,12 @@ export class PersistentList<T = unknown> extends Persistent implements Iterable<
     return removed;
   }
 
+  /** The index of the first item `=== value` from `fromIndex`, or -1. */
   indexOf(value: T, fromIndex?: number): number {
     return this.items.indexOf(value, fromIndex);
   }
 
+  /** True when an item is `value` (SameValueZero, as `Array.includes`). */
   includes(value: T, fromIndex?: number): boolean {
     return this.items.includes(value, fromIndex);
   }
@@ -96,6 +111,7 @@ export class PersistentList<T = unknown> extends Persistent implements Iterable<
     return [...this.items];
   }
 
+  /** The items in order: `for (const item of list)`. */
   [Symbol.iterator](): ArrayIterator<T> {
     return this.items[Symbol.iterator]();
   }

@@ -10,13 +10,20 @@ export interface BlockFile {
   read(offset: number, length: number): Uint8Array;
   /** Writes all of `data` at `offset`, growing the file if needed. */
   write(offset: number, data: Uint8Array): void;
+  /** The file's length in bytes. */
   size(): number;
+  /** Cuts (or extends with zeros) the file to `size` bytes. */
   truncate(size: number): void;
   /** Makes every write so far durable. */
   flush(): void;
+  /** Releases the file; no call may follow. */
   close(): void;
 }
 
+/**
+ * The directory a ShelfStorage database lives in: named BlockFiles, created on open. An OPFS
+ * directory (OpfsBlockDirectory), a Node directory, or memory (MemoryBlockDirectory).
+ */
 export interface BlockDirectory {
   /** Opens `name`, creating an empty file if there is none. */
   open(name: string): Promise<BlockFile>;
@@ -90,6 +97,7 @@ export class MemoryBlockFile implements BlockFile {
 
 /** A BlockDirectory in memory; files outlive their handles, like files on disk. */
 export class MemoryBlockDirectory implements BlockDirectory {
+  /** The files by name (tests read and damage them here). */
   readonly files = new Map<string, MemoryBlockFile>();
 
   async open(name: string): Promise<BlockFile> {

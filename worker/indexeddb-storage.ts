@@ -85,7 +85,9 @@ const MAX_TID = Number.MAX_SAFE_INTEGER;
 
 /** The platform's IndexedDB: `globalThis` in a browser, fake-indexeddb in Node tests. */
 export interface IndexedDBPlatform {
+  /** The IDBFactory to open databases with (`globalThis.indexedDB`, or fake-indexeddb's). */
   indexedDB: IDBFactory;
+  /** The IDBKeyRange constructor of the same implementation. */
   IDBKeyRange: typeof IDBKeyRange;
 }
 

@@ -15,17 +15,25 @@ import type { BlockDirectory, BlockFile } from './block-file.js';
  * DOM lib only (where the handle's type does not exist).
  */
 export interface SyncAccessHandle {
+  /** Reads into `buffer` from byte `at`; returns how many bytes were read. */
   read(buffer: Uint8Array, options: { at: number }): number;
+  /** Writes `buffer` at byte `at`; returns how many bytes were written. */
   write(buffer: Uint8Array, options: { at: number }): number;
+  /** The file's length in bytes. */
   getSize(): number;
+  /** Cuts or extends the file to `size` bytes. */
   truncate(size: number): void;
+  /** Makes every write so far durable. */
   flush(): void;
+  /** Releases the handle (and the file's lock). */
   close(): void;
 }
 
+/** A BlockFile over one OPFS sync access handle (a file the worker holds exclusively). */
 export class OpfsBlockFile implements BlockFile {
   constructor(
     private readonly handle: SyncAccessHandle,
+    /** The file's name, for messages. */
     readonly name: string,
   ) {}
 
@@ -62,6 +70,13 @@ export class OpfsBlockFile implements BlockFile {
   }
 }
 
+/**
+ * A ShelfStorage database's directory in the origin's OPFS, whose files are opened with sync access
+ * handles (in a dedicated worker only).
+ * @throws StorageBusyError from `open` when another worker (another tab) holds a file.
+ * @example
+ * const storage = await ShelfStorage.open(await OpfsBlockDirectory.forDatabase('notes'));
+ */
 export class OpfsBlockDirectory implements BlockDirectory {
   constructor(
     private readonly dir: FileSystemDirectoryHandle,

@@ -105,6 +105,7 @@ export class ShelfStorage extends StorageCore implements Storage {
   private closing: Promise<void> | undefined;
   private checkpointQueued = false;
   private readonly checkpointEvery: number;
+  /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
   readonly kind: StorageKind;
 
   private constructor(dir: BlockDirectory, options: ShelfOptions) {

@@ -35,7 +35,9 @@ import { checkCall } from './call-checks.js';
 
 export type { Endpoint };
 
+/** What `serveStorage`'s `open` callback resolves to: the storage to serve, and its recovery. */
 export interface Opened {
+  /** The storage the page's calls go to. */
   storage: Storage;
   /** What opening found damaged and dropped, for the page to report. */
   recovery?: RecoveryReport | undefined;

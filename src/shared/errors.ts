@@ -22,10 +22,21 @@
  * side.
  */
 
+/**
+ * The base of every error shelfdb throws on purpose: `catch (e) { if (e instanceof ShelfError) … }`
+ * tells shelfdb's errors from the app's own. Its message says what happened, to what, and what to
+ * do. Errors keep their class and fields across the storage worker and between tabs.
+ */
 export class ShelfError extends Error {
+  /** The class name, as `error.name` shows it ('ShelfError', 'WriteConflictError', …). */
   override name = 'ShelfError';
 }
 
+/**
+ * A commit or load conflicted with another connection's or tab's commit (a WriteConflictError or a
+ * ReadConflictError): nothing of the transaction was stored. `await conn.abort()` and redo the
+ * change on the newest snapshot, or write through `conn.transact()`, which does so.
+ */
 export class ConflictError extends ShelfError {
   override name = 'ConflictError';
   /** The oids whose revisions conflicted. */
@@ -36,6 +47,18 @@ export class ConflictError extends ShelfError {
   }
 }
 
+/**
+ * Another connection or tab committed an object this commit writes, after this connection's
+ * snapshot (first committer wins). Nothing was stored; the connection refuses writes until
+ * `abort()`. `.oids` names the objects.
+ * @example
+ * try {
+ *   await conn.commit();
+ * } catch (error) {
+ *   if (!(error instanceof WriteConflictError)) throw error;
+ *   await conn.abort(); // then redo the change, or use conn.transact() which retries
+ * }
+ */
 export class WriteConflictError extends ConflictError {
   override name = 'WriteConflictError';
   constructor(oids: number[], message?: string) {
@@ -49,6 +72,11 @@ export class WriteConflictError extends ConflictError {
   }
 }
 
+/**
+ * A revision this connection's snapshot needs was removed by pack, or an object pinned with
+ * `conn.readCurrent(obj)` was changed by someone else before this commit. `.oids` names them.
+ * `await conn.abort()` moves to the newest snapshot; try again there.
+ */
 export class ReadConflictError extends ConflictError {
   override name = 'ReadConflictError';
   constructor(oids: number[], message?: string) {
@@ -60,9 +88,16 @@ export class ReadConflictError extends ConflictError {
   }
 }
 
+/**
+ * A property of a ghost (an object whose state is not loaded) was read or written. Load it first
+ * with `await conn.load(obj)`, or run the code inside `conn.transact()`, which loads the ghosts it
+ * touches and runs the code again.
+ */
 export class GhostError extends ShelfError {
   override name = 'GhostError';
+  /** The ghost's oid. */
   readonly oid: number;
+  /** The ghost's stored class name. */
   readonly className: string;
   constructor(oid: number, className: string, message?: string) {
     super(
@@ -74,6 +109,10 @@ export class GhostError extends ShelfError {
   }
 }
 
+/**
+ * A commit met a value that cannot be stored (a function, a symbol, a DOM node, a WeakMap…), at
+ * `.path`; nothing was written. Store plain data or a persistent object there instead.
+ */
 export class SerializationError extends ShelfError {
   override name = 'SerializationError';
   /** Where the value sits, like `Todo 12 → .project.owner`. */
@@ -84,8 +123,14 @@ export class SerializationError extends ShelfError {
   }
 }
 
+/**
+ * A commit met an instance of a class this database does not know, at `.path`; nothing was
+ * written. Make the class extend Persistent and list it in `openDatabase`'s `classes` (or call
+ * `registerClass`), or store plain data instead.
+ */
 export class UnregisteredClassError extends SerializationError {
   override name = 'UnregisteredClassError';
+  /** The class's name (its constructor's `name`). */
   readonly className: string;
   constructor(className: string, path: string, message?: string) {
     super(
@@ -97,22 +142,43 @@ export class UnregisteredClassError extends SerializationError {
   }
 }
 
+/**
+ * The storage failed: the platform refused a read or write (the platform's error is the `cause`),
+ * or the database stopped writing after a failure it could not undo (reopen it). The subclasses
+ * name the common cases.
+ */
 export class StorageError extends ShelfError {
   override name = 'StorageError';
 }
 
+/**
+ * The stored files are damaged, or are not a shelfdb database; the message names the file and byte
+ * offset, and nothing was changed. Copy the files away, then open with `{ recover: true }` to keep
+ * every readable transaction.
+ */
 export class CorruptStorageError extends StorageError {
   override name = 'CorruptStorageError';
 }
 
+/**
+ * The browser or disk refused to store more (`cause`: the platform's QuotaExceededError or ENOSPC).
+ * Nothing of the call was stored and the database keeps working for reads and smaller commits: free
+ * space (delete data, then `db.pack()`) or ask for `db.persist()`.
+ */
 export class StorageFullError extends StorageError {
   override name = 'StorageFullError';
 }
 
+/**
+ * The database is held by someone who did not answer in time (a tab frozen in the background), or
+ * is open already (a 'file' database open in another process). For a commit it means "not known
+ * whether it landed": `conn.commit()` resends it (it lands once), `conn.abort()` drops it.
+ */
 export class StorageBusyError extends StorageError {
   override name = 'StorageBusyError';
 }
 
+/** A message between the storage worker and the tabs that could not be read. */
 export class ProtocolError extends ShelfError {
   override name = 'ProtocolError';
 }
@@ -130,6 +196,7 @@ export class ProtocolVersionError extends ProtocolError {
   }
 }
 
+/** A call on a database (or one of its connections) after `db.close()`. Open it again. */
 export class DatabaseClosedError extends ShelfError {
   override name = 'DatabaseClosedError';
   constructor(message = 'The database is closed. Open it again with openDatabase().') {

@@ -24,10 +24,13 @@ export type Endpoint = ComlinkEndpoint;
 
 /** What a page asks its storage worker to open. */
 export interface OpenRequest {
+  /** The database's name, as given to `openDatabase`. */
   name: string;
   /** 'auto': OPFS where the worker has sync access handles, else IndexedDB. */
   storage: 'auto' | 'opfs' | 'indexeddb';
+  /** 'strict': a commit is acknowledged after flush; 'relaxed': after the write. */
   durability: 'strict' | 'relaxed';
+  /** Open a damaged log anyway, keeping every readable transaction (see `openDatabase`). */
   recover: boolean;
   /** Milliseconds a call waits for the owning tab before failing with StorageBusyError. */
   busyTimeout: number;

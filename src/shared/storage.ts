@@ -47,6 +47,7 @@ export interface StoredRecord {
 
 /** A record returned by `load`: its `tid` is always set. */
 export interface LoadedRecord extends StoredRecord {
+  /** The tid of the transaction that wrote this revision. */
   tid: Tid;
 }
 
@@ -57,10 +58,18 @@ export interface CommitRequest {
    * without a `tid` is checked against it (see StoredRecord.tid).
    */
   baseTid: Tid;
+  /** The revisions this transaction writes, one per object. */
   records: StoredRecord[];
   /** Objects pinned with `readCurrent`: the commit conflicts if any has a revision newer than `tid`. */
-  readCurrent?: { oid: number; tid: Tid }[];
+  readCurrent?: {
+    /** The pinned object. */
+    oid: number;
+    /** The revision of it this transaction read. */
+    tid: Tid;
+  }[];
+  /** A note stored with the transaction (`transactions()` and history show it). */
   note?: string;
+  /** Who committed, as the app names them. */
   user?: string;
   /** JSON-serializable metadata stored with the transaction. */
   meta?: Record<string, unknown>;
@@ -87,12 +96,17 @@ export interface SyncResult {
 
 /** One committed transaction, as `transactions()` lists them. */
 export interface TransactionInfo {
+  /** The transaction's id. */
   tid: Tid;
   /** Milliseconds since the epoch. */
   time: number;
+  /** The note given to `commit({ note })` ('' for none). */
   note: string;
+  /** The user given to `commit({ user })` ('' for none). */
   user: string;
+  /** The metadata given to `commit({ meta })` ({} for none). */
   meta: Record<string, unknown>;
+  /** The oids of the objects it wrote. */
   oids: number[];
   /** Bytes of object state written. */
   bytes: number;
@@ -100,28 +114,37 @@ export interface TransactionInfo {
 
 /** One stored revision of one object, for `history`. */
 export interface RevisionInfo {
+  /** The tid of the transaction that wrote this revision. */
   tid: Tid;
+  /** When that transaction committed, in milliseconds since the epoch. */
   time: number;
+  /** That transaction's note. */
   note: string;
+  /** The revision itself, as storage keeps it. */
   record: LoadedRecord;
 }
 
 /** Pushed after every commit, to every listener of the storage (other tabs included). */
 export interface Invalidation {
+  /** The tid of the commit. */
   tid: Tid;
   /** The tid before this commit: a listener whose snapshot is older missed something and must sync. */
   prevTid: Tid;
+  /** The oids it wrote. */
   oids: number[];
   /** The committing client's id for the transaction, when it gave one. */
   txnId?: string;
 }
 
+/** What `pack()` removed. Resolved by `db.pack()`. */
 export interface PackResult {
   /** Objects removed because nothing reachable from the root referenced them. */
   objectsRemoved: number;
   /** Old revisions removed (no snapshot could read them any more). */
   revisionsRemoved: number;
+  /** Bytes the storage occupied before pack. */
   bytesBefore: number;
+  /** Bytes it occupies after pack. */
   bytesAfter: number;
   /** Milliseconds since the epoch when pack finished. */
   time: number;
@@ -131,17 +154,23 @@ export interface PackResult {
 export interface VerifyProblem {
   /** What kind: 'checksum', 'record', 'index', 'dangling-ref', 'trailer'. */
   kind: string;
+  /** What is wrong, where, and what to do, in a sentence. */
   message: string;
+  /** The object concerned, for problems of records and references. */
   oid?: number;
   /** Byte offset in the log, for problems of the files. */
   offset?: number;
 }
 
+/** What `db.verify()` resolves to: healthy when `problems` is empty. */
 export interface VerifyReport {
+  /** True when no problem was found. */
   ok: boolean;
+  /** Every problem found, in the order found. */
   problems: VerifyProblem[];
 }
 
+/** Options of `Storage.pack`. */
 export interface PackOptions {
   /**
    * The oldest snapshot tid still read by an open connection: pack keeps every revision such a
@@ -150,6 +179,7 @@ export interface PackOptions {
   keepTid?: Tid;
 }
 
+/** Which storage a database runs on, as `stats().storage` reports it. */
 export type StorageKind = 'opfs' | 'indexeddb' | 'memory' | 'file';
 
 /** What opening a log storage found damaged and dropped (see `openDatabase(name, { recover })`). */
@@ -160,7 +190,9 @@ export interface RecoveryReport {
   dropped: { file: string; offset: number; length: number }[];
 }
 
+/** What `db.stats()` resolves to: the size and state of the storage. */
 export interface StorageStats {
+  /** Which storage this is. */
   storage: StorageKind;
   /** Objects with a current revision. */
   objects: number;
@@ -168,7 +200,9 @@ export interface StorageStats {
   bytes: number;
   /** Bytes held by revisions superseded by newer ones (what pack could reclaim, at most). */
   garbageBytes: number;
+  /** Committed transactions in the storage. */
   transactions: number;
+  /** Milliseconds since the epoch of the last pack, undefined before the first. */
   lastPack: number | undefined;
   /**
    * Messages from other tabs, or to the storage worker, that did not parse or came from another
@@ -177,6 +211,15 @@ export interface StorageStats {
   ignoredMessages?: number;
 }
 
+/**
+ * Where a database's records live: the narrow, async, batch-shaped interface the page side reaches
+ * storage through (one round trip loads many records; one commits a transaction). Implement it to
+ * put a database somewhere new, and give it to `new Database(storage)`. Implementations must pass
+ * shelfdb's contract checks: atomic and durable commits, first-committer-wins conflicts, tids that
+ * increase, oids never reused, and pack keeping what open snapshots read.
+ * @example
+ * const db = new Database(new MemoryStorage()); // MemoryStorage implements Storage
+ */
 export interface Storage {
   /**
    * Loads the revisions of many objects in one round trip: for each oid, the newest revision with
@@ -209,6 +252,7 @@ export interface Storage {
   /** Removes objects unreachable from the root and revisions no snapshot can read. */
   pack(options?: PackOptions): Promise<PackResult>;
 
+  /** The size and state of the storage: objects, bytes, garbage, transactions, last pack. */
   stats(): Promise<StorageStats>;
 
   /**
