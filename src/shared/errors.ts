@@ -18,7 +18,7 @@
  *
  * Structured clone flattens an error to name/message/stack, so errors cross a worker or a tab as a
  * `WireError` envelope (`errorToWire`; on the Comlink link by its transfer handler, see
- * wire-handlers.ts), and `errorFromWire` rebuilds the same class with the same fields on the other
+ * link.ts), and `errorFromWire` rebuilds the same class with the same fields on the other
  * side.
  */
 
