@@ -1,0 +1,177 @@
+/**
+ * shelfdb as apps install it: packed (`npm pack`), installed into a fresh app outside the
+ * repository, and used the four ways apps use it — a Node script, a Vite app in dev mode, the same
+ * app built for production (two builds minified differently, sharing one database), and a page
+ * with no bundler at all. The app's strict TypeScript compiles against the shipped declarations.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import {
+  installPackage,
+  run,
+  staticFiles,
+  vite,
+  type InstalledApp,
+} from './installed/package-app.js';
+
+interface Listed {
+  title: string;
+  isTodo: boolean;
+  broken: boolean;
+}
+interface AppHandle {
+  storage: string;
+  className?: string;
+  add(title: string): Promise<void>;
+  list(): Promise<Listed[]>;
+}
+
+test.describe.configure({ mode: 'serial', timeout: 180_000 });
+
+let app: InstalledApp;
+
+test.beforeAll(async () => {
+  test.setTimeout(300_000);
+  app = installPackage();
+});
+
+test.afterAll(() => app?.remove());
+
+/** Opens the app at `url` and waits until it has opened its database; fails with its errors. */
+async function openApp(page: Page, url: string, errors: string[]): Promise<void> {
+  await page.goto(url);
+  await ready(page, errors);
+}
+
+async function ready(page: Page, errors: string[]): Promise<void> {
+  await expect(page.locator('body[data-ready="yes"]'), errors.join('\n')).toBeAttached({
+    timeout: 30_000,
+  });
+}
+
+const call = <T>(page: Page, fn: (app: AppHandle) => Promise<T> | T): Promise<T> =>
+  page.evaluate(`(${fn.toString()})(window.app)`) as Promise<T>;
+
+const todo = (title: string): Listed => ({ title, isTodo: true, broken: false });
+
+function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  // A module that fails to load (a bare specifier without a mapping) is a console error only.
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return errors;
+}
+
+test('a Node script commits to a file database and a second process reads it back', () => {
+  const data = join(app.dir, 'node-data');
+  run(process.execPath, ['node-app.mjs', data, 'add', 'written by one process'], app.dir);
+  run(process.execPath, ['node-app.mjs', data, 'add', 'and by another'], app.dir);
+  const listed = JSON.parse(run(process.execPath, ['node-app.mjs', data, 'list'], app.dir)) as {
+    storage: string;
+    verified: boolean;
+    todos: { title: string; isTodo: boolean }[];
+  };
+  expect(listed).toEqual({
+    storage: 'file',
+    verified: true,
+    todos: [
+      { title: 'written by one process', isTodo: true },
+      { title: 'and by another', isTodo: true },
+    ],
+  });
+});
+
+test("the app's strict TypeScript compiles against the shipped declarations", () => {
+  run(process.execPath, [join(app.dir, 'node_modules/typescript/bin/tsc'), '-p', '.'], app.dir);
+});
+
+test('a Vite app in dev mode commits on OPFS and reads its data back after a reload', async ({
+  page,
+}) => {
+  const errors = pageErrors(page);
+  const server = await vite(app, [], 5185);
+  try {
+    await openApp(page, server.url, errors);
+    expect(await call(page, (a) => a.storage)).toBe('opfs');
+    await call(page, (a) => a.add('from the dev server'));
+    await page.reload();
+    await ready(page, errors);
+    expect(await call(page, (a) => a.list())).toEqual([todo('from the dev server')]);
+  } finally {
+    await server.stop();
+  }
+  expect(errors).toEqual([]);
+});
+
+test('two production builds, minified differently, share one database: stored class names survive', async ({
+  context,
+}) => {
+  run(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--outDir', 'build-a'], app.dir);
+  run(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'build', '--outDir', 'build-b', '--minify', 'false'],
+    app.dir,
+  );
+  // One port, so both builds are one origin and open one database.
+  const preview = async (outDir: string, use: (page: Page) => Promise<void>): Promise<void> => {
+    const server = await vite(app, ['preview', '--outDir', outDir], 5186);
+    const page = await context.newPage();
+    const errors = pageErrors(page);
+    try {
+      await openApp(page, server.url, errors);
+      await use(page);
+    } finally {
+      await page.close();
+      await server.stop();
+    }
+    expect(errors).toEqual([]);
+  };
+  let classNameA = '';
+  await preview('build-a', async (page) => {
+    classNameA = (await call(page, (a) => a.className)) ?? '';
+    expect(await call(page, (a) => a.storage)).toBe('opfs');
+    await call(page, (a) => a.add('from build A'));
+  });
+  await preview('build-b', async (page) => {
+    // The builds really differ in the class's name: only the stored name ties them together.
+    expect(await call(page, (a) => a.className)).toBe('Todo');
+    expect(classNameA).not.toBe('Todo');
+    expect(await call(page, (a) => a.list())).toEqual([todo('from build A')]);
+    await call(page, (a) => a.add('from build B'));
+  });
+  await preview('build-a', async (page) => {
+    expect(await call(page, (a) => a.list())).toEqual([todo('from build A'), todo('from build B')]);
+  });
+});
+
+test('a page with no bundler imports shelfdb through an import map and keeps its data', async ({
+  page,
+}) => {
+  // The import map names only shelfdb and its dependencies (none stale): what the page loads.
+  const html = readFileSync(join(app.dir, 'plain.html'), 'utf8');
+  const map = JSON.parse(/<script type="importmap">([^]*?)<\/script>/.exec(html)?.[1] ?? '{}') as {
+    imports: Record<string, string>;
+  };
+  const installed = JSON.parse(
+    readFileSync(join(app.dir, 'node_modules/shelfdb/package.json'), 'utf8'),
+  ) as { dependencies?: Record<string, string> };
+  for (const name of Object.keys(map.imports)) {
+    expect(['shelfdb', ...Object.keys(installed.dependencies ?? {})]).toContain(name);
+  }
+  const errors = pageErrors(page);
+  const server = await staticFiles(app, 5187);
+  try {
+    await openApp(page, `${server.url}plain.html`, errors);
+    expect(await call(page, (a) => a.storage)).toBe('opfs');
+    await call(page, (a) => a.add('without a bundler'));
+    await page.reload();
+    await ready(page, errors);
+    expect(await call(page, (a) => a.list())).toEqual([todo('without a bundler')]);
+  } finally {
+    await server.stop();
+  }
+  expect(errors).toEqual([]);
+});
