@@ -67,6 +67,14 @@ const output = (dir) => ({
   entryFileNames: '[name].js',
   chunkFileNames: '[name]-[hash].js',
   sourcemap: true,
+  // MemoryStorage (which a page may run in process) in a chunk of its own, apart from the modules
+  // both sides share: a page that never asks for storage 'memory' never loads it, bundled or not.
+  codeSplitting: {
+    groups: [
+      { name: 'shared', test: /[\\/]src[\\/]shared[\\/]/, priority: 2 },
+      { name: 'memory-storage', test: /[\\/]worker[\\/]memory-storage\.ts$/, priority: 1 },
+    ],
+  },
 });
 
 /** Rolldown reports what it could not resolve as warnings: in a package build each is an error. */
