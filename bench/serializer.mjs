@@ -1,9 +1,52 @@
 // Micro-benchmark behind the choice of binary encoder for object state (issue 2).
 // Both candidates are configured as shelfdb needs them: cycles and shared references kept
 // (structuredClone), no shared record structures, Map distinct from plain objects.
+// Since 0.2 shelfdb has its own CBOR codec (src/cbor-encode.ts, src/cbor-decode.ts), measured here
+// beside them: it is bundled and minified with rolldown first (as an app's bundler would), which
+// also gives its gzipped size.
 // Run: node bench/serializer.mjs
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL, URL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'rolldown';
 import { Packr } from 'msgpackr';
 import { Encoder } from 'cbor-x';
+
+/** Bundles `source` (an ES module importing from src/) with rolldown, minified: its code and gzipped size. */
+async function bundle(source) {
+  const dir = await mkdtemp(join(tmpdir(), 'shelfdb-cbor-'));
+  try {
+    const entry = join(dir, 'entry.mjs');
+    await writeFile(entry, source);
+    const out = await build({
+      input: entry,
+      platform: 'browser',
+      write: false,
+      output: { format: 'es', minify: true },
+      logLevel: 'silent',
+    });
+    const code = out.output[0].code;
+    const file = join(dir, 'bundle.mjs');
+    await writeFile(file, code);
+    return {
+      module: await import(pathToFileURL(file).href),
+      gzipped: gzipSync(code, { level: 9 }).length,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+const src = (file) => JSON.stringify(new URL(`../src/${file}`, import.meta.url).pathname);
+const own = await bundle(
+  `export { CborEncoder } from ${src('cbor-encode.ts')};\nexport { CborDecoder } from ${src('cbor-decode.ts')};\n`,
+);
+// cbor-x as a browser bundle takes it (its package's "default" export, not the Node one).
+const cborXBrowser = JSON.stringify(
+  new URL('../node_modules/cbor-x/index.js', import.meta.url).pathname,
+);
+const cborX = await bundle(`export { Encoder, addExtension } from ${cborXBrowser};\n`);
 
 const N = process.argv.includes('--quick') ? 1_000 : 100_000;
 const ROUNDS = 7;
@@ -32,6 +75,14 @@ const candidates = {
     const e = new Encoder({ structuredClone: true, useRecords: false, mapsAsObjects: true });
     return { encode: (o) => e.encode(o), decode: (b) => e.decode(b) };
   })(),
+  'shelfdb CBOR (src/cbor-*.ts)': (() => {
+    const e = new own.module.CborEncoder(() => undefined);
+    const d = new own.module.CborDecoder();
+    const noRefs = () => {
+      throw new Error('no references in this benchmark');
+    };
+    return { encode: (o) => e.encode(o), decode: (b) => d.decode(b, noRefs) };
+  })(),
 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -55,3 +106,6 @@ for (const [name, c] of Object.entries(candidates)) {
     `| ${name} | ${size} | ${median(enc).toFixed(0)} | ${median(dec).toFixed(0)} |\n`,
   );
 }
+process.stdout.write(
+  `\nMinified + gzipped (rolldown, gzip -9): shelfdb CBOR ${(own.gzipped / 1024).toFixed(2)} kB, cbor-x ${(cborX.gzipped / 1024).toFixed(2)} kB.\n`,
+);
