@@ -17,8 +17,7 @@ export type ScalarKey = number | string | bigint | Date;
  * const byDate = new BTree<Date, Note>();
  * const byProjectAndDay = new BTree<[string, number], Task>(); // ['shelfdb', 20261130]
  */
-export type BTreeKey =
-  number | string | bigint | Date | readonly (number | string | bigint | Date)[];
+export type BTreeKey = ScalarKey | readonly ScalarKey[];
 
 /** The kind of a scalar key. */
 export type ScalarKind = 'number' | 'string' | 'bigint' | 'date';
