@@ -15,7 +15,14 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const APP_SOURCE = fileURLToPath(new URL('./app', import.meta.url));
 
 /** What the app installs beside shelfdb, at the versions this repository pins. */
-const APP_DEV_DEPENDENCIES = ['vite', 'typescript'];
+const APP_DEV_DEPENDENCIES = [
+  'vite',
+  'typescript',
+  'react',
+  'react-dom',
+  '@types/react',
+  '@types/react-dom',
+];
 
 export interface InstalledApp {
   /** The app's folder (outside the repository). */
