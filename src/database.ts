@@ -23,6 +23,7 @@ import { PersistentList } from './persistent-list.js';
 import { PersistentSet } from './persistent-set.js';
 import { BTree, BTreeNode } from './btree.js';
 
+/** Options of `new Database(storage, options)` and of `openDatabase` (which adds its own). */
 export interface DatabaseOptions {
   /** Target count of loaded objects kept per connection (default 10,000). */
   cacheSize?: number;
@@ -39,7 +40,12 @@ export interface DatabaseOptions {
    * Pack automatically once garbage (superseded revisions) makes up `garbageRatio` of the stored
    * bytes (and at least `minBytes`, default 1 MiB). Checked after commits, at most every few seconds.
    */
-  autoPack?: { garbageRatio: number; minBytes?: number };
+  autoPack?: {
+    /** The share of garbage in the stored bytes that starts a pack: more than 0, less than 1. */
+    garbageRatio: number;
+    /** Below this many stored bytes, never pack automatically (default 1 MiB). */
+    minBytes?: number;
+  };
 }
 
 /** How often autoPack looks at the storage's stats, at most. */
@@ -131,10 +137,15 @@ function checkPositiveInteger(name: string, value: unknown): number {
  * const root = await conn.root();
  */
 export class Database extends EventTarget implements ConnectionHost {
+  /** The storage this database reads and commits through. */
   readonly storage: Storage;
+  /** @internal This database's classes (its `classes` option over the global registry). */
   readonly registry: ClassRegistry;
+  /** @internal Encodes and decodes object states. */
   readonly serializer = new Serializer();
+  /** Each connection's target count of loaded objects (the `cacheSize` option). */
   readonly cacheSize: number;
+  /** Each connection's target sum of loaded objects' stored sizes (the `cacheBytes` option). */
   readonly cacheBytes: number;
   /** Open connections. */
   private readonly connections = new Set<Connection>();
@@ -263,6 +274,7 @@ export class Database extends EventTarget implements ConnectionHost {
     return this.closing;
   }
 
+  /** True once `close()` was called: every call then fails with DatabaseClosedError. */
   get isClosed(): boolean {
     return this.closing !== undefined;
   }
@@ -323,8 +335,11 @@ export class Database extends EventTarget implements ConnectionHost {
 
   /** `{ usage, quota, persisted }` of this origin, where the platform tells. */
   async quota(): Promise<{
+    /** Bytes this origin stores (all its databases and other storage), if the browser says. */
     usage: number | undefined;
+    /** Bytes this origin may store, if the browser says. */
     quota: number | undefined;
+    /** True when the browser will not evict this origin's storage silently (see `persist()`). */
     persisted: boolean;
   }> {
     const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;

@@ -1,5 +1,7 @@
 /**
- * shelfdb's public API (the page side). A test pins this list.
+ * shelfdb's public API (the page side): persistent objects, connections, the BTree, openDatabase,
+ * the errors, and MemoryStorage. A test pins this list.
+ * @module shelfdb
  */
 export {
   openDatabase,
@@ -12,6 +14,7 @@ export {
   BusyEvent,
   DatabaseErrorEvent,
   ChangeEvent,
+  CommitEvent,
   StaleEvent,
   ConnectionErrorEvent,
 } from './events.js';
@@ -27,7 +30,7 @@ export { PersistentList } from './persistent-list.js';
 export { PersistentSet } from './persistent-set.js';
 export { BTree, BTreeNode, type BTreeRange } from './btree.js';
 export { checkBTree } from './btree-check.js';
-export type { BTreeKey } from './btree-keys.js';
+export type { BTreeKey, ScalarKey } from './btree-keys.js';
 export {
   ShelfError,
   ConflictError,
@@ -57,6 +60,8 @@ export {
   type PackResult,
   type StorageKind,
   type StorageStats,
+  type RecoveryReport,
+  type LogSpan,
   type VerifyProblem,
   type VerifyReport,
 } from './shared/storage.js';

@@ -11,6 +11,7 @@ import { Database, checkDatabaseOptions, type DatabaseOptions } from './database
 // composition root is the page's one bridge to worker/, so the public index takes it from here.
 export { MemoryStorage } from '../worker/memory-storage.js';
 
+/** Where `openDatabase` keeps the data: see `OpenOptions.storage`. */
 export type StorageChoice = 'auto' | 'opfs' | 'indexeddb' | 'memory' | 'file';
 
 export interface OpenOptions extends DatabaseOptions {

@@ -29,6 +29,10 @@
 import { GhostError, ShelfError } from './shared/errors.js';
 import type { Tid } from './shared/storage.js';
 
+/**
+ * `obj._p_status`: 'unsaved' (new, or stored with changes not yet committed), 'saved' (loaded and
+ * unchanged since), 'ghost' (stored, state not loaded: load it before reading fields).
+ */
 export type PersistentStatus = 'unsaved' | 'saved' | 'ghost';
 
 /** What a persistent object needs from the connection that holds it (Connection implements it). */
@@ -231,7 +235,10 @@ export class Persistent {
  */
 export type PersistentClass<T extends Persistent = Persistent> = (abstract new (
   ...args: never[]
-) => T) & { readonly _p_name?: string };
+) => T) & {
+  /** The stable name the class's records are stored under, e.g. 'app.Todo'. */
+  readonly _p_name?: string;
+};
 
 /** @internal Makes a ghost of `cls` without running its constructor. */
 export function makeGhost(

@@ -5,6 +5,7 @@
  * The storages implement `Storage` (from `shelfdb`): give one to `new Database(storage)`, or serve it
  * to pages over a MessagePort-like endpoint with `serveStorage`. Node's file directory is exported
  * by the package under Node only (`worker/node.ts`).
+ * @module shelfdb/storage
  */
 export { ShelfStorage, type ShelfOptions } from './shelf-storage.js';
 export { IndexedDBStorage, type IndexedDBPlatform } from './indexeddb-storage.js';

@@ -63,6 +63,7 @@ import { writeCheckpoint } from './shelf-checkpoint.js';
 import { packShelf } from './shelf-pack.js';
 import { PACKED, StorageCore } from './storage-core.js';
 
+/** Options of `ShelfStorage.open(dir, options)`. */
 export interface ShelfOptions {
   /** 'strict' (default): settle a commit after flush. 'relaxed': after the write. */
   durability?: 'strict' | 'relaxed';

@@ -182,12 +182,22 @@ export interface PackOptions {
 /** Which storage a database runs on, as `stats().storage` reports it. */
 export type StorageKind = 'opfs' | 'indexeddb' | 'memory' | 'file';
 
+/** A span of bytes in one file of a log storage. */
+export interface LogSpan {
+  /** The file's name in the database's directory. */
+  file: string;
+  /** Where the span starts, in bytes from the file's start. */
+  offset: number;
+  /** Its length in bytes. */
+  length: number;
+}
+
 /** What opening a log storage found damaged and dropped (see `openDatabase(name, { recover })`). */
 export interface RecoveryReport {
   /** Bytes cut off the end of the log: a transaction torn by a crash, never acknowledged. */
-  truncated: { file: string; offset: number; length: number }[];
+  truncated: LogSpan[];
   /** Damaged spans inside the log, replaced by filler (only with `recover: true`). */
-  dropped: { file: string; offset: number; length: number }[];
+  dropped: LogSpan[];
 }
 
 /** What `db.stats()` resolves to: the size and state of the storage. */
