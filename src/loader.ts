@@ -22,7 +22,7 @@ import {
   setState,
   type Jar,
   type Meta,
-  type Persistent,
+  Persistent,
 } from './persistent.js';
 import { labelOf } from './pending-commit.js';
 import { BrokenObject } from './broken-object.js';
@@ -75,6 +75,7 @@ export class Loader {
    * @throws ReadConflictError if an object has no revision at the snapshot (packed away).
    */
   async load(objs: Persistent[]): Promise<void> {
+    objs.forEach((obj, i) => checkArgument(obj, i, 'conn.load', false));
     await this.prefetch(objs);
     for (const obj of objs) {
       const m = metaOf(obj);
@@ -87,10 +88,14 @@ export class Loader {
     }
   }
 
-  /** Loads many objects (or oids) in one round trip, without returning them. */
+  /**
+   * Loads many objects (or oids) in one round trip, without returning them.
+   * @throws TypeError naming the argument that is neither a persistent object nor an oid.
+   */
   async prefetch(objsOrOids: (Persistent | number)[]): Promise<void> {
     const oids: number[] = [];
-    for (const x of objsOrOids) {
+    for (const [i, x] of objsOrOids.entries()) {
+      checkArgument(x, i, 'conn.prefetch', true);
       if (typeof x === 'number') {
         oids.push(x);
         continue;
@@ -202,4 +207,27 @@ export class Loader {
     setState(m, state, record.tid, record.state.byteLength);
     this.owner.cache.noteLoaded(obj);
   }
+}
+
+/**
+ * @throws TypeError naming argument `index` of `caller` when `value` is not a persistent object
+ *   (or, where `oids` are taken, a number), before shelfdb trips over it somewhere deeper.
+ */
+function checkArgument(value: unknown, index: number, caller: string, oids: boolean): void {
+  if (value instanceof Persistent || (oids && typeof value === 'number')) return;
+  throw new TypeError(
+    `${caller}: argument ${index + 1} is not a persistent object${oids ? ' or an oid' : ''}: got ${describeValue(value)}.`,
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof (value as { then?: unknown }).then === 'function') {
+    return 'a Promise: await it first, e.g. conn.load(await conn.root())';
+  }
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== '' ? `an object (${name})` : 'an object';
+  }
+  return `a ${typeof value}`;
 }
