@@ -46,6 +46,10 @@ const isBrowser = (): boolean =>
  *   StorageBusyError when the database is open already (in another process or this one) and
  *   ShelfError when `path` exists and is not a directory.
  * @example
+ * class Note extends Persistent {
+ *   static _p_name = 'app.Note'; // the stored name: survives minifying
+ *   text = '';
+ * }
  * const db = await openDatabase('notes', { classes: [Note] });
  * const conn = db.open();
  * const root = await conn.root();

@@ -96,7 +96,7 @@ function noteChange(m: Meta, key: string | symbol): void {
   if (m.status === 'ghost') throw ghostError(m);
   if (m.readonly) {
     throw new ShelfError(
-      `${m.className ?? 'BrokenObject'} ${m.oid} is a BrokenObject (its class is not registered in this page) and cannot be changed. Register the class with registerClass() to work with it.`,
+      `${m.className ?? 'BrokenObject'} ${m.oid} is a BrokenObject (its class is not registered in this page) and cannot be changed. To work with it, register the class under the name it is stored as: static _p_name = '${m.className ?? ''}', listed in the database's classes (or registerClass).`,
     );
   }
   if (typeof key === 'symbol' || !isStoredKey(key)) return;

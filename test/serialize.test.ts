@@ -154,6 +154,7 @@ describe('Serializer', () => {
     expect((caught as UnregisteredClassError).className).toBe('Point');
     expect((caught as UnregisteredClassError).path).toBe('Todo 3 → .where{"home"}');
     expect((caught as Error).message).toContain('registerClass(Point)');
+    expect((caught as Error).message).toContain("static _p_name = 'app.Point'");
   });
 
   it('names keys that are not identifiers with brackets', () => {
@@ -332,6 +333,7 @@ describe('Serializer: the path of a refused value goes all the way down through 
 describe('commit: the path of an unregistered persistent class goes all the way down', () => {
   class Unlisted extends Persistent {}
   class Bag extends Persistent {
+    static _p_name = 'Bag';
     slot: unknown = null;
   }
 

@@ -135,7 +135,7 @@ export class UnregisteredClassError extends SerializationError {
   constructor(className: string, path: string, message?: string) {
     super(
       message ??
-        `Cannot store an instance of class ${className} at ${path}: the class is not registered. Make it extend Persistent and call registerClass(${className}), or store plain data instead.`,
+        `Cannot store an instance of class ${className} at ${path}: the class is not registered. Make it extend Persistent, give it a stable stored name (static _p_name = 'app.${className}') and list it in the database's classes or call registerClass(${className}); or store plain data instead.`,
       path,
     );
     this.className = className;
