@@ -1,6 +1,6 @@
 /**
- * The library in a real Chromium page: persistent objects (Proxy), the serializer (cbor-x as the
- * browser bundles it), connections, and the errors an app sees.
+ * The library in a real Chromium page: persistent objects (Proxy), the serializer (shelfdb's CBOR
+ * codec as the browser runs it), connections, and the errors an app sees.
  */
 import { expect, test, type Page } from '@playwright/test';
 
@@ -26,6 +26,7 @@ test('commits objects in the page and reads them back through a new connection',
   const result = await page.evaluate(async () => {
     const { openDatabase, Persistent, PersistentList } = window.shelfdb;
     class Note extends Persistent {
+      static _p_name = 'e2e.Note';
       text = '';
       created = new Date(0);
       tags = new Set<string>();
@@ -87,6 +88,7 @@ test('raises the documented errors in the page', async ({ page }) => {
     const { openDatabase, Persistent, GhostError, WriteConflictError, UnregisteredClassError } =
       window.shelfdb;
     class Item extends Persistent {
+      static _p_name = 'e2e.Item';
       n = 0;
       el: unknown = null;
     }
