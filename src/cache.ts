@@ -13,7 +13,10 @@
  * ghosts under running code) ghosts clean objects until at most `maxCount` are loaded and their
  * stored sizes sum to at most `maxBytes`. Eviction is CLOCK (second chance): an object read since
  * the last pass (`meta.accessed`, set by the proxy on every read) is moved to the young end once
- * instead of being ghosted. Changed objects are never ghosted: the connection holds them.
+ * instead of being ghosted. Changed objects are never ghosted: the connection holds them. Nor are
+ * held objects (`hold`: what the app shows, e.g. through shelfdb/react): a ghost is never named by
+ * a later 'change' (the snapshot skips ghosts when others change them), so an object evicted while
+ * it is on screen would stay on screen with its old value.
  */
 import { ghostify, metaOf, type Persistent } from './persistent.js';
 
@@ -28,6 +31,8 @@ export class Cache {
   private readonly loaded = new Map<number, Persistent>();
   /** Sum of the stored sizes of the loaded objects. */
   private loadedBytes = 0;
+  /** Objects `shrink` must not ghost, with how many holds each has (see `hold`). */
+  private readonly held = new Map<Persistent, number>();
 
   constructor(
     /** Target count of loaded objects. */
@@ -70,6 +75,39 @@ export class Cache {
     }
   }
 
+  /**
+   * Keeps `obj` from being ghosted by `shrink` (loaded now or later) until every hold on it is
+   * released: holds are counted, and the release function returned works once.
+   */
+  hold(obj: Persistent): () => void {
+    this.held.set(obj, (this.held.get(obj) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const count = this.held.get(obj) ?? 0;
+      if (count <= 1) this.held.delete(obj);
+      else this.held.set(obj, count - 1);
+    };
+  }
+
+  /** How many distinct objects are held (see `hold`). */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /**
+   * The oids of the loaded objects whose revision is `serial`. Right after the connection's own
+   * transaction `serial` landed, before the snapshot moves on, these are exactly the objects it
+   * wrote: every written object was just noted loaded at it, and every load reads at the snapshot,
+   * which is older than any transaction of its own still landing.
+   */
+  oidsAt(serial: number): number[] {
+    const oids: number[] = [];
+    for (const [oid, obj] of this.loaded) if (metaOf(obj).serial === serial) oids.push(oid);
+    return oids;
+  }
+
   /** Loaded objects, oldest first. */
   loadedObjects(): IterableIterator<Persistent> {
     return this.loaded.values();
@@ -97,7 +135,7 @@ export class Cache {
       if (this.loaded.size <= this.maxCount && this.loadedBytes <= this.maxBytes) break;
       if (budget-- <= 0) break;
       const m = metaOf(obj);
-      if (m.status !== 'saved') continue; // changed objects stay
+      if (m.status !== 'saved' || this.held.has(obj)) continue; // changed and held objects stay
       this.loaded.delete(oid);
       if (m.accessed) {
         m.accessed = false;
@@ -115,6 +153,7 @@ export class Cache {
   clear(): void {
     this.known.clear();
     this.loaded.clear();
+    this.held.clear();
     this.loadedBytes = 0;
   }
 }

@@ -5,8 +5,8 @@
  * meanwhile. The snapshot moves only at a boundary: `commit`, `abort`, `sync`, or, with `autoSync`,
  * when an invalidation arrives while the connection is idle (no changed objects, no commit and no
  * `transact` running). Moving it turns the objects others changed into ghosts and fires `'change'`.
- * Every commit is a boundary: one that writes moves to its own tid, one that writes nothing to the
- * newest snapshot, as `sync` does.
+ * Every commit is a boundary: one that writes moves to its own tid and fires `'commit'`, one that
+ * writes nothing to the newest snapshot, as `sync` does, and fires nothing of its own.
  *
  * The Connection is the API and the boundaries (which calls may run when, and when the snapshot
  * may move). It delegates: the tid read at and the invalidations pushed meanwhile (gaps included)
@@ -24,7 +24,7 @@ import { Snapshot } from './snapshot.js';
 import { Loader, type Revision } from './loader.js';
 import { Committer } from './committer.js';
 import { CallQueue } from './call-queue.js';
-import { ChangeEvent, ConnectionErrorEvent, StaleEvent } from './events.js';
+import { ChangeEvent, CommitEvent, ConnectionErrorEvent, StaleEvent } from './events.js';
 import { metaOf, Persistent, type Jar } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
@@ -60,8 +60,10 @@ const closedError = (): DatabaseClosedError =>
  * A connection to a database: its own cache of objects and its own snapshot (the consistent state
  * as of its last commit, abort or sync), and the transactions made through them. Get one with
  * `db.open()`; open as many as you like. Fires `'change'` (ChangeEvent) when its snapshot moves to
- * include others' commits, `'stale'` (StaleEvent) when others commit objects it holds before it can
- * move, and `'error'` (ConnectionErrorEvent) for work the app did not call itself.
+ * include others' commits, `'commit'` (CommitEvent) when a commit of its own wrote objects,
+ * `'stale'` (StaleEvent) when others commit objects it holds before it can move, and `'error'`
+ * (ConnectionErrorEvent) for work the app did not call itself. Listening to both 'change' and
+ * 'commit' hears of every change to the objects it holds, whoever made it.
  * @example
  * const conn = db.open();
  * const root = await conn.root();
@@ -101,6 +103,7 @@ export class Connection extends EventTarget implements Jar {
       hold: () => host.holdSnapshot(this),
       moved: () => host.snapshotMoved(),
       changed: (tid, oids) => this.dispatchEvent(new ChangeEvent(tid, oids)),
+      wrote: (tid, oids) => this.dispatchEvent(new CommitEvent(tid, oids)),
       stale: (tid, oids) => this.dispatchEvent(new StaleEvent(tid, oids)),
       // Missed a message: ask the storage (sync applies the queue as it goes).
       missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
@@ -198,12 +201,32 @@ export class Connection extends EventTarget implements Jar {
     this.committer.pin(m.oid, m.serial as Tid);
   }
 
+  /**
+   * Keeps `obj` in memory, loaded, until the returned function is called: the cache does not turn
+   * it into a ghost to meet its size targets. For objects the app shows (shelfdb/react's hooks
+   * hold what they render): the events name only objects the connection has loaded, so an object
+   * evicted from the cache while on screen would not be named when another tab changes it. Holds
+   * are counted per object; each release function works once. Holding a ghost keeps it once
+   * loaded. After `close()` holding does nothing.
+   * @throws ShelfError if `obj` belongs to another connection.
+   * @example
+   * const release = conn.hold(todo);
+   * // … while todo is on screen, 'change' and 'commit' name it whenever it changes …
+   * release();
+   */
+  hold(obj: Persistent): () => void {
+    this.loader.checkOwn(metaOf(obj));
+    if (this.closed) return () => undefined;
+    return this.cache.hold(obj);
+  }
+
   // ─── writing ──────────────────────────────────────────────────────────────
 
   /**
    * Writes every changed object and every new object reachable from them in one atomic, durable
-   * transaction. Resolves to its tid. Like every commit, an empty one (nothing changed) is a
-   * boundary: it writes nothing, moves to the newest snapshot and resolves to that tid.
+   * transaction. Resolves to its tid, after firing `'commit'` (CommitEvent) naming the objects
+   * written. Like every commit, an empty one (nothing changed) is a boundary: it writes nothing,
+   * fires no 'commit', moves to the newest snapshot and resolves to that tid.
    *
    * After a commit failed with StorageBusyError (not known whether it landed), the next commit
    * first resends that very transaction, which lands it exactly once; changes made since then are
@@ -332,12 +355,15 @@ export class Connection extends EventTarget implements Jar {
     known: number;
     /** Objects changed and not yet committed. */
     changed: number;
+    /** Objects kept from eviction by `hold`. */
+    held: number;
   } {
     return {
       loaded: this.cache.loadedCount,
       bytes: this.cache.bytes,
       known: this.cache.knownCount,
       changed: this.committer.changedCount,
+      held: this.cache.heldCount,
     };
   }
 

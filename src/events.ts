@@ -2,6 +2,7 @@
  * The events shelfdb fires. `Connection` and `Database` are EventTargets:
  *
  * - on a Connection: `'change'` (ChangeEvent) when its snapshot moved to include others' commits,
+ *   `'commit'` (CommitEvent) when a commit of its own wrote records,
  *   `'stale'` (StaleEvent) when others committed objects it holds before its snapshot can move,
  *   `'error'` (ConnectionErrorEvent) for work the app did not call itself;
  * - on a Database: `'busy'` (BusyEvent) when the tab holding the storage did not answer in time,
@@ -18,6 +19,32 @@ export class ChangeEvent extends Event {
     readonly oids: number[],
   ) {
     super('change');
+  }
+}
+
+/**
+ * Fired on a Connection ('commit') after one of its own transactions landed: a `commit()` (or the
+ * final commit of `transact()`) that wrote records. It fires once per transaction stored, after the
+ * connection moved to it and before the `commit()` call resolves, so listeners read the objects as
+ * written. It does not fire for a commit that wrote nothing (an empty one, or one with only
+ * `readCurrent` pins: nothing was written, so nothing shown can be out of date), nor for one that
+ * failed. A `commit()` that first resends a transaction whose earlier commit failed with
+ * StorageBusyError and then stores the changes made since lands two transactions, and fires twice.
+ * Others' commits fire `'change'` instead.
+ * @example
+ * conn.addEventListener('commit', (event) => {
+ *   const { tid, oids } = event as CommitEvent;
+ *   console.log(`transaction ${tid} wrote ${oids.length} objects`);
+ * });
+ */
+export class CommitEvent extends Event {
+  constructor(
+    /** The tid of the transaction stored. */
+    readonly tid: Tid,
+    /** The oids of the objects it wrote, those it stored for the first time included. */
+    readonly oids: number[],
+  ) {
+    super('commit');
   }
 }
 

@@ -13,6 +13,8 @@
  * - Queued invalidations the snapshot already includes are dropped whenever it moves.
  * - One that is not applied at once names the held objects it changes to the owner (`stale`), so
  *   the app hears of them before the next boundary moves the snapshot (`changed`).
+ * - `advance` names the objects the connection's own transaction wrote to the owner (`wrote`),
+ *   once per transaction, after the move: the app hears of its own writes as of others'.
  */
 import type { Invalidation, Storage, Tid } from './shared/storage.js';
 import { ghostify, metaOf } from './persistent.js';
@@ -28,6 +30,8 @@ export interface SnapshotOwner {
   moved(): void;
   /** The snapshot moved to `tid`; `oids` are objects held that changed (now ghosts unless changed here). */
   changed(tid: Tid, oids: number[]): void;
+  /** The connection's own transaction `tid` landed, writing `oids`; the snapshot moved to it. */
+  wrote(tid: Tid, oids: number[]): void;
   /** Others committed `oids`, objects held, in `tid`, and the snapshot cannot move there yet. */
   stale(tid: Tid, oids: number[]): void;
   /** A pushed invalidation was missed: sync in the background. */
@@ -91,11 +95,15 @@ export class Snapshot {
    * move while a commit is in flight or its fate unknown.
    */
   async advance(tid: Tid): Promise<void> {
-    if (tid === (this.current as Tid) + 1) {
-      this.moveTo(tid, []);
-      return;
+    // Read before moving: the move may ghost written objects that others changed since.
+    const written = this.owner.cache.oidsAt(tid);
+    try {
+      if (tid === (this.current as Tid) + 1) this.moveTo(tid, []);
+      else await this.pull();
+    } finally {
+      // It landed whether or not the pull worked: what shows the written objects must hear of it.
+      if (written.length > 0) this.owner.wrote(tid, written);
     }
-    await this.pull();
   }
 
   /** Asks the storage what changed since the snapshot and moves to the newest. */

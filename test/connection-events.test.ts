@@ -165,3 +165,67 @@ describe("Connection: the 'stale' event", () => {
     );
   });
 });
+
+describe('Connection.hold: objects the app shows stay loaded, so the events keep naming them', () => {
+  /** A database with a cache of one object and todos a and b; `other` has loaded and read a. */
+  async function tinyCache() {
+    const { db } = makeDb({ cacheSize: 1 });
+    const conn = db.open();
+    const root = await conn.root();
+    const a = todo('a');
+    const b = todo('b');
+    root.set('a', a);
+    root.set('b', b);
+    await conn.commit();
+    const other = db.open();
+    const a2 = (await other.get(a._p_oid as number)) as Todo;
+    expect(a2.title).toBe('a');
+    return { db, conn, a, b, other, a2 };
+  }
+
+  it("keeps a held object loaded through shrinking, and 'change' names it when another connection commits it", async () => {
+    const { conn, a, b, other, a2 } = await tinyCache();
+    const release = other.hold(a2);
+    const b2 = (await other.get(b._p_oid as number)) as Todo;
+    expect(b2.title).toBe('b');
+    await other.sync(); // a boundary: shrinks the cache to one object
+    expect(other.shrinkCache()).toBe(0);
+    expect(a2._p_status).toBe('saved');
+    expect(b2._p_status).toBe('ghost');
+    const change = next<ChangeEvent>(other, 'change');
+    await conn.transact(() => {
+      a.title = 'a, elsewhere'; // conn's cache is tiny too: transact loads a again
+    });
+    expect(await change).toMatchObject({ tid: conn.snapshotTid, oids: [a2._p_oid] });
+    release();
+    expect(other.cacheInfo().held).toBe(0);
+  });
+
+  it('counts holds: the object can be evicted once every hold is released, each release working once', async () => {
+    const { b, other, a2 } = await tinyCache();
+    const first = other.hold(a2);
+    const second = other.hold(a2);
+    expect(other.cacheInfo().held).toBe(1);
+    first();
+    first(); // a second call does not release the other hold
+    const b2 = (await other.get(b._p_oid as number)) as Todo;
+    expect(b2.title).toBe('b');
+    other.shrinkCache();
+    expect(a2._p_status).toBe('saved');
+    second();
+    expect(other.cacheInfo().held).toBe(0);
+    expect((await other.load(b2)).title).toBe('b'); // read: a second chance for b too
+    other.shrinkCache();
+    expect(a2._p_status).toBe('ghost');
+  });
+
+  it('refuses an object of another connection, and does nothing after close', async () => {
+    const { conn, a, other } = await tinyCache();
+    expect(() => other.hold(a)).toThrow(/belongs to another connection/);
+    other.close();
+    const release = conn.hold(a);
+    conn.close();
+    expect(() => conn.hold(a)).not.toThrow();
+    release();
+  });
+});

@@ -2,7 +2,8 @@
 /**
  * shelfdb/react in Node: the hooks rendered by react-dom into happy-dom's document, over a
  * MemoryStorage database with two connections: the component's, and `writer`, whose commits reach
- * the component's connection as 'change' events, as another tab's would.
+ * the component's connection as 'change' events, as another tab's would. Commits through the
+ * component's own connection reach it as 'commit' events.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
@@ -22,6 +23,7 @@ import {
   type BTreeRange,
   type Connection,
   type Database,
+  type DatabaseOptions,
 } from '../src/index.js';
 import { useConnection, useObject, useRange, useRoot } from '../src/react/index.js';
 import { rangeKey } from '../src/react/use-range.js';
@@ -72,20 +74,23 @@ async function settle(predicate: () => boolean, what: string): Promise<void> {
   }
 }
 
-/** Counts the 'change' listeners on `conn` (adds minus removes), from now on. */
-function countChangeListeners(conn: Connection): () => number {
-  let count = 0;
+/**
+ * Counts the 'change' and 'commit' listeners on `conn` (adds minus removes), from now on, as
+ * "change commit".
+ */
+function countChangeListeners(conn: Connection): () => string {
+  const count = { change: 0, commit: 0 };
   const add = conn.addEventListener.bind(conn);
   const remove = conn.removeEventListener.bind(conn);
   vi.spyOn(conn, 'addEventListener').mockImplementation((type, listener, options) => {
-    if (type === 'change') count++;
+    if (type === 'change' || type === 'commit') count[type]++;
     add(type, listener, options);
   });
   vi.spyOn(conn, 'removeEventListener').mockImplementation((type, listener, options) => {
-    if (type === 'change') count--;
+    if (type === 'change' || type === 'commit') count[type]--;
     remove(type, listener, options);
   });
-  return () => count;
+  return () => `${count.change} ${count.commit}`;
 }
 
 /** Every connection `db.open()` hands out from now on. */
@@ -150,8 +155,12 @@ function countScans(): number[] {
 }
 
 /** A database whose root holds 'title', a todo 'todo' and a BTree 'tree' of `entries`. */
-async function seeded(entries: [number, unknown][] = [], minimumDegree = 2) {
-  const { db } = makeDb();
+async function seeded(
+  entries: [number, unknown][] = [],
+  minimumDegree = 2,
+  options: DatabaseOptions = {},
+) {
+  const { db } = makeDb(options);
   const writer = db.open();
   const root = await writer.root();
   const tree = new BTree<number, unknown>({ minimumDegree });
@@ -299,7 +308,7 @@ describe('useRoot and useObject', () => {
     expect(renders.count).toBe(before);
   });
 
-  it('remove their change listeners when the component unmounts', async () => {
+  it('remove their change and commit listeners when the component unmounts', async () => {
     const { db, root } = await seeded();
     const conn = db.open();
     const listeners = countChangeListeners(conn);
@@ -311,9 +320,9 @@ describe('useRoot and useObject', () => {
     };
     const view = await mount(h(Show));
     await settle(() => view.text() === 'first write tests', 'the first render');
-    expect(listeners()).toBe(2);
+    expect(listeners()).toBe('2 2');
     await view.unmount();
-    expect(listeners()).toBe(0);
+    expect(listeners()).toBe('0 0');
     expect(root.get('title')).toBe('first');
   });
 
@@ -344,6 +353,62 @@ describe('useRoot and useObject', () => {
     expect(view.text()).toBe('2: loading');
     loads.passThrough();
     await settle(() => view.text() === '2: new', 'the reloaded todo');
+  });
+
+  it('re-render every component showing an object committed through their own connection', async () => {
+    const { db } = await seeded();
+    const opened = trackOpens(db);
+    const view = await mount(h(app(db, { count: 0 })));
+    await settle(() => view.text() === 'first / write tests', 'the first render');
+    const conn = opened[0] as Connection; // the app's one connection: it writes through it too
+    const root = await conn.root();
+    root.set('title', 'own');
+    (root.get('todo') as Todo).title = 'mine';
+    await conn.commit();
+    await settle(() => view.text() === 'own / mine', 'the values committed by the same connection');
+  });
+
+  it('show an object committed through the own connection for the first time', async () => {
+    const { db } = await seeded();
+    const conn = db.open();
+    const root = await conn.root();
+    const fresh = todo('draft');
+    const Show: FunctionComponent = () => useObject(conn, fresh)?.title ?? 'loading';
+    const view = await mount(h(Show));
+    expect(view.text()).toBe('draft');
+    root.set('fresh', fresh);
+    await conn.commit();
+    fresh.title = 'stored';
+    await conn.commit();
+    await settle(() => view.text() === 'stored', 'the second commit of the new object');
+  });
+
+  it('keep showing the newest value of an object the cache would have evicted', async () => {
+    // The writer shares the tiny cache: it writes in transact, which loads what it evicted.
+    const { db, writer, root } = await seeded([], 2, { cacheSize: 1 });
+    const other = todo('other');
+    const shown = await writer.transact(() => {
+      root.set('other', other);
+      return root.get('todo') as Todo;
+    });
+    const conn = db.open();
+    const item = (await conn.get(shown._p_oid as number)) as Todo;
+    const Show: FunctionComponent = () => useObject(conn, item)?.title ?? 'loading';
+    const view = await mount(h(Show));
+    expect(view.text()).toBe('write tests');
+    // The page reads something else, then reaches a boundary, which shrinks the cache to 1 object.
+    const read = (await conn.get(other._p_oid as number)) as Todo;
+    expect(read.title).toBe('other');
+    await conn.sync();
+    await writer.transact(() => {
+      shown.title = 'changed in another tab';
+    });
+    const tid = writer.snapshotTid;
+    await settle(() => conn.snapshotTid === tid, "the component's connection at the commit");
+    await settle(() => view.text() === 'changed in another tab', 'the new value on screen');
+    expect(conn.cacheInfo().held).toBe(1);
+    await view.unmount();
+    expect(conn.cacheInfo().held).toBe(0);
   });
 
   it('send a failed load to the error boundary', async () => {
@@ -400,6 +465,40 @@ describe('useRange', () => {
     await tree.set(3, 'C');
     await writer.commit();
     await settle(() => view.text() === '3=C 4=d', 'the new value');
+  });
+
+  it('follows inserts and deletes committed through its own connection', async () => {
+    const { db } = await seeded([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    const conn = db.open();
+    const view = await mount(h(rangeView(conn, []), { range: {} }));
+    await settle(() => view.text() === '1=a 2=b', 'the first entries');
+    const tree = (await conn.root()).get('tree') as BTree<number, unknown>;
+    await tree.set(3, 'c');
+    await conn.commit();
+    await settle(() => view.text() === '1=a 2=b 3=c', 'the entry inserted by the same connection');
+    await tree.delete(1);
+    await conn.commit();
+    await settle(() => view.text() === '2=b 3=c', 'the entry deleted by the same connection');
+  });
+
+  it('follows a value the cache would have evicted, changed in place elsewhere', async () => {
+    const item = todo('one');
+    const other = todo('other');
+    const { db, writer, root } = await seeded([[1, item]], 2, { cacheSize: 1 });
+    await writer.transact(() => root.set('other', other));
+    const conn = db.open();
+    const view = await mount(h(rangeView(conn, []), { range: {} }));
+    await settle(() => view.text() === '1=one', 'the first entries');
+    const read = (await conn.get(other._p_oid as number)) as Todo;
+    expect(read.title).toBe('other');
+    await conn.sync(); // a boundary: the cache shrinks to 1 object
+    await writer.transact(() => {
+      item.title = 'uno';
+    });
+    await settle(() => view.text() === '1=uno', 'the value changed in place');
   });
 
   it('follows a persistent value changed in place elsewhere', async () => {
@@ -472,7 +571,7 @@ describe('useRange', () => {
     entries.mockRestore();
   });
 
-  it('removes its change listener when the component unmounts, also under StrictMode', async () => {
+  it('removes its change and commit listeners when the component unmounts, also under StrictMode', async () => {
     const { db } = await seeded([[1, 'a']]);
     for (const strict of [false, true]) {
       const conn = db.open();
@@ -481,9 +580,9 @@ describe('useRange', () => {
       const element = h(View, { range: {} });
       const view = await mount(strict ? h(StrictMode, null, element) : element);
       await settle(() => view.text() === '1=a', 'the entries');
-      expect(listeners()).toBe(2); // useRoot's and useRange's
+      expect(listeners()).toBe('2 2'); // useRoot's and useRange's
       await view.unmount();
-      expect(listeners()).toBe(0);
+      expect(listeners()).toBe('0 0');
     }
   });
 

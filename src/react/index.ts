@@ -3,11 +3,12 @@
  * only this entry imports it).
  *
  * - `useConnection(db)`: a Connection for the component's life.
- * - `useRoot(conn)`, `useObject(conn, obj)`: an object, loaded, re-rendered on others' commits.
- * - `useRange(tree, range, { limit })`: a BTree range, live.
+ * - `useRoot(conn)`, `useObject(conn, obj)`: an object, loaded, re-rendered on every commit that
+ *   changes it: others' ('change') and the connection's own ('commit').
+ * - `useRange(tree, range, { limit })`: a BTree range, live, on the same events.
  *
- * Every hook keeps its state in React (no module-level state) and removes its listeners when the
- * component unmounts.
+ * Every hook keeps its state in React (no module-level state), holds what it shows in the cache
+ * (`conn.hold`) and removes its listeners and holds when the component unmounts.
  */
 export { useConnection, type UseConnectionOptions } from './use-connection.js';
 export { useObject, useRoot } from './use-object.js';

@@ -5,17 +5,22 @@
  * connection holds, the connection's snapshot moves, the object turns into a ghost and 'change'
  * names it. The watch then loads it again and tells React, whose snapshot is a version token made
  * of the object's status and `_p_serial` (the tid of the revision loaded), so a reload that brought
- * a new revision re-renders.
+ * a new revision re-renders. A commit through the connection itself leaves the object loaded with
+ * its new `_p_serial` and 'commit' names it: the watch tells React at once.
  *
  * Invariants:
+ * - While subscribed, the watch holds the object (`conn.hold`), so the cache never evicts it: an
+ *   evicted object is a ghost, and 'change' never names a ghost, so the screen would keep showing
+ *   its old value after another tab changed it.
  * - Nothing happens before `subscribe` (React may create a watch in a render it throws away), and
- *   `unsubscribe` removes the one 'change' listener and makes every later result of a load a no-op.
+ *   `unsubscribe` removes the 'change' and 'commit' listeners, releases the hold and makes every
+ *   later result of a load a no-op.
  * - React is not told when the object turns into a ghost, only when it is loaded again, so the UI
  *   does not flash "loading" on every remote change; the hook returns undefined for a ghost, so a
  *   render in between never reads a ghost's fields (GhostError).
  * - One load at a time per watch.
  */
-import type { Connection, Persistent } from '../index.js';
+import type { CommitEvent, Connection, Persistent } from '../index.js';
 import { reportOrphanError } from './report.js';
 
 export class ObjectWatch<T extends Persistent> {
@@ -25,20 +30,26 @@ export class ObjectWatch<T extends Persistent> {
   private loading: Promise<void> | undefined;
   /** The failure of the last load, shown to the component (thrown in its render). */
   private failure: { error: unknown } | undefined;
+  /** Releases the hold on the object, while subscribed. */
+  private release: (() => void) | undefined;
 
   constructor(
     readonly conn: Connection,
     readonly obj: T,
   ) {}
 
-  /** React subscribes: listen for 'change' and load the object if it is a ghost. */
+  /** React subscribes: hold the object, listen for 'change' and 'commit', load it if a ghost. */
   readonly subscribe = (notify: () => void): (() => void) => {
     this.listeners.add(notify);
-    if (this.listeners.size === 1) this.conn.addEventListener('change', this.onChange);
+    if (this.listeners.size === 1) this.start();
     this.ensureLoaded();
     return () => {
       this.listeners.delete(notify);
-      if (this.listeners.size === 0) this.conn.removeEventListener('change', this.onChange);
+      if (this.listeners.size > 0) return;
+      this.conn.removeEventListener('change', this.onChange);
+      this.conn.removeEventListener('commit', this.onCommit);
+      this.release?.();
+      this.release = undefined;
     };
   };
 
@@ -56,7 +67,7 @@ export class ObjectWatch<T extends Persistent> {
 
   /**
    * Loads the object if it is a ghost and no load runs: after 'change', on subscribe, and after each
-   * render (a boundary may have ghosted it to shrink the cache, which fires no event).
+   * render (abort() turns changed objects into ghosts without an event).
    */
   ensureLoaded(): void {
     if (this.listeners.size === 0 || this.loading !== undefined || this.failure !== undefined) {
@@ -81,12 +92,31 @@ export class ObjectWatch<T extends Persistent> {
     this.loading = loading;
   }
 
+  /** The first subscriber: listen, and hold the object (or show why it cannot be held). */
+  private start(): void {
+    this.conn.addEventListener('change', this.onChange);
+    this.conn.addEventListener('commit', this.onCommit);
+    try {
+      this.release = this.conn.hold(this.obj);
+    } catch (error) {
+      // An object of another connection: shown to the component as its failure.
+      this.failure = { error };
+      this.notify();
+    }
+  }
+
   /**
    * 'change': the snapshot moved. The object is a ghost if others changed it (named in the event),
-   * or if it was ghosted meanwhile without an event (cache shrink); either way it loads again.
+   * or if it was ghosted meanwhile without an event (abort); either way it loads again.
    */
   private readonly onChange = (): void => {
     this.ensureLoaded();
+  };
+
+  /** 'commit': the connection's own commit; if it wrote the object, React renders its new state. */
+  private readonly onCommit = (event: Event): void => {
+    const oid = this.obj._p_oid;
+    if (oid !== undefined && (event as CommitEvent).oids.includes(oid)) this.notify();
   };
 
   private notify(): void {

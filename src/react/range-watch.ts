@@ -1,11 +1,15 @@
 /**
  * RangeWatch: the external store behind useRange (for React's useSyncExternalStore): the entries of
- * one range of a BTree, kept up to date as other connections and tabs commit.
+ * one range of a BTree, kept up to date as other connections and tabs, and the connection itself,
+ * commit.
  *
  * A run scans the range with `tree.entries(range)` up to `limit` entries, then remembers what the
  * result depends on: the tree object (its entry count changes with every insert and delete), the
- * nodes the scan visited, and the persistent values it returned. A 'change' that names one of
- * them, or finds one of them ghosted without an event (cache shrink), starts a new run.
+ * nodes the scan visited, and the persistent values it returned, and holds them (`conn.hold`), so
+ * the cache never evicts them: 'change' never names a ghost, so an evicted one that another tab
+ * changed would leave the old entries on screen. A 'change' (others' commits) or 'commit' (the
+ * connection's own) that names one of them, or finds one of them ghosted without an event
+ * (abort), starts a new run.
  *
  * Invariants:
  * - Every result comes from one snapshot: a run whose connection moved to another snapshot while
@@ -13,7 +17,8 @@
  * - Only the newest run may publish: each run carries a generation number, and a newer run, a
  *   change of range (a new watch) or `unsubscribe` makes older runs stop at their next entry and
  *   drop their result.
- * - Nothing happens before `subscribe`; `unsubscribe` removes the one 'change' listener.
+ * - Nothing happens before `subscribe`; `unsubscribe` removes the 'change' and 'commit' listeners
+ *   and releases the holds. Only a published result's objects are held, each until the next one.
  * - React is told only when a run finished: a re-run keeps showing the previous entries.
  */
 import {
@@ -53,6 +58,8 @@ export class RangeWatch<K extends BTreeKey, V> {
   private watchedOids = new Set<number>();
   /** The same objects, to notice one ghosted without an event. */
   private watched: Persistent[] = [];
+  /** Releases the holds on `watched`. */
+  private releaseWatched: () => void = () => undefined;
 
   /** @throws ShelfError if the tree is not stored yet (it has no connection to read through). */
   constructor(
@@ -73,19 +80,26 @@ export class RangeWatch<K extends BTreeKey, V> {
     this.listeners.add(notify);
     if (this.listeners.size === 1) {
       this.conn.addEventListener('change', this.onChange);
+      this.conn.addEventListener('commit', this.onChange);
       this.run();
     }
     return () => {
       this.listeners.delete(notify);
       if (this.listeners.size > 0) return;
       this.conn.removeEventListener('change', this.onChange);
+      this.conn.removeEventListener('commit', this.onChange);
       this.generation++; // the running scan stops and drops its result
+      this.releaseWatched();
+      this.releaseWatched = () => undefined;
     };
   };
 
   readonly getSnapshot = (): RangeState<K, V> => this.state;
 
-  /** 'change': runs again if the event names what the result depends on, or it was ghosted. */
+  /**
+   * 'change' or 'commit' (both carry `oids`): runs again if the event names what the result
+   * depends on, or it was ghosted.
+   */
   private readonly onChange = (event: Event): void => {
     const { oids } = event as Event & { oids: readonly number[] };
     const named = oids.some((oid) => this.watchedOids.has(oid));
@@ -155,6 +169,9 @@ export class RangeWatch<K extends BTreeKey, V> {
     };
     if (this.tree._p_status !== 'ghost') visitNodes(this.tree.root, bounds, objects);
     for (const [, value] of entries) if (value instanceof Persistent) objects.push(value);
+    const releases = objects.map((obj) => this.conn.hold(obj));
+    this.releaseWatched();
+    this.releaseWatched = () => releases.forEach((release) => release());
     this.watched = objects;
     this.watchedOids = new Set(
       objects.map((obj) => obj._p_oid).filter((oid): oid is number => oid !== undefined),

@@ -1,6 +1,7 @@
 /**
- * useObject and useRoot: a persistent object, loaded, for a component that re-renders when another
- * connection or tab commits a change to it.
+ * useObject and useRoot: a persistent object, loaded, for a component that re-renders whenever a
+ * change to it is committed: by another connection or tab ('change'), or through its own
+ * connection ('commit').
  *
  * Loading is shown as `undefined` (no Suspense): the hooks return undefined until the object is
  * loaded, and also for the moment between another commit ghosting it and its reload, should the
@@ -17,14 +18,16 @@ const subscribeNothing = (): (() => void) => () => undefined;
 const noVersion = (): string => '';
 
 /**
- * Returns `obj` loaded, and re-renders the component whenever another connection or tab commits a
- * change to it (the connection's 'change' event names it; the hook loads it again first). Returns
- * undefined while `conn` or `obj` is undefined and while the object is loading (a ghost).
+ * Returns `obj` loaded, and re-renders the component whenever a change to it is committed: by
+ * another connection or tab (the connection's 'change' event names it; the hook loads it again
+ * first), or through `conn` itself (its 'commit' event names it). Returns undefined while `conn` or
+ * `obj` is undefined and while the object is loading (a ghost). While mounted, the hook holds the
+ * object (`conn.hold`): the cache does not evict what is on screen.
  *
  * The object changes in place: its identity stays the same across renders, so a child memoized on
  * it (`React.memo`) does not re-render by itself; use the hook in the component that reads the
- * fields. Changes committed through `conn` itself fire no 'change': re-render after your own
- * commit yourself (or write through another connection of the same database).
+ * fields. Changes not committed yet re-render nothing: the component shows what is committed (and
+ * what it rendered since).
  * @throws (to the error boundary) what loading it threw: DatabaseClosedError after `conn` closed,
  *   ShelfError if `obj` belongs to another connection, ReadConflictError if pack removed the
  *   revision the snapshot needs.
@@ -47,7 +50,7 @@ export function useObject<T extends Persistent>(
     watch?.getSnapshot ?? noVersion,
     watch?.getSnapshot ?? noVersion,
   );
-  // After every render: the object may have been ghosted without an event (cache shrink).
+  // After every render: the object may have been ghosted without an event (abort).
   useEffect(() => watch?.ensureLoaded());
   return watch?.current();
 }
@@ -57,8 +60,8 @@ type RootState = { conn: Connection; root: PersistentDict } | { conn: Connection
 
 /**
  * Returns the connection's root object (a PersistentDict, created by the first connection that
- * asks), loaded, and re-renders when another connection or tab commits a change to it, as
- * {@link useObject} does. Returns undefined while `conn` is undefined or the root is loading.
+ * asks), loaded, and re-renders whenever a change to it is committed, through `conn` or elsewhere,
+ * as {@link useObject} does. Returns undefined while `conn` is undefined or the root is loading.
  * @throws (to the error boundary) what `conn.root()` threw (DatabaseClosedError, StorageError…).
  * @example
  * const root = useRoot(useConnection(db));

@@ -1,6 +1,6 @@
 /**
  * useRange: the entries of a BTree range for a component, updated live as other connections and
- * tabs commit (see range-watch.ts for when it runs again).
+ * tabs, and the tree's own connection, commit (see range-watch.ts for when it runs again).
  */
 import { useMemo, useSyncExternalStore } from 'react';
 import { Persistent, type BTree, type BTreeKey, type BTreeRange } from '../index.js';
@@ -34,10 +34,12 @@ const subscribeNothing = (): (() => void) => () => undefined;
 const noTree = (): RangeState<never, never> => NO_TREE;
 
 /**
- * Scans `range` of `tree` (up to `limit` entries) and re-renders with the new entries whenever
- * another connection or tab commits a change to what the scan read: an insert or delete in the
- * tree, a node it visited, a persistent value it returned. A change of `range` or `limit` starts a
- * new scan and drops the one running. Entries always come from one snapshot, never a mix.
+ * Scans `range` of `tree` (up to `limit` entries) and re-renders with the new entries whenever a
+ * change to what the scan read is committed, by another connection or tab or through the tree's
+ * own connection: an insert or delete in the tree, a node it visited, a persistent value it
+ * returned. While mounted, the hook holds those objects (`conn.hold`), so the cache does not evict
+ * them. A change of `range` or `limit` starts a new scan and drops the one running. Entries always
+ * come from one snapshot, never a mix.
  *
  * The range may be a new object on every render: it is compared by its values. `tree` may be a
  * ghost reference (`root.get('byDate')`); while it is undefined the result is empty and not loading.
