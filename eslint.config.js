@@ -15,6 +15,18 @@ const workerDynamicImport = [
   },
 ];
 
+// React is shelfdb/react's optional peer dependency: an import anywhere else would make `shelfdb`
+// or `shelfdb/storage` need it. Tests and browser tests may render with it.
+const reactMessage =
+  'Only src/react/ (shelfdb/react) may import React: it is an optional peer dependency, and shelfdb and shelfdb/storage must work without it.';
+const reactImport = { regex: '^react(-dom)?($|/)', message: reactMessage };
+const reactDynamicImport = [
+  { selector: 'ImportExpression[source.value=/^react(-dom)?($|\\/)/]', message: reactMessage },
+];
+// Flat config does not merge a rule's options across blocks: a later block that sets
+// no-restricted-imports or no-restricted-syntax for a file replaces the earlier one, so each block
+// below lists every restriction its files have.
+
 export default tseslint.config(
   {
     ignores: [
@@ -38,8 +50,23 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.{js,mjs,cjs,jsx,ts,mts,cts,tsx}'],
+    ignores: ['src/react/**', 'test/**', 'e2e/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [reactImport] }],
+      'no-restricted-syntax': ['error', ...reactDynamicImport],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
-    ignores: ['src/open-database.ts', 'src/shared/**'],
+    ignores: ['src/open-database.ts', 'src/shared/**', 'src/react/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [workerImport, reactImport] }],
+      'no-restricted-syntax': ['error', ...workerDynamicImport, ...reactDynamicImport],
+    },
+  },
+  {
+    files: ['src/react/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [workerImport] }],
       'no-restricted-syntax': ['error', ...workerDynamicImport],
@@ -73,6 +100,7 @@ export default tseslint.config(
               regex: '^\\.\\./src/(?!shared/)',
               message: 'Storage code (worker/) may import only src/shared/ from the page side.',
             },
+            reactImport,
           ],
         },
       ],

@@ -36,3 +36,47 @@ describe('the import boundary between page code and storage code', () => {
     expect(await lintAs('src/probe.ts', page)).toEqual([]);
   });
 });
+
+describe('the import boundary around React', () => {
+  const imports = [
+    "import { useState } from 'react';\nexport const s = useState;\n",
+    "import { createRoot } from 'react-dom/client';\nexport const c = createRoot;\n",
+    "export { jsx } from 'react/jsx-runtime';\n",
+    "export const r = (): Promise<unknown> => import('react');\n",
+  ];
+
+  it('refuses React, statically or dynamically, in page code, storage code and tools outside src/react', async () => {
+    for (const filePath of [
+      'src/probe.ts',
+      'src/index.ts',
+      'src/open-database.ts',
+      'src/shared/probe.ts',
+      'worker/probe.ts',
+      'scripts/probe.mjs',
+      'bench/probe.mjs',
+    ]) {
+      for (const code of imports) {
+        const rules = await lintAs(filePath, code);
+        expect(
+          rules.some((rule) => rule === 'no-restricted-imports' || rule === 'no-restricted-syntax'),
+          `${filePath}: ${code}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('lets src/react, the tests and the browser tests import React', async () => {
+    for (const filePath of ['src/react/probe.ts', 'test/probe.test.ts', 'e2e/pages/probe.ts']) {
+      for (const code of imports) expect(await lintAs(filePath, code), filePath).toEqual([]);
+    }
+  });
+
+  it('still refuses worker/ in src/react, and src/ outside src/shared in worker/', async () => {
+    expect(
+      await lintAs('src/react/probe.ts', "export { X } from '../../worker/x.js';\n"),
+    ).toContain('no-restricted-imports');
+    expect(await lintAs('worker/probe.ts', "export { X } from '../src/react/x.js';\n")).toContain(
+      'no-restricted-imports',
+    );
+  });
+});
