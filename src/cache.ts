@@ -91,6 +91,16 @@ export class Cache {
     };
   }
 
+  /** Whether `obj` is held (see `hold`). */
+  isHeld(obj: Persistent): boolean {
+    return this.held.has(obj);
+  }
+
+  /** Held objects, loaded or ghosts. */
+  heldObjects(): IterableIterator<Persistent> {
+    return this.held.keys();
+  }
+
   /** How many distinct objects are held (see `hold`). */
   get heldCount(): number {
     return this.held.size;

@@ -203,11 +203,12 @@ export class Connection extends EventTarget implements Jar {
 
   /**
    * Keeps `obj` in memory, loaded, until the returned function is called: the cache does not turn
-   * it into a ghost to meet its size targets. For objects the app shows (shelfdb/react's hooks
-   * hold what they render): the events name only objects the connection has loaded, so an object
-   * evicted from the cache while on screen would not be named when another tab changes it. Holds
-   * are counted per object; each release function works once. Holding a ghost keeps it once
-   * loaded. After `close()` holding does nothing.
+   * it into a ghost to meet its size targets, and `'change'` names it whenever others commit it,
+   * even while it is a ghost (abort() ghosts what a commit of unknown fate wrote). For objects the
+   * app shows (shelfdb/react's hooks hold what they render): 'change' names only the objects a
+   * connection has loaded or holds, so an object evicted from the cache while on screen would not
+   * be named when another tab changes it. Holds are counted per object; each release function
+   * works once. Holding a ghost keeps it once loaded. After `close()` holding does nothing.
    * @throws ShelfError if `obj` belongs to another connection.
    * @example
    * const release = conn.hold(todo);

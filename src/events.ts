@@ -15,7 +15,10 @@ export class ChangeEvent extends Event {
   constructor(
     /** The snapshot the connection moved to. */
     readonly tid: Tid,
-    /** The oids of the objects this connection held that changed (now ghosts unless changed here). */
+    /**
+     * The oids of the objects this connection held that changed (now ghosts unless changed here):
+     * those loaded or changed here, and those held with `conn.hold` even if they are ghosts.
+     */
     readonly oids: number[],
   ) {
     super('change');

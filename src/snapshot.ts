@@ -13,6 +13,10 @@
  * - Queued invalidations the snapshot already includes are dropped whenever it moves.
  * - One that is not applied at once names the held objects it changes to the owner (`stale`), so
  *   the app hears of them before the next boundary moves the snapshot (`changed`).
+ * - A move names (`changed`) every object held that changed: loaded ones, and ghosts the app holds
+ *   (`cache.hold`: what it shows). A held object is a ghost only when something other than the
+ *   cache's shrinking made it one (abort dropping a commit whose fate was not known), and what is
+ *   on screen must hear that it changed all the same.
  * - `advance` names the objects the connection's own transaction wrote to the owner (`wrote`),
  *   once per transaction, after the move: the app hears of its own writes as of others'.
  */
@@ -116,15 +120,19 @@ export class Snapshot {
     }
     // Older than the storage remembers: every clean object may have changed.
     const { cache } = this.owner;
-    const held: number[] = [];
+    const held = new Set<number>();
     for (const obj of [...cache.loadedObjects()]) {
       const m = metaOf(obj);
       if (m.status !== 'saved') continue;
       cache.noteGhost(obj);
       ghostify(m);
-      held.push(m.oid as number);
+      held.add(m.oid as number);
     }
-    this.moved(result.tid, held);
+    for (const obj of cache.heldObjects()) {
+      const m = metaOf(obj);
+      if (m.status === 'ghost' && m.oid !== undefined) held.add(m.oid);
+    }
+    this.moved(result.tid, [...held]);
   }
 
   /**
@@ -157,7 +165,10 @@ export class Snapshot {
     this.queue = [];
   }
 
-  /** Moves to `tid`, ghosting the clean objects among `oids` (others committed them). */
+  /**
+   * Moves to `tid`, ghosting the clean objects among `oids` (others committed them), and naming
+   * them, the changed ones and the held ghosts among them.
+   */
   private moveTo(tid: Tid, oids: Iterable<number>): void {
     const { cache } = this.owner;
     const held: number[] = [];
@@ -165,7 +176,10 @@ export class Snapshot {
       const obj = cache.get(oid);
       if (obj === undefined) continue;
       const m = metaOf(obj);
-      if (m.status === 'ghost') continue;
+      if (m.status === 'ghost') {
+        if (cache.isHeld(obj)) held.push(oid);
+        continue;
+      }
       if (m.status === 'saved') {
         cache.noteGhost(obj);
         ghostify(m);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ChangeEvent, Database, StaleEvent, type Connection } from '../src/index.js';
+import { ChangeEvent, Database, MemoryStorage, StaleEvent, type Connection } from '../src/index.js';
 import { CLASSES, Todo, makeDb, todo } from './fixtures.js';
 
 /** The next event of `type` on `target`, as a promise. */
@@ -217,6 +217,51 @@ describe('Connection.hold: objects the app shows stay loaded, so the events keep
     expect((await other.load(b2)).title).toBe('b'); // read: a second chance for b too
     other.shrinkCache();
     expect(a2._p_status).toBe('ghost');
+  });
+
+  it("names a held ghost in 'change' when another connection commits it", async () => {
+    const { db, conn, root, a } = await twoConnections();
+    const viewer = db.open();
+    const ghost = (await viewer.root()).get('a') as Todo; // never loaded
+    expect(ghost._p_status).toBe('ghost');
+    const release = viewer.hold(ghost);
+    const change = next<ChangeEvent>(viewer, 'change');
+    a.title = 'a, elsewhere';
+    const tid = await conn.commit();
+    expect(await change).toMatchObject({ tid, oids: [ghost._p_oid] });
+    release();
+    const unheld = record(viewer, 'change');
+    a.title = 'a, once more';
+    root.set('touched', true); // viewer holds the root: a 'change' comes, naming only the root
+    const next2 = next<ChangeEvent>(viewer, 'change');
+    await conn.commit();
+    await next2;
+    expect(unheld.flatMap(([, oids]) => oids)).toEqual([root._p_oid]);
+  });
+
+  it('names held ghosts too when the storage cannot say what changed (its sync answers reset)', async () => {
+    const inner = new MemoryStorage();
+    let reset = false;
+    const storage = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'sync') {
+          return async (sinceTid: number) => ({ ...(await target.sync(sinceTid)), reset });
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { db, conn, root, a } = await twoConnections(new Database(storage, { classes: CLASSES }));
+    const viewer = db.open();
+    viewer.autoSync = false;
+    const ghost = (await viewer.root()).get('a') as Todo;
+    viewer.hold(ghost);
+    a.title = 'a, elsewhere';
+    await conn.commit();
+    reset = true;
+    const change = next<ChangeEvent>(viewer, 'change');
+    await viewer.sync();
+    expect([...(await change).oids].sort()).toEqual([root._p_oid, ghost._p_oid].sort());
   });
 
   it('refuses an object of another connection, and does nothing after close', async () => {

@@ -18,16 +18,18 @@ import {
 import { createRoot, type Root } from 'react-dom/client';
 import {
   BTree,
+  Database,
   DatabaseClosedError,
+  StorageBusyError,
   type BTreeKey,
   type BTreeRange,
   type Connection,
-  type Database,
   type DatabaseOptions,
 } from '../src/index.js';
 import { useConnection, useObject, useRange, useRoot } from '../src/react/index.js';
 import { rangeKey } from '../src/react/use-range.js';
-import { makeDb, todo, type Todo } from './fixtures.js';
+import { CLASSES, makeDb, todo, type Todo } from './fixtures.js';
+import { flakyStorage } from './flaky-storage.js';
 import { MAX_TURNS, turn } from './until.js';
 
 declare global {
@@ -409,6 +411,24 @@ describe('useRoot and useObject', () => {
     expect(conn.cacheInfo().held).toBe(1);
     await view.unmount();
     expect(conn.cacheInfo().held).toBe(0);
+  });
+
+  it('show what landed after abort() dropped a commit whose fate was not known', async () => {
+    const flaky = flakyStorage();
+    const db = new Database(flaky.storage, { classes: CLASSES });
+    const conn = db.open();
+    const root = await conn.root();
+    const item = todo('before');
+    root.set('todo', item);
+    await conn.commit();
+    const Show: FunctionComponent = () => useObject(conn, item)?.title ?? 'loading';
+    const view = await mount(h(Show));
+    expect(view.text()).toBe('before');
+    item.title = 'landed';
+    flaky.faults.push('answer-and-broadcast'); // it lands; neither its answer nor broadcast comes
+    await expect(conn.commit()).rejects.toBeInstanceOf(StorageBusyError);
+    await conn.abort(); // the connection stops waiting: what loads now shows whether it landed
+    await settle(() => view.text() === 'landed', 'the value the dropped commit stored');
   });
 
   it('send a failed load to the error boundary', async () => {
