@@ -57,8 +57,13 @@ async function ready(page: Page, errors: string[]): Promise<void> {
   });
 }
 
-const call = <T>(page: Page, fn: (app: AppHandle) => Promise<T> | T): Promise<T> =>
-  page.evaluate(`(${fn.toString()})(window.app)`) as Promise<T>;
+/** Runs `fn(window.app, arg)` in the page: `fn` is sent as source, so it closes over nothing. */
+const call = <T, A = undefined>(
+  page: Page,
+  fn: (app: AppHandle, arg: A) => Promise<T> | T,
+  arg?: A,
+): Promise<T> =>
+  page.evaluate(`(${fn.toString()})(window.app, ${JSON.stringify(arg ?? null)})`) as Promise<T>;
 
 const todo = (title: string): Listed => ({ title, isTodo: true, broken: false });
 
@@ -179,12 +184,14 @@ test('a page with no bundler imports shelfdb through an import map and keeps its
   const errors = pageErrors(page);
   const server = await staticFiles(app, 5187);
   try {
-    await openApp(page, `${server.url}plain.html`, errors);
-    expect(await call(page, (a) => a.storage)).toBe('opfs');
-    await call(page, (a) => a.add('without a bundler'));
-    await page.reload();
-    await ready(page, errors);
-    expect(await call(page, (a) => a.list())).toEqual([todo('without a bundler')]);
+    for (const storage of ['opfs', 'indexeddb']) {
+      await openApp(page, `${server.url}plain.html?storage=${storage}`, errors);
+      expect(await call(page, (a) => a.storage)).toBe(storage);
+      await call(page, (a, title) => a.add(title), `without a bundler, on ${storage}`);
+      await page.reload();
+      await ready(page, errors);
+      expect(await call(page, (a) => a.list())).toEqual([todo(`without a bundler, on ${storage}`)]);
+    }
   } finally {
     await server.stop();
   }

@@ -98,7 +98,13 @@ await build({
   input: join(root, 'worker/entry.ts'),
   platform: 'browser',
   onwarn: strict,
-  output: { file: join(dist, 'worker.js'), format: 'es', sourcemap: true, codeSplitting: false },
+  output: {
+    dir: dist,
+    entryFileNames: 'worker.js',
+    chunkFileNames: 'worker-[name]-[hash].js',
+    format: 'es',
+    sourcemap: true,
+  },
 });
 await build({
   input: entries('worker/node.ts'),
@@ -134,8 +140,15 @@ function checkBrowserBuild() {
       throw new Error(`build: dist/${name} imports a Node built-in: the browser build must not`);
     }
   }
-  const worker = readFileSync(join(dist, 'worker.js'), 'utf8');
-  if (/^\s*import\s|^\s*export\s|\bimport\(/m.test(worker)) {
-    throw new Error('build: dist/worker.js must be one module with no imports');
+  // The worker sees no import map: it may load only its own chunks, never a bare specifier.
+  for (const name of files.filter((file) => file.startsWith('worker'))) {
+    const code = readFileSync(join(dist, name), 'utf8');
+    for (const [, specifier] of code.matchAll(/(?:\bfrom\s*|\bimport\(\s*)["']([^"']+)["']/g)) {
+      if (!/^\.\/worker(-[^/]+)?\.js$/.test(specifier)) {
+        throw new Error(
+          `build: dist/${name} imports ${specifier}: the worker may load only its own chunks`,
+        );
+      }
+    }
   }
 }

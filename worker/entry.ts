@@ -6,7 +6,6 @@
  */
 import { StorageError } from '../src/shared/errors.js';
 import type { Endpoint, OpenRequest } from '../src/shared/link.js';
-import { IndexedDBStorage } from './indexeddb-storage.js';
 import { OpfsBlockDirectory } from './opfs-file.js';
 import { ShelfStorage } from './shelf-storage.js';
 import { serveStorage, type Opened } from './storage-server.js';
@@ -51,6 +50,8 @@ async function openLocal(request: OpenRequest): Promise<Opened> {
     });
     return { storage, recovery: storage.recovery };
   }
+  // Loaded only where it is used: most browsers run OPFS, and this is a third of the worker.
+  const { IndexedDBStorage } = await import('./indexeddb-storage.js');
   const storage = await IndexedDBStorage.open(
     request.name,
     { indexedDB, IDBKeyRange },
