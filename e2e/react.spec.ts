@@ -1,7 +1,8 @@
 /**
  * shelfdb/react in real Chromium, across tabs: a React component in tab A (e2e/pages/react.html)
  * shows an object and a BTree range of an OPFS database; tab B commits to the same database, and
- * A re-renders with the new data (the commit reaches A's connection as 'change').
+ * A re-renders with the new data (the commit reaches A's connection as 'change'). A's own writes,
+ * through the connection its hooks read, re-render it too ('commit').
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { withProfile } from './profile.js';
@@ -70,5 +71,34 @@ test('a component in one tab re-renders with what another tab commits', async ({
 
     await writer.evaluate(() => window.db.close());
     await reader.close();
+  });
+});
+
+test('a component re-renders with what the app commits through its own connection', async ({
+  baseURL,
+}) => {
+  await withProfile(async (context) => {
+    const name = `react-own-${Date.now()}`;
+    const writer = await openWriter(context, baseURL as string, name);
+    const app = await context.newPage();
+    await app.goto(`${baseURL}/e2e/pages/react.html?db=${name}`);
+    await expect(app.locator('body[data-ready="yes"]')).toBeAttached();
+    await expect(app.locator('#note')).toHaveText('hello');
+    await expect(app.locator('#entries li')).toHaveText(['b=2', 'c=3', 'd=4']);
+
+    await app.locator('#edit').click(); // writes the note and inserts f through the app's connection
+    await expect(app.locator('#note')).toHaveText('edited in tab A');
+    await expect(app.locator('#entries li')).toHaveText(['b=2', 'c=3', 'd=4', 'f=6']);
+    await expect(app.locator('#error')).toHaveCount(0);
+    // And it is stored: the other tab reads it.
+    const stored = await writer.evaluate(async () => {
+      await window.conn.sync();
+      const note = (await window.conn.root()).get('note') as InstanceType<Shelf['PersistentDict']>;
+      return (await window.conn.load(note)).get('text');
+    });
+    expect(stored).toBe('edited in tab A');
+
+    await writer.evaluate(() => window.db.close());
+    await app.close();
   });
 });
