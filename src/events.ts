@@ -28,8 +28,9 @@ export class ChangeEvent extends Event {
 /**
  * Fired on a Connection ('commit') after one of its own transactions landed: a `commit()` (or the
  * final commit of `transact()`) that wrote records. It fires once per transaction stored, after the
- * connection moved to it and before the `commit()` call resolves, so listeners read the objects as
- * written. It does not fire for a commit that wrote nothing (an empty one, or one with only
+ * connection moved to it (or past it, to include others' commits that landed first; 'change' then
+ * names what they changed) and before the `commit()` call resolves, so listeners read the objects
+ * as written. It does not fire for a commit that wrote nothing (an empty one, or one with only
  * `readCurrent` pins: nothing was written, so nothing shown can be out of date), nor for one that
  * failed. A `commit()` that first resends a transaction whose earlier commit failed with
  * StorageBusyError and then stores the changes made since lands two transactions, and fires twice.
