@@ -9,9 +9,9 @@
  * a damaged state costs at most time and memory in proportion to its size, and ends in a
  * CorruptStorageError that names the problem and the byte.
  *
- * Two choices follow cbor-x, so old states read back as they did: the key `__proto__` of a plain
- * object comes back as `__proto_` (it never sets a prototype), and a Date is
- * `Math.round(seconds * 1000)` milliseconds.
+ * The key `__proto__` of a plain object comes back as `__proto_`, as cbor-x read it (it never sets
+ * a prototype). A Date comes back to the millisecond it was written with (see millisecondsOf),
+ * also where cbor-x read it 1 ms off.
  */
 import { CorruptStorageError } from './shared/errors.js';
 import {
@@ -43,7 +43,8 @@ const NONE = -1;
  * const state = new CborDecoder().decode(bytes, (oid, className) => ghostOf(oid, className));
  */
 export class CborDecoder {
-  private readonly utf8 = new TextDecoder();
+  // ignoreBOM: a string that starts with U+FEFF keeps it (by default TextDecoder drops it).
+  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
   /**
    * The object state in `bytes`, with references turned into objects by `resolve`. The result
@@ -338,10 +339,22 @@ class Reader {
         for (let i = 0; i < n; i++) set.add(this.item(NONE));
         return set;
       }
+      default:
+        return this.leafTagged(tag, at);
+    }
+  }
+
+  /**
+   * An item under a tag whose content (as shelfdb and cbor-x wrote it) nests no container. Apart from
+   * `tagged` so that the frame the deep paths recurse through (tag 28, Map, Set) stays small: a
+   * state nested MAX_NESTING levels deep (serialize.ts) must read back with stack to spare.
+   */
+  private leafTagged(tag: number, at: number): unknown {
+    switch (tag) {
       case DATE_TAG: {
         const seconds = this.item(NONE);
         if (typeof seconds !== 'number') throw this.corrupt('a Date has no time', undefined, at);
-        return new Date(Math.round(seconds * 1000));
+        return new Date(millisecondsOf(seconds));
       }
       case BIGINT_TAG:
       case NEGATIVE_BIGINT_TAG: {
@@ -380,4 +393,17 @@ class Reader {
         throw this.corrupt(`tag ${tag} is not one shelfdb writes`, undefined, at);
     }
   }
+}
+
+/**
+ * The whole milliseconds `ms` that a Date was written as, given `seconds` = ms / 1000 as a float64
+ * (both codecs wrote that). `Math.round(seconds * 1000)` is 1 ms off for some Dates past 2^52 ms
+ * (year ±140,000), where the product rounds to the next integer; the division is exact enough that
+ * one integer next to the product divides back to `seconds`. Seconds no such integer gives (not
+ * written by shelfdb or cbor-x) are rounded to the nearest millisecond.
+ */
+function millisecondsOf(seconds: number): number {
+  const guess = Math.round(seconds * 1000);
+  for (const ms of [guess, guess - 1, guess + 1]) if (ms / 1000 === seconds) return ms;
+  return guess;
 }

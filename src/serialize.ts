@@ -96,6 +96,33 @@ function mapValueSegment(key: unknown, index: number): string {
   return `{#${index}}`; // an object has no short name: its entry number
 }
 
+/**
+ * How many arrays, plain objects, Maps and Sets one object's state may nest inside each other.
+ * Encoder and decoder are recursive, and the decoder takes more stack per level (up to twice as
+ * much for shared containers: tag 28 and the container each cost a call), so a state the encoder
+ * could write might not be readable: a commit that succeeded, and a record that then loads as
+ * CorruptStorageError. Refusing at commit what nests deeper keeps every stored state readable
+ * with room to spare: at this depth the costliest state (shared Maps) takes about a quarter of
+ * V8's default stack to read. (MongoDB allows 100 levels, Firestore 20.)
+ */
+export const MAX_NESTING = 256;
+
+function isContainer(value: object): boolean {
+  return (
+    Array.isArray(value) || isPlainObject(value) || value instanceof Map || value instanceof Set
+  );
+}
+
+function tooDeep(value: unknown, limit: number): Refusal {
+  return new Refusal((p) => {
+    const shown = p.length > 160 ? `${p.slice(0, 100)}…${p.slice(-40)}` : p;
+    return new SerializationError(
+      `Cannot store ${shown}: it is nested more than ${limit} levels deep (arrays, objects, Maps and Sets inside each other), deeper than shelfdb can read back. Split it: make the deep parts persistent objects of their own (a linked list as Persistent nodes, a tree as a BTree).`,
+      p,
+    );
+  }, value);
+}
+
 /** Meets each persistent object a walk finds (the walk does not descend into it). */
 type RefVisitor = (ref: Persistent) => void;
 
@@ -107,7 +134,14 @@ const FOUND = Symbol('found');
  * With `path` set it tracks where it is, to name the path of a refused value or a reference.
  * @throws Refusal
  */
-function walk(value: unknown, visit: RefVisitor, seen: Set<object>, path: string[] | null): void {
+function walk(
+  value: unknown,
+  visit: RefVisitor,
+  seen: Set<object>,
+  path: string[] | null,
+  limit: number,
+  depth = 0,
+): void {
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'function' || typeof value === 'symbol') throw refuse(value);
     return;
@@ -118,11 +152,13 @@ function walk(value: unknown, visit: RefVisitor, seen: Set<object>, path: string
   }
   if (seen.has(value)) return;
   seen.add(value);
+  const inner = depth + 1;
+  if (inner > limit && isContainer(value)) throw tooDeep(value, limit);
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) throw refuse(value);
     for (let i = 0; i < value.length; i++) {
       path?.push(`[${i}]`);
-      walk(value[i], visit, seen, path);
+      walk(value[i], visit, seen, path, limit, inner);
       path?.pop();
     }
     return;
@@ -131,7 +167,7 @@ function walk(value: unknown, visit: RefVisitor, seen: Set<object>, path: string
     const obj = value as Record<string, unknown>;
     for (const key in obj) {
       path?.push(keySegment(key));
-      walk(obj[key], visit, seen, path);
+      walk(obj[key], visit, seen, path, limit, inner);
       path?.pop();
     }
     return;
@@ -141,10 +177,10 @@ function walk(value: unknown, visit: RefVisitor, seen: Set<object>, path: string
     let i = 0;
     for (const [k, v] of value) {
       path?.push(`{key #${i}}`);
-      walk(k, visit, seen, path);
+      walk(k, visit, seen, path, limit, inner);
       path?.pop();
       path?.push(mapValueSegment(k, i++));
-      walk(v, visit, seen, path);
+      walk(v, visit, seen, path, limit, inner);
       path?.pop();
     }
     return;
@@ -153,7 +189,7 @@ function walk(value: unknown, visit: RefVisitor, seen: Set<object>, path: string
     let i = 0;
     for (const item of value) {
       path?.push(`{#${i++}}`);
-      walk(item, visit, seen, path);
+      walk(item, visit, seen, path, limit, inner);
       path?.pop();
     }
     return;
@@ -168,16 +204,19 @@ export class Serializer {
   /**
    * Checks that `state` can be stored and returns the persistent objects it references.
    * @param label names the object in error paths, like `Todo 12` or `new Todo`.
+   * @param maxNesting how deep containers may nest (MAX_NESTING for a state to be committed);
+   *   `Infinity` to gather the references of a state that is stored already, which may have been
+   *   written deeper (by cbor-x before 0.2, or a BrokenObject's state inside its wrapper).
    * @throws SerializationError / UnregisteredClassError naming the path of the first bad value.
    */
-  scan(state: Record<string, unknown>, label: string): Persistent[] {
+  scan(state: Record<string, unknown>, label: string, maxNesting = MAX_NESTING): Persistent[] {
     const refs: Persistent[] = [];
     const seen = new Set<object>();
     try {
       const visit = (ref: Persistent): void => {
         refs.push(ref);
       };
-      for (const key in state) walk(state[key], visit, seen, null);
+      for (const key in state) walk(state[key], visit, seen, null, maxNesting);
       return refs;
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
@@ -187,7 +226,7 @@ export class Serializer {
     try {
       for (const key in state) {
         path.push(keySegment(key));
-        walk(state[key], () => undefined, new Set(), path);
+        walk(state[key], () => undefined, new Set(), path, maxNesting);
         path.pop();
       }
     } catch (e) {
@@ -209,7 +248,7 @@ export class Serializer {
     try {
       for (const key in state) {
         path.push(keySegment(key));
-        walk(state[key], visit, new Set(), path);
+        walk(state[key], visit, new Set(), path, Infinity);
         path.pop();
       }
     } catch (e) {

@@ -7,8 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Encoder } from 'cbor-x';
-import { Serializer } from '../src/serialize.js';
+import { MAX_NESTING, Serializer } from '../src/serialize.js';
 import {
+  BrokenObject,
   CorruptStorageError,
   Database,
   MemoryStorage,
@@ -187,24 +188,54 @@ describe('deep nesting', () => {
     }
   });
 
-  it('stores and reads back states nested a few hundred levels deep, shared or not', async () => {
+  it('stores and reads back states nested MAX_NESTING levels deep, shared or not, and refuses one level more', async () => {
     const db = new Database(new MemoryStorage(), { classes: [Holder] });
     const conn = db.open();
     const root = await conn.root();
-    for (const kind of ['Map', 'Set', 'array', 'object']) {
+    const kinds = ['Map', 'Set', 'array', 'object'];
+    for (const kind of kinds) {
       const holder = new Holder();
-      holder.value = chain(kind, 300, true);
+      // The holder's state is a level, and so is the { top, all } around the chain.
+      holder.value = chain(kind, MAX_NESTING - 1, true);
       root.set(kind, holder);
     }
     await conn.commit();
     const other = db.open();
     const otherRoot = await other.root();
-    for (const kind of ['Map', 'Set', 'array', 'object']) {
+    for (const kind of kinds) {
       const loaded = await other.load(otherRoot.get(kind) as Holder);
       const value = loaded.value as { top: unknown; all: unknown[] };
-      expect(bottomOf(kind, value.top, 300)).toBe('bottom');
-      expect(value.all[299]).toBe(value.top);
+      expect(bottomOf(kind, value.top, MAX_NESTING - 1)).toBe('bottom');
+      expect(value.all[MAX_NESTING - 2]).toBe(value.top);
+    }
+    for (const kind of kinds) {
+      const holder = new Holder();
+      holder.value = chain(kind, MAX_NESTING, false);
+      (await conn.root()).set('deeper', holder); // after an abort, the root is a ghost again
+      const error = await conn.commit().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SerializationError);
+      expect((error as SerializationError).path).toMatch(/^new hunt\.Holder → \.value\.top/);
+      await conn.abort();
     }
     await db.close();
+  });
+
+  it('crawls a BrokenObject whose stored state is nested as deep as a commit allows', async () => {
+    const storage = new MemoryStorage();
+    const writer = new Database(storage, { classes: [Holder] });
+    const conn = writer.open();
+    const holder = new Holder();
+    holder.value = chain('Map', MAX_NESTING - 1, false);
+    (await conn.root()).set('h', holder);
+    await conn.commit();
+    // A page that does not know Holder: the record loads as a BrokenObject, whose fields sit one
+    // level down, in its `state`. Crawling only gathers references of what is stored already.
+    const reader = new Database(storage);
+    const readerConn = reader.open();
+    const found: unknown[] = [];
+    for await (const obj of readerConn.crawl(await readerConn.root())) found.push(obj);
+    expect(found).toHaveLength(2);
+    expect(found[1]).toBeInstanceOf(BrokenObject);
+    await writer.close(); // closes the storage both use
   });
 });
