@@ -245,6 +245,8 @@ export class Connection extends EventTarget implements Jar {
 
   /**
    * Drops uncommitted changes (changed objects become ghosts) and moves to the newest snapshot.
+   * Its `'change'` names, besides what others committed, the objects held with `hold` whose
+   * changes it dropped: what shows them must show the stored state again.
    *
    * After a commit failed with StorageBusyError, abort does not resend it and cannot unsend it: it
    * may have landed, or may still land. The connection stops waiting for it and forgets its txnId
@@ -255,8 +257,9 @@ export class Connection extends EventTarget implements Jar {
     if (this.closed) return Promise.reject(closedError());
     return this.serialize(async () => {
       this.committer.dropUncertain();
-      this.committer.rollback();
-      await this.view.pull();
+      const dropped = this.committer.rollback();
+      // Held objects (what the app shows) whose changes were dropped are named in 'change'.
+      await this.view.pull(dropped);
       this.cache.shrink();
     });
   }

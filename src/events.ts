@@ -10,14 +10,19 @@
  */
 import type { Tid } from './shared/storage.js';
 
-/** Fired when other connections or tabs committed objects this connection holds. */
+/**
+ * Fired ('change') when the connection's snapshot moved to include other connections' or tabs'
+ * commits of objects it holds; `abort()` fires it too for held objects (`conn.hold`) whose
+ * uncommitted changes it dropped.
+ */
 export class ChangeEvent extends Event {
   constructor(
     /** The snapshot the connection moved to. */
     readonly tid: Tid,
     /**
      * The oids of the objects this connection held that changed (now ghosts unless changed here):
-     * those loaded or changed here, and those held with `conn.hold` even if they are ghosts.
+     * those loaded or changed here, and those held with `conn.hold` even if they are ghosts. After
+     * `abort()`, also the held objects whose uncommitted changes it dropped.
      */
     readonly oids: number[],
   ) {

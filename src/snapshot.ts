@@ -15,8 +15,9 @@
  *   the app hears of them before the next boundary moves the snapshot (`changed`).
  * - A move names (`changed`) every object held that changed: loaded ones, and ghosts the app holds
  *   (`cache.hold`: what it shows). A held object is a ghost only when something other than the
- *   cache's shrinking made it one (abort dropping a commit whose fate was not known), and what is
- *   on screen must hear that it changed all the same.
+ *   cache's shrinking made it one (abort dropping its changes, or a commit whose fate was not
+ *   known), and what is on screen must hear that it changed all the same: abort's pull names the
+ *   held objects whose changes it dropped even if nobody else committed them.
  * - `advance` names the objects the connection's own transaction wrote to the owner (`wrote`),
  *   once per transaction, after the move: the app hears of its own writes as of others'.
  */
@@ -110,12 +111,19 @@ export class Snapshot {
     }
   }
 
-  /** Asks the storage what changed since the snapshot and moves to the newest. */
-  async pull(): Promise<void> {
+  /**
+   * Asks the storage what changed since the snapshot and moves to the newest. `dropped`: oids of
+   * objects whose uncommitted changes the connection has just dropped (abort); they are ghosts
+   * now, and the move names the held ones among them too, as objects that changed.
+   */
+  async pull(dropped: readonly number[] = []): Promise<void> {
     const result = await this.owner.storage.sync(this.current as Tid);
     if (result.tid < (this.current as Tid)) return; // an answer older than what we know
     if (!result.reset) {
-      this.moveTo(result.tid, result.oids);
+      this.moveTo(
+        result.tid,
+        dropped.length === 0 ? result.oids : new Set([...result.oids, ...dropped]),
+      );
       return;
     }
     // Older than the storage remembers: every clean object may have changed.

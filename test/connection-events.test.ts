@@ -264,6 +264,18 @@ describe('Connection.hold: objects the app shows stay loaded, so the events keep
     expect([...(await change).oids].sort()).toEqual([root._p_oid, ghost._p_oid].sort());
   });
 
+  it("names the held objects whose changes abort() dropped in its 'change', and only those", async () => {
+    const { conn, a, b } = await twoConnections();
+    const release = conn.hold(a);
+    a.title = 'draft a';
+    b.title = 'draft b'; // not held: abort names it to nobody
+    const change = next<ChangeEvent>(conn, 'change');
+    await conn.abort();
+    expect(await change).toMatchObject({ tid: conn.snapshotTid, oids: [a._p_oid] });
+    expect((await conn.load(a)).title).toBe('a');
+    release();
+  });
+
   it('refuses an object of another connection, and does nothing after close', async () => {
     const { conn, a, other } = await tinyCache();
     expect(() => other.hold(a)).toThrow(/belongs to another connection/);

@@ -431,6 +431,21 @@ describe('useRoot and useObject', () => {
     await settle(() => view.text() === 'landed', 'the value the dropped commit stored');
   });
 
+  it('show the committed value again after abort() dropped a change the component rendered', async () => {
+    const { db } = await seeded();
+    const conn = db.open();
+    const item = (await conn.root()).get('todo') as Todo;
+    const Show: FunctionComponent<{ n: number }> = ({ n }) =>
+      `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
+    const view = await mount(h(Show, { n: 1 }));
+    await settle(() => view.text() === '1: write tests', 'the first render');
+    item.title = 'draft';
+    await view.rerender(h(Show, { n: 2 })); // the app re-renders for its own reasons
+    expect(view.text()).toBe('2: draft');
+    await conn.abort();
+    await settle(() => view.text() === '2: write tests', 'the committed title again');
+  });
+
   it('send a failed load to the error boundary', async () => {
     const { db } = await seeded();
     const conn = db.open();
