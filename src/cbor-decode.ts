@@ -9,8 +9,8 @@
  * a damaged state costs at most time and memory in proportion to its size, and ends in a
  * CorruptStorageError that names the problem and the byte.
  *
- * The key `__proto__` of a plain object comes back as `__proto_`, as cbor-x read it (it never sets
- * a prototype). A Date comes back to the millisecond it was written with (see millisecondsOf),
+ * The key `__proto__` of a plain object nested in a state comes back as an own key (never a
+ * prototype); a field `__proto__` of the state itself comes back as `__proto_`, as cbor-x read it. A Date comes back to the millisecond it was written with (see millisecondsOf),
  * also where cbor-x read it 1 ms off.
  */
 import { CorruptStorageError } from './shared/errors.js';
@@ -81,6 +81,8 @@ class Reader {
   private readonly view: DataView;
   /** The items under tag 28, by number; PENDING while a non-container one is being read. */
   private readonly shared: unknown[] = [];
+  /** A plain object was read already: the state's own, so later ones are nested. */
+  private stateStarted = false;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -262,13 +264,27 @@ class Reader {
 
   private plainObject(n: number, share: number): Record<string, unknown> {
     const object: Record<string, unknown> = {};
+    // The first plain object read is the state itself (items are read outside in).
+    const isState = !this.stateStarted;
+    this.stateStarted = true;
     if (share !== NONE) this.shared[share] = object;
     for (let i = 0; i < n; i++) {
       const at = this.pos;
       const key = this.item(NONE);
       if (typeof key !== 'string')
         throw this.corrupt('a plain object has a key that is not a string', undefined, at);
-      object[key === '__proto__' ? '__proto_' : key] = this.item(NONE);
+      const value = this.item(NONE);
+      if (key !== '__proto__') object[key] = value;
+      // The state's fields are assigned to the object (setState), where `__proto__` would set its
+      // prototype: there it stays `__proto_`, as cbor-x read it. Nested, it is an own key.
+      else if (isState) object.__proto_ = value;
+      else
+        Object.defineProperty(object, key, {
+          value,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
     }
     return object;
   }

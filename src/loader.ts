@@ -139,7 +139,13 @@ export class Loader {
         const m = metaOf(obj);
         if (m.status === 'ghost') continue; // gone at this snapshot
         // A BrokenObject's stored fields sit in its `state`, which this scan covers too.
-        const refs = this.owner.serializer.scan(getState(m), labelOf(m, this.owner.registry));
+        // Stored states may nest deeper than a commit now allows (written before the limit, or a
+        // BrokenObject's wrapped state): crawling only reads them, so no limit here.
+        const refs = this.owner.serializer.scan(
+          getState(m),
+          labelOf(m, this.owner.registry),
+          Infinity,
+        );
         for (const ref of refs) {
           if (!seen.has(ref)) {
             seen.add(ref);

@@ -10,6 +10,7 @@ it('exports the public API of API.md, and nothing else by accident', () => {
       'DatabaseErrorEvent',
       'Connection',
       'ChangeEvent',
+      'CommitEvent',
       'StaleEvent',
       'ConnectionErrorEvent',
       'Persistent',
