@@ -9,6 +9,7 @@
  *
  * Every hook keeps its state in React (no module-level state), holds what it shows in the cache
  * (`conn.hold`) and removes its listeners and holds when the component unmounts.
+ * @module shelfdb/react
  */
 export { useConnection, type UseConnectionOptions } from './use-connection.js';
 export { useObject, useRoot } from './use-object.js';
