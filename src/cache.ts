@@ -106,18 +106,6 @@ export class Cache {
     return this.held.size;
   }
 
-  /**
-   * The oids of the loaded objects whose revision is `serial`. Right after the connection's own
-   * transaction `serial` landed, before the snapshot moves on, these are exactly the objects it
-   * wrote: every written object was just noted loaded at it, and every load reads at the snapshot,
-   * which is older than any transaction of its own still landing.
-   */
-  oidsAt(serial: number): number[] {
-    const oids: number[] = [];
-    for (const [oid, obj] of this.loaded) if (metaOf(obj).serial === serial) oids.push(oid);
-    return oids;
-  }
-
   /** Loaded objects, oldest first. */
   loadedObjects(): IterableIterator<Persistent> {
     return this.loaded.values();

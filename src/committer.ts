@@ -4,7 +4,8 @@
  *
  * Commit: the changed objects and every new object reachable from them are captured synchronously
  * (a PendingCommit), then sent as one `storage.commit` call. A transaction that landed moves the
- * snapshot to its own tid (`advance`); one that wrote nothing moves to the newest (`pull`).
+ * snapshot to its own tid (`advance`) and tells the owner the oids it wrote (`committed`); one that
+ * wrote nothing moves to the newest (`pull`).
  *
  * Invariants:
  * - `sending` is the transaction whose commit call is in flight; `uncertain` the one whose call
@@ -41,8 +42,12 @@ export interface CommitterOwner {
   takeOids(count: number): number[] | undefined;
   /** Refills the pool so that `takeOids(count)` succeeds. */
   reserveOids(count: number): Promise<void>;
-  /** A transaction landed. */
-  committed(): void;
+  /**
+   * The connection's own transaction landed as `tid`, writing `oids` (the records sent, new objects
+   * included). Called once per transaction, after the snapshot moved to it (or failed to: it landed
+   * all the same, and what shows the objects written must hear of it).
+   */
+  committed(tid: Tid, oids: number[]): void;
 }
 
 export class Committer {
@@ -240,8 +245,13 @@ export class Committer {
       return owner.view.tid as Tid;
     }
     pending.landed(tid, owner.cache);
-    await owner.view.advance(tid);
-    owner.committed();
+    try {
+      await owner.view.advance(tid);
+    } finally {
+      // The oids come from the request, not from a scan of the cache: the cost of telling the
+      // connection is the size of the transaction, whatever the number of objects loaded.
+      owner.committed(tid, pending.oids);
+    }
     return tid;
   }
 }

@@ -103,7 +103,6 @@ export class Connection extends EventTarget implements Jar {
       hold: () => host.holdSnapshot(this),
       moved: () => host.snapshotMoved(),
       changed: (tid, oids) => this.dispatchEvent(new ChangeEvent(tid, oids)),
-      wrote: (tid, oids) => this.dispatchEvent(new CommitEvent(tid, oids)),
       stale: (tid, oids) => this.dispatchEvent(new StaleEvent(tid, oids)),
       // Missed a message: ask the storage (sync applies the queue as it goes).
       missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
@@ -122,7 +121,10 @@ export class Connection extends EventTarget implements Jar {
       ...parts,
       takeOids: (count) => host.takeOids(count),
       reserveOids: (count) => host.reserveOids(count),
-      committed: () => host.committed(),
+      committed: (tid, oids) => {
+        this.dispatchEvent(new CommitEvent(tid, oids));
+        host.committed();
+      },
     });
   }
 

@@ -169,6 +169,11 @@ export class PendingCommit {
     if (records.length > 0) this.request.txnId = newTxnId();
   }
 
+  /** The oids of the objects it writes (new ones included), in the order of its records. */
+  get oids(): number[] {
+    return this.request.records.map((record) => record.oid);
+  }
+
   /** Writes nothing (only readCurrent pins): its fate never needs to be known. */
   get isEmpty(): boolean {
     return this.request.records.length === 0;

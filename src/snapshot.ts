@@ -18,8 +18,8 @@
  *   cache's shrinking made it one (abort dropping its changes, or a commit whose fate was not
  *   known), and what is on screen must hear that it changed all the same: abort's pull names the
  *   held objects whose changes it dropped even if nobody else committed them.
- * - `advance` names the objects the connection's own transaction wrote to the owner (`wrote`),
- *   once per transaction, after the move: the app hears of its own writes as of others'.
+ * - `advance` does not name what the connection's own transaction wrote: the committer knows it
+ *   from the request it sent and tells the connection (CommitterOwner.committed → 'commit').
  */
 import type { Invalidation, Storage, Tid } from './shared/storage.js';
 import { ghostify, metaOf } from './persistent.js';
@@ -35,8 +35,6 @@ export interface SnapshotOwner {
   moved(): void;
   /** The snapshot moved to `tid`; `oids` are objects held that changed (now ghosts unless changed here). */
   changed(tid: Tid, oids: number[]): void;
-  /** The connection's own transaction `tid` landed, writing `oids`; the snapshot moved to it. */
-  wrote(tid: Tid, oids: number[]): void;
   /** Others committed `oids`, objects held, in `tid`, and the snapshot cannot move there yet. */
   stale(tid: Tid, oids: number[]): void;
   /** A pushed invalidation was missed: sync in the background. */
@@ -100,15 +98,8 @@ export class Snapshot {
    * move while a commit is in flight or its fate unknown.
    */
   async advance(tid: Tid): Promise<void> {
-    // Read before moving: the move may ghost written objects that others changed since.
-    const written = this.owner.cache.oidsAt(tid);
-    try {
-      if (tid === (this.current as Tid) + 1) this.moveTo(tid, []);
-      else await this.pull();
-    } finally {
-      // It landed whether or not the pull worked: what shows the written objects must hear of it.
-      if (written.length > 0) this.owner.wrote(tid, written);
-    }
+    if (tid === (this.current as Tid) + 1) this.moveTo(tid, []);
+    else await this.pull();
   }
 
   /**

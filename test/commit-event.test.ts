@@ -113,6 +113,52 @@ describe("Connection: the 'commit' event", () => {
     );
   });
 
+  it("names exactly the oids of the records sent, also when others' commits landed before it", async () => {
+    const index = fc.subarray([0, 1, 2, 3]);
+    const step = fc.record({ mine: index, theirs: index, added: fc.nat({ max: 2 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 4 }), async (steps) => {
+        const flaky = flakyStorage();
+        const db = new Database(flaky.storage, { classes: CLASSES });
+        const conn = db.open();
+        const root = await conn.root();
+        const list = new PersistentList<Todo>();
+        const todos = [todo('0'), todo('1'), todo('2'), todo('3')];
+        list.push(...todos);
+        root.set('list', list);
+        await conn.commit();
+        const other = db.open();
+        const theirList = (await other.root()).get('list') as PersistentList<Todo>;
+        const commits = recordCommits(conn);
+        const expected: [number, number[]][] = [];
+        for (const { mine, theirs, added } of steps) {
+          await conn.load(list, ...todos);
+          for (const i of mine) (todos[i] as Todo).title += '!';
+          if (added > 0) list.push(...Array.from({ length: added }, (_, i) => todo(`new ${i}`)));
+          // Others commit other objects meanwhile: conn's commit cannot simply follow its snapshot.
+          const others = theirs.filter((i) => !mine.includes(i));
+          if (others.length > 0) {
+            await other.sync();
+            await other.load(theirList);
+            const theirTodos = [0, 1, 2, 3].map((i) => theirList.get(i) as Todo);
+            await other.load(...theirTodos);
+            for (const i of others) (theirTodos[i] as Todo).title += '?';
+            await other.commit();
+          }
+          const sentBefore = flaky.sent.length;
+          const tid = await conn.commit();
+          for (const request of flaky.sent.slice(sentBefore)) {
+            if (request.records.length === 0) continue;
+            expected.push([tid, sorted(request.records.map((r) => r.oid))]);
+          }
+        }
+        expect(commits).toEqual(expected);
+        await db.close();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('does not fire for an empty commit, which writes nothing (it still moves the snapshot)', async () => {
     const { db, conn, a } = await seeded();
     const commits = recordCommits(conn);
