@@ -110,10 +110,14 @@ export class Committer {
     return ours;
   }
 
-  /** abort(): stops waiting for a commit whose fate is not known (see PendingCommit.forget). */
-  dropUncertain(): void {
-    this.uncertain?.forget(this.owner.cache);
+  /**
+   * abort(): stops waiting for a commit whose fate is not known (see PendingCommit.forget).
+   * Returns the oids of the objects it turned into ghosts (none if no commit was uncertain).
+   */
+  dropUncertain(): number[] {
+    const ghosted = this.uncertain?.forget(this.owner.cache) ?? [];
     this.uncertain = undefined;
+    return ghosted;
   }
 
   /** close(): forgets the changes and the commit whose fate is not known. */

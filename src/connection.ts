@@ -253,15 +253,16 @@ export class Connection extends EventTarget implements Jar {
    * After a commit failed with StorageBusyError, abort does not resend it and cannot unsend it: it
    * may have landed, or may still land. The connection stops waiting for it and forgets its txnId
    * (no later commit can reuse it); every object it wrote becomes a ghost, so what loads at the
-   * new snapshot shows whether it landed.
+   * new snapshot shows whether it landed, and 'change' names the held ones among them either way.
    */
   abort(): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     return this.serialize(async () => {
-      this.committer.dropUncertain();
+      const forgotten = this.committer.dropUncertain();
       const dropped = this.committer.rollback();
-      // Held objects (what the app shows) whose changes were dropped are named in 'change'.
-      await this.view.pull(dropped);
+      // Held objects (what the app shows) whose changes were dropped are named in 'change', those
+      // of a commit whose fate was not known too: if it did not land, nobody else names them.
+      await this.view.pull([...forgotten, ...dropped]);
       this.cache.shrink();
     });
   }

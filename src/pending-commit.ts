@@ -20,7 +20,8 @@
  *   (the connection does not move its snapshot, shrink its cache or sync).
  * - `forget` (abort() while not known): the connection stops waiting. It may have landed, or may
  *   still land (a frozen owner thawing); the txnId goes with it, so no later commit can reuse it.
- *   Every object it wrote becomes a ghost, so loads at the next snapshot show whichever happened.
+ *   Every object it wrote becomes a ghost, so loads at the next snapshot show whichever happened,
+ *   and abort() names the held ones among them in its 'change' (landed or not).
  */
 import { ShelfError, UnregisteredClassError } from './shared/errors.js';
 import type { CommitRequest, StoredRecord, Tid } from './shared/storage.js';
@@ -216,13 +217,18 @@ export class PendingCommit {
    * The connection stops waiting for its fate (abort): every object it wrote that is unchanged
    * since becomes a ghost, and the new ones join the cache by their oids, so they load as stored
    * if it landed. Objects changed since are left to the caller's rollback (they are in `dirty`).
+   * Returns the oids it turned into ghosts: what shows them must hear of it even when the
+   * transaction did not land (then nobody else names them, and a draft would stay on screen).
    */
-  forget(cache: Cache): void {
+  forget(cache: Cache): number[] {
     for (const m of this.fresh) cache.add(m.self);
+    const ghosted: number[] = [];
     for (const m of this.written) {
       if (m.status !== 'saved') continue;
       cache.noteGhost(m.self);
       ghostify(m);
+      ghosted.push(m.oid as number);
     }
+    return ghosted;
   }
 }

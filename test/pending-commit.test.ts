@@ -4,7 +4,9 @@
  * it lands exactly once; later changes go in a transaction of their own; abort() drops it.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
+  ChangeEvent,
   Database,
   ShelfError,
   StorageBusyError,
@@ -177,6 +179,45 @@ describe('Connection: a commit whose fate is not known (StorageBusyError)', () =
       expect(await read(db, 'counter')).toBe(7);
       await db.close();
     }
+  });
+
+  it("abort() names in 'change' exactly the held objects it wrote or that changed since, landed or not", async () => {
+    const index = fc.subarray([0, 1, 2, 3]);
+    await fc.assert(
+      fc.asyncProperty(
+        index.filter((written) => written.length > 0),
+        index,
+        index,
+        fc.constantFrom('request' as const, 'answer-and-broadcast' as const),
+        async (written, changedSince, held, fault) => {
+          const flaky = flakyStorage();
+          const db = new Database(flaky.storage, { classes: CLASSES });
+          const conn = db.open();
+          const root = await conn.root();
+          const todos = [todo('0'), todo('1'), todo('2'), todo('3')];
+          todos.forEach((t, i) => root.set(`t${i}`, t));
+          await conn.commit();
+          for (const i of held) conn.hold(todos[i] as Todo);
+          for (const i of written) (todos[i] as Todo).title = `busy ${i}`;
+          flaky.faults.push(fault);
+          await expect(conn.commit()).rejects.toBeInstanceOf(StorageBusyError);
+          for (const i of changedSince) (todos[i] as Todo).title = `since ${i}`;
+          const named: number[] = [];
+          conn.addEventListener('change', (e) => named.push(...(e as ChangeEvent).oids));
+          await conn.abort();
+          const dropped = new Set([...written, ...changedSince]);
+          const expected = held.filter((i) => dropped.has(i)).map((i) => todos[i]?._p_oid);
+          expect(named.sort((x, y) => x - y)).toEqual(expected.sort((x, y) => (x ?? 0) - (y ?? 0)));
+          const landed = fault !== 'request';
+          for (const i of held) {
+            const t = await conn.load(todos[i] as Todo);
+            expect(t.title).toBe(landed && written.includes(i) ? `busy ${i}` : String(i));
+          }
+          await db.close();
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('refuses sync() and transact() until commit() or abort() settles it, and keeps its objects in the cache', async () => {
