@@ -294,6 +294,9 @@ export class Connection extends EventTarget implements Jar {
    * the connection aborts and `fn` runs again on the newest snapshot, up to `retries` times.
    * `fn` must have no side effects outside the database. When the commit fails with
    * StorageBusyError, it is resent (not run again: fn's changes are in it) up to `retries` times.
+   * Whenever fn's changes are dropped (fn threw, or runs again), `'change'` names the objects held
+   * with `hold` among them, at the same tid if the snapshot stays: what shows them may have
+   * rendered the changes while fn awaited.
    * @throws ShelfError if the connection has uncommitted changes when transact starts, or a commit
    *   whose fate is not known (commit() or abort() it first).
    * @throws StorageBusyError when the storage stayed busy through every resend: not known whether
@@ -321,7 +324,7 @@ export class Connection extends EventTarget implements Jar {
       return await runTransaction(
         {
           commit: (o) => this.commit(o),
-          rollback: () => this.committer.rollback(),
+          rollback: () => this.rollbackChanges(),
           fetch: (oids) => this.loader.fetch(oids),
           abortAndReload: () => this.abortAndReload(),
         },
@@ -450,9 +453,20 @@ export class Connection extends EventTarget implements Jar {
   private abortAndReload(): Promise<void> {
     return this.serialize(async () => {
       const oids = this.committer.rollback();
-      await this.view.pull();
+      await this.view.pull(oids); // names the held ones, as abort() does
       await this.loader.fetch(oids);
     });
+  }
+
+  /**
+   * transact's rollback (its function threw, or met a ghost and runs again): the changed objects
+   * become ghosts and the snapshot stays; 'change' names the held ones, since what shows them may
+   * have rendered the changes dropped. Returns the oids rolled back.
+   */
+  private rollbackChanges(): number[] {
+    const oids = this.committer.rollback();
+    this.view.dropped(oids);
+    return oids;
   }
 
   /**

@@ -17,7 +17,8 @@
  *   (`cache.hold`: what it shows). A held object is a ghost only when something other than the
  *   cache's shrinking made it one (abort dropping its changes, or a commit whose fate was not
  *   known), and what is on screen must hear that it changed all the same: abort's pull names the
- *   held objects whose changes it dropped even if nobody else committed them.
+ *   held objects whose changes it dropped even if nobody else committed them, and `dropped` names
+ *   those whose changes transact rolled back without moving the snapshot.
  * - `advance` does not name what the connection's own transaction wrote: the committer knows it
  *   from the request it sent and tells the connection (CommitterOwner.committed → 'commit').
  */
@@ -132,6 +133,22 @@ export class Snapshot {
       if (m.status === 'ghost' && m.oid !== undefined) held.add(m.oid);
     }
     this.moved(result.tid, [...held]);
+  }
+
+  /**
+   * The connection has just dropped the uncommitted changes of `oids` (transact rolling back its
+   * function's changes), which are ghosts now, and the snapshot stays: names the held ones among
+   * them in a 'change' at the current tid. What shows them may have rendered the changes (a
+   * component re-rendering while the function awaited), and nothing else would tell it that they
+   * are gone: a run after it need not write them again, and a function that threw writes nothing.
+   */
+  dropped(oids: readonly number[]): void {
+    const { cache } = this.owner;
+    const held = oids.filter((oid) => {
+      const obj = cache.get(oid);
+      return obj !== undefined && cache.isHeld(obj);
+    });
+    if (held.length > 0 && this.current !== undefined) this.owner.changed(this.current, held);
   }
 
   /**

@@ -32,7 +32,10 @@ const MAX_BACKOFF_MS = 50;
 /** What the loop needs from its connection. */
 export interface TransactionSteps {
   commit(options: CommitOptions): Promise<Tid>;
-  /** Turns the changed objects back into ghosts, keeping the snapshot. Returns their oids. */
+  /**
+   * Turns the changed objects back into ghosts, keeping the snapshot, and names the held ones in
+   * 'change' (what shows them may have rendered fn's changes). Returns their oids.
+   */
   rollback(): number[];
   /** Loads objects at the snapshot, in one round trip. */
   fetch(oids: number[]): Promise<void>;

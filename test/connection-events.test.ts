@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ChangeEvent, Database, MemoryStorage, StaleEvent, type Connection } from '../src/index.js';
+import {
+  ChangeEvent,
+  Database,
+  MemoryStorage,
+  StaleEvent,
+  StorageBusyError,
+  type Connection,
+} from '../src/index.js';
 import { CLASSES, Todo, makeDb, todo } from './fixtures.js';
+import { flakyStorage } from './flaky-storage.js';
 
 /** The next event of `type` on `target`, as a promise. */
 function next<E extends Event>(target: EventTarget, type: string): Promise<E> {
@@ -273,6 +281,82 @@ describe('Connection.hold: objects the app shows stay loaded, so the events keep
     await conn.abort();
     expect(await change).toMatchObject({ tid: conn.snapshotTid, oids: [a._p_oid] });
     expect((await conn.load(a)).title).toBe('a');
+    release();
+  });
+
+  it("names a held object in abort()'s 'change' when the commit that failed with StorageBusyError did not land", async () => {
+    const flaky = flakyStorage();
+    const { conn, a, b } = await twoConnections(new Database(flaky.storage, { classes: CLASSES }));
+    const release = conn.hold(a);
+    a.title = 'lost a';
+    b.title = 'lost b'; // not held: abort names it to nobody
+    flaky.faults.push('request'); // lost on the way: nothing lands
+    await expect(conn.commit()).rejects.toBeInstanceOf(StorageBusyError);
+    const changes = record(conn, 'change');
+    await conn.abort();
+    expect(changes).toEqual([[conn.snapshotTid, [a._p_oid]]]);
+    expect((await conn.load(a)).title).toBe('a');
+    release();
+  });
+
+  it("names the held objects a transact function changed before it threw in a 'change', without moving", async () => {
+    const { conn, a, b } = await twoConnections();
+    const release = conn.hold(a);
+    const tid = conn.snapshotTid;
+    const changes = record(conn, 'change');
+    const failing = conn.transact(() => {
+      a.title = 'draft a';
+      b.title = 'draft b'; // not held: named to nobody
+      throw new Error('the app gave up');
+    });
+    await expect(failing).rejects.toThrow('the app gave up');
+    expect(changes).toEqual([[tid, [a._p_oid]]]);
+    expect(conn.snapshotTid).toBe(tid);
+    expect((await conn.load(a)).title).toBe('a');
+    release();
+  });
+
+  it("names a held object in 'change' when transact ran fn again after it met a ghost and the new run left it alone", async () => {
+    const { db } = await twoConnections();
+    const viewer = db.open();
+    const root = await viewer.root();
+    const a = await viewer.load(root.get('a') as Todo);
+    const b = root.get('b') as Todo;
+    expect(b._p_status).toBe('ghost');
+    const release = viewer.hold(a);
+    const tid = viewer.snapshotTid;
+    const changes = record(viewer, 'change');
+    let runs = 0;
+    await viewer.transact(() => {
+      runs++;
+      if (runs === 1) a.title = 'draft a'; // the second run does not write it
+      b.title = `${b.title}!`; // a ghost in the first run: fn runs again once b is loaded
+    });
+    expect(runs).toBe(2);
+    expect(changes).toEqual([[tid, [a._p_oid]]]);
+    expect(a.title).toBe('a');
+    release();
+  });
+
+  it("names a held object in 'change' when transact ran fn again after a conflict and the new run left it alone", async () => {
+    const { conn, a, b, other, b2 } = await twoConnections();
+    const release = conn.hold(a);
+    const changes = record(conn, 'change');
+    let runs = 0;
+    await conn.transact(async () => {
+      runs++;
+      if (runs === 1) {
+        a.title = 'draft a'; // shown meanwhile, say; the second run does not write it
+        b.title = 'b, here';
+        b2.title = 'b, elsewhere'; // lands first: this run's commit conflicts
+        await other.commit();
+      } else {
+        b.title = 'b, here again';
+      }
+    });
+    expect(runs).toBe(2);
+    expect(changes.flatMap(([, oids]) => oids)).toContain(a._p_oid);
+    expect(a.title).toBe('a');
     release();
   });
 

@@ -446,6 +446,47 @@ describe('useRoot and useObject', () => {
     await settle(() => view.text() === '2: write tests', 'the committed title again');
   });
 
+  it('show the stored value again after abort() dropped a commit that failed with StorageBusyError and did not land', async () => {
+    const flaky = flakyStorage();
+    const db = new Database(flaky.storage, { classes: CLASSES });
+    const conn = db.open();
+    const root = await conn.root();
+    const item = todo('stored');
+    root.set('todo', item);
+    await conn.commit();
+    const Show: FunctionComponent<{ n: number }> = ({ n }) =>
+      `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
+    const view = await mount(h(Show, { n: 1 }));
+    expect(view.text()).toBe('1: stored');
+    item.title = 'draft';
+    await view.rerender(h(Show, { n: 2 })); // the app re-renders for its own reasons
+    expect(view.text()).toBe('2: draft');
+    flaky.faults.push('request'); // lost on the way: nothing lands
+    await expect(conn.commit()).rejects.toBeInstanceOf(StorageBusyError);
+    await conn.abort();
+    await settle(() => view.text() === '2: stored', 'the stored title again');
+  });
+
+  it('show the committed value again after a transact function that changed it threw', async () => {
+    const { db } = await seeded();
+    const conn = db.open();
+    const item = (await conn.root()).get('todo') as Todo;
+    const Show: FunctionComponent<{ n: number }> = ({ n }) =>
+      `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
+    const view = await mount(h(Show, { n: 1 }));
+    await settle(() => view.text() === '1: write tests', 'the first render');
+    let shown = '';
+    const failing = conn.transact(async () => {
+      item.title = 'draft';
+      await view.rerender(h(Show, { n: 2 })); // the app re-renders while fn awaits
+      shown = view.text();
+      throw new Error('the app gave up');
+    });
+    await expect(failing).rejects.toThrow('the app gave up');
+    expect(shown).toBe('2: draft');
+    await settle(() => view.text() === '2: write tests', 'the committed title again');
+  });
+
   it('send a failed load to the error boundary', async () => {
     const { db } = await seeded();
     const conn = db.open();
