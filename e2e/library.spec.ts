@@ -131,6 +131,6 @@ test('raises the documented errors in the page', async ({ page }) => {
   });
   expect(result.ghostError).toMatch(/Item 1 is a ghost/);
   expect(result.conflict).toEqual([1]);
-  expect(result.domError).toBe('SerializationError: Item 1 → .el');
+  expect(result.domError).toBe('SerializationError: e2e.Item 1 → .el');
   expect(result.classError).toBe('Stranger');
 });
