@@ -12,8 +12,11 @@ import type { Tid } from './shared/storage.js';
 
 /**
  * Fired ('change') when the connection's snapshot moved to include other connections' or tabs'
- * commits of objects it holds; `abort()` fires it too for held objects (`conn.hold`) whose
- * uncommitted changes it dropped.
+ * commits of objects it holds. It also names held objects (`conn.hold`) that became ghosts without
+ * others committing them, so a view never keeps a value that is gone: `abort()` names those whose
+ * uncommitted changes it dropped, and those a commit of unknown fate (StorageBusyError) wrote,
+ * landed or not; `transact` names those whose changes it rolled back (`fn` threw, or ran again and
+ * left them alone), with `.tid` unchanged when the snapshot did not move.
  */
 export class ChangeEvent extends Event {
   constructor(
