@@ -36,6 +36,8 @@ export type ResolveRef = (oid: number, className: string) => unknown;
 const PENDING: unique symbol = Symbol('pending');
 /** `share` when the item read is not shareable. */
 const NONE = -1;
+/** Longest key (in bytes) the cache holds: keys of plain objects are mostly short names. */
+const KEY_CACHE_MAX = 23;
 
 /**
  * Decodes object states.
@@ -45,6 +47,23 @@ const NONE = -1;
 export class CborDecoder {
   // ignoreBOM: a string that starts with U+FEFF keeps it (by default TextDecoder drops it).
   private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+  /**
+   * Keys of plain objects read before, by a hash of their bytes (see Reader.key): the same names
+   * come back in every state of a class, and a cached one is returned as is, already internalized
+   * as a property name. Invariant: every entry is ASCII, so an entry whose char codes equal the
+   * bytes read is exactly the string those bytes decode to.
+   */
+  private readonly keys: string[];
+  /** Eight bytes to read floats through (a DataView per decode cost more than the copy). */
+  private readonly scratch = new DataView(new ArrayBuffer(8));
+
+  /**
+   * @param keyCacheBits the key cache holds 2^keyCacheBits keys (tests use 0, where every key
+   *   collides with every other).
+   */
+  constructor(keyCacheBits = 9) {
+    this.keys = new Array<string>(2 ** keyCacheBits).fill('');
+  }
 
   /**
    * The object state in `bytes`, with references turned into objects by `resolve`. The result
@@ -52,7 +71,7 @@ export class CborDecoder {
    * @throws CorruptStorageError when the bytes are not a whole, well-formed state.
    */
   decode(bytes: Uint8Array, resolve: ResolveRef): Record<string, unknown> {
-    const reader = new Reader(bytes, resolve, this.utf8);
+    const reader = new Reader(bytes, resolve, this.utf8, this.keys, this.scratch);
     let state: unknown;
     try {
       state = reader.item(NONE);
@@ -78,7 +97,6 @@ export class CborDecoder {
 class Reader {
   /** The next byte to read. */
   pos = 0;
-  private readonly view: DataView;
   /** The items under tag 28, by number; PENDING while a non-container one is being read. */
   private readonly shared: unknown[] = [];
   /** A plain object was read already: the state's own, so later ones are nested. */
@@ -88,9 +106,9 @@ class Reader {
     private readonly bytes: Uint8Array,
     private readonly resolve: ResolveRef,
     private readonly utf8: TextDecoder,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+    private readonly keys: string[],
+    private readonly scratch: DataView,
+  ) {}
 
   corrupt(problem: string, cause?: unknown, at = this.pos): CorruptStorageError {
     return new CorruptStorageError(
@@ -114,28 +132,44 @@ class Reader {
   /** The argument of a head whose low five bits are `info` (< 2^53 for 8-byte ones). */
   private arg(info: number): number {
     if (info < 24) return info;
-    let n: number;
     if (info === 24) return this.byte();
+    const b = this.bytes;
+    const p = this.pos;
+    // By hand rather than through a DataView: one per decode cost more than these reads.
     if (info === 25) {
       this.need(2);
-      n = this.view.getUint16(this.pos);
-      this.pos += 2;
-    } else if (info === 26) {
-      this.need(4);
-      n = this.view.getUint32(this.pos);
-      this.pos += 4;
-    } else if (info === 27) {
-      this.need(8);
-      n = this.view.getUint32(this.pos) * 0x100000000 + this.view.getUint32(this.pos + 4);
-      this.pos += 8;
-    } else {
-      throw this.corrupt(
-        `byte ${this.bytes[this.pos - 1]} starts no item`,
-        undefined,
-        this.pos - 1,
-      );
+      this.pos = p + 2;
+      return ((b[p] as number) << 8) | (b[p + 1] as number);
     }
-    return n;
+    if (info === 26) {
+      this.need(4);
+      this.pos = p + 4;
+      return this.uint32(p);
+    }
+    if (info === 27) {
+      this.need(8);
+      this.pos = p + 8;
+      return this.uint32(p) * 0x100000000 + this.uint32(p + 4);
+    }
+    throw this.corrupt(`byte ${b[p - 1]} starts no item`, undefined, p - 1);
+  }
+
+  /** The big-endian uint32 at `p` (checked to be there). */
+  private uint32(p: number): number {
+    const b = this.bytes;
+    return (
+      (b[p] as number) * 0x1000000 +
+      (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number))
+    );
+  }
+
+  /** The scratch view, holding the next `n` (≤ 8) bytes, which are consumed. */
+  private load(n: number): DataView {
+    this.need(n);
+    const view = this.scratch;
+    const b = this.bytes;
+    for (let i = 0; i < n; i++) view.setUint8(i, b[this.pos++] as number);
+    return view;
   }
 
   /** A count of items that each take at least `size` bytes, checked against what is left. */
@@ -178,10 +212,7 @@ class Reader {
   }
 
   private bigUint(): bigint {
-    this.need(8);
-    const n = this.view.getBigUint64(this.pos);
-    this.pos += 8;
-    return n;
+    return this.load(8).getBigUint64(0);
   }
 
   private simple(info: number): unknown {
@@ -194,18 +225,10 @@ class Reader {
         return null;
       case 23:
         return undefined;
-      case 26: {
-        this.need(4);
-        const v = this.view.getFloat32(this.pos);
-        this.pos += 4;
-        return v;
-      }
-      case 27: {
-        this.need(8);
-        const v = this.view.getFloat64(this.pos);
-        this.pos += 8;
-        return v;
-      }
+      case 26:
+        return this.load(4).getFloat32(0);
+      case 27:
+        return this.load(8).getFloat64(0);
       default:
         throw this.corrupt(
           `simple value ${info} is not one shelfdb writes`,
@@ -222,24 +245,52 @@ class Reader {
 
   private text(n: number): string {
     const b = this.bytes;
-    let p = this.pos;
-    if (n <= 24) {
+    const p = this.pos;
+    if (n <= 32) {
       // Short keys and values are mostly ASCII, and a loop beats a TextDecoder call for them.
-      let s = '';
-      const end = p + n;
-      for (; p < end; p++) {
-        const c = b[p] as number;
-        if (c >= 0x80) break;
-        s += String.fromCharCode(c);
-      }
-      if (p === end) {
-        this.pos = end;
+      const s = ascii(b, p, n);
+      if (s !== undefined) {
+        this.pos = p + n;
         return s;
       }
-      p = this.pos;
     }
     this.pos = p + n;
     return this.utf8.decode(b.subarray(p, p + n));
+  }
+
+  /**
+   * The key of a plain object: a text string of `n` < 24 bytes, its head read. Looked up in the
+   * decoder's key cache by a hash of its length and three of its bytes; an entry is used only if
+   * its char codes are the bytes (entries are ASCII, so that makes it the string they decode to).
+   */
+  private key(n: number): string {
+    const b = this.bytes;
+    const p = this.pos;
+    if (n > b.length - p)
+      throw this.corrupt(`a length of ${n} runs past the end`, undefined, p - 1);
+    const keys = this.keys;
+    const h =
+      n === 0
+        ? 0
+        : (n * 0x61 +
+            (b[p] as number) * 0x1f +
+            (b[p + (n >> 1)] as number) * 0x07 +
+            (b[p + n - 1] as number)) &
+          (keys.length - 1);
+    const cached = keys[h] as string;
+    if (cached.length === n) {
+      let i = 0;
+      while (i < n && cached.charCodeAt(i) === b[p + i]) i++;
+      if (i === n) {
+        this.pos = p + n;
+        return cached;
+      }
+    }
+    const s = ascii(b, p, n);
+    if (s === undefined) return this.text(n);
+    this.pos = p + n;
+    keys[h] = s;
+    return s;
   }
 
   private array(n: number, share: number): unknown[] {
@@ -268,9 +319,15 @@ class Reader {
     const isState = !this.stateStarted;
     this.stateStarted = true;
     if (share !== NONE) this.shared[share] = object;
+    const b = this.bytes;
     for (let i = 0; i < n; i++) {
       const at = this.pos;
-      const key = this.item(NONE);
+      const initial = at < b.length ? (b[at] as number) : 0;
+      let key: unknown;
+      if (initial >= 0x60 && initial <= 0x60 + KEY_CACHE_MAX) {
+        this.pos = at + 1;
+        key = this.key(initial - 0x60);
+      } else key = this.item(NONE);
       if (typeof key !== 'string')
         throw this.corrupt('a plain object has a key that is not a string', undefined, at);
       const value = this.item(NONE);
@@ -420,6 +477,18 @@ class Reader {
  */
 function millisecondsOf(seconds: number): number {
   const guess = Math.round(seconds * 1000);
-  for (const ms of [guess, guess - 1, guess + 1]) if (ms / 1000 === seconds) return ms;
+  if (guess / 1000 === seconds) return guess; // all but some Dates past 2^52 ms: no array made
+  for (const ms of [guess - 1, guess + 1]) if (ms / 1000 === seconds) return ms;
   return guess;
+}
+
+/** The `n` bytes at `p` as a string if they are all ASCII, else undefined. */
+function ascii(b: Uint8Array, p: number, n: number): string | undefined {
+  let s = '';
+  for (let i = p, end = p + n; i < end; i++) {
+    const c = b[i] as number;
+    if (c >= 0x80) return undefined;
+    s += String.fromCharCode(c);
+  }
+  return s;
 }

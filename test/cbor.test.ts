@@ -368,6 +368,40 @@ describe('the CBOR codec against cbor-x (differential)', () => {
   });
 });
 
+describe('the key caches of the encoder and decoder', () => {
+  // Keys over a few characters, ASCII and not, where the UTF-8 bytes of some keys equal the char
+  // codes of others ('\u00c3\u00a9' is the UTF-8 of '\u00e9' read as Latin-1): many share their
+  // length, prefix and the bytes a cache may hash, so entries collide and are replaced all the time.
+  const cacheKey = fc.string({
+    unit: fc.constantFrom('a', 'b', '\u00c3', '\u00a9', '\u00e9', '\u0100', '\u{1f600}'),
+    maxLength: 14,
+  });
+  const latin1 = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
+  // One encoder and decoder for every run, so each run meets the caches the earlier runs left;
+  // a decoder with the usual cache and one whose cache has one entry, which every key collides on.
+  const warmEncoder = new CborEncoder(refOf);
+  const warmDecoders = [new CborDecoder(), new CborDecoder(0)];
+
+  it('writes every key as cbor-x did and reads it back, however the cached keys collide (property)', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(cacheKey, { maxLength: 12 }), (some) => {
+        // Each key after its UTF-8 bytes read as Latin-1: the bytes of the key are the char codes
+        // of the one before it.
+        const keys = [...new Set(some.flatMap((k) => [latin1(new TextEncoder().encode(k)), k]))];
+        const state = Object.fromEntries(keys.map((k, i) => [k, { [k]: i }]));
+        const bytes = warmEncoder.encode(state);
+        expect(hex(bytes)).toBe(hex(cborXEncode(browserCborX, state)));
+        for (const warmDecoder of warmDecoders) {
+          const read = warmDecoder.decode(bytes, resolve);
+          expect(Object.keys(read)).toEqual(keys);
+          expect(read).toEqual(state);
+        }
+      }),
+      { seed: 20261206, numRuns: 1000 },
+    );
+  });
+});
+
 describe('the CBOR format (golden bytes)', () => {
   const cases: [string, Record<string, unknown>, string][] = [
     ['an empty state', {}, 'b9 0000'],
