@@ -48,6 +48,12 @@ export interface CommitterOwner {
    * all the same, and what shows the objects written must hear of it).
    */
   committed(tid: Tid, oids: number[]): void;
+  /**
+   * The connection's own transaction landed, but moving the snapshot past the commits others made
+   * before it failed (the storage's sync). The commit still resolves to its tid; the snapshot stays
+   * where it was, and the next move catches up from there. The owner reports `error`.
+   */
+  moveFailed(error: unknown): void;
 }
 
 export class Committer {
@@ -251,6 +257,11 @@ export class Committer {
     pending.landed(tid, owner.cache);
     try {
       await owner.view.advance(tid);
+    } catch (error) {
+      // It landed: rejecting would tell the app it may not have (StorageBusyError) or did not, and
+      // the app would write it again. The snapshot stays behind (at a tid before this one, which
+      // the next move pulls from: no change is skipped); the error is reported by the owner.
+      owner.moveFailed(error);
     } finally {
       // The oids come from the request, not from a scan of the cache: the cost of telling the
       // connection is the size of the transaction, whatever the number of objects loaded.

@@ -102,7 +102,9 @@ export class Connection extends EventTarget implements Jar {
       cache: this.cache,
       hold: () => host.holdSnapshot(this),
       moved: () => host.snapshotMoved(),
-      changed: (tid, oids) => this.dispatchEvent(new ChangeEvent(tid, oids)),
+      changed: (tid, oids) => {
+        if (!this.closed) this.dispatchEvent(new ChangeEvent(tid, oids));
+      },
       stale: (tid, oids) => this.dispatchEvent(new StaleEvent(tid, oids)),
       // Missed a message: ask the storage (sync applies the queue as it goes).
       missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
@@ -122,9 +124,12 @@ export class Connection extends EventTarget implements Jar {
       takeOids: (count) => host.takeOids(count),
       reserveOids: (count) => host.reserveOids(count),
       committed: (tid, oids) => {
-        this.dispatchEvent(new CommitEvent(tid, oids));
+        // A commit sent before close() may land after it: it resolves, but a closed connection
+        // fires nothing (what listened has been torn down with it).
+        if (!this.closed) this.dispatchEvent(new CommitEvent(tid, oids));
         host.committed();
       },
+      moveFailed: (error) => this.reportError(error),
     });
   }
 
@@ -228,7 +233,8 @@ export class Connection extends EventTarget implements Jar {
   /**
    * Writes every changed object and every new object reachable from them in one atomic, durable
    * transaction. Resolves to its tid, after firing `'commit'` (CommitEvent) naming the objects
-   * written. Like every commit, an empty one (nothing changed) is a boundary: it writes nothing,
+   * written. Once it landed it resolves, also when moving the snapshot past others' commits fails
+   * (that error is fired as `'error'`, ConnectionErrorEvent, and the next boundary moves it). Like every commit, an empty one (nothing changed) is a boundary: it writes nothing,
    * fires no 'commit', moves to the newest snapshot and resolves to that tid.
    *
    * After a commit failed with StorageBusyError (not known whether it landed), the next commit
@@ -338,7 +344,11 @@ export class Connection extends EventTarget implements Jar {
     }
   }
 
-  /** Closes this connection: its objects become unusable for writes. Harmless twice. */
+  /**
+   * Closes this connection: its objects become unusable for writes. Harmless twice. It fires no
+   * event after this, not even for a commit sent before that lands after it (that commit still
+   * resolves to its tid).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -37,7 +37,8 @@ export class ChangeEvent extends Event {
  * Fired on a Connection ('commit') after one of its own transactions landed: a `commit()` (or the
  * final commit of `transact()`) that wrote records. It fires once per transaction stored, after the
  * connection moved to it (or past it, to include others' commits that landed first; 'change' then
- * names what they changed) and before the `commit()` call resolves, so listeners read the objects
+ * names what they changed; if the sync of that move fails, the snapshot stays before it and the
+ * failure is fired as 'error') and before the `commit()` call resolves, so listeners read the objects
  * as written. It does not fire for a commit that wrote nothing (an empty one, or one with only
  * `readCurrent` pins: nothing was written, so nothing shown can be out of date), nor for one that
  * failed. A `commit()` that first resends a transaction whose earlier commit failed with
@@ -77,7 +78,11 @@ export class StaleEvent extends Event {
   }
 }
 
-/** An error of work the app did not call itself (a background sync after a missed message). */
+/**
+ * An error of work the app did not call itself: a background sync after a missed message, or the
+ * sync that moves the snapshot after one of the connection's own commits landed past others'
+ * commits (the commit resolves all the same; the next boundary moves the snapshot).
+ */
 export class ConnectionErrorEvent extends Event {
   constructor(
     /** What failed. */

@@ -51,6 +51,13 @@ export class Snapshot {
   private starting: Promise<void> | undefined;
   /** Pushed invalidations not yet applied. */
   private queue: Invalidation[] = [];
+  /**
+   * Oids of objects whose changes the connection dropped (`pull`'s `dropped`) that no move has
+   * named yet. Kept until a move succeeds: when the pull that should name them fails (the storage
+   * busy, an answer older than the snapshot), nothing would name them later, since they are
+   * ghosts nobody else changed, and a draft shown of them would stay on screen.
+   */
+  private readonly unnamed = new Set<number>();
 
   constructor(private readonly owner: SnapshotOwner) {}
 
@@ -106,16 +113,15 @@ export class Snapshot {
   /**
    * Asks the storage what changed since the snapshot and moves to the newest. `dropped`: oids of
    * objects whose uncommitted changes the connection has just dropped (abort); they are ghosts
-   * now, and the move names the held ones among them too, as objects that changed.
+   * now, and the move names the held ones among them too, as objects that changed (or the next
+   * move that succeeds, if this one fails: see `unnamed`).
    */
   async pull(dropped: readonly number[] = []): Promise<void> {
+    for (const oid of dropped) this.unnamed.add(oid); // named by the next move that succeeds
     const result = await this.owner.storage.sync(this.current as Tid);
     if (result.tid < (this.current as Tid)) return; // an answer older than what we know
     if (!result.reset) {
-      this.moveTo(
-        result.tid,
-        dropped.length === 0 ? result.oids : new Set([...result.oids, ...dropped]),
-      );
+      this.moveTo(result.tid, result.oids);
       return;
     }
     // Older than the storage remembers: every clean object may have changed.
@@ -179,6 +185,7 @@ export class Snapshot {
   /** Forgets the queue (the connection is closing). */
   clear(): void {
     this.queue = [];
+    this.unnamed.clear();
   }
 
   /**
@@ -205,10 +212,21 @@ export class Snapshot {
     this.moved(tid, held);
   }
 
+  /**
+   * Moves to `tid`, naming `held` (the held objects the move changed) and the held ones among the
+   * objects whose changes were dropped since the last move (`unnamed`), each once.
+   */
   private moved(tid: Tid, held: number[]): void {
     this.current = tid;
     this.queue = this.queue.filter((inv) => inv.tid > tid);
+    const named = new Set(held);
+    const { cache } = this.owner;
+    for (const oid of this.unnamed) {
+      const obj = cache.get(oid);
+      if (obj !== undefined && cache.isHeld(obj)) named.add(oid);
+    }
+    this.unnamed.clear();
     this.owner.moved();
-    if (held.length > 0) this.owner.changed(tid, held);
+    if (named.size > 0) this.owner.changed(tid, [...named]);
   }
 }
