@@ -4,6 +4,11 @@
 // Since 0.2 shelfdb has its own CBOR codec (src/cbor-encode.ts, src/cbor-decode.ts), measured here
 // beside them: it is bundled and minified with rolldown first (as an app's bundler would), which
 // also gives its gzipped size.
+// Each candidate's encode returns what serialize.ts keeps per record: an array of its own. cbor-x
+// and msgpackr reuse their output buffer, so theirs is copied (serialize.ts did `.slice()` on
+// cbor-x's output before 0.2); shelfdb's encoder already returns a new array, handed on as is.
+// Rounds alternate between the candidates, so that a change in the machine's load during the run
+// falls on all of them.
 // Run: node bench/serializer.mjs
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -69,11 +74,11 @@ const candidates = {
       useRecords: false,
       int64AsType: 'bigint',
     });
-    return { encode: (o) => p.pack(o), decode: (b) => p.unpack(b) };
+    return { encode: (o) => p.pack(o).slice(), decode: (b) => p.unpack(b) };
   })(),
   'cbor-x 1.6 (structuredClone)': (() => {
     const e = new Encoder({ structuredClone: true, useRecords: false, mapsAsObjects: true });
-    return { encode: (o) => e.encode(o), decode: (b) => e.decode(b) };
+    return { encode: (o) => e.encode(o).slice(), decode: (b) => e.decode(b) };
   })(),
   'shelfdb CBOR (src/cbor-*.ts)': (() => {
     const e = new own.module.CborEncoder(() => undefined);
@@ -89,23 +94,24 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 process.stdout.write(
   `| encoder | bytes per record (JSON: ${JSON.stringify(objects[5]).length}) | encode k/s | decode k/s |\n|---|---|---|---|\n`,
 );
-for (const [name, c] of Object.entries(candidates)) {
-  const enc = [];
-  const dec = [];
-  let size = 0;
-  for (let r = 0; r < ROUNDS; r++) {
+const results = Object.keys(candidates).map(() => ({ enc: [], dec: [], size: 0 }));
+for (let r = 0; r < ROUNDS; r++) {
+  Object.values(candidates).forEach((c, i) => {
     let t = performance.now();
-    const buffers = objects.map((o) => c.encode(o).slice()); // slice: encoders reuse their buffer
-    enc.push(N / (performance.now() - t));
+    const buffers = objects.map((o) => c.encode(o));
+    results[i].enc.push(N / (performance.now() - t));
     t = performance.now();
     for (const b of buffers) c.decode(b);
-    dec.push(N / (performance.now() - t));
-    size = buffers[5].length;
-  }
+    results[i].dec.push(N / (performance.now() - t));
+    results[i].size = buffers[5].length;
+  });
+}
+Object.keys(candidates).forEach((name, i) => {
+  const { enc, dec, size } = results[i];
   process.stdout.write(
     `| ${name} | ${size} | ${median(enc).toFixed(0)} | ${median(dec).toFixed(0)} |\n`,
   );
-}
+});
 process.stdout.write(
   `\nMinified + gzipped (rolldown, gzip -9): shelfdb CBOR ${(own.gzipped / 1024).toFixed(2)} kB, cbor-x ${(cborX.gzipped / 1024).toFixed(2)} kB.\n`,
 );
