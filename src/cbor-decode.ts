@@ -259,15 +259,14 @@ class Reader {
   }
 
   /**
-   * The key of a plain object: a text string of `n` < 24 bytes, its head read. Looked up in the
-   * decoder's key cache by a hash of its length and three of its bytes; an entry is used only if
-   * its char codes are the bytes (entries are ASCII, so that makes it the string they decode to).
+   * The key of a plain object: a text string of `n` < 24 bytes (checked to be there), its head
+   * read. Looked up in the decoder's key cache by a hash of its length and three of its bytes; an
+   * entry is used only if its char codes are the bytes (entries are ASCII, so that makes it the
+   * string they decode to).
    */
   private key(n: number): string {
     const b = this.bytes;
     const p = this.pos;
-    if (n > b.length - p)
-      throw this.corrupt(`a length of ${n} runs past the end`, undefined, p - 1);
     const keys = this.keys;
     const h =
       n === 0
@@ -326,7 +325,7 @@ class Reader {
       let key: unknown;
       if (initial >= 0x60 && initial <= 0x60 + KEY_CACHE_MAX) {
         this.pos = at + 1;
-        key = this.key(initial - 0x60);
+        key = this.key(this.count(initial - 0x60, 1));
       } else key = this.item(NONE);
       if (typeof key !== 'string')
         throw this.corrupt('a plain object has a key that is not a string', undefined, at);
