@@ -256,7 +256,7 @@ export class Committer {
     }
     pending.landed(tid, owner.cache);
     try {
-      await owner.view.advance(tid);
+      await owner.view.advance(tid, pending.oids);
     } catch (error) {
       // It landed: rejecting would tell the app it may not have (StorageBusyError) or did not, and
       // the app would write it again. The snapshot stays behind (at a tid before this one, which

@@ -103,25 +103,38 @@ export class Snapshot {
    * After the connection's own commit `tid` (one that wrote records, so `tid` is its own and not
    * merely the newest): moves there, invalidating what others wrote between. `snapshot + 1`
    * proves nobody else committed in between, since tids are consecutive and the snapshot does not
-   * move while a commit is in flight or its fate unknown.
+   * move while a commit is in flight or its fate unknown. Otherwise it pulls; `written` (the oids
+   * the transaction wrote) stay loaded when it is the newest (see `pull`).
    */
-  async advance(tid: Tid): Promise<void> {
+  async advance(tid: Tid, written: readonly number[] = []): Promise<void> {
     if (tid === (this.current as Tid) + 1) this.moveTo(tid, []);
-    else await this.pull();
+    else await this.pull([], { tid, written });
   }
 
   /**
-   * Asks the storage what changed since the snapshot and moves to the newest. `dropped`: oids of
+   * Asks the storage what changed since the snapshot and moves to the newest. `own`: the
+   * connection's own transaction that has just landed (`advance`) and the oids it wrote. `dropped`: oids of
    * objects whose uncommitted changes the connection has just dropped (abort); they are ghosts
    * now, and the move names the held ones among them too, as objects that changed (or the next
    * move that succeeds, if this one fails: see `unnamed`).
    */
-  async pull(dropped: readonly number[] = []): Promise<void> {
+  async pull(
+    dropped: readonly number[] = [],
+    own?: { tid: Tid; written: readonly number[] },
+  ): Promise<void> {
     for (const oid of dropped) this.unnamed.add(oid); // named by the next move that succeeds
     const result = await this.owner.storage.sync(this.current as Tid);
     if (result.tid < (this.current as Tid)) return; // an answer older than what we know
     if (!result.reset) {
-      this.moveTo(result.tid, result.oids);
+      let oids = result.oids;
+      if (own !== undefined && result.tid === own.tid && own.written.length > 0) {
+        // The newest is our own transaction: what it wrote is loaded as written, and nobody else
+        // wrote it between the snapshot and it (the commit would have conflicted). Ghosting it
+        // would make the 'commit' listeners read ghosts and 'change' name our own writes.
+        const mine = new Set(own.written);
+        oids = oids.filter((oid) => !mine.has(oid));
+      }
+      this.moveTo(result.tid, oids);
       return;
     }
     // Older than the storage remembers: every clean object may have changed.

@@ -242,3 +242,40 @@ describe('Connection: nothing fires after close()', () => {
     expect(commits).toEqual([]);
   });
 });
+
+describe("Connection: a 'commit' listener reads what its commit wrote", () => {
+  it("reads the objects as written, and 'change' does not name them, when others' commits landed before it and none after", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), async (pendingInstead) => {
+        // The snapshot stays behind other's commit: autoSync off, or a change pending meanwhile.
+        const s = faultySync();
+        const { db, conn, a, b } = await seeded(s.storage);
+        if (!pendingInstead) conn.autoSync = false;
+        const other = db.open();
+        const root2 = await other.root();
+        const c2 = todo('c');
+        root2.set('c', c2);
+        if (pendingInstead) a.title = 'a2';
+        await other.commit();
+        a.title = 'a2';
+        b.done = true;
+        const seen: unknown[] = [];
+        conn.addEventListener('commit', () => {
+          try {
+            seen.push([a.title, b.done]);
+          } catch (error) {
+            seen.push(error);
+          }
+        });
+        const named = namedInChange(conn);
+        await conn.commit();
+        expect(seen).toEqual([['a2', true]]);
+        expect([named.has(a._p_oid as number), named.has(b._p_oid as number)]).toEqual([
+          false,
+          false,
+        ]);
+      }),
+      { numRuns: 4 },
+    );
+  });
+});
