@@ -1,10 +1,10 @@
 /**
  * shelfdb as apps install it: packed (`npm pack`), installed into a fresh app outside the
- * repository, and used the four ways apps use it — a Node script, a Vite app in dev mode, the same
- * app built for production (two builds minified differently, sharing one database), and a page
- * with no bundler at all. The app's strict TypeScript compiles against the shipped declarations.
+ * repository, and used the ways apps use it — a Node script, a Vite app in dev mode, the same app
+ * built for production (two builds minified differently, sharing one database), a page with no
+ * bundler at all, and webpack 5. The app's strict TypeScript compiles against the shipped declarations.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -221,3 +221,26 @@ function recordSize(loaded: { url: string; gzipped: number }[]): void {
   expect(worker, 'the worker was loaded').toHaveLength(1);
   expect(report.total).toBeLessThanOrEqual(SIZE_BUDGET);
 }
+
+test('webpack 5 bundles the app with no configuration for shelfdb, and it keeps its data', async ({
+  page,
+}) => {
+  run(process.execPath, ['webpack-build.mjs'], app.dir);
+  // webpack found the worker by itself: it emitted it (and its lazy chunk) beside the app.
+  expect(
+    readdirSync(join(app.dir, 'build-webpack')).filter((f) => f.endsWith('.js')).length,
+  ).toBeGreaterThan(1);
+  const errors = pageErrors(page);
+  const server = await staticFiles(app, 5188);
+  try {
+    await openApp(page, `${server.url}webpack.html`, errors);
+    expect(await call(page, (a) => a.storage)).toBe('opfs');
+    await call(page, (a) => a.add('bundled by webpack'));
+    await page.reload();
+    await ready(page, errors);
+    expect(await call(page, (a) => a.list())).toEqual([todo('bundled by webpack')]);
+  } finally {
+    await server.stop();
+  }
+  expect(errors).toEqual([]);
+});

@@ -23,6 +23,8 @@ const APP_DEV_DEPENDENCIES = [
   '@types/react',
   '@types/react-dom',
 ];
+/** Bundlers the app tries that this repository does not use itself, at fixed versions. */
+const APP_BUNDLERS = ['webpack@5.113.0'];
 
 export interface InstalledApp {
   /** The app's folder (outside the repository). */
@@ -65,6 +67,7 @@ export function installPackage(): InstalledApp {
       '--no-fund',
       tarball,
       ...APP_DEV_DEPENDENCIES.map((name) => `${name}@${pinned.devDependencies[name]}`),
+      ...APP_BUNDLERS,
     ],
     dir,
   );
