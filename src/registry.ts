@@ -64,7 +64,7 @@ export class ClassRegistry {
     }
     const stored = this.storedNameFor(cls, name);
     const existing = this.classOf(stored);
-    if (existing !== undefined && existing !== cls) {
+    if (existing !== undefined && existing !== cls && !redeclares(cls, existing)) {
       throw new TypeError(
         `registerClass: the name "${stored}" is already registered for another class${existing.name ? ` (${existing.name})` : ''}. Give ${cls.name || 'this class'} its own stable name: static _p_name = 'app.${cls.name || 'MyClass'}'.`,
       );
@@ -84,9 +84,21 @@ export class ClassRegistry {
     return this.byName.get(name) ?? this.parent?.classOf(name);
   }
 
-  /** The stored name `cls` is registered under, here or in the parent registry. */
+  /**
+   * The stored name `cls` is registered under, here or in the parent registry; or, for a class a
+   * hot module reload declared again (see `redeclares`), the name of the class it replaces.
+   */
   nameOf(cls: PersistentClass): string | undefined {
-    return this.byClass.get(cls) ?? this.parent?.nameOf(cls);
+    const registered = this.registeredName(cls);
+    if (registered !== undefined) return registered;
+    const declared = declaredNameOrUndefined(cls);
+    if (declared === undefined) return undefined;
+    const existing = this.classOf(declared);
+    return existing !== undefined && redeclares(cls, existing) ? declared : undefined;
+  }
+
+  private registeredName(cls: PersistentClass): string | undefined {
+    return this.byClass.get(cls) ?? this.parent?.registeredName(cls);
   }
 
   /** The name `cls` is stored under, given the name it is registered with (if any). */
@@ -108,7 +120,7 @@ export class ClassRegistry {
     if (declared !== undefined) return declared;
     // Registered already with a stable name (registerClass(Todo, 'app.Todo'), then listed in a
     // database's classes): that name, rather than a clash with its JavaScript name.
-    return this.nameOf(cls) ?? this.derivedName(cls);
+    return this.registeredName(cls) ?? this.derivedName(cls);
   }
 
   /**
@@ -156,6 +168,31 @@ function declaredName(cls: PersistentClass): string | undefined {
     );
   }
   return name;
+}
+
+/** declaredName, or undefined for a bad `_p_name` too (for lookups, which never throw). */
+function declaredNameOrUndefined(cls: PersistentClass): string | undefined {
+  try {
+    return declaredName(cls);
+  } catch {
+    return undefined; // refused with its TypeError where the class is registered
+  }
+}
+
+/**
+ * True when `cls` is `existing` declared again: a dev server's hot module reload runs the module
+ * anew, making a new class object with the same JavaScript name and the same own `_p_name`. It
+ * takes the old one's place (records load as the newest) instead of clashing with it; a class of
+ * another name claiming the stored name still clashes.
+ */
+function redeclares(cls: PersistentClass, existing: PersistentClass): boolean {
+  const declared = declaredNameOrUndefined(cls);
+  return (
+    declared !== undefined &&
+    cls.name !== '' &&
+    cls.name === existing.name &&
+    declaredNameOrUndefined(existing) === declared
+  );
 }
 
 /** The page's global registry, which `registerClass` fills. */

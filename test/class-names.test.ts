@@ -285,3 +285,45 @@ describe('a second build', () => {
     );
   });
 });
+
+describe('a class declared again by a hot module reload (same JavaScript name, same _p_name)', () => {
+  /** What a dev server's hot reload makes: the module runs again, declaring a new class object. */
+  const declareTodo = (stored: string): new () => Persistent & { title: string } =>
+    class Todo extends Persistent {
+      static _p_name = stored;
+      title = '';
+    };
+
+  it('replaces the old class in registerClass instead of throwing, and loads as the new one', async () => {
+    const first = declareTodo('hot.Todo');
+    registerClass(first);
+    const again = declareTodo('hot.Todo');
+    expect(() => registerClass(again)).not.toThrow();
+    const db = new Database(new MemoryStorage());
+    const todo = new again();
+    todo.title = 'after the reload';
+    expect(await storedName(db, todo)).toBe('hot.Todo');
+    const conn = db.open();
+    const loaded = await conn.get(todo._p_oid as number);
+    expect(loaded).toBeInstanceOf(again);
+    await db.close();
+  });
+
+  it('commits instances of the new class under the stored name in a database opened with the old one', async () => {
+    const first = declareTodo('hot.Listed');
+    const db = new Database(new MemoryStorage(), { classes: [first] });
+    const again = declareTodo('hot.Listed');
+    const todo = new again();
+    todo.title = 'made by the reloaded module';
+    expect(await storedName(db, todo)).toBe('hot.Listed');
+    await db.close();
+  });
+
+  it('still refuses another class (another JavaScript name) claiming a stored name in use', () => {
+    registerClass(declareTodo('hot.Taken'));
+    const other = class Project extends Persistent {
+      static _p_name = 'hot.Taken';
+    };
+    expect(() => registerClass(other)).toThrow(/already registered for another class \(Todo\)/);
+  });
+});
