@@ -2,19 +2,19 @@
 //
 //   dist/index.js, storage.js, react.js (+ shared chunks)  the browser build (the default export
 //                                                           condition), chunks beside their entries
-//   dist/worker.js                                         the storage worker: one self-contained
-//                                                           module (workers see no import map and
-//                                                           bundlers build it as its own entry)
+//   dist/worker.js (+ worker-*.js)                         the storage worker, with its own chunks
+//                                                           only (a worker sees no import map): its
+//                                                           IndexedDB storage is loaded on demand
 //   dist/node/…                                            the same entries under Node's condition,
 //                                                           with the 'file' storage
 //   dist/types/…                                           declarations, from tsc
 //
 // The page starts the worker as `new Worker(new URL('./worker.js', import.meta.url), { type:
-// 'module' })` from a chunk in dist/ itself: the pattern Vite, Rollup/rolldown, webpack 5 and
-// esbuild recognise without plugins, and that a browser resolves natively. Dependencies stay
-// external in the page and Node builds (the app's bundler or import map provides them once).
+// 'module' })` from a chunk in dist/ itself: the pattern bundlers follow without plugins (tested:
+// Vite 8, webpack 5) and that a browser resolves natively. Dependencies stay external in the page
+// and Node builds (the app's bundler or import map provides them once).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -53,12 +53,11 @@ const browserFileStorage = {
   },
 };
 
+/** The package's entries: `shelfdb`, `shelfdb/storage` (`storage`: its browser or Node module), `shelfdb/react`. */
 const entries = (storage) => ({
   index: join(root, 'src/index.ts'),
   storage: join(root, storage),
-  ...(existsSync(join(root, 'src/react/index.ts'))
-    ? { react: join(root, 'src/react/index.ts') }
-    : {}),
+  react: join(root, 'src/react/index.ts'),
 });
 
 const output = (dir) => ({
