@@ -56,11 +56,19 @@ export abstract class StorageCore {
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    const floor = Promise.resolve(this.packFloor(options.keepTid));
-    // A pack that joins the running one leaves its floor unread; a failure to read it is then
-    // nobody's (the running pack answers), else the pack below awaits it and fails with it.
-    floor.catch(() => undefined);
-    return this.packing.run(() => this.exclusive(async () => this.packNow(await floor)));
+    // A call that joins the running pack reads no floor. A new pack reads it now, when asked for
+    // (a read started now is ordered before later commits), not when the maintenance queue
+    // reaches it; its outcome waits as a thunk, so a failure is not a rejection left unheard in
+    // the queue: the pack raises it.
+    return this.packing.run(() => {
+      const floor = Promise.resolve(this.packFloor(options.keepTid)).then(
+        (tid) => () => tid,
+        (error: unknown) => (): never => {
+          throw error;
+        },
+      );
+      return this.exclusive(async () => this.packNow((await floor)()));
+    });
   }
 
   /** References to objects that have no revision, among the objects reachable from the root. */
