@@ -13,7 +13,7 @@ import {
   type Connection,
   type Persistent,
 } from '../src/index.js';
-import { CLASSES, Todo, makeDb, todo } from './fixtures.js';
+import { CLASSES, Todo, makeDb, seededTodos, todo } from './fixtures.js';
 import { flakyStorage } from './flaky-storage.js';
 
 /** Every 'commit' event on `conn` from now on, as `[tid, sorted oids]`. */
@@ -31,16 +31,7 @@ const sorted = (oids: (number | undefined)[]): number[] =>
   oids.map((oid) => oid as number).sort((x, y) => x - y);
 
 /** A connection whose root holds todos a and b, committed. */
-async function seeded(db = makeDb().db) {
-  const conn = db.open();
-  const root = await conn.root();
-  const a = todo('a');
-  const b = todo('b');
-  root.set('a', a);
-  root.set('b', b);
-  await conn.commit();
-  return { db, conn, root, a, b };
-}
+const seeded = (db = makeDb().db) => seededTodos(db);
 
 describe("Connection: the 'commit' event", () => {
   it('is exported as CommitEvent, firing with the type "commit"', () => {

@@ -8,7 +8,7 @@ import {
   StorageBusyError,
   type Connection,
 } from '../src/index.js';
-import { CLASSES, Todo, makeDb, todo } from './fixtures.js';
+import { CLASSES, Todo, makeDb, seededTodos, todo } from './fixtures.js';
 import { flakyStorage } from './flaky-storage.js';
 
 /** The next event of `type` on `target`, as a promise. */
@@ -30,13 +30,7 @@ function record(target: EventTarget, type: string): [number, number[]][] {
 
 /** A database with todos a and b committed, and a second connection `other` with both loaded. */
 async function twoConnections(db = makeDb().db) {
-  const conn = db.open();
-  const root = await conn.root();
-  const a = todo('a');
-  const b = todo('b');
-  root.set('a', a);
-  root.set('b', b);
-  await conn.commit();
+  const { conn, root, a, b } = await seededTodos(db);
   const other = db.open();
   const root2 = await other.root();
   const [a2, b2] = await other.load(root2.get('a') as Todo, root2.get('b') as Todo);

@@ -32,3 +32,15 @@ export function todo(title: string, fields: Partial<Todo> = {}): Todo {
   Object.assign(t, fields);
   return t;
 }
+
+/** A connection of `db` whose root holds the todos 'a' and 'b', committed. */
+export async function seededTodos(db: Database) {
+  const conn = db.open();
+  const root = await conn.root();
+  const a = todo('a');
+  const b = todo('b');
+  root.set('a', a);
+  root.set('b', b);
+  await conn.commit();
+  return { db, conn, root, a, b };
+}

@@ -16,7 +16,7 @@ import {
   type Connection,
   type Storage,
 } from '../src/index.js';
-import { CLASSES, type Todo, todo } from './fixtures.js';
+import { CLASSES, seededTodos, type Todo, todo } from './fixtures.js';
 import { flakyStorage, type CommitFault } from './flaky-storage.js';
 
 /**
@@ -78,17 +78,7 @@ function namedInChange(conn: Connection): Set<number> {
 }
 
 /** A database over `storage` whose root holds todos a and b, committed by `conn`. */
-async function seeded(storage: Storage) {
-  const db = new Database(storage, { classes: CLASSES });
-  const conn = db.open();
-  const root = await conn.root();
-  const a = todo('a');
-  const b = todo('b');
-  root.set('a', a);
-  root.set('b', b);
-  await conn.commit();
-  return { db, conn, root, a, b };
-}
+const seeded = (storage: Storage) => seededTodos(new Database(storage, { classes: CLASSES }));
 
 describe("Connection: 'change' names dropped held objects even when a move failed first", () => {
   it("names a held object whose change abort() dropped, when that abort's sync failed and the next abort succeeded", async () => {
