@@ -49,6 +49,17 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
+/**
+ * Mounts a component showing `item`'s title as `n: title`; `renderAgain(n)` re-renders it with a
+ * new prop, as an app re-renders for its own reasons.
+ */
+async function mountTitle(conn: Connection, item: Todo) {
+  const Show: FunctionComponent<{ n: number }> = ({ n }) =>
+    `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
+  const view = await mount(h(Show, { n: 1 }));
+  return { ...view, renderAgain: (n: number) => view.rerender(h(Show, { n })) };
+}
+
 /** Renders `element` into a fresh container; `rerender` and `unmount` act on it. */
 async function mount(element: ReactNode) {
   const container = document.createElement('div');
@@ -343,15 +354,13 @@ describe('useRoot and useObject', () => {
     const { db, writer, root } = await seeded();
     const conn = db.open();
     const item = (await conn.root()).get('todo') as Todo;
-    const Show: FunctionComponent<{ n: number }> = ({ n }) =>
-      `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
-    const view = await mount(h(Show, { n: 1 }));
+    const view = await mountTitle(conn, item);
     await settle(() => view.text() === '1: write tests', 'the first render');
     const loads = holdLoads(db); // the reload stays in flight
     (root.get('todo') as Todo).title = 'new';
     const tid = await writer.commit();
     await settle(() => conn.snapshotTid === tid && item._p_status === 'ghost', 'the ghost');
-    await view.rerender(h(Show, { n: 2 })); // would throw GhostError reading a ghost's title
+    await view.renderAgain(2); // would throw GhostError reading a ghost's title
     expect(view.text()).toBe('2: loading');
     loads.passThrough();
     await settle(() => view.text() === '2: new', 'the reloaded todo');
@@ -435,12 +444,10 @@ describe('useRoot and useObject', () => {
     const { db } = await seeded();
     const conn = db.open();
     const item = (await conn.root()).get('todo') as Todo;
-    const Show: FunctionComponent<{ n: number }> = ({ n }) =>
-      `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
-    const view = await mount(h(Show, { n: 1 }));
+    const view = await mountTitle(conn, item);
     await settle(() => view.text() === '1: write tests', 'the first render');
     item.title = 'draft';
-    await view.rerender(h(Show, { n: 2 })); // the app re-renders for its own reasons
+    await view.renderAgain(2); // the app re-renders for its own reasons
     expect(view.text()).toBe('2: draft');
     await conn.abort();
     await settle(() => view.text() === '2: write tests', 'the committed title again');
@@ -454,12 +461,10 @@ describe('useRoot and useObject', () => {
     const item = todo('stored');
     root.set('todo', item);
     await conn.commit();
-    const Show: FunctionComponent<{ n: number }> = ({ n }) =>
-      `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
-    const view = await mount(h(Show, { n: 1 }));
+    const view = await mountTitle(conn, item);
     expect(view.text()).toBe('1: stored');
     item.title = 'draft';
-    await view.rerender(h(Show, { n: 2 })); // the app re-renders for its own reasons
+    await view.renderAgain(2); // the app re-renders for its own reasons
     expect(view.text()).toBe('2: draft');
     flaky.faults.push('request'); // lost on the way: nothing lands
     await expect(conn.commit()).rejects.toBeInstanceOf(StorageBusyError);
@@ -471,14 +476,12 @@ describe('useRoot and useObject', () => {
     const { db } = await seeded();
     const conn = db.open();
     const item = (await conn.root()).get('todo') as Todo;
-    const Show: FunctionComponent<{ n: number }> = ({ n }) =>
-      `${n}: ${useObject(conn, item)?.title ?? 'loading'}`;
-    const view = await mount(h(Show, { n: 1 }));
+    const view = await mountTitle(conn, item);
     await settle(() => view.text() === '1: write tests', 'the first render');
     let shown = '';
     const failing = conn.transact(async () => {
       item.title = 'draft';
-      await view.rerender(h(Show, { n: 2 })); // the app re-renders while fn awaits
+      await view.renderAgain(2); // the app re-renders while fn awaits
       shown = view.text();
       throw new Error('the app gave up');
     });
