@@ -13,5 +13,10 @@ compiler.run((error, stats) => {
     console.error(error ?? stats.toString('errors-only'));
     process.exitCode = 1;
   }
-  compiler.close(() => undefined);
+  compiler.close((closeError) => {
+    if (closeError) {
+      console.error(closeError);
+      process.exitCode = 1;
+    }
+  });
 });
