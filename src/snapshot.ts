@@ -232,14 +232,19 @@ export class Snapshot {
   private moved(tid: Tid, held: number[]): void {
     this.current = tid;
     this.queue = this.queue.filter((inv) => inv.tid > tid);
-    const named = new Set(held);
-    const { cache } = this.owner;
-    for (const oid of this.unnamed) {
-      const obj = cache.get(oid);
-      if (obj !== undefined && cache.isHeld(obj)) named.add(oid);
+    let named = held;
+    if (this.unnamed.size > 0) {
+      // Rare (after an abort): only then is a set needed to name each object once.
+      const all = new Set(held);
+      const { cache } = this.owner;
+      for (const oid of this.unnamed) {
+        const obj = cache.get(oid);
+        if (obj !== undefined && cache.isHeld(obj)) all.add(oid);
+      }
+      this.unnamed.clear();
+      named = [...all];
     }
-    this.unnamed.clear();
     this.owner.moved();
-    if (named.size > 0) this.owner.changed(tid, [...named]);
+    if (named.length > 0) this.owner.changed(tid, named);
   }
 }
