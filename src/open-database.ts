@@ -3,7 +3,7 @@
  * builds the Database over it. It is the one page module allowed to import worker/ code, with a
  * dynamic import(), so storage code is loaded only when used.
  */
-import { StorageError } from './shared/errors.js';
+import { afterCleanup, StorageError } from './shared/errors.js';
 import type { Storage } from './shared/storage.js';
 import { Database, checkDatabaseOptions, type DatabaseOptions } from './database.js';
 
@@ -84,10 +84,15 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
     );
   }
   checkDatabaseOptions(dbOptions); // before starting a worker or touching files
-  return new Database(
-    await makeStorage(name, choice, { path, durability, recover, busyTimeout }),
-    dbOptions,
-  );
+  const storage = await makeStorage(name, choice, { path, durability, recover, busyTimeout });
+  try {
+    return new Database(storage, dbOptions);
+  } catch (error) {
+    // The options were checked before, but the global registry may have changed while the
+    // storage opened (another module registered a class): close what was opened (the worker, the
+    // lock of a file database), or this page could never open it again.
+    throw await afterCleanup(error, () => storage.close(), 'closing the storage');
+  }
 }
 
 async function makeStorage(

@@ -191,6 +191,30 @@ describe('the classes option', () => {
   });
 });
 
+describe('openDatabase when building the database fails after the storage opened', () => {
+  it('closes the storage, so the lock of a file database is released', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-class-names-'));
+    try {
+      const path = join(scratch, 'db');
+      class Mine extends Persistent {
+        static _p_name = 'race.Claimed';
+      }
+      class Theirs extends Persistent {
+        static _p_name = 'race.Claimed';
+      }
+      // The classes pass the check before the storage opens; while it opens, another module
+      // registers another class under the same name, and building the Database fails.
+      const opening = openDatabase('race', { storage: 'file', path, classes: [Mine] });
+      registerClass(Theirs);
+      await expect(opening).rejects.toThrow(/already registered for another class/);
+      const db = await openDatabase('race', { storage: 'file', path });
+      await db.close();
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('names derived from .name', () => {
   it('warn once per class in the page, naming the class and the fix', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);

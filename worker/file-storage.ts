@@ -3,7 +3,7 @@
  * files, holding the directory's lock file while open. The package's browser build replaces this
  * module with file-storage.browser.ts, so no browser bundle contains Node's file code.
  */
-import { StorageError } from '../src/shared/errors.js';
+import { afterCleanup } from '../src/shared/errors.js';
 import type { Storage } from '../src/shared/storage.js';
 import { NodeBlockDirectory } from './node-file.js';
 import { ShelfStorage } from './shelf-storage.js';
@@ -27,23 +27,10 @@ export async function openFileStorage(path: string, options: FileStorageOptions)
   } catch (error) {
     // ShelfStorage.open closes the files it opened but not the directory: release the lock, or
     // this process could never open the path again (its own pid holds the lock).
-    throw await releasedAfter(error, dir);
-  }
-}
-
-/**
- * The error to report when opening failed with `error` after `dir` was locked: `error` itself once
- * the lock is released; if releasing fails too, a StorageError telling both (the opening error is
- * its cause), so neither is lost.
- */
-async function releasedAfter(error: unknown, dir: { close(): Promise<void> }): Promise<unknown> {
-  try {
-    await dir.close();
-  } catch (releaseError) {
-    return new StorageError(
-      `${error instanceof Error ? error.message : String(error)} Then releasing the lock of the database directory failed too: ${releaseError instanceof Error ? releaseError.message : String(releaseError)}`,
-      { cause: error },
+    throw await afterCleanup(
+      error,
+      () => dir.close(),
+      'releasing the lock of the database directory',
     );
   }
-  return error;
 }

@@ -204,6 +204,30 @@ export class DatabaseClosedError extends ShelfError {
   }
 }
 
+/**
+ * The error to report when `failed` happened and undoing what came before it (`cleanup`: closing
+ * or releasing what was opened) was then needed: `failed` itself once `cleanup` succeeded; if it
+ * failed too, a StorageError telling both (`failed` is its cause), so neither is lost.
+ * @example
+ * catch (error) { throw await afterCleanup(error, () => dir.close(), 'releasing the lock'); }
+ */
+export async function afterCleanup(
+  failed: unknown,
+  cleanup: () => Promise<void>,
+  what: string,
+): Promise<unknown> {
+  try {
+    await cleanup();
+  } catch (cleanupError) {
+    const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+    return new StorageError(
+      `${message(failed)} Then ${what} failed too: ${message(cleanupError)}`,
+      { cause: failed },
+    );
+  }
+  return failed;
+}
+
 /** An error as it crosses postMessage. */
 export interface WireError {
   /** Marks the envelope, so a returned value is never mistaken for an error. */
