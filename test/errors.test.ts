@@ -13,7 +13,7 @@ import {
   UnregisteredClassError,
   WriteConflictError,
 } from '../src/index.js';
-import { errorFromWire, errorToWire, isWireError } from '../src/shared/errors.js';
+import { afterCleanup, errorFromWire, errorToWire, isWireError } from '../src/shared/errors.js';
 
 /** Through the wire form and structured clone, as across a worker. */
 const cross = (e: unknown): Error => {
@@ -68,5 +68,29 @@ describe('errors', () => {
     expect(w.message).toMatch(/oid 12/);
     expect(w.message).toMatch(/abort/);
     expect(new GhostError(3, 'Todo').message).toMatch(/Todo 3.*conn\.load/);
+  });
+});
+
+describe('afterCleanup: a failure, then the cleanup it needed', () => {
+  it('reports the failure itself when the cleanup succeeds', async () => {
+    const failure = new TypeError('the options clash');
+    let cleaned = false;
+    const reported = await afterCleanup(failure, async () => void (cleaned = true), 'closing');
+    expect(reported).toBe(failure);
+    expect(cleaned).toBe(true);
+  });
+
+  it('reports both, the failure as the cause, when the cleanup fails too', async () => {
+    const failure = new TypeError('the options clash');
+    const reported = await afterCleanup(
+      failure,
+      () => Promise.reject(new Error('the disk is gone')),
+      'closing the storage',
+    );
+    expect(reported).toBeInstanceOf(StorageError);
+    expect((reported as Error).message).toBe(
+      'the options clash Then closing the storage failed too: the disk is gone',
+    );
+    expect((reported as Error).cause).toBe(failure);
   });
 });
