@@ -59,3 +59,23 @@ describe('db.pack over a storage without pins', () => {
     await db.close();
   });
 });
+
+describe('db.pack after first snapshots, over a storage without pins', () => {
+  it('removes the revisions no snapshot reads any more once the connections have their snapshots', async () => {
+    const inner = new MemoryStorage();
+    const db = new Database(inner, { classes: CLASSES });
+    const writer = db.open();
+    const reader = db.open();
+    reader.autoSync = false;
+    const root = await writer.root();
+    const t = todo('first');
+    root.set('t', t);
+    await writer.commit();
+    t.title = 'second';
+    await writer.commit();
+    await reader.root(); // its snapshot: after 'second'
+    const { revisionsRemoved } = await db.pack();
+    expect(revisionsRemoved).toBeGreaterThan(0);
+    await db.close();
+  });
+});
