@@ -414,7 +414,8 @@ export class Database extends EventTarget implements ConnectionHost {
    * above a pin already held.
    */
   async holdSnapshot(conn: Connection): Promise<void> {
-    if (this.storage.pin === undefined || this.closing !== undefined) return;
+    if (this.closing !== undefined) return;
+    // Held even without pins: this page's own pack (keepTid) counts it.
     if (!this.starting.has(conn)) this.starting.set(conn, this.knownTid);
     this.snapshotMoved();
     await this.pinSent;
@@ -427,14 +428,15 @@ export class Database extends EventTarget implements ConnectionHost {
    * sent at once when it must go down and at most once a second when it may go up.
    */
   snapshotMoved(): void {
-    const pin = this.storage.pin;
-    if (pin === undefined || this.closing !== undefined) return;
+    if (this.closing !== undefined) return;
     for (const conn of this.connections) {
       const tid = conn.snapshotTid;
       if (tid === undefined) continue;
       this.starting.delete(conn); // it has its snapshot: that is what counts now
       this.knownTid = Math.max(this.knownTid, tid);
     }
+    const pin = this.storage.pin;
+    if (pin === undefined) return; // this page's pack (keepTid) is the only one
     const oldest = this.oldestSnapshot();
     const send = (): void => {
       this.pinTimer = undefined;
