@@ -33,7 +33,7 @@ export interface GroupCommitHost {
   /** The newest durable tid. */
   readonly lastTid: Tid;
   /** A commit's entry is in the log at `pos`: index it, settle it, announce it. */
-  landed(p: Pending, pos: number, recordOffsets: number[]): void;
+  landed(p: Pending, pos: number, entry: EncodedEntry): void;
   /** After each batch written (relaxed flush, automatic checkpoint). */
   afterWrite(): void;
   /** Where a failure nobody awaits is reported (a relaxed flush after acknowledgement). */
@@ -166,8 +166,12 @@ export class GroupCommit {
       offsets.push(size);
       size += e.bytes.byteLength;
     }
-    const buffer = new Uint8Array(size);
-    encoded.forEach((e, i) => buffer.set(e.bytes, offsets[i]));
+    // One entry (a lone commit, or one large one) is written as encoded, without a copy.
+    let buffer = (encoded[0] as EncodedEntry).bytes;
+    if (encoded.length > 1) {
+      buffer = new Uint8Array(size);
+      encoded.forEach((e, i) => buffer.set(e.bytes, offsets[i]));
+    }
     try {
       log.append(buffer, this.durability === 'strict');
     } catch (error) {
@@ -177,7 +181,7 @@ export class GroupCommit {
     }
     batch.forEach((p, i) => {
       const e = encoded[i] as EncodedEntry;
-      this.settle(p, position(log.active, start + (offsets[i] as number)), e.recordOffsets);
+      this.settle(p, position(log.active, start + (offsets[i] as number)), e);
     });
     this.afterWrite();
   }
@@ -226,15 +230,15 @@ export class GroupCommit {
         );
         continue;
       }
-      this.settle(p, position(log.active, start), e.recordOffsets);
+      this.settle(p, position(log.active, start), e);
     }
     this.afterWrite();
   }
 
-  private settle(p: Pending, pos: number, recordOffsets: number[]): void {
+  private settle(p: Pending, pos: number, entry: EncodedEntry): void {
     for (const oid of p.oids)
       if (this.pendingTids.get(oid) === p.input.tid) this.pendingTids.delete(oid);
-    this.host.landed(p, pos, recordOffsets);
+    this.host.landed(p, pos, entry);
   }
 
   private afterWrite(): void {

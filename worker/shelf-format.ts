@@ -222,6 +222,8 @@ export interface EntryInput {
 export interface EncodedEntry {
   bytes: Uint8Array;
   recordOffsets: number[];
+  /** Each record's stored length (its header's R). */
+  recordSizes: number[];
 }
 
 /**
@@ -266,12 +268,14 @@ export function encodeEntry(input: EntryInput, pos: number): EncodedEntry {
   bytes.set(meta, ENTRY_HEADER_SIZE);
   let at = ENTRY_HEADER_SIZE + meta.byteLength;
   const recordOffsets: number[] = [];
+  const recordSizes: number[] = [];
   input.records.forEach((r, i) => {
     const name = names[i] as Uint8Array;
     if (name.byteLength >= 2 ** 16)
       throw new RangeError(`Class name too long: ${r.className.slice(0, 40)}…`);
     const size = RECORD_HEADER_SIZE + name.byteLength + r.state.byteLength + 8 * r.refs.length;
     recordOffsets.push(at);
+    recordSizes.push(size);
     view.setUint32(at, size, true);
     view.setUint32(at + 4, at, true);
     setU64(view, at + 8, r.oid);
@@ -291,7 +295,7 @@ export function encodeEntry(input: EntryInput, pos: number): EncodedEntry {
   });
   view.setUint32(length - 8, entryChecksum(bytes, length, pos), true);
   view.setUint32(length - 4, length, true);
-  return { bytes, recordOffsets };
+  return { bytes, recordOffsets, recordSizes };
 }
 
 /** The fixed part of an entry, read from its first ENTRY_HEADER_SIZE bytes. */

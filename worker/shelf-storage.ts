@@ -47,6 +47,7 @@ import {
   encodeEntry,
   position,
   type DecodedRecord,
+  type EncodedEntry,
 } from './shelf-format.js';
 import { ShelfIndex } from './shelf-index.js';
 import {
@@ -58,6 +59,7 @@ import {
 } from './shelf-reading.js';
 import { storageFailure } from './storage-failures.js';
 import { RecentTransactions } from './recent-transactions.js';
+import { RevisionMemo } from './revision-memo.js';
 import { readShelf } from './shelf-open.js';
 import { writeCheckpoint } from './shelf-checkpoint.js';
 import { packShelf } from './shelf-pack.js';
@@ -101,6 +103,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   private committed = 0;
   /** Bytes of revisions superseded by newer ones. */
   private garbageBytes = 0;
+  /** Tid and size of the revisions written by this process, so a commit need not read them. */
+  private readonly revisions = new RevisionMemo();
   /** Commits accepted and not yet written. */
   private readonly group: GroupCommit;
   private closing: Promise<void> | undefined;
@@ -382,14 +386,12 @@ export class ShelfStorage extends StorageCore implements Storage {
   // ─── internals ────────────────────────────────────────────────────────────
 
   /** @internal A commit's entry is in the log at `pos`: index it, settle it, announce it. */
-  landed(p: Pending, pos: number, recordOffsets: number[]): void {
+  landed(p: Pending, pos: number, entry: EncodedEntry): void {
     const tid = p.input.tid;
     p.input.records.forEach((r, i) => {
-      this.garbageBytes += this.index.supersede(
-        r.oid,
-        pos + (recordOffsets[i] as number),
-        this.sizeAt,
-      );
+      const at = pos + (entry.recordOffsets[i] as number);
+      this.garbageBytes += this.index.supersede(r.oid, at, this.sizeAt);
+      this.revisions.remember(at, tid, entry.recordSizes[i] as number);
     });
     const prevTid = this.lastTid;
     this.durableTid = tid;
@@ -428,7 +430,8 @@ export class ShelfStorage extends StorageCore implements Storage {
     if (pending !== undefined) return pending;
     const pos = this.index.get(oid);
     positions.set(oid, pos);
-    return pos === 0 ? undefined : this.readRecord(pos, oid).tid;
+    if (pos === 0) return undefined;
+    return this.revisions.get(pos)?.tid ?? this.readRecord(pos, oid).tid;
   }
 
   /**
@@ -446,7 +449,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   }
 
   /** The stored size of the record at `pos` (for garbage accounting). */
-  private readonly sizeAt = (pos: number): number => this.log.recordSize(pos);
+  private readonly sizeAt = (pos: number): number =>
+    this.revisions.get(pos)?.size ?? this.log.recordSize(pos);
 
   /** Writes the commits waiting for the group flush now (pack needs a quiet log). */
   flushNow(): void {
@@ -463,6 +467,7 @@ export class ShelfStorage extends StorageCore implements Storage {
   adoptPackedSegment(segment: number, file: BlockFile, end: number, index: ShelfIndex): void {
     this.log.adoptPackedSegment(segment, file, end);
     this.garbageBytes = 0;
+    this.revisions.clear();
     this.oidIndex.close();
     this.oidIndex = index;
   }
