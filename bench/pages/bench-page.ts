@@ -7,22 +7,11 @@
 import { releaseProxy, wrap } from 'comlink';
 import { openDB } from 'idb';
 import Dexie from 'dexie';
-import { BTree, openDatabase, Persistent, registerClass, type Database } from 'shelfdb';
+import { BTree, openDatabase } from 'shelfdb';
 import { fields, randomKeys } from './records.js';
-
-class Rec extends Persistent {
-  id = 0;
-  title = '';
-  done = false;
-  priority = 0;
-  tags: string[] = [];
-  created = 0;
-  note = '';
-}
-registerClass(Rec, 'bench.Rec');
-
-const BATCH = 100;
-type Result = Record<string, number>;
+import { BATCH, heap, shelfBulk, shelfReads, shelfSmall, type Rec } from './shelf.js';
+import { TabSync, type Tab } from './tab-sync.js';
+import { writeCases, type Case, type Result } from './write-cases.js';
 
 // ─── the peer worker ───────────────────────────────────────────────────────
 
@@ -43,44 +32,9 @@ function ask<T>(op: string, n = 0, keys?: number[]): Promise<T> {
   });
 }
 
-// ─── shelfdb ──────────────────────────────────────────────────────────────
+const cases: Record<string, Case> = {
+  ...writeCases(ask),
 
-async function shelfBulk(name: string, n: number): Promise<{ ms: number; db: Database }> {
-  const db = await openDatabase(name, { storage: 'opfs' });
-  const conn = db.open();
-  const t0 = performance.now();
-  const tree = new BTree<number, Rec>();
-  (await conn.root()).set('recs', tree);
-  for (let i = 1; i <= n; i++) await tree.set(i, Object.assign(new Rec(), fields(i)));
-  await conn.commit();
-  return { ms: performance.now() - t0, db };
-}
-
-/** Reads `n` random records in batches of 100 through a cold connection, each batch a transaction. */
-async function shelfReads(db: Database, keys: number[]): Promise<number> {
-  const conn = db.open();
-  const tree = await conn.load((await conn.root()).get('recs') as BTree<number, Rec>);
-  let sum = 0;
-  const t0 = performance.now();
-  for (let i = 0; i < keys.length; i += BATCH) {
-    const batch = keys.slice(i, i + BATCH);
-    await conn.transact(async () => {
-      for (const r of await tree.getMany(batch)) sum += (r as Rec).priority;
-    });
-  }
-  if (sum < 0) throw new Error('unreachable');
-  return performance.now() - t0;
-}
-
-function heap(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  return (
-    (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ??
-    NaN
-  );
-}
-
-const cases: Record<string, (n: number, run: number) => Promise<Result>> = {
   // Round trips to a worker, 1000 each, in µs per call: bare postMessage to the Worker, and over a
   // MessagePort; Comlink over such a port (what Comlink itself adds); and a shelfdb storage call
   // (sync, answered from memory) through its link and router.
@@ -126,20 +80,7 @@ const cases: Record<string, (n: number, run: number) => Promise<Result>> = {
   },
 
   async 'shelfdb.small'(n, run) {
-    const db = await openDatabase(`small-${run}`, { storage: 'opfs' });
-    const conn = db.open();
-    const root = await conn.root();
-    const rec = Object.assign(new Rec(), fields(1));
-    root.set('rec', rec);
-    await conn.commit();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      rec.priority = i;
-      await conn.commit();
-    }
-    const ms = performance.now() - t0;
-    await db.close();
-    return { ms };
+    return { ms: await shelfSmall(`small-${run}`, n, { storage: 'opfs' }) };
   },
 
   async 'shelfdb.reads'(n, run) {
@@ -367,9 +308,19 @@ async function batchedReads(op: string, n: number): Promise<number> {
   return performance.now() - t0;
 }
 
+const tabs = new TabSync();
 (window as unknown as { bench: unknown }).bench = {
   cases: Object.keys(cases),
-  run: (name: string, n: number, run: number) =>
-    (cases[name] as (n: number, run: number) => Promise<Result>)(n, run),
+  /** Runs a case; `tab` when the runner runs it in several pages at once (tab-sync.ts). */
+  async run(name: string, n: number, run: number, tab = { index: 0, count: 1 }): Promise<Result> {
+    const context: Tab = tabs.start(run, tab.index, tab.count);
+    try {
+      return await (cases[name] as Case)(n, run, context);
+    } finally {
+      tabs.end(run);
+    }
+  },
+  reached: (run: number, point: number) => tabs.reached(run, point),
+  release: (run: number, point: number) => tabs.release(run, point),
 };
 document.body.dataset.ready = 'yes';

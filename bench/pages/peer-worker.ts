@@ -4,7 +4,7 @@
  */
 import { expose } from 'comlink';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import { fields, randomKeys } from './records.js';
+import { fields, importChunk, randomKeys } from './records.js';
 
 type Handle = {
   read(b: Uint8Array, o: { at: number }): number;
@@ -79,6 +79,16 @@ const ops: Record<string, (n: number) => Promise<unknown>> = {
     return performance.now() - t0;
   },
 
+  /** Relaxed durability's limit: the same writes as 'raw.small', none flushed. */
+  async 'raw.smallRelaxed'(n) {
+    const handle = raw?.handle ?? (await rawHandle());
+    const record = encoder.encode(JSON.stringify(fields(1)));
+    const end = handle.getSize();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) handle.write(record, { at: end + i * record.byteLength });
+    return performance.now() - t0;
+  },
+
   /** Reads `n` random records by offset inside the worker: the platform's read rate. */
   async 'raw.readsInWorker'(n) {
     const { handle, offsets, lengths } = raw as NonNullable<typeof raw>;
@@ -104,6 +114,25 @@ const ops: Record<string, (n: number) => Promise<unknown>> = {
     }
     stmt.finalize();
     db.exec('COMMIT');
+    return performance.now() - t0;
+  },
+
+  /** The chunked import: `n` rows, one transaction per chunk of `importChunk(n)` rows. */
+  async 'sqlite.import'(n) {
+    if (sqlite === undefined) await openSqlite();
+    const { db } = sqlite as NonNullable<typeof sqlite>;
+    db.exec('DELETE FROM t');
+    const chunk = importChunk(n);
+    const t0 = performance.now();
+    const stmt = db.prepare('INSERT INTO t (id, data) VALUES (?, ?)');
+    for (let start = 1; start <= n; start += chunk) {
+      db.exec('BEGIN');
+      for (let i = start; i < Math.min(n + 1, start + chunk); i++) {
+        stmt.bind([i, JSON.stringify(fields(i))]).stepReset();
+      }
+      db.exec('COMMIT');
+    }
+    stmt.finalize();
     return performance.now() - t0;
   },
 

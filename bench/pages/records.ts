@@ -37,3 +37,11 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1] as number;
 }
+
+/**
+ * The chunk size of the chunked import (one transaction per chunk, shelfdb and SQLite alike):
+ * 10,000 from 100,000 objects up; below, a tenth of N, so that even a small run has ten chunks.
+ */
+export function importChunk(n: number): number {
+  return n >= 100_000 ? 10_000 : Math.max(1, Math.ceil(n / 10));
+}
