@@ -2,8 +2,13 @@
  * The nodes of a BTree (btree.ts) and the node-level steps of its algorithms (CLRS, minimum degree
  * t): finding a key's place in a node, splitting a full child and merging two children. Each step
  * keeps every node between t−1 and 2t−1 keys, and marks the nodes it changes so they are written.
+ *
+ * The insert path (btree-insert.ts) works on nodes' raw targets (`Meta.target`, persistent.ts)
+ * rather than through their proxies: a proxy trap costs ~20 ns per field read, and an insert reads
+ * a few fields per level. It then does by hand what the proxy would: `touch` marks a node changed
+ * and `rawNode` marks it accessed for the cache.
  */
-import { Persistent } from './persistent.js';
+import { metaOf, Persistent, type Meta } from './persistent.js';
 import { compareKeys, type BTreeKey } from './btree-keys.js';
 
 /** One node: sorted keys, their values, and (internal nodes) keys.length + 1 children. */
@@ -32,28 +37,47 @@ export function lowerBound<K>(keys: K[], key: K, after = false): number {
 }
 
 /**
- * Splits full child `y` (= x.children[i], 2t−1 keys) of a tree of minimum degree `t` around its
- * median, which moves up into `x`.
+ * The raw fields of the loaded object behind `m` (a node, or the tree): read and written without
+ * the proxy. Marks it accessed, as a read through the proxy would (the cache's second chance).
  */
-export function splitChild<K, V>(
-  x: BTreeNode<K, V>,
-  i: number,
-  y: BTreeNode<K, V>,
-  t: number,
-): void {
+export function raw<T>(m: Meta): T {
+  m.accessed = true;
+  return m.target as unknown as T;
+}
+
+/** The meta and raw fields of loaded node `node`, or undefined while it is a ghost. */
+export function rawNode<K, V>(node: BTreeNode<K, V>): Meta | undefined {
+  const m = metaOf(node);
+  return m.status === 'ghost' ? undefined : m;
+}
+
+/**
+ * Marks the object behind `m` changed after a write to its raw fields. Only a 'saved' object needs
+ * it (an 'unsaved' one is new, or already listed for the next commit): the same as the proxy's
+ * write trap, without its work on every write.
+ */
+export function touch(m: Meta): void {
+  if (m.status !== 'unsaved' || m.readonly) m.self._p_noteChange();
+}
+
+/**
+ * Splits full child `y` (= x.children[i], 2t−1 keys) of a tree of minimum degree `t` around its
+ * median, which moves up into `x`. Both are raw (see `raw`); `x` and `y` are marked changed, the
+ * new right half is new.
+ */
+export function splitChild<K, V>(xm: Meta, i: number, ym: Meta, t: number): void {
+  const x = raw<BTreeNode<K, V>>(xm);
+  const y = raw<BTreeNode<K, V>>(ym);
   const z = new BTreeNode<K, V>();
-  z.keys = y.keys.slice(t);
-  z.values = y.values.slice(t);
-  if (y.children !== null) {
-    z.children = y.children.slice(t);
-    y.children = y.children.slice(0, t);
-  }
-  x.keys.splice(i, 0, y.keys[t - 1] as K);
-  x.values.splice(i, 0, y.values[t - 1] as V);
+  const zr = raw<BTreeNode<K, V>>(metaOf(z));
+  zr.keys = y.keys.splice(t);
+  zr.values = y.values.splice(t);
+  if (y.children !== null) zr.children = y.children.splice(t);
+  x.keys.splice(i, 0, y.keys.pop() as K);
+  x.values.splice(i, 0, y.values.pop() as V);
   (x.children as BTreeNode<K, V>[]).splice(i + 1, 0, z);
-  x._p_noteChange();
-  y.keys = y.keys.slice(0, t - 1);
-  y.values = y.values.slice(0, t - 1);
+  touch(xm);
+  touch(ym);
 }
 
 /** Merges x.keys[i] and `z` (= children[i + 1]) into `y` (= children[i]). */
