@@ -87,6 +87,80 @@ export class CborEncoder {
     }
   }
 
+  // ─── batches: many values and the bytes around them in one buffer ─────────
+
+  /**
+   * Starts a batch: the values appended by `appendFields` and the bytes reserved around them go
+   * one after another into the encoder's buffer, until `endBatch` hands them over. (A commit's
+   * records are written so, in the layout of a record batch: no copy per record.) `encode` must
+   * not be called in between.
+   */
+  beginBatch(): void {
+    if (this.bytes.length > KEEP_AT_MOST) this.setBuffer(new Uint8Array(INITIAL_SIZE));
+    this.pos = 0;
+  }
+
+  /** Reserves `n` bytes at the end of the batch, to be filled with `batchView`; their offset. */
+  reserve(n: number): number {
+    this.ensure(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** The batch's bytes so far, to fill what `reserve` gave (valid until the next append). */
+  get batchView(): DataView {
+    return this.view;
+  }
+
+  /** Appends raw bytes to the batch. */
+  appendBytes(bytes: Uint8Array): void {
+    this.ensure(bytes.byteLength);
+    this.bytes.set(bytes, this.pos);
+    this.pos += bytes.byteLength;
+  }
+
+  /**
+   * Appends, as one CBOR map, the own enumerable string-keyed fields of `fields` that `keep`
+   * accepts: the same bytes as encoding a plain object holding just those (a persistent object's
+   * stored state, without copying it out first). Returns the number of bytes appended.
+   * @throws SerializationError as `encode`.
+   */
+  appendFields(fields: Record<string, unknown>, keep: (key: string) => boolean): number {
+    const start = this.pos;
+    // Registered as the plain copy it stands for was: the same count of objects met (which sizes
+    // the heads of shared references), and nothing inside can reach it.
+    this.seen.set(fields, start);
+    try {
+      const at = this.mapStart();
+      let count = 0;
+      for (const key of Object.keys(fields)) {
+        if (!keep(key)) continue;
+        this.string(key);
+        this.item(fields[key]);
+        count++;
+      }
+      this.mapEnd(at, count);
+      if (this.shared.size > 0) this.markShared();
+      return this.pos - start;
+    } finally {
+      this.seen = new Map();
+      if (this.shared.size > 0) this.shared.clear();
+    }
+  }
+
+  /** Ends the batch: its bytes, in a buffer of their own. */
+  endBatch(): ArrayBuffer {
+    const buffer = this.bytes.buffer;
+    // A large batch takes the encoder's buffer itself, cut to size without a copy where the
+    // platform can (ArrayBuffer.prototype.transfer: Chromium 114, Firefox 122, Safari 17.4).
+    const transfer = (buffer as { transfer?: (length: number) => ArrayBuffer }).transfer;
+    if (this.pos <= KEEP_AT_MOST || transfer === undefined) return buffer.slice(0, this.pos);
+    const batch = transfer.call(buffer, this.pos);
+    this.setBuffer(new Uint8Array(INITIAL_SIZE));
+    return batch;
+  }
+
   private setBuffer(bytes: Uint8Array<ArrayBuffer>): void {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer);
@@ -303,17 +377,27 @@ export class CborEncoder {
   }
 
   private plainObject(value: Record<string, unknown>): void {
-    // The count is written after the entries: a 16-bit one is reserved, as cbor-x did.
-    this.ensure(3);
-    const at = this.pos;
-    this.bytes[at] = 0xb9;
-    this.pos += 3;
+    const at = this.mapStart();
     let count = 0;
     for (const key in value) {
       this.string(key);
       this.item(value[key]);
       count++;
     }
+    this.mapEnd(at, count);
+  }
+
+  /** Starts a map whose count is written after its entries: a 16-bit one is reserved, as cbor-x did. */
+  private mapStart(): number {
+    this.ensure(3);
+    const at = this.pos;
+    this.bytes[at] = 0xb9;
+    this.pos += 3;
+    return at;
+  }
+
+  /** Writes the count of the map started at `at` (see mapStart). */
+  private mapEnd(at: number, count: number): void {
     if (count < 0x10000) {
       this.bytes[at + 1] = count >> 8;
       this.bytes[at + 2] = count & 0xff;

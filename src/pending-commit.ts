@@ -24,7 +24,8 @@
  *   and abort() names the held ones among them in its 'change' (landed or not).
  */
 import { ShelfError, UnregisteredClassError } from './shared/errors.js';
-import type { CommitRequest, StoredRecord, Tid } from './shared/storage.js';
+import { PackedCommitRequest } from './shared/record-batch.js';
+import type { CommitRequest, Tid } from './shared/storage.js';
 import { getState, ghostify, metaOf, type Jar, type Meta, type Persistent } from './persistent.js';
 import type { Cache } from './cache.js';
 import type { ClassRegistry } from './registry.js';
@@ -47,12 +48,10 @@ export interface CaptureContext {
   readonly serializer: Serializer;
 }
 
-/** An object about to be written by a commit. */
+/** An object about to be written by a commit (its state is read from it when the commit is captured). */
 export interface Write {
   m: Meta;
-  state: Record<string, unknown>;
   refs: Persistent[];
-  label: string;
 }
 
 /** How an object is named in messages and serialization paths: `Todo 12`, `new Project`. */
@@ -84,15 +83,15 @@ export function collectWrites(ctx: CaptureContext, dirty: Iterable<Persistent>):
   const { registry, serializer } = ctx;
   for (let i = 0; i < pending.length; i++) {
     const m = metaOf(pending[i] as Persistent);
-    const label = labelOf(m, registry);
-    const state = getState(m);
-    const refs = serializer.scan(state, label);
+    // Labels and paths are for error messages only: made when one is thrown.
+    const label = (): string => labelOf(m, registry);
+    const refs = serializer.scanFields(m.target, label);
     for (const ref of refs) {
       if (queued.has(ref)) continue;
       const rm = metaOf(ref);
       if (rm.jar !== undefined && rm.jar !== ctx.jar) {
         throw new ShelfError(
-          `${serializer.pathTo(state, label, ref)} references ${rm.className} ${rm.oid} of another connection. Objects cannot be shared between connections: get it through this one (conn.get(${rm.oid})).`,
+          `${serializer.pathTo(getState(m), label(), ref)} references ${rm.className} ${rm.oid} of another connection. Objects cannot be shared between connections: get it through this one (conn.get(${rm.oid})).`,
         );
       }
       if (rm.oid === undefined) {
@@ -100,14 +99,14 @@ export function collectWrites(ctx: CaptureContext, dirty: Iterable<Persistent>):
         if (registry.nameOf(ctor) === undefined) {
           throw new UnregisteredClassError(
             (ctor as { name: string }).name,
-            serializer.pathTo(state, label, ref),
+            serializer.pathTo(getState(m), label(), ref),
           );
         }
         queued.add(ref);
         pending.push(ref);
       }
     }
-    writes.push({ m, state, refs, label });
+    writes.push({ m, refs });
   }
   return writes;
 }
@@ -115,6 +114,10 @@ export function collectWrites(ctx: CaptureContext, dirty: Iterable<Persistent>):
 export class PendingCommit {
   /** What is sent, and resent unchanged while its fate is not known. */
   readonly request: CommitRequest;
+  /** The oids of the objects it writes (new ones included), in the order of its records. */
+  readonly oids: number[];
+  /** The size of each record's state, in the same order. */
+  private readonly sizes: number[];
   /** The objects written, in the order of `request.records`. */
   private readonly written: Meta[];
   /** The objects this transaction gave their first oid. */
@@ -129,7 +132,8 @@ export class PendingCommit {
 
   /**
    * Captures a transaction: gives the new objects among `writes` the `oids` (one each, in order)
-   * and the connection, marks every written object saved, and encodes the records. Synchronous.
+   * and the connection, marks every written object saved, and encodes the records, each state
+   * read from its object straight into one record batch. Synchronous.
    */
   constructor(
     ctx: CaptureContext,
@@ -139,54 +143,54 @@ export class PendingCommit {
     baseTid: Tid,
     options: CommitOptions,
   ) {
-    const fresh = writes.filter((w) => w.m.oid === undefined);
-    const isFresh = new Set(fresh.map((w) => w.m));
-    fresh.forEach((w, i) => {
-      w.m.oid = oids[i];
-      w.m.className = ctx.registry.nameOf(w.m.target.constructor as never);
-      w.m.jar = ctx.jar;
-    });
-    const records: StoredRecord[] = writes.map((w) => {
-      const record: StoredRecord = {
-        oid: w.m.oid as number,
-        className: w.m.className as string,
-        state: ctx.serializer.encode(w.state),
-        refs: w.refs.map((r) => metaOf(r).oid as number),
-      };
-      if (w.m.serial !== undefined && !isFresh.has(w.m)) record.tid = w.m.serial;
-      return record;
-    });
+    const fresh: Meta[] = [];
+    for (const w of writes) {
+      const m = w.m;
+      if (m.oid !== undefined) continue;
+      m.oid = oids[fresh.length];
+      m.className = ctx.registry.nameOf(m.target.constructor as never);
+      m.jar = ctx.jar;
+      fresh.push(m);
+    }
+    const isFresh = new Set(fresh);
+    const sources = writes.map((w) => ({
+      oid: w.m.oid as number,
+      // A new object's serial is of no revision (it may have been stored and ghosted before).
+      tid: isFresh.has(w.m) ? undefined : w.m.serial,
+      className: w.m.className as string,
+      fields: w.m.target,
+      refs: w.refs.map((r) => metaOf(r).oid as number),
+    }));
+    const { buffer, stateSizes } = ctx.serializer.packCommit(sources);
+    this.oids = sources.map((r) => r.oid);
+    this.sizes = stateSizes;
     this.written = writes.map((w) => w.m);
     for (const m of this.written) m.status = 'saved';
-    this.fresh = [...isFresh];
+    this.fresh = fresh;
     this.pins = new Map(pins);
-    this.request = {
-      baseTid,
-      records,
-      readCurrent: [...pins].map(([oid, tid]) => ({ oid, tid })),
-      ...options,
-    };
-    // Only a transaction that writes needs an identity: an empty one stores nothing to repeat.
-    if (records.length > 0) this.request.txnId = newTxnId();
-  }
-
-  /** The oids of the objects it writes (new ones included), in the order of its records. */
-  get oids(): number[] {
-    return this.request.records.map((record) => record.oid);
+    this.request = new PackedCommitRequest(
+      {
+        baseTid,
+        readCurrent: [...pins].map(([oid, tid]) => ({ oid, tid })),
+        ...options,
+        // Only a transaction that writes needs an identity: an empty one stores nothing to repeat.
+        ...(writes.length > 0 ? { txnId: newTxnId() } : {}),
+      },
+      buffer,
+    );
   }
 
   /** Writes nothing (only readCurrent pins): its fate never needs to be known. */
   get isEmpty(): boolean {
-    return this.request.records.length === 0;
+    return this.oids.length === 0;
   }
 
   /** It landed as `tid`: the written objects are now that revision (a later change stays one). */
   landed(tid: Tid, cache: Cache): void {
     for (const m of this.fresh) cache.add(m.self);
-    this.request.records.forEach((record, i) => {
-      const m = this.written[i] as Meta;
+    this.written.forEach((m, i) => {
       m.serial = tid;
-      m.size = record.state.byteLength;
+      m.size = this.sizes[i] as number;
       cache.noteLoaded(m.self);
     });
   }

@@ -20,7 +20,14 @@
 import { CborDecoder } from './cbor-decode.js';
 import { CborEncoder } from './cbor-encode.js';
 import { SerializationError, UnregisteredClassError } from './shared/errors.js';
-import { Persistent, metaOf } from './persistent.js';
+import { writeRecords, type RecordHead } from './shared/record-batch.js';
+import { Persistent, isStoredKey, metaOf } from './persistent.js';
+
+/** A record of a commit with its state still in its object (the raw instance behind the proxy). */
+export interface RecordSource extends RecordHead {
+  /** The object's fields: those `isStoredKey` accepts are its state. */
+  fields: Record<string, unknown>;
+}
 
 /** Turns a reference read from bytes into the connection's object for that oid. */
 export type RefResolver = (oid: number, className: string) => Persistent;
@@ -209,14 +216,35 @@ export class Serializer {
    *   written deeper (by cbor-x before 0.2, or a BrokenObject's state inside its wrapper).
    * @throws SerializationError / UnregisteredClassError naming the path of the first bad value.
    */
-  scan(state: Record<string, unknown>, label: string, maxNesting = MAX_NESTING): Persistent[] {
+  scan(
+    state: Record<string, unknown>,
+    label: string | (() => string),
+    maxNesting = MAX_NESTING,
+  ): Persistent[] {
+    return this.scanKeys(state, Object.keys(state), label, maxNesting);
+  }
+
+  /**
+   * `scan` of a persistent object's stored fields (those `isStoredKey` accepts) read straight from
+   * its raw instance, without copying them out into a state first.
+   */
+  scanFields(fields: Record<string, unknown>, label: () => string): Persistent[] {
+    return this.scanKeys(fields, Object.keys(fields).filter(isStoredKey), label, MAX_NESTING);
+  }
+
+  private scanKeys(
+    state: Record<string, unknown>,
+    keys: string[],
+    label: string | (() => string),
+    maxNesting: number,
+  ): Persistent[] {
     const refs: Persistent[] = [];
     const seen = new Set<object>();
     try {
       const visit = (ref: Persistent): void => {
         refs.push(ref);
       };
-      for (const key in state) walk(state[key], visit, seen, null, maxNesting);
+      for (const key of keys) walk(state[key], visit, seen, null, maxNesting);
       return refs;
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
@@ -224,13 +252,15 @@ export class Serializer {
     // Walk again, tracking the path this time.
     const path: string[] = [];
     try {
-      for (const key in state) {
+      for (const key of keys) {
         path.push(keySegment(key));
         walk(state[key], () => undefined, new Set(), path, maxNesting);
         path.pop();
       }
     } catch (e) {
-      if (e instanceof Refusal) throw e.describe(`${label} → ${path.join('')}`);
+      if (e instanceof Refusal) {
+        throw e.describe(`${typeof label === 'string' ? label : label()} → ${path.join('')}`);
+      }
       throw e;
     }
     throw new Error('shelfdb: scan refused a value it could not find again');
@@ -256,6 +286,20 @@ export class Serializer {
       throw e;
     }
     return label;
+  }
+
+  /**
+   * Encodes a commit's records, scanned, straight into one record batch (record-batch.ts's
+   * layout): each state from its object's stored fields, with no copy per record. Every persistent
+   * object they reference must have an oid by now. Returns the batch and each record's state size.
+   */
+  packCommit(records: readonly RecordSource[]): { buffer: ArrayBuffer; stateSizes: number[] } {
+    const encoder = this.encoder;
+    encoder.beginBatch();
+    const stateSizes = writeRecords(encoder, records, (r) =>
+      encoder.appendFields(r.fields, isStoredKey),
+    );
+    return { buffer: encoder.endBatch(), stateSizes };
   }
 
   /** Encodes scanned state. Every persistent object it references must have an oid by now. */

@@ -10,7 +10,7 @@
  *        S bytes state, K × f64 refs)
  */
 import { ShelfError } from './errors.js';
-import type { StoredRecord } from './storage.js';
+import type { CommitRequest, StoredRecord } from './storage.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -19,38 +19,15 @@ export const RECORD_FIXED_BYTES = 8 + 8 + 4 + 4 + 4;
 const FIXED = RECORD_FIXED_BYTES;
 
 export function packRecords(records: readonly StoredRecord[]): ArrayBuffer {
-  const nameIndex = new Map<string, number>();
-  const names: Uint8Array[] = [];
-  let size = 8;
-  const index = records.map((r) => {
-    let i = nameIndex.get(r.className);
-    if (i === undefined) {
-      i = names.length;
-      nameIndex.set(r.className, i);
-      const bytes = encoder.encode(r.className);
-      names.push(bytes);
-      size += 2 + bytes.byteLength;
-    }
-    size += FIXED + r.state.byteLength + 8 * r.refs.length;
-    return i;
-  });
+  const table = nameTable(records);
+  let size = table.bytes;
+  for (const r of records) size += FIXED + r.state.byteLength + 8 * r.refs.length;
   const buffer = new ArrayBuffer(size);
   const bytes = new Uint8Array(buffer);
   const view = new DataView(buffer);
-  view.setUint32(0, records.length, true);
-  view.setUint32(4, names.length, true);
-  let at = 8;
-  for (const name of names) {
-    view.setUint16(at, name.byteLength, true);
-    bytes.set(name, at + 2);
-    at += 2 + name.byteLength;
-  }
+  let at = writeHeader(view, bytes, records.length, table.names);
   records.forEach((r, i) => {
-    view.setFloat64(at, r.oid, true);
-    view.setFloat64(at + 8, r.tid ?? NaN, true);
-    view.setUint32(at + 16, index[i] as number, true);
-    view.setUint32(at + 20, r.state.byteLength, true);
-    view.setUint32(at + 24, r.refs.length, true);
+    writeFixed(view, at, r, table.index[i] as number, r.state.byteLength);
     at += FIXED;
     bytes.set(r.state, at);
     at += r.state.byteLength;
@@ -60,6 +37,108 @@ export function packRecords(records: readonly StoredRecord[]): ArrayBuffer {
     }
   });
   return buffer;
+}
+
+/** What a record batch says of a record besides its state. */
+export interface RecordHead {
+  oid: number;
+  tid?: number | undefined;
+  className: string;
+  refs: readonly number[];
+}
+
+/** Where `writeRecords` writes a batch: a growing buffer (the page's CBOR encoder in batch mode). */
+export interface BatchWriter {
+  /** Reserves `n` bytes at the end; their offset in `batchView`. */
+  reserve(n: number): number;
+  /** The bytes written so far (replaced when the buffer grows: read it after each append). */
+  readonly batchView: DataView;
+}
+
+/**
+ * Writes a record batch into `out`, each record's state appended by `writeState` in its place
+ * (it returns the bytes it appended). Returns each record's state size. The caller starts `out`
+ * empty and takes the bytes after.
+ */
+export function writeRecords<R extends RecordHead>(
+  out: BatchWriter,
+  records: readonly R[],
+  writeState: (record: R) => number,
+): number[] {
+  const table = nameTable(records);
+  const head = out.reserve(table.bytes);
+  const view = out.batchView;
+  writeHeader(view, new Uint8Array(view.buffer), records.length, table.names, head);
+  const sizes = new Array<number>(records.length);
+  records.forEach((r, i) => {
+    const at = out.reserve(FIXED);
+    const size = writeState(r);
+    sizes[i] = size;
+    writeFixed(out.batchView, at, r, table.index[i] as number, size);
+    let refAt = out.reserve(8 * r.refs.length);
+    const refView = out.batchView;
+    for (const ref of r.refs) {
+      refView.setFloat64(refAt, ref, true);
+      refAt += 8;
+    }
+  });
+  return sizes;
+}
+
+/** Each distinct class name once, UTF-8; each record's index into them; the header's size. */
+function nameTable(records: readonly RecordHead[]): {
+  names: Uint8Array[];
+  index: number[];
+  bytes: number;
+} {
+  const nameIndex = new Map<string, number>();
+  const names: Uint8Array[] = [];
+  let bytes = 8;
+  const index = records.map((r) => {
+    let i = nameIndex.get(r.className);
+    if (i === undefined) {
+      i = names.length;
+      nameIndex.set(r.className, i);
+      const name = encoder.encode(r.className);
+      names.push(name);
+      bytes += 2 + name.byteLength;
+    }
+    return i;
+  });
+  return { names, index, bytes };
+}
+
+/** Writes the counts and the class names at `at`; returns where the records start. */
+function writeHeader(
+  view: DataView,
+  bytes: Uint8Array,
+  count: number,
+  names: Uint8Array[],
+  at = 0,
+): number {
+  view.setUint32(at, count, true);
+  view.setUint32(at + 4, names.length, true);
+  at += 8;
+  for (const name of names) {
+    view.setUint16(at, name.byteLength, true);
+    bytes.set(name, at + 2);
+    at += 2 + name.byteLength;
+  }
+  return at;
+}
+
+function writeFixed(
+  view: DataView,
+  at: number,
+  r: RecordHead,
+  nameIndex: number,
+  stateBytes: number,
+): void {
+  view.setFloat64(at, r.oid, true);
+  view.setFloat64(at + 8, r.tid ?? NaN, true);
+  view.setUint32(at + 16, nameIndex, true);
+  view.setUint32(at + 20, stateBytes, true);
+  view.setUint32(at + 24, r.refs.length, true);
 }
 
 /**
@@ -121,6 +200,8 @@ export class RecordBatch<R extends StoredRecord = StoredRecord> {
   private constructor(
     private packed: ArrayBuffer | undefined,
     private unpacked: R[] | undefined,
+    /** The buffer stays this side's: each crossing sends a copy (a transfer would detach it). */
+    private readonly kept = false,
   ) {}
 
   static of<R extends StoredRecord>(records: R[]): RecordBatch<R> {
@@ -132,9 +213,15 @@ export class RecordBatch<R extends StoredRecord = StoredRecord> {
     return new RecordBatch(buffer, undefined);
   }
 
+  /** A batch this side wrote and keeps (a commit that may be sent again): read lazily, sent as copies. */
+  static kept(buffer: ArrayBuffer): RecordBatch {
+    return new RecordBatch(buffer, undefined, true);
+  }
+
+  /** The packed batch, to send: transferred (detached here) unless the batch is `kept`. */
   get buffer(): ArrayBuffer {
     this.packed ??= packRecords(this.unpacked as R[]);
-    return this.packed;
+    return this.kept ? this.packed.slice(0) : this.packed;
   }
 
   /** @throws ShelfError for a buffer that is not a record batch. */
@@ -152,5 +239,44 @@ export class RecordBatch<R extends StoredRecord = StoredRecord> {
       }
     }
     return this.unpacked;
+  }
+}
+
+/**
+ * A CommitRequest whose records were written straight into a record batch (the page's commit
+ * capture: pending-commit.ts), so that crossing a link sends that batch as it is (`encodeArgs`)
+ * instead of packing the records again. `records` is an own enumerable property like the others
+ * (a storage or wrapper that copies the request, `structuredClone` or JSON, sees them all), read
+ * from the batch on first use, as views into it.
+ */
+export class PackedCommitRequest implements CommitRequest {
+  declare baseTid: CommitRequest['baseTid'];
+  declare records: StoredRecord[];
+  declare readCurrent?: CommitRequest['readCurrent'];
+  declare note?: string;
+  declare user?: string;
+  declare meta?: Record<string, unknown>;
+  declare txnId?: string;
+  readonly #batch: RecordBatch;
+
+  constructor(fields: Omit<CommitRequest, 'records'>, buffer: ArrayBuffer) {
+    Object.assign(this, fields);
+    const batch = RecordBatch.kept(buffer);
+    this.#batch = batch;
+    Object.defineProperty(this, 'records', { enumerable: true, get: () => batch.records });
+  }
+
+  /** The records, as a batch. */
+  get batch(): RecordBatch {
+    return this.#batch;
+  }
+
+  /** The request's fields but `records`, without unpacking them. */
+  fields(): Omit<CommitRequest, 'records'> {
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(this)) {
+      if (key !== 'records') fields[key] = (this as unknown as Record<string, unknown>)[key];
+    }
+    return fields as unknown as Omit<CommitRequest, 'records'>;
   }
 }

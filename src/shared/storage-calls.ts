@@ -10,7 +10,7 @@
  * ForwardingStorage turns the Storage interface into calls, each link carries them.
  */
 import type { CommitRequest, Invalidation, LoadedRecord, StoredRecord, Tid } from './storage.js';
-import { RecordBatch } from './record-batch.js';
+import { PackedCommitRequest, RecordBatch } from './record-batch.js';
 
 /** What an argument is, for the receiver's check; `?`: may be undefined. */
 export type ArgumentKind =
@@ -67,7 +67,9 @@ export interface AnnouncedCommit {
 /** A call's arguments as they cross a link: a commit's records packed in one RecordBatch. */
 export function encodeArgs(method: StorageMethod, args: unknown[]): unknown[] {
   if (method !== 'commit') return args;
-  const { records, ...fields } = args[0] as CommitRequest;
+  const request = args[0];
+  if (request instanceof PackedCommitRequest) return [request.fields(), request.batch];
+  const { records, ...fields } = request as CommitRequest;
   return [fields, RecordBatch.of(records)];
 }
 
