@@ -56,11 +56,11 @@ export class ShelfIndex {
    * supersedes (0 if `oid` had none, or only a packed-away one), as `sizeAt` reads it: the garbage
    * this revision makes.
    */
-  supersede(oid: number, pos: number, sizeAt: (pos: number) => number): number {
+  supersede(oid: number, pos: number, sizeAt: (pos: number, oid: number) => number): number {
     const previous = this.get(oid);
     if (previous === 0) this.objects++;
     this.tail.set(oid, pos);
-    return previous > PREV_PACKED ? sizeAt(previous) : 0;
+    return previous > PREV_PACKED ? sizeAt(previous, oid) : 0;
   }
 
   /** Replaces every entry (pack builds a new index so): no checkpoint until `adopt`. */

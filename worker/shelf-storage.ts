@@ -391,7 +391,7 @@ export class ShelfStorage extends StorageCore implements Storage {
     p.input.records.forEach((r, i) => {
       const at = pos + (entry.recordOffsets[i] as number);
       this.garbageBytes += this.index.supersede(r.oid, at, this.sizeAt);
-      this.revisions.remember(at, tid, entry.recordSizes[i] as number);
+      this.revisions.remember(r.oid, at, tid, entry.recordSizes[i] as number);
     });
     const prevTid = this.lastTid;
     this.durableTid = tid;
@@ -431,7 +431,7 @@ export class ShelfStorage extends StorageCore implements Storage {
     const pos = this.index.get(oid);
     positions.set(oid, pos);
     if (pos === 0) return undefined;
-    return this.revisions.get(pos)?.tid ?? this.readRecord(pos, oid).tid;
+    return this.revisions.tidAt(oid, pos) ?? this.readRecord(pos, oid).tid;
   }
 
   /**
@@ -449,8 +449,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   }
 
   /** The stored size of the record at `pos` (for garbage accounting). */
-  private readonly sizeAt = (pos: number): number =>
-    this.revisions.get(pos)?.size ?? this.log.recordSize(pos);
+  private readonly sizeAt = (pos: number, oid: number): number =>
+    this.revisions.sizeAt(oid, pos) ?? this.log.recordSize(pos);
 
   /** Writes the commits waiting for the group flush now (pack needs a quiet log). */
   flushNow(): void {
