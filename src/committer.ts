@@ -22,7 +22,7 @@ import type { Invalidation, Storage, StoredRecord, Tid } from './shared/storage.
 import { ROOT_OID } from './shared/storage.js';
 import type { Cache } from './cache.js';
 import type { Snapshot } from './snapshot.js';
-import { collectWrites, PendingCommit, type CommitOptions } from './pending-commit.js';
+import { collectWrites, PendingCommit, TxnIds, type CommitOptions } from './pending-commit.js';
 import { getState, ghostify, metaOf, type Jar, type Persistent } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
@@ -70,6 +70,7 @@ export class Committer {
   private uncertain: PendingCommit | undefined;
   /** The transaction whose commit call is in flight. */
   private sending: PendingCommit | undefined;
+  private readonly txnIds = new TxnIds();
 
   constructor(private readonly owner: CommitterOwner) {}
 
@@ -186,7 +187,12 @@ export class Committer {
         return tid;
       }
     }
-    const ctx = { jar: owner.jar, registry: owner.registry, serializer: owner.serializer };
+    const ctx = {
+      jar: owner.jar,
+      registry: owner.registry,
+      serializer: owner.serializer,
+      newTxnId: () => this.txnIds.next(),
+    };
     let writes = collectWrites(ctx, this.dirty);
     let fresh = writes.filter((w) => w.m.oid === undefined).length;
     let oids = owner.takeOids(fresh);

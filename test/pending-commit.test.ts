@@ -16,6 +16,7 @@ import {
 } from '../src/index.js';
 import { CLASSES, Todo, todo } from './fixtures.js';
 import { flakyStorage } from './flaky-storage.js';
+import { TxnIds } from '../src/pending-commit.js';
 
 async function counterDb() {
   const flaky = flakyStorage();
@@ -280,5 +281,18 @@ describe('Connection: transact after StorageBusyError', () => {
     await conn.commit();
     expect(await transactionCount(db)).toBe(before + 1);
     expect(await read(db, 'counter')).toBe(1);
+  });
+});
+
+describe('client-made transaction ids', () => {
+  it('are unique within a connection and across connections, without a random draw per commit', () => {
+    const a = new TxnIds();
+    const b = new TxnIds();
+    const ids = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      ids.add(a.next());
+      ids.add(b.next());
+    }
+    expect(ids.size).toBe(2000);
   });
 });
