@@ -25,15 +25,23 @@ const PORT = 5176;
 /** Self time per function (name, file, line), in ms, from a CDP Profiler.Profile. */
 function selfTimes(profile) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
+  const name = (id) => {
+    const { functionName, url, lineNumber } = byId.get(id).callFrame;
+    const file = url.replace(/^.*\/\/[^/]+\//, '').replace(/\?.*$/, '');
+    return `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`;
+  };
   const self = new Map();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
-    const { functionName, url, lineNumber } = byId.get(id).callFrame;
-    const file = url.replace(/^.*\/\/[^/]+\//, '').replace(/\?.*$/, '');
-    const key = `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`;
+    // A native function is named with its caller, which says what it was doing.
+    const own = name(id);
+    const p = parent.get(id);
+    const key = byId.get(id).callFrame.url === '' && p !== undefined ? `${own} ← ${name(p)}` : own;
     self.set(key, (self.get(key) ?? 0) + ms);
-    if (functionName !== '(idle)') total += ms;
+    if (byId.get(id).callFrame.functionName !== '(idle)') total += ms;
   });
   return { total, rows: [...self].sort((a, b) => b[1] - a[1]) };
 }

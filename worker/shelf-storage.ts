@@ -84,6 +84,9 @@ const OID_RESERVATION = 4096;
 /** Transactions remembered for `sync` and resends. */
 const RECENT_LIMIT = 100_000;
 
+/** Transactions of up to this many records are remembered in the RevisionMemo. */
+const MEMO_MAX_RECORDS = 1000;
+
 export class ShelfStorage extends StorageCore implements Storage {
   /** What opening found damaged. */
   readonly recovery: RecoveryReport = { truncated: [], dropped: [] };
@@ -388,10 +391,13 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** @internal A commit's entry is in the log at `pos`: index it, settle it, announce it. */
   landed(p: Pending, pos: number, entry: EncodedEntry): void {
     const tid = p.input.tid;
+    // The memo serves the next small commits of the same objects; a bulk import's records are
+    // not remembered (filling it cost more than the reads it saves: the first update of each reads).
+    const remember = p.input.records.length <= MEMO_MAX_RECORDS;
     p.input.records.forEach((r, i) => {
       const at = pos + (entry.recordOffsets[i] as number);
       this.garbageBytes += this.index.supersede(r.oid, at, this.sizeAt);
-      this.revisions.remember(r.oid, at, tid, entry.recordSizes[i] as number);
+      if (remember) this.revisions.remember(r.oid, at, tid, entry.recordSizes[i] as number);
     });
     const prevTid = this.lastTid;
     this.durableTid = tid;
