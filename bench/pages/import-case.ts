@@ -95,7 +95,7 @@ const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolv
 /**
  * Imports `n` records in chunks, one commit each (`await tree.set(i, rec)` per record, as an app
  * would write it), with cacheSize 10,000 and cacheBytes 16 MiB. `ms` excludes the heap samples
- * (a forced gc each): after the first chunk, after the middle one and at the end.
+ * (a forced gc each): after the first chunk, the third, the middle one and the last.
  */
 export async function shelfImport(name: string, n: number): Promise<Record<string, number>> {
   const chunk = importChunk(n);
@@ -110,7 +110,10 @@ export async function shelfImport(name: string, n: number): Promise<Record<strin
   (await conn.root()).set('recs', tree);
   await conn.commit();
   const watch = new BlockingWatch();
-  const heaps: number[] = [];
+  // Heap samples after these chunks (0-based): the first, the third ("the first few": the cache
+  // filled), the middle one, the last; one sample serves the labels that fall on the same chunk.
+  const samplesAt = { firstMB: 0, fewMB: 2, middleMB: chunks >> 1, endMB: chunks - 1 };
+  const heaps: Record<string, number> = { firstMB: NaN, fewMB: NaN, middleMB: NaN, endMB: NaN };
   let sampleMs = 0;
   let longestInsertMs = 0;
   let longestCommitMs = 0;
@@ -122,9 +125,10 @@ export async function shelfImport(name: string, n: number): Promise<Record<strin
     await conn.commit();
     longestInsertMs = Math.max(longestInsertMs, tCommit - tInsert);
     longestCommitMs = Math.max(longestCommitMs, performance.now() - tCommit);
-    if (c === 0 || c === chunks >> 1 || c === chunks - 1) {
+    const labels = Object.entries(samplesAt).filter(([, at]) => at === c);
+    if (labels.length > 0) {
       const sample = await watch.excluding(heap);
-      heaps.push(sample.value);
+      for (const [label] of labels) heaps[label] = sample.value / 2 ** 20;
       sampleMs += sample.ms;
     }
   }
@@ -133,8 +137,6 @@ export async function shelfImport(name: string, n: number): Promise<Record<strin
   const last = await tree.get(n);
   if (last?.id !== n) throw new Error(`the import did not store record ${n}`);
   await db.close();
-  const [first = NaN, middle = NaN, end = NaN] =
-    chunks >= 3 ? heaps : [heaps[0], NaN, heaps.at(-1)];
   return {
     ms,
     chunk,
@@ -142,8 +144,6 @@ export async function shelfImport(name: string, n: number): Promise<Record<strin
     longTasksSupported: watch.longTasksSupported ? 1 : 0,
     longestInsertMs,
     longestCommitMs,
-    firstMB: first / 2 ** 20,
-    middleMB: middle / 2 ** 20,
-    endMB: end / 2 ** 20,
+    ...heaps,
   };
 }
