@@ -13,7 +13,8 @@
 // Chromium (V8 as apps get it), timed by CDP's ThreadTime; else in this Node.
 // `--compare=DIR[,DIR2…]` bundles the same modules from each DIR too (copies of an older src/) and
 // alternates rounds between them, so that a change in the machine's load falls on both.
-// Run: node --expose-gc bench/persistent-cost.mjs [--quick] [--browser] [--n=100000] [--compare=DIR]
+// Run: node --expose-gc bench/persistent-cost.mjs [--quick] [--browser] [--n=100000] [--cache=N/10]
+//   [--compare=DIR[,DIR2…]]
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ const quick = process.argv.includes('--quick');
 const inBrowser = process.argv.includes('--browser');
 const N = Number(arg('n') ?? (quick ? 20_000 : 100_000));
 const ROUNDS = quick ? 3 : 9;
-const CACHE_SIZE = Math.floor(N / 10);
+const CACHE_SIZE = Number(arg('cache') ?? Math.floor(N / 10));
 const READS = 10;
 
 /** Bundles the round with persistent.ts and cache.ts from `srcDir` (minified): its code. */
@@ -95,7 +96,7 @@ async function nodeRunner(codes) {
       for (const phase of PHASES) {
         const start = threadTime();
         const count = phases[phase]();
-        result[phase] = ((threadTime() - start) * 1e6) / count;
+        result[phase] = count > 0 ? ((threadTime() - start) * 1e6) / count : NaN;
       }
       return result;
     },
@@ -103,16 +104,22 @@ async function nodeRunner(codes) {
   };
 }
 
-/** Runs rounds in headless Chromium, one page per variant, timed by the page's thread CPU time. */
+/**
+ * Runs rounds in headless Chromium, timed by the page's main thread CPU time. Each variant gets a
+ * browser of its own: pages of one browser may share a renderer process, hence a V8 heap, and
+ * one variant's garbage would be collected on another's time.
+ */
 async function browserRunner(codes) {
   const { chromium } = await import('@playwright/test');
   const { CHROMIUM_ARGS, chromiumPath } = await import('../scripts/chromium.mjs');
-  const browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc'],
-  });
+  const browsers = [];
   const pages = new Map();
   for (const [name, code] of codes) {
+    const browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc'],
+    });
+    browsers.push(browser);
     const page = await browser.newPage();
     await page.addScriptTag({ content: code });
     const cdp = await page.context().newCDPSession(page);
@@ -138,11 +145,11 @@ async function browserRunner(codes) {
       for (const phase of PHASES) {
         const start = await threadTimeOf(cdp);
         const count = await page.evaluate((p) => globalThis.phases[p](), phase);
-        result[phase] = (((await threadTimeOf(cdp)) - start) * 1e6) / count;
+        result[phase] = count > 0 ? (((await threadTimeOf(cdp)) - start) * 1e6) / count : NaN;
       }
       return result;
     },
-    close: () => browser.close(),
+    close: () => Promise.all(browsers.map((b) => b.close())),
   };
 }
 
@@ -163,7 +170,8 @@ try {
   await runner.close();
 }
 
-const best = (xs) => Math.min(...xs);
+/** The best round, or '–' for a phase with nothing to do (no ghosts when the cache holds all). */
+const best = (xs) => (xs.some(Number.isNaN) ? '–' : Math.min(...xs).toFixed(1));
 const labels = {
   construct: 'new Rec() + Object.assign, per object',
   commit: 'commit bookkeeping, cache.add, noteLoaded, per object',
@@ -179,6 +187,6 @@ process.stdout.write(
   `| phase (ns) | ${variants.map(([n]) => n).join(' | ')} |\n|---|${variants.map(() => '---').join('|')}|\n`,
 );
 for (const phase of PHASES) {
-  const cells = variants.map(([name]) => best(runs.get(name).map((x) => x[phase])).toFixed(1));
+  const cells = variants.map(([name]) => best(runs.get(name).map((x) => x[phase])));
   process.stdout.write(`| ${labels[phase]} | ${cells.join(' | ')} |\n`);
 }

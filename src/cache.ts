@@ -2,11 +2,15 @@
  * A connection's object cache.
  *
  * Two maps with different strengths:
- * - `known`: oid → WeakRef of every object this connection has handed out (loaded or ghost). It
- *   keeps identity: while the app (or another loaded object) holds an object, asking for its oid
- *   again returns that same object. Entries whose object was collected are removed by a
- *   FinalizationRegistry.
- * - `loaded`: oid → object for every loaded object, holding it strongly. Its insertion order is the
+ * - `known`: oid → every object this connection has handed out (loaded or ghost). It keeps
+ *   identity: while the app (or another loaded object) holds an object, asking for its oid again
+ *   returns that same object. A ghost's entry is a WeakRef, removed by a FinalizationRegistry once
+ *   the ghost is collected. An object that is not a ghost is held strongly anyway (by `loaded`, or
+ *   as a change by the connection), so its entry is its Meta, made weak only when the object turns
+ *   into a ghost (`noteGhost`, `shrink`): a WeakRef costs ~0.5–1 µs to make in V8, the largest
+ *   cost of `add`, and objects that stay loaded (all of a commit smaller than the cache, every
+ *   small commit) never need one.
+ * - `loaded`: oid → Meta of every loaded object, holding it strongly. Its insertion order is the
  *   recency order for eviction.
  *
  * `shrink` (called by the connection at transaction boundaries only, so objects never turn into
@@ -18,17 +22,18 @@
  * a later 'change' (the snapshot skips ghosts when others change them), so an object evicted while
  * it is on screen would stay on screen with its old value.
  */
-import { ghostify, metaOf, type Persistent } from './persistent.js';
+import { ghostify, metaOf, type Meta, type Persistent } from './persistent.js';
 
 export class Cache {
-  /** Every object handed out, weakly: identity. */
-  private readonly known = new Map<number, WeakRef<Persistent>>();
+  /** Every object handed out: identity. Ghosts weakly, others by their Meta (see the header). */
+  private readonly known = new Map<number, WeakRef<Persistent> | Meta>();
   /** Removes `known` entries of collected objects. */
   private readonly finalizer = new FinalizationRegistry<number>((oid) => {
-    if (this.known.get(oid)?.deref() === undefined) this.known.delete(oid);
+    const entry = this.known.get(oid);
+    if (entry instanceof WeakRef && entry.deref() === undefined) this.known.delete(oid);
   });
   /** Loaded objects, strongly, oldest first. */
-  private readonly loaded = new Map<number, Persistent>();
+  private readonly loaded = new Map<number, Meta>();
   /** Sum of the stored sizes of the loaded objects. */
   private loadedBytes = 0;
   /** Objects `shrink` must not ghost, with how many holds each has (see `hold`). */
@@ -43,14 +48,26 @@ export class Cache {
 
   /** The object for `oid`, loaded or ghost, if this connection still has it. */
   get(oid: number): Persistent | undefined {
-    return this.known.get(oid)?.deref();
+    const entry = this.known.get(oid);
+    return entry instanceof WeakRef ? entry.deref() : entry?.self;
   }
 
-  /** Remembers an object that has just got its oid in this connection. */
+  /**
+   * Remembers an object that has just got its oid in this connection: a ghost weakly, any other
+   * object strongly until `noteGhost` (which must come before it turns into a ghost).
+   */
   add(obj: Persistent): void {
-    const oid = metaOf(obj).oid as number;
-    this.known.set(oid, new WeakRef(obj));
-    this.finalizer.register(obj, oid);
+    const m = metaOf(obj);
+    if (m.status === 'ghost') this.weaken(m, undefined);
+    else this.known.set(m.oid as number, m);
+  }
+
+  /** Makes the `known` entry of `m`, an object turning into a ghost, a WeakRef (once). */
+  private weaken(m: Meta, entry: WeakRef<Persistent> | Meta | undefined): void {
+    if (entry instanceof WeakRef) return;
+    const oid = m.oid as number;
+    this.known.set(oid, new WeakRef(m.self));
+    this.finalizer.register(m.self, oid);
   }
 
   /** An object became loaded (or was re-loaded / committed): it is now the youngest. */
@@ -60,19 +77,25 @@ export class Cache {
     const previous = this.loaded.get(oid);
     if (previous !== undefined) {
       this.loaded.delete(oid);
-      this.loadedBytes -= metaOf(previous).size;
+      this.loadedBytes -= previous.size;
     }
-    this.loaded.set(oid, obj);
+    this.loaded.set(oid, m);
     this.loadedBytes += m.size;
   }
 
-  /** An object became a ghost (invalidated, aborted): it no longer counts as loaded. */
+  /**
+   * An object is becoming a ghost (invalidated, aborted; call it before `ghostify`): it no longer
+   * counts as loaded, and only a weak reference keeps its identity.
+   */
   noteGhost(obj: Persistent): void {
-    const oid = metaOf(obj).oid as number;
-    if (this.loaded.get(oid) === obj) {
+    const m = metaOf(obj);
+    const oid = m.oid as number;
+    if (this.loaded.get(oid) === m) {
       this.loaded.delete(oid);
-      this.loadedBytes -= metaOf(obj).size;
+      this.loadedBytes -= m.size;
     }
+    const entry = this.known.get(oid);
+    if (entry === m) this.weaken(m, entry);
   }
 
   /**
@@ -107,8 +130,8 @@ export class Cache {
   }
 
   /** Loaded objects, oldest first. */
-  loadedObjects(): IterableIterator<Persistent> {
-    return this.loaded.values();
+  *loadedObjects(): IterableIterator<Persistent> {
+    for (const m of this.loaded.values()) yield m.self;
   }
 
   get loadedCount(): number {
@@ -129,18 +152,20 @@ export class Cache {
     let ghosted = 0;
     // Two passes at most: the first may only clear second chances.
     let budget = this.loaded.size * 2;
-    for (const [oid, obj] of this.loaded) {
-      if (this.loaded.size <= this.maxCount && this.loadedBytes <= this.maxBytes) break;
+    const { loaded, known, held } = this;
+    const anyHeld = held.size > 0;
+    for (const [oid, m] of loaded) {
+      if (loaded.size <= this.maxCount && this.loadedBytes <= this.maxBytes) break;
       if (budget-- <= 0) break;
-      const m = metaOf(obj);
-      if (m.status !== 'saved' || this.held.has(obj)) continue; // changed and held objects stay
-      this.loaded.delete(oid);
+      if (m.status !== 'saved' || (anyHeld && held.has(m.self))) continue; // changed and held stay
+      loaded.delete(oid);
       if (m.accessed) {
         m.accessed = false;
-        this.loaded.set(oid, obj); // second chance: move to the young end
+        loaded.set(oid, m); // second chance: move to the young end
         continue;
       }
       this.loadedBytes -= m.size;
+      this.weaken(m, known.get(oid));
       ghostify(m);
       ghosted++;
     }
