@@ -104,7 +104,7 @@ export class Snapshot {
    * merely the newest): moves there, invalidating what others wrote between. `snapshot + 1`
    * proves nobody else committed in between, since tids are consecutive and the snapshot does not
    * move while a commit is in flight or its fate unknown. Otherwise it pulls; `written` (the oids
-   * the transaction wrote) stay loaded when it is the newest (see `pull`).
+   * the transaction wrote) stay loaded unless a commit after it wrote them too (see `pull`).
    */
   async advance(tid: Tid, written: readonly number[] = []): Promise<void> {
     if (tid === (this.current as Tid) + 1) this.moveTo(tid, []);
@@ -123,18 +123,35 @@ export class Snapshot {
     own?: { tid: Tid; written: readonly number[] },
   ): Promise<void> {
     for (const oid of dropped) this.unnamed.add(oid); // named by the next move that succeeds
-    const result = await this.owner.storage.sync(this.current as Tid);
+    let result = await this.owner.storage.sync(this.current as Tid);
     if (result.tid < (this.current as Tid)) return; // an answer older than what we know
-    if (!result.reset) {
-      let oids = result.oids;
-      if (own !== undefined && result.tid === own.tid && own.written.length > 0) {
-        // The newest is our own transaction: what it wrote is loaded as written, and nobody else
-        // wrote it between the snapshot and it (the commit would have conflicted). Ghosting it
-        // would make the 'commit' listeners read ghosts and 'change' name our own writes.
-        const mine = new Set(own.written);
-        oids = oids.filter((oid) => !mine.has(oid));
+    if (!result.reset && own !== undefined && own.written.length > 0) {
+      // What our own transaction wrote is loaded as written, and nobody else wrote it between the
+      // snapshot and it (the commit would have conflicted): ghosting it would make the 'commit'
+      // listeners read ghosts, 'change' name our own writes, and the app's next change of them
+      // throw GhostError. Only a commit after ours can have changed them: when others committed
+      // after ours too, ask what changed since ours.
+      let after = new Set<number>();
+      if (result.tid > own.tid) {
+        const since = await this.owner.storage.sync(own.tid);
+        if (since.reset) result = since;
+        else {
+          after = new Set(since.oids);
+          // Also what landed between the two answers: one move covers both.
+          if (since.tid > result.tid)
+            result = { tid: since.tid, oids: [...result.oids, ...since.oids] };
+        }
       }
-      this.moveTo(result.tid, oids);
+      if (!result.reset) {
+        const mine = new Set(own.written);
+        this.moveTo(
+          result.tid,
+          result.oids.filter((oid) => !mine.has(oid) || after.has(oid)),
+        );
+        return;
+      }
+    } else if (!result.reset) {
+      this.moveTo(result.tid, result.oids);
       return;
     }
     // Older than the storage remembers: every clean object may have changed.
