@@ -11,15 +11,16 @@
  * A commit is one readwrite transaction with `durability: 'strict'` that checks conflicts and
  * writes, so the check and the write are atomic. Any failure inside it — a bad request, a throw
  * while building what to store, a write the browser refuses — aborts that transaction, so a commit
- * is stored whole or not at all, and the next commit gets the next tid (`runWrite`). Loads read each
- * oid's newest revision at or before the snapshot with one cursor request, all requests of a batch
- * in one transaction.
+ * is stored whole or not at all, and the next commit gets the next tid (`runWrite`). Loads and the
+ * conflict check find each oid's newest revision at or before the snapshot with few requests, all
+ * issued at once in one transaction: ranges over runs of consecutive oids, a cursor for a lone oid
+ * (indexeddb-newest.ts).
  *
  * A commit's client-made `txnId` is stored with its transaction and indexed, and pack never removes
  * transactions: a resent commit is answered with its first tid however late it arrives, after any
  * pack or reopen.
  */
-import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { unwrap, wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { ReadConflictError, StorageError } from '../src/shared/errors.js';
 import type {
   CommitRequest,
@@ -33,6 +34,7 @@ import type {
   TransactionInfo,
 } from '../src/shared/storage.js';
 import { ROOT_OID } from '../src/shared/storage.js';
+import { newestRevisions, requested, type Revision, type StoredValue } from './indexeddb-newest.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
 import { markFromRootAsync } from './reachability.js';
 import { StorageCore } from './storage-core.js';
@@ -61,7 +63,7 @@ interface MetaState {
 interface Schema extends DBSchema {
   records: {
     key: [number, number];
-    value: { className: string; state: Uint8Array; refs: number[] };
+    value: StoredValue;
   };
   txns: {
     key: number;
@@ -139,29 +141,35 @@ export class IndexedDBStorage extends StorageCore implements Storage {
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     this.checkOpen();
     checkLoad(oids, atTid);
-    const tx = this.begin((db) => db.transaction(['records', 'meta'], 'readonly'));
-    const meta = (await tx.objectStore('meta').get('state')) ?? FRESH;
-    const at = atTid ?? meta.lastTid;
+    const tx = unwrap(this.begin((db) => db.transaction(['records', 'meta'], 'readonly')));
+    const metaRead = requested<MetaState | undefined>(tx.objectStore('meta').get('state'));
     const store = tx.objectStore('records');
-    const found = await Promise.all(
-      oids.map((oid) => store.openCursor(this.range(oid, at), 'prev')),
-    );
-    const missing = oids.filter((_, i) => found[i] === null);
+    // Without atTid, the newest revision of all is the one at the snapshot: the records store
+    // holds no tid past meta.lastTid in this transaction (a commit writes both at once).
+    const reads = newestRevisions(store, this.keys, oids, atTid ?? MAX_TID);
+    const [stored, found] = await Promise.all([metaRead, reads]);
+    const meta = stored ?? FRESH;
+    const at = atTid ?? meta.lastTid;
     const out: LoadedRecord[] = [];
-    found.forEach((cursor, i) => {
-      if (cursor === null) return;
-      const oid = oids[i] as number;
-      const v = cursor.value;
-      out.push({ oid, className: v.className, state: v.state, refs: v.refs, tid: cursor.key[1] });
-    });
+    const missing: number[] = [];
+    for (const oid of oids) {
+      const revision = found.get(oid);
+      if (revision === undefined) {
+        missing.push(oid);
+        continue;
+      }
+      const { className, state, refs } = revision.value;
+      out.push({ oid, className, state, refs, tid: revision.tid });
+    }
     if (at < meta.floor && missing.length > 0) {
-      const later = await Promise.all(missing.map((oid) => store.getKey(this.range(oid))));
+      const later = await Promise.all(
+        missing.map((oid) => requested(store.getKey(this.range(oid)))),
+      );
       const packed = missing.filter((_, i) => later[i] !== undefined);
       if (packed.length > 0) {
         throw new ReadConflictError(packed, packedMessage(packed, at));
       }
     }
-    await tx.done;
     return out;
   }
 
@@ -191,7 +199,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     );
     const done = await runWrite(
       tx,
-      (writes) => this.commitIn(tx, txn, writes),
+      () => this.commitIn(tx, txn),
       'committing a transaction',
       'This commit was not stored; committed data is intact.',
     );
@@ -205,41 +213,41 @@ export class IndexedDBStorage extends StorageCore implements Storage {
    * The body of `commit`, inside its transaction: validation, the resend and conflict checks, then
    * every value to store is built before the first write is issued (so a throw while building
    * finds nothing written; a later one is undone by runWrite's abort).
+   *
+   * Every read travels at once (the meta, the txnId, the newest revisions of the records and
+   * pins: one round trip), and the writes are raw requests without handlers: a failed one aborts
+   * the transaction, whose error runWrite reports.
    */
   private async commitIn(
-    tx: IDBPTransaction<Schema, ('records' | 'txns' | 'meta')[], 'readwrite'>,
+    wrapped: IDBPTransaction<Schema, ('records' | 'txns' | 'meta')[], 'readwrite'>,
     txn: CommitRequest,
-    writes: Promise<unknown>[],
   ): Promise<{ tid: Tid; announce?: { prevTid: Tid; oids: number[] } }> {
-    const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
-    const json = validateCommit(txn, meta.nextOid, meta.lastTid);
-    if (txn.txnId !== undefined) {
-      const landed = await tx.objectStore('txns').index('txnId').getKey(txn.txnId);
-      if (landed !== undefined) return { tid: landed }; // a resent commit: it is stored already
-    }
+    const tx = unwrap(wrapped);
     const records = tx.objectStore('records');
-    const latest = await Promise.all(
-      txn.records.map((r) => records.openCursor(this.range(r.oid), 'prev')),
-    );
-    const pinned = await Promise.all(
-      (txn.readCurrent ?? []).map((p) => records.openCursor(this.range(p.oid), 'prev')),
-    );
-    const newest = new Map<number, Tid>();
-    [...txn.records, ...(txn.readCurrent ?? [])].forEach((r, i) => {
-      const tid = (i < txn.records.length ? latest[i] : pinned[i - txn.records.length])?.key[1];
-      if (tid !== undefined) newest.set(r.oid, tid);
-    });
-    checkConflicts(txn, (oid) => newest.get(oid));
+    const metaRead = requested<MetaState | undefined>(tx.objectStore('meta').get('state'));
+    // Ids that IndexedDB cannot take as keys would throw here: such a request waits for
+    // validateCommit below to say what is wrong with it.
+    const early = wellFormedIds(txn) ? this.commitReads(tx, txn) : undefined;
+    // Awaited below; when validation throws first, runWrite's abort ends these reads, and the
+    // validation error is the one reported.
+    early?.catch(() => undefined);
+    const meta = (await metaRead) ?? { ...FRESH };
+    const json = validateCommit(txn, meta.nextOid, meta.lastTid);
+    const { landed, newest } = await (early ?? this.commitReads(tx, txn));
+    if (landed !== undefined) return { tid: landed }; // a resent commit: it is stored already
+    checkConflicts(txn, (oid) => newest.get(oid)?.tid);
     if (txn.records.length === 0) return { tid: meta.lastTid };
 
     const prevTid = meta.lastTid;
     const tid = prevTid + 1;
-    const values = txn.records.map((r, i) => {
-      const before = latest[i];
-      if (before === null || before === undefined) meta.objects++;
+    const values = txn.records.map((r): StoredValue => {
+      const before = newest.get(r.oid);
+      if (before === undefined) meta.objects++;
       else meta.garbageBytes += before.value.state.byteLength;
-      // Copies the caller cannot change while the requests run.
-      return { className: r.className, state: new Uint8Array(r.state), refs: [...r.refs] };
+      // Copies: the state's own bytes (it may be a view into a larger buffer, a packed batch,
+      // which put's clone would store whole) and the refs (put clones them at once anyway, but
+      // a throw while taking them in must come before the first write).
+      return { className: r.className, state: r.state.slice(), refs: [...r.refs] };
     });
     const info: Schema['txns']['value'] = {
       ...transactionInfo(txn, json),
@@ -248,10 +256,26 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     const { oids } = info;
     meta.lastTid = tid;
     meta.bytes += info.bytes;
-    values.forEach((value, i) => writes.push(records.put(value, [oids[i] as number, tid])));
-    writes.push(tx.objectStore('txns').put(info, tid));
-    writes.push(tx.objectStore('meta').put(meta, 'state'));
+    for (let i = 0; i < values.length; i++) records.put(values[i], [oids[i] as number, tid]);
+    tx.objectStore('txns').put(info, tid);
+    tx.objectStore('meta').put(meta, 'state');
     return { tid, announce: { prevTid, oids } };
+  }
+
+  /** The reads of a commit: the tid of its txnId if it landed before, the newest revisions. */
+  private async commitReads(
+    tx: IDBTransaction,
+    txn: CommitRequest,
+  ): Promise<{ landed: Tid | undefined; newest: Map<number, Revision> }> {
+    const txnIds = tx.objectStore('txns').index('txnId');
+    const landed = txn.txnId === undefined ? undefined : requested(txnIds.getKey(txn.txnId));
+    const oids = txn.records.map((r) => r.oid);
+    for (const pin of txn.readCurrent ?? []) oids.push(pin.oid);
+    const [tid, newest] = await Promise.all([
+      landed,
+      newestRevisions(tx.objectStore('records'), this.keys, oids, MAX_TID),
+    ]);
+    return { landed: tid as Tid | undefined, newest };
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
@@ -446,4 +470,26 @@ export class IndexedDBStorage extends StorageCore implements Storage {
       );
     }
   }
+}
+
+const isId = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/**
+ * Whether every oid of `txn` (records and pins) and its txnId can be asked of IndexedDB as keys,
+ * so that the commit's reads can be issued before validateCommit has checked it whole.
+ */
+function wellFormedIds(txn: CommitRequest): boolean {
+  if (typeof txn !== 'object' || txn === null || !Array.isArray(txn.records)) return false;
+  if (txn.txnId !== undefined && typeof txn.txnId !== 'string') return false;
+  for (const r of txn.records as unknown[]) {
+    if (typeof r !== 'object' || r === null || !isId((r as { oid: unknown }).oid)) return false;
+  }
+  const pins: unknown = txn.readCurrent;
+  if (pins === undefined) return true;
+  return (
+    Array.isArray(pins) &&
+    pins.every(
+      (p: unknown) => typeof p === 'object' && p !== null && isId((p as { oid: unknown }).oid),
+    )
+  );
 }
