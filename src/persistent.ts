@@ -330,9 +330,11 @@ export function setState(m: Meta, state: Record<string, unknown>, serial: Tid, s
  * going back to its previous hidden class, so the target keeps fast properties and, loaded again
  * with the same fields, gets back the very hidden class it had (that of new objects of its class
  * too). Deleted oldest first, the target turned into a dictionary-mode object and stayed one.
- * Measured by bench/persistent-cost.mjs (Chromium, 100,000 objects of 7 fields, 90,000 ghosted):
- * `setState` on a ghost 714 → 635 ns, shrink and property reads unchanged (793 / 797 ns per ghost,
- * 27.7 / 27.0 ns per read).
+ * Measured by bench/persistent-cost.mjs (Chromium, 100,000 objects of 7 fields, 90,000 ghosted,
+ * CPU time on a loaded 2-core machine): `setState` on a ghost 714 → 635 ns in one run, 647 → 677
+ * ns in another (within the noise), shrink and property reads unchanged (~27 ns per read). Kept
+ * for what is certain: no dictionary per ghost, and reloaded objects share their class's hidden
+ * class with new ones (V8's %HaveSameMap), so code reading them stays monomorphic.
  */
 export function ghostify(m: Meta): void {
   const t = m.target;
