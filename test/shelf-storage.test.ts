@@ -10,7 +10,7 @@ import {
   describeStorageArguments,
   describeStorageInProcess,
 } from './storage-contract.js';
-import type { StoredRecord } from '../src/index.js';
+import type { StoredRecord, Tid } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-shelf-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -122,6 +122,42 @@ describe('ShelfStorage', () => {
     expect(new Set(tids).size).toBe(20);
     expect(writes).toBe(1);
     expect(flushes).toBe(1);
+  });
+
+  it("groups a commit of another client that arrives after a flush with those queued behind it, and flushes a client's next commit at once", async () => {
+    const dir = new MemoryBlockDirectory();
+    let hops = 0;
+    const schedule = (task: () => void): void => {
+      hops++;
+      setImmediate(task);
+    };
+    const s = await ShelfStorage.open(dir, { schedule });
+    const oids = await s.newOids(6);
+    let tid = await s.commit({ baseTid: 0, records: [rec(0, 0, oids)], txnId: 'a.0' });
+    const file = dir.files.get('seg-000001.log');
+    let writes = 0;
+    file!.beforeWrite = () => void writes++;
+    // One client committing one transaction after another: no waiting for others.
+    hops = 0;
+    for (let i = 1; i <= 3; i++) {
+      tid = await s.commit({ baseTid: tid, records: [rec(oids[0]!, i)], txnId: `a.${i}` });
+    }
+    expect(hops).toBe(0);
+    expect(writes).toBe(3);
+    // Two other clients' commits, queued as messages are during a flush: one write for both.
+    const landed = await new Promise<Tid[]>((resolve, reject) => {
+      const sent: Promise<Tid>[] = [];
+      setImmediate(() =>
+        sent.push(s.commit({ baseTid: tid, records: [rec(oids[1]!, 1)], txnId: 'b.0' })),
+      );
+      setImmediate(() => {
+        sent.push(s.commit({ baseTid: tid, records: [rec(oids[2]!, 1)], txnId: 'c.0' }));
+        Promise.all(sent).then(resolve, reject);
+      });
+    });
+    expect(new Set(landed).size).toBe(2);
+    expect(writes).toBe(4);
+    await s.close();
   });
 
   it('refuses a directory that is not a shelfdb database, leaving it untouched', async () => {

@@ -54,6 +54,17 @@ function defaultSchedule(task: () => void): void {
   else setTimeout(task, 0);
 }
 
+/**
+ * The client a transaction id came from: shelfdb's connections number their transactions
+ * `<prefix>.<counter>` with one random prefix each (src/pending-commit.ts TxnIds); any other id
+ * stands for itself.
+ */
+function originOf(txnId: string | undefined): string | undefined {
+  if (txnId === undefined) return undefined;
+  const dot = txnId.lastIndexOf('.');
+  return dot > 0 ? txnId.slice(0, dot) : txnId;
+}
+
 const now = (): number => (typeof performance === 'undefined' ? Date.now() : performance.now());
 
 export class GroupCommit {
@@ -67,6 +78,8 @@ export class GroupCommit {
   private flushScheduled = false;
   /** When the last group flush finished (performance.now()). */
   private lastFlushEnd = -Infinity;
+  /** The clients (see originOf) whose commits the last flush wrote. */
+  private lastOrigins = new Set<string>();
   /** With relaxed durability: the flush that follows a write. */
   private relaxedTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -109,11 +122,17 @@ export class GroupCommit {
       this.batch.push({ input: { ...input, tid }, oids, txnId, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        // Adaptive group commit: a commit that arrives right after a flush was most likely queued
-        // during it, with others behind it: wait one task so they join this flush. A commit that
-        // arrives on its own is flushed at once (the task hop costs ~100 µs in a worker).
-        const burst = now() - this.lastFlushEnd < BURST_MS;
-        if (burst) this.schedule(() => this.flush());
+        // Adaptive group commit. A commit from a client that was in the last flush is that
+        // client's next one (it waited for its answer): flushed at once. One from another client
+        // (another tab, another connection) was most likely queued during that flush with others
+        // behind it: wait one task so they join this flush (the task hop costs ~100 µs in a
+        // worker). Without a client id, arriving right after a flush says the same.
+        const origin = originOf(txnId);
+        const queued =
+          origin === undefined
+            ? now() - this.lastFlushEnd < BURST_MS
+            : !this.lastOrigins.has(origin);
+        if (queued) this.schedule(() => this.flush());
         else queueMicrotask(() => this.flush());
       }
     });
@@ -136,6 +155,11 @@ export class GroupCommit {
     if (log.broken !== undefined) {
       this.failed(batch, this.host.log.brokenError());
       return;
+    }
+    this.lastOrigins = new Set();
+    for (const p of batch) {
+      const origin = originOf(p.txnId);
+      if (origin !== undefined) this.lastOrigins.add(origin);
     }
     const start = log.end;
     let encoded: EncodedEntry[];
