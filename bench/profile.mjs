@@ -65,6 +65,7 @@ const context = await chromium.launchPersistentContext(dir, {
 });
 try {
   await context.addInitScript(() => {
+    const Worker = window.Worker; // in the page
     const deferred = [];
     const terminate = Worker.prototype.terminate;
     Worker.prototype.terminate = function () {

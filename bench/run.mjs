@@ -8,6 +8,11 @@ const benches = [
   ['Change tracking: cost of a property read and write', 'bench/tracking-cost.mjs'],
   ['Object state encoders', 'bench/serializer.mjs'],
   ['BTree minimum degree', 'bench/btree-degree.mjs'],
+  ['BTree inserts: set and update', 'bench/btree-insert.mjs'],
+  [
+    'Persistent objects: construction, commit bookkeeping, shrink, reload',
+    'bench/persistent-cost.mjs',
+  ],
 ];
 console.log(
   `shelfdb benchmarks — ${new Date().toISOString()} — Node ${process.version}${quick ? ' (quick)' : ''}\n`,
