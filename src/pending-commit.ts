@@ -178,7 +178,21 @@ export class PendingCommit {
       fields: w.m.target,
       refs: w.refs.map((r) => metaOf(r).oid as number),
     }));
-    const { buffer, stateSizes } = ctx.serializer.packCommit(sources);
+    let packed: { buffer: ArrayBuffer; stateSizes: number[] };
+    try {
+      packed = ctx.serializer.packCommit(sources);
+    } catch (error) {
+      // Nothing is sent: the new objects get back to having no oid. Left with one, the next
+      // commit would take them for stored objects and not write them (the encoder reads the
+      // fields again after the scan, so a getter can fail it where the scan did not).
+      for (const m of fresh) {
+        m.oid = undefined;
+        m.className = undefined;
+        m.jar = undefined;
+      }
+      throw error;
+    }
+    const { buffer, stateSizes } = packed;
     this.oids = sources.map((r) => r.oid);
     this.sizes = stateSizes;
     this.written = writes.map((w) => w.m);
