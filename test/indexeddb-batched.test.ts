@@ -335,3 +335,123 @@ describe('IndexedDBStorage over a database written before batched reads', () => 
     await s.close();
   });
 });
+
+describe('IndexedDBStorage betting on its own last tid', () => {
+  it("issues a commit's writes with its reads, before IndexedDB has answered any read, once it knows the tid", async () => {
+    const s = await fresh('bet-order');
+    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1)] });
+    const metaReads: IDBRequest[] = [];
+    const pendingAtPut: boolean[] = [];
+    const get = IDBObjectStore.prototype.get;
+    vi.spyOn(IDBObjectStore.prototype, 'get').mockImplementation(function (
+      this: IDBObjectStore,
+      key: IDBValidKey | IDBKeyRange,
+    ) {
+      const request = get.call(this, key);
+      if (this.name === 'meta') metaReads.push(request);
+      return request;
+    });
+    const put = IDBObjectStore.prototype.put;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      value: unknown,
+      key?: IDBValidKey,
+    ) {
+      if (this.name === 'records') pendingAtPut.push(metaReads.at(-1)?.readyState === 'pending');
+      return put.call(this, value, key);
+    });
+    const t2 = await s.commit({ baseTid: t1, records: [rec(0, 2, t1)], txnId: 'bet-2' });
+    expect(pendingAtPut).toEqual([true]);
+    vi.restoreAllMocks();
+    expect(t2).toBe(t1 + 1);
+    expect((await s.load([0]))[0]).toMatchObject({ tid: t2, state: new Uint8Array([2]) });
+    await s.close();
+  });
+
+  it('commits correctly from two storages on one database taking turns: each finds its guess stale and neither overwrites the other', async () => {
+    const platform = { indexedDB: new IDBFactory(), IDBKeyRange };
+    const a = await IndexedDBStorage.open('two-writers', platform);
+    const b = await IndexedDBStorage.open('two-writers', platform);
+    const [x, y] = (await a.newOids(2)) as [number, number];
+    let last = await a.commit({ baseTid: 0, records: [rec(0, 0), rec(x, 0), rec(y, 0)] });
+    const tids = [last];
+    for (let i = 1; i <= 6; i++) {
+      const s = i % 2 === 0 ? a : b;
+      // Each writes both objects, based on the other's last commit.
+      last = await s.commit({ baseTid: last, records: [rec(x, i, last), rec(y, i, last)] });
+      tids.push(last);
+    }
+    expect(tids).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const s of [a, b]) {
+      expect((await s.history(x)).map((r) => [r.tid, r.record.state[0]])).toEqual(
+        tids.map((t, i) => [t, i]).reverse(),
+      );
+      expect(await s.stats()).toMatchObject({ objects: 3, transactions: 7 });
+    }
+    await a.close();
+    await b.close();
+  });
+
+  it('refuses a commit whose guess another storage on the same database made stale, based on what that storage overwrote, and keeps its revision', async () => {
+    const platform = { indexedDB: new IDBFactory(), IDBKeyRange };
+    const a = await IndexedDBStorage.open('stale-guess', platform);
+    const b = await IndexedDBStorage.open('stale-guess', platform);
+    const [x, y] = (await a.newOids(2)) as [number, number];
+    const t1 = await a.commit({ baseTid: 0, records: [rec(x, 1)] });
+    const t2 = await b.commit({ baseTid: t1, records: [rec(x, 2, t1)] });
+    // `a` still guesses t1: its commit based on t1 is valid as against the guess.
+    await expect(a.commit({ baseTid: t1, records: [rec(x, 3, t1)] })).rejects.toEqual(
+      new WriteConflictError([x]),
+    );
+    expect((await b.history(x)).map((r) => [r.tid, r.record.state[0]])).toEqual([
+      [t2, 2],
+      [t1, 1],
+    ]);
+    const t3 = await b.commit({ baseTid: t2, records: [rec(x, 4, t2)] });
+    // A new object, based on an old snapshot: lands after t3, and t3 stays.
+    expect(await a.commit({ baseTid: t1, records: [rec(y, 5)] })).toBe(t3 + 1);
+    expect((await a.load([x, y])).map((r) => [r.oid, r.tid, r.state[0]])).toEqual([
+      [x, t3, 4],
+      [y, t3 + 1, 5],
+    ]);
+    await a.close();
+    await b.close();
+  });
+
+  it('takes an oid another storage on the same database handed out, though its own guess of the next oid is older', async () => {
+    const platform = { indexedDB: new IDBFactory(), IDBKeyRange };
+    const a = await IndexedDBStorage.open('other-oids', platform);
+    const b = await IndexedDBStorage.open('other-oids', platform);
+    const t1 = await a.commit({ baseTid: 0, records: [rec(0, 1)] });
+    const [z] = (await b.newOids(1)) as [number];
+    const t2 = await a.commit({ baseTid: t1, records: [rec(z, 7)] });
+    expect((await b.load([z]))[0]).toMatchObject({ oid: z, tid: t2 });
+    await a.close();
+    await b.close();
+  });
+
+  it('answers a resent commit with its first tid while betting on the next, and stores it once', async () => {
+    const s = await fresh('bet-resend');
+    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1)], txnId: 'once' });
+    expect(await s.commit({ baseTid: 0, records: [rec(0, 1)], txnId: 'once' })).toBe(t1);
+    expect(await s.commit({ baseTid: 0, records: [rec(0, 1)], txnId: 'once' })).toBe(t1);
+    expect((await s.stats()).transactions).toBe(1);
+    const t2 = await s.commit({ baseTid: t1, records: [rec(0, 2, t1)], txnId: 'twice' });
+    expect(t2).toBe(t1 + 1);
+    expect((await s.history(0)).map((r) => r.tid)).toEqual([t2, t1]);
+    await s.close();
+  });
+
+  it('keeps the next tid right after a conflict while betting', async () => {
+    const s = await fresh('bet-conflict');
+    const t1 = await s.commit({ baseTid: 0, records: [rec(0, 1)] });
+    const t2 = await s.commit({ baseTid: t1, records: [rec(0, 2, t1)] });
+    await expect(s.commit({ baseTid: t1, records: [rec(0, 3, t1)] })).rejects.toBeInstanceOf(
+      WriteConflictError,
+    );
+    expect((await s.history(0)).map((r) => r.tid)).toEqual([t2, t1]);
+    expect(await s.commit({ baseTid: t2, records: [rec(0, 4, t2)] })).toBe(t2 + 1);
+    expect((await s.load([0]))[0]?.state[0]).toBe(4);
+    await s.close();
+  });
+});

@@ -20,7 +20,7 @@
  * transactions: a resent commit is answered with its first tid however late it arrives, after any
  * pack or reopen.
  */
-import { unwrap, wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { unwrap, wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import { ReadConflictError, StorageError } from '../src/shared/errors.js';
 import type {
   CommitRequest,
@@ -33,32 +33,22 @@ import type {
   Tid,
   TransactionInfo,
 } from '../src/shared/storage.js';
-import { ROOT_OID } from '../src/shared/storage.js';
-import { newestRevisions, requested, type Revision, type StoredValue } from './indexeddb-newest.js';
+import { newestRevisions, requested, type StoredValue } from './indexeddb-newest.js';
+import {
+  FRESH,
+  Landed,
+  MAX_TID,
+  StaleGuess,
+  commitIn,
+  type CommitDone,
+  type Guess,
+  type MetaState,
+  type StoredTransaction,
+} from './indexeddb-commit.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
 import { markFromRootAsync } from './reachability.js';
 import { StorageCore } from './storage-core.js';
-import { transactionInfo } from './transaction-info.js';
-import {
-  checkConflicts,
-  checkLoad,
-  checkOidCount,
-  checkOid,
-  checkTid,
-  packedMessage,
-  validateCommit,
-} from './commit-checks.js';
-
-interface MetaState {
-  lastTid: Tid;
-  nextOid: number;
-  objects: number;
-  bytes: number;
-  garbageBytes: number;
-  lastPack: number | undefined;
-  /** Snapshots older than this tid may miss revisions pack removed; `sync` from before resets. */
-  floor: Tid;
-}
+import { checkLoad, checkOidCount, checkOid, checkTid, packedMessage } from './commit-checks.js';
 
 interface Schema extends DBSchema {
   records: {
@@ -67,23 +57,11 @@ interface Schema extends DBSchema {
   };
   txns: {
     key: number;
-    value: Omit<TransactionInfo, 'tid'> & { txnId?: string };
+    value: StoredTransaction;
     indexes: { txnId: string };
   };
   meta: { key: string; value: MetaState };
 }
-
-const FRESH: MetaState = {
-  lastTid: 0,
-  nextOid: ROOT_OID + 1,
-  objects: 0,
-  bytes: 0,
-  garbageBytes: 0,
-  lastPack: undefined,
-  floor: 0,
-};
-
-const MAX_TID = Number.MAX_SAFE_INTEGER;
 
 /** The platform's IndexedDB: `globalThis` in a browser, fake-indexeddb in Node tests. */
 export interface IndexedDBPlatform {
@@ -104,6 +82,13 @@ export class IndexedDBStorage extends StorageCore implements Storage {
   ) {
     super();
   }
+
+  /**
+   * The meta's lastTid and nextOid as this storage's commits and newOids left them, on which the
+   * next commit bets (indexeddb-commit.ts); undefined until the first commit, and after a failed
+   * one. A wrong guess costs a second attempt, never a wrong answer.
+   */
+  private guess: Guess | undefined;
 
   /** Opens (creating) the IndexedDB database `shelfdb:<name>` of `platform`. */
   static async open(
@@ -189,93 +174,46 @@ export class IndexedDBStorage extends StorageCore implements Storage {
       `handing out ${count} oids`,
       'No oids were handed out.',
     );
+    if (this.guess !== undefined && this.guess.nextOid === first) {
+      this.guess = { ...this.guess, nextOid: first + count };
+    }
     return Array.from({ length: count }, (_, i) => first + i);
   }
 
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
-    const tx = this.begin((db) =>
-      db.transaction(['records', 'txns', 'meta'], 'readwrite', { durability: this.durability }),
-    );
-    const done = await runWrite(
-      tx,
-      () => this.commitIn(tx, txn),
-      'committing a transaction',
-      'This commit was not stored; committed data is intact.',
-    );
+    let done: CommitDone;
+    try {
+      done = await this.commitOnce(txn, this.guess);
+    } catch (error) {
+      this.guess = undefined; // the next commit reads the meta first
+      if (error instanceof Landed) return error.tid;
+      if (!(error instanceof StaleGuess)) throw error;
+      // Another writer, or a commit of this storage that failed: nothing was stored, again.
+      done = await this.commitOnce(txn, undefined);
+    }
+    if (done.left !== undefined) this.guess = done.left;
     const { announce } = done;
     if (announce !== undefined)
       this.listeners.announce(done.tid, announce.prevTid, announce.oids, txn.txnId);
     return done.tid;
   }
 
-  /**
-   * The body of `commit`, inside its transaction: validation, the resend and conflict checks, then
-   * every value to store is built before the first write is issued (so a throw while building
-   * finds nothing written; a later one is undone by runWrite's abort).
-   *
-   * Every read travels at once (the meta, the txnId, the newest revisions of the records and
-   * pins: one round trip), and the writes are raw requests without handlers: a failed one aborts
-   * the transaction, whose error runWrite reports.
-   */
-  private async commitIn(
-    wrapped: IDBPTransaction<Schema, ('records' | 'txns' | 'meta')[], 'readwrite'>,
-    txn: CommitRequest,
-  ): Promise<{ tid: Tid; announce?: { prevTid: Tid; oids: number[] } }> {
-    const tx = unwrap(wrapped);
-    const records = tx.objectStore('records');
-    const metaRead = requested<MetaState | undefined>(tx.objectStore('meta').get('state'));
-    // Ids that IndexedDB cannot take as keys would throw here: such a request waits for
-    // validateCommit below to say what is wrong with it.
-    const early = wellFormedIds(txn) ? this.commitReads(tx, txn) : undefined;
-    // Awaited below; when validation throws first, runWrite's abort ends these reads, and the
-    // validation error is the one reported.
-    early?.catch(() => undefined);
-    const meta = (await metaRead) ?? { ...FRESH };
-    const json = validateCommit(txn, meta.nextOid, meta.lastTid);
-    const { landed, newest } = await (early ?? this.commitReads(tx, txn));
-    if (landed !== undefined) return { tid: landed }; // a resent commit: it is stored already
-    checkConflicts(txn, (oid) => newest.get(oid)?.tid);
-    if (txn.records.length === 0) return { tid: meta.lastTid };
-
-    const prevTid = meta.lastTid;
-    const tid = prevTid + 1;
-    const values = txn.records.map((r): StoredValue => {
-      const before = newest.get(r.oid);
-      if (before === undefined) meta.objects++;
-      else meta.garbageBytes += before.value.state.byteLength;
-      // Copies: the state's own bytes (it may be a view into a larger buffer, a packed batch,
-      // which put's clone would store whole) and the refs (put clones them at once anyway, but
-      // a throw while taking them in must come before the first write).
-      return { className: r.className, state: r.state.slice(), refs: [...r.refs] };
-    });
-    const info: Schema['txns']['value'] = {
-      ...transactionInfo(txn, json),
-      ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
-    };
-    const { oids } = info;
-    meta.lastTid = tid;
-    meta.bytes += info.bytes;
-    for (let i = 0; i < values.length; i++) records.put(values[i], [oids[i] as number, tid]);
-    tx.objectStore('txns').put(info, tid);
-    tx.objectStore('meta').put(meta, 'state');
-    return { tid, announce: { prevTid, oids } };
-  }
-
-  /** The reads of a commit: the tid of its txnId if it landed before, the newest revisions. */
-  private async commitReads(
-    tx: IDBTransaction,
-    txn: CommitRequest,
-  ): Promise<{ landed: Tid | undefined; newest: Map<number, Revision> }> {
-    const txnIds = tx.objectStore('txns').index('txnId');
-    const landed = txn.txnId === undefined ? undefined : requested(txnIds.getKey(txn.txnId));
-    const oids = txn.records.map((r) => r.oid);
-    for (const pin of txn.readCurrent ?? []) oids.push(pin.oid);
-    const [tid, newest] = await Promise.all([
-      landed,
-      newestRevisions(tx.objectStore('records'), this.keys, oids, MAX_TID),
-    ]);
-    return { landed: tid as Tid | undefined, newest };
+  /** One attempt at `txn` in a transaction of its own (indexeddb-commit.ts). */
+  private commitOnce(txn: CommitRequest, guess: Guess | undefined): Promise<CommitDone> {
+    const tx = this.begin((db) =>
+      db.transaction(['records', 'txns', 'meta'], 'readwrite', { durability: this.durability }),
+    );
+    if (guess !== undefined && Array.isArray(txn.records) && txn.records.length > 0) {
+      // The commit begun next runs after this one (IndexedDB orders them): it bets on this tid.
+      this.guess = { lastTid: guess.lastTid + 1, nextOid: guess.nextOid };
+    }
+    return runWrite(
+      tx,
+      () => commitIn(unwrap(tx), this.keys, txn, guess),
+      'committing a transaction',
+      'This commit was not stored; committed data is intact.',
+    );
   }
 
   async sync(sinceTid: Tid): Promise<SyncResult> {
@@ -470,26 +408,4 @@ export class IndexedDBStorage extends StorageCore implements Storage {
       );
     }
   }
-}
-
-const isId = (x: unknown): boolean => Number.isSafeInteger(x) && (x as number) >= 0;
-
-/**
- * Whether every oid of `txn` (records and pins) and its txnId can be asked of IndexedDB as keys,
- * so that the commit's reads can be issued before validateCommit has checked it whole.
- */
-function wellFormedIds(txn: CommitRequest): boolean {
-  if (typeof txn !== 'object' || txn === null || !Array.isArray(txn.records)) return false;
-  if (txn.txnId !== undefined && typeof txn.txnId !== 'string') return false;
-  for (const r of txn.records as unknown[]) {
-    if (typeof r !== 'object' || r === null || !isId((r as { oid: unknown }).oid)) return false;
-  }
-  const pins: unknown = txn.readCurrent;
-  if (pins === undefined) return true;
-  return (
-    Array.isArray(pins) &&
-    pins.every(
-      (p: unknown) => typeof p === 'object' && p !== null && isId((p as { oid: unknown }).oid),
-    )
-  );
 }
