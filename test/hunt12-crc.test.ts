@@ -1,0 +1,32 @@
+// Hunt (issue 12): CRC-32 slicing-by-8 against zlib for every length mod 8, unaligned views
+// (a Uint8Array with a byteOffset, as log reads hand out) and a checksum continued at any split.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { crc32 } from '../worker/crc32.js';
+
+describe('CRC-32 slicing-by-8', () => {
+  it('equals zlib on every length up to 80 of an unaligned view, and continued at every split', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 81, maxLength: 200 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.nat({ max: 0xffffffff }),
+        (backing, offset, previous) => {
+          const view = backing.subarray(offset);
+          for (let length = 1; length <= 80; length++) {
+            const slice = view.subarray(0, length);
+            const want = zlibCrc32(slice, previous);
+            expect(crc32(slice, 0, length, previous)).toBe(want);
+            expect(crc32(view, 0, length, previous)).toBe(want);
+            for (let split = 1; split < length; split++) {
+              const first = crc32(view, 0, split, previous);
+              expect(crc32(view, split, length, first)).toBe(want);
+            }
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
