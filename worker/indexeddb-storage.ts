@@ -8,13 +8,15 @@
  *   txns     key tid        → { time, note, user, meta, oids, bytes }
  *   meta     key 'state'    → { lastTid, nextOid, objects, bytes, garbageBytes, lastPack, floor }
  *
- * A commit is one readwrite transaction with `durability: 'strict'` that checks conflicts and
+ * A commit is one readwrite transaction (durability 'strict' unless opened 'relaxed') that checks conflicts and
  * writes, so the check and the write are atomic. Any failure inside it — a bad request, a throw
  * while building what to store, a write the browser refuses — aborts that transaction, so a commit
- * is stored whole or not at all, and the next commit gets the next tid (`runWrite`). Loads and the
+ * is stored whole or not at all, and the next commit gets the next tid (`runWrite`). Its body is
+ * indexeddb-commit.ts: when this storage knows the tid its last commit left, the writes travel
+ * with the reads, and the reads settle that bet before the transaction can commit. Loads and the
  * conflict check find each oid's newest revision at or before the snapshot with few requests, all
  * issued at once in one transaction: ranges over runs of consecutive oids, a cursor for a lone oid
- * (indexeddb-newest.ts).
+ * (indexeddb-newest.ts). The stored form is the one earlier versions wrote.
  *
  * A commit's client-made `txnId` is stored with its transaction and indexed, and pack never removes
  * transactions: a resent commit is answered with its first tid however late it arrives, after any

@@ -26,7 +26,9 @@ interface WriteTransaction {
 
 /**
  * Runs `work` in the readwrite transaction `tx` and resolves once `tx` has committed. `work` pushes
- * every write request it issues without awaiting into `writes`, so none rejects unheard.
+ * every write it issues as a promise (idb's) without awaiting into `writes`, so none rejects
+ * unheard; a write issued as a raw IDBRequest without handlers needs no entry: when it fails, the
+ * transaction aborts and its error is the one `tx.done` reports.
  *
  * Invariant: whatever fails — a throw of `work` (before, between or after its writes), a request,
  * the commit itself — the transaction is aborted, so nothing of it is stored, and the failure is
