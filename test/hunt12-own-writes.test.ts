@@ -6,7 +6,15 @@
 // on data that is not there.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConflictError, Database, MemoryStorage, type Connection } from '../src/index.js';
+import {
+  ConflictError,
+  Database,
+  MemoryStorage,
+  type Connection,
+  type Storage,
+} from '../src/index.js';
+import { MemoryBlockDirectory } from '../worker/block-file.js';
+import { ShelfStorage } from '../worker/shelf-storage.js';
 import { CLASSES, Todo, todo } from './fixtures.js';
 
 /** Hooks of one side: run before its next commit, and before each of its next syncs. */
@@ -17,11 +25,11 @@ interface Hooks {
 }
 
 /** `storage` as one side's Database sees it: its commits and syncs run that side's hooks first. */
-function hooked(storage: MemoryStorage, hooks: Hooks): MemoryStorage {
+function hooked(storage: Storage, hooks: Hooks): Storage {
   return new Proxy(storage, {
     get(target, key) {
       if (key === 'commit') {
-        return async (...args: Parameters<MemoryStorage['commit']>) => {
+        return async (...args: Parameters<Storage['commit']>) => {
           const hook = hooks.beforeCommit;
           hooks.beforeCommit = undefined;
           await hook?.();
@@ -29,7 +37,7 @@ function hooked(storage: MemoryStorage, hooks: Hooks): MemoryStorage {
         };
       }
       if (key === 'sync') {
-        return async (...args: Parameters<MemoryStorage['sync']>) => {
+        return async (...args: Parameters<Storage['sync']>) => {
           await hooks.beforeSyncs.shift()?.();
           return target.sync(...args);
         };
@@ -80,8 +88,7 @@ interface Side {
   todos: Todo[];
 }
 
-async function run(ops: Op[], autoSync: boolean[]): Promise<void> {
-  const storage = new MemoryStorage();
+async function run(storage: Storage, ops: Op[], autoSync: boolean[]): Promise<void> {
   const hooks: Hooks[] = [];
   const first = new Database(storage, { classes: CLASSES }).open();
   const root = await first.root();
@@ -169,14 +176,27 @@ async function run(ops: Op[], autoSync: boolean[]): Promise<void> {
 }
 
 describe("a connection's own commit among others' commits", () => {
-  it('never keeps loaded a revision other than the one at its snapshot', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(opArb, { minLength: 1, maxLength: 12 }),
-        fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
-        (ops, autoSync) => run(ops, autoSync),
-      ),
-      { numRuns: 200 },
-    );
-  }, 60_000);
+  const storages: [string, () => Promise<Storage>][] = [
+    ['MemoryStorage', async () => new MemoryStorage()],
+    ['ShelfStorage', () => ShelfStorage.open(new MemoryBlockDirectory())],
+  ];
+  for (const [name, make] of storages) {
+    it(`never keeps loaded a revision other than the one at its snapshot (${name})`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(opArb, { minLength: 1, maxLength: 12 }),
+          fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+          async (ops, autoSync) => {
+            const storage = await make();
+            try {
+              await run(storage, ops, autoSync);
+            } finally {
+              await storage.close();
+            }
+          },
+        ),
+        { numRuns: 150 },
+      );
+    }, 60_000);
+  }
 });
