@@ -149,16 +149,18 @@ export class CborEncoder {
     }
   }
 
-  /** Ends the batch: its bytes, in a buffer of their own. */
-  endBatch(): ArrayBuffer {
+  /**
+   * Ends the batch: its `length` bytes at the start of `buffer`, which is the batch's own. A large
+   * batch takes the encoder's buffer itself, with the room it had left after them (no copy; the
+   * encoder starts a new one); a small one is copied out to its size.
+   */
+  endBatch(): { buffer: ArrayBuffer; length: number } {
+    const length = this.pos;
+    if (length <= KEEP_AT_MOST) return { buffer: this.bytes.buffer.slice(0, length), length };
     const buffer = this.bytes.buffer;
-    // A large batch takes the encoder's buffer itself, cut to size without a copy where the
-    // platform can (ArrayBuffer.prototype.transfer: Chromium 114, Firefox 122, Safari 17.4).
-    const transfer = (buffer as { transfer?: (length: number) => ArrayBuffer }).transfer;
-    if (this.pos <= KEEP_AT_MOST || transfer === undefined) return buffer.slice(0, this.pos);
-    const batch = transfer.call(buffer, this.pos);
     this.setBuffer(new Uint8Array(INITIAL_SIZE));
-    return batch;
+    this.pos = 0;
+    return { buffer, length };
   }
 
   private setBuffer(bytes: Uint8Array<ArrayBuffer>): void {

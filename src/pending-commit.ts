@@ -178,7 +178,7 @@ export class PendingCommit {
       fields: w.m.target,
       refs: w.refs.map((r) => metaOf(r).oid as number),
     }));
-    let packed: { buffer: ArrayBuffer; stateSizes: number[] };
+    let packed: ReturnType<Serializer['packCommit']>;
     try {
       packed = ctx.serializer.packCommit(sources);
     } catch (error) {
@@ -192,7 +192,7 @@ export class PendingCommit {
       }
       throw error;
     }
-    const { buffer, stateSizes } = packed;
+    const { buffer, length, stateSizes } = packed;
     this.oids = sources.map((r) => r.oid);
     this.sizes = stateSizes;
     this.written = writes.map((w) => w.m);
@@ -208,6 +208,7 @@ export class PendingCommit {
         ...(writes.length > 0 ? { txnId: ctx.newTxnId() } : {}),
       },
       buffer,
+      length,
     );
   }
 

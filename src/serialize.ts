@@ -291,15 +291,20 @@ export class Serializer {
   /**
    * Encodes a commit's records, scanned, straight into one record batch (record-batch.ts's
    * layout): each state from its object's stored fields, with no copy per record. Every persistent
-   * object they reference must have an oid by now. Returns the batch and each record's state size.
+   * object they reference must have an oid by now. Returns the batch (its first `length` bytes of
+   * `buffer`) and each record's state size.
    */
-  packCommit(records: readonly RecordSource[]): { buffer: ArrayBuffer; stateSizes: number[] } {
+  packCommit(records: readonly RecordSource[]): {
+    buffer: ArrayBuffer;
+    length: number;
+    stateSizes: number[];
+  } {
     const encoder = this.encoder;
     encoder.beginBatch();
     const stateSizes = writeRecords(encoder, records, (r) =>
       encoder.appendFields(r.fields, isStoredKey),
     );
-    return { buffer: encoder.endBatch(), stateSizes };
+    return { ...encoder.endBatch(), stateSizes };
   }
 
   /** Encodes scanned state. Every persistent object it references must have an oid by now. */

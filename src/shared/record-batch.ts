@@ -200,8 +200,11 @@ export class RecordBatch<R extends StoredRecord = StoredRecord> {
   private constructor(
     private packed: ArrayBuffer | undefined,
     private unpacked: R[] | undefined,
-    /** The buffer stays this side's: each crossing sends a copy (a transfer would detach it). */
-    private readonly kept = false,
+    /**
+     * The buffer stays this side's: each crossing sends a copy of its first `kept` bytes (a
+     * transfer would detach it). 0: not kept.
+     */
+    private readonly kept = 0,
   ) {}
 
   static of<R extends StoredRecord>(records: R[]): RecordBatch<R> {
@@ -213,15 +216,18 @@ export class RecordBatch<R extends StoredRecord = StoredRecord> {
     return new RecordBatch(buffer, undefined);
   }
 
-  /** A batch this side wrote and keeps (a commit that may be sent again): read lazily, sent as copies. */
-  static kept(buffer: ArrayBuffer): RecordBatch {
-    return new RecordBatch(buffer, undefined, true);
+  /**
+   * A batch this side wrote and keeps (a commit that may be sent again), in the first `length`
+   * bytes of `buffer` (what follows is spare room): read lazily, sent as copies.
+   */
+  static kept(buffer: ArrayBuffer, length = buffer.byteLength): RecordBatch {
+    return new RecordBatch(buffer, undefined, length);
   }
 
   /** The packed batch, to send: transferred (detached here) unless the batch is `kept`. */
   get buffer(): ArrayBuffer {
     this.packed ??= packRecords(this.unpacked as R[]);
-    return this.kept ? this.packed.slice(0) : this.packed;
+    return this.kept > 0 ? this.packed.slice(0, this.kept) : this.packed;
   }
 
   /** @throws ShelfError for a buffer that is not a record batch. */
@@ -259,9 +265,14 @@ export class PackedCommitRequest implements CommitRequest {
   declare txnId?: string;
   readonly #batch: RecordBatch;
 
-  constructor(fields: Omit<CommitRequest, 'records'>, buffer: ArrayBuffer) {
+  /** `fields`, and the records packed in the first `length` bytes of `buffer`. */
+  constructor(
+    fields: Omit<CommitRequest, 'records'>,
+    buffer: ArrayBuffer,
+    length = buffer.byteLength,
+  ) {
     Object.assign(this, fields);
-    const batch = RecordBatch.kept(buffer);
+    const batch = RecordBatch.kept(buffer, length);
     this.#batch = batch;
     Object.defineProperty(this, 'records', { enumerable: true, get: () => batch.records });
   }
