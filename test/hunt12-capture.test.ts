@@ -6,10 +6,11 @@ import {
   Database,
   MemoryStorage,
   StorageBusyError,
+  WriteConflictError,
   type CommitRequest,
   type Tid,
 } from '../src/index.js';
-import { CLASSES, Todo, todo } from './fixtures.js';
+import { CLASSES, Project, Todo, todo } from './fixtures.js';
 
 /** Reads `key` of the root in a cold connection of a new Database over `storage`. */
 async function coldRead(storage: MemoryStorage, key: string): Promise<Todo> {
@@ -154,5 +155,37 @@ describe('commit capture straight into a record batch', () => {
       ...(sent[0]?.records[0]?.state ?? []),
     ]);
     expect((await coldRead(inner, 't')).title).toBe('once');
+  });
+
+  it('puts a conflicting commit back as it was: new objects without oids, and they are stored by the retry', async () => {
+    const storage = new MemoryStorage();
+    const a = new Database(storage, { classes: CLASSES }).open();
+    const rootA = await a.root();
+    rootA.set('t', todo('first'));
+    await a.commit();
+    a.autoSync = false; // stays at its snapshot: its next commit of `t` conflicts
+    const b = new Database(storage, { classes: CLASSES }).open();
+    const tB = (await b.root()).get('t') as Todo;
+    await b.load(tB);
+    tB.title = 'by b';
+    await b.commit();
+    const t = rootA.get('t') as Todo;
+    const project = new Project();
+    project.name = 'new project';
+    t.project = project;
+    t.title = 'by a';
+    await expect(a.commit()).rejects.toBeInstanceOf(WriteConflictError);
+    expect(project._p_oid).toBeUndefined();
+    expect(project._p_status).toBe('unsaved');
+    expect(t._p_status).toBe('unsaved');
+    await a.abort();
+    await a.load(t);
+    expect(t.title).toBe('by b');
+    t.project = project;
+    await a.commit();
+    const back = await coldRead(storage, 't');
+    expect(back.title).toBe('by b');
+    const check = back._p_connection as { load: (p: Project) => Promise<Project> };
+    expect((await check.load(back.project as Project)).name).toBe('new project');
   });
 });
