@@ -446,7 +446,6 @@ export class TabRouter extends ForwardingStorage {
     // This tab's calls in flight at another tab settle as they would have (answer or timeout):
     // failing a commit here would claim it did not land, which nobody knows yet.
     await this.pending.settled();
-    this.listeners.clear();
     let failure: unknown;
     try {
       // Its failure was reported where it happened (join or report): only its end matters here.
@@ -454,13 +453,14 @@ export class TabRouter extends ForwardingStorage {
       await this.serving.finishRunning();
       const local = this.local;
       this.local = undefined;
-      if (local !== undefined) {
-        this.unsubscribeLocal?.();
-        await local.close();
-      }
+      // Commits still waiting for the group flush land while the storage closes: this tab and
+      // the others hear of them (unsubscribing first would keep their announcements from them).
+      if (local !== undefined) await local.close();
     } catch (error) {
       failure = error;
     } finally {
+      this.unsubscribeLocal?.();
+      this.listeners.clear();
       this.serving.stopGathering();
       this.releaseOwner?.();
       this.releaseTab?.();
