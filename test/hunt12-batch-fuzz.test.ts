@@ -7,10 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { unpackRecords } from '../src/shared/record-batch.js';
 import { Serializer } from '../src/serialize.js';
 
+/** A field name; not `__proto__`, which a plain object cannot hold as its own by assignment. */
+const key = (maxLength: number) =>
+  fc
+    .string({ maxLength })
+    .filter((k) => k !== '__proto__' && !k.startsWith('_v_') && !k.startsWith('_p_'));
+
 const leaf = fc.oneof(
   fc.string({ maxLength: 80 }),
   fc.integer(),
-  fc.double({ noNaN: true }),
+  // −0 is stored as 0 by design (cbor-encode.ts, 1.).
+  fc.double({ noNaN: true }).map((d) => (Object.is(d, -0) ? 0 : d)),
   fc.boolean(),
   fc.constant(null),
   fc.bigInt(),
@@ -19,7 +26,7 @@ const leaf = fc.oneof(
 const value = fc.letrec((tie) => ({
   any: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object'), tie('map')),
   array: fc.array(tie('any'), { maxLength: 5 }),
-  object: fc.dictionary(fc.string({ maxLength: 6 }), tie('any'), { maxKeys: 5 }),
+  object: fc.dictionary(key(6), tie('any'), { maxKeys: 5 }),
   map: fc
     .array(fc.tuple(fc.string({ maxLength: 4 }), tie('any')), { maxLength: 3 })
     .map((entries) => new Map(entries)),
@@ -28,7 +35,7 @@ const value = fc.letrec((tie) => ({
 /** Fields of one record; some hold the same sub-object twice (shared within the state). */
 const fields = fc
   .tuple(
-    fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 6 }),
+    fc.dictionary(key(8), value, { maxKeys: 6 }),
     fc.option(fc.array(value, { maxLength: 3 })),
     fc.string({ maxLength: 300 }),
   )
