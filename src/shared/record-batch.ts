@@ -258,7 +258,7 @@ export class RecordBatch<R extends StoredRecord = StoredRecord> {
 export class PackedCommitRequest implements CommitRequest {
   declare baseTid: CommitRequest['baseTid'];
   declare records: StoredRecord[];
-  declare readCurrent?: CommitRequest['readCurrent'];
+  declare readCurrent?: NonNullable<CommitRequest['readCurrent']>;
   declare note?: string;
   declare user?: string;
   declare meta?: Record<string, unknown>;
