@@ -73,6 +73,16 @@ export class Landed extends Error {
 }
 
 /**
+ * `promise`, awaited later in `commitIn`. Its rejection is observed now so that, when something
+ * throws before that await, it is not an unhandled rejection: that first error is the one
+ * reported, and the abort that follows it is what rejects the read, which says nothing more.
+ */
+function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined); // reported where awaited, or superseded by the error that aborted
+  return promise;
+}
+
+/**
  * Runs `txn` in `tx` (records, txns and meta, readwrite). Every value to store is built before
  * the first write is issued (so a throw while building finds nothing written; a later one is
  * undone by the caller's abort: runWrite). Writes are raw requests without handlers: a failed
@@ -87,10 +97,9 @@ export async function commitIn(
   txn: CommitRequest,
   guess: Guess | undefined,
 ): Promise<CommitDone> {
-  const metaRead = requested<MetaState | undefined>(tx.objectStore('meta').get('state'));
-  // Awaited below; when something throws first, the abort that follows ends the reads, and
-  // that first error is the one reported.
-  metaRead.catch(() => undefined);
+  const metaRead = awaitedLater(
+    requested<MetaState | undefined>(tx.objectStore('meta').get('state')),
+  );
   // Ids that IndexedDB cannot take as keys would throw here: such a request waits for
   // validateCommit below to say what is wrong with it.
   const wellFormed = wellFormedIds(txn);
@@ -101,9 +110,10 @@ export async function commitIn(
       : undefined;
   // Issued before the bet's puts, and bounded by the guessed tid: the reads never see them.
   const early = wellFormed
-    ? commitReads(tx, keys, txn, betJson === undefined ? MAX_TID : (guess as Guess).lastTid)
+    ? awaitedLater(
+        commitReads(tx, keys, txn, betJson === undefined ? MAX_TID : (guess as Guess).lastTid),
+      )
     : undefined;
-  early?.catch(() => undefined);
   const bet =
     betJson === undefined
       ? undefined
