@@ -34,6 +34,7 @@ import {
   SHARED_REF_TAG,
   TYPED_ARRAY_TAGS,
 } from './cbor-tags.js';
+import { writeUtf8 } from './utf8-write.js';
 
 /**
  * How the encoder stores an object that is neither plain data nor a built-in it knows: the
@@ -80,11 +81,16 @@ export class CborEncoder {
       if (this.shared.size > 0) this.markShared();
       return this.bytes.slice(0, this.pos);
     } finally {
-      // A new Map: clear() costs more than making one (it reallocates the table in V8, and
-      // showed as the encoder's largest cost in bench/serializer.mjs).
-      this.seen = new Map();
-      if (this.shared.size > 0) this.shared.clear();
+      this.forgetValue();
     }
+  }
+
+  /** Forgets the objects of the value just written (each value's sharing is its own). */
+  private forgetValue(): void {
+    // A new Map: clear() costs more than making one (it reallocates the table in V8, and
+    // showed as the encoder's largest cost in bench/serializer.mjs).
+    this.seen = new Map();
+    if (this.shared.size > 0) this.shared.clear();
   }
 
   // ─── batches: many values and the bytes around them in one buffer ─────────
@@ -113,13 +119,6 @@ export class CborEncoder {
     return this.view;
   }
 
-  /** Appends raw bytes to the batch. */
-  appendBytes(bytes: Uint8Array): void {
-    this.ensure(bytes.byteLength);
-    this.bytes.set(bytes, this.pos);
-    this.pos += bytes.byteLength;
-  }
-
   /**
    * Appends, as one CBOR map, the own enumerable string-keyed fields of `fields` that `keep`
    * accepts: the same bytes as encoding a plain object holding just those (a persistent object's
@@ -144,8 +143,7 @@ export class CborEncoder {
       if (this.shared.size > 0) this.markShared();
       return this.pos - start;
     } finally {
-      this.seen = new Map();
-      if (this.shared.size > 0) this.shared.clear();
+      this.forgetValue();
     }
   }
 
@@ -275,33 +273,7 @@ export class CborEncoder {
       const b = this.bytes;
       const start = this.pos;
       const guess = n < 24 ? 1 : 2;
-      let p = start + guess;
-      for (let i = 0; i < n; i++) {
-        let c = s.charCodeAt(i);
-        if (c < 0x80) {
-          b[p++] = c;
-        } else if (c < 0x800) {
-          b[p++] = 0xc0 | (c >> 6);
-          b[p++] = 0x80 | (c & 0x3f);
-        } else {
-          if ((c & 0xf800) === 0xd800) {
-            const d = s.charCodeAt(i + 1); // NaN past the end, which fails the test below
-            if (c < 0xdc00 && (d & 0xfc00) === 0xdc00) {
-              c = 0x10000 + ((c & 0x3ff) << 10) + (d & 0x3ff);
-              i++;
-              b[p++] = 0xf0 | (c >> 18);
-              b[p++] = 0x80 | ((c >> 12) & 0x3f);
-              b[p++] = 0x80 | ((c >> 6) & 0x3f);
-              b[p++] = 0x80 | (c & 0x3f);
-              continue;
-            }
-            c = 0xfffd; // a lone surrogate
-          }
-          b[p++] = 0xe0 | (c >> 12);
-          b[p++] = 0x80 | ((c >> 6) & 0x3f);
-          b[p++] = 0x80 | (c & 0x3f);
-        }
-      }
+      const p = writeUtf8(b, start + guess, s);
       const length = p - start - guess;
       if (length < 24) {
         if (guess !== 1) b.copyWithin(start + 1, start + 2, p);
