@@ -4,12 +4,12 @@
 // bench/results/. `--quick`: small N, one run (a few minutes). `--smoke`: tiny N.
 // `--case=NAME --n=N [--setup=NAME]`: one case alone, its samples printed (profiling, checks).
 // `--port=N`: the Vite server's port (5175), so that two runs do not share one server.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.mjs';
+import { startServer } from './bench-server.mjs';
 
 const args = new Set(process.argv.slice(2));
 const smoke = args.has('--smoke');
@@ -47,36 +47,6 @@ const TABS = {
 };
 
 const FLAGS = [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'];
-
-async function startServer() {
-  const server = spawn(
-    process.execPath,
-    [
-      'node_modules/vite/bin/vite.js',
-      '--config',
-      'e2e/vite.config.ts',
-      '--port',
-      String(PORT),
-      '--strictPort',
-      '--host',
-      '127.0.0.1',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${PORT}/bench/pages/bench.html`);
-      if (r.ok) return server;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  server.kill();
-  throw new Error('the benchmark server did not start');
-}
 
 const ready = (page) =>
   page.waitForSelector('body[data-ready="yes"]', { state: 'attached', timeout: 60_000 });
@@ -168,7 +138,7 @@ const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed
 const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 const raw = { date: new Date().toISOString(), quick, smoke, cases: {} };
-const server = await startServer();
+const server = await startServer(PORT);
 // `--case=NAME --n=N`: one case alone, for profiling (prints its samples).
 const only = process.argv.find((a) => a.startsWith('--case='))?.slice(7);
 if (only !== undefined) {

@@ -9,6 +9,7 @@ import { openDB } from 'idb';
 import Dexie from 'dexie';
 import { BTree, openDatabase } from 'shelfdb';
 import { fields, randomKeys } from './records.js';
+import { dexieSmall, idbSmall } from './peer-small.js';
 import { BATCH, heap, shelfBulk, shelfReads, shelfSmall, type Rec } from './shelf.js';
 import { TabSync, type Tab } from './tab-sync.js';
 import { writeCases, type Case, type Result } from './write-cases.js';
@@ -184,18 +185,7 @@ const cases: Record<string, Case> = {
   },
 
   async 'idb.small'(n, run) {
-    const db = await openDB(`idb-small-${run}`, 1, {
-      upgrade: (d) => void d.createObjectStore('t'),
-    });
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const tx = db.transaction('t', 'readwrite', { durability: 'strict' });
-      void tx.store.put({ ...fields(1), priority: i }, 1);
-      await tx.done;
-    }
-    const ms = performance.now() - t0;
-    db.close();
-    return { ms };
+    return { ms: await idbSmall(`idb-small-${run}`, n, 'strict') };
   },
 
   async 'idb.reads'(n, run) {
@@ -233,13 +223,7 @@ const cases: Record<string, Case> = {
   },
 
   async 'dexie.small'(n, run) {
-    const db = new Dexie(`dexie-small-${run}`, { chromeTransactionDurability: 'strict' });
-    db.version(1).stores({ t: 'id' });
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await db.table('t').put({ ...fields(1), priority: i });
-    const ms = performance.now() - t0;
-    db.close();
-    return { ms };
+    return { ms: await dexieSmall(`dexie-small-${run}`, n, 'strict') };
   },
 
   async 'dexie.reads'(n, run) {

@@ -3,11 +3,10 @@
  * committing at once, small commits from a tab that is not the owner, the chunked import, and
  * shelfdb on its IndexedDB fallback. bench-page.ts merges them into its cases.
  */
-import { openDB } from 'idb';
-import Dexie from 'dexie';
 import { openDatabase, type Database } from 'shelfdb';
 import { shelfImport } from './import-case.js';
-import { fields, randomKeys } from './records.js';
+import { randomKeys } from './records.js';
+import { dexieSmall, idbSmall } from './peer-small.js';
 import { rec, shelfBulk, shelfReads, shelfSmall, type Rec } from './shelf.js';
 import type { Tab } from './tab-sync.js';
 
@@ -71,28 +70,11 @@ export function writeCases(ask: Ask): Record<string, Case> {
     },
 
     async 'idb.smallRelaxed'(n, run) {
-      const db = await openDB(`idb-relaxed-${run}`, 1, {
-        upgrade: (d) => void d.createObjectStore('t'),
-      });
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        const tx = db.transaction('t', 'readwrite', { durability: 'relaxed' });
-        void tx.store.put({ ...fields(1), priority: i }, 1);
-        await tx.done;
-      }
-      const ms = performance.now() - t0;
-      db.close();
-      return { ms };
+      return { ms: await idbSmall(`idb-relaxed-${run}`, n, 'relaxed') };
     },
 
     async 'dexie.smallRelaxed'(n, run) {
-      const db = new Dexie(`dexie-relaxed-${run}`, { chromeTransactionDurability: 'relaxed' });
-      db.version(1).stores({ t: 'id' });
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await db.table('t').put({ ...fields(1), priority: i });
-      const ms = performance.now() - t0;
-      db.close();
-      return { ms };
+      return { ms: await dexieSmall(`dexie-relaxed-${run}`, n, 'relaxed') };
     },
 
     async 'raw.smallRelaxed'(n) {
