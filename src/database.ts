@@ -14,7 +14,7 @@ import type {
   VerifyReport,
 } from './shared/storage.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { BusyEvent, ConnectionErrorEvent, DatabaseErrorEvent } from './events.js';
+import { BusyEvent, ConnectionErrorEvent, DatabaseErrorEvent, PackEvent } from './events.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
 import type { PersistentClass } from './persistent.js';
@@ -298,12 +298,22 @@ export class Database extends EventTarget implements ConnectionHost {
 
   /**
    * Removes every object not reachable from the root and every revision no open connection's
-   * snapshot can read.
+   * snapshot can read, while reads and commits go on. Fires 'pack' events (PackEvent) as it goes.
+   * Aborting `signal` stops it at its next step: it rejects with the signal's reason and leaves a
+   * valid database.
+   * @example
+   * const controller = new AbortController();
+   * db.addEventListener('pack', (e) => console.log((e as PackEvent).phase));
+   * const { bytesBefore, bytesAfter } = await db.pack({ signal: controller.signal });
    */
-  async pack(): Promise<PackResult> {
+  async pack(options: { signal?: AbortSignal } = {}): Promise<PackResult> {
     this.checkOpen();
     const keepTid = this.oldestSnapshot();
-    return this.storage.pack(keepTid === undefined ? {} : { keepTid });
+    return this.storage.pack({
+      ...(keepTid === undefined ? {} : { keepTid }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onProgress: ({ phase, done, total }) => this.dispatchEvent(new PackEvent(phase, done, total)),
+    });
   }
 
   /** Committed transactions, newest first; `before` is exclusive. Fetched in pages of `limit`. */

@@ -5,7 +5,7 @@
  *   `'commit'` (CommitEvent) when a commit of its own wrote records,
  *   `'stale'` (StaleEvent) when others committed objects it holds before its snapshot can move,
  *   `'error'` (ConnectionErrorEvent) for work the app did not call itself;
- * - on a Database: `'busy'` (BusyEvent) when the tab holding the storage did not answer in time,
+ * - on a Database: `'pack'` (PackEvent) as a pack it asked for goes, `'busy'` (BusyEvent) when the tab holding the storage did not answer in time,
  *   `'error'` (DatabaseErrorEvent) for background work nobody awaited.
  */
 import type { Tid } from './shared/storage.js';
@@ -89,6 +89,28 @@ export class ConnectionErrorEvent extends Event {
     readonly error: unknown,
   ) {
     super('error');
+  }
+}
+
+/**
+ * Fired on a Database ('pack') as a pack it asked for goes: `done` of `total` units of `phase`
+ * ('mark': objects walked from the root; 'copy': bytes compacted; 'done' once, at the end).
+ * @example
+ * db.addEventListener('pack', (event) => {
+ *   const { phase, done, total } = event as PackEvent;
+ *   progress.value = total === 0 ? 1 : done / total;
+ * });
+ */
+export class PackEvent extends Event {
+  constructor(
+    /** The phase the pack is in. */
+    readonly phase: 'mark' | 'copy' | 'done',
+    /** Units of this phase done. */
+    readonly done: number,
+    /** Units of this phase known so far. */
+    readonly total: number,
+  ) {
+    super('pack');
   }
 }
 

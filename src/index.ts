@@ -12,6 +12,7 @@ export {
 export { Database, type DatabaseOptions } from './database.js';
 export {
   BusyEvent,
+  PackEvent,
   DatabaseErrorEvent,
   ChangeEvent,
   CommitEvent,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { PackRun } from '../worker/pack-run.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
 import { bytes, rec } from './storage-check-kit.js';
 import {
@@ -15,9 +16,9 @@ describe('MemoryStorage pack', () => {
   it('runs one pack for two calls made while it runs, and a new one for a call after it settled', async () => {
     let runs = 0;
     class Counting extends MemoryStorage {
-      protected override packNow(keepTid: number | undefined) {
+      protected override packNow(keepTid: number | undefined, run: PackRun) {
         runs++;
-        return super.packNow(keepTid);
+        return super.packNow(keepTid, run);
       }
     }
     const s = new Counting();

@@ -4,6 +4,7 @@
  * a storage that breaks it fails.
  */
 import { describe, expect, it } from 'vitest';
+import { PackRun } from '../worker/pack-run.js';
 import type { PackOptions, PackResult } from '../src/shared/storage.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
 import { argumentChecks, runStorageChecks, storageChecks } from './storage-checks.js';
@@ -19,7 +20,7 @@ describe('runStorageChecks', () => {
     class PackingTwice extends MemoryStorage {
       override async pack(options: PackOptions = {}): Promise<PackResult> {
         this.checkOpen();
-        return this.packNow(options.keepTid);
+        return this.packNow(options.keepTid, new PackRun());
       }
     }
     const failures = await runStorageChecks(() => new PackingTwice());

@@ -49,6 +49,7 @@ import {
 } from './indexeddb-commit.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
 import { markFromRootAsync } from './reachability.js';
+import type { PackRun } from './pack-run.js';
 import { StorageCore } from './storage-core.js';
 import { checkLoad, checkOidCount, checkOid, checkTid, packedMessage } from './commit-checks.js';
 
@@ -247,7 +248,8 @@ export class IndexedDBStorage extends StorageCore implements Storage {
       .then((meta) => (meta ?? FRESH).lastTid);
   }
 
-  protected packNow(keepTid: Tid | undefined): Promise<PackResult> {
+  protected packNow(keepTid: Tid | undefined, run: PackRun): Promise<PackResult> {
+    run.check();
     const tx = this.begin((db) =>
       db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' }),
     );

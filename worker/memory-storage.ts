@@ -28,6 +28,7 @@ import {
 } from './commit-checks.js';
 import { markFromRoot } from './reachability.js';
 import { RecentTransactions } from './recent-transactions.js';
+import type { PackRun } from './pack-run.js';
 import { PACKED, StorageCore } from './storage-core.js';
 import { transactionInfo } from './transaction-info.js';
 
@@ -114,7 +115,8 @@ export class MemoryStorage extends StorageCore implements Storage {
     return keepTid ?? this.lastTid;
   }
 
-  protected async packNow(keepTid: Tid | undefined): Promise<PackResult> {
+  protected async packNow(keepTid: Tid | undefined, run: PackRun): Promise<PackResult> {
+    run.check(); // in one go: an abort is noticed only before it starts
     const keep = keepTid ?? this.lastTid;
     const bytesBefore = this.totalBytes();
     // Revisions still needed: for each object, the one a snapshot at `keep` reads, and all later.

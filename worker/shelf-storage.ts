@@ -63,6 +63,7 @@ import { RevisionMemo } from './revision-memo.js';
 import { readShelf } from './shelf-open.js';
 import { writeCheckpoint } from './shelf-checkpoint.js';
 import { packShelf } from './shelf-pack.js';
+import type { PackRun } from './pack-run.js';
 import { PACKED, StorageCore } from './storage-core.js';
 
 /** Options of `ShelfStorage.open(dir, options)`. */
@@ -278,7 +279,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   }
 
   /** After the checkpoints and commits before it, with nothing else running (`exclusive`). */
-  protected async packNow(floor: Tid | undefined): Promise<PackResult> {
+  protected async packNow(floor: Tid | undefined, run: PackRun): Promise<PackResult> {
+    run.check();
     try {
       await this.settled();
       this.checkOpen();

@@ -22,6 +22,7 @@ import type {
 import { checkLoad, checkTid, packedMessage } from './commit-checks.js';
 import { JoinedRun } from './joined-run.js';
 import { OpenState } from './open-state.js';
+import { PackRun } from './pack-run.js';
 import { verifyObjectGraph } from './reachability.js';
 import { StorageListeners } from './storage-listeners.js';
 
@@ -37,11 +38,15 @@ export abstract class StorageCore {
 
   abstract load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]>;
 
+  /** The running pack's run (its signal, progress listeners, slices), while one runs. */
+  private packRun: PackRun | undefined;
+
   /**
    * Runs one pack, keeping what a snapshot at `keepTid` reads (undefined: the newest tid). Never
-   * called while another pack or maintenance task runs (`exclusive`).
+   * called while another pack or maintenance task runs (`exclusive`). It works in `run`'s slices,
+   * reports through `run.progress` and stops at `run.pause()` once aborted.
    */
-  protected abstract packNow(keepTid: Tid | undefined): Promise<PackResult>;
+  protected abstract packNow(keepTid: Tid | undefined, run: PackRun): Promise<PackResult>;
 
   /**
    * The snapshot a pack asked for now keeps, whenever it runs: `keepTid`, else the newest tid now
@@ -52,10 +57,15 @@ export abstract class StorageCore {
     return keepTid;
   }
 
-  /** Checks the call, then joins the pack that runs, or starts one. */
+  /**
+   * Checks the call, then joins the pack that runs, or starts one. A call that joins adds its
+   * progress listener; the signal of the call that started the pack is the one that stops it.
+   */
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
+    options.signal?.throwIfAborted();
+    if (this.packing.isRunning) this.packRun?.listen(options.onProgress);
     // A call that joins the running pack reads no floor. A new pack reads it now, when asked for
     // (a read started now is ordered before later commits), not when the maintenance queue
     // reaches it; its outcome waits as a thunk, so a failure is not a rejection left unheard in
@@ -67,7 +77,19 @@ export abstract class StorageCore {
           throw error;
         },
       );
-      return this.exclusive(async () => this.packNow((await floor)()));
+      const run = new PackRun(options.signal, (error) => this.listeners.report(error));
+      run.listen(options.onProgress);
+      this.packRun = run;
+      return this.exclusive(async () => {
+        try {
+          run.check();
+          const result = await this.packNow((await floor)(), run);
+          run.progress('done', 1, 1, true);
+          return result;
+        } finally {
+          this.packRun = undefined;
+        }
+      });
     });
   }
 

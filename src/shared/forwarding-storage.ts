@@ -64,7 +64,9 @@ export abstract class ForwardingStorage implements Storage {
    * pack's result), here already, so it is not sent at all.
    */
   pack(options: PackOptions = {}): Promise<PackResult> {
-    this.packing ??= (this.call('pack', [options]) as Promise<PackResult>).finally(() => {
+    // Only what crosses: the signal and the progress listener stay on this side.
+    const sent = options.keepTid === undefined ? {} : { keepTid: options.keepTid };
+    this.packing ??= (this.call('pack', [sent]) as Promise<PackResult>).finally(() => {
       this.packing = undefined;
     });
     return this.packing;

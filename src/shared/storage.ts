@@ -79,6 +79,11 @@ export interface CommitRequest {
    * (the owner tab closed mid-commit) lands exactly once.
    */
   txnId?: string;
+  /**
+   * The tid of the transaction this one undoes (`db.undo`): stored with it, and listed by
+   * `transactions()`.
+   */
+  undoes?: Tid;
 }
 
 /** What `sync` answers: the newest tid, and what changed after the tid asked about. */
@@ -110,6 +115,8 @@ export interface TransactionInfo {
   oids: number[];
   /** Bytes of object state written. */
   bytes: number;
+  /** Set on a transaction made by `db.undo(tid)`: the tid it undid. */
+  undoes?: Tid;
 }
 
 /** One stored revision of one object, for `history`. */
@@ -177,6 +184,24 @@ export interface PackOptions {
    * snapshot can ask for. Undefined: only the newest revisions are needed.
    */
   keepTid?: Tid;
+  /**
+   * Stops the pack at its next step: it rejects with the signal's reason and leaves a valid
+   * database (what it already compacted stays compacted). Only where the pack runs in this
+   * thread; the links forward an abort as a call of their own.
+   */
+  signal?: AbortSignal;
+  /** Called as the pack goes (every few milliseconds of work at most, and once per phase). */
+  onProgress?: (progress: PackProgress) => void;
+}
+
+/** How far a running pack is: `done` of `total` units of its current phase. */
+export interface PackProgress {
+  /** 'mark': walking the objects from the root; 'copy': compacting; 'done': finished. */
+  phase: 'mark' | 'copy' | 'done';
+  /** Units done in this phase (objects marked, bytes compacted). */
+  done: number;
+  /** Units this phase has, as far as known now (marking learns of objects as it goes). */
+  total: number;
 }
 
 /** Which storage a database runs on, as `stats().storage` reports it. */
