@@ -13,6 +13,9 @@
  * to its Snapshot (snapshot.ts); reading to its Loader (loader.ts); writing, and the fate of a
  * commit that failed with StorageBusyError, to its Committer (committer.ts, pending-commit.ts);
  * running one boundary call at a time to its CallQueue (call-queue.ts).
+ *
+ * Time travel: a connection opened with `db.open({ at })` reads at that tid forever (a fixed
+ * Snapshot) and refuses every write (read-only.ts says how).
  */
 import { DatabaseClosedError, GhostError, ShelfError } from './shared/errors.js';
 import type { Invalidation, Storage, Tid } from './shared/storage.js';
@@ -25,6 +28,7 @@ import { Loader, type Revision } from './loader.js';
 import { Committer } from './committer.js';
 import { CallQueue } from './call-queue.js';
 import { ChangeEvent, CommitEvent, ConnectionErrorEvent, StaleEvent } from './events.js';
+import { readOnlyError, refuseChange } from './read-only.js';
 import { metaOf, Persistent, type Jar } from './persistent.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
@@ -91,25 +95,34 @@ export class Connection extends EventTarget implements Jar {
   /** Runs commit, abort and sync one at a time. */
   private readonly calls = new CallQueue(() => this.applyQueued());
   private closed = false;
+  /**
+   * The tid a historical connection (`db.open({ at })`) reads at, read-only and never moving;
+   * undefined for an ordinary connection.
+   */
+  readonly at: Tid | undefined;
 
-  /** @internal Use `db.open()`. */
-  constructor(host: ConnectionHost) {
+  /** @internal Use `db.open()` (or `db.open({ at })`). */
+  constructor(host: ConnectionHost, at?: Tid) {
     super();
     this.host = host;
+    this.at = at;
     this.cache = new Cache(host.cacheSize, host.cacheBytes);
-    this.view = new Snapshot({
-      storage: host.storage,
-      cache: this.cache,
-      hold: () => host.holdSnapshot(this),
-      moved: () => host.snapshotMoved(),
-      changed: (tid, oids) => {
-        if (!this.closed) this.dispatchEvent(new ChangeEvent(tid, oids));
+    this.view = new Snapshot(
+      {
+        storage: host.storage,
+        cache: this.cache,
+        hold: () => host.holdSnapshot(this),
+        moved: () => host.snapshotMoved(),
+        changed: (tid, oids) => {
+          if (!this.closed) this.dispatchEvent(new ChangeEvent(tid, oids));
+        },
+        stale: (tid, oids) => this.dispatchEvent(new StaleEvent(tid, oids)),
+        // Missed a message: ask the storage (sync applies the queue as it goes).
+        missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
+        checkOpen: () => this.checkOpen(),
       },
-      stale: (tid, oids) => this.dispatchEvent(new StaleEvent(tid, oids)),
-      // Missed a message: ask the storage (sync applies the queue as it goes).
-      missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
-      checkOpen: () => this.checkOpen(),
-    });
+      at,
+    );
     const parts = {
       storage: host.storage,
       registry: host.registry,
@@ -248,6 +261,7 @@ export class Connection extends EventTarget implements Jar {
    */
   commit(options: CommitOptions = {}): Promise<Tid> {
     if (this.closed) return Promise.reject(closedError());
+    if (this.at !== undefined) return Promise.reject(readOnlyError(this.at, 'conn.commit()'));
     return this.serialize(() => this.committer.commit(options));
   }
 
@@ -312,6 +326,7 @@ export class Connection extends EventTarget implements Jar {
    */
   async transact<T>(fn: () => T | Promise<T>, options: TransactOptions = {}): Promise<T> {
     this.checkOpen();
+    if (this.at !== undefined) throw readOnlyError(this.at, 'conn.transact()');
     const { retries, commitOptions } = splitTransactOptions(options);
     if (this.transacting) {
       throw new ShelfError(
@@ -413,12 +428,13 @@ export class Connection extends EventTarget implements Jar {
   /** @internal */
   noteChanged(obj: Persistent): void {
     this.checkOpen();
+    if (this.at !== undefined) refuseChange(obj, this.at, this.cache);
     this.committer.noteChanged(obj);
   }
 
   /** @internal Called by the Database for every commit the storage announces. */
   receive(invalidation: Invalidation): void {
-    if (this.closed) return;
+    if (this.closed || this.at !== undefined) return; // a historical connection never moves
     const ours = this.committer.noteBroadcast(invalidation);
     this.view.receive(invalidation, ours || (this.autoSync && this.idle));
     this.applyQueued();
@@ -453,6 +469,13 @@ export class Connection extends EventTarget implements Jar {
 
   /** Makes the root PersistentDict (oid 0) if nobody has; losing the race is fine. */
   private createRoot(): Promise<void> {
+    if (this.at !== undefined) {
+      return Promise.reject(
+        new ShelfError(
+          `The root object did not exist yet at tid ${this.at}: this read-only connection (db.open({ at: ${this.at} })) has nothing to read. Open it at a later tid.`,
+        ),
+      );
+    }
     return this.serialize(() => this.committer.createRoot());
   }
 

@@ -22,6 +22,16 @@ import { PersistentDict } from './persistent-dict.js';
 import { PersistentList } from './persistent-list.js';
 import { PersistentSet } from './persistent-set.js';
 import { BTree, BTreeNode } from './btree.js';
+import { undoTransaction, type UndoOptions } from './undo.js';
+
+/** Options of `db.open(options)`. */
+export interface OpenConnectionOptions {
+  /**
+   * Opens a read-only connection on the database as it was at this tid (time travel). Undefined:
+   * an ordinary connection, reading the newest snapshot and writing.
+   */
+  at?: Tid;
+}
 
 /** Options of `new Database(storage, options)` and of `openDatabase` (which adds its own). */
 export interface DatabaseOptions {
@@ -248,12 +258,54 @@ export class Database extends EventTarget implements ConnectionHost {
     return this.storage.recovery;
   }
 
-  /** A new connection: its own cache and its own snapshot. */
-  open(): Connection {
+  /**
+   * A new connection: its own cache and its own snapshot. With `at`, a read-only connection on the
+   * database as it was at that tid (time travel): every object, BTree and container reads as of
+   * then, its snapshot never moves (no autoSync, `sync()` keeps it, no 'change'), and changing a
+   * loaded object or committing throws ShelfError. Its snapshot is pinned like any other, so pack
+   * keeps what it reads.
+   * @throws RangeError when `at` is not a non-negative integer. A tid newer than the newest
+   *   transaction rejects the connection's first load with RangeError; a tid older than what pack
+   *   kept rejects loads with ReadConflictError.
+   * @example
+   * const then = db.open({ at: 42 });
+   * const root = await then.root(); // as it was after transaction 42
+   */
+  open(options: OpenConnectionOptions = {}): Connection {
     this.checkOpen();
-    const conn = new Connection(this);
+    const { at } = options;
+    if (at !== undefined && (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0)) {
+      throw new RangeError(
+        `db.open({ at }): ${String(at)} is not a transaction id (a non-negative integer). Find one with db.transactions().`,
+      );
+    }
+    const conn = new Connection(this, at);
     this.connections.add(conn);
+    // A historical snapshot is known at once: pin it now, before its first load.
+    if (at !== undefined) this.snapshotMoved();
     return conn;
+  }
+
+  /**
+   * Undoes transaction `tid` (ZODB's transactional undo): commits a new transaction that restores,
+   * for every object `tid` wrote, the revision it had before `tid`; objects `tid` created are left
+   * alone and become unreachable garbage once their referrers are restored. Open connections see
+   * the restored objects through the ordinary invalidations ('change'). Undoing an undo redoes.
+   * `transactions()` lists the new transaction with `undoes: tid`. Resolves to its tid.
+   * @throws RangeError when `tid` is not a positive integer.
+   * @throws ShelfError when there is no transaction `tid`, or it only created objects.
+   * @throws WriteConflictError (`.oids`) naming the objects a later transaction changed again:
+   *   nothing is stored.
+   * @throws ReadConflictError (`.oids`) when pack removed a revision the undo needs.
+   * @example
+   * const [last] = await db.storage.transactions({ limit: 1 });
+   * const tid = await db.undo(last.tid, { note: 'revert the import' });
+   */
+  async undo(tid: Tid, options: UndoOptions = {}): Promise<Tid> {
+    this.checkOpen();
+    const undone = await undoTransaction(this.storage, tid, options);
+    this.committed();
+    return undone;
   }
 
   /** Closes every connection and the storage. Harmless twice. */

@@ -21,6 +21,9 @@
  *   those whose changes transact rolled back without moving the snapshot.
  * - `advance` does not name what the connection's own transaction wrote: the committer knows it
  *   from the request it sent and tells the connection (CommitterOwner.committed → 'commit').
+ * - A historical snapshot (`db.open({ at })`, `fixed`) is at its tid from the start and never
+ *   moves: `start` only checks that the tid exists, pushed invalidations are ignored, `pull` and
+ *   `applyQueued` do nothing. Its connection refuses every write, so `advance` is never called.
  */
 import type { Invalidation, Storage, Tid } from './shared/storage.js';
 import { ghostify, metaOf } from './persistent.js';
@@ -59,15 +62,29 @@ export class Snapshot {
    */
   private readonly unnamed = new Set<number>();
 
-  constructor(private readonly owner: SnapshotOwner) {}
+  /**
+   * @param fixed a historical snapshot's tid (`db.open({ at })`): read at it from the start, and
+   *   never moved.
+   */
+  constructor(
+    private readonly owner: SnapshotOwner,
+    private readonly fixed?: Tid,
+  ) {
+    this.current = fixed;
+  }
 
   /** The tid read at (undefined before the first use). */
   get tid(): Tid | undefined {
     return this.current;
   }
 
-  /** Learns the newest tid on first use (again on the next use if that failed). */
+  /**
+   * Learns the newest tid on first use (again on the next use if that failed). A historical
+   * snapshot checks there that its tid is not newer than the newest.
+   * @throws RangeError for a historical snapshot newer than the newest tid.
+   */
   start(): Promise<void> {
+    if (this.fixed !== undefined) return this.startFixed(this.fixed);
     this.starting ??= (async () => {
       try {
         await this.owner.hold();
@@ -83,12 +100,33 @@ export class Snapshot {
     return this.starting;
   }
 
+  /** start() of a historical snapshot: its tid must exist (be at most the newest). */
+  private startFixed(at: Tid): Promise<void> {
+    this.starting ??= (async () => {
+      try {
+        await this.owner.hold(); // the pin of `at`, sent before the first load reads at it
+        const { tid } = await this.owner.storage.sync(Number.MAX_SAFE_INTEGER);
+        this.owner.checkOpen();
+        if (at > tid) {
+          throw new RangeError(
+            `db.open({ at: ${at} }): there is no transaction ${at} yet (the newest is ${tid}). Open it at a tid db.transactions() lists.`,
+          );
+        }
+      } catch (error) {
+        this.starting = undefined;
+        throw error;
+      }
+    })();
+    return this.starting;
+  }
+
   /**
    * Queues an invalidation pushed by the storage. Unless it is about to be applied (`applying`: the
    * connection is idle with autoSync, or the transaction is its own), the snapshot cannot move to
    * it yet, and the owner hears at once which of the objects it holds are stale.
    */
   receive(invalidation: Invalidation, applying: boolean): void {
+    if (this.fixed !== undefined) return; // never moves: nothing to queue
     this.queue.push(invalidation);
     const current = this.current;
     if (applying || current === undefined || invalidation.tid <= current) return;
@@ -122,6 +160,7 @@ export class Snapshot {
     dropped: readonly number[] = [],
     own?: { tid: Tid; written: readonly number[] },
   ): Promise<void> {
+    if (this.fixed !== undefined) return; // a historical snapshot stays where it is
     for (const oid of dropped) this.unnamed.add(oid); // named by the next move that succeeds
     let result = await this.owner.storage.sync(this.current as Tid);
     if (result.tid < (this.current as Tid)) return; // an answer older than what we know
@@ -194,7 +233,7 @@ export class Snapshot {
    */
   applyQueued(apply: boolean): boolean {
     const current = this.current;
-    if (current === undefined) return false;
+    if (current === undefined || this.fixed !== undefined) return false;
     this.queue = this.queue.filter((inv) => inv.tid > current);
     if (!apply || this.queue.length === 0) return false;
     this.queue.sort((a, b) => a.tid - b.tid);

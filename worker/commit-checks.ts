@@ -118,6 +118,15 @@ export function validateCommit(txn: CommitRequest, nextOid: number, newestTid: T
       `commit: txnId must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`,
     );
   }
+  // An undo names the transaction it undoes: one that exists (tid 1 is the first ever committed).
+  if (
+    txn.undoes !== undefined &&
+    (!isTid(txn.undoes) || txn.undoes < 1 || txn.undoes > newestTid)
+  ) {
+    throw new ShelfError(
+      `commit: undoes ${String(txn.undoes)} is not the tid of a committed transaction (an integer from 1 to the newest tid, ${newestTid}); nothing was stored.`,
+    );
+  }
   if (
     txn.meta !== undefined &&
     (typeof txn.meta !== 'object' || txn.meta === null || Array.isArray(txn.meta))
@@ -132,6 +141,7 @@ export function validateCommit(txn: CommitRequest, nextOid: number, newestTid: T
         user: txn.user ?? '',
         meta: txn.meta ?? {},
         ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
+        ...(txn.undoes === undefined ? {} : { undoes: txn.undoes }),
       },
       (key, value: unknown) => {
         // JSON would drop these silently (and a worker link cannot even send them): refuse them.

@@ -77,6 +77,8 @@ export function readTransactions(
     if (bytes[4] !== KIND_TRANSACTION) continue;
     const { header, metadata, records } = decodeEntry(bytes);
     if (header.tid >= before) continue;
+    // Written by validateCommit on an undoing transaction only (docs/file-format.md).
+    const { undoes } = metadata as { undoes?: unknown };
     out.push({
       tid: header.tid,
       time: header.time,
@@ -85,6 +87,7 @@ export function readTransactions(
       meta: metadata.meta,
       oids: records.map((r) => r.oid),
       bytes: records.reduce((n, r) => n + r.state.byteLength, 0),
+      ...(typeof undoes === 'number' ? { undoes } : {}),
     });
   }
   return out;

@@ -1,7 +1,7 @@
 /**
  * What a storage keeps of a committed transaction for `transactions()`: its time, note, user,
- * metadata (as the JSON text validateCommit made, so every storage keeps what the log of
- * ShelfStorage keeps), the oids it wrote and the bytes of state.
+ * metadata and the tid it undoes (`db.undo`), as the JSON text validateCommit made (so every storage
+ * keeps what the log of ShelfStorage keeps), the oids it wrote and the bytes of state.
  */
 import type { CommitRequest, TransactionInfo } from '../src/shared/storage.js';
 
@@ -10,7 +10,10 @@ export function transactionInfo(
   txn: CommitRequest,
   metadataJson: string,
 ): Omit<TransactionInfo, 'tid'> {
-  const { meta } = JSON.parse(metadataJson) as { meta: Record<string, unknown> };
+  const { meta, undoes } = JSON.parse(metadataJson) as {
+    meta: Record<string, unknown>;
+    undoes?: number;
+  };
   let bytes = 0;
   for (const record of txn.records) bytes += record.state.byteLength;
   return {
@@ -20,5 +23,7 @@ export function transactionInfo(
     meta,
     oids: txn.records.map((r) => r.oid),
     bytes,
+    // Only on an undoing transaction: the others list no `undoes` key at all.
+    ...(undoes === undefined ? {} : { undoes }),
   };
 }
