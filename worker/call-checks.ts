@@ -9,8 +9,10 @@
 import { ShelfError } from '../src/shared/errors.js';
 import { MAX_ID_LENGTH, isId } from '../src/shared/protocol.js';
 import {
+  MAX_PACK_ID_LENGTH,
   STORAGE_CALLS,
   batchFrom,
+  isPackId,
   type ArgumentKind,
   type StorageMethod,
 } from '../src/shared/storage-calls.js';
@@ -59,7 +61,8 @@ const CHECKS: Record<ArgumentKind, (method: StorageMethod, value: unknown) => vo
     if (value !== null) checkTid(method, value);
   },
   commit: () => undefined, // decoded whole by commitRequest
-  'pack-options': (method, value) => checkOptions(method, value, { keepTid: 'tid' }),
+  'pack-options': (method, value) =>
+    checkOptions(method, value, { keepTid: 'tid', packId: 'pack-id' }),
   'transaction-options': (method, value) =>
     checkOptions(method, value, { limit: 'count', before: 'tid' }),
 };
@@ -72,7 +75,23 @@ export function checkPin(holder: unknown, tid: unknown): asserts tid is Tid | nu
   if (tid !== null) checkTid('pin', tid);
 }
 
-function checkOptions(method: string, options: unknown, fields: Record<string, 'tid' | 'count'>) {
+/**
+ * @throws ShelfError unless `packId` is a pack call id (the page's `abortPack`, a tab's 'abort'
+ *   message, a pack call's `packId` option).
+ */
+export function checkPackId(method: string, packId: unknown): asserts packId is string {
+  if (!isPackId(packId)) {
+    throw new ShelfError(
+      `${method}: the pack call id must be a string of 1 to ${MAX_PACK_ID_LENGTH} characters.`,
+    );
+  }
+}
+
+function checkOptions(
+  method: string,
+  options: unknown,
+  fields: Record<string, 'tid' | 'count' | 'pack-id'>,
+) {
   if (options === undefined) return;
   if (!isRecord(options)) throw new ShelfError(`${method}: options must be an object.`);
   for (const [key, value] of Object.entries(options)) {
@@ -80,6 +99,7 @@ function checkOptions(method: string, options: unknown, fields: Record<string, '
     if (kind === undefined) throw new ShelfError(`${method}: unknown option ${key}.`);
     if (value === undefined) continue;
     if (kind === 'tid') checkTid(method, value);
+    else if (kind === 'pack-id') checkPackId(method, value);
     else if (!isCount(value)) {
       throw new ShelfError(`${method}: ${key} ${String(value)} is not a non-negative integer.`);
     }

@@ -9,7 +9,14 @@
  * argument after its other fields, `load`'s answer. Nothing else spells the methods out:
  * ForwardingStorage turns the Storage interface into calls, each link carries them.
  */
-import type { CommitRequest, Invalidation, LoadedRecord, StoredRecord, Tid } from './storage.js';
+import type {
+  CommitRequest,
+  Invalidation,
+  LoadedRecord,
+  PackProgress,
+  StoredRecord,
+  Tid,
+} from './storage.js';
 import { PackedCommitRequest, RecordBatch } from './record-batch.js';
 
 /** What an argument is, for the receiver's check; `?`: may be undefined. */
@@ -21,7 +28,7 @@ export type ArgumentKind =
   | 'holder' // a pin holder: a short string
   | 'tid-or-null'
   | 'commit' // a CommitRequest: on a link, its fields and then its records as a RecordBatch
-  | 'pack-options' // { keepTid? }
+  | 'pack-options' // { keepTid?, packId? }: packId names the call for its progress and abort
   | 'transaction-options'; // { limit?, before? }
 
 /** What an answer is, for the caller's check. */
@@ -104,6 +111,54 @@ export function isInvalidation(x: unknown): x is Invalidation {
     Array.isArray(x.oids) &&
     x.oids.every(isInt) &&
     (x.txnId === undefined || typeof x.txnId === 'string')
+  );
+}
+
+/**
+ * A pack call's progress and abort as they cross a link. The pack call carries a `packId` (made by
+ * the caller's side, unique there) in its options; the side running it sends the progress back
+ * keyed by it — the page's worker as `StorageEvents.packProgress(packId, progress)`, the owning
+ * tab as a 'progress' message on the asking tab's answer channel — and the caller asks it to stop
+ * by it — `StorageService.abortPack(packId)`, an 'abort' message. `progress` holds the reports of
+ * one slice of the pack's work at most (worker/tab-progress-batch.ts), oldest first.
+ */
+export interface PackProgressBatch {
+  /** The pack call the progress is for. */
+  packId: string;
+  /** Its reports, oldest first: at most MAX_PROGRESS_BATCH. */
+  progress: PackProgress[];
+}
+
+/** The most reports one progress message carries (a slice has one per phase it touched). */
+export const MAX_PROGRESS_BATCH = 16;
+
+/** The longest pack call id a link accepts. */
+export const MAX_PACK_ID_LENGTH = 200;
+
+const PACK_PHASES: readonly unknown[] = ['mark', 'copy', 'done'] satisfies PackProgress['phase'][];
+const isAmount = (x: unknown): x is number =>
+  typeof x === 'number' && x >= 0 && x <= Number.MAX_SAFE_INTEGER;
+
+/** A pack call id that crossed a link is one: a short non-empty string. */
+export const isPackId = (x: unknown): x is string =>
+  typeof x === 'string' && x.length > 0 && x.length <= MAX_PACK_ID_LENGTH;
+
+/** One progress report that crossed a link is one: a known phase, amounts non-negative. */
+export function isPackProgress(x: unknown): x is PackProgress {
+  return isObject(x) && PACK_PHASES.includes(x.phase) && isAmount(x.done) && isAmount(x.total);
+}
+
+/** A progress message's fields are a PackProgressBatch (checked whole: one bad report spoils it). */
+export function isPackProgressBatch(
+  packId: unknown,
+  progress: unknown,
+): progress is PackProgress[] {
+  return (
+    isPackId(packId) &&
+    Array.isArray(progress) &&
+    progress.length > 0 &&
+    progress.length <= MAX_PROGRESS_BATCH &&
+    progress.every(isPackProgress)
   );
 }
 
