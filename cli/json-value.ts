@@ -45,6 +45,16 @@ const typedArrays = [
 ] as const;
 
 const escapeKey = (key: string): string => (key.startsWith('$') ? `$${key}` : key);
+
+/** Sets an own property, even one named `__proto__` (an assignment would set the prototype). */
+function setField(out: { [key: string]: Json }, key: string, value: Json): void {
+  Object.defineProperty(out, escapeKey(key), {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
 const keySegment = (key: string): string =>
   /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 
@@ -63,7 +73,7 @@ export function toJson(value: unknown): Json {
 export function fieldsToJson(state: Record<string, unknown>): { [key: string]: Json } {
   const walk = new JsonWalk();
   const out: { [key: string]: Json } = {};
-  for (const key of Object.keys(state)) out[escapeKey(key)] = walk.value(state[key], keySegment(key));
+  for (const key of Object.keys(state)) setField(out, key, walk.value(state[key], keySegment(key)));
   return out;
 }
 
@@ -116,9 +126,10 @@ class JsonWalk {
     }
     const out: { [key: string]: Json } = {};
     for (const key of Object.keys(value)) {
-      out[escapeKey(key)] = this.value(
-        (value as Record<string, unknown>)[key],
-        `${path}${keySegment(key)}`,
+      setField(
+        out,
+        key,
+        this.value((value as Record<string, unknown>)[key], `${path}${keySegment(key)}`),
       );
     }
     return out;

@@ -76,18 +76,23 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       .description(description)
       .option('--json', 'machine-readable output: one JSON document on stdout');
 
-  command('info <path>', 'size, objects, transactions, garbage ratio, format version, last pack')
-    .action(async (path: string, o: JsonOption) => {
-      code = await info(path, o.json === true, streams);
-    });
-  command('verify <path>', 'check every checksum, record and reference; exit 1 listing problems')
-    .action(async (path: string, o: JsonOption) => {
-      code = await verify(path, o.json === true, streams);
-    });
-  command('pack <path>', 'remove unreachable objects and old revisions, showing progress')
-    .action(async (path: string, o: JsonOption) => {
+  command(
+    'info <path>',
+    'size, objects, transactions, garbage ratio, format version, last pack',
+  ).action(async (path: string, o: JsonOption) => {
+    code = await info(path, o.json === true, streams);
+  });
+  command(
+    'verify <path>',
+    'check every checksum, record and reference; exit 1 listing problems',
+  ).action(async (path: string, o: JsonOption) => {
+    code = await verify(path, o.json === true, streams);
+  });
+  command('pack <path>', 'remove unreachable objects and old revisions, showing progress').action(
+    async (path: string, o: JsonOption) => {
       code = await pack(path, o.json === true, streams, options.signal);
-    });
+    },
+  );
   command('log <path>', 'transactions, newest first, with their notes')
     .option('--limit <n>', 'list at most n transactions', integer('--limit'))
     .action(async (path: string, o: JsonOption & { limit?: number }) => {
@@ -104,14 +109,17 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
     .action(async (path: string, oid: number, o: JsonOption & { limit?: number }) => {
       code = await history(path, oid, { json: o.json === true, ...limit(o.limit) }, streams);
     });
-  command('dump <path>', "every object's current revision, one JSON line each (streamed)")
-    .action(async (path: string) => {
+  command('dump <path>', "every object's current revision, one JSON line each (streamed)").action(
+    async (path: string) => {
       code = await dump(path, streams);
-    });
-  command('recover <path>', 'open a damaged database keeping every readable transaction; report what was dropped')
-    .action(async (path: string, o: JsonOption) => {
-      code = await recover(path, o.json === true, streams);
-    });
+    },
+  );
+  command(
+    'recover <path>',
+    'open a damaged database keeping every readable transaction; report what was dropped',
+  ).action(async (path: string, o: JsonOption) => {
+    code = await recover(path, o.json === true, streams);
+  });
   // Oid and tid arguments are parsed where declared: commander calls the parser per argument.
   for (const sub of program.commands) {
     for (const argument of sub.registeredArguments) {

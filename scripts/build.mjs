@@ -8,13 +8,16 @@
 //   dist/node/…                                            the same entries under Node's condition,
 //                                                           with the 'file' storage
 //   dist/types/…                                           declarations, from tsc
+//   dist/cli.js → dist/node/cli.js                         the `shelfdb` command line (the
+//                                                           package's bin): an executable
+//                                                           starter, and the CLI built for Node
 //
 // The page starts the worker as `new Worker(new URL('./worker.js', import.meta.url), { type:
 // 'module' })` from a chunk in dist/ itself: the pattern bundlers follow without plugins (tested:
 // Vite 8, webpack 5) and that a browser resolves natively. Dependencies stay external in the page
 // and Node builds (the app's bundler or import map provides them once).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -113,6 +116,28 @@ await build({
   onwarn: strict,
   output: output(join(dist, 'node')),
 });
+
+// The command line: Node only, so it lives under dist/node/ (dist/*.js is the browser build, checked
+// below to import no Node built-in); dist/cli.js, the bin, only starts it.
+await build({
+  input: join(root, 'cli/bin.ts'),
+  platform: 'node',
+  external,
+  plugins: [workerUrl],
+  onwarn: strict,
+  output: {
+    dir: join(dist, 'node'),
+    format: 'es',
+    entryFileNames: 'cli.js',
+    chunkFileNames: 'cli-[name]-[hash].js',
+    sourcemap: true,
+  },
+});
+writeFileSync(
+  join(dist, 'cli.js'),
+  "#!/usr/bin/env node\n// The shelfdb command line (package.json bin): see cli/main.ts.\nimport './node/cli.js';\n",
+);
+chmodSync(join(dist, 'cli.js'), 0o755);
 
 const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], {
   cwd: root,

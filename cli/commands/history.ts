@@ -43,7 +43,10 @@ export async function history(
   } else {
     for (const revision of revisions) {
       const note = revision.note === '' ? '(no note)' : JSON.stringify(revision.note);
-      writeLine(streams.stdout, `tid ${revision.tid}  ${revision.date}  ${revision.class}  ${note}`);
+      writeLine(
+        streams.stdout,
+        `tid ${revision.tid}  ${revision.date}  ${revision.class}  ${note}`,
+      );
       const body = revision.damaged ?? JSON.stringify(revision.fields);
       writeLine(streams.stdout, `  ${body}`);
     }

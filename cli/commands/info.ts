@@ -43,7 +43,12 @@ export async function info(path: string, json: boolean, streams: Streams): Promi
     formatTable([
       ['path', report.path],
       ['format version', String(report.formatVersion)],
-      ['size', `${formatBytes(report.bytes)} (${report.bytes} bytes)`],
+      [
+        'size',
+        report.bytes < 1024
+          ? formatBytes(report.bytes)
+          : `${formatBytes(report.bytes)} (${report.bytes} bytes)`,
+      ],
       ['objects', String(report.objects)],
       ['transactions', String(report.transactions)],
       [

@@ -18,17 +18,24 @@ export async function recover(path: string, json: boolean, streams: Streams): Pr
     writeJson(streams.stdout, report);
     return EXIT.ok;
   }
-  const span = (s: LogSpan): string => `${s.file} bytes ${s.offset}–${s.offset + s.length} (${s.length} bytes)`;
+  const span = (s: LogSpan): string =>
+    `${s.file} bytes ${s.offset}–${s.offset + s.length} (${s.length} bytes)`;
   if (report.truncated.length === 0 && report.dropped.length === 0) {
     writeLine(streams.stdout, `${path}: nothing damaged, nothing dropped.`);
     return EXIT.ok;
   }
   for (const s of report.truncated) {
-    writeLine(streams.stdout, `cut off the end: ${span(s)} (a transaction torn by a crash, never acknowledged)`);
+    writeLine(
+      streams.stdout,
+      `cut off the end: ${span(s)} (a transaction torn by a crash, never acknowledged)`,
+    );
   }
   for (const s of report.dropped) {
     writeLine(streams.stdout, `dropped: ${span(s)} (a damaged transaction, replaced by filler)`);
   }
-  writeLine(streams.stdout, `${path} opens again. Run \`shelfdb verify ${path}\` to check the rest.`);
+  writeLine(
+    streams.stdout,
+    `${path} opens again. Run \`shelfdb verify ${path}\` to check the rest.`,
+  );
   return EXIT.ok;
 }
