@@ -426,9 +426,9 @@ export class Connection extends EventTarget implements Jar {
   // ─── Jar: called by persistent objects ───────────────────────────────────
 
   /** @internal */
-  noteChanged(obj: Persistent): void {
+  noteChanged(obj: Persistent, applied: boolean): void {
     this.checkOpen();
-    if (this.at !== undefined) refuseChange(obj, this.at, this.cache);
+    if (this.at !== undefined) refuseChange(obj, applied, this.at, this.cache);
     this.committer.noteChanged(obj);
   }
 

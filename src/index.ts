@@ -9,7 +9,8 @@ export {
   type OpenOptions,
   type StorageChoice,
 } from './open-database.js';
-export { Database, type DatabaseOptions } from './database.js';
+export { Database, type DatabaseOptions, type OpenConnectionOptions } from './database.js';
+export type { UndoOptions } from './undo.js';
 export {
   BusyEvent,
   PackEvent,

@@ -26,6 +26,7 @@ import {
 } from './persistent.js';
 import { labelOf } from './pending-commit.js';
 import { BrokenObject } from './broken-object.js';
+import { packedAt } from './read-only.js';
 import type { ClassRegistry } from './registry.js';
 import type { Serializer } from './serialize.js';
 
@@ -80,10 +81,13 @@ export class Loader {
     for (const obj of objs) {
       const m = metaOf(obj);
       if (m.status === 'ghost') {
-        throw new ReadConflictError(
-          [m.oid as number],
-          `${m.className} ${m.oid} has no revision at this connection's snapshot (it was packed away). Call conn.abort() to move to the newest snapshot.`,
-        );
+        const at = this.owner.view.historical;
+        throw at === undefined
+          ? new ReadConflictError(
+              [m.oid as number],
+              `${m.className} ${m.oid} has no revision at this connection's snapshot (it was packed away). Call conn.abort() to move to the newest snapshot.`,
+            )
+          : packedAt([m.oid as number], at);
       }
     }
   }
@@ -117,7 +121,15 @@ export class Loader {
       const wanted = [...new Set(oids.filter((oid) => this.isUnloaded(oid)))];
       if (wanted.length === 0) return;
       const at = owner.view.tid as Tid;
-      const records = await owner.storage.load(wanted, at);
+      let records: LoadedRecord[];
+      try {
+        records = await owner.storage.load(wanted, at);
+      } catch (error) {
+        // The storage's advice (abort, to move on) cannot help a snapshot that never moves.
+        const fixed = owner.view.historical;
+        if (fixed === undefined || !(error instanceof ReadConflictError)) throw error;
+        throw packedAt(error.oids, fixed, error);
+      }
       owner.checkOpen();
       if (owner.view.tid !== at) continue; // moved while loading: those revisions may be stale
       for (const record of records) this.install(record);

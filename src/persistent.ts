@@ -37,8 +37,13 @@ export type PersistentStatus = 'unsaved' | 'saved' | 'ghost';
 
 /** What a persistent object needs from the connection that holds it (Connection implements it). */
 export interface Jar {
-  /** A saved object was changed: remember it for the next commit. May throw (closed database). */
-  noteChanged(obj: Persistent): void;
+  /**
+   * A saved object was changed: remember it for the next commit. May throw (closed database,
+   * read-only connection). `applied`: the change is already made (`_p_noteChange`, called after
+   * mutating data the proxy cannot see, as the containers and the BTree do); otherwise a throw
+   * stops it before it is made (an assignment or `delete`).
+   */
+  noteChanged(obj: Persistent, applied: boolean): void;
 }
 
 /** @internal The bookkeeping of one persistent object. */
@@ -92,6 +97,7 @@ function answersAsGhost(t: Target, key: string): boolean {
   return key.startsWith('_p_') || key === 'then' || key in Object.getPrototypeOf(t);
 }
 
+/** `key` is '' for `_p_noteChange` (the change is made already), else the property changing. */
 function noteChange(m: Meta, key: string | symbol): void {
   if (m.status === 'ghost') throw ghostError(m);
   if (m.readonly) {
@@ -101,7 +107,7 @@ function noteChange(m: Meta, key: string | symbol): void {
   }
   if (typeof key === 'symbol' || !isStoredKey(key)) return;
   if (m.status === 'saved') {
-    m.jar?.noteChanged(m.self);
+    m.jar?.noteChanged(m.self, key === '');
     m.status = 'unsaved';
   }
 }

@@ -78,6 +78,11 @@ export class Snapshot {
     return this.current;
   }
 
+  /** A historical snapshot's tid (`db.open({ at })`), which never moves; else undefined. */
+  get historical(): Tid | undefined {
+    return this.fixed;
+  }
+
   /**
    * Learns the newest tid on first use (again on the next use if that failed). A historical
    * snapshot checks there that its tid is not newer than the newest.
