@@ -5,7 +5,7 @@
  * process. bin.ts is the executable around it.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ShelfError } from '../src/shared/errors.js';
+import { ConflictError, ShelfError } from '../src/shared/errors.js';
 import { dump } from './commands/dump.js';
 import { history } from './commands/history.js';
 import { info } from './commands/info.js';
@@ -13,6 +13,7 @@ import { log } from './commands/log.js';
 import { pack } from './commands/pack.js';
 import { recover } from './commands/recover.js';
 import { show } from './commands/show.js';
+import { undo } from './commands/undo.js';
 import { verify } from './commands/verify.js';
 import { CommandFailure, EXIT, writeJson, writeLine, type ExitCode, type Streams } from './io.js';
 
@@ -114,6 +115,15 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       code = await dump(path, streams);
     },
   );
+  command('undo <path> <tid>', 'commit a transaction that undoes transaction tid')
+    .option(
+      '--note <text>',
+      'the note of the undoing transaction (default: undo of transaction <tid>)',
+    )
+    .action(async (path: string, tid: number, o: JsonOption & { note?: string }) => {
+      const note = o.note === undefined ? {} : { note: o.note };
+      code = await undo(path, tid, { json: o.json === true, ...note }, streams);
+    });
   command(
     'recover <path>',
     'open a damaged database keeping every readable transaction; report what was dropped',
@@ -150,7 +160,8 @@ function failed(error: unknown, json: boolean, streams: Streams): ExitCode {
   const exitCode = error instanceof CommandFailure ? error.exitCode : EXIT.problems;
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
-  if (json) writeJson(streams.stdout, { error: { name, message, exitCode } });
+  const oids = error instanceof ConflictError ? { oids: error.oids } : {};
+  if (json) writeJson(streams.stdout, { error: { name, message, exitCode, ...oids } });
   // A bug (not one of shelfdb's errors) shows its stack: it is for a bug report.
   const shown = error instanceof ShelfError || !(error instanceof Error) ? message : error.stack;
   writeLine(streams.stderr, `shelfdb: ${shown ?? message}`);

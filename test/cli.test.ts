@@ -201,3 +201,57 @@ describe('shelfdb verify and pack', () => {
     expect(packed.stdout).toMatch(/^packed .*removed 1 unreachable object/);
   });
 });
+
+describe('shelfdb undo', () => {
+  it('undoes a transaction in a new one, which log marks, and show reads the restored state', async () => {
+    const t = await makeTodoDatabase(join(scratch, 'undo'));
+    const undone = await cli([
+      'undo',
+      t.path,
+      String(t.dropped),
+      '--note',
+      'bring b back',
+      '--json',
+    ]);
+    expect(undone.stderr).toBe('');
+    expect(undone.code).toBe(0);
+    const { undid, tid } = JSON.parse(undone.stdout) as { undid: number; tid: number };
+    expect(undid).toBe(t.dropped);
+    expect(tid).toBeGreaterThan(t.dropped);
+
+    const project = JSON.parse(
+      (await cli(['show', t.path, String(t.projectOid), '--json'])).stdout,
+    );
+    expect(project).toMatchObject({ tid, fields: { todos: [{ $ref: t.aOid }, { $ref: t.bOid }] } });
+    const log = await cli(['log', t.path, '--limit', '2']);
+    const [undoing, dropped] = log.stdout.trim().split('\n');
+    expect(undoing).toContain(`"bring b back"  (undoes ${t.dropped})`);
+    expect(dropped).toContain(`"drop b"  (undone by ${tid})`);
+    const json = JSON.parse((await cli(['log', t.path, '--limit', '2', '--json'])).stdout);
+    expect(json).toMatchObject([
+      { tid, undoes: t.dropped },
+      { tid: t.dropped, undoneBy: tid },
+    ]);
+  });
+
+  it('exits 1 naming the objects when a later transaction changed them again, storing nothing', async () => {
+    const t = await makeTodoDatabase(join(scratch, 'undo-conflict'));
+    // 'create' wrote the project and 'a', which 'drop b' and 'rename a' changed again.
+    const refused = await cli(['undo', t.path, String(t.created), '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      error: { name: 'WriteConflictError', exitCode: 1, oids: [t.projectOid, t.aOid] },
+    });
+    expect(refused.stderr).toContain(`Cannot undo transaction ${t.created}`);
+    const [newest] = JSON.parse((await cli(['log', t.path, '--json'])).stdout) as { tid: number }[];
+    expect(newest?.tid).toBe(t.dropped);
+  });
+
+  it('exits 1 for a transaction that is not there, and 2 for a tid that is not a number', async () => {
+    const t = await makeTodoDatabase(join(scratch, 'undo-missing'));
+    const missing = await cli(['undo', t.path, '99']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('there is no transaction 99');
+    expect((await cli(['undo', t.path, 'last'])).code).toBe(2);
+  });
+});
