@@ -14,13 +14,20 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the CLI in process with `args`; `tty` makes stderr claim to be a terminal. */
-export async function cli(args: string[], options: { tty?: boolean } = {}): Promise<CliRun> {
+/**
+ * Runs the CLI in process with `args`; `tty` makes stderr claim to be a terminal, `signal` is
+ * what Ctrl-C fires in the executable.
+ */
+export async function cli(
+  args: string[],
+  options: { tty?: boolean; signal?: AbortSignal } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text), isTTY: options.tty === true },
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   return { code, stdout, stderr };
 }

@@ -191,6 +191,22 @@ describe('shelfdb verify and pack', () => {
     expect(info.lastPack).not.toBeNull();
     expect((await cli(['show', t.path, String(t.bOid)])).code).toBe(1);
     expect((await cli(['verify', t.path])).code).toBe(0);
+
+    // 'a' as of its creation: a revision pack removed (no snapshot was reading it).
+    const gone = await cli(['show', t.path, String(t.aOid), '--at', String(t.created), '--json']);
+    expect(gone.code).toBe(1);
+    expect(JSON.parse(gone.stdout)).toMatchObject({
+      error: { name: 'ReadConflictError', oids: [t.aOid] },
+    });
+  });
+
+  it('pack stops when its signal fires (Ctrl-C), exits 1 and leaves a valid database', async () => {
+    const t = await makeTodoDatabase(join(scratch, 'pack-abort'));
+    const stopped = await cli(['pack', t.path], { signal: AbortSignal.abort() });
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('stopped when asked to: the database is valid');
+    expect((await cli(['verify', t.path])).code).toBe(0);
+    expect((await cli(['pack', t.path])).code).toBe(0);
   });
 
   it('pack draws its progress from the pack events on a terminal', async () => {

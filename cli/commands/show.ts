@@ -17,9 +17,12 @@ export async function show(
   const shown = await withDatabase(path, {}, async (db): Promise<RecordJson> => {
     const [record] = await db.storage.load([oid], options.at);
     if (record === undefined) {
-      const when = options.at === undefined ? '' : ` as of tid ${options.at}`;
+      const why =
+        options.at === undefined
+          ? 'it was never stored, or pack removed it as unreachable'
+          : `no revision at or before tid ${options.at}: it was created later, never stored, or pack removed it`;
       throw new CommandFailure(
-        `${path} has no object ${oid}${when}: it was never stored${options.at === undefined ? ', or pack removed it as unreachable' : ' by then'}. \`shelfdb log ${path}\` lists the transactions and the oids they wrote.`,
+        `${path} has no object ${oid}${options.at === undefined ? '' : ` as of tid ${options.at}`} (${why}). \`shelfdb log ${path}\` lists the transactions and the oids they wrote.`,
         EXIT.problems,
       );
     }
