@@ -14,6 +14,8 @@ export const SLICE_MS = 4;
 export class PackRun {
   private readonly listeners = new Set<(progress: PackProgress) => void>();
   private sliceStart = now();
+  /** Why the storage stopped the pack (it is closing), if it did. */
+  private stopped: { reason: unknown } | undefined;
   private lastReport = 0;
 
   constructor(
@@ -21,6 +23,8 @@ export class PackRun {
     readonly signal?: AbortSignal,
     /** Where a listener's failure goes (it never stops the pack). */
     private readonly onListenerError: (error: unknown) => void = () => {},
+    /** The slice length (tests use 0: a pause, and a progress report, after every step). */
+    private readonly sliceMs = SLICE_MS,
   ) {}
 
   /** Adds the progress listener of a call (the first, or one that joined the running pack). */
@@ -30,7 +34,7 @@ export class PackRun {
 
   /** True once the current slice has used its time: the pack should `pause` at its next step. */
   get sliceOver(): boolean {
-    return now() - this.sliceStart >= SLICE_MS;
+    return now() - this.sliceStart >= this.sliceMs;
   }
 
   /**
@@ -39,25 +43,31 @@ export class PackRun {
    * @throws the signal's reason when the pack was aborted.
    */
   async pause(): Promise<void> {
-    this.signal?.throwIfAborted();
+    this.check();
     await yieldToTasks();
-    this.signal?.throwIfAborted();
+    this.check();
     this.sliceStart = now();
   }
 
-  /** Throws the signal's reason when the pack was aborted. */
+  /** Throws the signal's reason when the pack was aborted, or the storage's when it stopped it. */
   check(): void {
     this.signal?.throwIfAborted();
+    if (this.stopped !== undefined) throw this.stopped.reason;
+  }
+
+  /** Stops the pack at its next pause with `reason` (the storage is closing). */
+  stop(reason: unknown): void {
+    this.stopped ??= { reason };
   }
 
   /**
-   * Tells the listeners how far the pack is; within a phase at most every SLICE_MS (`force` for
-   * the first and last report of a phase).
+   * Tells the listeners how far the pack is; within a phase at most once a slice (`force` for the
+   * last report of a phase).
    */
   progress(phase: PackProgress['phase'], done: number, total: number, force = false): void {
     if (this.listeners.size === 0) return;
     const t = now();
-    if (!force && t - this.lastReport < SLICE_MS) return;
+    if (!force && t - this.lastReport < this.sliceMs) return;
     this.lastReport = t;
     for (const listener of this.listeners) {
       try {

@@ -13,6 +13,40 @@ import { indexName, position } from './shelf-format.js';
 import type { ShelfIndex } from './shelf-index.js';
 import type { ShelfLog } from './shelf-log.js';
 
+/** What a checkpoint (and pack's publish, shelf-compaction.ts) needs of the storage. */
+export interface ShelfCounters {
+  readonly log: ShelfLog;
+  readonly index: ShelfIndex;
+  readonly lastTid: Tid;
+  /** The oid reservation recorded in the log (the index table's size). */
+  readonly nextOidReserved: number;
+  readonly transactionCount: number;
+  /** Bytes of revisions superseded by newer ones. */
+  garbage: number;
+}
+
+/**
+ * Writes and publishes a checkpoint of `s`'s index, as of the moment it is written.
+ * @throws StorageError (mapped: see ShelfLog.failure), the database as it was.
+ */
+export async function checkpointShelf(s: ShelfCounters): Promise<void> {
+  if (s.log.broken !== undefined || s.log.segments.size === 0) return;
+  try {
+    await writeCheckpoint(s.log, s.index, () => ({
+      lastTid: s.lastTid,
+      reservedOid: s.nextOidReserved,
+      transactionCount: s.transactionCount,
+      garbageBytes: s.garbage,
+    }));
+  } catch (error) {
+    throw s.log.failure(
+      error,
+      'The database is as it was; the index checkpoint is tried again later.',
+      'writing an index checkpoint',
+    );
+  }
+}
+
 /** What the manifest records beside the checkpoint, as of now. */
 export interface CheckpointCounters {
   lastTid: Tid;

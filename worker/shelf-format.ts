@@ -116,6 +116,16 @@ export interface Manifest {
   checkpointTransactions?: number;
   /** Garbage bytes in the log up to the checkpoint. */
   checkpointGarbage?: number;
+  /**
+   * The number the next new segment gets (default: one past the largest listed). Numbers are never
+   * used twice, so a position in a segment pack removed never names a byte of a newer one.
+   */
+  nextSegment?: number;
+  /**
+   * Old revisions pack moved while a newer revision still pointed at their old place:
+   * `[old position, new position]` pairs, followed when a `prev` names the old place.
+   */
+  relocated?: [number, number][];
 }
 
 // ─── integers ─────────────────────────────────────────────────────────────

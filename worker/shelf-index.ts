@@ -2,7 +2,8 @@
  * The oid → position index of ShelfStorage (Durus's ShelfStorage idea): a checkpoint file on disk,
  * read in place with one 8-byte read per lookup and never loaded whole, plus an in-memory map of
  * what was committed after it (the tail). Opening costs time and memory in proportion to the tail,
- * not to the database. A new checkpoint (at close, after large tails, and by pack) folds the tail in.
+ * not to the database. A new checkpoint (at close, after large tails, and by pack, with the positions
+ * it moved and the objects it removed as an overlay) folds the tail in.
  */
 import type { BlockFile } from './block-file.js';
 import {
@@ -63,36 +64,30 @@ export class ShelfIndex {
     return previous > PREV_PACKED ? sizeAt(previous, oid) : 0;
   }
 
-  /** Replaces every entry (pack builds a new index so): no checkpoint until `adopt`. */
-  replace(entries: Map<number, number>): void {
-    this.checkpoint?.close();
-    this.checkpoint = undefined;
-    this.checkpointCount = 0;
-    this.tail.clear();
-    for (const [oid, pos] of entries) this.tail.set(oid, pos);
-    this.objects = entries.size;
-  }
-
   /** Entries committed since the checkpoint. */
   get tailSize(): number {
     return this.tail.size;
   }
 
-  /** Every oid with a revision, ascending, and its position. */
-  *entries(): Generator<[number, number]> {
+  /**
+   * Every oid with a revision, ascending, and its position; `overlay` (oid → position, 0: none)
+   * over what the index holds.
+   */
+  *entries(overlay?: ReadonlyMap<number, number>): Generator<[number, number]> {
     const count = this.checkpointCount;
     const table = this.checkpoint?.read(INDEX_HEADER_SIZE, 8 * count);
     const view =
       table === undefined
         ? undefined
         : new DataView(table.buffer, table.byteOffset, table.byteLength);
-    const tailOids = [...this.tail.keys()].filter((oid) => oid >= count).sort((a, b) => a - b);
+    const past = new Set([...this.tail.keys(), ...(overlay?.keys() ?? [])]);
+    const tailOids = [...past].filter((oid) => oid >= count).sort((a, b) => a - b);
     for (let oid = 0; oid < count; oid++) {
-      const pos = this.tail.get(oid) ?? getU64(view as DataView, 8 * oid);
+      const pos = overlay?.get(oid) ?? this.tail.get(oid) ?? getU64(view as DataView, 8 * oid);
       if (pos !== 0) yield [oid, pos];
     }
     for (const oid of tailOids) {
-      const pos = this.tail.get(oid) as number;
+      const pos = overlay?.get(oid) ?? (this.tail.get(oid) as number);
       if (pos !== 0) yield [oid, pos];
     }
   }
@@ -103,12 +98,12 @@ export class ShelfIndex {
    * meanwhile. The index goes on using its current checkpoint until `adopt` (after the manifest
    * naming the new one is published: a failure in between changes nothing).
    */
-  write(file: BlockFile, slots: number): number {
+  write(file: BlockFile, slots: number, overlay?: ReadonlyMap<number, number>): number {
     const bytes = new Uint8Array(INDEX_HEADER_SIZE + 8 * slots);
     bytes.set(encodeIndexHeader(slots), 0);
     const view = new DataView(bytes.buffer);
     let objects = 0;
-    for (const [oid, pos] of this.entries()) {
+    for (const [oid, pos] of this.entries(overlay)) {
       if (oid >= slots) throw new Error(`shelfdb: oid ${oid} is past the next oid ${slots}`);
       setU64(view, INDEX_HEADER_SIZE + 8 * oid, pos);
       objects++;

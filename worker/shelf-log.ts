@@ -17,6 +17,7 @@ import { CorruptStorageError, StorageError } from '../src/shared/errors.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 import {
   MANIFEST_SLOTS,
+  PREV_PACKED,
   RECORD_HEADER_SIZE,
   SEGMENT_HEADER_SIZE,
   checkSegmentHeader,
@@ -59,6 +60,11 @@ export class ShelfLog {
   end = 0;
   /** The failure that left the files in a state this process cannot vouch for, if any. */
   broken: unknown;
+  /**
+   * Old revisions pack moved while a newer revision still points at their old place: old position
+   * → new (the manifest's `relocated`; see `followPrev`).
+   */
+  relocated = new Map<number, number>();
   /** Open manifest slots. */
   private readonly slots: BlockFile[] = [];
   /** The slot holding the current manifest. */
@@ -111,6 +117,7 @@ export class ShelfLog {
     }
     this.manifest = best.m;
     this.slot = best.i;
+    this.relocated = new Map(this.manifest.relocated ?? []);
     for (const n of this.manifest.segments) {
       const file = await this.dir.open(segmentName(n));
       this.segments.set(n, file);
@@ -153,6 +160,15 @@ export class ShelfLog {
       'This database stopped writing after a disk failure it could not undo. Nothing was stored by this call. Close and reopen the database (reload the page); it opens as the log holds it.',
       { cause: this.broken },
     );
+  }
+
+  /**
+   * The error for a failed write: once an undo failed too (UncertainWrite), the broken error
+   * (every call fails until reopened); else the platform failure mapped (storageFailure).
+   */
+  failure(error: unknown, outcome: string, doing?: string): Error {
+    if (error instanceof UncertainWrite) return this.brokenError();
+    return storageFailure(error, outcome, doing);
   }
 
   /** The active segment's file. */
@@ -245,6 +261,23 @@ export class ShelfLog {
     return record;
   }
 
+  /**
+   * Where a record's `prev` leads now: to where pack moved that revision (`relocated`), or
+   * PREV_PACKED when pack removed it (its segment is gone: segment numbers are never reused).
+   */
+  followPrev(prev: number): number {
+    if (prev <= PREV_PACKED) return prev;
+    const pos = this.relocated.get(prev) ?? prev;
+    return this.segments.has(segmentOf(pos)) ? pos : PREV_PACKED;
+  }
+
+  /** Bytes of the segment files. */
+  bytes(): number {
+    let bytes = 0;
+    for (const file of this.segments.values()) bytes += file.size();
+    return bytes;
+  }
+
   /** The stored length of the record at `pos`, or 0 if it cannot be read. */
   recordSize(pos: number): number {
     const head = this.segments.get(segmentOf(pos))?.read(offsetOf(pos), 4);
@@ -272,13 +305,68 @@ export class ShelfLog {
     }
   }
 
-  /** After pack published `segment` as the whole log: use it, close the old segment files. */
-  adoptPackedSegment(segment: number, file: BlockFile, end: number): void {
-    for (const old of this.segments.values()) old.close();
-    this.segments.clear();
-    this.segments.set(segment, file);
-    this.active = segment;
-    this.end = end;
+  /** The number the next new segment gets: never one used before (see Manifest.nextSegment). */
+  get nextSegment(): number {
+    return this.manifest.nextSegment ?? Math.max(0, ...this.manifest.segments) + 1;
+  }
+
+  /**
+   * Starts a new active segment: its file made (header flushed), then a manifest naming it. What
+   * was appended so far stays where it is, never appended to again (pack compacts such segments).
+   * A failure before the manifest removes the new file and leaves the log as it was.
+   */
+  async roll(): Promise<void> {
+    const n = this.nextSegment;
+    const name = segmentName(n);
+    const file = await this.dir.open(name);
+    let published = false;
+    try {
+      file.truncate(0);
+      file.write(0, encodeSegmentHeader(n));
+      file.flush();
+      // The segment ending here is flushed too: the next open reads it as a whole segment.
+      this.activeFile.flush();
+      this.publish({
+        ...this.manifest,
+        segments: [...this.manifest.segments, n],
+        nextSegment: n + 1,
+      });
+      published = true;
+    } finally {
+      if (!published) await this.discard(file, name);
+    }
+    this.segments.set(n, file);
+    this.active = n;
+    this.end = SEGMENT_HEADER_SIZE;
+  }
+
+  /**
+   * After a manifest replaced the segments `old` (consecutive, in log order) by `made` (or by
+   * nothing): use it, close the old files. Their removal is the caller's (`removeLeftover`).
+   */
+  replaced(old: readonly number[], made: { n: number; file: BlockFile } | undefined): void {
+    for (const n of old) {
+      this.segments.get(n)?.close();
+      this.segments.delete(n);
+    }
+    if (made !== undefined) this.segments.set(made.n, made.file);
+  }
+
+  /**
+   * The manifest's segment list with the consecutive run `old` replaced by `made` (or dropped).
+   * @throws Error when `old` is not a consecutive run of it (a bug, never a state of the files).
+   */
+  segmentsReplacing(old: readonly number[], made: number | undefined): number[] {
+    const list = this.manifest.segments;
+    const at = list.indexOf(old[0] as number);
+    if (at < 0 || old.some((n, i) => list[at + i] !== n) || old.includes(this.active)) {
+      throw new Error(`shelfdb: segments ${old.join(',')} are not an old run of ${list.join(',')}`);
+    }
+    return [
+      ...list.slice(0, at),
+      ...(made === undefined ? [] : [made]),
+      ...list.slice(at + old.length),
+    ];
   }
 
   /** Closes every file (the index's checkpoint file is the index's). */

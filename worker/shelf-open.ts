@@ -67,8 +67,9 @@ export async function readShelf(
   }
   recent.floor = state.lastTid;
   const sizeAt = (pos: number): number => log.recordSize(pos);
-  for (const n of manifest.segments) {
-    if (n < segmentOf(scanFrom)) continue;
+  // In log order, which is the manifest's (pack gives a compacted segment a new, larger number).
+  const first = manifest.segments.indexOf(segmentOf(scanFrom));
+  for (const n of manifest.segments.slice(Math.max(first, 0))) {
     const start = n === segmentOf(scanFrom) ? offsetOf(scanFrom) : SEGMENT_HEADER_SIZE;
     scanSegment(
       log.segments.get(n) as NonNullable<ReturnType<typeof log.segments.get>>,

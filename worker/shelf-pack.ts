@@ -1,19 +1,33 @@
 /**
- * Pack for ShelfStorage: marks from the root over the stored `refs` (state is never decoded),
- * copies the revisions still needed into a new segment, transaction by transaction (tids, times and
- * metadata kept; `prev` positions rewritten), writes an index checkpoint for it, publishes a new
- * manifest, and deletes the old files. A crash before the manifest is written leaves the old
- * database current (the new files are leftovers, deleted at the next open); after it, the new one.
+ * Pack for ShelfStorage, incremental: the storage keeps serving loads and commits during the whole
+ * pack, and needs about one segment of extra space, not a copy of the database.
  *
- * A failure before the manifest (a full disk, most likely) closes and removes the new files and
- * leaves the storage exactly as it was: the in-memory index is replaced only after the manifest
- * naming the new one is published.
+ * 1. Roll: a new active segment takes the commits from now on; every segment before it is old,
+ *    and never appended to again.
+ * 2. Mark (shelf-mark.ts): from the root over the stored refs, in slices; commits landing
+ *    meanwhile are the write barrier.
+ * 3. Compact, in log order: a run of consecutive old segments that hold garbage (or are small
+ *    enough to merge) is copied, transaction by transaction, into one new segment keeping only the
+ *    needed records (tids, times and metadata kept; `prev` positions rewritten). When the new
+ *    segment is full or the run ends: flushed, an index checkpoint written with the new positions,
+ *    and a manifest published that lists the new segment in the run's place. The run's files are
+ *    removed after. A segment without garbage is left as it is.
  *
- * The storage stops while it copies: reads and commits wait for the pack to finish.
+ * Crash safety: every step before a manifest writes only files no manifest names (leftovers,
+ * removed at the next open); the manifest is written after every file it names is flushed; what a
+ * published manifest no longer names is removed after it (or at the next open). So a crash at any
+ * point opens as the last manifest left it, with every acknowledged commit: those landed during the
+ * pack are in the active segment, which pack never rewrites.
+ *
+ * Reading during the pack: a load is synchronous, as is each publish, so a load sees the segments
+ * either before a step or after it. A revision pack moved while a newer one still points at its old
+ * place (kept for a snapshot older than the newest) is found through `relocated`, kept in the
+ * manifest. Positions in a removed segment lead nowhere: revisions removed (`followPrev` → packed).
  */
 import type { PackResult, Tid } from '../src/shared/storage.js';
 import type { BlockFile } from './block-file.js';
 import {
+  ENTRY_HEADER_SIZE,
   KIND_TRANSACTION,
   PREV_PACKED,
   SEGMENT_HEADER_SIZE,
@@ -24,175 +38,295 @@ import {
   position,
   recordLength,
   segmentName,
+  segmentOf,
   type EntryRecord,
 } from './shelf-format.js';
-import { ShelfIndex } from './shelf-index.js';
+import { Marking } from './shelf-mark.js';
+import { publishCompaction } from './shelf-compaction.js';
+import type { PackRun } from './pack-run.js';
 import type { ShelfStorage } from './shelf-storage.js';
-import { markFromRoot } from './reachability.js';
 
+/** Read old segments in chunks of about this size. */
+const READ_CHUNK = 1 << 20;
 /** Write the new segment in chunks of about this size. */
-const CHUNK = 4 << 20;
+const WRITE_CHUNK = 1 << 20;
 
-export async function packShelf(s: ShelfStorage, keep: Tid): Promise<PackResult> {
-  const segment = Math.max(...s.log.manifest.segments) + 1;
-  const generation = s.log.manifest.generation + 1;
-  const made: [BlockFile, string][] = [];
-  let published = false;
-  try {
-    const out = await s.log.dir.open(segmentName(segment));
-    made.push([out, segmentName(segment)]);
-    const indexFile = await s.log.dir.open(indexName(generation));
-    made.push([indexFile, indexName(generation)]);
-    const result = copyAndPublish(s, keep, segment, generation, out, indexFile);
-    published = true;
-    // The old files are garbage now; what cannot be removed is removed at the next open.
-    for (const name of result.oldFiles) await s.log.removeLeftover(name);
-    return result.result;
-  } catch (error) {
-    if (!published) for (const [file, name] of made) await s.log.discard(file, name);
-    throw error;
-  }
+/** What the pack has removed so far (a pack stopped midway has removed that much). */
+interface Removed {
+  objects: number;
+  revisions: number;
 }
 
-/** Mark, copy, write the index and publish: synchronous, so no commit interleaves. */
-function copyAndPublish(
-  s: ShelfStorage,
-  keep: Tid,
-  segment: number,
-  generation: number,
-  out: BlockFile,
-  indexFile: BlockFile,
-): { result: PackResult; oldFiles: string[] } {
+export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promise<PackResult> {
+  const bytesBefore = s.log.bytes();
   s.flushNow();
-  let bytesBefore = 0;
-  for (const file of s.log.segments.values()) bytesBefore += file.size();
+  if (s.log.end > SEGMENT_HEADER_SIZE) await s.rollSegment();
+  const old = s.log.manifest.segments.filter((n) => n !== s.log.active);
+  const marking = new Marking(keep, new Set(old));
+  const removed: Removed = { objects: 0, revisions: 0 };
+  s.packBarrier = (refs) => marking.reached(refs);
+  try {
+    await marking.drain(s, run);
+    await new Compaction(s, marking, run, removed).compact(old);
+  } finally {
+    s.packBarrier = undefined;
+  }
+  const time = Date.now();
+  s.log.publish({ ...s.log.manifest, lastPack: time });
+  return {
+    objectsRemoved: removed.objects,
+    revisionsRemoved: removed.revisions,
+    bytesBefore,
+    bytesAfter: s.log.bytes(),
+    time,
+  };
+}
 
-  // 1. Mark: the revisions each reachable object still needs, from the root over their refs.
-  const keepPositions = new Set<number>();
-  const { live } = markFromRoot((oids) => {
-    const found = new Map<number, number[]>();
-    for (const oid of oids) {
-      let pos = s.index.get(oid);
-      if (pos === 0) continue;
-      const refs: number[] = [];
-      found.set(oid, refs);
-      while (pos > PREV_PACKED) {
-        const record = s.readRecord(pos, oid);
-        keepPositions.add(pos);
-        refs.push(...record.refs);
-        if (record.tid <= keep) break;
-        pos = record.prev;
+/** A revision copied into the new segment. */
+interface Moved {
+  oid: number;
+  to: number;
+}
+
+/** The new segment being written, and what it replaces. */
+interface Output {
+  n: number;
+  file: BlockFile;
+  end: number;
+  /** Bytes encoded and not yet written, from `written` on. */
+  chunk: Uint8Array[];
+  chunkSize: number;
+  written: number;
+}
+
+class Compaction {
+  /** Old segments copied into the output so far (consecutive, in log order). */
+  private inputs: number[] = [];
+  private output: Output | undefined;
+  /** Old position → new, for the records of the inputs copied. */
+  private moved = new Map<number, Moved>();
+  /** Records of the inputs dropped: oid and old position. */
+  private dropped: [number, number][] = [];
+  /** Bytes of the old segments scanned or copied (progress). */
+  private done = 0;
+  private total = 0;
+
+  constructor(
+    private readonly s: ShelfStorage,
+    private readonly marking: Marking,
+    private readonly run: PackRun,
+    private readonly removed: Removed,
+  ) {}
+
+  async compact(old: number[]): Promise<void> {
+    const sizes = old.map((n) => (this.s.log.segments.get(n) as BlockFile).size());
+    for (const size of sizes) this.total += 2 * size; // scanned, then copied (or skipped)
+    try {
+      for (const [i, n] of old.entries()) {
+        const size = sizes[i] as number;
+        // Objects a commit made reachable since: marked before this segment's records are judged.
+        await this.marking.drain(this.s, this.run);
+        const garbage = await this.scan(n, size);
+        const small = size < this.s.segmentSize / 2;
+        if (garbage === 0 && (!small || this.inputs.length === 0)) {
+          // Nothing to gain: the run (if any) ends before it, and it stays as it is.
+          await this.publish();
+          this.done += size;
+          continue;
+        }
+        await this.copy(n, size);
+        if (this.output !== undefined && this.output.end >= this.s.segmentSize)
+          await this.publish();
+      }
+      await this.publish();
+    } catch (error) {
+      await this.discardOutput();
+      throw error;
+    }
+  }
+
+  /** Bytes of records in segment `n` that are not needed. */
+  private async scan(n: number, size: number): Promise<number> {
+    let garbage = 0;
+    for await (const { bytes, pos } of this.entries(n, size)) {
+      this.done += bytes.byteLength;
+      if (bytes[4] !== KIND_TRANSACTION) {
+        garbage += bytes.byteLength; // reservations and fillers are not copied
+        continue;
+      }
+      for (const r of decodeEntry(bytes).records) {
+        if (!this.marking.kept.has(pos + r.offset))
+          garbage += recordLength(bytes.subarray(r.offset));
       }
     }
-    return found;
-  });
+    return garbage;
+  }
 
-  // 2. Copy: every transaction in log order, keeping only the needed records.
-  const moved = new Map<number, number>(); // old position → new position
-  const newIndex = new Map<number, number>();
-  out.truncate(0);
-  out.write(0, encodeSegmentHeader(segment));
-  let end = SEGMENT_HEADER_SIZE;
-  let chunk: Uint8Array[] = [];
-  let chunkStart = end;
-  let chunkSize = 0;
-  let revisionsKept = 0;
-  let revisionsSeen = 0;
-  for (const n of s.log.manifest.segments) {
-    const file = s.log.segments.get(n) as BlockFile;
-    const size = n === s.log.active ? s.log.end : file.size();
-    let off = SEGMENT_HEADER_SIZE;
-    while (off < size) {
-      const length = recordLength(file.read(off, 4));
-      const bytes = file.read(off, length);
-      const entryPos = position(n, off);
-      off += length;
-      if (bytes[4] !== KIND_TRANSACTION) continue;
-      const { header, metadata, records } = decodeEntry(bytes);
-      revisionsSeen += records.length;
+  /** Copies the needed records of segment `n` into the output, entry by entry. */
+  private async copy(n: number, size: number): Promise<void> {
+    const out = await this.openOutput();
+    this.inputs.push(n);
+    for await (const { bytes, pos } of this.entries(n, size)) {
+      this.done += bytes.byteLength;
+      if (bytes[4] !== KIND_TRANSACTION) continue; // the checkpoint keeps the oid reservation
+      const { header, records } = decodeEntry(bytes);
       const kept: EntryRecord[] = [];
-      const keptOld: number[] = [];
+      const keptFrom: number[] = [];
       for (const r of records) {
-        const oldPos = entryPos + r.offset;
-        if (!keepPositions.has(oldPos)) continue;
-        const prev = r.prev > PREV_PACKED ? (moved.get(r.prev) ?? PREV_PACKED) : r.prev;
-        kept.push({ oid: r.oid, className: r.className, state: r.state, refs: r.refs, prev });
-        keptOld.push(oldPos);
+        const from = pos + r.offset;
+        if (!this.marking.kept.has(from)) {
+          this.dropped.push([r.oid, from]);
+          continue;
+        }
+        const { oid, className, state, refs } = r;
+        kept.push({ oid, className, state, refs, prev: this.prevOf(r.prev) });
+        keptFrom.push(from);
       }
+      const at = position(out.n, out.end);
       const entry = encodeEntry(
         {
           kind: KIND_TRANSACTION,
           tid: header.tid,
           time: header.time,
           nextOid: header.nextOid,
-          metadata,
+          metadataJson: new TextDecoder().decode(
+            bytes.subarray(ENTRY_HEADER_SIZE, ENTRY_HEADER_SIZE + header.metaLength),
+          ),
           records: kept,
         },
-        position(segment, end),
+        at,
       );
       kept.forEach((r, i) => {
-        const newPos = position(segment, end + (entry.recordOffsets[i] as number));
-        moved.set(keptOld[i] as number, newPos);
-        newIndex.set(r.oid, newPos);
+        const to = at + (entry.recordOffsets[i] as number);
+        this.moved.set(keptFrom[i] as number, { oid: r.oid, to });
       });
-      revisionsKept += kept.length;
-      chunk.push(entry.bytes);
-      chunkSize += entry.bytes.byteLength;
-      end += entry.bytes.byteLength;
-      if (chunkSize >= CHUNK) {
-        writeChunk(out, chunkStart, chunk, chunkSize);
-        chunk = [];
-        chunkStart = end;
-        chunkSize = 0;
+      out.chunk.push(entry.bytes);
+      out.chunkSize += entry.bytes.byteLength;
+      out.end += entry.bytes.byteLength;
+      if (out.chunkSize >= WRITE_CHUNK) this.writeChunk(out);
+    }
+  }
+
+  /** Where a copied record's `prev` leads in the packed log. */
+  private prevOf(prev: number): number {
+    if (prev <= PREV_PACKED) return prev;
+    const moved = this.moved.get(prev);
+    if (moved !== undefined) return moved.to;
+    // In the run and not copied: removed. Else wherever it leads now (moved by an earlier pack,
+    // or in a segment removed since).
+    if (this.inputs.includes(segmentOf(prev))) return PREV_PACKED;
+    return this.s.log.followPrev(prev);
+  }
+
+  /**
+   * Every entry of segment `n` from its header to `size`, read in large chunks; pauses between
+   * slices (an abort throws there).
+   */
+  private async *entries(
+    n: number,
+    size: number,
+  ): AsyncGenerator<{ bytes: Uint8Array; pos: number }> {
+    const file = this.s.log.segments.get(n) as BlockFile;
+    let buffer: Uint8Array = new Uint8Array(0);
+    let bufferAt = SEGMENT_HEADER_SIZE;
+    let off = SEGMENT_HEADER_SIZE;
+    while (off < size) {
+      if (off + 4 > bufferAt + buffer.byteLength) {
+        buffer = file.read(off, Math.min(READ_CHUNK, size - off));
+        bufferAt = off;
+      }
+      const length = recordLength(buffer.subarray(off - bufferAt));
+      if (off + length > bufferAt + buffer.byteLength) {
+        buffer = file.read(off, Math.max(length, Math.min(READ_CHUNK, size - off)));
+        bufferAt = off;
+      }
+      const bytes = buffer.subarray(off - bufferAt, off - bufferAt + length);
+      yield { bytes, pos: position(n, off) };
+      off += length;
+      if (this.run.sliceOver) {
+        this.run.progress('copy', this.done, this.total);
+        await this.run.pause();
       }
     }
   }
-  writeChunk(out, chunkStart, chunk, chunkSize);
-  out.flush();
 
-  // 3. Index checkpoint and manifest: the new database becomes current.
-  const objectsBefore = s.index.objects;
-  const index = new ShelfIndex();
-  index.replace(newIndex);
-  const objects = index.write(indexFile, s.nextOidReserved);
-  const oldFiles = s.log.manifest.segments.map(segmentName);
-  if (s.log.manifest.checkpoint !== null) oldFiles.push(s.log.manifest.checkpoint.file);
-  const time = Date.now();
-  s.log.publish({
-    generation,
-    segments: [segment],
-    checkpoint: {
-      file: indexName(generation),
-      end: position(segment, end),
-      tid: s.lastTid,
-      nextOid: s.nextOidReserved,
-      objects,
-    },
-    lastPack: time,
-    checkpointTransactions: s.transactionCount,
-    checkpointGarbage: 0,
-  });
-  index.adopt(indexFile, indexName(generation), objects);
-  s.adoptPackedSegment(segment, out, end, index);
-  return {
-    oldFiles,
-    result: {
-      objectsRemoved: objectsBefore - live.size,
-      revisionsRemoved: revisionsSeen - revisionsKept,
-      bytesBefore,
-      bytesAfter: end,
-      time,
-    },
-  };
-}
-
-function writeChunk(file: BlockFile, at: number, parts: Uint8Array[], size: number): void {
-  if (size === 0) return;
-  const buffer = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    buffer.set(p, o);
-    o += p.byteLength;
+  private async openOutput(): Promise<Output> {
+    if (this.output !== undefined) return this.output;
+    const n = this.s.log.nextSegment;
+    const file = await this.s.log.dir.open(segmentName(n));
+    // Owned from here: a failure of the first write is discarded with the rest.
+    this.output = { n, file, end: SEGMENT_HEADER_SIZE, chunk: [], chunkSize: 0, written: 0 };
+    file.truncate(0);
+    this.output.chunk.push(encodeSegmentHeader(n));
+    this.output.chunkSize = SEGMENT_HEADER_SIZE;
+    return this.output;
   }
-  file.write(at, buffer);
+
+  private writeChunk(out: Output): void {
+    if (out.chunkSize === 0) return;
+    const buffer = new Uint8Array(out.chunkSize);
+    let o = 0;
+    for (const part of out.chunk) {
+      buffer.set(part, o);
+      o += part.byteLength;
+    }
+    out.file.write(out.written, buffer);
+    out.written += out.chunkSize;
+    out.chunk = [];
+    out.chunkSize = 0;
+  }
+
+  /**
+   * Makes the output the log in place of its inputs: flushed, an index checkpoint with the new
+   * positions, the manifest. Synchronous from the index file's opening on, so no commit lands
+   * between reading the index and publishing it.
+   */
+  private async publish(): Promise<void> {
+    if (this.inputs.length === 0) {
+      await this.discardOutput(); // opened for a segment that turned out to need nothing copied
+      return;
+    }
+    const s = this.s;
+    const indexFileName = indexName(s.log.manifest.generation + 1);
+    const indexFile = await s.log.dir.open(indexFileName);
+    const out = this.output;
+    const inputs = this.inputs;
+    let published: { removed: number[]; oldIndex: string | undefined };
+    try {
+      s.flushNow(); // commits accepted: their `prev` and the index are final before it is read
+      if (out !== undefined) {
+        this.writeChunk(out);
+        out.file.flush();
+      }
+      published = publishCompaction(s, {
+        inputs,
+        output: out === undefined ? undefined : { n: out.n, file: out.file, end: out.end },
+        moved: this.moved,
+        dropped: this.dropped,
+        indexFile,
+      });
+    } catch (error) {
+      await s.log.discard(indexFile, indexFileName);
+      throw error;
+    }
+    this.removed.objects += published.removed.length;
+    this.removed.revisions += this.dropped.length;
+    this.inputs = [];
+    this.output = undefined;
+    this.moved = new Map();
+    this.dropped = [];
+    for (const n of inputs) await s.log.removeLeftover(segmentName(n));
+    if (published.oldIndex !== undefined) await s.log.removeLeftover(published.oldIndex);
+    this.run.progress('copy', this.done, this.total, true);
+  }
+
+  /** Removes the output of a run not published (an abort, a failure). */
+  private async discardOutput(): Promise<void> {
+    const out = this.output;
+    this.output = undefined;
+    this.inputs = [];
+    this.moved = new Map();
+    this.dropped = [];
+    if (out !== undefined) await this.s.log.discard(out.file, segmentName(out.n));
+  }
 }

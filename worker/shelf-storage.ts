@@ -14,7 +14,7 @@
  * relaxed flush) go to `subscribeErrors` listeners. Once a failed undo left the log uncertain
  * (ShelfLog.broken), every call fails until the database is reopened.
  */
-import { WriteConflictError } from '../src/shared/errors.js';
+import { DatabaseClosedError, WriteConflictError } from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
@@ -37,8 +37,8 @@ import {
   checkTid,
   validateCommit,
 } from './commit-checks.js';
-import type { BlockDirectory, BlockFile } from './block-file.js';
-import { ShelfLog, UncertainWrite } from './shelf-log.js';
+import type { BlockDirectory } from './block-file.js';
+import { ShelfLog } from './shelf-log.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 import {
   KIND_OIDS,
@@ -61,24 +61,13 @@ import { storageFailure } from './storage-failures.js';
 import { RecentTransactions } from './recent-transactions.js';
 import { RevisionMemo } from './revision-memo.js';
 import { readShelf } from './shelf-open.js';
-import { writeCheckpoint } from './shelf-checkpoint.js';
+import { checkpointShelf } from './shelf-checkpoint.js';
 import { packShelf } from './shelf-pack.js';
 import type { PackRun } from './pack-run.js';
 import { PACKED, StorageCore } from './storage-core.js';
+import type { ShelfOptions } from './shelf-options.js';
 
-/** Options of `ShelfStorage.open(dir, options)`. */
-export interface ShelfOptions {
-  /** 'strict' (default): settle a commit after flush. 'relaxed': after the write. */
-  durability?: 'strict' | 'relaxed';
-  /** Keep every readable transaction of a damaged log instead of refusing to open it. */
-  recover?: boolean;
-  /** What `stats().storage` says. */
-  kind?: StorageKind;
-  /** Runs the group-commit flush as a task after those already queued (default: a macrotask). */
-  schedule?: (task: () => void) => void;
-  /** Entries committed after the checkpoint that trigger a new one (default 100,000). */
-  checkpointEvery?: number;
-}
+export type { ShelfOptions } from './shelf-options.js';
 
 /** Oids reserved ahead in the log, so a crash never lets an oid be handed out twice. */
 const OID_RESERVATION = 4096;
@@ -93,8 +82,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly recovery: RecoveryReport = { truncated: [], dropped: [] };
   /** The files. */
   readonly log: ShelfLog;
-  /** The oid → position index (pack replaces it with the packed log's): see `index`. */
-  private oidIndex = new ShelfIndex();
+  /** The oid → position index (a checkpoint file and the tail committed after it). */
+  readonly index = new ShelfIndex();
   /** The newest durable tid: see `lastTid`. */
   private durableTid = 0;
   /** The next oid to hand out, and the reservation recorded in the log. */
@@ -105,15 +94,20 @@ export class ShelfStorage extends StorageCore implements Storage {
   private readonly inFlight = new Map<string, Promise<Tid>>();
   /** Committed transactions (kept in the manifest at checkpoints): see `transactionCount`. */
   private committed = 0;
-  /** Bytes of revisions superseded by newer ones. */
-  private garbageBytes = 0;
+  /** Bytes of revisions superseded by newer ones (pack's publish sets what remains). */
+  garbage = 0;
   /** Tid and size of the revisions written by this process, so a commit need not read them. */
   private readonly revisions = new RevisionMemo();
   /** Commits accepted and not yet written. */
   private readonly group: GroupCommit;
   private closing: Promise<void> | undefined;
-  private checkpointQueued = false;
+  /** Background maintenance queued and not yet run (one of each kind at a time). */
+  private readonly queued = new Set<'roll' | 'checkpoint'>();
   private readonly checkpointEvery: number;
+  /** See ShelfOptions.segmentSize. */
+  readonly segmentSize: number;
+  /** While a pack runs: told the refs of every record written (the write barrier). */
+  packBarrier: ((refs: number[]) => void) | undefined;
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
   readonly kind: StorageKind;
 
@@ -122,6 +116,8 @@ export class ShelfStorage extends StorageCore implements Storage {
     this.log = new ShelfLog(dir, (error) => this.report(error));
     this.group = new GroupCommit(this, options.durability ?? 'strict', options.schedule);
     this.checkpointEvery = options.checkpointEvery ?? 100_000;
+    this.segmentSize = options.segmentSize ?? 8 << 20;
+    this.packSliceMs = options.packSliceMs;
     this.kind = options.kind ?? 'memory';
   }
 
@@ -143,7 +139,7 @@ export class ShelfStorage extends StorageCore implements Storage {
           storage.recovery,
         );
         ({ lastTid: storage.durableTid, nextOid: storage.nextOid } = state);
-        ({ transactionCount: storage.committed, garbageBytes: storage.garbageBytes } = state);
+        ({ transactionCount: storage.committed, garbageBytes: storage.garbage } = state);
         storage.group.assignedTid = state.lastTid;
         storage.reservedOid = state.nextOid;
       }
@@ -153,11 +149,6 @@ export class ShelfStorage extends StorageCore implements Storage {
       throw storageFailure(error, 'The database was not opened; its files are unchanged.');
     }
     return storage;
-  }
-
-  /** The oid → position index of the log (read-only outside: pack hands in its replacement). */
-  get index(): ShelfIndex {
-    return this.oidIndex;
   }
 
   /** The newest durable tid. */
@@ -179,7 +170,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       while (pos > PREV_PACKED) {
         const { className, state, refs, tid, prev } = this.readRecord(pos, oid);
         if (tid <= at) return { oid, className, state, refs, tid };
-        pos = prev;
+        pos = this.log.followPrev(prev);
       }
       // Past the oldest revision kept: none is older (created after `at`), or pack removed them.
       return pos === PREV_PACKED ? PACKED : undefined;
@@ -199,7 +190,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       try {
         this.log.append(bytes, true);
       } catch (error) {
-        throw this.failure(error, 'No oids were handed out; committed data is intact.');
+        throw this.log.failure(error, 'No oids were handed out; committed data is intact.');
       }
       this.reservedOid = reserved;
     }
@@ -278,15 +269,23 @@ export class ShelfStorage extends StorageCore implements Storage {
     return keepTid ?? this.lastTid;
   }
 
-  /** After the checkpoints and commits before it, with nothing else running (`exclusive`). */
+  /**
+   * After the checkpoints and commits before it, with no other maintenance running (`exclusive`);
+   * loads and commits go on meanwhile (see shelf-pack.ts).
+   */
   protected async packNow(floor: Tid | undefined, run: PackRun): Promise<PackResult> {
-    run.check();
     try {
       await this.settled();
       this.checkOpen();
-      return await packShelf(this, floor ?? this.lastTid);
+      run.check();
+      return await packShelf(this, floor ?? this.lastTid, run);
     } catch (error) {
-      throw this.failure(error, 'The pack was abandoned; the database is as it was.', 'packing');
+      if (error === run.signal?.reason || error instanceof DatabaseClosedError) throw error;
+      throw this.log.failure(
+        error,
+        'The pack stopped; what it had compacted stays compacted, and the database is valid.',
+        'packing',
+      );
     }
   }
 
@@ -304,13 +303,11 @@ export class ShelfStorage extends StorageCore implements Storage {
 
   async stats(): Promise<StorageStats> {
     this.checkOpen();
-    let bytes = 0;
-    for (const file of this.log.segments.values()) bytes += file.size();
     return {
       storage: this.kind,
       objects: this.index.objects,
-      bytes,
-      garbageBytes: this.garbageBytes,
+      bytes: this.log.bytes(),
+      garbageBytes: this.garbage,
       transactions: this.transactionCount,
       lastPack: this.log.manifest.lastPack,
     };
@@ -370,22 +367,8 @@ export class ShelfStorage extends StorageCore implements Storage {
     return this.exclusive(() => this.checkpointNow());
   }
 
-  private async checkpointNow(): Promise<void> {
-    if (this.log.broken !== undefined || this.log.segments.size === 0) return;
-    try {
-      await writeCheckpoint(this.log, this.index, () => ({
-        lastTid: this.lastTid,
-        reservedOid: this.reservedOid,
-        transactionCount: this.transactionCount,
-        garbageBytes: this.garbageBytes,
-      }));
-    } catch (error) {
-      throw this.failure(
-        error,
-        'The database is as it was; the index checkpoint is tried again later.',
-        'writing an index checkpoint',
-      );
-    }
+  private checkpointNow(): Promise<void> {
+    return checkpointShelf(this);
   }
 
   // ─── internals ────────────────────────────────────────────────────────────
@@ -398,8 +381,9 @@ export class ShelfStorage extends StorageCore implements Storage {
     const remember = p.input.records.length <= MEMO_MAX_RECORDS;
     p.input.records.forEach((r, i) => {
       const at = pos + (entry.recordOffsets[i] as number);
-      this.garbageBytes += this.index.supersede(r.oid, at, this.sizeAt);
+      this.garbage += this.index.supersede(r.oid, at, this.sizeAt);
       if (remember) this.revisions.remember(r.oid, at, tid, entry.recordSizes[i] as number);
+      this.packBarrier?.(r.refs);
     });
     const prevTid = this.lastTid;
     this.durableTid = tid;
@@ -409,14 +393,30 @@ export class ShelfStorage extends StorageCore implements Storage {
     this.listeners.announce(tid, prevTid, p.oids, p.txnId);
   }
 
-  /** @internal After each batch written: the automatic checkpoint, when the tail is long. */
+  /**
+   * @internal After each batch written: a new segment once this one is full, and the automatic
+   * checkpoint when the tail is long.
+   */
   afterWrite(): void {
-    if (this.index.tailSize < this.checkpointEvery || this.checkpointQueued) return;
-    this.checkpointQueued = true;
-    this.exclusive(() => this.checkpointNow()).then(
-      () => (this.checkpointQueued = false),
+    if (this.log.end >= this.segmentSize) {
+      this.queueOnce('roll', async () => {
+        if (this.log.end >= this.segmentSize && this.closing === undefined)
+          await this.rollSegment();
+      });
+    }
+    if (this.index.tailSize >= this.checkpointEvery) {
+      this.queueOnce('checkpoint', () => this.checkpointNow());
+    }
+  }
+
+  /** Runs `task` after the maintenance queued, unless one of its kind waits; failures reported. */
+  private queueOnce(kind: 'roll' | 'checkpoint', task: () => Promise<void>): void {
+    if (this.queued.has(kind)) return;
+    this.queued.add(kind);
+    this.exclusive(task).then(
+      () => this.queued.delete(kind),
       (error: unknown) => {
-        this.checkpointQueued = false;
+        this.queued.delete(kind);
         this.report(error);
       },
     );
@@ -442,15 +442,6 @@ export class ShelfStorage extends StorageCore implements Storage {
     return this.revisions.tidAt(oid, pos) ?? this.readRecord(pos, oid).tid;
   }
 
-  /**
-   * The error for a failed write: once an undo failed too (UncertainWrite), the log's broken error
-   * (every call fails until reopened); else the platform failure mapped (storageFailure).
-   */
-  private failure(error: unknown, outcome: string, doing?: string): Error {
-    if (error instanceof UncertainWrite) return this.log.brokenError();
-    return storageFailure(error, outcome, doing);
-  }
-
   /** Reads the record at `pos`, checking its oid (see ShelfLog.readRecord). */
   readRecord(pos: number, oid: number): DecodedRecord {
     return this.log.readRecord(pos, oid);
@@ -471,13 +462,20 @@ export class ShelfStorage extends StorageCore implements Storage {
     return this.reservedOid;
   }
 
-  /** After pack published `segment` as the whole log, with `index` for it: use them. */
-  adoptPackedSegment(segment: number, file: BlockFile, end: number, index: ShelfIndex): void {
-    this.log.adoptPackedSegment(segment, file, end);
-    this.garbageBytes = 0;
-    this.revisions.clear();
-    this.oidIndex.close();
-    this.oidIndex = index;
+  // ─── for pack (shelf-pack.ts) ─────────────────────────────────────────────
+
+  /** Goes on in a new segment (see ShelfLog.roll). */
+  async rollSegment(): Promise<void> {
+    try {
+      this.flushNow();
+      await this.log.roll();
+    } catch (error) {
+      throw this.log.failure(
+        error,
+        'The log goes on in the segment it was in; nothing was lost.',
+        'starting a new segment',
+      );
+    }
   }
 
   /** @throws DatabaseClosedError once closing; StorageError once stopped after a failure. */

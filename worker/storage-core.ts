@@ -10,7 +10,7 @@
  * (calling `markClosed` first, which says whether this is the first close; it forgets its
  * listeners once nothing it accepted is left to announce).
  */
-import { ReadConflictError } from '../src/shared/errors.js';
+import { DatabaseClosedError, ReadConflictError } from '../src/shared/errors.js';
 import type {
   Invalidation,
   LoadedRecord,
@@ -38,6 +38,8 @@ export abstract class StorageCore {
 
   abstract load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]>;
 
+  /** How long a pack works before it yields (ShelfOptions.packSliceMs; tests use 0). */
+  protected packSliceMs: number | undefined;
   /** The running pack's run (its signal, progress listeners, slices), while one runs. */
   private packRun: PackRun | undefined;
 
@@ -77,7 +79,11 @@ export abstract class StorageCore {
           throw error;
         },
       );
-      const run = new PackRun(options.signal, (error) => this.listeners.report(error));
+      const run = new PackRun(
+        options.signal,
+        (error) => this.listeners.report(error),
+        this.packSliceMs,
+      );
       run.listen(options.onProgress);
       this.packRun = run;
       return this.exclusive(async () => {
@@ -152,8 +158,18 @@ export abstract class StorageCore {
     this.state.check();
   }
 
-  /** Marks the storage closed: every later call fails in `checkOpen`. True the first time. */
+  /**
+   * Marks the storage closed: every later call fails in `checkOpen`, and a running pack stops at
+   * its next pause (it is what close would wait for). True the first time.
+   */
   protected markClosed(): boolean {
-    return this.state.close();
+    const first = this.state.close();
+    if (first) this.packRun?.stop(closedWhilePacking());
+    return first;
   }
 }
+
+const closedWhilePacking = (): DatabaseClosedError =>
+  new DatabaseClosedError(
+    'The database was closed while it packed: the pack stopped; what it had compacted stays compacted, and the database is valid. Pack again after reopening.',
+  );

@@ -1,0 +1,91 @@
+/**
+ * The mark phase of ShelfStorage's pack: which revisions in the old segments are still needed,
+ * found by walking from the root over the stored `refs` (state is never decoded), in slices
+ * between which the storage serves loads and commits.
+ *
+ * What is needed: for every object reachable from the root in any snapshot at or after `keep`,
+ * its revisions newer than `keep` and the newest at or below it (what such a snapshot reads). The
+ * walk follows the refs of every one of those revisions, so an object some kept snapshot can reach
+ * is marked even if the newest root no longer reaches it.
+ *
+ * Commits are the write barrier: while a pack runs, ShelfStorage hands the refs of every record
+ * it writes to `reached` (their own revisions are in the active segment, which this pack never
+ * touches). An object that a commit during the pack makes reachable again is marked so, whatever
+ * the walk had already passed. The walk reads each object's revisions when it visits it, from the
+ * index as it is then; a commit that lands after the visit only adds revisions to the active
+ * segment, and its `prev` points to a revision the visit marked (or a newer one).
+ */
+import { ROOT_OID, type Tid } from '../src/shared/storage.js';
+import { PREV_PACKED, segmentOf, type DecodedRecord } from './shelf-format.js';
+import type { PackRun } from './pack-run.js';
+
+/** What marking needs of the storage. */
+export interface MarkSource {
+  /** The oid index: the position of the newest revision of an oid (0: none). */
+  readonly index: { get(oid: number): number };
+  /** The record at `pos`. */
+  readRecord(pos: number, oid: number): DecodedRecord;
+  /** The log: where a record's `prev` leads now (pack moved or removed revisions). */
+  readonly log: { followPrev(prev: number): number };
+}
+
+export class Marking {
+  /** Oids reached so far (the root from the start). */
+  private readonly seen = new Set<number>([ROOT_OID]);
+  /** Reached, not yet visited. */
+  private readonly gray: number[] = [ROOT_OID];
+  /** Positions of the needed revisions that lie in the segments being packed. */
+  readonly kept = new Set<number>();
+  /** Oids visited. */
+  visited = 0;
+
+  constructor(
+    /** The oldest snapshot kept. */
+    private readonly keep: Tid,
+    /** The segments being packed: only their positions are recorded in `kept`. */
+    private readonly old: ReadonlySet<number>,
+  ) {}
+
+  /** Oids referenced by something live: the walk's frontier, and the write barrier's entry. */
+  reached(refs: Iterable<number>): void {
+    for (const oid of refs) {
+      if (this.seen.has(oid)) continue;
+      this.seen.add(oid);
+      this.gray.push(oid);
+    }
+  }
+
+  /** Oids reached and not yet visited. */
+  get pending(): number {
+    return this.gray.length;
+  }
+
+  /**
+   * Visits reached objects until none is left, pausing whenever the slice is used up (commits
+   * landing meanwhile add to what is reached).
+   * @throws the abort reason, from `run.pause()`.
+   */
+  async drain(source: MarkSource, run: PackRun): Promise<void> {
+    while (this.gray.length > 0) {
+      this.visit(source, this.gray.pop() as number);
+      if (run.sliceOver) {
+        run.progress('mark', this.visited, this.visited + this.gray.length);
+        await run.pause();
+      }
+    }
+    run.progress('mark', this.visited, this.visited, true);
+  }
+
+  /** Marks the revisions of `oid` that a kept snapshot can read, and reaches their refs. */
+  private visit(source: MarkSource, oid: number): void {
+    this.visited++;
+    let pos = source.index.get(oid);
+    while (pos > PREV_PACKED) {
+      const record = source.readRecord(pos, oid);
+      if (this.old.has(segmentOf(pos))) this.kept.add(pos);
+      this.reached(record.refs);
+      if (record.tid <= this.keep) break;
+      pos = source.log.followPrev(record.prev);
+    }
+  }
+}

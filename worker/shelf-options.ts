@@ -1,0 +1,26 @@
+/** The options of ShelfStorage (worker/shelf-storage.ts). */
+import type { StorageKind } from '../src/shared/storage.js';
+
+/** Options of `ShelfStorage.open(dir, options)`. */
+export interface ShelfOptions {
+  /** 'strict' (default): settle a commit after flush. 'relaxed': after the write. */
+  durability?: 'strict' | 'relaxed';
+  /** Keep every readable transaction of a damaged log instead of refusing to open it. */
+  recover?: boolean;
+  /** What `stats().storage` says. */
+  kind?: StorageKind;
+  /** Runs the group-commit flush as a task after those already queued (default: a macrotask). */
+  schedule?: (task: () => void) => void;
+  /** Entries committed after the checkpoint that trigger a new one (default 100,000). */
+  checkpointEvery?: number;
+  /**
+   * Bytes after which the log goes on in a new segment file (default 8 MiB): pack compacts
+   * segment by segment, so this is about the extra space a pack needs.
+   */
+  segmentSize?: number;
+  /**
+   * Milliseconds a pack works before it lets loads and commits run (default 4). Tests use 0 to
+   * interleave calls at every step of a pack.
+   */
+  packSliceMs?: number;
+}
