@@ -3,7 +3,8 @@
  * (src/shared/link.ts). Each call is encoded and its answer checked as storage-calls.ts declares
  * it; record batches cross as transferred buffers and errors as the same classes (link.ts's
  * transfer handlers). Invalidations and background failures come back through the events object
- * the page hands the worker at `open`.
+ * the page hands the worker at `open`, and so does a pack's progress (keyed by its pack call id;
+ * a malformed one is dropped and counted in `stats().ignoredMessages`).
  *
  * Every call settles: the worker settles what it receives (it fails a call the owning tab does not
  * answer with StorageBusyError after busyTimeout), and what is still in flight when the page
@@ -34,7 +35,7 @@ import {
   type StorageMethod,
 } from './shared/storage-calls.js';
 import { ForwardingStorage } from './shared/forwarding-storage.js';
-import type { Invalidation, RecoveryReport } from './shared/storage.js';
+import type { Invalidation, RecoveryReport, StorageStats } from './shared/storage.js';
 
 export class StorageClient extends ForwardingStorage {
   private readonly remote: Remote<StorageService>;
@@ -47,6 +48,8 @@ export class StorageClient extends ForwardingStorage {
   private closing: Promise<void> | undefined;
   /** Set once the worker has opened the database. */
   private connected = false;
+  /** Messages from the worker not acted on (malformed pack progress). */
+  private ignoredMessages = 0;
   /** What the storage found damaged when opening (log storages only). */
   recovery: RecoveryReport | undefined;
 
@@ -101,6 +104,9 @@ export class StorageClient extends ForwardingStorage {
       },
       report: (error: WireError) =>
         client.report(isWireError(error) ? errorFromWire(error) : new StorageError(String(error))),
+      packProgress: (packId: string, progress: unknown) => {
+        if (!client.tellProgress(packId, progress)) client.ignoredMessages++;
+      },
     };
     try {
       const opened = await client.track('open', client.remote.open(request, proxy(events)));
@@ -155,6 +161,20 @@ export class StorageClient extends ForwardingStorage {
         { cause: error },
       );
     }
+  }
+
+  /** Asks the worker to stop the pack call `packId` (the page's signal aborted). */
+  protected override abortPack(packId: string): void {
+    if (this.closing !== undefined) return; // closing fails the pack call itself
+    // Nobody awaits it: a failure to reach the worker goes to the error listeners.
+    this.remote.abortPack(packId).catch((error: unknown) => this.report(error));
+  }
+
+  /** The storage's stats, with the messages from the worker this page ignored. */
+  override async stats(): Promise<StorageStats> {
+    const stats = await super.stats();
+    if (this.ignoredMessages === 0) return stats;
+    return { ...stats, ignoredMessages: (stats.ignoredMessages ?? 0) + this.ignoredMessages };
   }
 
   /** `promise`, failed early by `failAll`. */

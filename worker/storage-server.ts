@@ -4,6 +4,9 @@
  * TabRouter, which forwards to the tab that owns the files.
  *
  * Every call's arguments are checked per method (call-checks.ts) before they reach the storage.
+ * A pack call's progress goes back to the page keyed by its pack call id, batched per slice
+ * (ProgressBatch), the last batch handled by the page before the call is answered; `abortPack`
+ * aborts the signal the worker gave that pack (see SharedPack for when the pack then stops).
  * Every commit the storage announces goes to the page's events (or, for the page's own commit,
  * rides in its answer: one message, not two), every background failure to `report`. Only calls of
  * service methods reach Comlink: any other message (malformed, a Comlink property read or write,
@@ -28,10 +31,13 @@ import {
 import type {
   CommitRequest,
   Invalidation,
+  PackOptions,
+  PackResult,
   RecoveryReport,
   Storage,
 } from '../src/shared/storage.js';
-import { checkCall } from './call-checks.js';
+import { checkCall, checkPackId } from './call-checks.js';
+import { ProgressBatch } from './tab-progress-batch.js';
 
 export type { Endpoint };
 
@@ -62,12 +68,12 @@ export function serveStorage(
    * Tells the page. The page's handlers never throw (each listener is told apart), so a failure
    * is the link's own (a value it could not carry): the page hears of it as an error, since it may
    * have missed a commit; should even that fail, it is thrown uncaught, which reaches the page as
-   * the worker's 'error' event.
+   * the worker's 'error' event. Resolves once the page has handled it (or its failure was told).
    */
-  const tell = (send: (to: Remote<StorageEvents>) => Promise<void>): void => {
+  const tell = (send: (to: Remote<StorageEvents>) => Promise<void>): Promise<void> => {
     const to = events;
-    if (to === undefined) return;
-    send(to).catch((error: unknown) => {
+    if (to === undefined) return Promise.resolve();
+    return send(to).catch((error: unknown) => {
       const lost = new StorageError(
         `The shelfdb storage worker could not reach this page (${error instanceof Error ? error.message : String(error)}): it may have missed a commit. Call db.resync(), or reload the page.`,
         { cause: error },
@@ -88,7 +94,7 @@ export function serveStorage(
     queueMicrotask(() => {
       const batch = announcing;
       announcing = [];
-      tell((to) => to.invalidate(batch));
+      void tell((to) => to.invalidate(batch));
     });
   };
 
@@ -112,7 +118,7 @@ export function serveStorage(
         }
         announce(invalidation);
       });
-      storage.subscribeErrors?.((error) => tell((to) => to.report(errorToWire(error))));
+      storage.subscribeErrors?.((error) => void tell((to) => to.report(errorToWire(error))));
       return opened;
     });
     opening.catch(() => (opening = undefined)); // the page may ask again
@@ -127,6 +133,7 @@ export function serveStorage(
     }
     const args = checkCall(method, wireArgs);
     if (method === 'commit') return commit(storage, args[0] as CommitRequest);
+    if (method === 'pack') return pack(storage, args[0] as WirePackOptions | undefined);
     if (method === 'pin') return storage.pin?.(args[0] as string, args[1] as number | null);
     if (method === 'stats') {
       const stats = await storage.stats();
@@ -160,8 +167,45 @@ export function serveStorage(
     const invalidation = announced();
     return invalidation ? { tid, invalidation } : tid;
   };
+  /** The page's pack calls running, by pack call id: `abortPack` aborts one's signal. */
+  const packs = new Map<string, AbortController>();
+
+  /** A pack of the page: its progress goes back by its pack call id, its abort comes by it. */
+  const pack = async (s: Storage, options: WirePackOptions = {}): Promise<PackResult> => {
+    const { packId, ...sent } = options;
+    if (packId === undefined) return s.pack(sent);
+    const controller = new AbortController();
+    packs.set(packId, controller);
+    let delivered = Promise.resolve();
+    const batch = new ProgressBatch((progress) => {
+      delivered = tell((to) => to.packProgress(packId, progress));
+    });
+    try {
+      return await s.pack({
+        ...sent,
+        signal: controller.signal,
+        onProgress: (progress) => batch.add(progress),
+      });
+    } finally {
+      if (packs.get(packId) === controller) packs.delete(packId);
+      batch.flush();
+      // The page handles the last progress ('done') before it hears the answer: the events proxy
+      // is a channel of its own, not ordered with the answers.
+      await delivered;
+    }
+  };
+
+  /** The page no longer waits for its pack call `packId`. */
+  const abortPack = async (packId: unknown): Promise<void> => {
+    checkPackId('abortPack', packId);
+    packs
+      .get(packId)
+      ?.abort(new DOMException(`The page aborted its pack call ${packId}.`, 'AbortError'));
+  };
+
   const service = {
     open: start,
+    abortPack,
     ...Object.fromEntries(
       STORAGE_METHODS.map((method) => [method, (...args: unknown[]) => run(method, args)]),
     ),
@@ -172,6 +216,9 @@ export function serveStorage(
     onlyServiceCalls(endpoint, () => ignored++),
   );
 }
+
+/** A pack call's options as they cross the link (call-checks.ts checked them). */
+type WirePackOptions = Pick<PackOptions, 'keepTid'> & { packId?: string };
 
 /** @throws StorageError for an open request the page could not have meant. */
 function checkOpenRequest(r: unknown): asserts r is OpenRequest {
@@ -191,7 +238,7 @@ function checkOpenRequest(r: unknown): asserts r is OpenRequest {
 
 /**
  * `endpoint` as Comlink sees it: only messages that call a service method pass (a Comlink APPLY of
- * `open` or a storage method with an argument list of wire values); every other one is dropped
+ * `open`, `abortPack` or a storage method with an argument list of wire values); every other one is dropped
  * and counted by `ignore`.
  */
 function onlyServiceCalls(endpoint: Endpoint, ignore: () => void): Endpoint {
@@ -236,7 +283,7 @@ function isServiceCall(data: unknown): boolean {
     type === 'APPLY' &&
     Array.isArray(path) &&
     path.length === 1 &&
-    (path[0] === 'open' || isStorageMethod(path[0])) &&
+    (path[0] === 'open' || path[0] === 'abortPack' || isStorageMethod(path[0])) &&
     Array.isArray(argumentList) &&
     argumentList.every(isWireValue)
   );

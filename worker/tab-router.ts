@@ -22,6 +22,11 @@
  * another tab is checked per method (call-checks.ts) before it runs; `close` is never a remote
  * call, and pins count only from live tabs.
  *
+ * Pack: a tab's pack call carries a pack call id; the owner sends its progress back on the tab's
+ * answer channel ('progress', before the answer), and a caller that aborts sends 'abort' on the
+ * calls channel (again to each new owner while the call waits). The rule for who stops what is
+ * SharedPack's (src/shared/forwarding-storage.ts), in this tab and in the owner alike.
+ *
  * The platform (locks, channels) is injected: fakes in Node tests, the real ones in the worker.
  */
 import {
@@ -44,7 +49,14 @@ import {
 } from '../src/shared/protocol.js';
 import type { StorageMethod } from '../src/shared/storage-calls.js';
 import { ForwardingStorage } from '../src/shared/forwarding-storage.js';
-import type { RecoveryReport, Storage, StorageStats, Tid } from '../src/shared/storage.js';
+import type {
+  PackOptions,
+  PackResult,
+  RecoveryReport,
+  Storage,
+  StorageStats,
+  Tid,
+} from '../src/shared/storage.js';
 import { TabCalls, encodeResult } from './tab-calls.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
 import { TabServing } from './tab-serving.js';
@@ -135,6 +147,7 @@ export class TabRouter extends ForwardingStorage {
       local: () => this.local,
       silent: () => this.silent,
       post: (channel, message) => this.post(channel, message),
+      report: (error) => this.report(error),
     });
     this.main = platform.channel(databaseChannelName(options.name));
     this.inbox = platform.channel(tabChannelName(options.name, this.tabId));
@@ -274,6 +287,8 @@ export class TabRouter extends ForwardingStorage {
         .track(this.serving.serve(this.tabId, p.method, p.message.args))
         .then((value) => p.resolve(value), p.reject);
     }
+    // Pack calls among them whose caller aborted meanwhile: taken out again, here.
+    for (const packId of this.abortedPacks()) this.serving.abortPack(this.tabId, packId);
   }
 
   /** The previous owner's file handles may take a moment to be released after its tab closed. */
@@ -313,6 +328,7 @@ export class TabRouter extends ForwardingStorage {
         pins: [...this.ownPins],
       });
       for (const message of this.pending.messages()) this.post(this.calls, message);
+      for (const packId of this.abortedPacks()) this.postAbort(packId);
     } else if (message.type === 'invalidate' && this.local === undefined) {
       this.listeners.tell(message.invalidation);
     } else if (message.type === 'report' && this.local === undefined) {
@@ -338,6 +354,10 @@ export class TabRouter extends ForwardingStorage {
   private onAnswer(data: unknown): void {
     const message = this.parse(data);
     if (message === undefined) return;
+    if (message.type === 'progress') {
+      if (!this.tellProgress(message.packId, message.progress)) this.ignoredMessages++;
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'error') {
       this.ignoredMessages++;
       return;
@@ -351,6 +371,10 @@ export class TabRouter extends ForwardingStorage {
     if (this.local === undefined || this.stopping) return;
     const message = this.parse(data);
     if (message === undefined) return;
+    if (message.type === 'abort' && message.from !== this.tabId) {
+      this.serving.abortPack(message.from, message.packId);
+      return;
+    }
     if (message.type !== 'call' || message.from === undefined || message.from === this.tabId) {
       this.ignoredMessages++;
       return;
@@ -404,6 +428,25 @@ export class TabRouter extends ForwardingStorage {
     return this.pending.start(method, args, (message) => {
       if (this.owner !== undefined) this.post(this.calls, message);
     });
+  }
+
+  /** The owner runs this page's pack with its signal and listener; another tab gets a call. */
+  protected override sendPack(options: PackOptions): Promise<PackResult> {
+    if (this.stopping) return Promise.reject(new DatabaseClosedError());
+    if (this.local !== undefined) return this.serving.track(this.serving.pack(options));
+    return super.sendPack(options);
+  }
+
+  /** Asks the owner (this tab, or another) to take this tab's pack call `packId` out. */
+  protected override abortPack(packId: string): void {
+    if (this.local !== undefined) this.serving.abortPack(this.tabId, packId);
+    else this.postAbort(packId);
+  }
+
+  /** Sends 'abort' for pack call `packId` to the owner, if one is known (else at its takeover). */
+  private postAbort(packId: string): void {
+    if (this.owner === undefined) return;
+    this.post(this.calls, { v: PROTOCOL_VERSION, type: 'abort', packId, from: this.tabId });
   }
 
   /**

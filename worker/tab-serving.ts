@@ -7,15 +7,32 @@
  * Invariants: pins and kept answer channels exist only for live tabs; a call that crossed a channel
  * runs only after its arguments passed call-checks.ts, and `close` never runs for another tab; pack
  * keeps what the oldest pin of any live tab needs.
+ *
+ * Pack: every pack call the owner runs — its own page's and other tabs' — joins one SharedPack
+ * (src/shared/forwarding-storage.ts): a tab's abort takes its call out, and the storage's pack
+ * stops once no caller waits for it. A tab's pack call carries a pack call id; its progress goes
+ * back to that tab alone, batched per slice (ProgressBatch), on the channel its answer takes, the
+ * last batch before the answer. Progress is not broadcast to every tab: only the callers asked for
+ * it, and a tab with no pack call pays nothing for another's.
  */
 import { DatabaseClosedError, ShelfError } from '../src/shared/errors.js';
-import { tabChannelName, tabLockName, type Message } from '../src/shared/protocol.js';
+import { SharedPack } from '../src/shared/forwarding-storage.js';
+import {
+  PROTOCOL_VERSION,
+  tabChannelName,
+  tabLockName,
+  type Message,
+} from '../src/shared/protocol.js';
 import type { StorageMethod } from '../src/shared/storage-calls.js';
-import type { PackOptions, Storage, Tid } from '../src/shared/storage.js';
+import type { PackOptions, PackResult, Storage, Tid } from '../src/shared/storage.js';
 import { checkCall } from './call-checks.js';
 import { PinGathering } from './pin-gathering.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
 import { TabPins } from './tab-pins.js';
+import { ProgressBatch } from './tab-progress-batch.js';
+
+/** A pack call's options as they cross a channel (call-checks.ts checked them). */
+type WirePackOptions = Pick<PackOptions, 'keepTid'> & { packId?: string };
 
 /** What TabServing needs from its router. */
 export interface ServingHost {
@@ -30,6 +47,8 @@ export interface ServingHost {
   silent(): boolean;
   /** Posts a message, unless the router is silent. */
   post(channel: Channel, message: Message): void;
+  /** Tells the router's error listeners of a failure nobody awaits (a progress listener's). */
+  report(error: unknown): void;
 }
 
 export class TabServing {
@@ -43,8 +62,17 @@ export class TabServing {
   private readonly replies = new Map<string, Channel>();
   /** Calls the owner is running (its page's and other tabs'): close waits for them. */
   private readonly running = new Set<Promise<unknown>>();
+  /** Owner: the one pack every caller joins (this tab's page and other tabs). */
+  private readonly packs: SharedPack;
+  /** Owner: other tabs' pack calls running, by `<tab id> <pack call id>`: 'abort' stops one. */
+  private readonly tabPacks = new Map<string, AbortController>();
 
-  constructor(private readonly host: ServingHost) {}
+  constructor(private readonly host: ServingHost) {
+    this.packs = new SharedPack(
+      (options) => this.startPack(options),
+      (error) => host.report(error),
+    );
+  }
 
   /** True when another live tab is there to hear a broadcast. */
   get hasFollowers(): boolean {
@@ -126,6 +154,7 @@ export class TabServing {
       this.pins.set(from, holder, tid);
       return undefined;
     }
+    if (method === 'pack') return this.packFor(from, decoded[0] as WirePackOptions | undefined);
     return this.runLocal(method, decoded);
   }
 
@@ -133,9 +162,54 @@ export class TabServing {
   async runLocal(method: StorageMethod, args: unknown[]): Promise<unknown> {
     const s = this.host.local();
     if (s === undefined) throw new DatabaseClosedError();
-    if (method === 'pack') return s.pack(await this.packOptions(args[0] as PackOptions));
+    if (method === 'pack') return this.packFor(this.host.tabId, args[0] as WirePackOptions);
     const fn = s[method as keyof Storage] as (...a: unknown[]) => Promise<unknown>;
     return fn.apply(s, args);
+  }
+
+  /** A pack of this tab's page (its signal and progress listener at hand): joins the running one. */
+  pack(options: PackOptions): Promise<PackResult> {
+    return this.packs.join(options);
+  }
+
+  /**
+   * A pack call that crossed a channel from tab `from` (or was left pending when this tab took
+   * over): joins the running pack; its progress goes back to `from` by its pack call id, the last
+   * batch before the answer (posted on the same channel: a channel keeps one sender's order).
+   */
+  private async packFor(from: string, options: WirePackOptions = {}): Promise<PackResult> {
+    const { packId, ...sent } = options;
+    if (packId === undefined) return this.packs.join(sent);
+    const key = `${from} ${packId}`;
+    const controller = new AbortController();
+    this.tabPacks.set(key, controller);
+    const batch = new ProgressBatch((progress) =>
+      this.answer(from, { v: PROTOCOL_VERSION, type: 'progress', packId, progress }),
+    );
+    try {
+      return await this.packs.join({
+        ...sent,
+        signal: controller.signal,
+        onProgress: (progress) => batch.add(progress),
+      });
+    } finally {
+      if (this.tabPacks.get(key) === controller) this.tabPacks.delete(key);
+      batch.flush();
+    }
+  }
+
+  /** Tab `from` no longer waits for its pack call `packId`: takes it out of the running pack. */
+  abortPack(from: string, packId: string): void {
+    this.tabPacks
+      .get(`${from} ${packId}`)
+      ?.abort(new DOMException(`Tab ${from} aborted its pack call ${packId}.`, 'AbortError'));
+  }
+
+  /** Starts the storage's pack for every caller that joins it. */
+  private async startPack(options: PackOptions): Promise<PackResult> {
+    const s = this.host.local();
+    if (s === undefined) throw new DatabaseClosedError();
+    return s.pack(await this.packOptions(options));
   }
 
   /** Settles once no call is running, including calls started while it waits. */
@@ -157,9 +231,10 @@ export class TabServing {
   /** Pack keeps what the oldest snapshot pinned by any live tab needs. */
   private async packOptions(options: PackOptions = {}): Promise<PackOptions> {
     await this.gathering?.done;
-    let keep = options.keepTid;
+    const { keepTid, ...rest } = options;
+    let keep = keepTid;
     const pinned = this.pins.oldest();
     if (pinned !== undefined && (keep === undefined || pinned < keep)) keep = pinned;
-    return keep === undefined ? {} : { keepTid: keep };
+    return keep === undefined ? rest : { ...rest, keepTid: keep };
   }
 }

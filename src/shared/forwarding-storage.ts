@@ -1,13 +1,19 @@
 /**
  * ForwardingStorage: the Storage methods as calls to somewhere else (the page's storage worker, or
  * the tab that owns the files). Subclasses implement `call` — the transport, which encodes and
- * decodes each call as storage-calls.ts declares it.
+ * decodes each call as storage-calls.ts declares it — and `abortPack`.
+ *
+ * Pack is the one call whose options do not cross as they are: its abort signal and progress
+ * listener stay on this side. Every caller here joins one pack (SharedPack), sent as one call that
+ * carries a pack call id; the other side sends the pack's progress back by that id
+ * (`tellProgress`), and an abort goes after it as a message of its own (`abortPack`).
  */
 import type {
   CommitRequest,
   Invalidation,
   LoadedRecord,
   PackOptions,
+  PackProgress,
   PackResult,
   RevisionInfo,
   Storage,
@@ -19,11 +25,144 @@ import type {
 } from './storage.js';
 import type { StorageBusyError } from './errors.js';
 import { Listeners } from './listeners.js';
-import type { AnnouncedCommit, StorageMethod } from './storage-calls.js';
+import { isPackProgressBatch, type AnnouncedCommit, type StorageMethod } from './storage-calls.js';
+
+/** A pack that callers joined: what SharedPack keeps of it. */
+interface JoinedPack {
+  /** Aborted once no caller waits for the pack any more: the pack stops at its next step. */
+  readonly controller: AbortController;
+  /** The progress listeners of the callers waiting (one wrapper per caller). */
+  readonly listeners: Set<(progress: PackProgress) => void>;
+  /** Callers waiting for the outcome. */
+  waiters: number;
+  /** The pack's outcome. */
+  readonly done: Promise<PackResult>;
+}
+
+/**
+ * SharedPack: the one pack that every caller of `join` on this side waits for, each with its own
+ * abort signal and progress listener. The rule, the same on every link and in the owning tab
+ * (worker/tab-serving.ts uses it too):
+ * - a call while a pack runs joins it: it resolves with that pack's result (the contract) and
+ *   hears its progress from then on;
+ * - aborting a caller's signal rejects that caller at once with the signal's reason and takes it
+ *   out; the pack itself is asked to stop (the signal `start` got aborts) once no caller waits for
+ *   it any more. So a pack that another page or tab joined — an autoPack, which never aborts —
+ *   keeps running for it, and nobody gets an AbortError they did not ask for;
+ * - a pack asked for while an abandoned one is still stopping starts after that one settled, not
+ *   joining it (it would reject with an abort nobody asked of it).
+ */
+export class SharedPack {
+  /** The pack callers join now; undefined when none runs, or the last one was abandoned. */
+  private joined: JoinedPack | undefined;
+  /** Settles when the last abandoned pack has settled: the next one starts after it. */
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    /** Starts a pack (given the first caller's keepTid, the shared signal and progress). */
+    private readonly start: (options: PackOptions) => Promise<PackResult>,
+    /** Where a progress listener's failure goes (it fails neither the pack nor other listeners). */
+    private readonly onListenerError: (error: unknown) => void,
+  ) {}
+
+  /** Joins the running pack, or starts one. Rejects at once with the reason of `options.signal`. */
+  join(options: PackOptions = {}): Promise<PackResult> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const pack = this.joined ?? this.begin(options.keepTid);
+    pack.waiters++;
+    // A wrapper of its own: the same function joining twice is two listeners, each removed apart.
+    const listener = onProgress && ((progress: PackProgress) => onProgress(progress));
+    if (listener !== undefined) pack.listeners.add(listener);
+    return new Promise<PackResult>((resolve, reject) => {
+      const leave = (): void => {
+        if (listener !== undefined) pack.listeners.delete(listener);
+        signal?.removeEventListener('abort', aborted);
+      };
+      const aborted = (): void => {
+        leave();
+        reject(signal?.reason);
+        if (--pack.waiters === 0) this.abandon(pack, signal?.reason);
+      };
+      signal?.addEventListener('abort', aborted, { once: true });
+      pack.done.then(
+        (result) => {
+          leave();
+          resolve(result);
+        },
+        (error: unknown) => {
+          leave();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private begin(keepTid: Tid | undefined): JoinedPack {
+    const controller = new AbortController();
+    const listeners = new Set<(progress: PackProgress) => void>();
+    const onProgress = (progress: PackProgress): void => {
+      for (const listener of listeners) {
+        try {
+          listener(progress);
+        } catch (error) {
+          this.onListenerError(error);
+        }
+      }
+    };
+    const options: PackOptions = {
+      ...(keepTid === undefined ? {} : { keepTid }),
+      signal: controller.signal,
+      onProgress,
+    };
+    const before = this.stopping;
+    // Started now when nothing is stopping, so the call goes out in this turn (before a close).
+    const done =
+      before === undefined
+        ? new Promise<PackResult>((resolve) => resolve(this.start(options)))
+        : before.then(() => this.start(options));
+    const pack: JoinedPack = { controller, listeners, waiters: 0, done };
+    this.joined = pack;
+    const end = (): void => {
+      if (this.joined === pack) this.joined = undefined;
+    };
+    done.then(end, end); // its failure reaches every waiter through `done`
+    return pack;
+  }
+
+  /** No caller waits for `pack` any more: it is asked to stop, and a new pack waits for it. */
+  private abandon(pack: JoinedPack, reason: unknown): void {
+    if (this.joined === pack) this.joined = undefined;
+    // Its outcome went to its callers, who have all left: only its end matters here.
+    const stopped = pack.done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.stopping = stopped;
+    void stopped.then(() => {
+      if (this.stopping === stopped) this.stopping = undefined;
+    });
+    pack.controller.abort(reason);
+  }
+}
+
+/** A short random string: with a count after it, ids unique to one end of a link. */
+const randomPrefix = (): string => Math.random().toString(36).slice(2, 10);
 
 export abstract class ForwardingStorage implements Storage {
-  /** The pack call in flight, which a second pack joins. */
-  private packing: Promise<PackResult> | undefined;
+  /** The pack every caller on this side joins, sent over the link as one call (`sendPack`). */
+  private readonly packs = new SharedPack(
+    (options) => this.sendPack(options),
+    (error) => this.report(error),
+  );
+  /** This side's pack calls in flight, by pack call id: their progress listener, their abort. */
+  private readonly packCalls = new Map<
+    string,
+    { onProgress: ((progress: PackProgress) => void) | undefined; aborted: boolean }
+  >();
+  /** Pack call ids are this prefix and a count: unique to this end of the link. */
+  private readonly packIdPrefix = randomPrefix();
+  private packCount = 0;
   /** Listeners of invalidations. */
   protected readonly listeners = new Listeners<Invalidation>();
   /** Listeners of failures nobody awaited (background work, stray messages): see subscribeErrors. */
@@ -61,15 +200,60 @@ export abstract class ForwardingStorage implements Storage {
 
   /**
    * A second pack while one is in flight joins it (the contract: it resolves with the running
-   * pack's result), here already, so it is not sent at all.
+   * pack's result), here already, so it is not sent at all. Aborting a caller's signal rejects it
+   * at once; the pack is asked to stop when no caller here waits for it (SharedPack).
    */
   pack(options: PackOptions = {}): Promise<PackResult> {
-    // Only what crosses: the signal and the progress listener stay on this side.
-    const sent = options.keepTid === undefined ? {} : { keepTid: options.keepTid };
-    this.packing ??= (this.call('pack', [sent]) as Promise<PackResult>).finally(() => {
-      this.packing = undefined;
-    });
-    return this.packing;
+    return this.packs.join(options);
+  }
+
+  /**
+   * Sends the one pack call every caller here joined. The signal and the progress listener stay on
+   * this side: the call carries a pack call id, by which the other side sends the progress back
+   * (`tellProgress`) and this side asks it to stop when the signal aborts (`abortPack`).
+   */
+  protected async sendPack(options: PackOptions): Promise<PackResult> {
+    const packId = `${this.packIdPrefix}:${++this.packCount}`;
+    const { signal } = options;
+    const packCall = { onProgress: options.onProgress, aborted: false };
+    this.packCalls.set(packId, packCall);
+    const abort = (): void => {
+      packCall.aborted = true;
+      this.abortPack(packId);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const sent =
+        options.keepTid === undefined ? { packId } : { keepTid: options.keepTid, packId };
+      return (await this.call('pack', [sent])) as PackResult;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      this.packCalls.delete(packId);
+    }
+  }
+
+  /**
+   * Asks the other side to stop the pack call `packId`: its caller no longer waits for it. The
+   * transport's own message, answered by nothing: the pack call itself still settles (with the
+   * pack's AbortError, or its result when it finished first).
+   */
+  protected abstract abortPack(packId: string): void;
+
+  /** The ids of this side's pack calls in flight that were aborted (to ask a new owner again). */
+  protected abortedPacks(): string[] {
+    return [...this.packCalls].filter(([, call]) => call.aborted).map(([packId]) => packId);
+  }
+
+  /**
+   * Hands progress that crossed the link to the listeners of its pack call; progress for a call
+   * that has ended (late, after an abort) is dropped.
+   * @returns false when the message is malformed: nothing of it is used, the caller counts it.
+   */
+  protected tellProgress(packId: unknown, progress: unknown): boolean {
+    if (!isPackProgressBatch(packId, progress)) return false;
+    const listener = this.packCalls.get(packId as string)?.onProgress;
+    if (listener !== undefined) for (const report of progress) listener(report);
+    return true;
   }
 
   stats(): Promise<StorageStats> {

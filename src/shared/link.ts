@@ -17,7 +17,14 @@ import { transferHandlers, type Endpoint as ComlinkEndpoint, type TransferHandle
 import { errorFromWire, errorToWire, isWireError, type WireError } from './errors.js';
 import { RecordBatch } from './record-batch.js';
 import type { AnnouncedCommit } from './storage-calls.js';
-import type { CommitRequest, Invalidation, RecoveryReport, Storage, Tid } from './storage.js';
+import type {
+  CommitRequest,
+  Invalidation,
+  PackProgress,
+  RecoveryReport,
+  Storage,
+  Tid,
+} from './storage.js';
 
 /** Where messages come from and go to: a Worker, a worker's global scope, a MessagePort. */
 export type Endpoint = ComlinkEndpoint;
@@ -45,6 +52,12 @@ export interface StorageEvents {
   invalidate(invalidations: Invalidation[]): void;
   /** Work nobody awaited failed (a background checkpoint or flush, in whichever tab). */
   report(error: WireError): void;
+  /**
+   * How the page's pack call `packId` goes (storage-calls.ts, PackProgressBatch): at most one
+   * message per slice of the pack; the worker waits for the last one to be handled before it
+   * answers the pack call, so 'done' reaches the page before the pack's result.
+   */
+  packProgress(packId: string, progress: PackProgress[]): void;
 }
 
 /** The storage worker's service, as the page calls it. */
@@ -60,6 +73,11 @@ export interface StorageService extends Pick<
     fields: Omit<CommitRequest, 'records'>,
     records: RecordBatch,
   ): Promise<Tid | AnnouncedCommit>;
+  /**
+   * The page no longer waits for its pack call `packId` (its signal aborted): the worker aborts
+   * the signal it gave that pack, which stops unless another caller joined it.
+   */
+  abortPack(packId: string): Promise<void>;
 }
 
 const recordBatchHandler: TransferHandler<RecordBatch, ArrayBuffer> = {

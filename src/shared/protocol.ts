@@ -9,17 +9,24 @@
  * once. `parseMessage` checks the envelope only; the arguments of a call are checked per method
  * by whoever runs it (worker/call-checks.ts).
  */
-import type { Invalidation, Tid } from './storage.js';
-import { isInvalidation, isStorageMethod, type StorageMethod } from './storage-calls.js';
+import type { Invalidation, PackProgress, Tid } from './storage.js';
+import {
+  isInvalidation,
+  isPackId,
+  isPackProgressBatch,
+  isStorageMethod,
+  type StorageMethod,
+} from './storage-calls.js';
 import { ProtocolError, ProtocolVersionError, isWireError, type WireError } from './errors.js';
 
 export { ProtocolError, ProtocolVersionError };
 
 /**
  * Bumped whenever a message changes shape. 2: 'report' (background errors), 'hello' carries the
- * tab's snapshot pins.
+ * tab's snapshot pins. 3: a pack call's `packId` option, 'progress' and 'abort' (an owner of
+ * version 2 would refuse the option, and drop the messages).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The longest tab id, pin holder or txnId accepted from a channel. */
 export const MAX_ID_LENGTH = 200;
@@ -66,7 +73,20 @@ export type Message =
    */
   | { v: number; type: 'hello'; tabId: string; pins?: [string, Tid][] }
   /** A failure of work nobody awaited (a background checkpoint or flush): for every page. */
-  | { v: number; type: 'report'; error: WireError };
+  | { v: number; type: 'report'; error: WireError }
+  /**
+   * The owner tells a tab how its pack call `packId` goes (storage-calls.ts, PackProgressBatch):
+   * on that tab's answer channel, at most one message per slice of the pack, and the last one
+   * before the call's answer. Only the tabs that asked hear it: a tab with no pack call of its own
+   * pays nothing for another tab's pack.
+   */
+  | { v: number; type: 'progress'; packId: string; progress: PackProgress[] }
+  /**
+   * Tab `from` no longer waits for its pack call `packId` (its caller aborted): the owner takes it
+   * out of the running pack, which stops once no caller waits for it. On the calls channel; sent
+   * again to a new owner with the resent call.
+   */
+  | { v: number; type: 'abort'; packId: string; from: string };
 
 const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
 /** A tab id, pin holder or txnId from a channel: a short non-empty string. */
@@ -117,6 +137,12 @@ export function parseMessage(data: unknown): Message {
       break;
     case 'report':
       if (isWireError(data.error)) return data as Message;
+      break;
+    case 'progress':
+      if (isPackProgressBatch(data.packId, data.progress)) return data as Message;
+      break;
+    case 'abort':
+      if (isPackId(data.packId) && isId(data.from)) return data as Message;
       break;
   }
   throw new ProtocolError(`Malformed shelfdb message of type ${String(data.type)}`);
