@@ -108,7 +108,7 @@ export function readHistory(s: ShelfView, oid: number, limit: number): RevisionI
         : '';
     const { className, state, refs, tid } = record;
     out.push({ tid, time: head.time, note, record: { oid, className, state, refs, tid } });
-    pos = record.prev;
+    pos = s.log.followPrev(record.prev);
   }
   return out;
 }
@@ -145,7 +145,7 @@ export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Ti
         seen.add(entry);
         if (readTxnId(s, entry) === txn.txnId) return record.tid;
       }
-      pos = record.prev;
+      pos = s.log.followPrev(record.prev);
     }
     // Ended without reaching the base: pack removed revisions (or the whole object).
     if (pos === PREV_PACKED || (pos === 0 && base > 0)) cut = true;
