@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { openDatabase } from '../src/index.js';
+import { openDatabase, Persistent } from '../src/index.js';
 import { main } from '../cli/main.js';
 import { CLASSES, Project, todo } from './fixtures.js';
 
@@ -117,4 +117,33 @@ async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
   await new Promise((resolve) => child.once('exit', resolve));
   return child.pid as number;
+}
+
+/** The notes of docs/guide/command-line.md's examples. */
+export class Note extends Persistent {
+  static _p_name = 'app.Note';
+  text = '';
+  tags: string[] = [];
+}
+
+/**
+ * docs/guide/command-line.md's example database at `path`: two notes committed ('first notes'),
+ * one edited ('edit'), one dropped from the root ('drop a note').
+ */
+export async function makeNotesDatabase(path: string): Promise<void> {
+  const db = await openDatabase('notes', { storage: 'file', path, classes: [Note] });
+  try {
+    const conn = db.open();
+    const root = await conn.root();
+    const milk = Object.assign(new Note(), { text: 'buy milk', tags: ['home'] });
+    const ann = Object.assign(new Note(), { text: 'call Ann' });
+    root.set('notes', [milk, ann]);
+    await conn.commit({ note: 'first notes' });
+    milk.text = 'buy oat milk';
+    await conn.commit({ note: 'edit' });
+    root.set('notes', [milk]);
+    await conn.commit({ note: 'drop a note' });
+  } finally {
+    await db.close();
+  }
 }

@@ -27,11 +27,11 @@ export async function recover(path: string, json: boolean, streams: Streams): Pr
   for (const s of report.truncated) {
     writeLine(
       streams.stdout,
-      `cut off the end: ${span(s)} (a transaction torn by a crash, never acknowledged)`,
+      `cut off the end: ${span(s)}: a transaction torn by a crash, never acknowledged`,
     );
   }
   for (const s of report.dropped) {
-    writeLine(streams.stdout, `dropped: ${span(s)} (a damaged transaction, replaced by filler)`);
+    writeLine(streams.stdout, `dropped: ${span(s)}: a damaged transaction, replaced by filler`);
   }
   writeLine(
     streams.stdout,
