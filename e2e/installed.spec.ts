@@ -97,6 +97,23 @@ test('a Node script commits to a file database and a second process reads it bac
   });
 });
 
+test("the installed shelfdb command line reads the Node script's database, and explains itself", () => {
+  // The database the test above made with node-app.mjs (tests here run in order).
+  const data = join(app.dir, 'node-data');
+  const info = JSON.parse(
+    run('npx', ['--no-install', 'shelfdb', 'info', data, '--json'], app.dir),
+  ) as {
+    objects: number;
+    transactions: number;
+  };
+  expect(info.objects).toBeGreaterThanOrEqual(4); // the root, the list and two todos at least
+  expect(info.transactions).toBeGreaterThanOrEqual(2);
+  expect(run('npx', ['--no-install', 'shelfdb', 'verify', data], app.dir)).toContain('ok');
+  const help = run('npx', ['--no-install', 'shelfdb', '--help'], app.dir);
+  expect(help).toContain('Exit codes:');
+  expect(help).toMatch(/^ {2}recover /m);
+});
+
 test("the app's strict TypeScript compiles against the shipped declarations", () => {
   run(process.execPath, [join(app.dir, 'node_modules/typescript/bin/tsc'), '-p', '.'], app.dir);
 });
