@@ -156,6 +156,33 @@ export const FAULT_PATHS: FaultPath[] = [
       await run.commit([b]);
     },
   },
+  {
+    // Tiny segments: the log rolls after every commit, so pack compacts several runs, each with
+    // its own checkpoint and manifest; a slice of 0 ms pauses after every step, and commits land
+    // in those pauses (one rewrites an object whose old revision is being copied).
+    name: 'incremental pack over several segments, commits landing between its slices',
+    options: { segmentSize: 160, packSliceMs: 0 },
+    workload: async (run) => {
+      const [a, b, c, d] = run.oids as [number, number, number, number];
+      await run.commit([a, b]);
+      await run.commit([a]);
+      await run.commit([c]);
+      run.packed = true;
+      const during: Promise<void>[] = [];
+      let step = 0;
+      await run.call('pack()', (s) =>
+        s.pack({
+          onProgress: () => {
+            step++;
+            if (step === 2) during.push(run.commit([a]));
+            if (step === 5) during.push(run.commit([b, d]));
+          },
+        }),
+      );
+      await Promise.all(during);
+      await run.commit([c]);
+    },
+  },
   ...(['strict', 'relaxed'] as const).map((durability) => ({
     name: `close, ${durability} durability`,
     options: durability === 'strict' ? {} : { durability },

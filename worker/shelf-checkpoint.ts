@@ -20,7 +20,8 @@ export interface ShelfCounters {
   readonly lastTid: Tid;
   /** The oid reservation recorded in the log (the index table's size). */
   readonly nextOidReserved: number;
-  readonly transactionCount: number;
+  /** Transactions in the log (pack's publish sets what remains). */
+  transactionCount: number;
   /** Bytes of revisions superseded by newer ones. */
   garbage: number;
 }

@@ -22,6 +22,8 @@ export interface CompactedRun {
   moved: ReadonlyMap<number, { oid: number; to: number }>;
   /** Records of the inputs not copied: oid and old position. */
   dropped: readonly [number, number][];
+  /** Transaction entries of the inputs not copied. */
+  transactionsDropped: number;
   /** The new checkpoint's file (opened, empty). */
   indexFile: BlockFile;
 }
@@ -63,6 +65,7 @@ export function publishCompaction(
   const name = indexName(s.log.manifest.generation + 1);
   const oldIndex = s.log.manifest.checkpoint?.file;
   const garbage = Math.max(0, s.garbage - garbageRemoved);
+  const transactions = s.transactionCount - run.transactionsDropped;
   const { relocated: _replaced, ...manifest } = s.log.manifest;
   s.log.publish({
     ...manifest,
@@ -75,7 +78,7 @@ export function publishCompaction(
       nextOid: s.nextOidReserved,
       objects,
     },
-    checkpointTransactions: s.transactionCount,
+    checkpointTransactions: transactions,
     checkpointGarbage: garbage,
     ...(relocated.size === 0 ? {} : { relocated: [...relocated] }),
   });
@@ -84,5 +87,6 @@ export function publishCompaction(
   s.log.replaced(run.inputs, run.output);
   s.log.relocated = relocated;
   s.garbage = garbage;
+  s.transactionCount = transactions;
   return { removed, oldIndex: oldIndex === name ? undefined : oldIndex };
 }

@@ -23,4 +23,10 @@ export interface ShelfOptions {
    * interleave calls at every step of a pack.
    */
   packSliceMs?: number;
+  /**
+   * Pack keeps the entries (time, note, txnId) of at least this many newest transactions even when
+   * it removed every record they wrote (default 10,000), so a commit resent after its answer was
+   * lost is still recognized, and `transactions()` lists them. Older such entries go.
+   */
+  keepTransactions?: number;
 }

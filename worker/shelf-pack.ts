@@ -67,7 +67,10 @@ export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promi
   s.packBarrier = (refs) => marking.reached(refs);
   try {
     await marking.drain(s, run);
-    await new Compaction(s, marking, run, removed).compact(old);
+    // A transaction left without records goes if no kept snapshot is older and it is not among
+    // the newest `keepTransactions`.
+    const dropUpTo = Math.min(keep, s.lastTid - s.keepTransactions);
+    await new Compaction(s, marking, dropUpTo, run, removed).compact(old);
   } finally {
     s.packBarrier = undefined;
   }
@@ -107,6 +110,8 @@ class Compaction {
   private moved = new Map<number, Moved>();
   /** Records of the inputs dropped: oid and old position. */
   private dropped: [number, number][] = [];
+  /** Transactions of the inputs dropped (no record kept, and no snapshot after them to read). */
+  private transactionsDropped = 0;
   /** Bytes of the old segments scanned or copied (progress). */
   private done = 0;
   private total = 0;
@@ -114,6 +119,8 @@ class Compaction {
   constructor(
     private readonly s: ShelfStorage,
     private readonly marking: Marking,
+    /** A transaction up to this tid left without records goes (see packShelf). */
+    private readonly dropUpTo: Tid,
     private readonly run: PackRun,
     private readonly removed: Removed,
   ) {}
@@ -181,6 +188,12 @@ class Compaction {
         const { oid, className, state, refs } = r;
         kept.push({ oid, className, state, refs, prev: this.prevOf(r.prev) });
         keptFrom.push(from);
+      }
+      if (kept.length === 0 && header.tid <= this.dropUpTo) {
+        // Nothing of it is left to read, no kept snapshot is older, and it is not among the
+        // newest transactions a lost answer's resend may ask about: its entry goes too.
+        this.transactionsDropped++;
+        continue;
       }
       const at = position(out.n, out.end);
       const entry = encodeEntry(
@@ -303,6 +316,7 @@ class Compaction {
         output: out === undefined ? undefined : { n: out.n, file: out.file, end: out.end },
         moved: this.moved,
         dropped: this.dropped,
+        transactionsDropped: this.transactionsDropped,
         indexFile,
       });
     } catch (error) {
@@ -315,6 +329,7 @@ class Compaction {
     this.output = undefined;
     this.moved = new Map();
     this.dropped = [];
+    this.transactionsDropped = 0;
     for (const n of inputs) await s.log.removeLeftover(segmentName(n));
     if (published.oldIndex !== undefined) await s.log.removeLeftover(published.oldIndex);
     this.run.progress('copy', this.done, this.total, true);
@@ -327,6 +342,7 @@ class Compaction {
     this.inputs = [];
     this.moved = new Map();
     this.dropped = [];
+    this.transactionsDropped = 0;
     if (out !== undefined) await this.s.log.discard(out.file, segmentName(out.n));
   }
 }

@@ -104,8 +104,9 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** Background maintenance queued and not yet run (one of each kind at a time). */
   private readonly queued = new Set<'roll' | 'checkpoint'>();
   private readonly checkpointEvery: number;
-  /** See ShelfOptions.segmentSize. */
+  /** See ShelfOptions.segmentSize and keepTransactions. */
   readonly segmentSize: number;
+  readonly keepTransactions: number;
   /** While a pack runs: told the refs of every record written (the write barrier). */
   packBarrier: ((refs: number[]) => void) | undefined;
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
@@ -118,6 +119,7 @@ export class ShelfStorage extends StorageCore implements Storage {
     this.checkpointEvery = options.checkpointEvery ?? 100_000;
     this.segmentSize = options.segmentSize ?? 8 << 20;
     this.packSliceMs = options.packSliceMs;
+    this.keepTransactions = options.keepTransactions ?? 10_000;
     this.kind = options.kind ?? 'memory';
   }
 
@@ -156,9 +158,13 @@ export class ShelfStorage extends StorageCore implements Storage {
     return this.durableTid;
   }
 
-  /** Committed transactions. */
+  /** Transactions in the log (pack removes those it left without records). */
   get transactionCount(): number {
     return this.committed;
+  }
+
+  set transactionCount(count: number) {
+    this.committed = count;
   }
 
   // ─── Storage ──────────────────────────────────────────────────────────────
