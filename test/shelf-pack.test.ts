@@ -119,7 +119,7 @@ describe('ShelfStorage incremental pack', () => {
       });
     }
     const kept = oids.filter((_, i) => i % 2 === 0);
-    tid = await s.commit({ baseTid: tid, records: [rec(0, 0, kept)] });
+    await s.commit({ baseTid: tid, records: [rec(0, 0, kept)] });
     const result = await s.pack();
     expect(result.objectsRemoved).toBe(50_000);
     expect(result.bytesAfter / result.bytesBefore).toBeGreaterThan(0.4);
@@ -136,13 +136,13 @@ describe('ShelfStorage incremental pack', () => {
     const options = { segmentSize: 256, packSliceMs: 0 };
     const s = await ShelfStorage.open(dir, options);
     const [a, b] = (await s.newOids(2)) as [number, number];
-    let tid = await s.commit({
+    const tid = await s.commit({
       baseTid: 0,
       records: [rec(0, 0, [a, b]), rec(a, 1, []), rec(b, 1, [])],
     });
     const snapshot = tid;
     await s.rollSegment(); // a's first revision and its next are in different segments
-    tid = await s.commit({ baseTid: tid, records: [rec(a, 2, [], snapshot)] });
+    await s.commit({ baseTid: snapshot, records: [rec(a, 2, [], snapshot)] });
     await s.pack({ keepTid: snapshot });
     expect((await s.load([a], snapshot)).map((r) => valueOf(r.state))).toEqual([1]);
     expect(s.log.relocated.size).toBeGreaterThan(0);
