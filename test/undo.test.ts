@@ -203,6 +203,9 @@ for (const backend of historyBackends()) {
       const all: TransactionInfo[] = [];
       for await (const txn of db.transactions()) all.push(txn);
       expect(all.filter((t) => 'undoes' in t).map((t) => t.tid)).toEqual([redo, undo]);
+      // Pack copies what it keeps with its metadata: the newest transaction still says what it undid.
+      await db.pack();
+      expect(await newest(db)).toMatchObject({ tid: redo, undoes: undo, note: 'redo' });
       await db.close();
     });
 
