@@ -77,7 +77,8 @@ const closedError = (): DatabaseClosedError =>
 export class Connection extends EventTarget implements Jar {
   /**
    * Apply invalidations as soon as they arrive while the connection is idle (no changed objects,
-   * no commit or transact running). Otherwise they wait for the next boundary.
+   * no commit or transact running). Otherwise they wait for the next boundary. False, and without
+   * effect, on a historical connection (`db.open({ at })`), whose snapshot never moves.
    */
   autoSync = true;
   /** The database's services. */
@@ -106,6 +107,7 @@ export class Connection extends EventTarget implements Jar {
     super();
     this.host = host;
     this.at = at;
+    if (at !== undefined) this.autoSync = false; // its snapshot never moves
     this.cache = new Cache(host.cacheSize, host.cacheBytes);
     this.view = new Snapshot(
       {

@@ -168,6 +168,8 @@ for (const backend of historyBackends()) {
     it("stays at its tid: autoSync does not apply others' commits, sync() and abort() keep it, and no 'change' fires", async () => {
       const { db, conn, root, tid } = await seeded(backend);
       const past = db.open({ at: tid });
+      expect(past.autoSync).toBe(false);
+      past.autoSync = true; // has no effect: the snapshot never moves
       const seen = changes(past);
       const pt0 = await past.load((await past.root()).get('t0') as Todo);
       const t0 = root.get('t0') as Todo;
