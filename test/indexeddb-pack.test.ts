@@ -17,6 +17,7 @@ import { packIncrementally, type PackDatabase } from '../worker/indexeddb-pack.j
 import { requested } from '../worker/indexeddb-newest.js';
 import { IndexedDBStorage, type IndexedDBPlatform } from '../worker/indexeddb-storage.js';
 import { PackRun } from '../worker/pack-run.js';
+import { MemoryStorage } from '../worker/memory-storage.js';
 import { IncrementalMark, type RefsFound } from '../worker/reachability.js';
 
 /** oid → every refs list it ever had (a pack keeps every revision a snapshot since it began reads). */
@@ -490,4 +491,146 @@ describe('IndexedDBStorage pack, interleaved with commits and loads (model)', ()
       { numRuns: 60 },
     );
   }, 60_000);
+});
+
+/**
+ * A database of `n` objects (and the root): the even ones reachable from the root, the odd ones
+ * garbage since the second commit (interleaved: every sweep chunk finds some). Returns the tids.
+ */
+async function halfGarbage(
+  s: Storage,
+  n: number,
+): Promise<{ all: number; half: number; live: number[] }> {
+  const oids = await s.newOids(n);
+  const bytes = (oid: number): StoredRecord => rec(oid, [], oid % 250, 16);
+  const all = await put(s, rec(ROOT_OID, oids), ...oids.map(bytes));
+  const live = oids.filter((oid) => oid % 2 === 0);
+  const half = await put(s, rec(ROOT_OID, live, 2));
+  return { all, half, live };
+}
+
+describe('IndexedDBStorage pack beside the app', () => {
+  it('serves a commit issued after the pack started before the pack ends', async () => {
+    const { s, platform, name } = await fresh();
+    const { live } = await halfGarbage(s, 2000);
+    const order: string[] = [];
+    let during: Promise<unknown> | undefined;
+    const [a] = (await s.newOids(1)) as [number];
+    const packing = s
+      .pack({
+        onProgress: () => {
+          during ??= Promise.all([
+            put(s, rec(a, [], 7), rec(ROOT_OID, [...live, a], 3)),
+            s.load(live.slice(0, 10)),
+          ]).then(() => order.push('commit and load'));
+        },
+      })
+      .then(() => order.push('pack'));
+    await packing;
+    await during;
+    expect(order).toEqual(['commit and load', 'pack']);
+    expect((await s.load([a]))[0]?.state[0]).toBe(7);
+    await expectExactStats(s, await connect(platform, name));
+    await s.close();
+  });
+
+  it('reports mark and copy progress to every listener, done last', async () => {
+    const { s } = await fresh();
+    await halfGarbage(s, 300);
+    const seen: PackProgress[] = [];
+    const joined: PackProgress[] = [];
+    const first = s.pack({ onProgress: (p) => seen.push(p) });
+    const second = s.pack({ onProgress: (p) => joined.push(p) });
+    await Promise.all([first, second]);
+    expect(seen.map((p) => p.phase)).toContain('mark');
+    expect(seen.map((p) => p.phase)).toContain('copy');
+    expect(seen.at(-1)).toEqual({ phase: 'done', done: 1, total: 1 });
+    expect(joined.at(-1)?.phase).toBe('done');
+    const phases = seen.map((p) => p.phase);
+    expect(phases.lastIndexOf('mark')).toBeLessThan(phases.indexOf('copy'));
+    for (const p of seen) expect(p.done).toBeLessThanOrEqual(p.total);
+    const copied = seen.filter((p) => p.phase === 'copy');
+    expect(copied.at(-1)).toMatchObject({ done: 301 + 1 }); // every record: the root's two, 300 objects
+    await s.close();
+  });
+
+  it('stops between chunks when aborted, with its reason, and leaves a valid database with exact stats that a later pack finishes', async () => {
+    const { s, platform, name } = await fresh();
+    const { all, half, live } = await halfGarbage(s, 2000);
+    const db = await connect(platform, name);
+    const stop = new AbortController();
+    const reason = new Error('the user cancelled the pack');
+    const packing = s.pack({
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.phase === 'copy' && p.done > 0 && p.done < p.total) stop.abort(reason);
+      },
+    });
+    await expect(packing).rejects.toBe(reason);
+    const counted = await recount(db);
+    expect(counted.objects).toBeGreaterThan(live.length + 1); // it stopped midway...
+    expect(counted.objects).toBeLessThan(2001); // ...after deleting some
+    await expectExactStats(s, db);
+    // What it deleted, a snapshot from before the pack can no longer read: it hears so.
+    expect(await s.sync(all)).toMatchObject({ reset: true });
+    expect((await s.sync(half)).reset).toBeUndefined();
+    expect((await s.load(live)).length).toBe(live.length);
+    await s.pack();
+    expect((await recount(db)).objects).toBe(live.length + 1);
+    await expectExactStats(s, db);
+    db.close();
+    await s.close();
+  });
+
+  it('stops when the storage is closed midway; reopened, the database is valid, its stats exact, and a pack finishes the job', async () => {
+    const { s, platform, name } = await fresh();
+    const { live } = await halfGarbage(s, 2000);
+    let closing: Promise<void> | undefined;
+    const packing = s.pack({
+      onProgress: (p) => {
+        if (p.phase === 'copy' && p.done > 0 && p.done < p.total) closing ??= s.close();
+      },
+    });
+    await expect(packing).rejects.toThrow(/closed/);
+    await closing;
+    const again = await IndexedDBStorage.open(name, platform);
+    const db = await connect(platform, name);
+    const counted = await recount(db);
+    expect(counted.objects).toBeGreaterThan(live.length + 1);
+    expect(counted.objects).toBeLessThan(2001);
+    await expectExactStats(again, db);
+    await again.pack();
+    expect((await recount(db)).objects).toBe(live.length + 1);
+    expect((await again.load(live)).length).toBe(live.length);
+    await expectExactStats(again, db);
+    db.close();
+    await again.close();
+  });
+});
+
+describe('MemoryStorage pack progress', () => {
+  it('reports mark, then copy, then done, once each', async () => {
+    const s = new MemoryStorage();
+    await halfGarbage(s, 10);
+    const seen: PackProgress[] = [];
+    await s.pack({ onProgress: (p) => seen.push(p) });
+    expect(seen).toEqual([
+      { phase: 'mark', done: 6, total: 6 },
+      { phase: 'copy', done: 11, total: 11 },
+      { phase: 'done', done: 1, total: 1 },
+    ]);
+  });
+});
+
+describe('IndexedDBStorage transactions', () => {
+  it('lists the tid an undoing transaction undoes, and no undoes key on the others', async () => {
+    const { s } = await fresh();
+    const first = await put(s, rec(ROOT_OID, [], 1));
+    const { tid } = await s.sync(0);
+    await s.commit({ baseTid: tid, records: [rec(ROOT_OID, [], 2)], undoes: first, note: 'undo' });
+    const [undoing, undone] = await s.transactions();
+    expect(undoing).toMatchObject({ undoes: first, note: 'undo' });
+    expect(undone).not.toHaveProperty('undoes');
+    await s.close();
+  });
 });

@@ -18,6 +18,9 @@
  * issued at once in one transaction: ranges over runs of consecutive oids, a cursor for a lone oid
  * (indexeddb-newest.ts). The stored form is the one earlier versions wrote.
  *
+ * Pack runs beside loads and commits (indexeddb-pack.ts): a mark in short readonly transactions,
+ * then deletions in chunks of short readwrite ones, each keeping the meta exact.
+ *
  * A commit's client-made `txnId` is stored with its transaction and indexed, and pack never removes
  * transactions: a resent commit is answered with its first tid however late it arrives, after any
  * pack or reopen.
@@ -47,8 +50,8 @@ import {
   type MetaState,
   type StoredTransaction,
 } from './indexeddb-commit.js';
+import { packIncrementally } from './indexeddb-pack.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
-import { markFromRootAsync } from './reachability.js';
 import type { PackRun } from './pack-run.js';
 import { StorageCore } from './storage-core.js';
 import { checkLoad, checkOidCount, checkOid, checkTid, packedMessage } from './commit-checks.js';
@@ -248,77 +251,18 @@ export class IndexedDBStorage extends StorageCore implements Storage {
       .then((meta) => (meta ?? FRESH).lastTid);
   }
 
+  /** Marks, then deletes in chunks, beside loads and commits (indexeddb-pack.ts). */
   protected packNow(keepTid: Tid | undefined, run: PackRun): Promise<PackResult> {
-    run.check();
-    const tx = this.begin((db) =>
-      db.transaction(['records', 'meta'], 'readwrite', { durability: 'strict' }),
-    );
-    return runWrite(
-      tx,
-      async (writes) => {
-        const meta = (await tx.objectStore('meta').get('state')) ?? { ...FRESH };
-        const keep = keepTid ?? meta.lastTid;
-        const records = tx.objectStore('records');
-        const bytesBefore = meta.bytes;
-        // Mark: the revisions each reachable object still needs, from the root over their refs.
-        const needed = new Set<string>();
-        const { live } = await markFromRootAsync(async (oids) => {
-          const found = new Map<number, number[]>();
-          const revisions = async (oid: number): Promise<void> => {
-            let cursor = await records.openCursor(this.range(oid), 'prev');
-            if (cursor === null) return;
-            const refs: number[] = [];
-            found.set(oid, refs);
-            while (cursor !== null) {
-              needed.add(`${oid}:${cursor.key[1]}`);
-              refs.push(...cursor.value.refs);
-              if (cursor.key[1] <= keep) break;
-              cursor = await cursor.continue();
-            }
-          };
-          await Promise.all(oids.map(revisions));
-          return found;
-        });
-        // Sweep every revision not needed.
-        let revisionsRemoved = 0;
-        let bytes = 0;
-        const removedOids = new Set<number>();
-        for (
-          let cursor = await records.openCursor();
-          cursor !== null;
-          cursor = await cursor.continue()
-        ) {
-          const [oid, tid] = cursor.key;
-          if (needed.has(`${oid}:${tid}`)) {
-            bytes += cursor.value.state.byteLength;
-            continue;
-          }
-          if (!live.has(oid)) removedOids.add(oid);
-          revisionsRemoved++;
-          writes.push(cursor.delete());
-        }
-        const time = Date.now();
-        Object.assign(meta, {
-          bytes,
-          garbageBytes: 0,
-          objects: live.size,
-          lastPack: time,
-          // The floor never goes down: an earlier pack may have removed revisions older than
-          // this `keep` (a pin that came late asks to keep more than is left), and a snapshot
-          // below the floor must hear ReadConflictError, not that its objects do not exist.
-          floor: Math.max(meta.floor, Math.min(keep, meta.lastTid)),
-        });
-        writes.push(tx.objectStore('meta').put(meta, 'state'));
-        return {
-          objectsRemoved: removedOids.size,
-          revisionsRemoved,
-          bytesBefore,
-          bytesAfter: bytes,
-          time,
-        };
+    return packIncrementally(
+      {
+        begin: (mode, durability = 'strict') =>
+          unwrap(
+            this.begin((db) => db.transaction(['records', 'txns', 'meta'], mode, { durability })),
+          ),
+        keys: this.keys,
       },
-      'packing the database',
-      'The pack was undone: every object and revision is still stored.',
+      keepTid,
+      run,
     );
   }
 

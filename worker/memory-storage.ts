@@ -138,6 +138,9 @@ export class MemoryStorage extends StorageCore implements Storage {
       }
       return found;
     });
+    // One report per phase, forced: the pack runs in one go, so each phase is done at once.
+    run.progress('mark', live.size, live.size, true);
+    const total = this.objects.size;
     let objectsRemoved = 0;
     let revisionsRemoved = 0;
     for (const [oid, entry] of this.objects) {
@@ -154,6 +157,7 @@ export class MemoryStorage extends StorageCore implements Storage {
         entry.truncated = true;
       }
     }
+    run.progress('copy', total, total, true);
     this.lastPack = Date.now();
     return {
       objectsRemoved,
