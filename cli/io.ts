@@ -17,6 +17,10 @@ export interface Output {
   write(text: string): unknown;
   /** True when a person watches it: only then does a command draw progress on it. */
   isTTY?: boolean;
+  /** A Node stream's: true while its buffer is full (the reader is slower than the writer). */
+  readonly writableNeedDrain?: boolean;
+  /** A Node stream's: `once('drain', …)` fires when its buffer has room again. */
+  once?(event: 'drain', listener: () => void): unknown;
 }
 
 /** The two streams of a run. */
@@ -52,6 +56,17 @@ export class CommandFailure extends ShelfError {
 /** Writes one line (a newline is added). */
 export function writeLine(out: Output, text = ''): void {
   out.write(`${text}\n`);
+}
+
+/**
+ * Waits until `out` has room again, if its buffer is full: a command that streams (dump) calls it
+ * between batches, so a slow reader (a pipe into `gzip`, a slow disk) holds back the reading of the
+ * database instead of piling its output up in memory.
+ */
+export async function roomIn(out: Output): Promise<void> {
+  if (out.writableNeedDrain !== true || out.once === undefined) return;
+  const once = out.once.bind(out);
+  await new Promise<void>((resolve) => once('drain', resolve));
 }
 
 /** Writes `value` as one JSON document on one line. */

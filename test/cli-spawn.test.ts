@@ -3,13 +3,14 @@
  * (rolldown, ESM), run by `node` on real databases — the process's exit code, its streams, and the
  * lock held by another process (this test's). e2e/installed.spec.ts runs the packed dist/cli.js.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'rolldown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/index.js';
+import { CLASSES, Todo } from './fixtures.js';
 import { flipFirstTransactionByte, makeTodoDatabase, type TodoDatabase } from './cli-fixture.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-cli-spawn-'));
@@ -76,5 +77,31 @@ describe('the shelfdb executable', () => {
     const run = shelfdb(cli, ['verify', path]);
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/problems? found/);
+  });
+
+  it('ends quietly with exit 0 when its reader goes away mid-dump (a pipe into head)', async () => {
+    const path = join(scratch, 'many');
+    const db = await openDatabase('many', { storage: 'file', path, classes: CLASSES });
+    const conn = db.open();
+    const todos = Array.from({ length: 3000 }, (_, i) =>
+      Object.assign(new Todo(), { title: `todo ${i} `.repeat(20) }),
+    );
+    (await conn.root()).set('todos', todos);
+    await conn.commit();
+    await db.close();
+
+    const child = spawn(process.execPath, [cli, 'dump', path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    // Like `| head -1`: read the first chunk, then close the pipe.
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+    // The lock it left names a process that is gone: the next open takes it over.
+    expect(shelfdb(cli, ['info', path]).status).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/index.js';
+import { main } from '../cli/main.js';
 import { cli, makeTodoDatabase, type TodoDatabase } from './cli-fixture.js';
 import { CLASSES, Todo } from './fixtures.js';
 
@@ -269,5 +270,46 @@ describe('shelfdb undo', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('there is no transaction 99');
     expect((await cli(['undo', t.path, 'last'])).code).toBe(2);
+  });
+});
+
+describe('shelfdb dump into a slow reader', () => {
+  it('waits for room in stdout between batches instead of piling the database up in memory', async () => {
+    const path = join(scratch, 'many');
+    const db = await openDatabase('many', { storage: 'file', path, classes: CLASSES });
+    const conn = db.open();
+    const todos = Array.from({ length: 1100 }, (_, i) =>
+      Object.assign(new Todo(), { title: `t${i}` }),
+    );
+    (await conn.root()).set('todos', todos);
+    await conn.commit();
+    await db.close();
+
+    // A stdout whose buffer is full after every write, and has room again a turn after asked.
+    let full = false;
+    let writesSinceRoom = 0;
+    let mostWritesWhileFull = 0;
+    let lines = 0;
+    const stdout = {
+      write(text: string) {
+        lines += text.split('\n').length - 1;
+        if (full) mostWritesWhileFull = Math.max(mostWritesWhileFull, ++writesSinceRoom);
+        full = true;
+      },
+      get writableNeedDrain() {
+        return full;
+      },
+      once(_event: 'drain', listener: () => void) {
+        setImmediate(() => {
+          full = false;
+          writesSinceRoom = 0;
+          listener();
+        });
+      },
+    };
+    const code = await main(['dump', path], { stdout, stderr: { write: () => undefined } });
+    expect(code).toBe(0);
+    expect(lines).toBe(1101); // the root and every todo, once
+    expect(mostWritesWhileFull).toBeLessThanOrEqual(512); // one batch at most
   });
 });

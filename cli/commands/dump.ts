@@ -3,6 +3,9 @@
  * streamed: records are loaded a batch of oids at a time and written before the next batch, so the
  * database is never held in memory.
  *
+ * Between batches it waits for room in stdout (`roomIn`), so a slow reader never makes the output
+ * pile up in memory either.
+ *
  * Storage has no list of oids, so the dump walks the oid range from 0 (the root). It ends when it
  * has found as many objects as `stats().objects`, or past the highest oid any transaction in the
  * log wrote (found by streaming `transactions()`): oids handed out but never committed leave gaps,
@@ -10,7 +13,7 @@
  * counts is a problem of the database (exit 1, said on stderr), as is a record that does not
  * decode (shown with `damaged`).
  */
-import { EXIT, writeJson, writeLine, type ExitCode, type Streams } from '../io.js';
+import { EXIT, roomIn, writeJson, writeLine, type ExitCode, type Streams } from '../io.js';
 import { withDatabase } from '../open-path.js';
 import { Progress } from '../progress.js';
 import { RecordReader } from '../record-json.js';
@@ -40,6 +43,7 @@ export async function dump(path: string, streams: Streams): Promise<ExitCode> {
           found++;
         }
         progress.update(found, objects);
+        await roomIn(streams.stdout); // a slow reader holds the next batch back
       }
     } finally {
       progress.clear();

@@ -4,7 +4,7 @@
  * transactions come, so a long log is never held whole.
  */
 import type { TransactionInfo } from '../../src/shared/storage.js';
-import { EXIT, writeLine, type ExitCode, type Streams } from '../io.js';
+import { EXIT, roomIn, writeLine, type ExitCode, type Streams } from '../io.js';
 import { formatTransaction } from '../format.js';
 import { withDatabase } from '../open-path.js';
 
@@ -44,6 +44,7 @@ export async function log(
         writeLine(out, formatTransaction(txn, undone));
       }
       count++;
+      await roomIn(out); // a slow reader holds the next transactions back
     }
     if (options.json) out.write(count === 0 ? ']\n' : '\n]\n');
     else if (count === 0) writeLine(out, 'no transactions');
