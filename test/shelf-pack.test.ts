@@ -159,6 +159,31 @@ describe('ShelfStorage incremental pack', () => {
     await again.close();
   });
 
+  it('keeps an object a commit links again while pack marks, though no kept snapshot reached it (the write barrier)', async () => {
+    const dir = new MemoryBlockDirectory();
+    const s = await ShelfStorage.open(dir, { segmentSize: 512, packSliceMs: 0 });
+    const oids = await s.newOids(20);
+    const x = oids[19] as number;
+    let tid = await s.commit({
+      baseTid: 0,
+      records: [rec(0, 0, oids), ...oids.map((o) => rec(o, o, []))],
+    });
+    const rootTid = await s.commit({ baseTid: tid, records: [rec(0, 1, oids.slice(0, 19), tid)] });
+    tid = rootTid; // x is unreachable now; a client still holds it from an older snapshot
+    let linked: Promise<number> | undefined;
+    await s.pack({
+      onProgress: ({ phase }) => {
+        if (phase === 'mark' && linked === undefined) {
+          linked = s.commit({ baseTid: tid, records: [rec(0, 2, oids, rootTid)] });
+        }
+      },
+    });
+    expect(await linked).toBe(tid + 1);
+    expect((await s.load([x])).map((r) => valueOf(r.state))).toEqual([x]);
+    expect((await s.verify()).problems).toEqual([]);
+    await s.close();
+  });
+
   it('stops at its next step when aborted: rejects with the reason, the database valid, and a later pack finishes the job', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 60 }), async (stopAt) => {

@@ -10,10 +10,12 @@
  *
  * Commits are the write barrier: while a pack runs, ShelfStorage hands the refs of every record
  * it writes to `reached` (their own revisions are in the active segment, which this pack never
- * touches). An object that a commit during the pack makes reachable again is marked so, whatever
- * the walk had already passed. The walk reads each object's revisions when it visits it, from the
- * index as it is then; a commit that lands after the visit only adds revisions to the active
- * segment, and its `prev` points to a revision the visit marked (or a newer one).
+ * touches). A client can only link objects it reached in some snapshot, and every snapshot from
+ * `keep` on is covered by the walk; the barrier also saves an object linked again from a reference
+ * the app kept in memory since an older snapshot, as long as its segment is not compacted yet
+ * (ZODB has the same window; after it, the link dangles and `verify` reports it). The walk reads
+ * each object's revisions when it visits it, from the index as it is then; a commit that lands
+ * after the visit only adds revisions to the active segment.
  */
 import { ROOT_OID, type Tid } from '../src/shared/storage.js';
 import { PREV_PACKED, segmentOf, type DecodedRecord } from './shelf-format.js';
