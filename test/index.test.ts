@@ -7,6 +7,7 @@ it('exports the public API of API.md, and nothing else by accident', () => {
       'openDatabase',
       'Database',
       'BusyEvent',
+      'PackEvent',
       'DatabaseErrorEvent',
       'Connection',
       'ChangeEvent',

@@ -215,6 +215,8 @@ export interface TransactionMetadata {
   meta: Record<string, unknown>;
   /** The committing client's id for the transaction (see CommitRequest.txnId). */
   txnId?: string;
+  /** The tid of the transaction this one undid (see CommitRequest.undoes). */
+  undoes?: number;
 }
 
 export interface EntryInput {
