@@ -634,3 +634,19 @@ describe('IndexedDBStorage transactions', () => {
     await s.close();
   });
 });
+
+describe('IndexedDBStorage pack, aborted without a reason', () => {
+  it('rejects with the signal’s own AbortError, not a storage failure', async () => {
+    const { s } = await fresh();
+    await halfGarbage(s, 500);
+    const stop = new AbortController();
+    const packing = s.pack({ signal: stop.signal, onProgress: () => stop.abort() });
+    const error: unknown = await packing.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    expect(error).toBe(stop.signal.reason);
+    expect(error).toBeInstanceOf(DOMException);
+    await s.close();
+  });
+});

@@ -25,7 +25,7 @@
 import type { PackResult, Tid } from '../src/shared/storage.js';
 import { FRESH, MAX_TID, type MetaState, type StoredTransaction } from './indexeddb-commit.js';
 import { requested, type StoredValue } from './indexeddb-newest.js';
-import { runWrite } from './indexeddb-writes.js';
+import { mapError, runWrite } from './indexeddb-writes.js';
 import { SLICE_MS, type PackRun } from './pack-run.js';
 import { IncrementalMark, type RefsFound } from './reachability.js';
 
@@ -77,11 +77,21 @@ export async function packIncrementally(
 ): Promise<PackResult> {
   run.check();
   const pack = new Pack(db, run, tuning);
-  const start = await pack.begin();
-  const keep = Math.min(keepTid ?? start.lastTid, start.lastTid);
-  await pack.mark(keep);
-  const removed = await pack.sweep(keep);
-  return pack.finish(keep, start.bytes, removed);
+  try {
+    const start = await pack.begin();
+    const keep = Math.min(keepTid ?? start.lastTid, start.lastTid);
+    await pack.mark(keep);
+    const removed = await pack.sweep(keep);
+    return await pack.finish(keep, start.bytes, removed);
+  } catch (error) {
+    // The signal's reason as it is (an abort() without one gives a DOMException, not a failure).
+    if (run.signal?.aborted === true && error === run.signal.reason) throw error;
+    throw mapError(
+      error,
+      'packing the database',
+      'The pack stopped; what it deleted before is consistent with the stats, and the database is valid. Pack again to finish.',
+    );
+  }
 }
 
 class Pack {
