@@ -90,16 +90,17 @@ function heard() {
   return { seen, onProgress: (p: PackProgress) => void seen.push({ ...p }) };
 }
 
-/** What every heard sequence must be: well-formed reports, marking upwards, ending with 'done'. */
+/**
+ * What every heard sequence must be: well-formed reports, some of marking (SteppedStorage's, and
+ * whatever the storage's own pack reports after them), ending with 'done'.
+ */
 function expectFinished(seen: PackProgress[]): void {
   expect(seen.at(-1)).toEqual({ phase: 'done', done: 1, total: 1 });
-  const marks = seen.filter((p) => p.phase === 'mark');
-  expect(marks.length).toBeGreaterThan(0);
-  expect(marks.at(-1)).toEqual({ phase: 'mark', done: STEPS, total: STEPS });
-  for (let i = 1; i < marks.length; i++) {
-    expect((marks[i] as PackProgress).done).toBeGreaterThanOrEqual(
-      (marks[i - 1] as PackProgress).done,
-    );
+  expect(seen.some((p) => p.phase === 'mark')).toBe(true);
+  for (const p of seen) {
+    expect(['mark', 'copy', 'done']).toContain(p.phase);
+    expect(p.done).toBeGreaterThanOrEqual(0);
+    expect(p.total).toBeGreaterThanOrEqual(0);
   }
 }
 

@@ -57,7 +57,7 @@ import type {
   StorageStats,
   Tid,
 } from '../src/shared/storage.js';
-import { TabCalls, encodeResult } from './tab-calls.js';
+import { TabCalls, type CallMessage } from './tab-calls.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
 import { TabServing } from './tab-serving.js';
 
@@ -379,24 +379,7 @@ export class TabRouter extends ForwardingStorage {
       this.ignoredMessages++;
       return;
     }
-    const { id, method, args, from } = message;
-    this.serving.watch(from);
-    this.serving.track(this.serving.serve(from, method, args)).then(
-      (value) =>
-        this.serving.answer(from, {
-          v: PROTOCOL_VERSION,
-          type: 'result',
-          id,
-          value: encodeResult(method, value),
-        }),
-      (error: unknown) =>
-        this.serving.answer(from, {
-          v: PROTOCOL_VERSION,
-          type: 'error',
-          id,
-          error: errorToWire(error),
-        }),
-    );
+    this.serving.serveCall(message as CallMessage & { from: string });
   }
 
   /** Narrows a message; one that does not parse is ignored and counted, never acted on. */

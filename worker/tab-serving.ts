@@ -15,7 +15,7 @@
  * last batch before the answer. Progress is not broadcast to every tab: only the callers asked for
  * it, and a tab with no pack call pays nothing for another's.
  */
-import { DatabaseClosedError, ShelfError } from '../src/shared/errors.js';
+import { DatabaseClosedError, ShelfError, errorToWire } from '../src/shared/errors.js';
 import { SharedPack } from '../src/shared/forwarding-storage.js';
 import {
   PROTOCOL_VERSION,
@@ -27,6 +27,7 @@ import type { StorageMethod } from '../src/shared/storage-calls.js';
 import type { PackOptions, PackResult, Storage, Tid } from '../src/shared/storage.js';
 import { checkCall } from './call-checks.js';
 import { PinGathering } from './pin-gathering.js';
+import { encodeResult, type CallMessage } from './tab-calls.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
 import { TabPins } from './tab-pins.js';
 import { ProgressBatch } from './tab-progress-batch.js';
@@ -136,6 +137,23 @@ export class TabServing {
     const done = (): void => void this.running.delete(work);
     work.then(done, done);
     return work;
+  }
+
+  /** Runs a call from another tab and answers it on that tab's channel, whatever it does. */
+  serveCall(message: CallMessage & { from: string }): void {
+    const { id, method, args, from } = message;
+    this.watch(from);
+    this.track(this.serve(from, method, args)).then(
+      (value) =>
+        this.answer(from, {
+          v: PROTOCOL_VERSION,
+          type: 'result',
+          id,
+          value: encodeResult(method, value),
+        }),
+      (error: unknown) =>
+        this.answer(from, { v: PROTOCOL_VERSION, type: 'error', id, error: errorToWire(error) }),
+    );
   }
 
   /** Runs a call that crossed a channel (encoded arguments), after checking its arguments. */
