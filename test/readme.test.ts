@@ -36,3 +36,40 @@ it('runs the README example as written', async () => {
   expect(txn?.note).toBe('first todo');
   await db.close();
 });
+
+it('runs the README example of undo, time travel and pack as written', async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const example = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].find((m) =>
+    m[1]?.includes('db.undo('),
+  )?.[1];
+  expect(example, 'README has a ```ts example of db.undo').toBeDefined();
+  const js = ts.transpileModule(example as string, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  const body = js.replace(
+    /import\s*\{([^}]*)\}\s*from\s*'shelfdb';/,
+    (_, names: string) => `const {${names}} = shelfdb;`,
+  );
+  expect(body).not.toMatch(/\bimport\b/);
+  const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+    ...args: string[]
+  ) => (lib: typeof shelfdb) => Promise<{ db: shelfdb.Database; result: shelfdb.PackResult }>;
+  const run = new AsyncFunction(
+    'shelfdb',
+    `${body}\nreturn { db, result: { bytesBefore, bytesAfter } };`,
+  );
+  const printed: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    printed.push(args.join(' '));
+  });
+  const { db, result } = await run(shelfdb).finally(() => log.mockRestore());
+  expect(printed[0]).toBe('Groceries');
+  expect(printed.at(-1)).toBe('pack done');
+  expect(result.bytesAfter).toBeLessThan(result.bytesBefore);
+  const conn = db.open();
+  expect((await conn.root()).get('title')).toBe('Groceries');
+  const [undo] = await db.storage.transactions({ limit: 1 });
+  expect(undo?.note).toBe('undo the mistake');
+  expect(undo?.undoes).toBe(3);
+  await db.close();
+});
