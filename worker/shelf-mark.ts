@@ -18,7 +18,7 @@
  * after the visit only adds revisions to the active segment.
  */
 import { ROOT_OID, type Tid } from '../src/shared/storage.js';
-import { PREV_PACKED, segmentOf, type DecodedRecord } from './shelf-format.js';
+import { PREV_PACKED, offsetOf, segmentOf, type DecodedRecord } from './shelf-format.js';
 import type { PackRun } from './pack-run.js';
 
 /** What marking needs of the storage. */
@@ -36,8 +36,11 @@ export class Marking {
   private readonly seen = new Set<number>([ROOT_OID]);
   /** Reached, not yet visited. */
   private readonly gray: number[] = [ROOT_OID];
-  /** Positions of the needed revisions that lie in the segments being packed. */
-  readonly kept = new Set<number>();
+  /**
+   * The needed revisions that lie in the segments being packed: segment → offsets (small integers,
+   * which a Set holds without a heap number each, unlike whole positions).
+   */
+  private readonly kept = new Map<number, Set<number>>();
   /** Oids visited. */
   visited = 0;
 
@@ -55,6 +58,11 @@ export class Marking {
       this.seen.add(oid);
       this.gray.push(oid);
     }
+  }
+
+  /** Whether the revision at `pos` (in a segment being packed) is needed. */
+  isKept(pos: number): boolean {
+    return this.kept.get(segmentOf(pos))?.has(offsetOf(pos)) ?? false;
   }
 
   /** Oids reached and not yet visited. */
@@ -84,7 +92,12 @@ export class Marking {
     let pos = source.index.get(oid);
     while (pos > PREV_PACKED) {
       const record = source.readRecord(pos, oid);
-      if (this.old.has(segmentOf(pos))) this.kept.add(pos);
+      const n = segmentOf(pos);
+      if (this.old.has(n)) {
+        let offsets = this.kept.get(n);
+        if (offsets === undefined) this.kept.set(n, (offsets = new Set()));
+        offsets.add(offsetOf(pos));
+      }
       this.reached(record.refs);
       if (record.tid <= this.keep) break;
       pos = source.log.followPrev(record.prev);

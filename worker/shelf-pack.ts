@@ -162,8 +162,7 @@ class Compaction {
         continue;
       }
       for (const r of decodeEntry(bytes).records) {
-        if (!this.marking.kept.has(pos + r.offset))
-          garbage += recordLength(bytes.subarray(r.offset));
+        if (!this.marking.isKept(pos + r.offset)) garbage += recordLength(bytes.subarray(r.offset));
       }
     }
     return garbage;
@@ -181,7 +180,7 @@ class Compaction {
       const keptFrom: number[] = [];
       for (const r of records) {
         const from = pos + r.offset;
-        if (!this.marking.kept.has(from)) {
+        if (!this.marking.isKept(from)) {
           this.dropped.push([r.oid, from]);
           continue;
         }
