@@ -18,8 +18,7 @@
  * Snapshot) and refuses every write (read-only.ts says how).
  */
 import { DatabaseClosedError, GhostError, ShelfError } from './shared/errors.js';
-import type { Invalidation, Storage, Tid } from './shared/storage.js';
-import { ROOT_OID } from './shared/storage.js';
+import type { Invalidation, Tid } from './shared/storage.js';
 import { Cache } from './cache.js';
 import { runTransaction, splitTransactOptions, type TransactOptions } from './transact.js';
 import type { CommitOptions } from './pending-commit.js';
@@ -30,30 +29,9 @@ import { CallQueue } from './call-queue.js';
 import { ChangeEvent, CommitEvent, ConnectionErrorEvent, StaleEvent } from './events.js';
 import { readOnlyError, refuseChange } from './read-only.js';
 import { metaOf, Persistent, type Jar } from './persistent.js';
-import { PersistentDict } from './persistent-dict.js';
-import type { ClassRegistry } from './registry.js';
-import type { Serializer } from './serialize.js';
-
-/** What a Connection needs from its Database. */
-export interface ConnectionHost {
-  readonly storage: Storage;
-  readonly registry: ClassRegistry;
-  readonly serializer: Serializer;
-  readonly cacheSize: number;
-  readonly cacheBytes: number;
-  /** Fresh oids from the database's pool, synchronously, or undefined if it holds fewer. */
-  takeOids(count: number): number[] | undefined;
-  /** Refills the pool so that `takeOids(count)` succeeds. */
-  reserveOids(count: number): Promise<void>;
-  /** A connection closed itself. */
-  forget(conn: Connection): void;
-  /** A connection's snapshot moved (or appeared). */
-  snapshotMoved(): void;
-  /** Before a connection learns its first snapshot: pins a tid at or below it (see Database). */
-  holdSnapshot(conn: Connection): Promise<void>;
-  /** A connection committed a transaction. */
-  committed(): void;
-}
+import type { PersistentDict } from './persistent-dict.js';
+import type { ConnectionHost } from './connection-host.js';
+import { findRoot, noRootError } from './root.js';
 
 const closedError = (): DatabaseClosedError =>
   new DatabaseClosedError(
@@ -151,19 +129,8 @@ export class Connection extends EventTarget implements Jar {
   // ─── reading ──────────────────────────────────────────────────────────────
 
   /** The root object, a loaded PersistentDict, created by the first connection that asks. */
-  async root(): Promise<PersistentDict> {
-    for (;;) {
-      const root = await this.get(ROOT_OID);
-      if (root !== undefined) {
-        if (!(root instanceof PersistentDict)) {
-          throw new ShelfError(
-            `The root object (oid 0) is a ${metaOf(root).className}, not a PersistentDict: this storage was not written by shelfdb's Connection.`,
-          );
-        }
-        return root;
-      }
-      await this.createRoot();
-    }
+  root(): Promise<PersistentDict> {
+    return findRoot({ get: (oid) => this.get(oid), create: () => this.createRoot() });
   }
 
   /**
@@ -471,13 +438,7 @@ export class Connection extends EventTarget implements Jar {
 
   /** Makes the root PersistentDict (oid 0) if nobody has; losing the race is fine. */
   private createRoot(): Promise<void> {
-    if (this.at !== undefined) {
-      return Promise.reject(
-        new ShelfError(
-          `The root object did not exist yet at tid ${this.at}: this read-only connection (db.open({ at: ${this.at} })) has nothing to read. Open it at a later tid.`,
-        ),
-      );
-    }
+    if (this.at !== undefined) return Promise.reject(noRootError(this.at));
     return this.serialize(() => this.committer.createRoot());
   }
 

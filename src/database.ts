@@ -13,7 +13,8 @@ import type {
   TransactionInfo,
   VerifyReport,
 } from './shared/storage.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection } from './connection.js';
+import type { ConnectionHost } from './connection-host.js';
 import { BusyEvent, ConnectionErrorEvent, DatabaseErrorEvent, PackEvent } from './events.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
@@ -23,6 +24,9 @@ import { PersistentList } from './persistent-list.js';
 import { PersistentSet } from './persistent-set.js';
 import { BTree, BTreeNode } from './btree.js';
 import { undoTransaction, type UndoOptions } from './undo.js';
+import { AutoPack, checkAutoPackOptions, type AutoPackSettings } from './auto-pack.js';
+import { SnapshotPins } from './snapshot-pins.js';
+import { transactionPages } from './transaction-pages.js';
 
 /** Options of `db.open(options)`. */
 export interface OpenConnectionOptions {
@@ -58,9 +62,6 @@ export interface DatabaseOptions {
   };
 }
 
-/** How often autoPack looks at the storage's stats, at most. */
-const AUTO_PACK_INTERVAL_MS = 5_000;
-
 /**
  * shelfdb's own classes, under the names they are stored with: literal strings, never `.name`, so
  * that every build of shelfdb (minified or not) stores and finds the same names.
@@ -86,27 +87,13 @@ const MAX_OID_BLOCK = 65_536;
 export function checkDatabaseOptions(options: DatabaseOptions): {
   cacheSize: number;
   cacheBytes: number;
-  autoPack: { garbageRatio: number; minBytes: number } | undefined;
+  autoPack: AutoPackSettings | undefined;
   registry: ClassRegistry;
 } {
   const cacheSize = checkPositiveInteger('cacheSize', options.cacheSize ?? 10_000);
   const cacheBytes = checkPositiveInteger('cacheBytes', options.cacheBytes ?? 64 << 20);
   const registry = makeRegistry(options.classes);
-  if (options.autoPack === undefined) {
-    return { cacheSize, cacheBytes, autoPack: undefined, registry };
-  }
-  const { garbageRatio, minBytes = 1 << 20 } = options.autoPack;
-  if (typeof garbageRatio !== 'number' || !(garbageRatio > 0 && garbageRatio < 1)) {
-    throw new RangeError(
-      `autoPack.garbageRatio must be a number between 0 and 1, got ${String(garbageRatio)}.`,
-    );
-  }
-  if (typeof minBytes !== 'number' || !(minBytes >= 0)) {
-    throw new RangeError(
-      `autoPack.minBytes must be a non-negative number, got ${String(minBytes)}.`,
-    );
-  }
-  return { cacheSize, cacheBytes, autoPack: { garbageRatio, minBytes }, registry };
+  return { cacheSize, cacheBytes, autoPack: checkAutoPackOptions(options.autoPack), registry };
 }
 
 /**
@@ -170,22 +157,10 @@ export class Database extends EventTarget implements ConnectionHost {
   /** Ends the subscription to the storage's background errors. */
   private readonly unsubscribeErrors: () => void;
   private closing: Promise<void> | undefined;
-  /** When to pack by itself (see DatabaseOptions.autoPack). */
-  private readonly autoPack: { garbageRatio: number; minBytes: number } | undefined;
-  /** A stats check for autoPack is scheduled or running. */
-  private autoPackPending = false;
-  private autoPackTimer: ReturnType<typeof setTimeout> | undefined;
-  /** This page's id among the holders of snapshot pins. */
-  private readonly id = Math.random().toString(36).slice(2);
-  /** The oldest snapshot last pinned in the storage. */
-  private pinned: Tid | undefined;
-  private pinTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The last pin call sent: settles (never rejects) once the storage has taken or refused it. */
-  private pinSent: Promise<void> = Promise.resolve();
-  /** The newest tid this page has heard of: no sync answers with an older one. */
-  private knownTid: Tid = 0;
-  /** Connections learning the newest tid, with the tid pinned for them meanwhile. */
-  private readonly starting = new Map<Connection, Tid>();
+  /** The automatic pack (see DatabaseOptions.autoPack); undefined without the option. */
+  private readonly autoPack: AutoPack | undefined;
+  /** The storage's pin of this page's oldest snapshot, which pack never packs past. */
+  private readonly pins: SnapshotPins;
   /** Removes the page listeners added by the constructor. */
   private detach: () => void = () => undefined;
 
@@ -198,11 +173,21 @@ export class Database extends EventTarget implements ConnectionHost {
     const checked = checkDatabaseOptions(options);
     this.cacheSize = checked.cacheSize;
     this.cacheBytes = checked.cacheBytes;
-    this.autoPack = checked.autoPack;
     this.storage = storage;
     this.registry = checked.registry;
+    const isClosing = (): boolean => this.closing !== undefined;
+    const failed = (error: unknown): void => void this.dispatchEvent(new DatabaseErrorEvent(error));
+    this.pins = new SnapshotPins({ storage, connections: this.connections, isClosing, failed });
+    if (checked.autoPack !== undefined) {
+      this.autoPack = new AutoPack(checked.autoPack, {
+        isClosing,
+        stats: () => this.storage.stats(),
+        pack: () => this.pack(),
+        failed,
+      });
+    }
     this.unsubscribe = storage.subscribe((invalidation) => {
-      this.knownTid = Math.max(this.knownTid, invalidation.tid);
+      this.pins.heard(invalidation.tid);
       for (const conn of this.connections) conn.receive(invalidation);
     });
     const errors = storage.subscribeErrors?.((error) =>
@@ -282,7 +267,7 @@ export class Database extends EventTarget implements ConnectionHost {
     const conn = new Connection(this, at);
     this.connections.add(conn);
     // A historical snapshot is known at once: pin it now, before its first load.
-    if (at !== undefined) this.snapshotMoved();
+    if (at !== undefined) this.pins.moved();
     return conn;
   }
 
@@ -313,8 +298,8 @@ export class Database extends EventTarget implements ConnectionHost {
     this.closing ??= (async () => {
       this.unsubscribe();
       this.detach();
-      if (this.pinTimer !== undefined) clearTimeout(this.pinTimer);
-      if (this.autoPackTimer !== undefined) clearTimeout(this.autoPackTimer);
+      this.pins.stop();
+      this.autoPack?.stop();
       for (const conn of [...this.connections]) conn.close();
       try {
         await this.storage.close();
@@ -360,7 +345,7 @@ export class Database extends EventTarget implements ConnectionHost {
    */
   async pack(options: { signal?: AbortSignal } = {}): Promise<PackResult> {
     this.checkOpen();
-    const keepTid = this.oldestSnapshot();
+    const keepTid = this.pins.oldest();
     return this.storage.pack({
       ...(keepTid === undefined ? {} : { keepTid }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -373,20 +358,7 @@ export class Database extends EventTarget implements ConnectionHost {
     options: { limit?: number; before?: Tid } = {},
   ): AsyncGenerator<TransactionInfo> {
     this.checkOpen();
-    let remaining = options.limit ?? Infinity;
-    let before = options.before;
-    while (remaining > 0) {
-      const page = await this.storage.transactions({
-        limit: Math.min(remaining, 100),
-        ...(before === undefined ? {} : { before }),
-      });
-      if (page.length === 0) return;
-      for (const txn of page) {
-        yield txn;
-        before = txn.tid;
-        if (--remaining <= 0) return;
-      }
-    }
+    yield* transactionPages(this.storage, options);
   }
 
   /** Asks the browser to keep this origin's storage. Resolves to whether it will. */
@@ -439,94 +411,31 @@ export class Database extends EventTarget implements ConnectionHost {
 
   /** @internal After a commit: with autoPack, look at the garbage soon (once per interval). */
   committed(): void {
-    if (this.autoPack === undefined || this.autoPackPending || this.closing !== undefined) return;
-    this.autoPackPending = true;
-    const { garbageRatio, minBytes } = this.autoPack;
-    this.autoPackTimer = setTimeout(() => {
-      void (async () => {
-        try {
-          if (this.closing !== undefined) return;
-          const stats = await this.storage.stats();
-          if (stats.garbageBytes >= minBytes && stats.garbageBytes >= garbageRatio * stats.bytes)
-            await this.pack();
-        } catch (error) {
-          this.dispatchEvent(new DatabaseErrorEvent(error));
-        } finally {
-          this.autoPackPending = false;
-        }
-      })();
-    }, AUTO_PACK_INTERVAL_MS);
-    // In Node, a pending check must not keep the process alive.
-    (this.autoPackTimer as { unref?: () => void }).unref?.();
+    this.autoPack?.committed();
   }
 
   /** @internal */
   forget(conn: Connection): void {
     this.connections.delete(conn);
-    this.starting.delete(conn);
-    this.snapshotMoved();
+    this.pins.forget(conn);
   }
 
   /**
-   * @internal Called by a connection before it asks for the newest tid (its first snapshot).
-   * Between the storage answering and the connection's snapshot being pinned, pack (from any tab)
-   * could remove the revisions that snapshot reads. So a tid no newer than any answer (the newest
-   * this page has heard of) is pinned for the connection first, and this resolves once the pin has
-   * reached the storage. Only the first connection of a page pays a round trip: later ones start
-   * above a pin already held.
+   * @internal Called by a connection before it asks for the newest tid (its first snapshot): pins
+   * a tid no newer than any answer for it first, and resolves once the pin has reached the storage
+   * (see SnapshotPins.hold).
    */
-  async holdSnapshot(conn: Connection): Promise<void> {
-    if (this.closing !== undefined) return;
-    // Held even without pins: this page's own pack (keepTid) counts it.
-    if (!this.starting.has(conn)) this.starting.set(conn, this.knownTid);
-    this.snapshotMoved();
-    await this.pinSent;
+  holdSnapshot(conn: Connection): Promise<void> {
+    return this.pins.hold(conn);
   }
 
   /**
    * @internal Keeps the storage's pin of this page's oldest snapshot, which pack (run from any tab)
-   * never packs past. A pin may lag behind, never ahead: snapshots only move forward and a new
-   * connection is held at a tid at or below the one it starts at (`holdSnapshot`), so the pin is
-   * sent at once when it must go down and at most once a second when it may go up.
+   * never packs past: sent at once when it must go down, at most once a second when it may go up
+   * (see SnapshotPins).
    */
   snapshotMoved(): void {
-    if (this.closing !== undefined) return;
-    for (const conn of this.connections) {
-      const tid = conn.snapshotTid;
-      if (tid === undefined) continue;
-      this.starting.delete(conn); // it has its snapshot: that is what counts now
-      this.knownTid = Math.max(this.knownTid, tid);
-    }
-    const pin = this.storage.pin;
-    if (pin === undefined) return; // this page's pack (keepTid) is the only one
-    const oldest = this.oldestSnapshot();
-    const send = (): void => {
-      this.pinTimer = undefined;
-      const value = this.oldestSnapshot();
-      if (value === this.pinned) return;
-      this.pinned = value;
-      this.pinSent = pin.call(this.storage, this.id, value ?? null).then(
-        () => undefined,
-        (error: unknown) => {
-          this.pinned = undefined; // not pinned after all: the next move sends it again
-          if (error instanceof DatabaseClosedError) return; // closing: nothing to keep any more
-          this.dispatchEvent(new DatabaseErrorEvent(error));
-        },
-      );
-    };
-    if (oldest !== undefined && (this.pinned === undefined || oldest < this.pinned)) send();
-    else if (oldest !== this.pinned && this.pinTimer === undefined)
-      this.pinTimer = setTimeout(send, 1000);
-  }
-
-  /** The oldest snapshot of an open connection, or tid held for one learning its first. */
-  private oldestSnapshot(): Tid | undefined {
-    let oldest: Tid | undefined;
-    for (const conn of this.connections) {
-      const tid = conn.snapshotTid ?? this.starting.get(conn);
-      if (tid !== undefined && (oldest === undefined || tid < oldest)) oldest = tid;
-    }
-    return oldest;
+    this.pins.moved();
   }
 
   private checkOpen(): void {
