@@ -213,8 +213,10 @@ export abstract class ForwardingStorage implements Storage {
    * (`tellProgress`) and this side asks it to stop when the signal aborts (`abortPack`).
    */
   protected async sendPack(options: PackOptions): Promise<PackResult> {
-    const packId = `${this.packIdPrefix}:${++this.packCount}`;
     const { signal } = options;
+    // Abandoned while it waited for an earlier pack to stop: not sent at all.
+    signal?.throwIfAborted();
+    const packId = `${this.packIdPrefix}:${++this.packCount}`;
     const packCall = { onProgress: options.onProgress, aborted: false };
     this.packCalls.set(packId, packCall);
     const abort = (): void => {
