@@ -339,6 +339,31 @@ describe('pack abort across the links', () => {
     await closeAll();
   });
 
+  it('starts a pack asked for while an aborted one stops only after it, and never one abandoned meanwhile', async () => {
+    const storage = new SteppedStorage();
+    const { hub, routers, closeAll } = await tabs(storage, 2);
+    const b = routers[1] as TabRouter;
+    storage.hold();
+    const first = new AbortController();
+    const packing = b.pack({ signal: first.signal });
+    await until(() => storage.runs.length === 1, "the owner's pack to start");
+    first.abort();
+    await expect(packing).rejects.toMatchObject({ name: 'AbortError' });
+    // Asked for while the first still stops: it waits, and is abandoned before it could start.
+    const second = new AbortController();
+    const waiting = b.pack({ signal: second.signal });
+    second.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    storage.go();
+    await hub.idle();
+    const { seen, onProgress } = heard();
+    await b.pack({ onProgress });
+    expect(storage.runs).toHaveLength(2); // the first, and the last: never the abandoned one
+    expect((storage.runs[0] as PackRun).signal?.aborted).toBe(true);
+    expectFinished(seen);
+    await closeAll();
+  });
+
   it('rejects an already aborted signal at once and sends nothing', async () => {
     const storage = new SteppedStorage();
     const { routers, closeAll } = await tabs(storage, 2);
