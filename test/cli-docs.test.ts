@@ -1,8 +1,9 @@
 /**
- * docs/guide/command-line.md's examples run as written: every `$ npx shelfdb …` line of its ```sh
- * blocks, in order, on the databases the page describes (made by cli-fixture.ts), and the output
- * shown under it is what the command prints. Times and sizes are compared by their form only,
- * `…` in the page stands for any text, and the temp directory reads as `.`.
+ * docs/guide/command-line.md's and README.md's command line examples run as written: every
+ * `$ npx shelfdb …` line of their ```sh blocks, in order, on the databases the guide describes
+ * (made by cli-fixture.ts), and the output shown under each is what the command prints. Times
+ * and sizes are compared by their form only, `…` in a page stands for any text, and the temp
+ * directory reads as `.`.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,34 +62,45 @@ function pattern(line: string): RegExp {
   return new RegExp(`^${parts.join('.*')}$`);
 }
 
-describe('docs/guide/command-line.md', () => {
-  it('prints what the page shows for every shelfdb command in it', async () => {
-    const page = readFileSync(new URL('../docs/guide/command-line.md', import.meta.url), 'utf8');
-    const steps = stepsOf(page);
-    expect(steps.length).toBeGreaterThan(10);
-    await makeNotesDatabase(join(scratch, 'notes-db'));
-    await makeCrashedDamagedDatabase(join(scratch, 'ledger'));
-    const local = (text: string): string => text.replaceAll(`${scratch}/`, './');
-    for (const step of steps) {
-      const [program, ...rest] = step.args;
-      if (program === 'cp') {
-        cpSync(join(scratch, rest[1] as string), join(scratch, rest[2] as string), {
-          recursive: true,
-        });
-        continue;
-      }
-      expect(step.args.slice(0, 2), step.line).toEqual(['npx', 'shelfdb']);
-      const args = step.args.slice(2).map((a) => (a.startsWith('./') ? join(scratch, a) : a));
-      const run = await cli(args);
-      const printed = local(run.stdout + run.stderr)
-        .split('\n')
-        .filter((l) => l !== '');
-      expect(printed.length, `${step.line}\n${printed.join('\n')}`).toBe(step.expected.length);
-      step.expected.forEach((line, i) => {
-        expect(normalize(printed[i] ?? ''), `${step.line}\n${printed.join('\n')}`).toMatch(
-          pattern(line),
-        );
-      });
+/**
+ * Runs `file`'s shelfdb lines in order in a fresh directory holding the guide's notes database
+ * (`./notes-db`) and its damaged ledger (`./ledger`); returns how many ran.
+ */
+async function runExamples(file: string): Promise<number> {
+  const page = readFileSync(new URL(file, import.meta.url), 'utf8');
+  const dir = mkdtempSync(join(scratch, 'page-'));
+  await makeNotesDatabase(join(dir, 'notes-db'));
+  await makeCrashedDamagedDatabase(join(dir, 'ledger'));
+  const local = (text: string): string => text.replaceAll(`${dir}/`, './');
+  const steps = stepsOf(page);
+  for (const step of steps) {
+    const [program, ...rest] = step.args;
+    if (program === 'cp') {
+      cpSync(join(dir, rest[1] as string), join(dir, rest[2] as string), { recursive: true });
+      continue;
     }
+    expect(step.args.slice(0, 2), step.line).toEqual(['npx', 'shelfdb']);
+    const args = step.args.slice(2).map((a) => (a.startsWith('./') ? join(dir, a) : a));
+    const run = await cli(args);
+    const printed = local(run.stdout + run.stderr)
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(printed.length, `${step.line}\n${printed.join('\n')}`).toBe(step.expected.length);
+    step.expected.forEach((line, i) => {
+      expect(normalize(printed[i] ?? ''), `${step.line}\n${printed.join('\n')}`).toMatch(
+        pattern(line),
+      );
+    });
+  }
+  return steps.length;
+}
+
+describe('the command line examples of the docs', () => {
+  it('docs/guide/command-line.md: every shelfdb command in it prints what the page shows', async () => {
+    expect(await runExamples('../docs/guide/command-line.md')).toBeGreaterThan(10);
+  });
+
+  it("README.md: its command line examples print what it shows, on the guide's notes database", async () => {
+    expect(await runExamples('../README.md')).toBeGreaterThanOrEqual(2);
   });
 });
