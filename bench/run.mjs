@@ -13,6 +13,7 @@ const benches = [
     'Persistent objects: construction, commit bookkeeping, shrink, reload',
     'bench/persistent-cost.mjs',
   ],
+  ['Pack: time, peak extra bytes, commit latency during a pack (issue 13)', 'bench/pack.mjs'],
 ];
 console.log(
   `shelfdb benchmarks — ${new Date().toISOString()} — Node ${process.version}${quick ? ' (quick)' : ''}\n`,

@@ -11,6 +11,7 @@ import { BTree, openDatabase } from 'shelfdb';
 import { fields, randomKeys } from './records.js';
 import { dexieSmall, idbSmall } from './peer-small.js';
 import { BATCH, heap, shelfBulk, shelfReads, shelfSmall, type Rec } from './shelf.js';
+import { packCases } from './pack-case.js';
 import { TabSync, type Tab } from './tab-sync.js';
 import { writeCases, type Case, type Result } from './write-cases.js';
 
@@ -35,6 +36,7 @@ function ask<T>(op: string, n = 0, keys?: number[]): Promise<T> {
 
 const cases: Record<string, Case> = {
   ...writeCases(ask),
+  ...packCases(ask),
 
   // Round trips to a worker, 1000 each, in µs per call: bare postMessage to the Worker, and over a
   // MessagePort; Comlink over such a port (what Comlink itself adds); and a shelfdb storage call

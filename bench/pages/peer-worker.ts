@@ -136,6 +136,40 @@ const ops: Record<string, (n: number) => Promise<unknown>> = {
     return performance.now() - t0;
   },
 
+  /**
+   * The pack case's peer: `n` rows in chunks of `importChunk(n)`, every other row deleted, then
+   * VACUUM (timed alone); the database's bytes (page_count × page_size) before and after it.
+   */
+  async 'sqlite.vacuum'(n) {
+    if (sqlite === undefined) await openSqlite();
+    const { db } = sqlite as NonNullable<typeof sqlite>;
+    db.exec('DELETE FROM t');
+    const chunk = importChunk(n);
+    const stmt = db.prepare('INSERT INTO t (id, data) VALUES (?, ?)');
+    for (let start = 1; start <= n; start += chunk) {
+      db.exec('BEGIN');
+      for (let i = start; i < Math.min(n + 1, start + chunk); i++) {
+        stmt.bind([i, JSON.stringify(fields(i))]).stepReset();
+      }
+      db.exec('COMMIT');
+    }
+    stmt.finalize();
+    db.exec('DELETE FROM t WHERE id % 2 = 1');
+    const bytes = (): number =>
+      (db.selectValue('PRAGMA page_count') as number) *
+      (db.selectValue('PRAGMA page_size') as number);
+    const bytesBefore = bytes();
+    const t0 = performance.now();
+    db.exec('VACUUM');
+    const ms = performance.now() - t0;
+    return {
+      ms,
+      bytesBefore,
+      bytesAfter: bytes(),
+      rows: db.selectValue('SELECT count(*) FROM t') as number,
+    };
+  },
+
   async 'sqlite.small'(n) {
     const { db } = sqlite as NonNullable<typeof sqlite>;
     const t0 = performance.now();
