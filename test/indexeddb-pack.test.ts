@@ -43,71 +43,81 @@ function reachableNow(graph: History): Set<number> {
   return reachable(now);
 }
 
+/** Time for a long test (a big database, many runs) on a machine shared by others. */
+const BIG = 60_000;
+
 const N = 16;
 
 describe('The incremental marker', () => {
-  it('marks everything reachable at the start and at the end when commits land between its steps, and nothing never reachable (property)', () => {
-    const node = fc.array(fc.nat({ max: N - 1 }), { maxLength: 3 });
-    fc.assert(
-      fc.property(
-        fc.array(fc.option(node, { nil: undefined }), { minLength: N, maxLength: N }),
-        // Commits: an object written with new refs, landing before mark step `at`.
-        fc.array(fc.record({ at: fc.nat({ max: 20 }), oid: fc.nat({ max: N - 1 }), refs: node }), {
-          maxLength: 12,
-        }),
-        fc.integer({ min: 1, max: 4 }),
-        (nodes, commits, batch) => {
-          const graph: History = new Map();
-          nodes.forEach((refs, oid) => refs !== undefined && graph.set(oid, [refs]));
-          const atStart = reachable(graph);
-          const mark = new IncrementalMark();
-          const shaded = new Set<number>();
-          const refsOf = (oids: number[]): RefsFound => {
-            const found = new Map<number, number[]>();
-            for (const oid of oids) {
-              const versions = graph.get(oid);
-              if (versions !== undefined) found.set(oid, versions.flat());
+  it(
+    'marks everything reachable at the start and at the end when commits land between its steps, and nothing never reachable (property)',
+    () => {
+      const node = fc.array(fc.nat({ max: N - 1 }), { maxLength: 3 });
+      fc.assert(
+        fc.property(
+          fc.array(fc.option(node, { nil: undefined }), { minLength: N, maxLength: N }),
+          // Commits: an object written with new refs, landing before mark step `at`.
+          fc.array(
+            fc.record({ at: fc.nat({ max: 20 }), oid: fc.nat({ max: N - 1 }), refs: node }),
+            {
+              maxLength: 12,
+            },
+          ),
+          fc.integer({ min: 1, max: 4 }),
+          (nodes, commits, batch) => {
+            const graph: History = new Map();
+            nodes.forEach((refs, oid) => refs !== undefined && graph.set(oid, [refs]));
+            const atStart = reachable(graph);
+            const mark = new IncrementalMark();
+            const shaded = new Set<number>();
+            const refsOf = (oids: number[]): RefsFound => {
+              const found = new Map<number, number[]>();
+              for (const oid of oids) {
+                const versions = graph.get(oid);
+                if (versions !== undefined) found.set(oid, versions.flat());
+              }
+              return found;
+            };
+            const land = (step: number): void => {
+              for (const c of commits.filter((x) => x.at === step)) {
+                graph.set(c.oid, [...(graph.get(c.oid) ?? []), c.refs]);
+                mark.shade([c.oid, ...c.refs]); // the write barrier
+                for (const oid of [c.oid, ...c.refs]) shaded.add(oid);
+              }
+            };
+            // Asked oids are answered one step later: a commit lands between a read and its answer.
+            let pending: { oids: number[]; found: RefsFound } | undefined;
+            for (let step = 0; step <= 20 || !mark.done || pending !== undefined; step++) {
+              land(step);
+              if (pending !== undefined) mark.found(pending.oids, pending.found);
+              const oids = mark.take(batch);
+              pending = oids.length > 0 ? { oids, found: refsOf(oids) } : undefined;
             }
-            return found;
-          };
-          const land = (step: number): void => {
-            for (const c of commits.filter((x) => x.at === step)) {
-              graph.set(c.oid, [...(graph.get(c.oid) ?? []), c.refs]);
-              mark.shade([c.oid, ...c.refs]); // the write barrier
-              for (const oid of [c.oid, ...c.refs]) shaded.add(oid);
+            expect(mark.done).toBe(true);
+            for (const oid of atStart) expect(mark.live).toContain(oid);
+            for (const oid of reachableNow(graph)) expect(mark.live).toContain(oid);
+            // Sound: only objects with a revision, reachable over every version from the root or
+            // from what the barrier shaded.
+            const from = new Set([...reachable(graph)]);
+            for (const s of shaded) {
+              const g = new Map(graph);
+              g.set(ROOT_OID, [[s]]);
+              for (const oid of reachable(g))
+                if (oid !== ROOT_OID || graph.has(ROOT_OID)) from.add(oid);
             }
-          };
-          // Asked oids are answered one step later: a commit lands between a read and its answer.
-          let pending: { oids: number[]; found: RefsFound } | undefined;
-          for (let step = 0; step <= 20 || !mark.done || pending !== undefined; step++) {
-            land(step);
-            if (pending !== undefined) mark.found(pending.oids, pending.found);
-            const oids = mark.take(batch);
-            pending = oids.length > 0 ? { oids, found: refsOf(oids) } : undefined;
-          }
-          expect(mark.done).toBe(true);
-          for (const oid of atStart) expect(mark.live).toContain(oid);
-          for (const oid of reachableNow(graph)) expect(mark.live).toContain(oid);
-          // Sound: only objects with a revision, reachable over every version from the root or
-          // from what the barrier shaded.
-          const from = new Set([...reachable(graph)]);
-          for (const s of shaded) {
-            const g = new Map(graph);
-            g.set(ROOT_OID, [[s]]);
-            for (const oid of reachable(g))
-              if (oid !== ROOT_OID || graph.has(ROOT_OID)) from.add(oid);
-          }
-          for (const oid of mark.live) {
-            expect(graph.has(oid)).toBe(true);
-            expect(from).toContain(oid);
-          }
-          expect(mark.marked).toBe(mark.live.size);
-          expect(mark.known).toBe(mark.live.size);
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
+            for (const oid of mark.live) {
+              expect(graph.has(oid)).toBe(true);
+              expect(from).toContain(oid);
+            }
+            expect(mark.marked).toBe(mark.live.size);
+            expect(mark.known).toBe(mark.live.size);
+          },
+        ),
+        { numRuns: 500 },
+      );
+    },
+    BIG,
+  );
 
   it('marks again after done when the barrier shades an oid it has not reached', () => {
     const graph = new Map<number, number[]>([
@@ -510,102 +520,118 @@ async function halfGarbage(
 }
 
 describe('IndexedDBStorage pack beside the app', () => {
-  it('serves a commit issued after the pack started before the pack ends', async () => {
-    const { s, platform, name } = await fresh();
-    const { live } = await halfGarbage(s, 2000);
-    const order: string[] = [];
-    let during: Promise<unknown> | undefined;
-    const [a] = (await s.newOids(1)) as [number];
-    const packing = s
-      .pack({
-        onProgress: () => {
-          during ??= Promise.all([
-            put(s, rec(a, [], 7), rec(ROOT_OID, [...live, a], 3)),
-            s.load(live.slice(0, 10)),
-          ]).then(() => order.push('commit and load'));
+  it(
+    'serves a commit issued after the pack started before the pack ends',
+    async () => {
+      const { s, platform, name } = await fresh();
+      const { live } = await halfGarbage(s, 2000);
+      const order: string[] = [];
+      let during: Promise<unknown> | undefined;
+      const [a] = (await s.newOids(1)) as [number];
+      const packing = s
+        .pack({
+          onProgress: () => {
+            during ??= Promise.all([
+              put(s, rec(a, [], 7), rec(ROOT_OID, [...live, a], 3)),
+              s.load(live.slice(0, 10)),
+            ]).then(() => order.push('commit and load'));
+          },
+        })
+        .then(() => order.push('pack'));
+      await packing;
+      await during;
+      expect(order).toEqual(['commit and load', 'pack']);
+      expect((await s.load([a]))[0]?.state[0]).toBe(7);
+      await expectExactStats(s, await connect(platform, name));
+      await s.close();
+    },
+    BIG,
+  );
+
+  it(
+    'reports mark and copy progress to every listener, done last',
+    async () => {
+      const { s } = await fresh();
+      await halfGarbage(s, 300);
+      const seen: PackProgress[] = [];
+      const joined: PackProgress[] = [];
+      const first = s.pack({ onProgress: (p) => seen.push(p) });
+      const second = s.pack({ onProgress: (p) => joined.push(p) });
+      await Promise.all([first, second]);
+      expect(seen.map((p) => p.phase)).toContain('mark');
+      expect(seen.map((p) => p.phase)).toContain('copy');
+      expect(seen.at(-1)).toEqual({ phase: 'done', done: 1, total: 1 });
+      expect(joined.at(-1)?.phase).toBe('done');
+      const phases = seen.map((p) => p.phase);
+      expect(phases.lastIndexOf('mark')).toBeLessThan(phases.indexOf('copy'));
+      for (const p of seen) expect(p.done).toBeLessThanOrEqual(p.total);
+      const copied = seen.filter((p) => p.phase === 'copy');
+      expect(copied.at(-1)).toMatchObject({ done: 301 + 1 }); // every record: the root's two, 300 objects
+      await s.close();
+    },
+    BIG,
+  );
+
+  it(
+    'stops between chunks when aborted, with its reason, and leaves a valid database with exact stats that a later pack finishes',
+    async () => {
+      const { s, platform, name } = await fresh();
+      const { all, half, live } = await halfGarbage(s, 2000);
+      const db = await connect(platform, name);
+      const stop = new AbortController();
+      const reason = new Error('the user cancelled the pack');
+      const packing = s.pack({
+        signal: stop.signal,
+        onProgress: (p) => {
+          if (p.phase === 'copy' && p.done > 0 && p.done < p.total) stop.abort(reason);
         },
-      })
-      .then(() => order.push('pack'));
-    await packing;
-    await during;
-    expect(order).toEqual(['commit and load', 'pack']);
-    expect((await s.load([a]))[0]?.state[0]).toBe(7);
-    await expectExactStats(s, await connect(platform, name));
-    await s.close();
-  });
+      });
+      await expect(packing).rejects.toBe(reason);
+      const counted = await recount(db);
+      expect(counted.objects).toBeGreaterThan(live.length + 1); // it stopped midway...
+      expect(counted.objects).toBeLessThan(2001); // ...after deleting some
+      await expectExactStats(s, db);
+      // What it deleted, a snapshot from before the pack can no longer read: it hears so.
+      expect(await s.sync(all)).toMatchObject({ reset: true });
+      expect((await s.sync(half)).reset).toBeUndefined();
+      expect((await s.load(live)).length).toBe(live.length);
+      await s.pack();
+      expect((await recount(db)).objects).toBe(live.length + 1);
+      await expectExactStats(s, db);
+      db.close();
+      await s.close();
+    },
+    BIG,
+  );
 
-  it('reports mark and copy progress to every listener, done last', async () => {
-    const { s } = await fresh();
-    await halfGarbage(s, 300);
-    const seen: PackProgress[] = [];
-    const joined: PackProgress[] = [];
-    const first = s.pack({ onProgress: (p) => seen.push(p) });
-    const second = s.pack({ onProgress: (p) => joined.push(p) });
-    await Promise.all([first, second]);
-    expect(seen.map((p) => p.phase)).toContain('mark');
-    expect(seen.map((p) => p.phase)).toContain('copy');
-    expect(seen.at(-1)).toEqual({ phase: 'done', done: 1, total: 1 });
-    expect(joined.at(-1)?.phase).toBe('done');
-    const phases = seen.map((p) => p.phase);
-    expect(phases.lastIndexOf('mark')).toBeLessThan(phases.indexOf('copy'));
-    for (const p of seen) expect(p.done).toBeLessThanOrEqual(p.total);
-    const copied = seen.filter((p) => p.phase === 'copy');
-    expect(copied.at(-1)).toMatchObject({ done: 301 + 1 }); // every record: the root's two, 300 objects
-    await s.close();
-  });
-
-  it('stops between chunks when aborted, with its reason, and leaves a valid database with exact stats that a later pack finishes', async () => {
-    const { s, platform, name } = await fresh();
-    const { all, half, live } = await halfGarbage(s, 2000);
-    const db = await connect(platform, name);
-    const stop = new AbortController();
-    const reason = new Error('the user cancelled the pack');
-    const packing = s.pack({
-      signal: stop.signal,
-      onProgress: (p) => {
-        if (p.phase === 'copy' && p.done > 0 && p.done < p.total) stop.abort(reason);
-      },
-    });
-    await expect(packing).rejects.toBe(reason);
-    const counted = await recount(db);
-    expect(counted.objects).toBeGreaterThan(live.length + 1); // it stopped midway...
-    expect(counted.objects).toBeLessThan(2001); // ...after deleting some
-    await expectExactStats(s, db);
-    // What it deleted, a snapshot from before the pack can no longer read: it hears so.
-    expect(await s.sync(all)).toMatchObject({ reset: true });
-    expect((await s.sync(half)).reset).toBeUndefined();
-    expect((await s.load(live)).length).toBe(live.length);
-    await s.pack();
-    expect((await recount(db)).objects).toBe(live.length + 1);
-    await expectExactStats(s, db);
-    db.close();
-    await s.close();
-  });
-
-  it('stops when the storage is closed midway; reopened, the database is valid, its stats exact, and a pack finishes the job', async () => {
-    const { s, platform, name } = await fresh();
-    const { live } = await halfGarbage(s, 2000);
-    let closing: Promise<void> | undefined;
-    const packing = s.pack({
-      onProgress: (p) => {
-        if (p.phase === 'copy' && p.done > 0 && p.done < p.total) closing ??= s.close();
-      },
-    });
-    await expect(packing).rejects.toThrow(/closed/);
-    await closing;
-    const again = await IndexedDBStorage.open(name, platform);
-    const db = await connect(platform, name);
-    const counted = await recount(db);
-    expect(counted.objects).toBeGreaterThan(live.length + 1);
-    expect(counted.objects).toBeLessThan(2001);
-    await expectExactStats(again, db);
-    await again.pack();
-    expect((await recount(db)).objects).toBe(live.length + 1);
-    expect((await again.load(live)).length).toBe(live.length);
-    await expectExactStats(again, db);
-    db.close();
-    await again.close();
-  });
+  it(
+    'stops when the storage is closed midway; reopened, the database is valid, its stats exact, and a pack finishes the job',
+    async () => {
+      const { s, platform, name } = await fresh();
+      const { live } = await halfGarbage(s, 2000);
+      let closing: Promise<void> | undefined;
+      const packing = s.pack({
+        onProgress: (p) => {
+          if (p.phase === 'copy' && p.done > 0 && p.done < p.total) closing ??= s.close();
+        },
+      });
+      await expect(packing).rejects.toThrow(/closed/);
+      await closing;
+      const again = await IndexedDBStorage.open(name, platform);
+      const db = await connect(platform, name);
+      const counted = await recount(db);
+      expect(counted.objects).toBeGreaterThan(live.length + 1);
+      expect(counted.objects).toBeLessThan(2001);
+      await expectExactStats(again, db);
+      await again.pack();
+      expect((await recount(db)).objects).toBe(live.length + 1);
+      expect((await again.load(live)).length).toBe(live.length);
+      await expectExactStats(again, db);
+      db.close();
+      await again.close();
+    },
+    BIG,
+  );
 });
 
 describe('MemoryStorage pack progress', () => {
@@ -636,17 +662,21 @@ describe('IndexedDBStorage transactions', () => {
 });
 
 describe('IndexedDBStorage pack, aborted without a reason', () => {
-  it('rejects with the signal’s own AbortError, not a storage failure', async () => {
-    const { s } = await fresh();
-    await halfGarbage(s, 500);
-    const stop = new AbortController();
-    const packing = s.pack({ signal: stop.signal, onProgress: () => stop.abort() });
-    const error: unknown = await packing.then(
-      () => 'resolved',
-      (e: unknown) => e,
-    );
-    expect(error).toBe(stop.signal.reason);
-    expect(error).toBeInstanceOf(DOMException);
-    await s.close();
-  });
+  it(
+    'rejects with the signal’s own AbortError, not a storage failure',
+    async () => {
+      const { s } = await fresh();
+      await halfGarbage(s, 500);
+      const stop = new AbortController();
+      const packing = s.pack({ signal: stop.signal, onProgress: () => stop.abort() });
+      const error: unknown = await packing.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+      expect(error).toBe(stop.signal.reason);
+      expect(error).toBeInstanceOf(DOMException);
+      await s.close();
+    },
+    BIG,
+  );
 });
