@@ -354,6 +354,11 @@ describe('pack abort across the links', () => {
     const waiting = b.pack({ signal: second.signal });
     second.abort();
     await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    // The owner has heard the first abort (a message between tabs) before its pack may go on.
+    await until(
+      () => storage.runs[0]?.signal?.aborted === true,
+      'the owner to stop the first pack',
+    );
     storage.go();
     await hub.idle();
     const { seen, onProgress } = heard();

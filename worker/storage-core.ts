@@ -20,7 +20,7 @@ import type {
   VerifyReport,
 } from '../src/shared/storage.js';
 import { checkLoad, checkTid, packedMessage } from './commit-checks.js';
-import { JoinedRun } from './joined-run.js';
+import { SharedPack } from '../src/shared/shared-pack.js';
 import { OpenState } from './open-state.js';
 import { PackRun } from './pack-run.js';
 import { verifyObjectGraph } from './reachability.js';
@@ -32,7 +32,11 @@ export const PACKED = Symbol('packed');
 export abstract class StorageCore {
   protected readonly listeners = new StorageListeners();
   private readonly state = new OpenState();
-  private readonly packing = new JoinedRun<PackResult>();
+  /** The pack callers join (see `pack`). */
+  private readonly packs = new SharedPack(
+    (options) => this.startPack(options),
+    (error) => this.listeners.report(error),
+  );
   /** The maintenance task running (see `exclusive`), which the next one waits for. */
   private maintenance: Promise<unknown> = Promise.resolve();
 
@@ -60,42 +64,43 @@ export abstract class StorageCore {
   }
 
   /**
-   * Checks the call, then joins the pack that runs, or starts one. A call that joins adds its
-   * progress listener; the signal of the call that started the pack is the one that stops it.
+   * Checks the call, then joins the pack that runs, or starts one (SharedPack: each caller has its
+   * own signal and progress; the pack stops once every caller waiting for it aborted).
    */
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.checkOpen();
     if (options.keepTid !== undefined) checkTid('pack', options.keepTid);
-    options.signal?.throwIfAborted();
-    if (this.packing.isRunning) this.packRun?.listen(options.onProgress);
-    // A call that joins the running pack reads no floor. A new pack reads it now, when asked for
-    // (a read started now is ordered before later commits), not when the maintenance queue
-    // reaches it; its outcome waits as a thunk, so a failure is not a rejection left unheard in
-    // the queue: the pack raises it.
-    return this.packing.run(() => {
-      const floor = Promise.resolve(this.packFloor(options.keepTid)).then(
-        (tid) => () => tid,
-        (error: unknown) => (): never => {
-          throw error;
-        },
-      );
-      const run = new PackRun(
-        options.signal,
-        (error) => this.listeners.report(error),
-        this.packSliceMs,
-      );
-      run.listen(options.onProgress);
-      this.packRun = run;
-      return this.exclusive(async () => {
-        try {
-          run.check();
-          const result = await this.packNow((await floor)(), run);
-          run.progress('done', 1, 1, true);
-          return result;
-        } finally {
-          this.packRun = undefined;
-        }
-      });
+    return this.packs.join(options);
+  }
+
+  /**
+   * Starts a pack. It reads its floor now, when asked for (a read started now is ordered before
+   * later commits), not when the maintenance queue reaches it; the floor's outcome waits as a
+   * thunk, so a failure is not a rejection left unheard in the queue: the pack raises it.
+   */
+  private startPack(options: PackOptions): Promise<PackResult> {
+    const floor = Promise.resolve(this.packFloor(options.keepTid)).then(
+      (tid) => () => tid,
+      (error: unknown) => (): never => {
+        throw error;
+      },
+    );
+    const run = new PackRun(
+      options.signal,
+      (error) => this.listeners.report(error),
+      this.packSliceMs,
+    );
+    run.listen(options.onProgress);
+    this.packRun = run;
+    return this.exclusive(async () => {
+      try {
+        run.check();
+        const result = await this.packNow((await floor)(), run);
+        run.progress('done', 1, 1, true);
+        return result;
+      } finally {
+        if (this.packRun === run) this.packRun = undefined;
+      }
     });
   }
 

@@ -16,7 +16,7 @@
  * it, and a tab with no pack call pays nothing for another's.
  */
 import { DatabaseClosedError, ShelfError, errorToWire } from '../src/shared/errors.js';
-import { SharedPack } from '../src/shared/forwarding-storage.js';
+import { SharedPack } from '../src/shared/shared-pack.js';
 import {
   PROTOCOL_VERSION,
   tabChannelName,
