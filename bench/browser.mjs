@@ -322,6 +322,10 @@ try {
   log(
     `| the same during the pack (${pk.commitsDuring}; the pack then took ${fmt(pk.busyPackMs)} ms) | ${fmt(pk.duringP50)} / ${fmt(pk.duringP99)} ms (${ratio(pk.duringP50, pk.withoutP50)} / ${ratio(pk.duringP99, pk.withoutP99)}) | – |`,
   );
+  const phase = (x) => ['–', 'mark', 'copy', 'done'][x];
+  log(
+    `| longest commit during the pack / longest time without a 'pack' event (where: phase, progress) | ${fmt(pk.duringMax)} ms (${phase(pk.longestCommitPhase)} ${Math.round(pk.longestCommitProgress * 100)}%) / ${fmt(pk.longestEventGapMs)} ms (${phase(pk.longestEventGapPhase)} ${Math.round(pk.longestEventGapProgress * 100)}%) | – |`,
+  );
   log();
 
   log('| target | measured | met |');

@@ -7,7 +7,7 @@
  * pack, then for as long as a pack runs: their latencies. The peer is SQLite-WASM (opfs-sahpool, in
  * the peer worker): the same rows in chunks, every other one deleted, then VACUUM.
  */
-import { BTree, openDatabase, type Database } from 'shelfdb';
+import { BTree, openDatabase, type Database, type PackEvent } from 'shelfdb';
 import { importChunk } from './records.js';
 import { rec, type Rec } from './shelf.js';
 import type { Ask, Result } from './write-cases.js';
@@ -55,21 +55,62 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
 }
 
-/** Small commits of `hot` through `conn` while `more(i)` (at least one): their latencies in ms. */
+/** A commit's start and latency, in ms. */
+interface Timed {
+  at: number;
+  ms: number;
+}
+
+/** Small commits of `hot` through `conn` while `more(i)` (at least one), timed. */
 async function smallCommits(
   conn: ReturnType<Database['open']>,
   hot: Rec,
   more: (i: number) => boolean,
-): Promise<number[]> {
-  const latencies: number[] = [];
+): Promise<Timed[]> {
+  const timed: Timed[] = [];
   let i = 0;
   do {
     hot.priority = i;
-    const t0 = performance.now();
+    const at = performance.now();
     await conn.commit();
-    latencies.push(performance.now() - t0);
+    timed.push({ at, ms: performance.now() - at });
   } while (more(++i));
-  return latencies;
+  return timed;
+}
+
+/** The phases of 'pack' events as numbers (a case answers numbers only). */
+const PHASE = { mark: 1, copy: 2, done: 3 } as const;
+
+/** A 'pack' event as the page heard it. */
+interface Heard {
+  at: number;
+  phase: number;
+  progress: number;
+}
+
+/**
+ * Where the pack was when the longest commit during it started (the last event heard before it:
+ * phase 1 mark, 2 copy, 3 done; progress done/total), and the longest silence between two
+ * events (how long the storage went without reporting), with the phase that ended it.
+ */
+function whereSlow(during: Timed[], heard: Heard[]): Result {
+  const longest = during.reduce((a, b) => (b.ms > a.ms ? b : a));
+  const before = heard.filter((h) => h.at <= longest.at).at(-1);
+  let gap = 0;
+  let gapPhase = 0;
+  let gapProgress = 0;
+  for (let i = 1; i < heard.length; i++) {
+    const h = heard[i] as Heard;
+    const d = h.at - (heard[i - 1] as Heard).at;
+    if (d > gap) [gap, gapPhase, gapProgress] = [d, h.phase, h.progress];
+  }
+  return {
+    longestCommitPhase: before?.phase ?? 0,
+    longestCommitProgress: before?.progress ?? 0,
+    longestEventGapMs: gap,
+    longestEventGapPhase: gapPhase,
+    longestEventGapProgress: gapProgress,
+  };
 }
 
 /** The pack case and its SQLite-WASM peer; bench-page.ts merges them into its cases. */
@@ -94,13 +135,19 @@ export function packCases(ask: Ask): Record<string, (n: number, run: number) => 
       const writer = busy.open();
       const hot = await writer.load((await writer.root()).get('hot') as Rec);
       const count = Math.min(500, Math.max(10, Math.round(n / 200)));
-      const without = await smallCommits(writer, hot, (i) => i < count);
+      const without = (await smallCommits(writer, hot, (i) => i < count)).map((c) => c.ms);
+      const heard: Heard[] = [];
+      busy.addEventListener('pack', (e) => {
+        const { phase, done, total } = e as PackEvent;
+        heard.push({ at: performance.now(), phase: PHASE[phase], progress: done / total });
+      });
       let packing = true;
       t0 = performance.now();
       const pack = busy.pack().finally(() => {
         packing = false;
       });
-      const during = await smallCommits(writer, hot, () => packing);
+      const timed = await smallCommits(writer, hot, () => packing);
+      const during = timed.map((c) => c.ms);
       await pack;
       const busyPackMs = performance.now() - t0;
       await busy.close();
@@ -127,6 +174,7 @@ export function packCases(ask: Ask): Record<string, (n: number, run: number) => 
         sqliteBytesBefore: vacuum.bytesBefore,
         sqliteBytesAfter: vacuum.bytesAfter,
         sqliteRows: vacuum.rows,
+        ...whereSlow(timed, heard),
       };
     },
   };
