@@ -144,11 +144,15 @@ export class IncrementalMark {
     }
   }
 
-  /** Marks synchronously until done or `enough` says stop (a slice over); true when done. */
+  /**
+   * Marks synchronously until done or `enough` says stop (a slice over), a batch at least (so a
+   * slice always makes progress, however short); true when done.
+   */
   step(refsOf: (oids: number[]) => RefsFound, enough: () => boolean, batch = 256): boolean {
-    while (!this.done && !enough()) {
+    while (!this.done) {
       const oids = this.take(batch);
       this.found(oids, refsOf(oids));
+      if (enough()) break;
     }
     return this.done;
   }

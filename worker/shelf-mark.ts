@@ -1,7 +1,8 @@
 /**
  * The mark phase of ShelfStorage's pack: which revisions in the old segments are still needed,
  * found by walking from the root over the stored `refs` (state is never decoded), in slices
- * between which the storage serves loads and commits.
+ * between which the storage serves loads and commits. The walk is reachability.ts's
+ * IncrementalMark; this module says what it reads of each object in the log.
  *
  * What is needed: for every object reachable from the root in any snapshot at or after `keep`,
  * its revisions newer than `keep` and the newest at or below it (what such a snapshot reads). The
@@ -17,9 +18,10 @@
  * each object's revisions when it visits it, from the index as it is then; a commit that lands
  * after the visit only adds revisions to the active segment.
  */
-import { ROOT_OID, type Tid } from '../src/shared/storage.js';
+import type { Tid } from '../src/shared/storage.js';
 import { PREV_PACKED, offsetOf, segmentOf, type DecodedRecord } from './shelf-format.js';
 import type { PackRun } from './pack-run.js';
+import { IncrementalMark } from './reachability.js';
 
 /** What marking needs of the storage. */
 export interface MarkSource {
@@ -32,42 +34,29 @@ export interface MarkSource {
 }
 
 export class Marking {
-  /** Oids reached so far (the root from the start). */
-  private readonly seen = new Set<number>([ROOT_OID]);
-  /** Reached, not yet visited. */
-  private readonly gray: number[] = [ROOT_OID];
+  /** The walk itself (reachability.ts): gray oids, the write barrier, what is live. */
+  private readonly mark = new IncrementalMark();
   /**
    * The needed revisions that lie in the segments being packed: segment → offsets (small integers,
    * which a Set holds without a heap number each, unlike whole positions).
    */
   private readonly kept = new Map<number, Set<number>>();
-  /** Oids visited. */
-  visited = 0;
 
   constructor(
     /** The oldest snapshot kept. */
     private readonly keep: Tid,
-    /** The segments being packed: only their positions are recorded in `kept`. */
+    /** The segments being packed: only their positions are recorded as kept. */
     private readonly old: ReadonlySet<number>,
   ) {}
 
-  /** Oids referenced by something live: the walk's frontier, and the write barrier's entry. */
+  /** Oids referenced by something live: the write barrier's entry. */
   reached(refs: Iterable<number>): void {
-    for (const oid of refs) {
-      if (this.seen.has(oid)) continue;
-      this.seen.add(oid);
-      this.gray.push(oid);
-    }
+    this.mark.shade(refs);
   }
 
   /** Whether the revision at `pos` (in a segment being packed) is needed. */
   isKept(pos: number): boolean {
     return this.kept.get(segmentOf(pos))?.has(offsetOf(pos)) ?? false;
-  }
-
-  /** Oids reached and not yet visited. */
-  get pending(): number {
-    return this.gray.length;
   }
 
   /**
@@ -76,31 +65,38 @@ export class Marking {
    * @throws the abort reason, from `run.pause()`.
    */
   async drain(source: MarkSource, run: PackRun): Promise<void> {
-    while (this.gray.length > 0) {
-      this.visit(source, this.gray.pop() as number);
-      if (run.sliceOver) {
-        run.progress('mark', this.visited, this.visited + this.gray.length);
-        await run.pause();
-      }
+    const refsOf = (oids: number[]): Map<number, number[]> => this.visit(source, oids);
+    while (!this.mark.step(refsOf, () => run.sliceOver, 64)) {
+      run.progress('mark', this.mark.marked, this.mark.known);
+      await run.pause();
     }
-    run.progress('mark', this.visited, this.visited, true);
+    run.progress('mark', this.mark.marked, this.mark.known, true);
   }
 
-  /** Marks the revisions of `oid` that a kept snapshot can read, and reaches their refs. */
-  private visit(source: MarkSource, oid: number): void {
-    this.visited++;
-    let pos = source.index.get(oid);
-    while (pos > PREV_PACKED) {
-      const record = source.readRecord(pos, oid);
-      const n = segmentOf(pos);
-      if (this.old.has(n)) {
-        let offsets = this.kept.get(n);
-        if (offsets === undefined) this.kept.set(n, (offsets = new Set()));
-        offsets.add(offsetOf(pos));
+  /**
+   * Marks the revisions of `oids` that a kept snapshot can read; answers the refs of those
+   * revisions for each oid that has any.
+   */
+  private visit(source: MarkSource, oids: number[]): Map<number, number[]> {
+    const found = new Map<number, number[]>();
+    for (const oid of oids) {
+      let pos = source.index.get(oid);
+      if (pos === 0) continue;
+      const refs: number[] = [];
+      found.set(oid, refs);
+      while (pos > PREV_PACKED) {
+        const record = source.readRecord(pos, oid);
+        const n = segmentOf(pos);
+        if (this.old.has(n)) {
+          let offsets = this.kept.get(n);
+          if (offsets === undefined) this.kept.set(n, (offsets = new Set()));
+          offsets.add(offsetOf(pos));
+        }
+        for (const ref of record.refs) refs.push(ref);
+        if (record.tid <= this.keep) break;
+        pos = source.log.followPrev(record.prev);
       }
-      this.reached(record.refs);
-      if (record.tid <= this.keep) break;
-      pos = source.log.followPrev(record.prev);
     }
+    return found;
   }
 }
