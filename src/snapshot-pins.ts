@@ -38,6 +38,8 @@ export class SnapshotPins {
   private knownTid: Tid = 0;
   /** Connections learning the newest tid, with the tid pinned for them meanwhile. */
   private readonly starting = new Map<Connection, Tid>();
+  /** Set by `stop`: the database closed, nothing is pinned any more. */
+  private stopped = false;
 
   constructor(host: SnapshotPinsHost) {
     this.host = host;
@@ -57,7 +59,7 @@ export class SnapshotPins {
    * already held.
    */
   async hold(conn: Connection): Promise<void> {
-    if (this.host.isClosing()) return;
+    if (this.stopped || this.host.isClosing()) return;
     // Held even without pins: this page's own pack (keepTid) counts it.
     if (!this.starting.has(conn)) this.starting.set(conn, this.knownTid);
     this.moved();
@@ -72,11 +74,13 @@ export class SnapshotPins {
 
   /** A connection's snapshot moved (or appeared): sends the pin now, later, or not at all. */
   moved(): void {
-    if (this.host.isClosing()) return;
+    if (this.stopped || this.host.isClosing()) return;
+    let started = false;
     for (const conn of this.host.connections) {
       const tid = conn.snapshotTid;
       if (tid === undefined) continue;
-      this.starting.delete(conn); // it has its snapshot: that is what counts now
+      // It has its snapshot: that is what counts now.
+      if (this.starting.delete(conn)) started = true;
       this.knownTid = Math.max(this.knownTid, tid);
     }
     const { storage } = this.host;
@@ -97,7 +101,12 @@ export class SnapshotPins {
         },
       );
     };
-    if (oldest !== undefined && (this.pinned === undefined || oldest < this.pinned)) send();
+    // Down at once (a snapshot older than the pin must be kept). Up at once when a connection has
+    // just learned its first snapshot: the pin held for it meanwhile may be far older (0 in a new
+    // tab), and would keep every revision from a pack until the next raise. Otherwise up at most
+    // once a second.
+    if (oldest !== undefined && (this.pinned === undefined || oldest < this.pinned || started))
+      send();
     else if (oldest !== this.pinned && this.timer === undefined)
       this.timer = setTimeout(send, 1000);
   }
@@ -112,8 +121,10 @@ export class SnapshotPins {
     return oldest;
   }
 
-  /** The database closes: drops a pin waiting to be sent. */
+  /** The database closes: drops a pin waiting to be sent, and sends none from now on. */
   stop(): void {
+    this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
