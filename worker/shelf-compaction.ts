@@ -82,9 +82,17 @@ export function publishCompaction(
     checkpointGarbage: garbage,
     ...(relocated.size === 0 ? {} : { relocated: [...relocated] }),
   });
-  // Published: memory follows the files.
-  s.index.adopt(run.indexFile, name, objects);
-  s.log.replaced(run.inputs, run.output);
+  // Published: memory follows the files. Should that fail (reading the new checkpoint's header,
+  // closing an old segment), memory no longer matches the manifest in use, which names the new
+  // segment and checkpoint: the log stops (`broken`), so nobody removes those files as an unpublished
+  // step's (ShelfLog.discard) or builds on the old memory; a reopen reads the files as published.
+  try {
+    s.index.adopt(run.indexFile, name, objects);
+    s.log.replaced(run.inputs, run.output);
+  } catch (error) {
+    s.log.broken = error;
+    throw error;
+  }
   s.log.relocated = relocated;
   s.garbage = garbage;
   s.transactionCount = transactions;
