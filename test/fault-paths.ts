@@ -183,6 +183,134 @@ export const FAULT_PATHS: FaultPath[] = [
       await run.commit([c]);
     },
   },
+  {
+    // Relaxed durability: commits acknowledged during the pack before any flush; each publish
+    // flushes the active segment first, and the timers flush between slices.
+    name: 'incremental pack, relaxed durability, commits and flush timers between its slices',
+    options: { durability: 'relaxed', segmentSize: 160, packSliceMs: 0 },
+    workload: async (run) => {
+      const [a, b, c, d] = run.oids as [number, number, number, number];
+      await run.commit([a, b]);
+      await run.commit([a]);
+      run.tick();
+      await run.commit([c]);
+      run.packed = true;
+      const during: Promise<void>[] = [];
+      let step = 0;
+      await run.call('pack()', (s) =>
+        s.pack({
+          onProgress: () => {
+            step++;
+            if (step === 2) during.push(run.commit([a]));
+            if (step === 4) run.tick();
+            if (step === 5) during.push(run.commit([b, d]));
+          },
+        }),
+      );
+      await Promise.all(during);
+      await run.commit([c]);
+      run.tick();
+    },
+  },
+  {
+    // A snapshot kept through two packs: the first relocates revisions a commit landed during it
+    // still points at (the manifest's `relocated`), the reopen reads them back, the second packs
+    // the relocated copies again; auto-rolls and a checkpoint wait in the queue meanwhile.
+    name: 'two packs keeping an old snapshot, a reopen between them, rolls and a checkpoint queued',
+    options: { segmentSize: 160, packSliceMs: 0 },
+    setup: async (run) => {
+      await freshDatabase(run);
+      const [a, b, c] = run.oids as [number, number, number];
+      await run.commit([a, b]);
+      await run.commit([a]);
+      const keep = run.ledger.at(-1)?.tid ?? 0;
+      await run.commit([b, c]);
+      run.packed = true;
+      const during: Promise<void>[] = [];
+      await run.call('pack()', (s) =>
+        s.pack({
+          keepTid: keep,
+          onProgress: () => {
+            if (during.length === 0) during.push(run.commit([a, c]));
+          },
+        }),
+      );
+      await Promise.all(during);
+      await run.call('close()', (s) => s.close());
+      await run.open();
+    },
+    workload: async (run) => {
+      const [a, b, c, d] = run.oids as [number, number, number, number];
+      const keep = run.ledger.find((e) => e.note === 'c2')?.tid ?? 0;
+      await run.commit([b]);
+      const during: Promise<void>[] = [];
+      let step = 0;
+      await run.call('pack()', (s) =>
+        s.pack({
+          keepTid: keep,
+          onProgress: () => {
+            step++;
+            if (step === 1) during.push(run.call('checkpoint()', (t) => t.checkpoint()));
+            if (step === 3) during.push(run.commit([a, d]));
+          },
+        }),
+      );
+      await Promise.all(during);
+      await run.call('pack()', (s) => s.pack());
+      await run.commit([c]);
+    },
+  },
+  {
+    // An aborted pack leaves a valid database; the next one finishes the job.
+    name: 'a pack aborted midway, then a pack to the end',
+    options: { segmentSize: 160, packSliceMs: 0 },
+    workload: async (run) => {
+      const [a, b, c] = run.oids as [number, number, number];
+      await run.commit([a, b]);
+      await run.commit([a]);
+      await run.commit([b, c]);
+      await run.commit([a]);
+      run.packed = true;
+      const abort = new AbortController();
+      let copies = 0;
+      await run.call('pack() aborted', (s) =>
+        s.pack({
+          signal: abort.signal,
+          onProgress: ({ phase }) => {
+            if (phase === 'copy' && ++copies === 3) abort.abort(new Error('hunt13: stop'));
+          },
+        }),
+      );
+      await run.commit([c]);
+      await run.call('pack()', (s) => s.pack());
+      await run.commit([b]);
+    },
+  },
+  {
+    // A packed log (several compacted segments, a checkpoint from the pack) damaged in its tail,
+    // opened with recover: true, then packed again.
+    name: 'open with recover: true over a packed log damaged in its tail, then pack',
+    options: { segmentSize: 160, packSliceMs: 0 },
+    setup: async (run) => {
+      await freshDatabase(run);
+      const [a, b, c] = run.oids as [number, number, number];
+      await run.commit([a, b]);
+      await run.commit([a]);
+      run.packed = true;
+      await run.call('pack()', (s) => s.pack());
+      await run.commit([c]);
+      run.dir.arm({ at: 1, kind: 'write', action: 'crash' });
+      await run.commit([b]);
+      run.storage = undefined;
+      run.dir = run.dir.crashImage('torn-zeros');
+    },
+    workload: async (run) => {
+      await run.open({ recover: true });
+      await run.commit([run.oids[3] as number]);
+      await run.call('pack()', (s) => s.pack());
+      await run.commit([run.oids[0] as number]);
+    },
+  },
   ...(['strict', 'relaxed'] as const).map((durability) => ({
     name: `close, ${durability} durability`,
     options: durability === 'strict' ? {} : { durability },
