@@ -345,6 +345,10 @@ export class Database extends EventTarget implements ConnectionHost {
    */
   async pack(options: { signal?: AbortSignal } = {}): Promise<PackResult> {
     this.checkOpen();
+    // The storage packs no further than the oldest pin of every page: this page's is made current
+    // first (a raise may wait for its timer), or a pack right after a commit would keep the
+    // revisions that commit superseded.
+    await this.pins.flush();
     const keepTid = this.pins.oldest();
     return this.storage.pack({
       ...(keepTid === undefined ? {} : { keepTid }),

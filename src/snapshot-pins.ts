@@ -83,32 +83,48 @@ export class SnapshotPins {
       if (this.starting.delete(conn)) started = true;
       this.knownTid = Math.max(this.knownTid, tid);
     }
-    const { storage } = this.host;
-    const pin = storage.pin;
-    if (pin === undefined) return; // this page's pack (keepTid) is the only one
+    // Without pins (one page's storage), this page's pack (keepTid) is the only one.
+    if (this.host.storage.pin === undefined) return;
     const oldest = this.oldest();
-    const send = (): void => {
-      this.timer = undefined;
-      const value = this.oldest();
-      if (value === this.pinned) return;
-      this.pinned = value;
-      this.sent = pin.call(storage, this.id, value ?? null).then(
-        () => undefined,
-        (error: unknown) => {
-          this.pinned = undefined; // not pinned after all: the next move sends it again
-          if (error instanceof DatabaseClosedError) return; // closing: nothing to keep any more
-          this.host.failed(error);
-        },
-      );
-    };
     // Down at once (a snapshot older than the pin must be kept). Up at once when a connection has
     // just learned its first snapshot: the pin held for it meanwhile may be far older (0 in a new
     // tab), and would keep every revision from a pack until the next raise. Otherwise up at most
     // once a second.
     if (oldest !== undefined && (this.pinned === undefined || oldest < this.pinned || started))
-      send();
+      this.send();
     else if (oldest !== this.pinned && this.timer === undefined)
-      this.timer = setTimeout(send, 1000);
+      this.timer = setTimeout(() => this.send(), 1000);
+  }
+
+  /**
+   * Sends a raise that waits for its timer now, and resolves once the storage has the pin: a pack
+   * about to run (from this page) then keeps no more than this page's snapshots read.
+   */
+  async flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.send();
+    }
+    await this.sent;
+  }
+
+  /** Pins the oldest snapshot now, unless it is pinned already. */
+  private send(): void {
+    this.timer = undefined;
+    const { storage } = this.host;
+    const pin = storage.pin;
+    if (pin === undefined || this.stopped) return;
+    const value = this.oldest();
+    if (value === this.pinned) return;
+    this.pinned = value;
+    this.sent = pin.call(storage, this.id, value ?? null).then(
+      () => undefined,
+      (error: unknown) => {
+        this.pinned = undefined; // not pinned after all: the next move sends it again
+        if (error instanceof DatabaseClosedError) return; // closing: nothing to keep any more
+        this.host.failed(error);
+      },
+    );
   }
 
   /** The oldest snapshot of an open connection, or tid held for one learning its first. */

@@ -40,6 +40,31 @@ describe('the snapshot pin of a page', () => {
     await writer.close();
   });
 
+  it('is brought up to date before a pack this page asks for, so the pack keeps no revision this page no longer reads', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { storage, pins } = pinnedStorage();
+    const pack = storage.pack.bind(storage);
+    const events: string[] = [];
+    Object.assign(storage, {
+      pack: (options: Parameters<MemoryStorage['pack']>[0]) => {
+        events.push(`pack after pin ${String(pins.at(-1))}`);
+        return pack(options);
+      },
+    });
+    const db = new Database(storage);
+    const conn = db.open();
+    const root = await conn.root();
+    let tid = 0;
+    for (let i = 0; i < 3; i++) {
+      root.set('n', i);
+      tid = await conn.commit(); // the pin's raise waits for its timer (at most once a second)
+    }
+    expect(pins.at(-1)).toBeLessThan(tid);
+    await db.pack();
+    expect(events).toEqual([`pack after pin ${tid}`]);
+    await db.close();
+  });
+
   it('sends no pin to the storage after the database closed', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { storage, pins } = pinnedStorage();

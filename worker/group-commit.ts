@@ -38,6 +38,8 @@ export interface GroupCommitHost {
   afterWrite(): void;
   /** Where a failure nobody awaits is reported (a relaxed flush after acknowledgement). */
   report(error: unknown): void;
+  /** True while a pack runs (or waits to start). */
+  readonly packing: boolean;
 }
 
 /** A commit this soon after the last flush ended joins a group commit (see `add`). */
@@ -132,7 +134,9 @@ export class GroupCommit {
           origin === undefined
             ? now() - this.lastFlushEnd < BURST_MS
             : !this.lastOrigins.has(origin);
-        if (queued) this.schedule(() => this.flush());
+        // While a pack runs, never at once: a client committing back to back in this thread
+        // (Node's 'file' storage) would keep the pack, which waits for a task, from ever going on.
+        if (queued || this.host.packing) this.schedule(() => this.flush());
         else queueMicrotask(() => this.flush());
       }
     });

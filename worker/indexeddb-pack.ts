@@ -26,7 +26,7 @@ import type { PackResult, Tid } from '../src/shared/storage.js';
 import { FRESH, MAX_TID, type MetaState, type StoredTransaction } from './indexeddb-commit.js';
 import { requested, type StoredValue } from './indexeddb-newest.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
-import { SLICE_MS, type PackRun } from './pack-run.js';
+import { TRANSACTION_SLICE_MS, type PackRun } from './pack-run.js';
 import { IncrementalMark, type RefsFound } from './reachability.js';
 
 /** What the pack needs of its storage. */
@@ -363,8 +363,8 @@ async function keptRefs(
 
 /** The next chunk's size after one of `size` records took `took` ms: about a slice. */
 function resized(size: number, took: number): number {
-  if (took > 2 * SLICE_MS) return Math.max(MIN_CHUNK, size >> 1);
-  if (took < SLICE_MS / 2) return Math.min(MAX_CHUNK, size * 2);
+  if (took > 2 * TRANSACTION_SLICE_MS) return Math.max(MIN_CHUNK, size >> 1);
+  if (took < TRANSACTION_SLICE_MS / 2) return Math.min(MAX_CHUNK, size * 2);
   return size;
 }
 

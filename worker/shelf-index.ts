@@ -27,6 +27,12 @@ export class ShelfIndex {
   private readonly tail = new Map<number, number>();
   /** Oids with a revision. */
   objects = 0;
+  /**
+   * The checkpoint's table, read whole, while `holdTable` is on (a pack looks up every object:
+   * one read, not one per lookup).
+   */
+  private table: DataView | undefined;
+  private tableHeld = false;
 
   /** Uses `file` as the checkpoint; `objects` is the count it was written with. */
   attach(file: BlockFile, name: string, objects: number): void {
@@ -38,6 +44,21 @@ export class ShelfIndex {
     this.checkpointName = name;
     this.objects = objects;
     this.tail.clear();
+    this.table = this.tableHeld ? this.readTable() : undefined;
+  }
+
+  /** Holds the checkpoint's table in memory (8 bytes per oid) until called with false. */
+  holdTable(on: boolean): void {
+    this.tableHeld = on;
+    this.table = on ? this.readTable() : undefined;
+  }
+
+  private readTable(): DataView | undefined {
+    if (this.checkpoint === undefined) return undefined;
+    const bytes = this.checkpoint.read(INDEX_HEADER_SIZE, 8 * this.checkpointCount);
+    if (bytes.byteLength !== 8 * this.checkpointCount)
+      throw new CorruptStorageError(`${this.checkpointName} is shorter than its entries.`);
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Position of the newest revision of `oid`, or 0 when it has none. */
@@ -45,6 +66,7 @@ export class ShelfIndex {
     const pos = this.tail.get(oid);
     if (pos !== undefined) return pos;
     if (this.checkpoint === undefined || oid >= this.checkpointCount) return 0;
+    if (this.table !== undefined) return getU64(this.table, 8 * oid);
     const at = INDEX_HEADER_SIZE + 8 * oid;
     const bytes = this.checkpoint.read(at, 8);
     if (bytes.byteLength !== 8)
@@ -75,11 +97,7 @@ export class ShelfIndex {
    */
   *entries(overlay?: ReadonlyMap<number, number>): Generator<[number, number]> {
     const count = this.checkpointCount;
-    const table = this.checkpoint?.read(INDEX_HEADER_SIZE, 8 * count);
-    const view =
-      table === undefined
-        ? undefined
-        : new DataView(table.buffer, table.byteOffset, table.byteLength);
+    const view = this.table ?? this.readTable();
     const past = new Set([...this.tail.keys(), ...(overlay?.keys() ?? [])]);
     const tailOids = [...past].filter((oid) => oid >= count).sort((a, b) => a - b);
     for (let oid = 0; oid < count; oid++) {
@@ -124,5 +142,6 @@ export class ShelfIndex {
   close(): void {
     this.checkpoint?.close();
     this.checkpoint = undefined;
+    this.table = undefined;
   }
 }

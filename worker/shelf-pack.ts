@@ -65,6 +65,7 @@ export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promi
   const marking = new Marking(keep, new Set(old));
   const removed: Removed = { objects: 0, revisions: 0 };
   s.packBarrier = (refs) => marking.reached(refs);
+  s.index.holdTable(true); // every object is looked up: one read of the checkpoint, not one each
   try {
     await marking.drain(s, run);
     // A transaction left without records goes if no kept snapshot is older and it is not among
@@ -73,6 +74,7 @@ export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promi
     await new Compaction(s, marking, dropUpTo, run, removed).compact(old);
   } finally {
     s.packBarrier = undefined;
+    s.index.holdTable(false);
   }
   const time = Date.now();
   s.log.publish({ ...s.log.manifest, lastPack: time });

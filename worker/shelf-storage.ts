@@ -109,6 +109,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly keepTransactions: number;
   /** While a pack runs: told the refs of every record written (the write barrier). */
   packBarrier: ((refs: number[]) => void) | undefined;
+  /** True while a pack runs (GroupCommit.add then flushes in a task, never a microtask). */
+  packing = false;
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
   readonly kind: StorageKind;
 
@@ -235,7 +237,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       throw error;
     }
     if (txn.records.length === 0) {
-      await this.settled();
+      await this.group.settled();
       return this.lastTid;
     }
     const oids = txn.records.map((r) => r.oid);
@@ -280,8 +282,10 @@ export class ShelfStorage extends StorageCore implements Storage {
    * loads and commits go on meanwhile (see shelf-pack.ts).
    */
   protected async packNow(floor: Tid | undefined, run: PackRun): Promise<PackResult> {
+    this.packing = true;
     try {
-      await this.settled();
+      // No waiting for the log to be quiet (commits may never stop): packShelf writes what was
+      // accepted so far, and what comes after lands in the segment it starts.
       this.checkOpen();
       run.check();
       return await packShelf(this, floor ?? this.lastTid, run);
@@ -292,16 +296,17 @@ export class ShelfStorage extends StorageCore implements Storage {
         'The pack stopped; what it had compacted stays compacted, and the database is valid.',
         'packing',
       );
+    } finally {
+      this.packing = false;
     }
   }
 
   /** Every entry's checksum and records, the index against the log, and the object graph. */
   override async verify(): Promise<VerifyReport> {
     this.checkOpen();
-    // In the maintenance queue: a pack between the object-graph walk's loads would make what it
-    // removed look dangling.
+    // In the maintenance queue: a pack between the graph walk's loads would make removals dangle.
     return this.exclusive(async () => {
-      await this.settled();
+      await this.group.settled();
       this.checkOpen();
       return verifyShelf(this);
     });
@@ -341,7 +346,7 @@ export class ShelfStorage extends StorageCore implements Storage {
     this.closing ??= this.exclusive(async () => {
       let failure: unknown;
       try {
-        await this.settled();
+        await this.group.settled();
         this.group.stop();
         if (this.log.broken === undefined && this.log.segments.size > 0) {
           this.log.activeFile.flush();
@@ -431,11 +436,6 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** @internal Tells the error listeners about a failure of work nobody awaits. */
   report(error: unknown): void {
     this.listeners.report(error);
-  }
-
-  /** Resolves once every commit accepted so far has been written. */
-  private settled(): Promise<void> {
-    return this.group.settled();
   }
 
   /** The newest tid of `oid`, counting commits not yet flushed; undefined if it has none. */

@@ -1,7 +1,7 @@
 /**
  * ProgressBatch: a pack's progress as the side running it sends it over a link (to the page from
  * its storage worker, worker/storage-server.ts; to another tab from the owner,
- * worker/tab-serving.ts): at most one message per slice of SLICE_MS (PERFORMANCE.md: batch every
+ * worker/tab-serving.ts): at most one message every PROGRESS_MS (PERFORMANCE.md: batch every
  * crossing of postMessage), each holding the reports made since the last one.
  *
  * Within a phase a report supersedes the one before it (`done` of `total` so far), so a batch keeps
@@ -11,7 +11,7 @@
  */
 import { MAX_PROGRESS_BATCH } from '../src/shared/storage-calls.js';
 import type { PackProgress } from '../src/shared/storage.js';
-import { SLICE_MS } from './pack-run.js';
+import { PROGRESS_MS } from './pack-run.js';
 
 export class ProgressBatch {
   /** Reports not sent yet, oldest first. */
@@ -36,7 +36,7 @@ export class ProgressBatch {
       return;
     }
     if (this.timer !== undefined) return;
-    const wait = this.lastSent + SLICE_MS - performance.now();
+    const wait = this.lastSent + PROGRESS_MS - performance.now();
     if (wait <= 0) this.flush();
     else this.timer = setTimeout(() => this.flush(), wait);
   }
