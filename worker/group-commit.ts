@@ -11,6 +11,7 @@
  * each of its commits uncertain (StorageBusyError: "not known whether it landed") and the log
  * broken, after which every commit is refused until the database is reopened.
  */
+import { yieldToTasks } from './pack-run.js';
 import { StorageBusyError } from '../src/shared/errors.js';
 import type { Tid } from '../src/shared/storage.js';
 import { encodeEntry, position, type EncodedEntry, type EntryInput } from './shelf-format.js';
@@ -134,9 +135,11 @@ export class GroupCommit {
           origin === undefined
             ? now() - this.lastFlushEnd < BURST_MS
             : !this.lastOrigins.has(origin);
-        // While a pack runs, never at once: a client committing back to back in this thread
-        // (Node's 'file' storage) would keep the pack, which waits for a task, from ever going on.
-        if (queued || this.host.packing) this.schedule(() => this.flush());
+        // While a pack runs, never at once but in the next task (unclamped: see yieldToTasks): a
+        // client committing back to back in this thread (Node's 'file' storage) would keep the
+        // pack, which waits for a task between its slices, from ever going on.
+        if (queued) this.schedule(() => this.flush());
+        else if (this.host.packing) void yieldToTasks().then(() => this.flush());
         else queueMicrotask(() => this.flush());
       }
     });

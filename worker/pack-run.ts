@@ -57,6 +57,9 @@ export class PackRun {
    */
   async pause(): Promise<void> {
     this.check();
+    // Two turns: a commit that arrives in the first schedules its flush as a task (GroupCommit,
+    // while packing), which then runs in the second, before the pack goes on.
+    await yieldToTasks();
     await yieldToTasks();
     this.check();
     this.sliceStart = now();
@@ -101,7 +104,7 @@ function now(): number {
  * `setImmediate`, else a MessageChannel message — not `setTimeout(0)`, which browsers clamp to
  * 4 ms once nested, and would halve the pack's speed.
  */
-function yieldToTasks(): Promise<void> {
+export function yieldToTasks(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (run: () => void) => void }).setImmediate;
   if (immediate !== undefined) return new Promise((resolve) => immediate(resolve));
   return new Promise((resolve) => {

@@ -26,20 +26,22 @@
  */
 import type { PackResult, Tid } from '../src/shared/storage.js';
 import type { BlockFile } from './block-file.js';
+import { crc32 } from './crc32.js';
 import {
   ENTRY_HEADER_SIZE,
+  ENTRY_TRAILER_SIZE,
+  getU64,
+  setU64,
   KIND_TRANSACTION,
   PREV_PACKED,
   SEGMENT_HEADER_SIZE,
-  decodeEntry,
-  encodeEntry,
+  decodeEntryHeader,
   encodeSegmentHeader,
   indexName,
   position,
   recordLength,
   segmentName,
   segmentOf,
-  type EntryRecord,
 } from './shelf-format.js';
 import { Marking } from './shelf-mark.js';
 import { publishCompaction } from './shelf-compaction.js';
@@ -163,8 +165,13 @@ class Compaction {
         garbage += bytes.byteLength; // reservations and fillers are not copied
         continue;
       }
-      for (const r of decodeEntry(bytes).records) {
-        if (!this.marking.isKept(pos + r.offset)) garbage += recordLength(bytes.subarray(r.offset));
+      // Only where each record starts and how long it is: nothing of it decoded.
+      const { recordCount, metaLength } = decodeEntryHeader(bytes);
+      let offset = ENTRY_HEADER_SIZE + metaLength;
+      for (let i = 0; i < recordCount; i++) {
+        const length = recordLength(bytes.subarray(offset));
+        if (!this.marking.isKept(pos + offset)) garbage += length;
+        offset += length;
       }
     }
     return garbage;
@@ -177,48 +184,72 @@ class Compaction {
     for await (const { bytes, pos } of this.entries(n, size)) {
       this.done += bytes.byteLength;
       if (bytes[4] !== KIND_TRANSACTION) continue; // the checkpoint keeps the oid reservation
-      const { header, records } = decodeEntry(bytes);
-      const kept: EntryRecord[] = [];
-      const keptFrom: number[] = [];
-      for (const r of records) {
-        const from = pos + r.offset;
-        if (!this.marking.isKept(from)) {
-          this.dropped.push([r.oid, from]);
-          continue;
-        }
-        const { oid, className, state, refs } = r;
-        kept.push({ oid, className, state, refs, prev: this.prevOf(r.prev) });
-        keptFrom.push(from);
-      }
-      if (kept.length === 0 && header.tid <= this.dropUpTo) {
-        // Nothing of it is left to read, no kept snapshot is older, and it is not among the
-        // newest transactions a lost answer's resend may ask about: its entry goes too.
-        this.transactionsDropped++;
-        continue;
-      }
-      const at = position(out.n, out.end);
-      const entry = encodeEntry(
-        {
-          kind: KIND_TRANSACTION,
-          tid: header.tid,
-          time: header.time,
-          nextOid: header.nextOid,
-          metadataJson: new TextDecoder().decode(
-            bytes.subarray(ENTRY_HEADER_SIZE, ENTRY_HEADER_SIZE + header.metaLength),
-          ),
-          records: kept,
-        },
-        at,
-      );
-      kept.forEach((r, i) => {
-        const to = at + (entry.recordOffsets[i] as number);
-        this.moved.set(keptFrom[i] as number, { oid: r.oid, to });
-      });
-      out.chunk.push(entry.bytes);
-      out.chunkSize += entry.bytes.byteLength;
-      out.end += entry.bytes.byteLength;
-      if (out.chunkSize >= WRITE_CHUNK) this.writeChunk(out);
+      await this.copyEntry(bytes, pos, out);
     }
+  }
+
+  /**
+   * Copies the needed records of one transaction entry into the output, byte for byte but for
+   * each record's offset in its entry and its `prev`, with the entry's checksum computed as the
+   * bytes go: nothing is decoded, and a large entry (a bulk import's) is copied across slices.
+   */
+  private async copyEntry(bytes: Uint8Array, pos: number, out: Output): Promise<void> {
+    const { tid, recordCount, metaLength } = decodeEntryHeader(bytes);
+    const headEnd = ENTRY_HEADER_SIZE + metaLength;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Which records stay, and so the new entry's length: a walk over record lengths only.
+    const kept: number[] = [];
+    let length = headEnd + ENTRY_TRAILER_SIZE;
+    for (let i = 0, offset = headEnd; i < recordCount; i++) {
+      const size = view.getUint32(offset, true);
+      if (this.marking.isKept(pos + offset)) {
+        kept.push(offset);
+        length += size;
+      } else this.dropped.push([getU64(view, offset + 8), pos + offset]);
+      offset += size;
+    }
+    if (kept.length === 0 && tid <= this.dropUpTo) {
+      // Nothing of it is left to read, no kept snapshot is older, and it is not among the
+      // newest transactions a lost answer's resend may ask about: its entry goes too.
+      this.transactionsDropped++;
+      return;
+    }
+    const at = position(out.n, out.end);
+    const head = bytes.slice(0, headEnd);
+    const headView = new DataView(head.buffer);
+    headView.setUint32(0, length, true);
+    headView.setUint32(24, kept.length, true);
+    const where = new DataView(new ArrayBuffer(8));
+    setU64(where, 0, at);
+    let crc = crc32(head, 0, headEnd, crc32(new Uint8Array(where.buffer)));
+    this.append(out, head);
+    let to = headEnd;
+    for (const from of kept) {
+      const record = bytes.slice(from, from + view.getUint32(from, true));
+      const recordView = new DataView(record.buffer);
+      recordView.setUint32(4, to, true);
+      setU64(recordView, 24, this.prevOf(getU64(recordView, 24)));
+      crc = crc32(record, 0, record.byteLength, crc);
+      this.append(out, record);
+      this.moved.set(pos + from, { oid: getU64(recordView, 8), to: at + to });
+      to += record.byteLength;
+      if (this.run.sliceOver) {
+        this.run.progress('copy', this.done, this.total);
+        await this.run.pause();
+      }
+    }
+    const trailer = new DataView(new ArrayBuffer(ENTRY_TRAILER_SIZE));
+    trailer.setUint32(0, crc, true);
+    trailer.setUint32(4, length, true);
+    this.append(out, new Uint8Array(trailer.buffer));
+  }
+
+  /** Appends bytes to the output's chunk; a full chunk is written. */
+  private append(out: Output, bytes: Uint8Array): void {
+    out.chunk.push(bytes);
+    out.chunkSize += bytes.byteLength;
+    out.end += bytes.byteLength;
+    if (out.chunkSize >= WRITE_CHUNK) this.writeChunk(out);
   }
 
   /** Where a copied record's `prev` leads in the packed log. */
@@ -285,6 +316,9 @@ class Compaction {
       o += part.byteLength;
     }
     out.file.write(out.written, buffer);
+    // Flushed chunk by chunk, each in its own slice: one flush of the whole segment at publish
+    // would hold the thread for as long as the disk takes to take it all.
+    out.file.flush();
     out.written += out.chunkSize;
     out.chunk = [];
     out.chunkSize = 0;
