@@ -92,25 +92,6 @@ export class ShelfIndex {
   }
 
   /**
-   * Every oid with a revision, ascending, and its position; `overlay` (oid → position, 0: none)
-   * over what the index holds.
-   */
-  *entries(overlay?: ReadonlyMap<number, number>): Generator<[number, number]> {
-    const count = this.checkpointCount;
-    const view = this.table ?? this.readTable();
-    const past = new Set([...this.tail.keys(), ...(overlay?.keys() ?? [])]);
-    const tailOids = [...past].filter((oid) => oid >= count).sort((a, b) => a - b);
-    for (let oid = 0; oid < count; oid++) {
-      const pos = overlay?.get(oid) ?? this.tail.get(oid) ?? getU64(view as DataView, 8 * oid);
-      if (pos !== 0) yield [oid, pos];
-    }
-    for (const oid of tailOids) {
-      const pos = overlay?.get(oid) ?? (this.tail.get(oid) as number);
-      if (pos !== 0) yield [oid, pos];
-    }
-  }
-
-  /**
    * Writes a checkpoint holding every entry into `file`, flushed, and returns how many objects it
    * holds. `slots` is the table size: the next oid to hand out. Synchronous, so nothing lands
    * meanwhile. The index goes on using its current checkpoint until `adopt` (after the manifest
@@ -120,12 +101,26 @@ export class ShelfIndex {
     const bytes = new Uint8Array(INDEX_HEADER_SIZE + 8 * slots);
     bytes.set(encodeIndexHeader(slots), 0);
     const view = new DataView(bytes.buffer);
-    let objects = 0;
-    for (const [oid, pos] of this.entries(overlay)) {
-      if (oid >= slots) throw new Error(`shelfdb: oid ${oid} is past the next oid ${slots}`);
-      setU64(view, INDEX_HEADER_SIZE + 8 * oid, pos);
-      objects++;
+    // The checkpoint's table as it is (one copy), then the tail and the overlay over it.
+    const table = this.table ?? this.readTable();
+    const count = Math.min(this.checkpointCount, slots);
+    if (table !== undefined && count > 0) {
+      bytes.set(new Uint8Array(table.buffer, table.byteOffset, 8 * count), INDEX_HEADER_SIZE);
     }
+    for (const changes of [this.tail, overlay ?? new Map<number, number>()]) {
+      for (const [oid, pos] of changes) {
+        if (oid >= slots) {
+          if (pos === 0) continue;
+          throw new Error(`shelfdb: oid ${oid} is past the next oid ${slots}`);
+        }
+        setU64(view, INDEX_HEADER_SIZE + 8 * oid, pos);
+      }
+    }
+    // Objects: the entries that are not 0 (a u64 is 0 when both its halves are).
+    const words = new Uint32Array(bytes.buffer, INDEX_HEADER_SIZE, 2 * slots);
+    let objects = 0;
+    for (let i = 0; i < words.length; i += 2)
+      if ((words[i] as number) !== 0 || (words[i + 1] as number) !== 0) objects++;
     file.truncate(0);
     file.write(0, bytes);
     file.flush();
