@@ -11,6 +11,7 @@
 import type { BlockFile } from './block-file.js';
 import { indexName, position, segmentOf } from './shelf-format.js';
 import type { ShelfCounters } from './shelf-checkpoint.js';
+import type { ShelfIndex } from './shelf-index.js';
 
 /** A run of old segments compacted. */
 export interface CompactedRun {
@@ -18,12 +19,8 @@ export interface CompactedRun {
   inputs: number[];
   /** The new segment (flushed), or none when nothing of the inputs was kept. */
   output: { n: number; file: BlockFile; end: number } | undefined;
-  /** Old position → where the record is now, for every record copied. */
-  moved: ReadonlyMap<number, { oid: number; to: number }>;
-  /** Records of the inputs not copied: oid and old position. */
-  dropped: readonly [number, number][];
-  /** Transaction entries of the inputs not copied. */
-  transactionsDropped: number;
+  /** What the run changes, decided as it copied (see RunChanges). */
+  changes: RunChanges;
   /** The new checkpoint's file (opened, empty). */
   indexFile: BlockFile;
 }
@@ -43,29 +40,18 @@ export function publishCompaction(
   // Earlier relocations into the run: to where their records went now, or gone with them.
   for (const [from, to] of relocated) {
     if (!inputs.has(segmentOf(to))) continue;
-    const moved = run.moved.get(to);
+    const moved = run.changes.moved.get(to);
     if (moved === undefined) relocated.delete(from);
-    else relocated.set(from, moved.to);
+    else relocated.set(from, moved);
   }
-  const overlay = new Map<number, number>();
-  for (const [from, { oid, to }] of run.moved) {
-    if (s.index.get(oid) === from) overlay.set(oid, to);
-    else relocated.set(from, to); // kept for a snapshot: a newer revision points at it
-  }
-  const removed: number[] = [];
-  let garbageRemoved = 0;
-  for (const [oid, from] of run.dropped) {
-    if (s.index.get(oid) === from) {
-      overlay.set(oid, 0); // the newest revision of an unreachable object: the object goes
-      removed.push(oid);
-    } else garbageRemoved += s.log.recordSize(from);
-  }
+  const { overlay, relocations, removed, garbageRemoved } = run.changes.settle();
+  for (const [from, to] of relocations) relocated.set(from, to);
   s.log.activeFile.flush(); // the checkpoint covers the log up to its end: durable first
   const objects = s.index.write(run.indexFile, s.nextOidReserved, overlay);
   const name = indexName(s.log.manifest.generation + 1);
   const oldIndex = s.log.manifest.checkpoint?.file;
   const garbage = Math.max(0, s.garbage - garbageRemoved);
-  const transactions = s.transactionCount - run.transactionsDropped;
+  const transactions = s.transactionCount - run.changes.transactionsDropped;
   const { relocated: _replaced, ...manifest } = s.log.manifest;
   s.log.publish({
     ...manifest,
@@ -97,4 +83,85 @@ export function publishCompaction(
   s.garbage = garbage;
   s.transactionCount = transactions;
   return { removed, oldIndex: oldIndex === name ? undefined : oldIndex };
+}
+
+/**
+ * What one run changes in the index, decided record by record as the run copies (in its slices,
+ * not in the publish, which serves no commit), against the index as it is then. A commit of an
+ * object after its record was judged can only make that record older than the newest: `touch`
+ * records it, and `settle` (in the publish, after every commit accepted has landed) turns such
+ * decisions around.
+ */
+export class RunChanges {
+  /** Old position → new, for every record copied. */
+  readonly moved = new Map<number, number>();
+  /** Records copied that were their object's newest: oid → old and new position. */
+  private readonly newest = new Map<number, { from: number; to: number }>();
+  /** Records copied that a newer revision points at: [old position, new position]. */
+  private readonly relocations: [number, number][] = [];
+  /** Records dropped that were the newest of an unreachable object: oid → old position, size. */
+  private readonly removals = new Map<number, { size: number }>();
+  /** Bytes of the superseded records dropped (the garbage they were counted as). */
+  private garbageRemoved = 0;
+  /** Objects committed since the run began. */
+  private readonly touched = new Set<number>();
+  /** Records dropped, and transaction entries dropped. */
+  revisionsDropped = 0;
+  transactionsDropped = 0;
+
+  /** The record of `oid` at `from` was copied to `to`. */
+  copied(index: ShelfIndex, oid: number, from: number, to: number): void {
+    this.moved.set(from, to);
+    if (index.get(oid) === from) this.newest.set(oid, { from, to });
+    else this.relocations.push([from, to]);
+  }
+
+  /** The record of `oid` at `from`, `size` bytes, was not copied. */
+  dropped(index: ShelfIndex, oid: number, from: number, size: number): void {
+    this.revisionsDropped++;
+    if (index.get(oid) === from) this.removals.set(oid, { size });
+    else this.garbageRemoved += size;
+  }
+
+  /** A commit wrote `oid` (the write barrier, while the run is open). */
+  touch(oid: number): void {
+    this.touched.add(oid);
+  }
+
+  /**
+   * The decisions as of now: the index overlay (new positions; 0 for objects removed), the
+   * relocations, the oids removed, and the garbage bytes dropped.
+   */
+  settle(): {
+    overlay: Map<number, number>;
+    relocations: [number, number][];
+    removed: number[];
+    garbageRemoved: number;
+  } {
+    for (const oid of this.touched) {
+      const newest = this.newest.get(oid);
+      if (newest !== undefined) {
+        // Committed since: the copy is an older revision now, which the commit's `prev` names.
+        this.newest.delete(oid);
+        this.relocations.push([newest.from, newest.to]);
+      }
+      const removal = this.removals.get(oid);
+      if (removal !== undefined) {
+        // Committed since (a reference kept in memory): the object stays; the dropped record is
+        // superseded garbage now, counted as such when the commit landed.
+        this.removals.delete(oid);
+        this.garbageRemoved += removal.size;
+      }
+    }
+    this.touched.clear();
+    const overlay = new Map<number, number>();
+    for (const [oid, { to }] of this.newest) overlay.set(oid, to);
+    for (const oid of this.removals.keys()) overlay.set(oid, 0);
+    return {
+      overlay,
+      relocations: this.relocations,
+      removed: [...this.removals.keys()],
+      garbageRemoved: this.garbageRemoved,
+    };
+  }
 }

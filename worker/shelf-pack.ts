@@ -44,7 +44,7 @@ import {
   segmentOf,
 } from './shelf-format.js';
 import { Marking } from './shelf-mark.js';
-import { publishCompaction } from './shelf-compaction.js';
+import { RunChanges, publishCompaction } from './shelf-compaction.js';
 import type { PackRun } from './pack-run.js';
 import type { ShelfStorage } from './shelf-storage.js';
 
@@ -66,14 +66,20 @@ export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promi
   const old = s.log.manifest.segments.filter((n) => n !== s.log.active);
   const marking = new Marking(keep, new Set(old));
   const removed: Removed = { objects: 0, revisions: 0 };
-  s.packBarrier = (refs) => marking.reached(refs);
+  // Created now: commits from here on reach the compaction's decisions too (RunChanges.touch).
+  let compaction: Compaction | undefined;
+  s.packBarrier = (oid, refs) => {
+    marking.reached(refs);
+    compaction?.touch(oid);
+  };
   s.index.holdTable(true); // every object is looked up: one read of the checkpoint, not one each
   try {
     await marking.drain(s, run);
     // A transaction left without records goes if no kept snapshot is older and it is not among
     // the newest `keepTransactions`.
     const dropUpTo = Math.min(keep, s.lastTid - s.keepTransactions);
-    await new Compaction(s, marking, dropUpTo, run, removed).compact(old);
+    compaction = new Compaction(s, marking, dropUpTo, run, removed);
+    await compaction.compact(old);
   } finally {
     s.packBarrier = undefined;
     s.index.holdTable(false);
@@ -87,12 +93,6 @@ export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promi
     bytesAfter: s.log.bytes(),
     time,
   };
-}
-
-/** A revision copied into the new segment. */
-interface Moved {
-  oid: number;
-  to: number;
 }
 
 /** The new segment being written, and what it replaces. */
@@ -110,12 +110,13 @@ class Compaction {
   /** Old segments copied into the output so far (consecutive, in log order). */
   private inputs: number[] = [];
   private output: Output | undefined;
-  /** Old position → new, for the records of the inputs copied. */
-  private moved = new Map<number, Moved>();
-  /** Records of the inputs dropped: oid and old position. */
-  private dropped: [number, number][] = [];
-  /** Transactions of the inputs dropped (no record kept, and no snapshot after them to read). */
-  private transactionsDropped = 0;
+  /** What the run changes in the index, decided as it copies. */
+  private changes = new RunChanges();
+  /** A commit wrote `oid`: the decisions of the run open about it are checked again at publish. */
+  touch(oid: number): void {
+    this.changes.touch(oid);
+  }
+
   /** Bytes of the old segments scanned or copied (progress). */
   private done = 0;
   private total = 0;
@@ -205,13 +206,13 @@ class Compaction {
       if (this.marking.isKept(pos + offset)) {
         kept.push(offset);
         length += size;
-      } else this.dropped.push([getU64(view, offset + 8), pos + offset]);
+      } else this.changes.dropped(this.s.index, getU64(view, offset + 8), pos + offset, size);
       offset += size;
     }
     if (kept.length === 0 && tid <= this.dropUpTo) {
       // Nothing of it is left to read, no kept snapshot is older, and it is not among the
       // newest transactions a lost answer's resend may ask about: its entry goes too.
-      this.transactionsDropped++;
+      this.changes.transactionsDropped++;
       return;
     }
     const at = position(out.n, out.end);
@@ -231,7 +232,7 @@ class Compaction {
       setU64(recordView, 24, this.prevOf(getU64(recordView, 24)));
       crc = crc32(record, 0, record.byteLength, crc);
       this.append(out, record);
-      this.moved.set(pos + from, { oid: getU64(recordView, 8), to: at + to });
+      this.changes.copied(this.s.index, getU64(recordView, 8), pos + from, at + to);
       to += record.byteLength;
       if (this.run.sliceOver) {
         this.run.progress('copy', this.done, this.total);
@@ -255,8 +256,8 @@ class Compaction {
   /** Where a copied record's `prev` leads in the packed log. */
   private prevOf(prev: number): number {
     if (prev <= PREV_PACKED) return prev;
-    const moved = this.moved.get(prev);
-    if (moved !== undefined) return moved.to;
+    const moved = this.changes.moved.get(prev);
+    if (moved !== undefined) return moved;
     // In the run and not copied: removed. Else wherever it leads now (moved by an earlier pack,
     // or in a segment removed since).
     if (this.inputs.includes(segmentOf(prev))) return PREV_PACKED;
@@ -349,9 +350,7 @@ class Compaction {
       published = publishCompaction(s, {
         inputs,
         output: out === undefined ? undefined : { n: out.n, file: out.file, end: out.end },
-        moved: this.moved,
-        dropped: this.dropped,
-        transactionsDropped: this.transactionsDropped,
+        changes: this.changes,
         indexFile,
       });
     } catch (error) {
@@ -359,12 +358,10 @@ class Compaction {
       throw error;
     }
     this.removed.objects += published.removed.length;
-    this.removed.revisions += this.dropped.length;
+    this.removed.revisions += this.changes.revisionsDropped;
     this.inputs = [];
     this.output = undefined;
-    this.moved = new Map();
-    this.dropped = [];
-    this.transactionsDropped = 0;
+    this.changes = new RunChanges();
     for (const n of inputs) await s.log.removeLeftover(segmentName(n));
     if (published.oldIndex !== undefined) await s.log.removeLeftover(published.oldIndex);
     this.run.progress('copy', this.done, this.total, true);
@@ -375,9 +372,7 @@ class Compaction {
     const out = this.output;
     this.output = undefined;
     this.inputs = [];
-    this.moved = new Map();
-    this.dropped = [];
-    this.transactionsDropped = 0;
+    this.changes = new RunChanges();
     if (out !== undefined) await this.s.log.discard(out.file, segmentName(out.n));
   }
 }

@@ -108,7 +108,7 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly segmentSize: number;
   readonly keepTransactions: number;
   /** While a pack runs: told the refs of every record written (the write barrier). */
-  packBarrier: ((refs: number[]) => void) | undefined;
+  packBarrier: ((oid: number, refs: number[]) => void) | undefined;
   /** True while a pack runs (GroupCommit.add then flushes in a task, never a microtask). */
   packing = false;
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
@@ -394,7 +394,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       const at = pos + (entry.recordOffsets[i] as number);
       this.garbage += this.index.supersede(r.oid, at, this.sizeAt);
       if (remember) this.revisions.remember(r.oid, at, tid, entry.recordSizes[i] as number);
-      this.packBarrier?.(r.refs);
+      this.packBarrier?.(r.oid, r.refs);
     });
     const prevTid = this.lastTid;
     this.durableTid = tid;
