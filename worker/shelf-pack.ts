@@ -51,7 +51,7 @@ import type { ShelfStorage } from './shelf-storage.js';
 /** Read old segments in chunks of about this size. */
 const READ_CHUNK = 1 << 20;
 /** Write the new segment in chunks of about this size. */
-const WRITE_CHUNK = 1 << 20;
+const WRITE_CHUNK = 256 << 10;
 
 /** What the pack has removed so far (a pack stopped midway has removed that much). */
 interface Removed {
