@@ -61,6 +61,9 @@ export async function undoTransaction(
     );
   }
   const oids = info.oids;
+  // A transaction entry without records is one whose every revision pack removed (a commit
+  // without records stores nothing): its objects were changed again, or became unreachable.
+  if (oids.length === 0) throw packedError(tid, []);
   checkUnchangedSince(tid, oids, await storage.load(oids));
 
   let before: LoadedRecord[];
@@ -127,9 +130,13 @@ function changedAgainError(tid: Tid, oids: number[], cause?: unknown): WriteConf
 }
 
 function packedError(tid: Tid, oids: number[], cause?: unknown): ConflictError {
+  const what =
+    oids.length === 0
+      ? 'every revision it wrote'
+      : `the revisions of object ${oids.join(', ')} before it, or the objects themselves`;
   const error = new ReadConflictError(
     oids,
-    `Cannot undo transaction ${tid}: pack removed what undo needs (the revisions of object ${oids.join(', ')} before it, or the objects themselves). Transactions older than the last pack can no longer be undone. Nothing was stored.`,
+    `Cannot undo transaction ${tid}: pack removed what undo needs (${what}). Transactions older than the last pack can no longer be undone. Nothing was stored.`,
   );
   if (cause !== undefined) (error as { cause?: unknown }).cause = cause;
   return error;
