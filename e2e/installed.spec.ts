@@ -31,9 +31,12 @@ interface AppHandle {
 /**
  * Gzipped bytes of JavaScript a production build of the app loads to open its database on OPFS
  * (page and worker), at most. The goal in issue 11 is 30 kB; see BENCHMARKS.md for where it stands.
- * Issue 12's fast paths added ~3.2 kB (54.6 kB measured): the budget keeps ~1.5 kB of headroom.
+ * Issue 12's fast paths added ~3.2 kB (54.6 kB measured). Issue 13 added ~7.9 kB (62.5 kB): the
+ * incremental pack in both storages (mark in slices, compaction runs, IndexedDB's chunked sweep),
+ * its progress and abort across both links, time travel; undo loads on first use. The budget
+ * keeps ~1.5 kB of headroom.
  */
-const SIZE_BUDGET = 56_000;
+const SIZE_BUDGET = 64_000;
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 

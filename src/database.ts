@@ -23,7 +23,7 @@ import { PersistentDict } from './persistent-dict.js';
 import { PersistentList } from './persistent-list.js';
 import { PersistentSet } from './persistent-set.js';
 import { BTree, BTreeNode } from './btree.js';
-import { undoTransaction, type UndoOptions } from './undo.js';
+import type { UndoOptions } from './undo.js';
 import { AutoPack, checkAutoPackOptions, type AutoPackSettings } from './auto-pack.js';
 import { SnapshotPins } from './snapshot-pins.js';
 import { transactionPages } from './transaction-pages.js';
@@ -288,6 +288,8 @@ export class Database extends EventTarget implements ConnectionHost {
    */
   async undo(tid: Tid, options: UndoOptions = {}): Promise<Tid> {
     this.checkOpen();
+    // Loaded when first used: most pages never undo, and need not download it to open.
+    const { undoTransaction } = await import('./undo.js');
     const undone = await undoTransaction(this.storage, tid, options);
     this.committed();
     return undone;

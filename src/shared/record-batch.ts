@@ -263,7 +263,7 @@ export class PackedCommitRequest implements CommitRequest {
   declare user?: string;
   declare meta?: Record<string, unknown>;
   declare txnId?: string;
-  declare undoes?: CommitRequest['undoes'];
+  declare undoes?: NonNullable<CommitRequest['undoes']>;
   readonly #batch: RecordBatch;
 
   /** `fields`, and the records packed in the first `length` bytes of `buffer`. */
