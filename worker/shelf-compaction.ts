@@ -12,6 +12,7 @@ import type { BlockFile } from './block-file.js';
 import { indexName, position, segmentOf } from './shelf-format.js';
 import type { ShelfCounters } from './shelf-checkpoint.js';
 import type { ShelfIndex } from './shelf-index.js';
+import { numbering } from './shelf-numbers.js';
 
 /** A run of old segments compacted. */
 export interface CompactedRun {
@@ -52,11 +53,17 @@ export function publishCompaction(
   const oldIndex = s.log.manifest.checkpoint?.file;
   const garbage = Math.max(0, s.garbage - garbageRemoved);
   const transactions = s.transactionCount - run.changes.transactionsDropped;
-  const { relocated: _replaced, ...manifest } = s.log.manifest;
+  const segments = s.log.segmentsReplacing(run.inputs, run.output?.n);
+  // The inputs' numbers retire, witnessed by the segments left that were written while they
+  // existed (the output's records name none of them: pack rewrote every prev it copied).
+  const witnesses = segments.filter((n) => n !== run.output?.n);
+  const numbers = numbering(s.log.manifest, relocated, run.output?.n, run.inputs, witnesses);
+  const { relocated: _replaced, retired: _was, ...manifest } = s.log.manifest;
   s.log.publish({
     ...manifest,
-    segments: s.log.segmentsReplacing(run.inputs, run.output?.n),
-    nextSegment: Math.max(s.log.nextSegment, (run.output?.n ?? 0) + 1),
+    segments,
+    nextSegment: numbers.nextSegment,
+    ...(numbers.retired === undefined ? {} : { retired: numbers.retired }),
     checkpoint: {
       file: name,
       end: position(s.log.active, s.log.end),
@@ -66,7 +73,7 @@ export function publishCompaction(
     },
     checkpointTransactions: transactions,
     checkpointGarbage: garbage,
-    ...(relocated.size === 0 ? {} : { relocated: [...relocated] }),
+    ...(numbers.relocated.size === 0 ? {} : { relocated: [...numbers.relocated] }),
   });
   // Published: memory follows the files. Should that fail (reading the new checkpoint's header,
   // closing an old segment), memory no longer matches the manifest in use, which names the new
@@ -79,7 +86,7 @@ export function publishCompaction(
     s.log.broken = error;
     throw error;
   }
-  s.log.relocated = relocated;
+  s.log.relocated = numbers.relocated;
   s.garbage = garbage;
   s.transactionCount = transactions;
   return { removed, oldIndex: oldIndex === name ? undefined : oldIndex };

@@ -126,6 +126,11 @@ export interface Manifest {
    * `[old position, new position]` pairs, followed when a `prev` names the old place.
    */
   relocated?: [number, number][];
+  /**
+   * Numbers of removed segments that may be used again once none of their witnesses (the segments
+   * present when they were removed) is in the log (worker/shelf-numbers.ts).
+   */
+  retired?: [number, number[]][];
 }
 
 // ─── integers ─────────────────────────────────────────────────────────────

@@ -33,6 +33,7 @@ import {
   type Manifest,
 } from './shelf-format.js';
 import { storageFailure } from './storage-failures.js';
+import { numbering, segmentNumber } from './shelf-numbers.js';
 
 /** An append or publish whose undo failed too: whether its bytes survive a crash is not known. */
 export class UncertainWrite extends Error {
@@ -305,18 +306,13 @@ export class ShelfLog {
     }
   }
 
-  /** The number the next new segment gets: never one used before (see Manifest.nextSegment). */
-  get nextSegment(): number {
-    return this.manifest.nextSegment ?? Math.max(0, ...this.manifest.segments) + 1;
-  }
-
   /**
    * Starts a new active segment: its file made (header flushed), then a manifest naming it. What
    * was appended so far stays where it is, never appended to again (pack compacts such segments).
    * A failure before the manifest removes the new file and leaves the log as it was.
    */
   async roll(): Promise<void> {
-    const n = this.nextSegment;
+    const n = segmentNumber(this.manifest);
     const name = segmentName(n);
     const file = await this.dir.open(name);
     let published = false;
@@ -326,11 +322,15 @@ export class ShelfLog {
       file.flush();
       // The segment ending here is flushed too: the next open reads it as a whole segment.
       this.activeFile.flush();
+      const { relocated, ...numbers } = numbering(this.manifest, this.relocated, n);
+      const { relocated: _replaced, retired: _was, ...manifest } = this.manifest;
       this.publish({
-        ...this.manifest,
+        ...manifest,
         segments: [...this.manifest.segments, n],
-        nextSegment: n + 1,
+        ...numbers,
+        ...(relocated.size === 0 ? {} : { relocated: [...relocated] }),
       });
+      this.relocated = relocated;
       published = true;
     } finally {
       if (!published) await this.discard(file, name);

@@ -45,6 +45,7 @@ import {
 } from './shelf-format.js';
 import { Marking } from './shelf-mark.js';
 import { RunChanges, publishCompaction } from './shelf-compaction.js';
+import { segmentNumber } from './shelf-numbers.js';
 import type { PackRun } from './pack-run.js';
 import type { ShelfStorage } from './shelf-storage.js';
 
@@ -298,7 +299,7 @@ class Compaction {
 
   private async openOutput(): Promise<Output> {
     if (this.output !== undefined) return this.output;
-    const n = this.s.log.nextSegment;
+    const n = segmentNumber(this.s.log.manifest);
     const file = await this.s.log.dir.open(segmentName(n));
     // Owned from here: a failure of the first write is discarded with the rest.
     this.output = { n, file, end: SEGMENT_HEADER_SIZE, chunk: [], chunkSize: 0, written: 0 };

@@ -101,15 +101,15 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** Commits accepted and not yet written. */
   private readonly group: GroupCommit;
   private closing: Promise<void> | undefined;
-  /** Background maintenance queued and not yet run (one of each kind at a time). */
+  /** Background maintenance queued, not yet run (one of each kind at a time). */
   private readonly queued = new Set<'roll' | 'checkpoint'>();
   private readonly checkpointEvery: number;
   /** See ShelfOptions.segmentSize and keepTransactions. */
   readonly segmentSize: number;
   readonly keepTransactions: number;
-  /** While a pack runs: told the refs of every record written (the write barrier). */
+  /** While a pack runs: told each record written (its write barrier); GroupCommit.add flushes in
+   * a task then, never a microtask (`packing`). */
   packBarrier: ((oid: number, refs: number[]) => void) | undefined;
-  /** True while a pack runs (GroupCommit.add then flushes in a task, never a microtask). */
   packing = false;
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
   readonly kind: StorageKind;
@@ -298,6 +298,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       );
     } finally {
       this.packing = false;
+      this.revisions.clear(); // positions moved, and a segment number may be taken again
     }
   }
 
@@ -361,7 +362,8 @@ export class ShelfStorage extends StorageCore implements Storage {
       }
       this.listeners.clear();
       try {
-        this.closeFiles();
+        this.log.close();
+        this.index.close();
       } finally {
         await this.log.dir.close?.(); // the directory's lock goes whatever closing the files did
       }
@@ -491,10 +493,5 @@ export class ShelfStorage extends StorageCore implements Storage {
     throw txnId !== undefined && this.group.isUncertain(txnId)
       ? this.group.stillUncertainError()
       : this.log.brokenError();
-  }
-
-  private closeFiles(): void {
-    this.log.close();
-    this.index.close();
   }
 }
