@@ -51,7 +51,13 @@ export async function readShelf(
   const { manifest } = log;
   const cp = manifest.checkpoint;
   let scanFrom = position(manifest.segments[0] as number, SEGMENT_HEADER_SIZE);
-  if (cp !== null) {
+  if (cp !== null && recover) {
+    // Recovering reads the whole log, so damage the checkpoint covers is found and dropped too;
+    // the checkpoint's reservation and newest tid still hold (pack may have dropped the entries
+    // that carried them).
+    state.lastTid = cp.tid;
+    state.nextOid = cp.nextOid;
+  } else if (cp !== null) {
     index.attach(await log.dir.open(cp.file), cp.file, cp.objects);
     state.lastTid = cp.tid;
     state.nextOid = cp.nextOid;
@@ -85,7 +91,7 @@ export async function readShelf(
         const { records, metadata } = decodeEntry(bytes);
         for (const r of records)
           state.garbageBytes += index.supersede(r.oid, pos + r.offset, sizeAt);
-        state.lastTid = header.tid;
+        state.lastTid = Math.max(state.lastTid, header.tid);
         state.transactionCount++;
         recent.remember(
           header.tid,

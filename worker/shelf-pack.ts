@@ -27,6 +27,7 @@
 import type { PackResult, Tid } from '../src/shared/storage.js';
 import type { BlockFile } from './block-file.js';
 import { crc32 } from './crc32.js';
+import { CorruptStorageError } from '../src/shared/errors.js';
 import {
   ENTRY_HEADER_SIZE,
   ENTRY_TRAILER_SIZE,
@@ -36,6 +37,8 @@ import {
   PREV_PACKED,
   SEGMENT_HEADER_SIZE,
   decodeEntryHeader,
+  entryIsValid,
+  offsetOf,
   encodeSegmentHeader,
   indexName,
   position,
@@ -163,6 +166,8 @@ class Compaction {
     let garbage = 0;
     for await (const { bytes, pos } of this.entries(n, size)) {
       this.done += bytes.byteLength;
+      // Copied under a new checksum, a damaged entry would read as sound: pack stops at it.
+      if (!entryIsValid(bytes, pos)) throw damaged(n, offsetOf(pos));
       if (bytes[4] !== KIND_TRANSACTION) {
         garbage += bytes.byteLength; // reservations and fillers are not copied
         continue;
@@ -283,6 +288,9 @@ class Compaction {
         bufferAt = off;
       }
       const length = recordLength(buffer.subarray(off - bufferAt));
+      if (length < ENTRY_HEADER_SIZE + ENTRY_TRAILER_SIZE || off + length > size) {
+        throw damaged(n, off);
+      }
       if (off + length > bufferAt + buffer.byteLength) {
         buffer = file.read(off, Math.max(length, Math.min(READ_CHUNK, size - off)));
         bufferAt = off;
@@ -376,4 +384,11 @@ class Compaction {
     this.changes = new RunChanges();
     if (out !== undefined) await this.s.log.discard(out.file, segmentName(out.n));
   }
+}
+
+/** The error of a pack that found damage in the log (verify reports it too). */
+function damaged(n: number, offset: number): CorruptStorageError {
+  return new CorruptStorageError(
+    `${segmentName(n)} byte ${offset}: the entry is damaged (its length or checksum is wrong). The pack stopped there; the database is as valid as before it. Reopen it with { recover: true } (the command line: shelfdb recover) to drop the damaged transaction, then pack again.`,
+  );
 }
