@@ -59,6 +59,7 @@ export {
   type TransactionInfo,
   type RevisionInfo,
   type PackOptions,
+  type PackProgress,
   type PackResult,
   type StorageKind,
   type StorageStats,

@@ -104,12 +104,13 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** Background maintenance queued, not yet run (one of each kind at a time). */
   private readonly queued = new Set<'roll' | 'checkpoint'>();
   private readonly checkpointEvery: number;
-  /** See ShelfOptions.segmentSize and keepTransactions. */
+  /** See ShelfOptions.segmentSize. */
   readonly segmentSize: number;
+  /** See ShelfOptions.keepTransactions. */
   readonly keepTransactions: number;
-  /** While a pack runs: told each record written (its write barrier); GroupCommit.add flushes in
-   * a task then, never a microtask (`packing`). */
+  /** While a pack runs: told each record written (its write barrier). */
   packBarrier: ((oid: number, refs: number[]) => void) | undefined;
+  /** True while a pack runs: GroupCommit.add flushes in a task then, never a microtask. */
   packing = false;
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
   readonly kind: StorageKind;
@@ -165,6 +166,7 @@ export class ShelfStorage extends StorageCore implements Storage {
     return this.committed;
   }
 
+  /** Pack's publish sets what remains. */
   set transactionCount(count: number) {
     this.committed = count;
   }
