@@ -58,10 +58,11 @@ describe('hunt 13: a failure after pack published', () => {
     );
     expect(packError).toBeInstanceOf(StorageError);
     expect(dir.failed).toBe(1);
-    // The storage goes on: a commit after the failed step, then close.
+    // A commit after the failed step: the log stopped, so it may be refused (then b stays b0,
+    // checked below); either way nothing acknowledged may be lost.
     const after = await s
       .commit({ baseTid: tid, records: [rec(b, 'b1', [], tid - 5)] })
-      .catch(() => undefined);
+      .catch(() => undefined); // refused: `after` undefined, and b0 expected after the reopen
     await s.close();
     const again = await ShelfStorage.open(dir, {});
     const [ra, rb] = await again.load([a, b]);

@@ -24,8 +24,7 @@
  *
  * Pack: a tab's pack call carries a pack call id; the owner sends its progress back on the tab's
  * answer channel ('progress', before the answer), and a caller that aborts sends 'abort' on the
- * calls channel (again to each new owner while the call waits). The rule for who stops what is
- * SharedPack's (src/shared/shared-pack.ts), in this tab and in the owner alike.
+ * calls channel (again to each new owner while the call waits); who stops what: SharedPack.
  *
  * The platform (locks, channels) is injected: fakes in Node tests, the real ones in the worker.
  */
