@@ -172,6 +172,20 @@ export class Cache {
     return ghosted;
   }
 
+  /**
+   * Ghosts the object of `oid` if it is loaded, unchanged and not held, as `shrink` would (pack
+   * removed it: nothing will ask for it again but a reference the app kept). True if it did.
+   */
+  evict(oid: number): boolean {
+    const m = this.loaded.get(oid);
+    if (m === undefined || m.status !== 'saved' || this.held.has(m.self)) return false;
+    this.loaded.delete(oid);
+    this.loadedBytes -= m.size;
+    this.weaken(m, this.known.get(oid));
+    ghostify(m);
+    return true;
+  }
+
   /** Forgets everything (the connection is closing). */
   clear(): void {
     this.known.clear();

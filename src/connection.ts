@@ -401,6 +401,16 @@ export class Connection extends EventTarget implements Jar {
     this.committer.noteChanged(obj);
   }
 
+  /**
+   * @internal Pack removed `oids` (no kept snapshot reaches them): the cache lets go of those it
+   * holds loaded and unchanged, as its shrinking would (a changed or held one stays; committing a
+   * change to one fails with WriteConflictError, as the object has no revision any more).
+   */
+  forgetRemoved(oids: readonly number[]): void {
+    if (this.closed) return;
+    for (const oid of oids) this.cache.evict(oid);
+  }
+
   /** @internal Called by the Database for every commit the storage announces. */
   receive(invalidation: Invalidation): void {
     if (this.closed || this.at !== undefined) return; // a historical connection never moves

@@ -188,7 +188,10 @@ export class Database extends EventTarget implements ConnectionHost {
     }
     this.unsubscribe = storage.subscribe((invalidation) => {
       this.pins.heard(invalidation.tid);
-      for (const conn of this.connections) conn.receive(invalidation);
+      if (invalidation.removed === true) {
+        // Pack removed them: no snapshot moves; connections drop what they hold of them unchanged.
+        for (const conn of this.connections) conn.forgetRemoved(invalidation.oids);
+      } else for (const conn of this.connections) conn.receive(invalidation);
     });
     const errors = storage.subscribeErrors?.((error) =>
       this.dispatchEvent(new DatabaseErrorEvent(error)),

@@ -62,6 +62,8 @@ type Key = [number, number];
 interface Removed {
   objects: number;
   revisions: number;
+  /** Objects removed by chunks not announced yet. */
+  oids: number[];
 }
 
 /**
@@ -168,7 +170,7 @@ class Pack {
 
   /** Deletes what is not needed, chunk by chunk; marks again first when a commit shaded more. */
   async sweep(keep: Tid): Promise<Removed> {
-    const removed: Removed = { objects: 0, revisions: 0 };
+    const removed: Removed = { objects: 0, revisions: 0, oids: [] };
     let from = 0; // the next chunk starts at this oid
     let size = this.tuning.chunk ?? FIRST_CHUNK;
     let visited = 0;
@@ -180,6 +182,7 @@ class Pack {
         continue;
       }
       visited += step.visited;
+      this.run.removed(this.seenTid, removed.oids.splice(0)); // the chunk is stored
       this.run.progress('copy', visited, Math.max(visited, this.records), step.next === undefined);
       if (step.next === undefined) return removed;
       from = step.next;
@@ -292,6 +295,7 @@ class Pack {
     if (dead) {
       meta.objects = Math.max(0, meta.objects - 1);
       removed.objects++;
+      removed.oids.push(oid);
     }
     removed.revisions += until - i;
     return until - i;

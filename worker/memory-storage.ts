@@ -141,12 +141,12 @@ export class MemoryStorage extends StorageCore implements Storage {
     // One report per phase, forced: the pack runs in one go, so each phase is done at once.
     run.progress('mark', live.size, live.size, true);
     const total = this.objects.size;
-    let objectsRemoved = 0;
+    const removed: number[] = [];
     let revisionsRemoved = 0;
     for (const [oid, entry] of this.objects) {
       if (!live.has(oid)) {
         this.objects.delete(oid);
-        objectsRemoved++;
+        removed.push(oid);
         revisionsRemoved += entry.revisions.length;
         continue;
       }
@@ -158,9 +158,10 @@ export class MemoryStorage extends StorageCore implements Storage {
       }
     }
     run.progress('copy', total, total, true);
+    run.removed(this.lastTid, removed);
     this.lastPack = Date.now();
     return {
-      objectsRemoved,
+      objectsRemoved: removed.length,
       revisionsRemoved,
       bytesBefore,
       bytesAfter: this.totalBytes(),

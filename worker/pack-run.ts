@@ -38,6 +38,8 @@ export class PackRun {
     private readonly onListenerError: (error: unknown) => void = () => {},
     /** The slice length (tests use 0: a pause, and a progress report, after every step). */
     private readonly sliceMs = SLICE_MS,
+    /** Announces objects the pack removed, once their removal is stored (as of tid `tid`). */
+    readonly removed: (tid: number, oids: number[]) => void = () => {},
   ) {}
 
   /** Adds the progress listener of a call (the first, or one that joined the running pack). */

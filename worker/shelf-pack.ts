@@ -367,6 +367,7 @@ class Compaction {
       throw error;
     }
     this.removed.objects += published.removed.length;
+    this.run.removed(s.lastTid, published.removed);
     this.removed.revisions += this.changes.revisionsDropped;
     this.inputs = [];
     this.output = undefined;

@@ -89,6 +89,7 @@ export abstract class StorageCore {
       options.signal,
       (error) => this.listeners.report(error),
       this.packSliceMs,
+      (tid, oids) => this.listeners.announceRemoved(tid, oids),
     );
     run.listen(options.onProgress);
     this.packRun = run;

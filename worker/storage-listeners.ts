@@ -30,6 +30,12 @@ export class StorageListeners {
     this.invalidation.tellApart(invalidation, this.errors);
   }
 
+  /** Announces objects pack removed (see Invalidation.removed), as of the newest tid `tid`. */
+  announceRemoved(tid: Tid, oids: number[]): void {
+    if (oids.length > 0)
+      this.invalidation.tellApart({ tid, prevTid: tid, oids, removed: true }, this.errors);
+  }
+
   /** Tells the error listeners about a failure of work nobody awaits. */
   report(error: unknown): void {
     this.errors.tell(error);

@@ -110,7 +110,8 @@ export function isInvalidation(x: unknown): x is Invalidation {
     isInt(x.prevTid) &&
     Array.isArray(x.oids) &&
     x.oids.every(isInt) &&
-    (x.txnId === undefined || typeof x.txnId === 'string')
+    (x.txnId === undefined || typeof x.txnId === 'string') &&
+    (x.removed === undefined || x.removed === true)
   );
 }
 

@@ -141,6 +141,12 @@ export interface Invalidation {
   oids: number[];
   /** The committing client's id for the transaction, when it gave one. */
   txnId?: string;
+  /**
+   * Set when pack removed `oids` (objects no kept snapshot reaches) rather than a commit wrote
+   * them: no snapshot moves (`tid` is the newest tid, `prevTid` the same); a connection drops
+   * those it holds unchanged from its cache.
+   */
+  removed?: true;
 }
 
 /** What `pack()` removed. Resolved by `db.pack()`. */
