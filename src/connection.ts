@@ -403,8 +403,8 @@ export class Connection extends EventTarget implements Jar {
 
   /**
    * @internal Pack removed `oids` (no kept snapshot reaches them): the cache lets go of those it
-   * holds loaded and unchanged, as its shrinking would (a changed or held one stays; committing a
-   * change to one fails with WriteConflictError, as the object has no revision any more).
+   * holds loaded and unchanged, as its shrinking would (a changed or held one stays; committing its
+   * change fails with WriteConflictError, as the object has no revision any more).
    */
   forgetRemoved(oids: readonly number[]): void {
     if (this.closed) return;
