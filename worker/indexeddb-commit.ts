@@ -14,7 +14,13 @@
 import type { CommitRequest, Tid, TransactionInfo } from '../src/shared/storage.js';
 import { ROOT_OID } from '../src/shared/storage.js';
 import { checkConflicts, validateCommit } from './commit-checks.js';
-import { newestRevisions, requested, type Revision, type StoredValue } from './indexeddb-newest.js';
+import {
+  awaitedLater,
+  newestRevisions,
+  requested,
+  type Revision,
+  type StoredValue,
+} from './indexeddb-newest.js';
 import { transactionInfo } from './transaction-info.js';
 
 /** The meta store's one value, under key 'state'. */
@@ -70,16 +76,6 @@ export class Landed extends Error {
   constructor(readonly tid: Tid) {
     super(`the commit landed before as tid ${tid}`);
   }
-}
-
-/**
- * `promise`, awaited later in `commitIn`. Its rejection is observed now so that, when something
- * throws before that await, it is not an unhandled rejection: that first error is the one
- * reported, and the abort that follows it is what rejects the read, which says nothing more.
- */
-function awaitedLater<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined); // reported where awaited, or superseded by the error that aborted
-  return promise;
 }
 
 /**

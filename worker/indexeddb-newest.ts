@@ -44,6 +44,17 @@ export function requested<T>(request: IDBRequest<T>): Promise<T> {
   });
 }
 
+/**
+ * `promise`, awaited later (a read issued before other awaits in the same transaction). Its
+ * rejection is observed now so that, when something throws before that await, it is not an
+ * unhandled rejection: that first error is the one reported, and the abort that follows it is what
+ * rejects the read, which says nothing more.
+ */
+export function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined); // reported where awaited, or superseded by the error that aborted
+  return promise;
+}
+
 /** The distinct `oids`, ascending, as runs of consecutive oids. */
 export function runsOf(oids: Iterable<number>): Run[] {
   const sorted = Float64Array.from(new Set(oids)).sort();

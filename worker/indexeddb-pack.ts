@@ -24,7 +24,7 @@
  */
 import type { PackResult, Tid } from '../src/shared/storage.js';
 import { FRESH, MAX_TID, type MetaState, type StoredTransaction } from './indexeddb-commit.js';
-import { requested, type StoredValue } from './indexeddb-newest.js';
+import { awaitedLater, requested, type StoredValue } from './indexeddb-newest.js';
 import { mapError, runWrite } from './indexeddb-writes.js';
 import { TRANSACTION_SLICE_MS, type PackRun } from './pack-run.js';
 import { IncrementalMark, type RefsFound } from './reachability.js';
@@ -213,7 +213,9 @@ class Pack {
         if (await this.barrier(tx)) return 'remark';
         const store = tx.objectStore('records');
         const range = this.db.keys.lowerBound([from, 0]);
-        const metaRead = requested<MetaState | undefined>(tx.objectStore('meta').get('state'));
+        const metaRead = awaitedLater(
+          requested<MetaState | undefined>(tx.objectStore('meta').get('state')),
+        );
         let [keys, values] = await readRange(store, range, size);
         let end = keys.length;
         let next: number | undefined;

@@ -255,10 +255,15 @@ export class IndexedDBStorage extends StorageCore implements Storage {
   protected packNow(keepTid: Tid | undefined, run: PackRun): Promise<PackResult> {
     return packIncrementally(
       {
-        begin: (mode, durability = 'strict') =>
-          unwrap(
-            this.begin((db) => db.transaction(['records', 'txns', 'meta'], mode, { durability })),
-          ),
+        begin: (mode, durability = 'strict') => {
+          const tx = this.begin((db) =>
+            db.transaction(['records', 'txns', 'meta'], mode, { durability }),
+          );
+          // idb made a `done` promise for it that nobody awaits: the pack watches the raw
+          // transaction's end itself (a failure reaches the pack from there, not from this one).
+          tx.done.catch(() => undefined); // reported by the pack's own `finished`
+          return unwrap(tx);
+        },
         keys: this.keys,
       },
       keepTid,
