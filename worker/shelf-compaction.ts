@@ -45,10 +45,10 @@ export function publishCompaction(
     if (moved === undefined) relocated.delete(from);
     else relocated.set(from, moved);
   }
-  const { overlay, relocations, removed, garbageRemoved } = run.changes.settle();
+  const { moves, relocations, removed, garbageRemoved } = run.changes.settle();
   for (const [from, to] of relocations) relocated.set(from, to);
   s.log.activeFile.flush(); // the checkpoint covers the log up to its end: durable first
-  const objects = s.index.write(run.indexFile, s.nextOidReserved, overlay);
+  const objects = s.index.write(run.indexFile, s.nextOidReserved, moves, removed);
   const name = indexName(s.log.manifest.generation + 1);
   const oldIndex = s.log.manifest.checkpoint?.file;
   const garbage = Math.max(0, s.garbage - garbageRemoved);
@@ -102,8 +102,9 @@ export function publishCompaction(
 export class RunChanges {
   /** Old position → new, for every record copied. */
   readonly moved = new Map<number, number>();
-  /** Records copied that were their object's newest: oid → old and new position. */
-  private readonly newest = new Map<number, { from: number; to: number }>();
+  /** Records copied that were their object's newest: oid → new position, and → old position. */
+  private readonly newestTo = new Map<number, number>();
+  private readonly newestFrom = new Map<number, number>();
   /** Records copied that a newer revision points at: [old position, new position]. */
   private readonly relocations: [number, number][] = [];
   /** Records dropped that were the newest of an unreachable object: oid → old position, size. */
@@ -119,8 +120,10 @@ export class RunChanges {
   /** The record of `oid` at `from` was copied to `to`. */
   copied(index: ShelfIndex, oid: number, from: number, to: number): void {
     this.moved.set(from, to);
-    if (index.get(oid) === from) this.newest.set(oid, { from, to });
-    else this.relocations.push([from, to]);
+    if (index.get(oid) === from) {
+      this.newestTo.set(oid, to);
+      this.newestFrom.set(oid, from);
+    } else this.relocations.push([from, to]);
   }
 
   /** The record of `oid` at `from`, `size` bytes, was not copied. */
@@ -136,21 +139,22 @@ export class RunChanges {
   }
 
   /**
-   * The decisions as of now: the index overlay (new positions; 0 for objects removed), the
-   * relocations, the oids removed, and the garbage bytes dropped.
+   * The decisions as of now: the index's new positions (`moves`: oid → position) and the oids
+   * removed, the relocations, and the garbage bytes dropped. Built as the copy went: nothing here
+   * walks every record (the publish serves no commit while it runs).
    */
   settle(): {
-    overlay: Map<number, number>;
+    moves: ReadonlyMap<number, number>;
     relocations: [number, number][];
     removed: number[];
     garbageRemoved: number;
   } {
     for (const oid of this.touched) {
-      const newest = this.newest.get(oid);
-      if (newest !== undefined) {
+      const to = this.newestTo.get(oid);
+      if (to !== undefined) {
         // Committed since: the copy is an older revision now, which the commit's `prev` names.
-        this.newest.delete(oid);
-        this.relocations.push([newest.from, newest.to]);
+        this.newestTo.delete(oid);
+        this.relocations.push([this.newestFrom.get(oid) as number, to]);
       }
       const removal = this.removals.get(oid);
       if (removal !== undefined) {
@@ -161,11 +165,8 @@ export class RunChanges {
       }
     }
     this.touched.clear();
-    const overlay = new Map<number, number>();
-    for (const [oid, { to }] of this.newest) overlay.set(oid, to);
-    for (const oid of this.removals.keys()) overlay.set(oid, 0);
     return {
-      overlay,
+      moves: this.newestTo,
       relocations: this.relocations,
       removed: [...this.removals.keys()],
       garbageRemoved: this.garbageRemoved,

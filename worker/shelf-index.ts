@@ -97,17 +97,22 @@ export class ShelfIndex {
    * meanwhile. The index goes on using its current checkpoint until `adopt` (after the manifest
    * naming the new one is published: a failure in between changes nothing).
    */
-  write(file: BlockFile, slots: number, overlay?: ReadonlyMap<number, number>): number {
+  write(
+    file: BlockFile,
+    slots: number,
+    moves: ReadonlyMap<number, number> = new Map(),
+    removed: Iterable<number> = [],
+  ): number {
     const bytes = new Uint8Array(INDEX_HEADER_SIZE + 8 * slots);
     bytes.set(encodeIndexHeader(slots), 0);
     const view = new DataView(bytes.buffer);
-    // The checkpoint's table as it is (one copy), then the tail and the overlay over it.
+    // The checkpoint's table as it is (one copy), then the tail, pack's moves and removals over it.
     const table = this.table ?? this.readTable();
     const count = Math.min(this.checkpointCount, slots);
     if (table !== undefined && count > 0) {
       bytes.set(new Uint8Array(table.buffer, table.byteOffset, 8 * count), INDEX_HEADER_SIZE);
     }
-    for (const changes of [this.tail, overlay ?? new Map<number, number>()]) {
+    for (const changes of [this.tail, moves]) {
       for (const [oid, pos] of changes) {
         if (oid >= slots) {
           if (pos === 0) continue;
@@ -116,6 +121,7 @@ export class ShelfIndex {
         setU64(view, INDEX_HEADER_SIZE + 8 * oid, pos);
       }
     }
+    for (const oid of removed) if (oid < slots) setU64(view, INDEX_HEADER_SIZE + 8 * oid, 0);
     // Objects: the entries that are not 0 (a u64 is 0 when both its halves are).
     const words = new Uint32Array(bytes.buffer, INDEX_HEADER_SIZE, 2 * slots);
     let objects = 0;
