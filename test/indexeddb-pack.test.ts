@@ -25,7 +25,7 @@ class SteppedRun extends PackRun {
     private readonly between: () => Promise<void>,
     signal?: AbortSignal,
   ) {
-    super(signal);
+    super({ signal });
   }
   /** Every report, before the run's own throttling. */
   override progress(

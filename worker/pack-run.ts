@@ -1,6 +1,7 @@
 /**
- * PackRun: what a running pack is handed by StorageCore — the caller's abort signal, the progress
- * listeners of every caller that joined it, and the time slices it works in.
+ * PackRun: what a running pack is handed by StorageCore — its abort signal and progress listener
+ * (SharedPack's: every caller that joined hears through it), where it announces what it removed,
+ * and the time slices it works in.
  *
  * A pack works in slices of at most SLICE_MS of thread time and yields between them (`pause`), so
  * loads and commits queued meanwhile are served: the storage keeps serving during the whole pack.
@@ -24,27 +25,39 @@ export const TRANSACTION_SLICE_MS = 4;
 /** Progress is reported at most this often (a progress bar needs no more). */
 export const PROGRESS_MS = 4;
 
+/** What a PackRun is made with; every part optional (tests make bare runs). */
+export interface PackRunOptions {
+  /** Aborts the pack at its next pause. */
+  signal?: AbortSignal | undefined;
+  /** Hears how far the pack is (see `progress`). */
+  onProgress?: ((progress: PackProgress) => void) | undefined;
+  /** Where a progress listener's failure goes (it never stops the pack). */
+  onListenerError?: (error: unknown) => void;
+  /** The slice length (tests use 0: a pause, and a progress report, after every step). */
+  sliceMs?: number | undefined;
+  /** Announces objects the pack removed, once their removal is stored (as of tid `tid`). */
+  removed?: (tid: number, oids: number[]) => void;
+}
+
 export class PackRun {
-  private readonly listeners = new Set<(progress: PackProgress) => void>();
+  /** Aborts the pack at its next pause. */
+  readonly signal: AbortSignal | undefined;
+  /** Announces objects the pack removed, once their removal is stored (as of tid `tid`). */
+  readonly removed: (tid: number, oids: number[]) => void;
+  private readonly onProgress: ((progress: PackProgress) => void) | undefined;
+  private readonly onListenerError: (error: unknown) => void;
+  private readonly sliceMs: number;
   private sliceStart = now();
   /** Why the storage stopped the pack (it is closing), if it did. */
   private stopped: { reason: unknown } | undefined;
   private lastReport = 0;
 
-  constructor(
-    /** Aborts the pack at its next pause (the signal of the call that started it). */
-    readonly signal?: AbortSignal,
-    /** Where a listener's failure goes (it never stops the pack). */
-    private readonly onListenerError: (error: unknown) => void = () => {},
-    /** The slice length (tests use 0: a pause, and a progress report, after every step). */
-    private readonly sliceMs = SLICE_MS,
-    /** Announces objects the pack removed, once their removal is stored (as of tid `tid`). */
-    readonly removed: (tid: number, oids: number[]) => void = () => {},
-  ) {}
-
-  /** Adds the progress listener of a call (the first, or one that joined the running pack). */
-  listen(listener: ((progress: PackProgress) => void) | undefined): void {
-    if (listener !== undefined) this.listeners.add(listener);
+  constructor(options: PackRunOptions = {}) {
+    this.signal = options.signal;
+    this.onProgress = options.onProgress;
+    this.onListenerError = options.onListenerError ?? (() => {});
+    this.sliceMs = options.sliceMs ?? SLICE_MS;
+    this.removed = options.removed ?? (() => {});
   }
 
   /** True once the current slice has used its time: the pack should `pause` at its next step. */
@@ -79,20 +92,19 @@ export class PackRun {
   }
 
   /**
-   * Tells the listeners how far the pack is; within a phase at most every PROGRESS_MS (every
+   * Tells the listener how far the pack is; within a phase at most every PROGRESS_MS (every
    * slice, when slices are shorter: tests), `force` for the last report of a phase.
    */
   progress(phase: PackProgress['phase'], done: number, total: number, force = false): void {
-    if (this.listeners.size === 0) return;
+    const listener = this.onProgress;
+    if (listener === undefined) return;
     const t = now();
     if (!force && t - this.lastReport < Math.min(PROGRESS_MS, this.sliceMs)) return;
     this.lastReport = t;
-    for (const listener of this.listeners) {
-      try {
-        listener({ phase, done, total });
-      } catch (error) {
-        this.onListenerError(error);
-      }
+    try {
+      listener({ phase, done, total });
+    } catch (error) {
+      this.onListenerError(error);
     }
   }
 }

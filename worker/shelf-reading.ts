@@ -78,7 +78,7 @@ export function readTransactions(
     const { header, metadata, records } = decodeEntry(bytes);
     if (header.tid >= before) continue;
     // Written by validateCommit on an undoing transaction only (docs/file-format.md).
-    const { undoes } = metadata as { undoes?: unknown };
+    const { undoes } = metadata;
     out.push({
       tid: header.tid,
       time: header.time,
@@ -87,7 +87,7 @@ export function readTransactions(
       meta: metadata.meta,
       oids: records.map((r) => r.oid),
       bytes: records.reduce((n, r) => n + r.state.byteLength, 0),
-      ...(typeof undoes === 'number' ? { undoes } : {}),
+      ...(undoes === undefined ? {} : { undoes }),
     });
   }
   return out;
@@ -127,8 +127,9 @@ export function readTxnId(s: ShelfView, entryPos: number): string | undefined {
  * (its answer lost, its txnId not remembered since a reopen)? Looks through the revisions of those
  * oids newer than the commit's bases for one written with that txnId; returns its tid. When pack
  * cut such a chain short (the revision the transaction wrote may be gone, superseded or
- * unreachable), the transactions themselves are asked: pack keeps every transaction's entry and
- * metadata, so the log since the commit's snapshot (`baseTid`) says whether it landed.
+ * unreachable), the transactions themselves are asked: pack keeps the entry and metadata of every
+ * transaction a kept snapshot or the newest `keepTransactions` include, so the log since the
+ * commit's snapshot (`baseTid`) says whether it landed (a resend older than that is a conflict).
  */
 export function findLanded(s: ShelfView, txn: CommitRequest, oids: number[]): Tid | undefined {
   const seen = new Set<number>(); // entries already read

@@ -85,13 +85,13 @@ export abstract class StorageCore {
         throw error;
       },
     );
-    const run = new PackRun(
-      options.signal,
-      (error) => this.listeners.report(error),
-      this.packSliceMs,
-      (tid, oids) => this.listeners.announceRemoved(tid, oids),
-    );
-    run.listen(options.onProgress);
+    const run = new PackRun({
+      signal: options.signal,
+      onProgress: options.onProgress,
+      onListenerError: (error) => this.listeners.report(error),
+      sliceMs: this.packSliceMs,
+      removed: (tid, oids) => this.listeners.announceRemoved(tid, oids),
+    });
     this.packRun = run;
     return this.exclusive(async () => {
       try {

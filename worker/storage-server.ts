@@ -37,7 +37,7 @@ import type {
   Storage,
 } from '../src/shared/storage.js';
 import { checkCall, checkPackId } from './call-checks.js';
-import { ProgressBatch } from './tab-progress-batch.js';
+import { ProgressBatch } from './progress-batch.js';
 
 export type { Endpoint };
 

@@ -30,7 +30,7 @@ import { PinGathering } from './pin-gathering.js';
 import { encodeResult, type CallMessage } from './tab-calls.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
 import { TabPins } from './tab-pins.js';
-import { ProgressBatch } from './tab-progress-batch.js';
+import { ProgressBatch } from './progress-batch.js';
 
 /** A pack call's options as they cross a channel (call-checks.ts checked them). */
 type WirePackOptions = Pick<PackOptions, 'keepTid'> & { packId?: string };

@@ -121,7 +121,7 @@ export function isInvalidation(x: unknown): x is Invalidation {
  * keyed by it — the page's worker as `StorageEvents.packProgress(packId, progress)`, the owning
  * tab as a 'progress' message on the asking tab's answer channel — and the caller asks it to stop
  * by it — `StorageService.abortPack(packId)`, an 'abort' message. `progress` holds the reports of
- * one slice of the pack's work at most (worker/tab-progress-batch.ts), oldest first.
+ * one slice of the pack's work at most (worker/progress-batch.ts), oldest first.
  */
 export interface PackProgressBatch {
   /** The pack call the progress is for. */
