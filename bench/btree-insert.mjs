@@ -10,30 +10,9 @@
 //                   `git archive HEAD src | tar -x -C /tmp/base`) and runs both, round by round,
 //                   so the two columns share the machine's load.
 //   --inserts-only  leaves out the commit: for `node --cpu-prof` of the inserts alone.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL, URL } from 'node:url';
-import { build } from 'rolldown';
-
-/** Bundles `entry` (unminified: readable in a profile) and imports it. */
-async function loadShelfdb(entry) {
-  const dir = await mkdtemp(join(tmpdir(), 'shelfdb-btree-insert-'));
-  try {
-    const out = await build({
-      input: entry,
-      platform: 'browser',
-      write: false,
-      output: { format: 'es', codeSplitting: false },
-      logLevel: 'silent',
-    });
-    const file = join(dir, 'shelfdb.mjs');
-    await writeFile(file, out.output[0].code);
-    return await import(pathToFileURL(file).href);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+import { URL } from 'node:url';
+import { bundleAndImport } from './bundle-import.mjs';
 
 const option = (name) =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -46,7 +25,8 @@ const baselineDir = option('baseline');
 
 /** One version of shelfdb under test, with the record class bench/browser stores. */
 async function subject(name, entry) {
-  const { BTree, Database, MemoryStorage, Persistent, registerClass } = await loadShelfdb(entry);
+  const { BTree, Database, MemoryStorage, Persistent, registerClass } =
+    await bundleAndImport(entry);
   class Rec extends Persistent {
     id = 0;
     title = '';

@@ -34,12 +34,12 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setImmediate } from 'node:timers';
 import { join } from 'node:path';
-import { pathToFileURL, URL } from 'node:url';
-import { build } from 'rolldown';
+import { URL } from 'node:url';
+import { bundleAndImport } from './bundle-import.mjs';
 
 const option = (name) =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -53,34 +53,20 @@ const keepFiles = process.argv.includes('--keep');
 /** How long the starvation probe commits without letting the event loop turn. */
 const PROBE_MS = 2000;
 
-/** Bundles shelfdb's page side and its Node storage (unminified: readable in a profile). */
-async function loadShelfdb() {
-  const dir = await mkdtemp(join(tmpdir(), 'shelfdb-pack-bundle-'));
-  try {
-    const entry = join(dir, 'entry.ts');
-    const path = (p) => JSON.stringify(new URL(p, import.meta.url).pathname);
-    await writeFile(
-      entry,
+/** shelfdb's page side, its Node storage and the bench's record fields, bundled. */
+const path = (p) => JSON.stringify(new URL(p, import.meta.url).pathname);
+const shelfdb = await bundleAndImport(
+  {
+    source:
       `export * from ${path('../src/index.ts')};\n` +
-        `export { NodeBlockDirectory, ShelfStorage } from ${path('../worker/node.ts')};\n`,
-    );
-    const out = await build({
-      input: entry,
-      platform: 'node',
-      write: false,
-      output: { format: 'es', codeSplitting: false },
-      logLevel: 'silent',
-    });
-    const file = join(dir, 'shelfdb.mjs');
-    await writeFile(file, out.output[0].code);
-    return await import(pathToFileURL(file).href);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+      `export { NodeBlockDirectory, ShelfStorage } from ${path('../worker/node.ts')};\n` +
+      `export { fields } from ${path('./pages/records.ts')};\n`,
+  },
+  'node',
+);
 
-const shelfdb = await loadShelfdb();
-const { BTree, Database, NodeBlockDirectory, Persistent, ShelfStorage, registerClass } = shelfdb;
+const { BTree, Database, NodeBlockDirectory, Persistent, ShelfStorage, fields, registerClass } =
+  shelfdb;
 
 /** The browser bench's record (bench/pages/shelf.ts), about 200 bytes as JSON. */
 class Rec extends Persistent {
@@ -93,16 +79,6 @@ class Rec extends Persistent {
   note = '';
 }
 registerClass(Rec, 'bench.Rec');
-/** bench/pages/records.ts `fields(id)`. */
-const fields = (id) => ({
-  id,
-  title: `Todo item number ${id}`,
-  done: id % 2 === 0,
-  priority: id % 5,
-  tags: ['work', 'home', `t${id % 10}`],
-  created: 1_700_000_000_000 + id,
-  note: 'Some longer text describing the todo item in a few words.',
-});
 const rec = (id) => Object.assign(new Rec(), fields(id));
 
 /**
