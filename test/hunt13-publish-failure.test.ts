@@ -5,17 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory, type BlockFile } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import { StorageError, type StoredRecord, type Tid } from '../src/index.js';
+import { StorageError, type Tid } from '../src/index.js';
+import { textRecord } from './text-records.js';
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-const rec = (oid: number, text: string, refs: number[], tid?: number): StoredRecord => ({
-  oid,
-  className: 'test.Node',
-  state: enc.encode(text),
-  refs,
-  ...(tid === undefined ? {} : { tid }),
-});
+const rec = textRecord;
 
 /** A directory whose next first read of a new index checkpoint fails once, while `armed`. */
 class ReadFaultDirectory extends MemoryBlockDirectory {

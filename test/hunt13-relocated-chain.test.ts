@@ -6,17 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
-import type { StoredRecord, Tid } from '../src/index.js';
+import type { Tid } from '../src/index.js';
+import { textRecord } from './text-records.js';
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-const rec = (oid: number, text: string, refs: number[], tid?: number): StoredRecord => ({
-  oid,
-  className: 'test.Node',
-  state: enc.encode(text),
-  refs,
-  ...(tid === undefined ? {} : { tid }),
-});
+const rec = textRecord;
 const textOf = async (s: ShelfStorage, oid: number, at?: Tid): Promise<string> =>
   dec.decode(((await s.load([oid], at))[0] as { state: Uint8Array }).state);
 

@@ -5,19 +5,13 @@
  * checkpoint covers), so the damaged transaction can be dropped and the database packed again.
  */
 import { describe, expect, it } from 'vitest';
-import { CorruptStorageError, type StoredRecord } from '../src/index.js';
+import { CorruptStorageError } from '../src/index.js';
 import { MemoryBlockDirectory, type MemoryBlockFile } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
+import { textRecord } from './text-records.js';
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-const rec = (oid: number, text: string, refs: number[], tid?: number): StoredRecord => ({
-  oid,
-  className: 'test.Thing',
-  state: enc.encode(text),
-  refs,
-  ...(tid === undefined ? {} : { tid }),
-});
+const rec = textRecord;
 
 /**
  * A database whose first segment (covered by the index checkpoint) has one byte flipped, in the

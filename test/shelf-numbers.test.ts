@@ -5,20 +5,14 @@
  * could not be stored, and was unreadable after a reopen.
  */
 import { describe, expect, it } from 'vitest';
-import { StorageError, type StoredRecord, type Tid } from '../src/index.js';
+import { StorageError, type Tid } from '../src/index.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import { MAX_SEGMENT, numbering, segmentNumber } from '../worker/shelf-numbers.js';
+import { textRecord } from './text-records.js';
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-const rec = (oid: number, text: string, refs: number[], tid?: number): StoredRecord => ({
-  oid,
-  className: 'test.Thing',
-  state: enc.encode(text),
-  refs,
-  ...(tid === undefined ? {} : { tid }),
-});
+const rec = textRecord;
 
 describe('segment numbers', () => {
   it('are fresh up to the last one, then retired ones no segment of the log still witnesses', () => {
