@@ -5,6 +5,8 @@
 import 'fake-indexeddb/auto'; // idb checks requests against the global IDB classes
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { Database } from '../src/index.js';
+import { TabRouter } from '../worker/tab-router.js';
+import type { FakeHub } from './fake-tabs.js';
 import type { Storage } from '../src/shared/storage.js';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { IndexedDBStorage } from '../worker/indexeddb-storage.js';
@@ -39,4 +41,14 @@ export function historyBackends(): Backend[] {
 export async function openOn(backend: Backend): Promise<{ db: Database; storage: Storage }> {
   const storage = await backend.make();
   return { db: new Database(storage, { classes: CLASSES }), storage };
+}
+
+/** A Database of the test classes in a new tab of `hub`, on `storage` (owned by the first tab). */
+export async function joinTab(hub: FakeHub, storage: Storage): Promise<Database> {
+  const router = await TabRouter.open(
+    hub.tab(),
+    { name: 'db', busyTimeout: 2000 },
+    async (): Promise<Storage> => storage,
+  );
+  return new Database(router, { classes: CLASSES });
 }

@@ -11,14 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import type { StoredRecord, Tid } from '../src/index.js';
+import { reachable, type Node, type State } from './pack-model.js';
 
 const OBJECTS = 6;
-
-interface Node {
-  value: number;
-  refs: number[];
-}
-type State = Map<number, Node>;
 
 type Op =
   | { kind: 'set'; at: number; value: number; size: number }
@@ -57,19 +52,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
 );
-
-function reachable(state: State): Set<number> {
-  const seen = new Set<number>([0]);
-  const todo = [0];
-  while (todo.length > 0) {
-    for (const ref of state.get(todo.pop() as number)?.refs ?? []) {
-      if (seen.has(ref)) continue;
-      seen.add(ref);
-      todo.push(ref);
-    }
-  }
-  return seen;
-}
 
 class Model {
   readonly history = new Map<Tid, State>();

@@ -11,15 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import type { StoredRecord, Tid } from '../src/index.js';
+import { reachable, type Node, type State } from './pack-model.js';
 
 const OBJECTS = 8;
-
-/** One object as of one tid: its value and its refs. */
-interface Node {
-  value: number;
-  refs: number[];
-}
-type State = Map<number, Node>; // oid → node; oid 0 is the root
 
 /** A change: the object `at` (an index into the oids, or the root) gets a value or loses/gains a link. */
 type Op =
@@ -37,19 +31,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('link' as const), at: fc.nat(OBJECTS), to: fc.nat(OBJECTS - 1) }),
   fc.record({ kind: fc.constant('unlink' as const), at: fc.nat(OBJECTS), to: fc.nat(OBJECTS - 1) }),
 );
-
-function reachable(state: State): Set<number> {
-  const seen = new Set<number>([0]);
-  const todo = [0];
-  while (todo.length > 0) {
-    for (const ref of state.get(todo.pop() as number)?.refs ?? []) {
-      if (seen.has(ref)) continue;
-      seen.add(ref);
-      todo.push(ref);
-    }
-  }
-  return seen;
-}
 
 class Model {
   /** The state after each tid. */

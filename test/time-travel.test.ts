@@ -8,12 +8,11 @@ import {
   type Connection,
   type PersistentDict,
 } from '../src/index.js';
-import type { Storage, Tid } from '../src/shared/storage.js';
+import type { Tid } from '../src/shared/storage.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
-import { TabRouter } from '../worker/tab-router.js';
 import { FakeHub } from './fake-tabs.js';
-import { CLASSES, todo, type Todo } from './fixtures.js';
-import { historyBackends, openOn, type Backend } from './history-backends.js';
+import { todo, type Todo } from './fixtures.js';
+import { historyBackends, joinTab, openOn, type Backend } from './history-backends.js';
 
 /** How many todos the model test changes. */
 const TODOS = 3;
@@ -245,14 +244,7 @@ describe('db.open({ at }) with tabs', () => {
   it("pins its tid in the owner: another tab's pack keeps what it reads", async () => {
     const hub = new FakeHub();
     const storage = new MemoryStorage();
-    const join = async (): Promise<Database> => {
-      const router = await TabRouter.open(
-        hub.tab(),
-        { name: 'db', busyTimeout: 2000 },
-        async (): Promise<Storage> => storage,
-      );
-      return new Database(router, { classes: CLASSES });
-    };
+    const join = (): Promise<Database> => joinTab(hub, storage);
     const a = await join();
     const b = await join();
     const writer = b.open();

@@ -8,12 +8,11 @@ import {
   type Connection,
   type PersistentDict,
 } from '../src/index.js';
-import type { Storage, Tid, TransactionInfo } from '../src/shared/storage.js';
+import type { Tid, TransactionInfo } from '../src/shared/storage.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
-import { TabRouter } from '../worker/tab-router.js';
 import { FakeHub } from './fake-tabs.js';
 import { CLASSES, todo, type Todo } from './fixtures.js';
-import { historyBackends, openOn } from './history-backends.js';
+import { historyBackends, joinTab, openOn } from './history-backends.js';
 import { closeLinks, link } from './link-fixture.js';
 import { hooked } from './storage-hooks.js';
 
@@ -265,14 +264,7 @@ describe('db.undo across the links', () => {
   it("keeps the transaction's undoes when a tab that does not own the database undoes", async () => {
     const hub = new FakeHub();
     const storage = new MemoryStorage();
-    const join = async (): Promise<Database> => {
-      const router = await TabRouter.open(
-        hub.tab(),
-        { name: 'db', busyTimeout: 2000 },
-        async (): Promise<Storage> => storage,
-      );
-      return new Database(router, { classes: CLASSES });
-    };
+    const join = (): Promise<Database> => joinTab(hub, storage);
     const owner = await join();
     const follower = await join();
     const { changed } = await history(follower);
