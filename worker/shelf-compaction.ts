@@ -54,9 +54,11 @@ export function publishCompaction(
   const garbage = Math.max(0, s.garbage - garbageRemoved);
   const transactions = s.transactionCount - run.changes.transactionsDropped;
   const segments = s.log.segmentsReplacing(run.inputs, run.output?.n);
-  // The inputs' numbers retire, witnessed by the segments left that were written while they
-  // existed (the output's records name none of them: pack rewrote every prev it copied).
-  const witnesses = segments.filter((n) => n !== run.output?.n);
+  // The inputs' numbers retire, witnessed by the segments after them in log order: a `prev` (and so
+  // a `relocated` key) names an older revision, and pack keeps log order, so only those can name
+  // the inputs; the output names none of them either (pack rewrote every prev it copied).
+  const at = s.log.manifest.segments.indexOf(run.inputs[0] as number);
+  const witnesses = segments.slice(at + (run.output === undefined ? 0 : 1));
   const numbers = numbering(s.log.manifest, relocated, run.output?.n, run.inputs, witnesses);
   const { relocated: _replaced, retired: _was, ...manifest } = s.log.manifest;
   s.log.publish({
