@@ -116,11 +116,6 @@ class Compaction {
   private output: Output | undefined;
   /** What the run changes in the index, decided as it copies. */
   private changes = new RunChanges();
-  /** A commit wrote `oid`: the decisions of the run open about it are checked again at publish. */
-  touch(oid: number): void {
-    this.changes.touch(oid);
-  }
-
   /** Bytes of the old segments scanned or copied (progress). */
   private done = 0;
   private total = 0;
@@ -133,6 +128,11 @@ class Compaction {
     private readonly run: PackRun,
     private readonly removed: Removed,
   ) {}
+
+  /** A commit wrote `oid`: the decisions of the run open about it are checked again at publish. */
+  touch(oid: number): void {
+    this.changes.touch(oid);
+  }
 
   async compact(old: number[]): Promise<void> {
     const sizes = old.map((n) => (this.s.log.segments.get(n) as BlockFile).size());
@@ -150,6 +150,8 @@ class Compaction {
           this.done += size;
           continue;
         }
+        // And those linked again while it was scanned: marked before its records are copied.
+        await this.marking.drain(this.s, this.run);
         await this.copy(n, size);
         if (this.output !== undefined && this.output.end >= this.s.segmentSize)
           await this.publish();
