@@ -1,6 +1,6 @@
 // `npm run build`: the package as apps install it, in dist/.
 //
-//   dist/index.js, storage.js, react.js (+ shared chunks)  the browser build (the default export
+//   dist/index.js, storage.js, react.js, explorer.js (+ shared chunks)  the browser build (the default export
 //                                                           condition), chunks beside their entries
 //   dist/worker.js (+ worker-*.js)                         the storage worker, with its own chunks
 //                                                           only (a worker sees no import map): its
@@ -56,11 +56,16 @@ const browserFileStorage = {
   },
 };
 
-/** The package's entries: `shelfdb`, `shelfdb/storage` (`storage`: its browser or Node module), `shelfdb/react`. */
-const entries = (storage) => ({
+/**
+ * The package's entries: `shelfdb`, `shelfdb/storage` (`storage`: its browser or Node module),
+ * `shelfdb/react`, `shelfdb/explorer`.
+ */
+const entries = (storage, { explorer = false } = {}) => ({
   index: join(root, 'src/index.ts'),
   storage: join(root, storage),
   react: join(root, 'src/react/index.ts'),
+  // The explorer is a custom element: the browser build only.
+  ...(explorer ? { explorer: join(root, 'src/explorer/index.ts') } : {}),
 });
 
 const output = (dir) => ({
@@ -89,7 +94,7 @@ function strict(warning, warn) {
 rmSync(dist, { recursive: true, force: true });
 
 await build({
-  input: entries('worker/index.ts'),
+  input: entries('worker/index.ts', { explorer: true }),
   platform: 'browser',
   external,
   plugins: [workerUrl, browserFileStorage],

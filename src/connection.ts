@@ -171,6 +171,12 @@ export class Connection extends EventTarget implements Jar {
     return this.loader.crawl(start);
   }
 
+  /** Stored bytes of the revision `obj` holds; undefined for a ghost or an object never stored. */
+  storedSize(obj: Persistent): number | undefined {
+    const m = metaOf(obj);
+    return m.status === 'ghost' || m.serial === undefined ? undefined : m.size;
+  }
+
   /** The stored revisions of one object still in the log, newest first. */
   history(obj: Persistent, limit?: number): Promise<Revision[]> {
     return this.loader.history(obj, limit);

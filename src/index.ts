@@ -9,6 +9,7 @@ export {
   type OpenOptions,
   type StorageChoice,
 } from './open-database.js';
+export { listDatabases, type OriginDatabase } from './origin-databases.js';
 export { Database, type DatabaseOptions, type OpenConnectionOptions } from './database.js';
 export type { UndoOptions } from './undo.js';
 export {

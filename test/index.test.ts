@@ -5,6 +5,7 @@ it('exports the public API of API.md, and nothing else by accident', () => {
   expect(Object.keys(shelfdb).sort()).toEqual(
     [
       'openDatabase',
+      'listDatabases',
       'Database',
       'BusyEvent',
       'PackEvent',
