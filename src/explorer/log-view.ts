@@ -10,4 +10,4 @@ export class ShelfLogView extends LitElement {
   }
 }
 
-customElements.get('shelf-log-view') ?? customElements.define('shelf-log-view', ShelfLogView);
+if (!customElements.get('shelf-log-view')) customElements.define('shelf-log-view', ShelfLogView);

@@ -316,7 +316,7 @@ export class ShelfExplorer extends LitElement {
   }
 }
 
-customElements.get('shelf-explorer') ?? customElements.define('shelf-explorer', ShelfExplorer);
+if (!customElements.get('shelf-explorer')) customElements.define('shelf-explorer', ShelfExplorer);
 
 declare global {
   interface HTMLElementTagNameMap {
