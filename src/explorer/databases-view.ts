@@ -10,5 +10,5 @@ export class ShelfDatabasesView extends LitElement {
   }
 }
 
-customElements.get('shelf-databases-view') ??
+if (!customElements.get('shelf-databases-view'))
   customElements.define('shelf-databases-view', ShelfDatabasesView);

@@ -10,5 +10,5 @@ export class ShelfMaintenanceView extends LitElement {
   }
 }
 
-customElements.get('shelf-maintenance-view') ??
+if (!customElements.get('shelf-maintenance-view'))
   customElements.define('shelf-maintenance-view', ShelfMaintenanceView);

@@ -10,5 +10,5 @@ export class ShelfObjectView extends LitElement {
   }
 }
 
-customElements.get('shelf-object-view') ??
+if (!customElements.get('shelf-object-view'))
   customElements.define('shelf-object-view', ShelfObjectView);
