@@ -5,7 +5,10 @@
 
 /** A view asks the explorer to show object `oid` (a reference clicked, an oid typed). */
 export class NavigateEvent extends Event {
-  constructor(readonly oid: number) {
+  constructor(
+    /** The object to show. */
+    readonly oid: number,
+  ) {
     super('shelf-navigate', { bubbles: true, composed: true });
   }
 }
@@ -13,7 +16,9 @@ export class NavigateEvent extends Event {
 /** A view asks the explorer to show another database of this origin. */
 export class OpenDatabaseEvent extends Event {
   constructor(
+    /** Its name, as `openDatabase` takes it. */
     readonly name: string,
+    /** Where it lives (`listDatabases()` tells). */
     readonly storage: 'opfs' | 'indexeddb',
   ) {
     super('shelf-open-database', { bubbles: true, composed: true });
