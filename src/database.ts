@@ -15,7 +15,13 @@ import type {
 } from './shared/storage.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost } from './connection-host.js';
-import { BusyEvent, ConnectionErrorEvent, DatabaseErrorEvent, PackEvent } from './events.js';
+import {
+  BusyEvent,
+  ConnectionErrorEvent,
+  DatabaseErrorEvent,
+  PackEvent,
+  TransactionEvent,
+} from './events.js';
 import { ClassRegistry, globalRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
 import type { PersistentClass } from './persistent.js';
@@ -191,7 +197,10 @@ export class Database extends EventTarget implements ConnectionHost {
       if (invalidation.removed === true) {
         // Pack removed them: no snapshot moves; connections drop what they hold of them unchanged.
         for (const conn of this.connections) conn.forgetRemoved(invalidation.oids);
-      } else for (const conn of this.connections) conn.receive(invalidation);
+      } else {
+        for (const conn of this.connections) conn.receive(invalidation);
+        this.dispatchEvent(new TransactionEvent(invalidation.tid, invalidation.oids));
+      }
     });
     const errors = storage.subscribeErrors?.((error) =>
       this.dispatchEvent(new DatabaseErrorEvent(error)),

@@ -62,6 +62,27 @@ export class CommitEvent extends Event {
 }
 
 /**
+ * Fired on a Database ('transaction') for every transaction committed to it that it hears of: its
+ * own connections' and other tabs'. It does not move any snapshot: connections follow with
+ * 'change' for the objects they hold. For views of the database as a whole (a log, counts, a
+ * "saved" indicator).
+ * @example
+ * db.addEventListener('transaction', (event) => {
+ *   savedAt.textContent = `saved transaction ${(event as TransactionEvent).tid}`;
+ * });
+ */
+export class TransactionEvent extends Event {
+  constructor(
+    /** The tid of the transaction. */
+    readonly tid: Tid,
+    /** The oids it wrote. */
+    readonly oids: number[],
+  ) {
+    super('transaction');
+  }
+}
+
+/**
  * Fired as soon as other connections or tabs committed objects this connection holds (loaded, or
  * changed here) while its snapshot cannot move yet: autoSync off, pending changes, a commit or
  * `transact` running. What the app shows of them is out of date, and writing them will conflict;

@@ -19,6 +19,7 @@ export {
   ChangeEvent,
   CommitEvent,
   StaleEvent,
+  TransactionEvent,
   ConnectionErrorEvent,
 } from './events.js';
 export { Connection } from './connection.js';

@@ -14,6 +14,7 @@ it('exports the public API of API.md, and nothing else by accident', () => {
       'ChangeEvent',
       'CommitEvent',
       'StaleEvent',
+      'TransactionEvent',
       'ConnectionErrorEvent',
       'Persistent',
       'registerClass',

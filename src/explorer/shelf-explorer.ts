@@ -25,12 +25,17 @@ const TABS = [
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
+/** Views reload at most this often while commits stream in (ms). */
+const REFRESH_MS = 50;
+
 /** The database shown: the app's (not ours to close) or one this element opened by name. */
 interface Shown {
   db: Database;
   owned: boolean;
   label: string;
   conn: Connection;
+  /** Stops listening to the database (the connection's listener goes with it). */
+  unlisten?: () => void;
 }
 
 /**
@@ -79,6 +84,7 @@ export class ShelfExplorer extends LitElement {
   declare private error: string | undefined;
   /** Bumped at each switch, so an open that finishes late does not replace a newer one. */
   private switching = 0;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal */
   static override styles = [
@@ -164,6 +170,8 @@ export class ShelfExplorer extends LitElement {
   /** @internal */
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
     this.switching++;
     void this.release(this.shown);
     this.shown = undefined;
@@ -196,15 +204,31 @@ export class ShelfExplorer extends LitElement {
         await this.release(shown);
         return;
       }
-      shown?.conn.addEventListener('change', () => this.revision++);
+      if (shown !== undefined) {
+        // Views reload on any transaction (the log, the stats) and on 'change' (the objects shown
+        // moved to their new state), at most once per REFRESH_MS: a burst of commits is one reload.
+        const refresh = (): void => this.scheduleRefresh();
+        shown.conn.addEventListener('change', refresh);
+        shown.db.addEventListener('transaction', refresh);
+        shown.unlisten = () => shown.db.removeEventListener('transaction', refresh);
+      }
       this.shown = shown;
     } catch (error) {
       if (ticket === this.switching) this.error = describeError(error);
     }
   }
 
+  private scheduleRefresh(): void {
+    if (this.refreshTimer !== undefined) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.revision++;
+    }, REFRESH_MS);
+  }
+
   private async release(shown: Shown | undefined): Promise<void> {
     if (shown === undefined) return;
+    shown.unlisten?.();
     shown.conn.close();
     if (shown.owned) {
       try {
