@@ -1,95 +1,43 @@
 /**
- * The sample app: a notes list kept in shelfdb. It uses only the public package.
+ * The sample app: notes kept in shelfdb, an offline-first PWA. It uses only the public package.
  *
- * The main connection follows other tabs live ('change' re-renders); a note being edited lives in
- * an editor connection of its own (note-editor.ts), which warns on 'stale' when another tab
- * changes that note before the edit is saved.
+ * The notes live in a BTree by date (notes-store.ts), shown a page at a time (notes-app.ts); the
+ * main connection follows other tabs live ('change' re-renders); a note being edited lives in an
+ * editor connection of its own (note-editor.ts), which warns on 'stale'. "Seed 10,000" adds notes
+ * in batches (seed.ts); the explorer opens beside the app (explorer-panel.ts); the built app
+ * registers a service worker that keeps it working offline (offline.ts).
  */
-import { openDatabase, Persistent, PersistentList, type Connection } from 'shelfdb';
-import { openEditor } from './note-editor.js';
-
-class Note extends Persistent {
-  // The name its records are stored under: the same in every build, whatever the minifier calls
-  // the class.
-  static _p_name = 'demo.Note';
-  text = '';
-  done = false;
-  created = new Date();
-}
+import { openDatabase } from 'shelfdb';
+import { mountExplorerPanel } from './explorer-panel.js';
+import { NotesApp } from './notes-app.js';
+import { Note, openNotes } from './notes-store.js';
+import { EXAMPLE_NOTES, seedNotes } from './seed.js';
+import { registerServiceWorker } from './offline.js';
 
 const $ = <T extends HTMLElement>(selector: string): T => document.querySelector(selector) as T;
 
+/** Shows a message of the page's own (not the list's: that is '#error', owned by NotesApp). */
+function showError(message: string): void {
+  const error = $('#notice');
+  error.textContent = message;
+  error.hidden = false;
+}
+
 async function main(): Promise<void> {
+  registerServiceWorker(showError);
   // 'auto': OPFS in the storage worker where the browser has sync access handles, else IndexedDB.
   const db = await openDatabase('notes', { classes: [Note] });
   const conn = db.open();
-  const notes = await conn.transact(async () => {
-    const root = await conn.root();
-    if (!root.has('notes')) root.set('notes', new PersistentList<Note>());
-    return root.get('notes') as PersistentList<Note>;
+  const tree = await openNotes(conn, EXAMPLE_NOTES);
+  const app = new NotesApp(db, conn, tree, {
+    list: $('#notes'),
+    count: $('#count'),
+    newer: $('#newer'),
+    older: $('#older'),
+    pageLabel: $('#page-label'),
+    status: $('#status'),
+    error: $('#error'),
   });
-
-  /** The note being edited, and its editor (kept across renders). */
-  let editing: { oid: number; li: HTMLLIElement } | undefined;
-
-  async function render(c: Connection): Promise<void> {
-    const list = await c.load(notes);
-    const items = list.length > 0 ? await c.load(...list.toArray()) : [];
-    const loaded = Array.isArray(items) ? items : [items];
-    const ul = $<HTMLUListElement>('#notes');
-    ul.replaceChildren(
-      ...loaded.map((note, i) => {
-        if (editing !== undefined && editing.oid === note._p_oid) return editing.li;
-        const li = document.createElement('li');
-        li.className = note.done ? 'done' : '';
-        const box = document.createElement('input');
-        box.type = 'checkbox';
-        box.checked = note.done;
-        box.setAttribute('aria-label', `done: ${note.text}`);
-        box.addEventListener('change', () => {
-          void c
-            .transact(() => {
-              note.done = box.checked;
-            })
-            .then(() => render(c));
-        });
-        const span = document.createElement('span');
-        span.textContent = note.text;
-        const remove = document.createElement('button');
-        remove.textContent = 'Delete';
-        remove.addEventListener('click', () => {
-          void c
-            .transact(() => {
-              notes.splice(i, 1);
-            })
-            .then(() => render(c));
-        });
-        const edit = document.createElement('button');
-        edit.textContent = 'Edit';
-        edit.addEventListener('click', () => {
-          const oid = note._p_oid as number;
-          const closed = (): void => {
-            editing = undefined;
-            void render(c);
-          };
-          openEditor(db, oid, closed).then(
-            (editor) => {
-              editing = { oid, li: editor };
-              void render(c);
-            },
-            (error: unknown) => {
-              $('#status').textContent = String(error);
-            },
-          );
-        });
-        li.append(box, span, edit, remove);
-        return li;
-      }),
-    );
-    const stats = await db.stats();
-    $('#status').textContent =
-      `${loaded.length} note(s) · ${stats.objects} objects · ${stats.transactions} transactions · storage: ${stats.storage}`;
-  }
 
   $<HTMLFormElement>('#add').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -97,23 +45,45 @@ async function main(): Promise<void> {
     const text = input.value.trim();
     if (text === '') return;
     input.value = '';
-    void conn
-      .transact(
-        () => {
-          const note = new Note();
-          note.text = text;
-          notes.push(note);
-        },
-        { note: 'add note' },
-      )
-      .then(() => render(conn));
+    void app.add(text);
   });
-  conn.addEventListener('change', () => void render(conn));
-  await render(conn);
+
+  const seed = $<HTMLButtonElement>('#seed');
+  const progress = $<HTMLProgressElement>('#seed-progress');
+  const seedStatus = $('#seed-status');
+  seed.addEventListener('click', () => {
+    seed.disabled = true;
+    progress.hidden = false;
+    progress.value = 0;
+    seedStatus.textContent = 'Seeding…';
+    seedNotes(db, {
+      onProgress: ({ done, total }) => {
+        progress.max = total;
+        progress.value = done;
+        seedStatus.textContent = `Seeded ${done.toLocaleString('en')} of ${total.toLocaleString('en')}`;
+      },
+    })
+      .then(
+        () => {
+          seedStatus.textContent = 'Seeded 10,000 notes';
+        },
+        (error: unknown) => {
+          seedStatus.textContent = '';
+          showError(`Seeding stopped: ${String(error)}`);
+        },
+      )
+      .finally(() => {
+        seed.disabled = false;
+        progress.hidden = true;
+      });
+  });
+
+  mountExplorerPanel(db, $('#explorer-toggle'), $('#explorer-panel'), showError);
+  await app.render();
   document.body.dataset.ready = 'yes';
 }
 
 main().catch((error: unknown) => {
-  $('#status').textContent = `shelfdb failed to start: ${String(error)}`;
-  throw error;
+  showError(`shelfdb failed to start: ${String(error)}`);
+  document.body.dataset.ready = 'failed';
 });

@@ -1,12 +1,63 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 
-// `npm run demo`: the sample app on http://localhost:5173. It imports the library by its package
-// name, resolved here to the source.
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+// `npm run demo`: the sample app on http://localhost:5173 and the explorer at /explorer.html.
+// `vite build --config demo/vite.config.ts` builds both as an installable app that works offline
+// (`vite preview --config demo/vite.config.ts` serves the build). The app imports the library by
+// its package names, resolved here to the source (anchored patterns: a plain `shelfdb` alias would
+// also rewrite `shelfdb/explorer`).
 export default defineConfig({
-  root: fileURLToPath(new URL('.', import.meta.url)),
+  root: here('.'),
   resolve: {
-    alias: { shelfdb: fileURLToPath(new URL('../src/index.ts', import.meta.url)) },
+    alias: [
+      { find: /^shelfdb\/explorer$/, replacement: here('../src/explorer/index.ts') },
+      { find: /^shelfdb$/, replacement: here('../src/index.ts') },
+    ],
+  },
+  // lit (the explorer, loaded when its panel opens) is pre-bundled at start: found later, Vite
+  // would reload the page.
+  optimizeDeps: { include: ['lit'] },
+  // The storage worker imports modules: an ES module worker.
+  worker: { format: 'es' },
+  build: {
+    rollupOptions: {
+      input: { app: here('index.html'), explorer: here('explorer.html') },
+    },
   },
   server: { port: 5173, strictPort: true },
+  plugins: [
+    VitePWA({
+      // main.ts and explorer-page.ts register the service worker themselves, in production
+      // builds only (offline.ts); the dev server has none.
+      injectRegister: null,
+      // A new build takes over at once (skipWaiting, clientsClaim): the app has no "update
+      // available" prompt, and the first load is controlled, so it works offline right away.
+      registerType: 'autoUpdate',
+      manifest: {
+        name: 'shelfdb notes',
+        short_name: 'Notes',
+        description: 'Notes kept in shelfdb, in this browser, offline too.',
+        start_url: '.',
+        scope: '.',
+        display: 'standalone',
+        background_color: '#f6f5f1',
+        theme_color: '#2f5d50',
+        icons: [
+          { src: 'icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      workbox: {
+        // The app shell: both pages, every chunk (the storage worker's and the explorer's too),
+        // the styles; the plugin adds the manifest and its icons.
+        globPatterns: ['**/*.{html,js,css}'],
+        // The explorer's address carries the database (`explorer.html?db=notes`): the same page.
+        ignoreURLParametersMatching: [/./],
+      },
+    }),
+  ],
 });

@@ -1,79 +1,103 @@
-/** The sample app, driven as a person would. */
-import { expect, test } from '@playwright/test';
+/** The sample app (demo/), driven as a person would, on the browser tests' server. */
+import { expect, test, type Page } from '@playwright/test';
 
-test('the notes demo adds, completes and deletes notes kept in shelfdb', async ({ page }) => {
-  const errors: string[] = [];
+/** The first run's example notes, newest first (demo/seed.ts). */
+const EXAMPLES = [
+  'Welcome: these notes are kept in shelfdb, in this browser',
+  'Open a second tab: what you add here shows up there at once',
+  'Tick a note to mark it done',
+  'Open the explorer to see how the notes are stored',
+  'Works offline once installed: the data never leaves the browser',
+];
+
+async function openDemo(page: Page, errors: string[]): Promise<void> {
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto('/demo/index.html');
   await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
-  for (const text of ['Buy milk', 'Write the BTree']) {
-    await page.getByPlaceholder('Write a note').fill(text);
-    await page.keyboard.press('Enter');
-  }
-  await expect(page.locator('#notes li')).toHaveCount(2);
-  await expect(page.locator('#notes li span')).toHaveText(['Buy milk', 'Write the BTree']);
+}
+
+async function addNote(page: Page, text: string): Promise<void> {
+  await page.getByPlaceholder('Write a note').fill(text);
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#notes li span').first()).toHaveText(text);
+}
+
+const notes = (page: Page) => page.locator('#notes li span');
+const note = (page: Page, text: string) => page.locator('#notes li', { hasText: text });
+
+test('the notes demo starts with example notes, then adds, completes and deletes notes kept in shelfdb', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  await openDemo(page, errors);
+  await expect(notes(page)).toHaveText(EXAMPLES);
+  await expect(page.locator('#count')).toHaveText('5 notes');
+  await addNote(page, 'Buy milk');
+  await addNote(page, 'Write the BTree');
+  // Newest first.
+  await expect(notes(page)).toHaveText(['Write the BTree', 'Buy milk', ...EXAMPLES]);
   await page.getByLabel('done: Buy milk').check();
-  await expect(page.locator('#notes li').first()).toHaveClass('done');
-  await page.locator('#notes li').nth(1).getByRole('button', { name: 'Delete' }).click();
-  await expect(page.locator('#notes li')).toHaveCount(1);
-  await expect(page.locator('#status')).toContainText('1 note(s)');
+  await expect(note(page, 'Buy milk')).toHaveClass('done');
+  await note(page, 'Write the BTree').getByRole('button', { name: 'Delete' }).click();
+  await expect(notes(page)).toHaveText(['Buy milk', ...EXAMPLES]);
+  await expect(page.locator('#count')).toHaveText('6 notes');
   await expect(page.locator('#status')).toContainText('storage: opfs');
-  // Kept in OPFS: the notes are there after a reload.
+  // Kept in OPFS: the notes are there after a reload, and the examples are not added again.
   await page.reload();
   await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
-  await expect(page.locator('#notes li span')).toHaveText(['Buy milk']);
-  await expect(page.locator('#notes li').first()).toHaveClass('done');
+  await expect(notes(page)).toHaveText(['Buy milk', ...EXAMPLES]);
+  await expect(note(page, 'Buy milk')).toHaveClass('done');
+  await page.screenshot({ path: 'e2e/screenshots/demo-notes.png' });
   expect(errors).toEqual([]);
 });
 
-test('the notes demo in two tabs: a note added in one shows up in the other at once', async ({
+test('the notes demo in two tabs started at once: the examples are made once, and a note added in one tab shows up in the other', async ({
   context,
 }) => {
-  const first = await context.newPage();
-  await first.goto('/demo/index.html');
-  await expect(first.locator('body[data-ready="yes"]')).toBeAttached();
-  const second = await context.newPage();
-  await second.goto('/demo/index.html');
-  await expect(second.locator('body[data-ready="yes"]')).toBeAttached();
-  await first.getByPlaceholder('Write a note').fill('Seen in both tabs');
-  await first.keyboard.press('Enter');
-  await expect(second.locator('#notes li span')).toContainText(['Seen in both tabs']);
+  const errors: string[] = [];
+  const [first, second] = await Promise.all([context.newPage(), context.newPage()]);
+  // Both first runs race to make the tree of notes: one makes it, the other finds it.
+  await Promise.all([openDemo(first, errors), openDemo(second, errors)]);
+  await expect(notes(first)).toHaveText(EXAMPLES);
+  await expect(notes(second)).toHaveText(EXAMPLES);
+  await expect(second.locator('#count')).toHaveText('5 notes');
+
+  await addNote(first, 'Seen in both tabs');
+  await expect(notes(second).first()).toHaveText('Seen in both tabs');
   await second.getByLabel('done: Seen in both tabs').check();
-  await expect(first.locator('#notes li').last()).toHaveClass('done');
+  await expect(note(first, 'Seen in both tabs')).toHaveClass('done');
+  await expect(first.locator('#count')).toHaveText('6 notes');
+  await second.screenshot({ path: 'e2e/screenshots/demo-two-tabs.png' });
+  expect(errors).toEqual([]);
 });
 
 test('the notes demo warns an editor at once when another tab changes the note being edited', async ({
   context,
 }) => {
   const errors: string[] = [];
-  const open = async () => {
-    const page = await context.newPage();
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto('/demo/index.html');
-    await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
-    return page;
-  };
-  const first = await open();
-  await first.getByPlaceholder('Write a note').fill('Draft');
-  await first.keyboard.press('Enter');
-  const second = await open();
-  await expect(second.locator('#notes li span')).toHaveText(['Draft']);
+  const first = await context.newPage();
+  await openDemo(first, errors);
+  await addNote(first, 'Draft');
+  const second = await context.newPage();
+  await openDemo(second, errors);
+  await expect(notes(second).first()).toHaveText('Draft');
 
   // The first tab starts editing and types, without saving.
-  await first.getByRole('button', { name: 'Edit' }).click();
+  await note(first, 'Draft').getByRole('button', { name: 'Edit' }).click();
   const editing = first.getByLabel('note text');
   await editing.fill('Draft, edited in the first tab');
   await expect(first.getByRole('alert')).toBeHidden();
 
   // The second tab edits the same note and saves.
-  await second.getByRole('button', { name: 'Edit' }).click();
+  await note(second, 'Draft').getByRole('button', { name: 'Edit' }).click();
   await second.getByLabel('note text').fill('Changed in the second tab');
   await second.getByRole('button', { name: 'Save' }).click();
-  await expect(second.locator('#notes li span')).toHaveText(['Changed in the second tab']);
+  await expect(notes(second).first()).toHaveText('Changed in the second tab');
 
   // The first tab hears of it while still editing: 'stale', before any save.
   await expect(first.getByRole('alert')).toContainText('Changed in another tab');
   await expect(editing).toHaveValue('Draft, edited in the first tab');
+  await first.screenshot({ path: 'e2e/screenshots/demo-stale-editor.png' });
   // Saving anyway is refused (a conflict), and nothing is lost in the second tab.
   await first.getByRole('button', { name: 'Save' }).click();
   await expect(first.getByRole('alert')).toContainText('Not saved');
@@ -83,7 +107,49 @@ test('the notes demo warns an editor at once when another tab changes the note b
   await expect(first.getByRole('alert')).toBeHidden();
   await editing.fill('Agreed text');
   await first.getByRole('button', { name: 'Save' }).click();
-  await expect(first.locator('#notes li span')).toHaveText(['Agreed text']);
-  await expect(second.locator('#notes li span')).toHaveText(['Agreed text']);
+  await expect(notes(first).first()).toHaveText('Agreed text');
+  await expect(notes(second).first()).toHaveText('Agreed text');
+  expect(errors).toEqual([]);
+});
+
+test('the notes demo seeds 10,000 notes with progress and pages through them 50 at a time', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  const errors: string[] = [];
+  await openDemo(page, errors);
+  await expect(page.locator('#count')).toHaveText('5 notes');
+  await page.getByRole('button', { name: 'Seed 10,000' }).click();
+  // The page stays usable while it seeds: the count grows as the batches land.
+  await expect(page.getByRole('button', { name: 'Seed 10,000' })).toBeDisabled();
+  await expect(page.locator('#seed-status')).toHaveText('Seeded 10,000 notes', {
+    timeout: 90_000,
+  });
+  await expect(page.locator('#count')).toHaveText('10,005 notes');
+  await expect(page.getByRole('button', { name: 'Seed 10,000' })).toBeEnabled();
+
+  // The newest page: the 5 examples, then the newest 45 seeded notes.
+  const list = page.locator('#notes li');
+  await expect(list).toHaveCount(50);
+  await expect(notes(page).first()).toHaveText(EXAMPLES[0] as string);
+  await expect(notes(page).nth(5)).toHaveText(/^Seeded note 10000: /);
+  await expect(notes(page).last()).toHaveText(/^Seeded note 9956: /);
+  await expect(page.getByRole('button', { name: 'Newer' })).toBeDisabled();
+
+  await page.getByRole('button', { name: 'Older' }).click();
+  await expect(notes(page).first()).toHaveText(/^Seeded note 9955: /);
+  await expect(notes(page).last()).toHaveText(/^Seeded note 9906: /);
+  await expect(list).toHaveCount(50);
+  await page.getByRole('button', { name: 'Older' }).click();
+  await expect(notes(page).first()).toHaveText(/^Seeded note 9905: /);
+  await expect(page.locator('#page-label')).toHaveText('page 3, 50 per page');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: 'e2e/screenshots/demo-seeded-page-3.png' });
+
+  await page.getByRole('button', { name: 'Newer' }).click();
+  await expect(notes(page).first()).toHaveText(/^Seeded note 9955: /);
+  await page.getByRole('button', { name: 'Newer' }).click();
+  await expect(notes(page).first()).toHaveText(EXAMPLES[0] as string);
+  await expect(page.getByRole('button', { name: 'Newer' })).toBeDisabled();
   expect(errors).toEqual([]);
 });
