@@ -2,7 +2,9 @@
 // a green square, as plain RGBA PNGs made with zlib. Run once (`node demo/make-icons.mjs`); the
 // PNGs are committed. Everything sits inside the middle 80%, so the 512 one also serves as a
 // maskable icon.
+import { Buffer } from 'node:buffer';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 
 const BACKGROUND = [0x2f, 0x5d, 0x50];
@@ -73,6 +75,6 @@ function png(size) {
   ]);
 }
 
-const dir = new URL('./public/icons/', import.meta.url);
+const dir = fileURLToPath(import.meta.resolve('./public/icons/'));
 mkdirSync(dir, { recursive: true });
-for (const size of [192, 512]) writeFileSync(new URL(`icon-${size}.png`, dir), png(size));
+for (const size of [192, 512]) writeFileSync(`${dir}icon-${size}.png`, png(size));
