@@ -7,6 +7,8 @@
  */
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { openDatabase } from '../open-database.js';
+import { listDatabases } from '../origin-databases.js';
+import { ShelfError } from '../shared/errors.js';
 import { ROOT_OID } from '../shared/storage.js';
 import type { Connection } from '../connection.js';
 import type { Database } from '../database.js';
@@ -67,7 +69,10 @@ export class ShelfExplorer extends LitElement {
 
   /** The database to show (the app's own); it wins over `name`. The explorer never closes it. */
   declare database: Database | undefined;
-  /** The name of a database of this origin to open and show (when `database` is not set). */
+  /**
+   * The name of a database of this origin to open and show (when `database` is not set). It must
+   * exist: the explorer never creates a database, it says there is none of that name.
+   */
   declare name: string;
   /** Where the database named by `name` lives: 'opfs', 'indexeddb' or 'auto' (default). */
   declare storage: 'auto' | 'opfs' | 'indexeddb';
@@ -197,7 +202,8 @@ export class ShelfExplorer extends LitElement {
       if (this.database !== undefined) {
         shown = { db: this.database, owned: false, label: 'this app', conn: this.database.open() };
       } else if (this.name !== '') {
-        const db = await openDatabase(this.name, { storage: this.storage });
+        const storage = await this.findStorage(this.name, this.storage);
+        const db = await openDatabase(this.name, { storage });
         shown = { db, owned: true, label: this.name, conn: db.open() };
       }
       if (ticket !== this.switching || !this.isConnected) {
@@ -216,6 +222,28 @@ export class ShelfExplorer extends LitElement {
     } catch (error) {
       if (ticket === this.switching) this.error = describeError(error);
     }
+  }
+
+  /**
+   * Where database `name` lives, found among the origin's: an explorer shows databases, it never
+   * creates one (opening a name that is not there would).
+   * @throws ShelfError naming the database when the origin has none of that name (in `storage`).
+   */
+  private async findStorage(
+    name: string,
+    storage: 'auto' | 'opfs' | 'indexeddb',
+  ): Promise<'opfs' | 'indexeddb'> {
+    const found = (await listDatabases()).find(
+      (d) => d.name === name && (storage === 'auto' || d.storage === storage),
+    );
+    if (found === undefined) {
+      const where =
+        storage === 'auto' ? 'OPFS or IndexedDB' : storage === 'opfs' ? 'OPFS' : 'IndexedDB';
+      throw new ShelfError(
+        `No shelfdb database named "${name}" in this origin's ${where}. Pick one in the Databases tab.`,
+      );
+    }
+    return found.storage;
   }
 
   private scheduleRefresh(): void {
