@@ -12,9 +12,8 @@ import {
   PAGE_SIZE,
   insertNote,
   newerAnchor,
-  noteKey,
   readPage,
-  type Note,
+  type NoteEntry,
   type NoteKey,
   type NotesTree,
 } from './notes-store.js';
@@ -136,7 +135,7 @@ export class NotesApp {
   private async draw(): Promise<void> {
     const page = await readPage(this.tree, this.anchor);
     this.older = page.older;
-    this.el.list.replaceChildren(...page.notes.map((note) => this.item(note)));
+    this.el.list.replaceChildren(...page.notes.map((entry) => this.item(entry)));
     this.el.older.disabled = page.older === undefined;
     this.el.newer.disabled = !page.newer;
     const size = this.tree.size;
@@ -149,7 +148,7 @@ export class NotesApp {
       `transactions · storage: ${stats.storage}`;
   }
 
-  private item(note: Note): HTMLLIElement {
+  private item({ key, note }: NoteEntry): HTMLLIElement {
     const oid = note._p_oid as number;
     if (this.editing !== undefined && this.editing.oid === oid) return this.editing.li;
     const li = document.createElement('li');
@@ -179,7 +178,7 @@ export class NotesApp {
     remove.textContent = 'Delete';
     remove.addEventListener('click', () => {
       void this.edit('delete note', async () => {
-        await this.tree.delete(noteKey(note));
+        await this.tree.delete(key);
       });
     });
     li.append(box, text, when, edit, remove);

@@ -6,6 +6,9 @@
  * and `seq`), so deleting a note needs no search. The app shows the tree newest first, one page at
  * a time, by key range: nothing here walks the whole tree.
  *
+ * The app deletes a note by the key it read the note under, not by `noteKey(note)`: a note whose
+ * `created` or `seq` was changed (in the explorer, say) is still found.
+ *
  * The old demo kept its notes in `root.notes` (a PersistentList); this one never reads that key,
  * so an origin that still has it opens as well.
  */
@@ -90,9 +93,15 @@ export async function openNotes(
   );
 }
 
+/** A note and the key it is stored under (read from the tree, not recomputed from the note). */
+export interface NoteEntry {
+  key: NoteKey;
+  note: Note;
+}
+
 /** One page of notes, newest first. */
 export interface NotesPage {
-  notes: Note[];
+  notes: NoteEntry[];
   /** The key of the next older note after this page (where "Older" starts), if any. */
   older: NoteKey | undefined;
   /** Whether notes newer than this page exist. */
@@ -104,7 +113,7 @@ export interface NotesPage {
  * first: at most PAGE_SIZE + 2 entries are read, whatever the size of the tree.
  */
 export async function readPage(tree: NotesTree, anchor: NoteKey | undefined): Promise<NotesPage> {
-  const notes: Note[] = [];
+  const notes: NoteEntry[] = [];
   let older: NoteKey | undefined;
   const range = anchor === undefined ? { reverse: true } : { max: anchor, reverse: true };
   for await (const [key, note] of tree.entries(range)) {
@@ -112,7 +121,7 @@ export async function readPage(tree: NotesTree, anchor: NoteKey | undefined): Pr
       older = key;
       break;
     }
-    notes.push(note);
+    notes.push({ key, note });
   }
   const newer =
     anchor !== undefined &&

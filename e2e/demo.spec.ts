@@ -153,3 +153,83 @@ test('the notes demo seeds 10,000 notes with progress and pages through them 50 
   await expect(page.getByRole('button', { name: 'Newer' })).toBeDisabled();
   expect(errors).toEqual([]);
 });
+
+test('the explorer beside the notes demo edits a note and the list shows it, and follows the app’s edits live', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  await openDemo(page, errors);
+  const toggle = page.getByRole('button', { name: 'Explorer' });
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  await expect(page).toHaveURL(/#explorer$/);
+  const panel = page.getByRole('complementary', { name: 'Explorer' });
+  await expect(panel.locator('shelf-explorer header')).toContainText('this app');
+  await expect(panel.locator('shelf-explorer header')).toContainText('editable');
+
+  // Open the note the list shows, by its oid.
+  const target = note(page, 'Tick a note to mark it done');
+  const oid = await target.getAttribute('data-oid');
+  await panel.getByLabel('Object id').fill(String(oid));
+  await panel.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(panel.getByRole('heading', { name: `demo.Note #${oid}` })).toBeVisible();
+
+  // Change its text there: the app's list shows it (the app's connection hears the commit).
+  await panel.getByRole('button', { name: 'Edit field text' }).click();
+  await panel.getByLabel('Value').fill('Edited in the explorer');
+  await panel.getByLabel('Commit note').fill('fix the wording');
+  await panel.getByRole('button', { name: 'Save' }).click();
+  await expect(notes(page).nth(2)).toHaveText('Edited in the explorer');
+  await expect(page.getByLabel('done: Edited in the explorer')).toBeChecked();
+
+  // And the other way: the app marks it not done, and the explorer's fields follow.
+  const fields = panel.getByRole('table', { name: 'Fields' });
+  await expect(fields.getByRole('row', { name: /^done/ })).toContainText('true');
+  await page.getByLabel('done: Edited in the explorer').uncheck();
+  await expect(fields.getByRole('row', { name: /^done/ })).toContainText('false');
+  await page.screenshot({ path: 'e2e/screenshots/demo-explorer-panel.png' });
+
+  // The panel closes, and the address opens it again.
+  await toggle.click();
+  await expect(panel).toBeHidden();
+  await page.goto('/demo/index.html#explorer');
+  await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
+  await expect(panel.locator('shelf-explorer header')).toContainText('this app');
+  expect(errors).toEqual([]);
+});
+
+test('the notes demo opens on an origin where the old demo kept its notes in root.notes, and leaves them be', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // The old demo's data: a PersistentList of demo.Note under root.notes, in the 'notes' database.
+  await page.goto('/e2e/pages/explorer.html?db=notes');
+  await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
+  await page.evaluate(async () => {
+    const { shelfdb, conn } = window.shelf;
+    class OldNote extends shelfdb.Persistent {
+      static _p_name = 'demo.Note';
+      text = '';
+      done = false;
+      created = new Date();
+    }
+    shelfdb.registerClass(OldNote);
+    await conn?.transact(async () => {
+      const root = await conn.root();
+      const old = new OldNote();
+      old.text = 'A note of the old demo';
+      root.set('notes', new shelfdb.PersistentList([old]));
+    });
+    await window.shelf.db?.close();
+  });
+
+  await openDemo(page, []);
+  await expect(notes(page)).toHaveText(EXAMPLES);
+  await page.getByRole('button', { name: 'Explorer' }).click();
+  const root = page.getByRole('complementary', { name: 'Explorer' });
+  await expect(root.getByRole('row', { name: /"notes"/ })).toContainText('shelfdb.PersistentList');
+  await expect(root.getByRole('row', { name: /"notesByDate"/ })).toContainText('shelfdb.BTree');
+  await page.screenshot({ path: 'e2e/screenshots/demo-old-root-notes.png' });
+  expect(errors).toEqual([]);
+});
