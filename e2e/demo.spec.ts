@@ -233,3 +233,35 @@ test('the notes demo opens on an origin where the old demo kept its notes in roo
   await page.screenshot({ path: 'e2e/screenshots/demo-old-root-notes.png' });
   expect(errors).toEqual([]);
 });
+
+test('the standalone explorer page opens a database of the origin from its Databases tab, read-only, and editable when asked', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  await openDemo(page, errors); // makes the 'notes' database
+  await page.goto('/demo/explorer.html');
+  await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
+  await expect(page.getByRole('tab', { name: 'Databases' })).toHaveAttribute(
+    'aria-selected',
+    'true',
+  );
+  await expect(page.locator('#db-names option[value="notes"]')).toBeAttached();
+
+  await page.getByRole('button', { name: 'Open notes (opfs)' }).click();
+  await expect(page).toHaveURL(/\?db=notes&storage=opfs$/);
+  const header = page.locator('shelf-explorer header');
+  await expect(header).toContainText('read-only');
+  await expect(page.getByRole('row', { name: /"notesByDate"/ })).toContainText('shelfdb.BTree');
+
+  const form = page.getByRole('form', { name: 'Open a database' });
+  await form.getByLabel('Editable').check();
+  await form.getByRole('button', { name: 'Open' }).click();
+  await expect(header).toContainText('editable');
+  await expect(page).toHaveURL(/\?db=notes&storage=opfs&editable=yes$/);
+  // The address keeps the choice.
+  await page.reload();
+  await expect(header).toContainText('editable');
+  await expect(page.getByRole('row', { name: /"notesByDate"/ })).toContainText('shelfdb.BTree');
+  await page.screenshot({ path: 'e2e/screenshots/demo-explorer-page.png' });
+  expect(errors).toEqual([]);
+});
