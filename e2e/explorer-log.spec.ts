@@ -9,7 +9,10 @@ import { expect, test, type Locator, type Page } from '@playwright/test';
 /** Opens the explorer page over a fresh database named after the test. */
 async function openExplorer(page: Page, name: string): Promise<void> {
   await page.goto(`/e2e/pages/explorer.html?db=${name}-${Date.now()}`);
-  await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
+  // A cold dev server transforms the explorer's modules on first load: give it time, then say
+  // whether the page opened its database (the page writes why it failed, if it did).
+  await expect(page.locator('body[data-ready]')).toBeAttached({ timeout: 30_000 });
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'yes');
 }
 
 /**

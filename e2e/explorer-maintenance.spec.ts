@@ -15,7 +15,10 @@ declare global {
 async function openExplorer(page: Page, name: string): Promise<string> {
   const db = `${name}-${Date.now()}`;
   await page.goto(`/e2e/pages/explorer.html?db=${db}`);
-  await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
+  // A cold dev server transforms the explorer's modules on first load: give it time, then say
+  // whether the page opened its database (the page writes why it failed, if it did).
+  await expect(page.locator('body[data-ready]')).toBeAttached({ timeout: 30_000 });
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'yes');
   return db;
 }
 
