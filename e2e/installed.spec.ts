@@ -139,34 +139,6 @@ test('a Vite app in dev mode commits on OPFS and reads its data back after a rel
   expect(errors).toEqual([]);
 });
 
-test('the explorer, imported from shelfdb/explorer, shows the app database in a Vite app', async ({
-  page,
-}) => {
-  const errors = pageErrors(page);
-  const server = await vite(app, [], 5187);
-  try {
-    await openApp(page, server.url, errors);
-    await call(page, (a) => a.add('seen in the explorer'));
-    await openApp(page, `${server.url}explorer.html`, errors);
-    const explorer = page.locator('shelf-explorer');
-    await expect(explorer.getByRole('tab', { name: 'Objects' })).toHaveAttribute(
-      'aria-selected',
-      'true',
-    );
-    // The root's field, a link to the app's list, followed to a Todo shown as stored.
-    await explorer.getByRole('button', { name: /PersistentList/ }).click();
-    await explorer
-      .getByRole('button', { name: /app\.Todo/ })
-      .first()
-      .click();
-    await expect(explorer.getByText('seen in the explorer')).toBeVisible();
-    await page.screenshot({ path: 'e2e/screenshots/installed-explorer.png' });
-  } finally {
-    await server.stop();
-  }
-  expect(errors).toEqual([]);
-});
-
 test('two production builds, minified differently, share one database: stored class names survive', async ({
   context,
 }) => {
@@ -214,6 +186,41 @@ test('two production builds, minified differently, share one database: stored cl
   await preview('build-a', async (page) => {
     expect(await call(page, (a) => a.list())).toEqual([todo('from build A'), todo('from build B')]);
   });
+});
+
+test('the explorer, imported from shelfdb/explorer, shows the app database in a production build', async ({
+  page,
+}) => {
+  // A production build: the bundler honours the package's sideEffects, which must keep the
+  // explorer's element definitions.
+  run(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'build', '--outDir', 'build-explorer'],
+    app.dir,
+  );
+  const errors = pageErrors(page);
+  const server = await vite(app, ['preview', '--outDir', 'build-explorer'], 5187);
+  try {
+    await openApp(page, server.url, errors);
+    await call(page, (a) => a.add('seen in the explorer'));
+    await openApp(page, `${server.url}explorer.html`, errors);
+    const explorer = page.locator('shelf-explorer');
+    await expect(explorer.getByRole('tab', { name: 'Objects' })).toHaveAttribute(
+      'aria-selected',
+      'true',
+    );
+    // The root's field, a link to the app's list, followed to a Todo shown as stored.
+    await explorer.getByRole('button', { name: /PersistentList/ }).click();
+    await explorer
+      .getByRole('button', { name: /app\.Todo/ })
+      .first()
+      .click();
+    await expect(explorer.getByText('seen in the explorer')).toBeVisible();
+    await page.screenshot({ path: 'e2e/screenshots/installed-explorer.png' });
+  } finally {
+    await server.stop();
+  }
+  expect(errors).toEqual([]);
 });
 
 test('a page with no bundler imports shelfdb through an import map and keeps its data', async ({

@@ -169,6 +169,17 @@ function checkBrowserBuild() {
       throw new Error(`build: dist/${name} imports a Node built-in: the browser build must not`);
     }
   }
+  // `import 'shelfdb/explorer'` is all an app writes: the files that define custom elements must
+  // be listed in package.json `sideEffects`, or a bundler drops the import (the rest is pure).
+  const sideEffects = new Set((pkg.sideEffects || []).map((path) => path.replace(/^\.\//, '')));
+  for (const name of files) {
+    const code = readFileSync(join(dist, name), 'utf8');
+    if (code.includes('customElements.define(') && !sideEffects.has(`dist/${name}`)) {
+      throw new Error(
+        `build: dist/${name} defines custom elements but package.json sideEffects does not list it`,
+      );
+    }
+  }
   // The worker sees no import map: it may load only its own chunks, never a bare specifier.
   for (const name of files.filter((file) => file.startsWith('worker'))) {
     const code = readFileSync(join(dist, name), 'utf8');
