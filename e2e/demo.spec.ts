@@ -189,9 +189,13 @@ test('the explorer beside the notes demo edits a note and the list shows it, and
   await expect(fields.getByRole('row', { name: /^done/ })).toContainText('false');
   await page.screenshot({ path: 'e2e/screenshots/demo-explorer-panel.png' });
 
-  // The panel closes, and the address opens it again.
+  // The panel closes and opens again (a new connection: the explorer let go of its own).
   await toggle.click();
   await expect(panel).toBeHidden();
+  await expect(page).not.toHaveURL(/#explorer$/);
+  await toggle.click();
+  await expect(panel.getByRole('row', { name: /"notesByDate"/ })).toContainText('shelfdb.BTree');
+  // The address opens it too.
   await page.goto('/demo/index.html#explorer');
   await expect(page.locator('body[data-ready="yes"]')).toBeAttached();
   await expect(panel.locator('shelf-explorer header')).toContainText('this app');
