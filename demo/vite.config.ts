@@ -29,16 +29,6 @@ export default defineConfig({
   },
   server: { port: 5173, strictPort: true },
   plugins: [
-    {
-      // package.json says `"sideEffects": false`, so a production build drops the explorer's
-      // imports that only define its views (`import './object-view.js'` in shelf-explorer.ts):
-      // <shelf-explorer> would show empty tabs. Until the package lists those modules as having
-      // side effects, the demo says so for the source it builds from.
-      name: 'shelfdb-explorer-side-effects',
-      transform(_code, id) {
-        return id.includes('/src/explorer/') ? { moduleSideEffects: true } : null;
-      },
-    },
     VitePWA({
       // main.ts and explorer-page.ts register the service worker themselves, in production
       // builds only (offline.ts); the dev server has none.
