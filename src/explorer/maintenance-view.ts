@@ -310,16 +310,10 @@ export class ShelfMaintenanceView extends LitElement {
       ['Finished', new Date(r.time).toLocaleString()],
     ];
     if (o.before && o.after) {
-      rows.push(
-        [
-          'Garbage before',
-          `${formatBytes(o.before.garbageBytes)} (${garbageRatio(o.before.garbageBytes, o.before.bytes)})`,
-        ],
-        [
-          'Garbage after',
-          `${formatBytes(o.after.garbageBytes)} (${garbageRatio(o.after.garbageBytes, o.after.bytes)})`,
-        ],
-      );
+      // The stats around the pack: what the garbage was, and what is left of it.
+      const line = (s: StorageStats): string =>
+        `${formatBytes(s.garbageBytes)} of ${formatBytes(s.bytes)} (${garbageRatio(s.garbageBytes, s.bytes)})`;
+      rows.push(['Garbage before', line(o.before)], ['Garbage after', line(o.after)]);
     }
     return html`<h3>Pack</h3>
       <p class="ok" role="status">Pack finished.</p>

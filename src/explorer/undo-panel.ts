@@ -123,8 +123,12 @@ export class ShelfUndoPanel extends LitElement {
           <p>
             Undo transaction
             <span class="mono">${txn.tid}</span>${txn.note ? ` (“${txn.note}”)` : ''}? A new
-            transaction restores the
-            ${txn.oids.length === 1 ? 'object' : `${txn.oids.length} objects`} it wrote as they were
+            transaction puts
+            ${
+              txn.oids.length === 1
+                ? 'the object it wrote back as it was'
+                : `the ${txn.oids.length} objects it wrote back as they were`
+            }
             before it.
           </p>
           <div class="toolbar">
