@@ -144,6 +144,25 @@ describe('<shelf-log-view>', () => {
     await db.close();
   });
 
+  it('says when the oid filter holds something that is not an oid, and filters by it once it is one', async () => {
+    const db = await withTransactions(3);
+    const view = mountLog(db, false);
+    await until(() => rows(view).length === 4, 'the log');
+    const input = view.shadowRoot?.querySelector<HTMLInputElement>('#log-oid');
+    if (!input) throw new Error('no oid filter');
+    input.value = 'x1';
+    input.dispatchEvent(new Event('input'));
+    await view.updateComplete;
+    expect(text(view)).toContain('"x1" is not an oid');
+    expect(rows(view)).toHaveLength(4);
+    input.value = '1'; // the root's dict is oid 0; nothing here wrote oid 1
+    input.dispatchEvent(new Event('input'));
+    await until(() => rows(view).length === 0, 'the filtered log');
+    expect(text(view)).not.toContain('is not an oid');
+    expect(text(view)).toContain('No transaction matches here.');
+    await db.close();
+  });
+
   it('shows a failing log read as an alert', async () => {
     const db = await withTransactions(1);
     const conn = db.open();

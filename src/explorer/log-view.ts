@@ -11,7 +11,7 @@ import type { Tid, TransactionInfo } from '../shared/storage.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError, NavigateEvent } from './explorer-events.js';
 import { isEmptyFilter, readLogPage, type LogFilter, type LogPage } from './transaction-filter.js';
-import { UndoEvent } from './undo-panel.js';
+import type { UndoEvent } from './undo-panel.js';
 import './history-view.js';
 import './undo-panel.js';
 
@@ -37,6 +37,7 @@ export class ShelfLogView extends LitElement {
     error: { state: true },
     undoing: { state: true },
     historyOid: { state: true },
+    oidProblem: { state: true },
   };
 
   /** The database whose log is shown. */
@@ -61,6 +62,8 @@ export class ShelfLogView extends LitElement {
   declare private undoing: TransactionInfo | undefined;
   /** The object whose history is shown. */
   declare private historyOid: number | undefined;
+  /** Why the text in the oid filter is not an oid (the filter keeps its last valid oid meanwhile). */
+  declare private oidProblem: string | undefined;
   /** Bumped at each read, so a read that finishes late does not replace a newer one. */
   private reading = 0;
 
@@ -100,6 +103,7 @@ export class ShelfLogView extends LitElement {
     this.error = undefined;
     this.undoing = undefined;
     this.historyOid = undefined;
+    this.oidProblem = undefined;
   }
 
   /** @internal */
@@ -150,8 +154,10 @@ export class ShelfLogView extends LitElement {
     const text = input.value.trim();
     const oid = Number(text);
     const valid = text !== '' && Number.isSafeInteger(oid) && oid >= 0;
-    input.setCustomValidity(text === '' || valid ? '' : 'An oid is a whole number ≥ 0.');
-    if (text === '' || valid) this.setFilter({ oid: valid ? oid : undefined });
+    this.oidProblem =
+      text === '' || valid ? undefined : `"${text}" is not an oid (a whole number ≥ 0).`;
+    input.setCustomValidity(this.oidProblem ?? '');
+    if (this.oidProblem === undefined) this.setFilter({ oid: valid ? oid : undefined });
   }
 
   private older(): void {
@@ -190,6 +196,7 @@ export class ShelfLogView extends LitElement {
           .value=${this.filter.oid === undefined ? '' : String(this.filter.oid)}
           @input=${(e: Event) => this.onOidFilter(e.target as HTMLInputElement)}
         />
+        ${this.oidProblem ? html`<span class="error" role="alert">${this.oidProblem}</span>` : nothing}
         <button type="button" @click=${() => void this.read()}>Refresh</button>
         ${this.loading ? html`<span class="muted" role="status">Reading…</span>` : nothing}
       </div>
