@@ -6,11 +6,13 @@
  */
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { BTree } from '../btree.js';
+import type { Connection } from '../connection.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError } from './explorer-events.js';
 import { BTreePager, type PageSearch } from './btree-pager.js';
 import { describeKind, parseKey, treeKeyKind } from './key-input.js';
-import type { BTreeKey } from '../btree-keys.js';
+import type { BTreeKey, KeyKind } from '../btree-keys.js';
+import type { Held } from './object-model.js';
 import { describeValue, type ValueNode } from './value-model.js';
 import { renderValue, valueStyles } from './value-view.js';
 import { rowsLabel } from './container-table.js';
@@ -28,7 +30,8 @@ interface Shown {
 export class ShelfBTreeView extends LitElement {
   /** @internal */
   static override properties = {
-    tree: { attribute: false },
+    held: { attribute: false },
+    kind: { state: true },
     revision: { type: Number },
     shown: { state: true },
     depth: { state: true },
@@ -37,8 +40,10 @@ export class ShelfBTreeView extends LitElement {
     error: { state: true },
   };
 
-  /** The tree shown (loaded or a ghost: its methods load what they need). */
-  declare tree: BTree | undefined;
+  /** The tree shown, in its holder (loaded or a ghost: its methods load what they need). */
+  declare held: Held<BTree> | undefined;
+  /** The kind of the tree's keys, read with each page (the tree may be a ghost at render). */
+  declare private kind: KeyKind | null;
   /** Bumped by the explorer when its snapshot moved: read the page again. */
   declare revision: number;
   declare private shown: Shown | undefined;
@@ -68,7 +73,8 @@ export class ShelfBTreeView extends LitElement {
 
   constructor() {
     super();
-    this.tree = undefined;
+    this.held = undefined;
+    this.kind = null;
     this.revision = 0;
     this.shown = undefined;
     this.depth = undefined;
@@ -79,7 +85,7 @@ export class ShelfBTreeView extends LitElement {
 
   /** @internal */
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('tree')) {
+    if (changed.has('held')) {
       this.pager = this.tree ? new BTreePager(this.tree) : undefined;
       this.search = { kind: 'all' };
       this.shown = undefined;
@@ -87,6 +93,10 @@ export class ShelfBTreeView extends LitElement {
     } else if (changed.has('revision')) {
       void this.step((pager) => pager.reload());
     }
+  }
+
+  private get tree(): BTree | undefined {
+    return this.held?.obj;
   }
 
   /** Runs one paging step and shows its page (or its error). */
@@ -99,6 +109,8 @@ export class ShelfBTreeView extends LitElement {
     try {
       await move(pager);
       const depth = await tree.depth();
+      // The connection may have moved (and made the tree a ghost) while the page loaded.
+      if (tree._p_status === 'ghost') await (tree._p_connection as Connection).load(tree);
       if (ticket !== this.ticket) return;
       const page = pager.page;
       this.shown = {
@@ -109,6 +121,7 @@ export class ShelfBTreeView extends LitElement {
         search: this.search,
       };
       this.size = tree.size;
+      this.kind = treeKeyKind(tree);
       this.depth = depth;
       this.error = undefined;
     } catch (error) {
@@ -124,8 +137,7 @@ export class ShelfBTreeView extends LitElement {
 
   private searchPrefix(event: Event): void {
     event.preventDefault();
-    if (this.tree === undefined) return;
-    const kind = treeKeyKind(this.tree);
+    const kind = this.kind;
     if (kind !== null && kind !== 'string') {
       this.error = `A prefix search needs string keys; this tree's keys are ${describeKind(kind)}. Use From / To.`;
       return;
@@ -137,8 +149,7 @@ export class ShelfBTreeView extends LitElement {
 
   private searchRange(event: Event): void {
     event.preventDefault();
-    if (this.tree === undefined) return;
-    const kind = treeKeyKind(this.tree);
+    const kind = this.kind;
     const bounds: (BTreeKey | undefined)[] = [];
     for (const [label, name] of [
       ['From', 'from'],
@@ -171,7 +182,7 @@ export class ShelfBTreeView extends LitElement {
   /** @internal */
   override render(): TemplateResult {
     const shown = this.shown;
-    const kind = this.tree ? treeKeyKind(this.tree) : null;
+    const kind = this.kind;
     return html`
       <h3>BTree entries</h3>
       <p class="stats">

@@ -14,6 +14,7 @@ import type { PersistentSet } from '../persistent-set.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError } from './explorer-events.js';
 import { pageContainer, type ContainerPage } from './container-page.js';
+import type { Held } from './object-model.js';
 import { valueStyles, renderValue } from './value-view.js';
 import { valueText } from './value-model.js';
 import type { EditAction, EditClosedEvent } from './edit-form.js';
@@ -35,7 +36,7 @@ export function rowsLabel(offset: number, shown: number, total: number, matching
 export class ShelfContainerTable extends LitElement {
   /** @internal */
   static override properties = {
-    obj: { attribute: false },
+    held: { attribute: false },
     connection: { attribute: false },
     database: { attribute: false },
     editable: { type: Boolean },
@@ -47,8 +48,8 @@ export class ShelfContainerTable extends LitElement {
     saved: { state: true },
   };
 
-  /** The container shown (loaded in `connection`). */
-  declare obj: Container | undefined;
+  /** The container shown (loaded in `connection`), in its holder. */
+  declare held: Held<Container> | undefined;
   /** The explorer's connection, to load the container again after a change. */
   declare connection: Connection | undefined;
   /** The database edits open their connection on. */
@@ -80,7 +81,7 @@ export class ShelfContainerTable extends LitElement {
 
   constructor() {
     super();
-    this.obj = undefined;
+    this.held = undefined;
     this.connection = undefined;
     this.database = undefined;
     this.editable = false;
@@ -94,7 +95,7 @@ export class ShelfContainerTable extends LitElement {
 
   /** @internal */
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('obj')) {
+    if (changed.has('held')) {
       this.keyPrefix = '';
       this.form = undefined;
       this.saved = undefined;
@@ -104,13 +105,18 @@ export class ShelfContainerTable extends LitElement {
     }
   }
 
+  private get obj(): Container | undefined {
+    return this.held?.obj;
+  }
+
   /** Shows the page at `offset`, loading the container first if it became a ghost. */
   private async refresh(offset: number): Promise<void> {
     const obj = this.obj;
     const ticket = ++this.ticket;
     if (obj === undefined) return;
     try {
-      if (obj._p_status === 'ghost') await this.connection?.load(obj);
+      // Made a ghost by a 'change' (perhaps again while it loaded): load it until it holds.
+      for (let i = 0; obj._p_status === 'ghost' && i < 3; i++) await this.connection?.load(obj);
       if (ticket !== this.ticket) return;
       this.page = pageContainer(obj, offset, PAGE_SIZE, this.keyPrefix);
       this.error = undefined;

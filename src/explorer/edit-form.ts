@@ -255,6 +255,7 @@ export class ShelfEditForm extends LitElement {
           ? html`<div class="conflict" role="alert">
               <p class="error">Not saved: changed elsewhere since you opened it.</p>
               <p>Their value: ${this.conflict.theirs}</p>
+              <p class="muted">Retry saves your value over theirs; Discard keeps theirs.</p>
               <div class="toolbar">
                 <button type="submit" ?disabled=${this.busy}>Retry</button>
                 <button type="button" @click=${() => this.cancel()}>Discard</button>

@@ -13,6 +13,15 @@ import { CONTENT_FIELD, containerKind, type ContainerKind } from './container-pa
 import { scalarType, type ScalarType } from './edit-session.js';
 import { describeValue, storedClassName, type ValueNode } from './value-model.js';
 
+/**
+ * A persistent object handed to a child view through a lit binding. lit inspects the values bound
+ * in a template (it reads marker properties such as `_$litDirective$`), which a ghost refuses with
+ * GhostError; so views pass this plain holder, made once per object, never the object itself.
+ */
+export interface Held<T extends Persistent = Persistent> {
+  readonly obj: T;
+}
+
 /** How the view shows an object besides its fields. */
 export type ObjectKind = 'object' | 'broken' | 'btree' | 'btree-node' | ContainerKind;
 
@@ -47,8 +56,8 @@ function kindOf(obj: Persistent): ObjectKind {
 
 const READ_ONLY: Partial<Record<ObjectKind, string>> = {
   broken: 'class not registered in this page: shown as stored, read-only',
-  btree: "a BTree's fields are its own bookkeeping: read-only here",
-  'btree-node': "a BTree node's fields are the tree's bookkeeping: read-only here",
+  btree: "a BTree's fields are its own bookkeeping (change its entries through the app)",
+  'btree-node': "a BTree node's fields are its tree's bookkeeping",
 };
 
 /** The model of `obj`, loaded in `conn`. */

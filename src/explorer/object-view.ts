@@ -9,12 +9,11 @@
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { Connection } from '../connection.js';
 import type { Database } from '../database.js';
-import type { Persistent } from '../persistent.js';
 import type { BTree } from '../btree.js';
 import type { PersistentDict } from '../persistent-dict.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError, NavigateEvent } from './explorer-events.js';
-import { describeObject, type FieldModel, type ObjectModel } from './object-model.js';
+import { describeObject, type FieldModel, type Held, type ObjectModel } from './object-model.js';
 import { renderValue, valueStyles } from './value-view.js';
 import { parseOid } from './key-input.js';
 import type { EditAction, EditClosedEvent } from './edit-form.js';
@@ -34,7 +33,7 @@ export class ShelfObjectView extends LitElement {
     editable: { type: Boolean },
     revision: { type: Number },
     model: { state: true },
-    obj: { state: true },
+    held: { state: true },
     missing: { state: true },
     error: { state: true },
     openError: { state: true },
@@ -58,7 +57,7 @@ export class ShelfObjectView extends LitElement {
   /** The object as shown (taken when it was loaded). */
   declare private model: ObjectModel | undefined;
   /** The object itself, for the container and tree views (which load it again as needed). */
-  declare private obj: Persistent | undefined;
+  declare private held: Held | undefined;
   /** The oid shown names no object. */
   declare private missing: boolean;
   declare private error: string | undefined;
@@ -74,6 +73,11 @@ export class ShelfObjectView extends LitElement {
     baseStyles,
     valueStyles,
     css`
+      h2.title {
+        font-family: var(--shelf-mono);
+        font-size: 17px;
+        margin: 10px 0 4px;
+      }
       dl.identity {
         display: grid;
         grid-template-columns: max-content 1fr;
@@ -109,7 +113,7 @@ export class ShelfObjectView extends LitElement {
     this.editable = false;
     this.revision = 0;
     this.model = undefined;
-    this.obj = undefined;
+    this.held = undefined;
     this.missing = false;
     this.error = undefined;
     this.openError = undefined;
@@ -140,7 +144,7 @@ export class ShelfObjectView extends LitElement {
     const ticket = ++this.ticket;
     if (fresh) {
       this.model = undefined;
-      this.obj = undefined;
+      this.held = undefined;
     }
     if (conn === undefined) return;
     try {
@@ -152,11 +156,23 @@ export class ShelfObjectView extends LitElement {
       if (ticket !== this.ticket) return;
       this.missing = obj === undefined;
       this.model = obj === undefined ? undefined : describeObject(obj, conn);
-      this.obj = obj;
+      // The same holder while the object is the same: the child views keep their page.
+      if (obj === undefined) this.held = undefined;
+      else if (this.held?.obj !== obj) this.held = { obj };
       this.error = undefined;
     } catch (error) {
       if (ticket === this.ticket)
         this.error = `Could not load object ${oid}: ${describeError(error)}`;
+    }
+  }
+
+  /** @internal */
+  override updated(): void {
+    // Back (or Forward) turns disabled at the end of the trail: a disabled button drops the focus
+    // to the page, where Alt+Arrow keys no longer reach this view. Keep the focus in the toolbar.
+    const focused = this.renderRoot instanceof ShadowRoot ? this.renderRoot.activeElement : null;
+    if (focused instanceof HTMLButtonElement && focused.disabled) {
+      this.renderRoot.querySelector<HTMLElement>('[role="toolbar"]')?.focus();
     }
   }
 
@@ -201,7 +217,7 @@ export class ShelfObjectView extends LitElement {
   }
 
   private toolbar(): TemplateResult {
-    return html`<div class="toolbar" role="toolbar" aria-label="Object navigation">
+    return html`<div class="toolbar" role="toolbar" aria-label="Object navigation" tabindex="-1">
         <button type="button" ?disabled=${!this.canBack} @click=${() => this.back()} title="Alt+←">
           Back
         </button>
@@ -333,17 +349,17 @@ export class ShelfObjectView extends LitElement {
   }
 
   private contents(model: ObjectModel): TemplateResult | typeof nothing {
-    const obj = this.obj;
-    if (obj === undefined) return nothing;
+    const held = this.held;
+    if (held === undefined) return nothing;
     if (model.kind === 'btree') {
       return html`<shelf-btree-view
-        .tree=${obj as BTree}
+        .held=${held as Held<BTree>}
         .revision=${this.revision}
       ></shelf-btree-view>`;
     }
     if (model.kind === 'dict' || model.kind === 'list' || model.kind === 'set') {
       return html`<shelf-container-table
-        .obj=${obj as PersistentDict}
+        .held=${held as Held<PersistentDict>}
         .connection=${this.connection}
         .database=${this.database}
         .editable=${this.editable}
@@ -360,11 +376,15 @@ export class ShelfObjectView extends LitElement {
     if (this.error) body = html`<p class="error" role="alert">${this.error}</p>`;
     else if (this.missing) {
       body = html`<p class="error" role="alert">
-        There is no object ${this.oid}: no object ${this.oid} was ever stored, or pack removed it.
+        ${
+          this.oid === 0
+            ? 'There is no object 0: the database is empty (no root yet).'
+            : `There is no object ${this.oid}: no object ${this.oid} was ever stored, or pack removed it.`
+        }
       </p>`;
     } else if (model === undefined) body = html`<p class="muted">Loading object ${this.oid}…</p>`;
     else {
-      body = html`<h2 class="mono">${model.className} #${model.oid}</h2>
+      body = html`<h2 class="title">${model.className} #${model.oid}</h2>
         ${this.identity(model)}
         ${this.saved ? html`<p class="ok" role="status">${this.saved}</p>` : nothing}
         ${this.fields(model)} ${this.contents(model)}`;
