@@ -281,6 +281,8 @@ test('shows an object of a class this page has not registered, as stored and rea
   await expect(field(page, 'next')).toContainText('e2e.Note #');
   await expect(page.getByRole('button', { name: /^Edit field/ })).toHaveCount(0);
   await page.screenshot({ path: 'e2e/screenshots/explorer-objects-unknown-class.png' });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: 'e2e/screenshots/explorer-objects-unknown-class-dark.png' });
 });
 
 test('opens an oid typed, and says so readably when it is not an oid or names no object', async ({
