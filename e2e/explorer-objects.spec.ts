@@ -339,3 +339,63 @@ test('shows commits made elsewhere at once, keeping the page of a BTree where it
   await expect(view.getByText('size 500')).toBeVisible();
   await page.screenshot({ path: 'e2e/screenshots/explorer-objects-live.png' });
 });
+
+test('shows plain data of every kind generically, and lists and sets as paged tables', async ({
+  page,
+}) => {
+  await openExplorer(page, 'objects-kinds');
+  const oids = await page.evaluate(async () => {
+    const { conn, Note, shelfdb } = window.shelf;
+    if (conn === undefined) throw new Error('no connection');
+    const root = await conn.root();
+    const note = new Note();
+    Object.assign(note, {
+      title: 'x'.repeat(300),
+      count: NaN,
+      big: 2n ** 70n,
+      limits: [Infinity, -Infinity],
+      tags: new Set(['a', 'b']),
+      byName: new Map([['ada', { born: 1815 }]]),
+      bytes: new Uint8Array([1, 2, 254, 255]),
+      nested: { deep: { deeper: { deepest: [1, 2, 3] } } },
+      many: Array.from({ length: 100 }, (_, i) => i),
+      missing: undefined,
+    });
+    const list = new shelfdb.PersistentList(Array.from({ length: 120 }, (_, i) => `item ${i}`));
+    const set = new shelfdb.PersistentSet([1, 2, 3]);
+    root.set('note', note);
+    root.set('list', list);
+    root.set('set', set);
+    await conn.commit();
+    return { note: note._p_oid as number, list: list._p_oid as number, set: set._p_oid as number };
+  });
+  await page.reload();
+  await page.getByRole('button', { name: `e2e.Note #${oids.note}` }).click();
+  await expect(field(page, 'title')).toContainText('show all 300 characters');
+  await expect(field(page, 'count')).toContainText('NaN');
+  await expect(field(page, 'big')).toContainText('1180591620717411303424n');
+  await expect(field(page, 'limits')).toContainText('Infinity');
+  await expect(field(page, 'limits')).toContainText('-Infinity');
+  await expect(field(page, 'tags')).toContainText('Set(2)');
+  await expect(field(page, 'byName')).toContainText('"ada"');
+  await expect(field(page, 'bytes')).toContainText('Uint8Array(4) 01 02 fe ff');
+  await expect(field(page, 'many')).toContainText('Array(100)');
+  await expect(field(page, 'missing')).toContainText('undefined');
+  await page.screenshot({ path: 'e2e/screenshots/explorer-objects-kinds.png', fullPage: true });
+
+  await page.getByRole('button', { name: 'Root' }).click();
+  await page.getByRole('button', { name: `PersistentList #${oids.list}`, exact: false }).click();
+  const items = page.getByRole('table', { name: 'Items' }).locator('tbody tr');
+  await expect(items).toHaveCount(50);
+  await page.locator('shelf-container-table').getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByText('rows 51–100 of 120')).toBeVisible();
+  await expect(items.first()).toContainText('"item 50"');
+  await page.locator('shelf-container-table').getByRole('button', { name: 'Next' }).click();
+  await expect(items).toHaveCount(20);
+  await page.screenshot({ path: 'e2e/screenshots/explorer-objects-list.png' });
+
+  await page.getByRole('button', { name: 'Root' }).click();
+  await page.getByRole('button', { name: `PersistentSet #${oids.set}`, exact: false }).click();
+  await expect(page.getByRole('table', { name: 'Members' }).locator('tbody tr')).toHaveCount(3);
+  await expect(page.getByText('rows 1–3 of 3')).toBeVisible();
+});
