@@ -43,6 +43,8 @@ export interface ObjectModel {
   /** Tid of that revision. */
   serial: number | undefined;
   fields: FieldModel[];
+  /** Fields past `FIELD_LIMIT`, counted and not described. */
+  moreFields: number;
   /** Why its fields cannot be edited (even in an editable explorer), if they cannot. */
   readOnly: string | undefined;
 }
@@ -60,6 +62,9 @@ const READ_ONLY: Partial<Record<ObjectKind, string>> = {
   'btree-node': "a BTree node's fields are its tree's bookkeeping",
 };
 
+/** Fields described at most (an object with more shows the count of the rest). */
+export const FIELD_LIMIT = 200;
+
 /** The model of `obj`, loaded in `conn`. */
 export function describeObject(obj: Persistent, conn: Connection): ObjectModel {
   const kind = kindOf(obj);
@@ -67,8 +72,13 @@ export function describeObject(obj: Persistent, conn: Connection): ObjectModel {
     obj instanceof BrokenObject ? obj.state : (obj as unknown as Record<string, unknown>);
   const hidden = kind === 'dict' || kind === 'list' || kind === 'set' ? CONTENT_FIELD[kind] : '';
   const fields: FieldModel[] = [];
+  let moreFields = 0;
   for (const [name, value] of Object.entries(state)) {
     if (name === hidden || name.startsWith('_v_')) continue;
+    if (fields.length >= FIELD_LIMIT) {
+      moreFields++;
+      continue;
+    }
     const type = scalarType(value);
     fields.push({
       name,
@@ -83,6 +93,7 @@ export function describeObject(obj: Persistent, conn: Connection): ObjectModel {
     size: conn.storedSize(obj),
     serial: obj._p_serial,
     fields,
+    moreFields,
     readOnly: READ_ONLY[kind],
   };
 }

@@ -11,6 +11,7 @@ import type { Connection } from '../connection.js';
 import type { Database } from '../database.js';
 import type { BTree } from '../btree.js';
 import type { PersistentDict } from '../persistent-dict.js';
+import { ROOT_OID } from '../shared/storage.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError, NavigateEvent } from './explorer-events.js';
 import { describeObject, type FieldModel, type Held, type ObjectModel } from './object-model.js';
@@ -229,7 +230,10 @@ export class ShelfObjectView extends LitElement {
         >
           Forward
         </button>
-        <button type="button" @click=${(e: Event) => e.target?.dispatchEvent(new NavigateEvent(0))}>
+        <button
+          type="button"
+          @click=${(e: Event) => e.target?.dispatchEvent(new NavigateEvent(ROOT_OID))}
+        >
           Root
         </button>
         <form @submit=${(e: Event) => void this.open(e)} class="toolbar" style="margin:0">
@@ -345,7 +349,12 @@ export class ShelfObjectView extends LitElement {
         <tbody>
           ${model.fields.map((f) => this.fieldRow(model, f))}
         </tbody>
-      </table>`;
+      </table>
+      ${
+        model.moreFields > 0
+          ? html`<p class="muted">… and ${model.moreFields} more fields, not shown.</p>`
+          : nothing
+      }`;
   }
 
   private contents(model: ObjectModel): TemplateResult | typeof nothing {
@@ -377,7 +386,7 @@ export class ShelfObjectView extends LitElement {
     else if (this.missing) {
       body = html`<p class="error" role="alert">
         ${
-          this.oid === 0
+          this.oid === ROOT_OID
             ? 'There is no object 0: the database is empty (no root yet).'
             : `There is no object ${this.oid}: no object ${this.oid} was ever stored, or pack removed it.`
         }
