@@ -39,6 +39,24 @@ export class PersistentDict<K = unknown, V = unknown> extends Persistent impleme
     return this;
   }
 
+  /**
+   * The value of `key`; if there is none, stores `value` under it first (a change) and returns it.
+   * Map's upsert (ES2026), so a dict still implements Map where the app's TypeScript has it.
+   */
+  getOrInsert(key: K, value: V): V {
+    if (this.data.has(key)) return this.data.get(key) as V;
+    this.set(key, value);
+    return value;
+  }
+
+  /** Like `getOrInsert`, with the value made by `compute(key)` only when `key` is missing. */
+  getOrInsertComputed(key: K, compute: (key: K) => V): V {
+    if (this.data.has(key)) return this.data.get(key) as V;
+    const value = compute(key);
+    this.set(key, value);
+    return value;
+  }
+
   delete(key: K): boolean {
     if (!this.data.has(key)) return false;
     this.data.delete(key);

@@ -79,6 +79,25 @@ describe('PersistentDict', () => {
   });
 });
 
+describe('PersistentDict getOrInsert (Map upsert)', () => {
+  it('returns a present value without a change, and stores a missing one as a change', async () => {
+    const d = await committed(() => new PersistentDict<string, number>([['a', 1]]));
+    let computed = 0;
+    expect(d.getOrInsert('a', 9)).toBe(1);
+    expect(d.getOrInsertComputed('a', () => ++computed)).toBe(1);
+    expect(computed).toBe(0);
+    expect(d._p_status).toBe('saved');
+    expect(d.getOrInsertComputed('b', (key) => key.length + ++computed)).toBe(2);
+    expect(d.getOrInsert('c', 3)).toBe(3);
+    expect(d._p_status).toBe('unsaved');
+    expect([...d]).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]);
+  });
+});
+
 describe('PersistentList', () => {
   it('supports the list methods and round-trips', async () => {
     const { back } = await reloaded(
