@@ -29,6 +29,17 @@ export default defineConfig({
   },
   server: { port: 5173, strictPort: true },
   plugins: [
+    {
+      // As the package's browser build does (scripts/build.mjs): in a browser there is no 'file'
+      // storage, so its Node code (node:fs, the lock file) stays out of the app and its precache.
+      name: 'shelfdb:browser-file-storage',
+      enforce: 'pre',
+      resolveId(source, importer) {
+        return source === '../worker/file-storage.js' && importer?.endsWith('/src/open-database.ts')
+          ? here('../worker/file-storage.browser.ts')
+          : null;
+      },
+    },
     VitePWA({
       // main.ts and explorer-page.ts register the service worker themselves, in production
       // builds only (offline.ts); the dev server has none.
