@@ -17,6 +17,8 @@ export type ContainerKind = 'dict' | 'list' | 'set';
 export interface ContainerRow {
   key: ValueNode | undefined;
   rawKey: unknown;
+  /** A dict entry's value itself (what removing it expects to find still there). */
+  rawValue?: unknown;
   index: number | undefined;
   value: ValueNode;
 }
@@ -94,7 +96,13 @@ export function pageContainer(
   for (const [k, v] of obj.data) {
     if (!keyMatches(k, prefix)) continue;
     if (i++ < start) continue;
-    rows.push({ key: describeValue(k), rawKey: k, index: undefined, value: describeValue(v) });
+    rows.push({
+      key: describeValue(k),
+      rawKey: k,
+      rawValue: v,
+      index: undefined,
+      value: describeValue(v),
+    });
     if (rows.length >= size) break;
   }
   return { kind: 'dict', rows, offset: start, total };

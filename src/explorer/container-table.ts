@@ -169,7 +169,7 @@ export class ShelfContainerTable extends LitElement {
                       aria-label="Remove entry ${row.key ? valueText(row.key) : ''}"
                       @click=${() => {
                         this.saved = undefined;
-                        this.form = { kind: 'dict-delete', key: row.rawKey };
+                        this.form = { kind: 'dict-delete', key: row.rawKey, current: row.rawValue };
                       }}
                     >
                       Remove

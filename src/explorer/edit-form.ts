@@ -10,7 +10,13 @@ import type { PersistentDict } from '../persistent-dict.js';
 import type { Persistent } from '../persistent.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError } from './explorer-events.js';
-import { EditSession, parseScalar, scalarType, type ScalarType } from './edit-session.js';
+import {
+  EditSession,
+  comparable,
+  parseScalar,
+  scalarType,
+  type ScalarType,
+} from './edit-session.js';
 import { describeValue } from './value-model.js';
 import { renderValue, valueStyles } from './value-view.js';
 
@@ -18,7 +24,8 @@ import { renderValue, valueStyles } from './value-view.js';
 export type EditAction =
   | { kind: 'field'; field: string; current: unknown }
   | { kind: 'dict-set' }
-  | { kind: 'dict-delete'; key: unknown };
+  /** `current`: the entry's value as the row showed it, when there was one to compare. */
+  | { kind: 'dict-delete'; key: unknown; current?: unknown };
 
 /** The form is done: saved (with the tid) or cancelled/discarded (no tid). */
 export class EditClosedEvent extends Event {
@@ -64,7 +71,13 @@ export class ShelfEditForm extends LitElement {
   declare private busy: boolean;
   declare private error: string | undefined;
   /** The other side's value after a conflict (described), until retried or discarded. */
-  declare private conflict: { theirs: TemplateResult } | undefined;
+  declare private conflict: { theirs: TemplateResult; message: string } | undefined;
+  /**
+   * The value the user started from, which a save expects to find (undefined: not checked): the
+   * one the form was opened with, then the other side's value a conflict showed. An added dict
+   * entry expects no entry of its key.
+   */
+  private basis: { value: unknown } | undefined = undefined;
   /** The type the value input is read as. */
   declare private type: ScalarType;
 
@@ -108,8 +121,15 @@ export class ShelfEditForm extends LitElement {
 
   /** @internal */
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('action') && this.action.kind === 'field') {
-      this.type = scalarType(this.action.current) ?? 'string';
+    if (changed.has('action')) {
+      const a = this.action;
+      if (a.kind === 'field') this.type = scalarType(a.current) ?? 'string';
+      this.basis =
+        a.kind === 'dict-set'
+          ? { value: undefined }
+          : 'current' in a && comparable(a.current)
+            ? { value: a.current }
+            : undefined;
     }
   }
 
@@ -182,13 +202,26 @@ export class ShelfEditForm extends LitElement {
     this.busy = true;
     this.error = undefined;
     try {
-      const result = await session.save(plan.change, plan.read, this.input('note')?.value ?? '');
+      const result = await session.save(
+        plan.change,
+        plan.read,
+        this.input('note')?.value ?? '',
+        this.basis,
+      );
       if (result.kind === 'saved') {
         this.dispatchEvent(new EditClosedEvent(result.tid));
         return;
       }
       this.stale = false;
-      this.conflict = { theirs: renderValue(describeValue(result.theirs)) };
+      // The user sees theirs now: a Retry writes over it, and over nothing newer.
+      this.basis = comparable(result.theirs) ? { value: result.theirs } : undefined;
+      this.conflict = {
+        theirs: renderValue(describeValue(result.theirs)),
+        message:
+          this.action.kind === 'dict-set' && result.theirs !== undefined
+            ? 'Not saved: the dict already has an entry of this key.'
+            : 'Not saved: changed elsewhere since you opened it.',
+      };
     } catch (error) {
       this.error = `Not saved: ${describeError(error)}`;
     } finally {
@@ -253,7 +286,7 @@ export class ShelfEditForm extends LitElement {
       ${
         this.conflict
           ? html`<div class="conflict" role="alert">
-              <p class="error">Not saved: changed elsewhere since you opened it.</p>
+              <p class="error">${this.conflict.message}</p>
               <p>Their value: ${this.conflict.theirs}</p>
               <p class="muted">Retry saves your value over theirs; Discard keeps theirs.</p>
               <div class="toolbar">

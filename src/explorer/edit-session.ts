@@ -11,7 +11,7 @@ import { WriteConflictError } from '../shared/errors.js';
 import { BrokenObject } from '../broken-object.js';
 import type { Connection } from '../connection.js';
 import type { Database } from '../database.js';
-import type { Persistent } from '../persistent.js';
+import { Persistent } from '../persistent.js';
 import type { StaleEvent } from '../events.js';
 
 /** The scalar types a field or a dict value can be edited as. */
@@ -52,6 +52,26 @@ export function parseScalar(text: string, type: ScalarType): ParsedScalar {
       return { ok: true, value: n };
     }
   }
+}
+
+/**
+ * Whether a value read now is the one the user started from: the same scalar (NaN is NaN, -0 is
+ * not 0), or a reference to the same object. Other values (arrays, maps, plain objects) are
+ * decoded anew by each load, so they cannot be compared here: the caller passes no `expected`.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  return (
+    a instanceof Persistent &&
+    b instanceof Persistent &&
+    a._p_oid !== undefined &&
+    a._p_oid === b._p_oid
+  );
+}
+
+/** Whether `value` is one `sameValue` can compare across loads. */
+export function comparable(value: unknown): boolean {
+  return value === undefined || scalarType(value) !== undefined || value instanceof Persistent;
 }
 
 /** How a save ended. */
@@ -108,12 +128,29 @@ export class EditSession {
    * Applies `change` to the object and commits it with `note`. On a WriteConflictError the
    * connection aborts (moving to the newest snapshot) and `read` gives the other side's value.
    * Other errors are thrown, after dropping the change.
+   *
+   * `expected`: the value the user started from (what the form showed, taken from the explorer's
+   * own connection). The session loaded the object on its own, perhaps after another tab changed
+   * it (the view had not refreshed yet, or the form was made again): if `read` gives another value
+   * here, nothing is written and the other side's value comes back as a conflict, as if the commit
+   * had conflicted; the user sees it before a Retry (with it as `expected`) writes over it.
    */
   async save(
     change: (obj: Persistent) => void,
     read: (obj: Persistent) => unknown,
     note: string,
+    expected?: { value: unknown },
   ): Promise<SaveResult> {
+    if (expected !== undefined && !sameValue(read(this.obj), expected.value)) {
+      await this.conn.abort(); // nothing changed here: moves to the newest state to show it
+      this.stale = false;
+      await this.conn.load(this.obj);
+      return {
+        kind: 'conflict',
+        theirs: read(this.obj),
+        message: 'The stored value is not the one the form started from.',
+      };
+    }
     try {
       change(this.obj);
       const tid = await this.conn.commit(note.trim() === '' ? {} : { note });
