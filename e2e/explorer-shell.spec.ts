@@ -36,7 +36,7 @@ test('opened by name, the explorer shows the database read-only; a name the orig
   await seed(page, { greeting: 'hello from the app' });
   await open(page, 'db=by-name&mode=name');
   const explorer = page.locator('shelf-explorer');
-  await expect(explorer.getByText('read-only')).toBeVisible();
+  await expect(explorer.getByText('read-only', { exact: true })).toBeVisible();
   await expect(explorer.getByText('hello from the app')).toBeVisible();
   await page.screenshot({ path: 'e2e/screenshots/explorer-by-name.png' });
 
