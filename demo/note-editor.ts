@@ -32,6 +32,10 @@ export async function openEditor(
   closed: () => void,
 ): Promise<HTMLLIElement> {
   const editor = db.open();
+  // Its snapshot stays put from the start, not only once the user has typed: with autoSync, an
+  // untouched editor moved silently to another tab's commit (no 'stale', and the note became a
+  // ghost, so the first keystroke threw GhostError and Save closed the editor having saved nothing).
+  editor.autoSync = false;
   const note = (await editor.get(oid)) as Editable | undefined;
   if (note === undefined) {
     editor.close();
