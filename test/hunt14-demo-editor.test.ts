@@ -30,7 +30,12 @@ describe('the demo note editor', () => {
   it('keeps what the user types after another tab changed the note, and does not save over it', async () => {
     const { db, other, oid } = await withNote();
     let closed = 0;
-    const li = await openEditor(db, oid, () => closed++);
+    // The demo's types name the built package's Database; at run time it is this one (vi.mock).
+    const li = await openEditor(
+      db as unknown as Parameters<typeof openEditor>[0],
+      oid,
+      () => closed++,
+    );
     document.body.append(li);
     const input = li.querySelector('input') as HTMLInputElement;
     const notice = li.querySelector('[role="alert"]') as HTMLElement;
