@@ -40,8 +40,14 @@ export class NotesApp {
   private older: NoteKey | undefined = undefined;
   /** How many pages back from the newest the page shown is (for the label only). */
   private pageNumber = 1;
-  /** The note being edited, and its editor (kept across renders). */
-  private editing: { oid: number; li: HTMLLIElement } | undefined = undefined;
+  /**
+   * The notes being edited, by oid, and their editors (kept across renders). Each editor keeps its
+   * own connection and typed text until it is saved or cancelled, so opening another one must not
+   * drop it: a dropped editor lost its text and left its connection open for good.
+   */
+  private readonly editing = new Map<number, HTMLLIElement>();
+  /** Notes whose editor is opening (a second click on Edit meanwhile opens no second one). */
+  private readonly opening = new Set<number>();
   /** The tail of the queue of renders and edits. */
   private queue: Promise<void> = Promise.resolve();
   /** A render is queued and has not started: another request joins it. */
@@ -150,7 +156,8 @@ export class NotesApp {
 
   private item({ key, note }: NoteEntry): HTMLLIElement {
     const oid = note._p_oid as number;
-    if (this.editing !== undefined && this.editing.oid === oid) return this.editing.li;
+    const editor = this.editing.get(oid);
+    if (editor !== undefined) return editor;
     const li = document.createElement('li');
     li.dataset.oid = String(oid);
     li.className = note.done ? 'done' : '';
@@ -187,16 +194,20 @@ export class NotesApp {
 
   /** Edits a note's text in a connection of its own (note-editor.ts: it warns on 'stale'). */
   private openEditor(oid: number): void {
+    if (this.editing.has(oid) || this.opening.has(oid)) return;
+    this.opening.add(oid);
     const closed = (): void => {
-      this.editing = undefined;
+      this.editing.delete(oid);
       void this.render();
     };
-    openEditor(this.db, oid, closed).then(
-      (li) => {
-        this.editing = { oid, li };
-        void this.render();
-      },
-      (error: unknown) => this.say(String(error)),
-    );
+    openEditor(this.db, oid, closed)
+      .then(
+        (li) => {
+          this.editing.set(oid, li);
+          void this.render();
+        },
+        (error: unknown) => this.say(String(error)),
+      )
+      .finally(() => this.opening.delete(oid));
   }
 }
