@@ -12,6 +12,9 @@ import {
   type StaleEvent,
 } from 'shelfdb';
 
+/** Fired at an editor's list item when its note was deleted (in another tab, say). */
+export const NOTE_DELETED = 'note-deleted';
+
 /** What the editor needs of a note. */
 type Editable = Persistent & { text: string };
 
@@ -69,6 +72,13 @@ export async function openEditor(
   editor.addEventListener('error', (event) =>
     say(`Trouble: ${String((event as ConnectionErrorEvent).error)}`),
   );
+  li.addEventListener(NOTE_DELETED, () => {
+    say(
+      'This note was deleted in another tab: saving cannot bring it back. Copy your text if you need it, then Cancel.',
+    );
+    save.disabled = true;
+    reload.hidden = true;
+  });
   reload.addEventListener('click', () => {
     void (async () => {
       await editor.abort(); // drops the typed text and moves to the newest snapshot

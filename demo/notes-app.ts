@@ -7,7 +7,7 @@
  * time, and a render never reads the tree while an edit of this page is half done.
  */
 import type { Connection, Database } from 'shelfdb';
-import { openEditor } from './note-editor.js';
+import { NOTE_DELETED, openEditor } from './note-editor.js';
 import {
   PAGE_SIZE,
   insertNote,
@@ -45,7 +45,7 @@ export class NotesApp {
    * own connection and typed text until it is saved or cancelled, so opening another one must not
    * drop it: a dropped editor lost its text and left its connection open for good.
    */
-  private readonly editing = new Map<number, HTMLLIElement>();
+  private readonly editing = new Map<number, { li: HTMLLIElement; key: NoteKey }>();
   /** Notes whose editor is opening (a second click on Edit meanwhile opens no second one). */
   private readonly opening = new Set<number>();
   /** The tail of the queue of renders and edits. */
@@ -141,7 +141,8 @@ export class NotesApp {
   private async draw(): Promise<void> {
     const page = await readPage(this.tree, this.anchor);
     this.older = page.older;
-    this.el.list.replaceChildren(...page.notes.map((entry) => this.item(entry)));
+    const gone = await this.deletedEditors(page.notes);
+    this.el.list.replaceChildren(...gone, ...page.notes.map((entry) => this.item(entry)));
     this.el.older.disabled = page.older === undefined;
     this.el.newer.disabled = !page.newer;
     const size = this.tree.size;
@@ -157,7 +158,7 @@ export class NotesApp {
   private item({ key, note }: NoteEntry): HTMLLIElement {
     const oid = note._p_oid as number;
     const editor = this.editing.get(oid);
-    if (editor !== undefined) return editor;
+    if (editor !== undefined) return editor.li;
     const li = document.createElement('li');
     li.dataset.oid = String(oid);
     li.className = note.done ? 'done' : '';
@@ -179,7 +180,7 @@ export class NotesApp {
     const edit = document.createElement('button');
     edit.type = 'button';
     edit.textContent = 'Edit';
-    edit.addEventListener('click', () => this.openEditor(oid));
+    edit.addEventListener('click', () => this.openEditor(oid, key));
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.textContent = 'Delete';
@@ -192,8 +193,24 @@ export class NotesApp {
     return li;
   }
 
+  /**
+   * The editors of notes another tab deleted (their key no longer leads to them), told so: shown
+   * above the page, since the user's typed text is in them and their connection is open until
+   * they are cancelled. An editor of a note that is only on another page stays out of sight.
+   */
+  private async deletedEditors(shown: readonly NoteEntry[]): Promise<HTMLLIElement[]> {
+    const onPage = new Set(shown.map((entry) => entry.note._p_oid));
+    const gone: HTMLLIElement[] = [];
+    for (const [oid, { li, key }] of this.editing) {
+      if (onPage.has(oid) || (await this.tree.get(key))?._p_oid === oid) continue;
+      li.dispatchEvent(new Event(NOTE_DELETED));
+      gone.push(li);
+    }
+    return gone;
+  }
+
   /** Edits a note's text in a connection of its own (note-editor.ts: it warns on 'stale'). */
-  private openEditor(oid: number): void {
+  private openEditor(oid: number, key: NoteKey): void {
     if (this.editing.has(oid) || this.opening.has(oid)) return;
     this.opening.add(oid);
     const closed = (): void => {
@@ -203,7 +220,7 @@ export class NotesApp {
     openEditor(this.db, oid, closed)
       .then(
         (li) => {
-          this.editing.set(oid, li);
+          this.editing.set(oid, { li, key });
           void this.render();
         },
         (error: unknown) => this.say(String(error)),

@@ -50,3 +50,32 @@ test('an editor opened but not typed in yet warns when another tab saves the not
   await expect(note(second, 'Saved by the second tab')).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('an editor whose note another tab deletes stays with the typed text and says the note is gone', async ({
+  context,
+}) => {
+  const errors: string[] = [];
+  const first = await context.newPage();
+  await openDemo(first, errors);
+  await first.getByPlaceholder('Write a note').fill('Doomed note');
+  await first.keyboard.press('Enter');
+  await expect(note(first, 'Doomed note')).toBeVisible();
+  const second = await context.newPage();
+  await openDemo(second, errors);
+
+  await note(first, 'Doomed note').getByRole('button', { name: 'Edit' }).click();
+  const editing = first.getByLabel('note text');
+  await editing.fill('Words typed into the doomed note');
+  await note(second, 'Doomed note').getByRole('button', { name: 'Delete' }).click();
+  await expect(note(second, 'Doomed note')).toHaveCount(0);
+
+  const alert = first.locator('#notes li.editing [role="alert"]');
+  await expect(alert).toContainText('deleted in another tab');
+  await expect(editing).toHaveValue('Words typed into the doomed note');
+  await expect(first.getByRole('button', { name: 'Save' })).toBeDisabled();
+  await first.screenshot({ path: 'e2e/screenshots/hunt14-demo-editor-note-deleted.png' });
+  await first.getByRole('button', { name: 'Cancel' }).click();
+  await expect(first.locator('#notes li.editing')).toHaveCount(0);
+  await expect(first.locator('#count')).toHaveText('5 notes');
+  expect(errors).toEqual([]);
+});

@@ -23,9 +23,10 @@ async function mountApp() {
   const tree = await openNotes(conn as unknown as AppConnection, [{ text: 'A' }, { text: 'B' }]);
   const el = (tag: string) => document.body.appendChild(document.createElement(tag));
   const list = el('ul') as HTMLUListElement;
+  const count = el('span');
   const app = new NotesApp(db as unknown as AppDatabase, conn as unknown as AppConnection, tree, {
     list,
-    count: el('span'),
+    count,
     newer: el('button') as HTMLButtonElement,
     older: el('button') as HTMLButtonElement,
     pageLabel: el('span'),
@@ -33,7 +34,7 @@ async function mountApp() {
     error: el('p'),
   });
   await app.render();
-  return { db, list };
+  return { db, list, count };
 }
 
 function item(list: HTMLElement, text: string): HTMLLIElement {
@@ -75,6 +76,35 @@ describe('the demo list with note editors', () => {
     ).entries())
       texts.push(note.text);
     expect(texts).toContain('A, typed and not saved yet');
+    await db.close();
+  });
+
+  it('an editor whose note another tab deletes stays on screen with what the user typed, and says the note is gone', async () => {
+    const { db, list, count } = await mountApp();
+    clickButton(item(list, 'A'), 'Edit');
+    await until(() => list.querySelector('li.editing') !== null, "A's editor");
+    const input = list.querySelector<HTMLInputElement>('li.editing input') as HTMLInputElement;
+    input.value = 'words the user is typing';
+    input.dispatchEvent(new Event('input'));
+
+    // Another tab deletes note A.
+    const other = db.open();
+    const tree = (await other.root()).get('notesByDate') as {
+      entries(): AsyncIterable<[unknown, InstanceType<typeof Note>]>;
+      delete(key: unknown): Promise<boolean>;
+    };
+    for await (const [key, n] of tree.entries()) if (n.text === 'A') await tree.delete(key);
+    await other.commit();
+    await until(() => count.textContent === '1 note', 'the list to show the deletion');
+
+    expect(input.isConnected).toBe(true);
+    expect(input.value).toBe('words the user is typing');
+    const li = input.closest('li') as HTMLLIElement;
+    expect(li.querySelector('[role="alert"]')?.textContent).toContain('deleted in another tab');
+    const save = [...li.querySelectorAll('button')].find((b) => b.textContent === 'Save');
+    expect(save?.disabled).toBe(true);
+    clickButton(li, 'Cancel');
+    await until(() => !input.isConnected, 'the editor to close');
     await db.close();
   });
 });
