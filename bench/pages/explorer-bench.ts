@@ -44,6 +44,9 @@ async function build(n: number): Promise<void> {
   root.set('recent', recent);
   root.set('byTitle', byTitle);
   await conn.commit({ note: 'the containers' });
+  // Kept loaded while the chunks go in (the cache evicts what it may).
+  conn.hold(recent);
+  conn.hold(byTitle);
   const chunk = importChunk(n);
   for (let start = 1; start <= n; start += chunk) {
     for (let i = start; i < Math.min(n + 1, start + chunk); i++) {
