@@ -118,6 +118,7 @@ export default tseslint.config(
         document: 'readonly',
         fetch: 'readonly',
         setTimeout: 'readonly',
+        requestAnimationFrame: 'readonly',
       },
     },
   },
