@@ -102,7 +102,11 @@ export class ShelfMaintenanceView extends LitElement {
   /** @internal */
   override willUpdate(changed: PropertyValues): void {
     if (changed.has('database')) {
+      // What runs on the old database ends unreported: its outcome is not this one's.
       this.packAbort?.abort();
+      this.packAbort = undefined;
+      this.busy = undefined;
+      this.progress = undefined;
       this.verified = undefined;
       this.packed = undefined;
     }
@@ -132,15 +136,17 @@ export class ShelfMaintenanceView extends LitElement {
     this.busy = 'verify';
     this.verified = undefined;
     const started = performance.now();
+    let outcome: VerifyOutcome;
     try {
       const report = await db.verify();
-      this.verified = { kind: 'done', report, ms: performance.now() - started };
+      outcome = { kind: 'done', report, ms: performance.now() - started };
     } catch (error) {
-      this.verified = { kind: 'failed', message: describeError(error) };
-    } finally {
-      this.busy = undefined;
-      void this.readStats();
+      outcome = { kind: 'failed', message: describeError(error) };
     }
+    if (this.database !== db) return; // switched meanwhile: not the database shown
+    this.verified = outcome;
+    this.busy = undefined;
+    void this.readStats();
   }
 
   private async pack(): Promise<void> {
@@ -159,17 +165,21 @@ export class ShelfMaintenanceView extends LitElement {
     try {
       const before = await this.readStats();
       const result = await db.pack({ signal: abort.signal });
+      if (this.database !== db) return; // switched meanwhile: not the database shown
       const after = await this.readStats();
       this.packed = { kind: 'done', result, before, after };
     } catch (error) {
+      if (this.database !== db) return;
       this.packed = abort.signal.aborted
         ? { kind: 'cancelled' }
         : { kind: 'failed', message: describeError(error) };
       void this.readStats();
     } finally {
       db.removeEventListener('pack', onProgress);
-      this.packAbort = undefined;
-      this.busy = undefined;
+      if (this.packAbort === abort) {
+        this.packAbort = undefined;
+        this.busy = undefined;
+      }
     }
   }
 
