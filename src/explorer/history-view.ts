@@ -9,7 +9,8 @@ import type { Revision } from '../loader.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError, NavigateEvent } from './explorer-events.js';
 import { diffStates, type DiffRow } from './revision-diff.js';
-import { referenceOf, valueText } from './value-text.js';
+import { describeValue } from './value-model.js';
+import { renderValue, valueStyles } from './value-view.js';
 
 /** Revisions loaded per step ("More" loads this many more). */
 const STEP = 50;
@@ -54,6 +55,7 @@ export class ShelfHistoryView extends LitElement {
   /** @internal */
   static override styles = [
     baseStyles,
+    valueStyles,
     css`
       h3 {
         font-size: 15px;
@@ -307,18 +309,9 @@ export class ShelfHistoryView extends LitElement {
     </tr>`;
   }
 
+  /** A cell's value, as the object view shows values (references are links). */
   private renderValue(value: unknown): TemplateResult {
-    const ref = referenceOf(value);
-    if (ref) {
-      return html`<button
-        class="link"
-        type="button"
-        @click=${() => this.dispatchEvent(new NavigateEvent(ref.oid))}
-      >
-        ${ref.className} ${ref.oid}
-      </button>`;
-    }
-    return html`<span class="mono">${valueText(value)}</span>`;
+    return renderValue(describeValue(value));
   }
 }
 
