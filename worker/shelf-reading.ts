@@ -72,11 +72,14 @@ export function readTransactions(
 ): TransactionInfo[] {
   const { limit = Infinity, before = Infinity } = options;
   const out: TransactionInfo[] = [];
-  for (const bytes of entriesBackwards(s)) {
+  for (const { pos, length } of entryPositionsBackwards(s)) {
     if (out.length >= limit) break;
-    if (bytes[4] !== KIND_TRANSACTION) continue;
-    const { header, metadata, records } = decodeEntry(bytes);
-    if (header.tid >= before) continue;
+    // The header first: an entry skipped (newer than `before`, or no transaction) costs its
+    // header, not its records (an import's entry holds megabytes).
+    const file = s.log.segments.get(segmentOf(pos)) as BlockFile;
+    const head = decodeEntryHeader(file.read(offsetOf(pos), ENTRY_HEADER_SIZE));
+    if (head.kind !== KIND_TRANSACTION || head.tid >= before) continue;
+    const { header, metadata, records } = decodeEntry(file.read(offsetOf(pos), length));
     // Written by validateCommit on an undoing transaction only (docs/file-format.md).
     const { undoes } = metadata;
     out.push({
