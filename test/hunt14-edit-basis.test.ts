@@ -8,6 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Database, MemoryStorage, Persistent, PersistentDict } from '../src/index.js';
+import { StorageBusyError } from '../src/shared/errors.js';
+import type { CommitRequest, Tid } from '../src/shared/storage.js';
 import type { EditAction, ShelfEditForm } from '../src/explorer/edit-form.js';
 import '../src/explorer/edit-form.js';
 import { until } from './until.js';
@@ -19,8 +21,26 @@ class Note extends Persistent {
   title = '';
 }
 
-async function seeded() {
-  const db = new Database(new MemoryStorage(), { classes: [Note] });
+/**
+ * A storage whose commit, once armed, answers StorageBusyError at once (as when the tab that owns
+ * the files is frozen) and lands afterwards, with no broadcast telling this page before it answers.
+ */
+class LostAnswerStorage extends MemoryStorage {
+  armed = false;
+  landed: Promise<Tid> | undefined;
+  override commit(txn: CommitRequest): Promise<Tid> {
+    if (!this.armed) return super.commit(txn);
+    this.armed = false;
+    const busy = Promise.reject(
+      new StorageBusyError('The storage did not answer in time: not known whether it ran.'),
+    );
+    this.landed = busy.catch(() => super.commit(txn));
+    return busy;
+  }
+}
+
+async function seeded(storage = new MemoryStorage()) {
+  const db = new Database(storage, { classes: [Note] });
   const app = db.open();
   const root = await app.root();
   const note = new Note();
@@ -77,6 +97,40 @@ async function stored(db: Database, oid: number): Promise<Persistent | undefined
     reader.close();
   }
 }
+
+describe('an explorer edit whose commit answer is lost (StorageBusyError)', () => {
+  it('says it is not known whether it saved, not "Not saved", and Save again lands it once', async () => {
+    const storage = new LostAnswerStorage();
+    const { db, note } = await seeded(storage);
+    const oid = note._p_oid as number;
+    const { form, closed } = await mount(db, oid, {
+      kind: 'field',
+      field: 'title',
+      current: note.title,
+    });
+    input(form, 'value').value = 'my edit';
+    storage.armed = true;
+    await submit(form, 'Save');
+    await until(
+      () =>
+        closed.length > 0 ||
+        text(form).includes('StorageBusyError') ||
+        text(form).includes('Not known'),
+      'an outcome',
+    );
+    await storage.landed;
+    // It landed: the form must not claim otherwise.
+    expect(((await stored(db, oid)) as Note).title).toBe('my edit');
+    expect(text(form)).not.toContain('Not saved');
+    expect(text(form)).toContain('Not known whether it was saved');
+    await submit(form, 'Save');
+    await until(() => closed.length > 0, 'the resend to answer');
+    const edits = [];
+    for await (const txn of db.transactions()) if (txn.oids.includes(oid)) edits.push(txn.tid);
+    expect(edits).toHaveLength(2); // the note's creation and the one edit, not two edits
+    await db.close();
+  });
+});
 
 describe('an explorer edit of a value that changed before the form loaded it', () => {
   it("shows the other side's field value as a conflict instead of silently writing over it", async () => {

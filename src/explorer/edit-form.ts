@@ -212,6 +212,10 @@ export class ShelfEditForm extends LitElement {
         this.dispatchEvent(new EditClosedEvent(result.tid));
         return;
       }
+      if (result.kind === 'unknown') {
+        this.error = `Not known whether it was saved (${result.message}) Save again to send the same change again: it lands once.`;
+        return;
+      }
       this.stale = false;
       // The user sees theirs now: a Retry writes over it, and over nothing newer.
       this.basis = comparable(result.theirs) ? { value: result.theirs } : undefined;

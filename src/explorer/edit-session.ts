@@ -7,7 +7,7 @@
  * to the newest snapshot, and reads the other side's value there: the user sees it, and may retry
  * (apply the same change to the current state) or discard.
  */
-import { WriteConflictError } from '../shared/errors.js';
+import { StorageBusyError, WriteConflictError } from '../shared/errors.js';
 import { BrokenObject } from '../broken-object.js';
 import type { Connection } from '../connection.js';
 import type { Database } from '../database.js';
@@ -78,12 +78,19 @@ export function comparable(value: unknown): boolean {
 export type SaveResult =
   | { kind: 'saved'; tid: number }
   /** Changed elsewhere since the form opened: `theirs` is what the other side stored. */
-  | { kind: 'conflict'; theirs: unknown; message: string };
+  | { kind: 'conflict'; theirs: unknown; message: string }
+  /**
+   * StorageBusyError: not known whether the commit landed (it may land later). The session keeps
+   * it: the next save resends it, and it lands once.
+   */
+  | { kind: 'unknown'; message: string };
 
 /** One open edit form's connection and object. */
 export class EditSession {
   /** Another tab or connection committed the object since it was loaded here. */
   stale = false;
+  /** The last commit failed with StorageBusyError: the next save resends it, unchanged. */
+  private uncertain = false;
   private readonly onStale = (event: Event): void => {
     const oid = this.obj._p_oid;
     if (oid !== undefined && (event as StaleEvent).oids.includes(oid)) {
@@ -141,6 +148,7 @@ export class EditSession {
     note: string,
     expected?: { value: unknown },
   ): Promise<SaveResult> {
+    if (this.uncertain) return this.resend(note);
     if (expected !== undefined && !sameValue(read(this.obj), expected.value)) {
       await this.conn.abort(); // nothing changed here: moves to the newest state to show it
       this.stale = false;
@@ -156,11 +164,30 @@ export class EditSession {
       const tid = await this.conn.commit(note.trim() === '' ? {} : { note });
       return { kind: 'saved', tid };
     } catch (error) {
+      if (error instanceof StorageBusyError) {
+        // Perhaps landed, perhaps not yet: abort would drop the answer, not the commit.
+        this.uncertain = true;
+        return { kind: 'unknown', message: error.message };
+      }
       await this.conn.abort();
       this.stale = false;
       if (!(error instanceof WriteConflictError)) throw error;
       await this.conn.load(this.obj);
       return { kind: 'conflict', theirs: read(this.obj), message: error.message };
+    }
+  }
+
+  /** Sends the commit of unknown fate again (same transaction: it lands once). */
+  private async resend(note: string): Promise<SaveResult> {
+    try {
+      const tid = await this.conn.commit(note.trim() === '' ? {} : { note });
+      this.uncertain = false;
+      return { kind: 'saved', tid };
+    } catch (error) {
+      if (error instanceof StorageBusyError) return { kind: 'unknown', message: error.message };
+      this.uncertain = false;
+      await this.conn.abort();
+      throw error;
     }
   }
 
