@@ -24,6 +24,20 @@
  */
 import { ghostify, metaOf, type Meta, type Persistent } from './persistent.js';
 
+/** What `conn.cacheInfo()` tells of a connection's cache. */
+export interface CacheInfo {
+  /** Loaded objects in the cache. */
+  loaded: number;
+  /** The stored bytes of the loaded objects. */
+  bytes: number;
+  /** Objects the cache knows, ghosts included. */
+  known: number;
+  /** Objects changed and not yet committed. */
+  changed: number;
+  /** Objects kept from eviction by `hold`. */
+  held: number;
+}
+
 export class Cache {
   /** Every object handed out: identity. Ghosts weakly, others by their Meta (see the header). */
   private readonly known = new Map<number, WeakRef<Persistent> | Meta>();

@@ -19,7 +19,7 @@
  */
 import { DatabaseClosedError, GhostError, ShelfError } from './shared/errors.js';
 import type { Invalidation, Tid } from './shared/storage.js';
-import { Cache } from './cache.js';
+import { Cache, type CacheInfo } from './cache.js';
 import { runTransaction, splitTransactOptions, type TransactOptions } from './transact.js';
 import type { CommitOptions } from './pending-commit.js';
 import { Snapshot } from './snapshot.js';
@@ -97,6 +97,9 @@ export class Connection extends EventTarget implements Jar {
           if (!this.closed) this.dispatchEvent(new ChangeEvent(tid, oids));
         },
         stale: (tid, oids) => this.dispatchEvent(new StaleEvent(tid, oids)),
+        // After a load's pause (Snapshot.pause), in a task of its own: the code after `await
+        // load()` reads what was loaded before autoSync makes it a ghost, as after any load.
+        resumed: () => void setTimeout(() => this.applyQueued(), 0),
         // Missed a message: ask the storage (sync applies the queue as it goes).
         missed: () => this.sync().catch((error: unknown) => this.reportError(error)),
         checkOpen: () => this.checkOpen(),
@@ -356,18 +359,7 @@ export class Connection extends EventTarget implements Jar {
   }
 
   /** Numbers of loaded objects and their stored bytes, and of uncommitted changed objects. */
-  cacheInfo(): {
-    /** Loaded objects in the cache. */
-    loaded: number;
-    /** The stored bytes of the loaded objects. */
-    bytes: number;
-    /** Objects the cache knows, ghosts included. */
-    known: number;
-    /** Objects changed and not yet committed. */
-    changed: number;
-    /** Objects kept from eviction by `hold`. */
-    held: number;
-  } {
+  cacheInfo(): CacheInfo {
     return {
       loaded: this.cache.loadedCount,
       bytes: this.cache.bytes,

@@ -23,6 +23,7 @@ export {
   ConnectionErrorEvent,
 } from './events.js';
 export { Connection } from './connection.js';
+export type { CacheInfo } from './cache.js';
 export type { CommitOptions } from './pending-commit.js';
 export type { TransactOptions } from './transact.js';
 export type { Revision } from './loader.js';

@@ -112,28 +112,39 @@ export class Loader {
     await this.fetch(oids);
   }
 
-  /** Loads the ghosts among `oids` at the snapshot, in one round trip (again if it moved). */
+  /**
+   * Loads the ghosts among `oids` at the snapshot, in one round trip; in two when the snapshot
+   * moved while the first was out (its revisions may be stale): the second keeps autoSync from
+   * moving it until its records are in, so a connection following tabs that commit faster than a
+   * round trip still gets its objects (it moves right after, and 'change' names what changed).
+   */
   async fetch(oids: number[]): Promise<void> {
     const { owner } = this;
     owner.checkOpen();
     await owner.view.start();
-    for (;;) {
+    for (let again = false; ; again = true) {
       const wanted = [...new Set(oids.filter((oid) => this.isUnloaded(oid)))];
       if (wanted.length === 0) return;
       const at = owner.view.tid as Tid;
-      let records: LoadedRecord[];
+      const resume = again ? owner.view.pause() : undefined;
       try {
-        records = await owner.storage.load(wanted, at);
-      } catch (error) {
-        // The storage's advice (abort, to move on) cannot help a snapshot that never moves.
-        const fixed = owner.view.historical;
-        if (fixed === undefined || !(error instanceof ReadConflictError)) throw error;
-        throw packedAt(error.oids, fixed, error);
+        let records: LoadedRecord[];
+        try {
+          records = await owner.storage.load(wanted, at);
+        } catch (error) {
+          // The storage's advice (abort, to move on) cannot help a snapshot that never moves.
+          const fixed = owner.view.historical;
+          if (fixed === undefined || !(error instanceof ReadConflictError)) throw error;
+          throw packedAt(error.oids, fixed, error);
+        }
+        owner.checkOpen();
+        // Moved while loading (autoSync, or the app's own commit or sync meanwhile).
+        if (owner.view.tid !== at) continue;
+        for (const record of records) this.install(record);
+        return;
+      } finally {
+        resume?.();
       }
-      owner.checkOpen();
-      if (owner.view.tid !== at) continue; // moved while loading: those revisions may be stale
-      for (const record of records) this.install(record);
-      return;
     }
   }
 

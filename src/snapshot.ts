@@ -43,6 +43,8 @@ export interface SnapshotOwner {
   stale(tid: Tid, oids: number[]): void;
   /** A pushed invalidation was missed: sync in the background. */
   missed(): void;
+  /** The last `pause` ended: apply what waited (the connection decides whether it may). */
+  resumed(): void;
   /** @throws DatabaseClosedError once the connection is closed. */
   checkOpen(): void;
 }
@@ -54,6 +56,8 @@ export class Snapshot {
   private starting: Promise<void> | undefined;
   /** Pushed invalidations not yet applied. */
   private queue: Invalidation[] = [];
+  /** Loads under way that the snapshot must not move under (see `pause`). */
+  private paused = 0;
   /**
    * Oids of objects whose changes the connection dropped (`pull`'s `dropped`) that no move has
    * named yet. Kept until a move succeeds: when the pull that should name them fails (the storage
@@ -134,6 +138,7 @@ export class Snapshot {
     if (this.fixed !== undefined) return; // never moves: nothing to queue
     this.queue.push(invalidation);
     const current = this.current;
+    // Applying but paused: it waits one load's round trip, and is no reason to warn.
     if (applying || current === undefined || invalidation.tid <= current) return;
     const held = invalidation.oids.filter((oid) => {
       const obj = this.owner.cache.get(oid);
@@ -240,7 +245,7 @@ export class Snapshot {
     const current = this.current;
     if (current === undefined || this.fixed !== undefined) return false;
     this.queue = this.queue.filter((inv) => inv.tid > current);
-    if (!apply || this.queue.length === 0) return false;
+    if (!apply || this.paused > 0 || this.queue.length === 0) return false;
     this.queue.sort((a, b) => a.tid - b.tid);
     let moved = false;
     while (this.queue.length > 0) {
@@ -254,6 +259,21 @@ export class Snapshot {
       moved = true;
     }
     return moved;
+  }
+
+  /**
+   * Keeps the queued invalidations from being applied until the returned resume is called: a
+   * load whose records must be installed at the tid it read them at (Loader.fetch). Explicit
+   * moves (the connection's own commit, abort, sync) still happen.
+   */
+  pause(): () => void {
+    this.paused++;
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      if (--this.paused === 0) this.owner.resumed();
+    };
   }
 
   /** Forgets the queue (the connection is closing). */
