@@ -11,7 +11,7 @@ import type { Tid, TransactionInfo } from '../shared/storage.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError, NavigateEvent } from './explorer-events.js';
 import { isEmptyFilter, readLogPage, type LogFilter, type LogPage } from './transaction-filter.js';
-import type { UndoEvent } from './undo-panel.js';
+import type { UndoEvent, UndoRunningEvent } from './undo-panel.js';
 import './history-view.js';
 import './undo-panel.js';
 
@@ -36,6 +36,7 @@ export class ShelfLogView extends LitElement {
     loading: { state: true },
     error: { state: true },
     undoing: { state: true },
+    undoRunning: { state: true },
     historyOid: { state: true },
     oidProblem: { state: true },
   };
@@ -60,6 +61,11 @@ export class ShelfLogView extends LitElement {
   declare private error: string | undefined;
   /** The transaction whose undo is being confirmed or reported. */
   declare private undoing: TransactionInfo | undefined;
+  /**
+   * The undo of `undoing` runs: every row's Undo is disabled meanwhile, since another panel in its
+   * place would drop this one's outcome (its new tid, or its conflict) unseen.
+   */
+  declare private undoRunning: boolean;
   /** The object whose history is shown. */
   declare private historyOid: number | undefined;
   /** Why the text in the oid filter is not an oid (the filter keeps its last valid oid meanwhile). */
@@ -102,6 +108,7 @@ export class ShelfLogView extends LitElement {
     this.loading = false;
     this.error = undefined;
     this.undoing = undefined;
+    this.undoRunning = false;
     this.historyOid = undefined;
     this.oidProblem = undefined;
   }
@@ -111,6 +118,7 @@ export class ShelfLogView extends LitElement {
     if (changed.has('database')) {
       this.starts = [undefined];
       this.undoing = undefined;
+      this.undoRunning = false;
     }
     if (
       changed.has('database') ||
@@ -212,6 +220,7 @@ export class ShelfLogView extends LitElement {
               .database=${this.database}
               .transaction=${this.undoing}
               @shelf-undo-done=${(e: UndoEvent) => this.onUndone(e)}
+              @shelf-undo-running=${(e: UndoRunningEvent) => this.onUndoRunning(e)}
               @shelf-undo-close=${() => (this.undoing = undefined)}
             ></shelf-undo-panel>`
           : nothing
@@ -223,6 +232,11 @@ export class ShelfLogView extends LitElement {
         .revision=${this.revision}
       ></shelf-history-view>
     `;
+  }
+
+  private onUndoRunning(event: UndoRunningEvent): void {
+    // A panel removed meanwhile (the database switched) no longer speaks for the rows.
+    if ((event.target as Element).isConnected) this.undoRunning = event.running;
   }
 
   private onUndone(event: UndoEvent): void {
@@ -316,6 +330,8 @@ export class ShelfLogView extends LitElement {
               <button
                 type="button"
                 aria-label="Undo transaction ${txn.tid}"
+                ?disabled=${this.undoRunning}
+                title=${this.undoRunning ? 'Another undo is running' : nothing}
                 @click=${() => (this.undoing = txn)}
               >
                 Undo

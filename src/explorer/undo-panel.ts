@@ -20,6 +20,20 @@ export class UndoEvent extends Event {
   }
 }
 
+/**
+ * Fired ('shelf-undo-running') by the panel when its undo starts (`running` true) and when it ends,
+ * either way: the log keeps every Undo button disabled meanwhile, since opening another panel
+ * would drop this one's outcome unseen.
+ */
+export class UndoRunningEvent extends Event {
+  constructor(
+    /** The undo is running now. */
+    readonly running: boolean,
+  ) {
+    super('shelf-undo-running');
+  }
+}
+
 /** Where the panel is: asking, running, done, or failed (with the conflicting oids, if any). */
 type Step =
   | { step: 'ask' }
@@ -86,6 +100,7 @@ export class ShelfUndoPanel extends LitElement {
     if (db === undefined || txn === undefined) return;
     const input = (event.target as HTMLFormElement).elements.namedItem('note') as HTMLInputElement;
     this.state = { step: 'running' };
+    this.dispatchEvent(new UndoRunningEvent(true));
     try {
       const tid = await db.undo(txn.tid, { note: input.value });
       if (this.transaction !== txn) return;
@@ -101,6 +116,8 @@ export class ShelfUndoPanel extends LitElement {
               oids: error.oids,
             }
           : { step: 'failed', message: describeError(error), oids: [] };
+    } finally {
+      this.dispatchEvent(new UndoRunningEvent(false));
     }
   }
 
@@ -135,7 +152,10 @@ export class ShelfUndoPanel extends LitElement {
             <label for="undo-note">Note</label>
             <input id="undo-note" name="note" .value=${`undo of transaction ${txn.tid}`} />
             <button type="submit" ?disabled=${state.step === 'running'}>Confirm undo</button>
-            <button type="button" @click=${this.close}>Cancel</button>
+            <!-- Not while it runs: the undo cannot be stopped, and its outcome must be seen. -->
+            <button type="button" ?disabled=${state.step === 'running'} @click=${this.close}>
+              Cancel
+            </button>
             ${state.step === 'running' ? html`<span class="muted" role="status">Undoing…</span>` : nothing}
           </div>
         </form>`;
