@@ -7,9 +7,10 @@
  * stream of commits keeps reissuing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Database, MemoryStorage } from '../src/index.js';
+import { Database, MemoryStorage, PersistentDict } from '../src/index.js';
 import type { CommitRequest, Tid } from '../src/shared/storage.js';
 import { ShelfLogView } from '../src/explorer/log-view.js';
+import { ShelfContainerTable } from '../src/explorer/container-table.js';
 import { until } from './until.js';
 
 afterEach(() => document.body.replaceChildren());
@@ -47,6 +48,12 @@ function shadow(root: Element, selector: string): HTMLElement {
   const found = root.shadowRoot?.querySelector<HTMLElement>(selector);
   if (!found) throw new Error(`no ${selector}`);
   return found;
+}
+
+/** Types `value` into an input as a user does (the input event follows). */
+function type(input: HTMLElement, value: string): void {
+  (input as HTMLInputElement).value = value;
+  input.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
 }
 
 describe('the log while an undo runs', () => {
@@ -89,5 +96,89 @@ describe('the log while an undo runs', () => {
     await view.updateComplete;
     expect(undoButtons().every((b) => !b.disabled)).toBe(true);
     await db.close();
+  });
+});
+
+describe('adding a dict entry', () => {
+  /** A table over the dict `root.d` (filled by `fill`), editable, with an Add entry form open. */
+  async function addForm(fill: (d: PersistentDict<unknown, unknown>) => void) {
+    const db = new Database(new MemoryStorage());
+    const app = db.open();
+    const dict = new PersistentDict<unknown, unknown>();
+    fill(dict);
+    (await app.root()).set('d', dict);
+    await app.commit();
+    const conn = db.open();
+    const table = document.createElement('shelf-container-table') as ShelfContainerTable;
+    table.held = { obj: (await conn.get(dict._p_oid as number)) as PersistentDict };
+    table.connection = conn;
+    table.database = db;
+    table.editable = true;
+    document.body.append(table);
+    await until(() => text(table).includes('Add entry'), 'the table');
+    button(table, 'Add entry').click();
+    await table.updateComplete;
+    const form = shadow(table, 'shelf-edit-form');
+    await until(
+      () => !!form.shadowRoot?.querySelector('button[type="submit"]:not([disabled])'),
+      'the form',
+    );
+    const save = async (key: string, value: string): Promise<void> => {
+      type(shadow(form, '[name="key"]'), key);
+      type(shadow(form, '[name="value"]'), value);
+      shadow(form, 'form').dispatchEvent(new Event('submit', { cancelable: true }));
+      await until(
+        () =>
+          !table.shadowRoot?.contains(form) || !!form.shadowRoot?.querySelector('[role="alert"]'),
+        'the save',
+      );
+    };
+    const keys = async (): Promise<unknown[]> => {
+      await app.sync();
+      await app.load(dict);
+      return [...dict.keys()];
+    };
+    return { db, table, form, save, keys };
+  }
+
+  it('stores a number key in a dict keyed by numbers, and says the kind beside the key', async () => {
+    const { db, form, save, keys } = await addForm((d) => d.set(1, 'one'));
+    expect(text(form)).toContain('keys are numbers');
+    await save('2', 'two');
+    expect(await keys()).toEqual([1, 2]);
+    await db.close();
+  });
+
+  it('says a typed key that is not a number is not one, and stores nothing', async () => {
+    const { db, form, save, keys } = await addForm((d) => d.set(1, 'one'));
+    await save('two', 'x');
+    expect(form.shadowRoot?.querySelector('[role="alert"]')?.textContent).toContain(
+      '"two" is not a number',
+    );
+    expect(await keys()).toEqual([1]);
+    await db.close();
+  });
+
+  it('stores a bigint key typed as 123n in a dict keyed by bigints', async () => {
+    const { db, form, save, keys } = await addForm((d) => d.set(1n, 'one'));
+    expect(text(form)).toContain('keys are bigints');
+    await save('123n', 'x');
+    expect(await keys()).toEqual([1n, 123n]);
+    await db.close();
+  });
+
+  it('stores the key as typed in an empty or mixed dict, and says so', async () => {
+    const empty = await addForm(() => undefined);
+    expect(text(empty.form)).toContain('key is a string');
+    await empty.save('2', 'x');
+    expect(await empty.keys()).toEqual(['2']);
+    await empty.db.close();
+    const mixed = await addForm((d) => {
+      d.set(1, 'one');
+      d.set('b', 'bee');
+    });
+    await mixed.save('3', 'x');
+    expect(await mixed.keys()).toEqual([1, 'b', '3']);
+    await mixed.db.close();
   });
 });

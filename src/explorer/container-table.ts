@@ -18,6 +18,7 @@ import type { Held } from './object-model.js';
 import { valueStyles, renderValue } from './value-view.js';
 import { valueText } from './value-model.js';
 import type { EditAction, EditClosedEvent } from './edit-form.js';
+import { dictKeys, type DictKeys } from './key-input.js';
 import './edit-form.js';
 
 /** Rows per page. */
@@ -64,6 +65,11 @@ export class ShelfContainerTable extends LitElement {
   declare private form: EditAction | undefined;
   declare private error: string | undefined;
   declare private saved: string | undefined;
+  /**
+   * How a key typed for a new entry is read (by the dict's keys), taken with each page: the dict
+   * may be a ghost again when Add entry is clicked.
+   */
+  private keys: DictKeys | undefined = undefined;
   /** Bumped at each refresh, so a late one does not replace a newer page. */
   private ticket = 0;
 
@@ -119,6 +125,11 @@ export class ShelfContainerTable extends LitElement {
       for (let i = 0; obj._p_status === 'ghost' && i < 3; i++) await this.connection?.load(obj);
       if (ticket !== this.ticket) return;
       this.page = pageContainer(obj, offset, PAGE_SIZE, this.keyPrefix);
+      // Only for a form that may add an entry: it walks the keys (stopping where kinds mix).
+      this.keys =
+        this.editable && this.page.kind === 'dict'
+          ? dictKeys((obj as PersistentDict).data.keys())
+          : undefined;
       this.error = undefined;
     } catch (error) {
       if (ticket === this.ticket) this.error = `Could not read the rows: ${describeError(error)}`;
@@ -224,7 +235,7 @@ export class ShelfContainerTable extends LitElement {
                 type="button"
                 @click=${() => {
                   this.saved = undefined;
-                  this.form = { kind: 'dict-set' };
+                  this.form = { kind: 'dict-set', keys: this.keys };
                 }}
               >
                 Add entry

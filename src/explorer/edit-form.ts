@@ -18,12 +18,14 @@ import {
   type ScalarType,
 } from './edit-session.js';
 import { describeValue } from './value-model.js';
+import { parseDictKey, type DictKeys } from './key-input.js';
 import { renderValue, valueStyles } from './value-view.js';
 
 /** What the form edits. */
 export type EditAction =
   | { kind: 'field'; field: string; current: unknown }
-  | { kind: 'dict-set' }
+  /** `keys`: how the typed key is read, by the dict's keys (a string when not given). */
+  | { kind: 'dict-set'; keys?: DictKeys }
   /** `current`: the entry's value as the row showed it, when there was one to compare. */
   | { kind: 'dict-delete'; key: unknown; current?: unknown };
 
@@ -182,8 +184,11 @@ export class ShelfEditForm extends LitElement {
         read: (obj) => (obj as unknown as Record<string, unknown>)[action.field],
       };
     }
-    const key = this.input('key')?.value ?? '';
-    if (key === '') return 'Type a key for the new entry.';
+    const typed = this.input('key')?.value ?? '';
+    if (typed === '') return 'Type a key for the new entry.';
+    const parsedKey = parseDictKey(typed, action.keys?.kind ?? 'string');
+    if (!parsedKey.ok) return parsedKey.error;
+    const key = parsedKey.key;
     return {
       change: (obj) => void (obj as PersistentDict).set(key, parsed.value),
       read: (obj) => (obj as PersistentDict).get(key),
@@ -251,7 +256,10 @@ export class ShelfEditForm extends LitElement {
     return html`
       ${
         a.kind === 'dict-set'
-          ? html`<label>Key <input name="key" aria-label="Key" required /></label>`
+          ? html`<label
+                >Key
+                <input name="key" aria-label="Key" aria-describedby="key-kind" required /></label
+              ><span class="muted" id="key-kind">${a.keys?.text ?? 'key is a string'}</span>`
           : nothing
       }
       <label

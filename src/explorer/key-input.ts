@@ -3,7 +3,8 @@
  * view's search: the text is read as a key of the tree's kind (fixed by
  * its first key): a number for a numeric tree, an ISO date for a Date tree, `123n` (or `123`) for a
  * bigint tree, the text itself for a string tree, and a JSON array for an array-keyed tree. A text
- * that is not a key of that kind gets a sentence saying so, never a silent empty page.
+ * that is not a key of that kind gets a sentence saying so, never a silent empty page. A key typed
+ * for a new PersistentDict entry is read by the kind of the dict's keys (dictKeys).
  */
 import type { BTreeKey, KeyKind, ScalarKey, ScalarKind } from '../btree-keys.js';
 import type { BTree } from '../btree.js';
@@ -107,4 +108,45 @@ export function parseOid(text: string): number | string {
     return `${JSON.stringify(text)} is not an object id: type a whole number (0 is the root).`;
   }
   return Number(t);
+}
+
+/** The kind a key typed for a new PersistentDict entry is read as. */
+export type DictKeyKind = 'number' | 'bigint' | 'string';
+
+/** What a new dict entry's typed key is read as, and the plain text saying so beside the input. */
+export interface DictKeys {
+  kind: DictKeyKind;
+  text: string;
+}
+
+/**
+ * How to read a key typed for a new entry of a dict with these `keys`: as a number when they are
+ * all numbers, a bigint when all bigints, otherwise (strings, none, or mixed kinds) as the text
+ * typed. It walks the keys (in memory: a dict is loaded whole) and stops at the first that mixes.
+ */
+export function dictKeys(keys: Iterable<unknown>): DictKeys {
+  let kind: string | undefined;
+  for (const key of keys) {
+    const k = typeof key;
+    if (kind === undefined) kind = k;
+    else if (k !== kind)
+      return { kind: 'string', text: "key is a string (this dict's keys are mixed)" };
+  }
+  if (kind === undefined) return { kind: 'string', text: 'key is a string (this dict is empty)' };
+  if (kind === 'number') return { kind: 'number', text: "this dict's keys are numbers" };
+  if (kind === 'bigint')
+    return { kind: 'bigint', text: "this dict's keys are bigints (type 123n)" };
+  if (kind === 'string') return { kind: 'string', text: "this dict's keys are strings" };
+  return { kind: 'string', text: `key is a string (this dict's keys are ${kind}s)` };
+}
+
+/** Reads a key typed for a new dict entry as `kind` (see dictKeys), or says why it is not one. */
+export function parseDictKey(text: string, kind: DictKeyKind): ParsedKey {
+  if (kind === 'string') return { ok: true, key: text };
+  const key = parseScalar(text, kind);
+  if (key !== undefined) return { ok: true, key };
+  return {
+    ok: false,
+    error: `${JSON.stringify(text)} is not ${WHAT[kind]}: this dict's keys are ${kind}s.`,
+  };
 }
