@@ -7,9 +7,10 @@
  * stream of commits keeps reissuing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Database, MemoryStorage, PersistentDict } from '../src/index.js';
+import { Database, MemoryStorage, Persistent, PersistentDict } from '../src/index.js';
 import type { CommitRequest, Tid } from '../src/shared/storage.js';
 import { ShelfLogView } from '../src/explorer/log-view.js';
+import { ShelfObjectView } from '../src/explorer/object-view.js';
 import { ShelfContainerTable } from '../src/explorer/container-table.js';
 import { until } from './until.js';
 
@@ -180,5 +181,47 @@ describe('adding a dict entry', () => {
     await mixed.save('3', 'x');
     expect(await mixed.keys()).toEqual([1, 'b', '3']);
     await mixed.db.close();
+  });
+});
+
+class Pair extends Persistent {
+  static _p_name = 'test.Pair';
+  a: string | undefined = 'first';
+  b = 'second';
+}
+
+describe('the object view while its fields shift', () => {
+  it('keeps an open edit form and its typed text when a field before it is removed elsewhere', async () => {
+    const db = new Database(new MemoryStorage(), { classes: [Pair] });
+    const app = db.open();
+    const pair = new Pair();
+    (await app.root()).set('pair', pair);
+    await app.commit();
+    const conn = db.open();
+    const view = document.createElement('shelf-object-view') as ShelfObjectView;
+    conn.addEventListener('change', () => view.revision++);
+    view.database = db;
+    view.connection = conn;
+    view.editable = true;
+    view.oid = pair._p_oid as number;
+    document.body.append(view);
+    await until(() => text(view).includes('second'), 'the object');
+    button(view, 'Edit field b').click();
+    await view.updateComplete;
+    const form = shadow(view, 'shelf-edit-form');
+    await until(
+      () => !!form.shadowRoot?.querySelector('button[type="submit"]:not([disabled])'),
+      'the form',
+    );
+    type(shadow(form, '[name="value"]'), 'typed by the user');
+    delete pair.a;
+    await app.commit();
+    const fieldNames = (): string[] =>
+      [...(view.shadowRoot?.querySelectorAll('td.name') ?? [])].map((td) => td.textContent ?? '');
+    await until(() => fieldNames().length === 1, 'the field gone');
+    expect(fieldNames()).toEqual(['b']);
+    expect(shadow(view, 'shelf-edit-form')).toBe(form);
+    expect((shadow(form, '[name="value"]') as HTMLInputElement).value).toBe('typed by the user');
+    await db.close();
   });
 });

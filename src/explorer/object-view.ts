@@ -7,6 +7,7 @@
  * connection of their own (edit-form.ts). It loads again whenever `oid` or `revision` changes.
  */
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
 import type { Connection } from '../connection.js';
 import type { Database } from '../database.js';
 import type { BTree } from '../btree.js';
@@ -347,7 +348,13 @@ export class ShelfObjectView extends LitElement {
           </tr>
         </thead>
         <tbody>
-          ${model.fields.map((f) => this.fieldRow(model, f))}
+          ${repeat(
+            model.fields,
+            // Keyed by name: when fields come or go elsewhere, an open edit form keeps its row
+            // (and what is typed in it) instead of being rebuilt at another position.
+            (f) => f.name,
+            (f) => this.fieldRow(model, f),
+          )}
         </tbody>
       </table>
       ${
