@@ -8,11 +8,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Database, MemoryStorage, Persistent, PersistentDict } from '../src/index.js';
-import type { CommitRequest, Tid } from '../src/shared/storage.js';
+import type { CommitRequest, StorageStats, Tid } from '../src/shared/storage.js';
 import { ShelfLogView } from '../src/explorer/log-view.js';
+import { ShelfMaintenanceView } from '../src/explorer/maintenance-view.js';
 import { ShelfObjectView } from '../src/explorer/object-view.js';
 import { ShelfContainerTable } from '../src/explorer/container-table.js';
-import { until } from './until.js';
+import { turn, until } from './until.js';
 
 afterEach(() => document.body.replaceChildren());
 
@@ -29,6 +30,25 @@ class HeldCommitStorage extends MemoryStorage {
   override async commit(txn: CommitRequest): Promise<Tid> {
     if (this.commitGate !== undefined) await this.commitGate;
     return super.commit(txn);
+  }
+}
+
+/**
+ * A storage whose every stats() call waits for its own gate (opened by the test, in any order) and
+ * then answers with `objects` set to the call's number (1, 2, …): the view shows which read it is.
+ */
+class HeldStatsStorage extends MemoryStorage {
+  readonly statsGates: { open: () => void }[] = [];
+  /** How many calls have answered. */
+  answered = 0;
+  override async stats(): Promise<StorageStats> {
+    const g = gate();
+    this.statsGates.push(g);
+    const number = this.statsGates.length;
+    await g.opened;
+    const stats = { ...(await super.stats()), objects: number };
+    this.answered++;
+    return stats;
   }
 }
 
@@ -222,6 +242,35 @@ describe('the object view while its fields shift', () => {
     expect(fieldNames()).toEqual(['b']);
     expect(shadow(view, 'shelf-edit-form')).toBe(form);
     expect((shadow(form, '[name="value"]') as HTMLInputElement).value).toBe('typed by the user');
+    await db.close();
+  });
+});
+
+describe('the maintenance stats while commits keep coming', () => {
+  it('shows a stats read that completes after a later one started, but not after a later one showed', async () => {
+    const storage = new HeldStatsStorage();
+    const db = new Database(storage);
+    const view = document.createElement('shelf-maintenance-view') as ShelfMaintenanceView;
+    view.database = db;
+    document.body.append(view);
+    await until(() => storage.statsGates.length === 1, 'the first read');
+    view.revision = 1; // a commit elsewhere: a second read starts before the first completes
+    await until(() => storage.statsGates.length === 2, 'the second read');
+    const objects = (): string =>
+      view.shadowRoot?.querySelector('table.stats tr:nth-child(2) td')?.textContent ?? '';
+    storage.statsGates[0]?.open();
+    await until(() => objects() !== '', 'the first read shown');
+    expect(objects()).toBe('1');
+    view.revision = 2;
+    await until(() => storage.statsGates.length === 3, 'the third read');
+    storage.statsGates[2]?.open();
+    await until(() => objects() === '3', 'the third read shown');
+    storage.statsGates[1]?.open(); // started before the third, which is shown: not shown
+    await until(() => storage.answered === 3, 'the second read answered');
+    await turn(); // the view's continuation after the answer
+    await view.updateComplete;
+    expect(objects()).toBe('3');
+    expect(storage.statsGates).toHaveLength(3);
     await db.close();
   });
 });

@@ -63,8 +63,15 @@ export class ShelfMaintenanceView extends LitElement {
    * result is then seen in the stats, not here).
    */
   private packAbort: AbortController | undefined;
-  /** Bumped at each stats read, so one that finishes late does not replace a newer one. */
+  /** Numbers the stats reads in the order they start. */
   private reading = 0;
+  /**
+   * The number of the read whose outcome is shown: a read that completes is shown unless a read
+   * started after it was shown already. Results thus show in start order, and under a steady stream
+   * of commits (a read started at every refresh) each completed read still shows; dropping every
+   * read but the newest left the stats unread for good.
+   */
+  private shownRead = 0;
 
   /** @internal */
   static override styles = [
@@ -109,6 +116,8 @@ export class ShelfMaintenanceView extends LitElement {
       this.progress = undefined;
       this.verified = undefined;
       this.packed = undefined;
+      // No read started before the switch shows (even after switching back to that database).
+      this.shownRead = this.reading + 1;
     }
     if (changed.has('database') || changed.has('revision')) void this.readStats();
   }
@@ -117,15 +126,21 @@ export class ShelfMaintenanceView extends LitElement {
     const ticket = ++this.reading;
     const db = this.database;
     if (db === undefined) return undefined;
+    // Shown unless a read started later has been shown (or the database switched since).
+    const show = (): boolean => {
+      if (ticket < this.shownRead) return false;
+      this.shownRead = ticket;
+      return true;
+    };
     try {
       const stats = await db.stats();
-      if (ticket === this.reading) {
+      if (show()) {
         this.stats = stats;
         this.statsError = undefined;
       }
       return stats;
     } catch (error) {
-      if (ticket === this.reading) this.statsError = describeError(error);
+      if (show()) this.statsError = describeError(error);
       return undefined;
     }
   }
