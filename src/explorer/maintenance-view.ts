@@ -237,17 +237,7 @@ export class ShelfMaintenanceView extends LitElement {
       ['Last pack', s.lastPack === undefined ? 'never' : new Date(s.lastPack).toLocaleString()],
     ];
     return html`<h3>Stats</h3>
-      <table class="stats" aria-label="Database stats">
-        <tbody>
-          ${rows.map(
-            ([name, value]) =>
-              html`<tr>
-                <th scope="row">${name}</th>
-                <td class="num">${value}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>`;
+      ${nameValueTable('Database stats', rows)}`;
   }
 
   private renderVerify(): TemplateResult | typeof nothing {
@@ -342,18 +332,23 @@ export class ShelfMaintenanceView extends LitElement {
     }
     return html`<h3>Pack</h3>
       <p class="ok" role="status">Pack finished.</p>
-      <table class="stats" aria-label="Pack result">
-        <tbody>
-          ${rows.map(
-            ([name, value]) =>
-              html`<tr>
-                <th scope="row">${name}</th>
-                <td class="num">${value}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>`;
+      ${nameValueTable('Pack result', rows)}`;
   }
+}
+
+/** A table of name → value rows (stats, a pack's result), labelled `label`. */
+function nameValueTable(label: string, rows: [string, string][]): TemplateResult {
+  return html`<table class="stats" aria-label=${label}>
+    <tbody>
+      ${rows.map(
+        ([name, value]) =>
+          html`<tr>
+            <th scope="row">${name}</th>
+            <td class="num">${value}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 if (!customElements.get('shelf-maintenance-view'))
