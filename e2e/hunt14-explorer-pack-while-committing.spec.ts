@@ -71,7 +71,7 @@ test('Pack and a cancelled Pack from the Maintenance tab while another tab commi
   // A second pack, cancelled as soon as it runs (it may finish first: either is an honest outcome).
   await explorer.getByRole('button', { name: 'Pack' }).click();
   const cancel = explorer.getByRole('button', { name: 'Cancel' });
-  await cancel.click({ timeout: 2_000 }).catch(() => undefined);
+  await cancel.click({ timeout: 2_000 }).catch(() => undefined); // finished first: no Cancel left
   await expect(explorer.getByText(/Pack (cancelled|finished)/)).toBeVisible({ timeout: 30_000 });
 
   const acked = await app.evaluate(async () => {
