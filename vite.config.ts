@@ -1,6 +1,19 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Modules under test that import the package by name (the demo's) get the source, as the
+    // tests do, never a stale or missing dist/ (anchored: `shelfdb` would also rewrite the
+    // subpaths).
+    alias: [
+      { find: /^shelfdb\/explorer$/, replacement: here('src/explorer/index.ts') },
+      { find: /^shelfdb\/react$/, replacement: here('src/react/index.ts') },
+      { find: /^shelfdb$/, replacement: here('src/index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
