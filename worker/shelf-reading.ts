@@ -18,9 +18,11 @@ import {
   ENTRY_TRAILER_SIZE,
   KIND_TRANSACTION,
   PREV_PACKED,
+  RECORD_HEADER_SIZE,
   SEGMENT_HEADER_SIZE,
   decodeEntry,
   decodeEntryHeader,
+  getU64,
   entryIsValid,
   offsetOf,
   position,
@@ -28,6 +30,8 @@ import {
   segmentName,
   segmentOf,
   type DecodedRecord,
+  type EntryHeader,
+  type TransactionMetadata,
 } from './shelf-format.js';
 import type { ShelfIndex } from './shelf-index.js';
 import type { ShelfLog } from './shelf-log.js';
@@ -79,21 +83,58 @@ export function readTransactions(
     const file = s.log.segments.get(segmentOf(pos)) as BlockFile;
     const head = decodeEntryHeader(file.read(offsetOf(pos), ENTRY_HEADER_SIZE));
     if (head.kind !== KIND_TRANSACTION || head.tid >= before) continue;
-    const { header, metadata, records } = decodeEntry(file.read(offsetOf(pos), length));
+    const { metadata, oids, bytes } = summarize(file.read(offsetOf(pos), length), head);
     // Written by validateCommit on an undoing transaction only (docs/file-format.md).
     const { undoes } = metadata;
     out.push({
-      tid: header.tid,
-      time: header.time,
+      tid: head.tid,
+      time: head.time,
       note: metadata.note,
       user: metadata.user,
       meta: metadata.meta,
-      oids: records.map((r) => r.oid),
-      bytes: records.reduce((n, r) => n + r.state.byteLength, 0),
+      oids,
+      bytes,
       ...(undoes === undefined ? {} : { undoes }),
     });
   }
   return out;
+}
+
+/**
+ * A transaction entry's metadata, the oids its records wrote and the bytes of their states,
+ * walking the record headers only: no class name decoded, no state or refs touched (an import's
+ * entry holds thousands of records).
+ * @throws CorruptStorageError when a record's length leaves the entry.
+ */
+function summarize(
+  bytes: Uint8Array,
+  head: EntryHeader,
+): { metadata: TransactionMetadata; oids: number[]; bytes: number } {
+  const metadata: TransactionMetadata =
+    head.metaLength === 0
+      ? { note: '', user: '', meta: {} }
+      : (JSON.parse(
+          new TextDecoder().decode(
+            bytes.subarray(ENTRY_HEADER_SIZE, ENTRY_HEADER_SIZE + head.metaLength),
+          ),
+        ) as TransactionMetadata);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = bytes.byteLength - ENTRY_TRAILER_SIZE;
+  const oids = new Array<number>(head.recordCount);
+  let stateBytes = 0;
+  let at = ENTRY_HEADER_SIZE + head.metaLength;
+  for (let i = 0; i < head.recordCount; i++) {
+    const size = at + RECORD_HEADER_SIZE <= end ? view.getUint32(at, true) : 0;
+    if (size < RECORD_HEADER_SIZE || at + size > end) {
+      throw new CorruptStorageError(
+        `The transaction ${head.tid}'s record ${i} claims ${size} bytes where ${end - at} remain. Run db.verify().`,
+      );
+    }
+    oids[i] = getU64(view, at + 8);
+    stateBytes += view.getUint32(at + 34, true);
+    at += size;
+  }
+  return { metadata, oids, bytes: stateBytes };
 }
 
 export function readHistory(s: ShelfView, oid: number, limit: number): RevisionInfo[] {
