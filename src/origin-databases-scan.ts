@@ -3,10 +3,7 @@
  * so a page that never lists them does not download this.
  */
 import type { OriginDatabase } from './origin-databases.js';
-
-/** The OPFS folder and IndexedDB name prefix shelfdb's storages use (worker/opfs-file.ts, indexeddb-storage.ts). */
-const OPFS_FOLDER = 'shelfdb';
-const IDB_PREFIX = 'shelfdb:';
+import { INDEXEDDB_PREFIX, OPFS_FOLDER, databaseOfOpfsFolder } from './shared/storage-names.js';
 
 /** The databases found, OPFS first, each sorted by name (see `listDatabases`). */
 export async function scanDatabases(): Promise<OriginDatabase[]> {
@@ -29,12 +26,8 @@ async function opfsDatabases(): Promise<OriginDatabase[]> {
   const found: OriginDatabase[] = [];
   for await (const handle of entriesOf(folder)) {
     if (handle.kind !== 'directory') continue;
-    let name: string;
-    try {
-      name = decodeURIComponent(handle.name);
-    } catch {
-      continue; // not a folder shelfdb made (it encodes every name)
-    }
+    const name = databaseOfOpfsFolder(handle.name);
+    if (name === undefined) continue; // not a folder shelfdb made
     found.push({ name, storage: 'opfs', bytes: await folderBytes(handle) });
   }
   return found;
@@ -64,9 +57,9 @@ async function indexedDBDatabases(): Promise<OriginDatabase[]> {
   if (typeof factory?.databases !== 'function') return [];
   const infos = await factory.databases();
   return infos
-    .filter((info) => info.name?.startsWith(IDB_PREFIX) === true)
+    .filter((info) => info.name?.startsWith(INDEXEDDB_PREFIX) === true)
     .map((info) => ({
-      name: (info.name as string).slice(IDB_PREFIX.length),
+      name: (info.name as string).slice(INDEXEDDB_PREFIX.length),
       storage: 'indexeddb' as const,
       bytes: undefined,
     }));

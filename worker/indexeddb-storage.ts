@@ -27,6 +27,7 @@
  */
 import { unwrap, wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import { ReadConflictError, StorageError } from '../src/shared/errors.js';
+import { indexedDBName } from '../src/shared/storage-names.js';
 import type {
   CommitRequest,
   LoadedRecord,
@@ -102,7 +103,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     platform: IndexedDBPlatform,
     durability: 'strict' | 'relaxed' = 'strict',
   ): Promise<IndexedDBStorage> {
-    const request = platform.indexedDB.open(`shelfdb:${name}`, 1);
+    const request = platform.indexedDB.open(indexedDBName(name), 1);
     request.onupgradeneeded = () => {
       const db = request.result;
       for (const store of ['records', 'txns', 'meta']) {
@@ -114,7 +115,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     };
     try {
       const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
-      return new IndexedDBStorage(`shelfdb:${name}`, db, platform.IDBKeyRange, durability);
+      return new IndexedDBStorage(indexedDBName(name), db, platform.IDBKeyRange, durability);
     } catch (error) {
       throw mapError(
         error,

@@ -7,6 +7,7 @@
  * (Chromium's `mode: 'readwrite-unsafe'` would allow sharing; shelfdb keeps one owner instead.)
  */
 import { StorageBusyError } from '../src/shared/errors.js';
+import { OPFS_FOLDER, opfsFolderName } from '../src/shared/storage-names.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
 
 /**
@@ -87,9 +88,9 @@ export class OpfsBlockDirectory implements BlockDirectory {
   /** The directory of database `name` under shelfdb's folder of the origin's OPFS root. */
   static async forDatabase(name: string): Promise<OpfsBlockDirectory> {
     const root = await navigator.storage.getDirectory();
-    const shelf = await root.getDirectoryHandle('shelfdb', { create: true });
+    const shelf = await root.getDirectoryHandle(OPFS_FOLDER, { create: true });
     return new OpfsBlockDirectory(
-      await shelf.getDirectoryHandle(encodeURIComponent(name), { create: true }),
+      await shelf.getDirectoryHandle(opfsFolderName(name), { create: true }),
       name,
     );
   }
