@@ -121,8 +121,8 @@ export class ShelfContainerTable extends LitElement {
     const ticket = ++this.ticket;
     if (obj === undefined) return;
     try {
-      // Made a ghost by a 'change' (perhaps again while it loaded): load it until it holds.
-      for (let i = 0; obj._p_status === 'ghost' && i < 3; i++) await this.connection?.load(obj);
+      // Made a ghost by a 'change': load it (a load hands it over loaded, whatever moves).
+      if (obj._p_status === 'ghost') await this.connection?.load(obj);
       if (ticket !== this.ticket) return;
       this.page = pageContainer(obj, offset, PAGE_SIZE, this.keyPrefix);
       // Only for a form that may add an entry: it walks the keys (stopping where kinds mix).

@@ -150,11 +150,8 @@ export class ShelfObjectView extends LitElement {
     }
     if (conn === undefined) return;
     try {
-      let obj = await conn.get(oid);
-      // 'change' may turn it into a ghost again before this continues: load until it holds.
-      for (let i = 0; obj !== undefined && obj._p_status === 'ghost' && i < 3; i++) {
-        obj = await conn.get(oid);
-      }
+      // Loaded as handed over: autoSync moves the snapshot (and ghosts it) in a later task.
+      const obj = await conn.get(oid);
       if (ticket !== this.ticket) return;
       this.missing = obj === undefined;
       this.model = obj === undefined ? undefined : describeObject(obj, conn);
