@@ -104,22 +104,31 @@ export function readTransactions(
  * A transaction entry's metadata, the oids its records wrote and the bytes of their states,
  * walking the record headers only: no class name decoded, no state or refs touched (an import's
  * entry holds thousands of records).
- * @throws CorruptStorageError when a record's length leaves the entry.
+ * @throws CorruptStorageError when the entry's lengths do not add up (a damaged header).
  */
 function summarize(
   bytes: Uint8Array,
   head: EntryHeader,
 ): { metadata: TransactionMetadata; oids: number[]; bytes: number } {
-  const metadata: TransactionMetadata =
-    head.metaLength === 0
-      ? { note: '', user: '', meta: {} }
-      : (JSON.parse(
-          new TextDecoder().decode(
-            bytes.subarray(ENTRY_HEADER_SIZE, ENTRY_HEADER_SIZE + head.metaLength),
-          ),
-        ) as TransactionMetadata);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.byteLength - ENTRY_TRAILER_SIZE;
+  const corrupt = (what: string): CorruptStorageError =>
+    new CorruptStorageError(`The transaction ${head.tid}'s entry: ${what}. Run db.verify().`);
+  if (head.length !== bytes.byteLength)
+    throw corrupt('its header and trailer disagree on its length');
+  if (ENTRY_HEADER_SIZE + head.metaLength > end) throw corrupt('its metadata leaves the entry');
+  let metadata: TransactionMetadata = { note: '', user: '', meta: {} };
+  if (head.metaLength > 0) {
+    try {
+      metadata = JSON.parse(
+        new TextDecoder().decode(
+          bytes.subarray(ENTRY_HEADER_SIZE, ENTRY_HEADER_SIZE + head.metaLength),
+        ),
+      ) as TransactionMetadata;
+    } catch {
+      throw corrupt('its metadata is not JSON');
+    }
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const oids = new Array<number>(head.recordCount);
   let stateBytes = 0;
   let at = ENTRY_HEADER_SIZE + head.metaLength;
@@ -130,10 +139,24 @@ function summarize(
         `The transaction ${head.tid}'s record ${i} claims ${size} bytes where ${end - at} remain. Run db.verify().`,
       );
     }
+    const stateLength = view.getUint32(at + 34, true);
+    // As decodeRecord: a damaged header (a flipped length) is refused, not listed as read.
+    const fields =
+      RECORD_HEADER_SIZE +
+      view.getUint16(at + 32, true) +
+      stateLength +
+      8 * view.getUint32(at + 38, true);
+    if (fields !== size) {
+      throw new CorruptStorageError(
+        `The transaction ${head.tid}'s record ${i}: its field lengths do not add up to its length. Run db.verify().`,
+      );
+    }
     oids[i] = getU64(view, at + 8);
-    stateBytes += view.getUint32(at + 34, true);
+    stateBytes += stateLength;
     at += size;
   }
+  // The records fill the entry up to its trailer: fewer (a flipped count) would list too few oids.
+  if (at !== end) throw corrupt(`its ${head.recordCount} records end ${end - at} bytes early`);
   return { metadata, oids, bytes: stateBytes };
 }
 
