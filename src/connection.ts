@@ -397,6 +397,7 @@ export class Connection extends EventTarget implements Jar {
     this.checkOpen();
     if (this.at !== undefined) refuseChange(obj, applied, this.at, this.cache);
     this.committer.noteChanged(obj);
+    this.view.warnWaiting(); // no longer idle: what a load's pause kept waiting is stale now
   }
 
   /**
@@ -413,7 +414,7 @@ export class Connection extends EventTarget implements Jar {
   receive(invalidation: Invalidation): void {
     if (this.closed || this.at !== undefined) return; // a historical connection never moves
     const ours = this.committer.noteBroadcast(invalidation);
-    this.view.receive(invalidation, ours || (this.autoSync && this.idle));
+    this.view.receive(invalidation, ours || (this.autoSync && this.idle), ours);
     this.applyQueued();
   }
 

@@ -58,6 +58,8 @@ export class Snapshot {
   private queue: Invalidation[] = [];
   /** Loads under way that the snapshot must not move under (see `pause`). */
   private paused = 0;
+  /** Invalidations queued during a pause while the connection was idle: not warned of yet. */
+  private unwarned: Invalidation[] = [];
   /**
    * Oids of objects whose changes the connection dropped (`pull`'s `dropped`) that no move has
    * named yet. Kept until a move succeeds: when the pull that should name them fails (the storage
@@ -132,14 +134,22 @@ export class Snapshot {
   /**
    * Queues an invalidation pushed by the storage. Unless it is about to be applied (`applying`: the
    * connection is idle with autoSync, or the transaction is its own), the snapshot cannot move to
-   * it yet, and the owner hears at once which of the objects it holds are stale.
+   * it yet, and the owner hears at once which of the objects it holds are stale. `own`: the
+   * transaction is the connection's own (never stale to it).
    */
-  receive(invalidation: Invalidation, applying: boolean): void {
+  receive(invalidation: Invalidation, applying: boolean, own = false): void {
     if (this.fixed !== undefined) return; // never moves: nothing to queue
     this.queue.push(invalidation);
     const current = this.current;
-    // Applying but paused: it waits one load's round trip, and is no reason to warn.
-    if (applying || current === undefined || invalidation.tid <= current) return;
+    if (current === undefined || invalidation.tid <= current) return;
+    // Applying but paused: it waits one load's round trip, and is no reason to warn yet; if the
+    // connection is not idle when the pause ends, `applyQueued` warns then.
+    if (applying && !own && this.paused > 0) this.unwarned.push(invalidation);
+    else if (!applying) this.warn(invalidation);
+  }
+
+  /** Names to the owner (`stale`) the objects it holds loaded that `invalidation` changed. */
+  private warn(invalidation: Invalidation): void {
     const held = invalidation.oids.filter((oid) => {
       const obj = this.owner.cache.get(oid);
       return obj !== undefined && metaOf(obj).status !== 'ghost';
@@ -245,6 +255,7 @@ export class Snapshot {
     const current = this.current;
     if (current === undefined || this.fixed !== undefined) return false;
     this.queue = this.queue.filter((inv) => inv.tid > current);
+    if (!apply) this.warnWaiting();
     if (!apply || this.paused > 0 || this.queue.length === 0) return false;
     this.queue.sort((a, b) => a.tid - b.tid);
     let moved = false;
@@ -259,6 +270,18 @@ export class Snapshot {
       moved = true;
     }
     return moved;
+  }
+
+  /**
+   * The connection stopped being idle (the app changed an object, or it cannot apply now): the
+   * invalidations queued without a warning during a load's pause are warned of (`stale`) now.
+   */
+  warnWaiting(): void {
+    if (this.unwarned.length === 0) return;
+    const current = this.current as Tid;
+    const unwarned = this.unwarned.filter((inv) => inv.tid > current);
+    this.unwarned = [];
+    for (const inv of unwarned) this.warn(inv);
   }
 
   /**
@@ -279,6 +302,7 @@ export class Snapshot {
   /** Forgets the queue (the connection is closing). */
   clear(): void {
     this.queue = [];
+    this.unwarned = [];
     this.unnamed.clear();
   }
 
@@ -313,6 +337,7 @@ export class Snapshot {
   private moved(tid: Tid, held: number[]): void {
     this.current = tid;
     this.queue = this.queue.filter((inv) => inv.tid > tid);
+    this.unwarned = this.unwarned.filter((inv) => inv.tid > tid);
     let named = held;
     if (this.unnamed.size > 0) {
       // Rare (after an abort): only then is a set needed to name each object once.
