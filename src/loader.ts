@@ -132,9 +132,14 @@ export class Loader {
         try {
           records = await owner.storage.load(wanted, at);
         } catch (error) {
+          if (!(error instanceof ReadConflictError)) throw error;
+          // Moved meanwhile: the pin followed, and pack may have removed what `at` read; the
+          // new snapshot is what to read at (as for records that came back after a move).
+          owner.checkOpen();
+          if (owner.view.tid !== at) continue;
           // The storage's advice (abort, to move on) cannot help a snapshot that never moves.
           const fixed = owner.view.historical;
-          if (fixed === undefined || !(error instanceof ReadConflictError)) throw error;
+          if (fixed === undefined) throw error;
           throw packedAt(error.oids, fixed, error);
         }
         owner.checkOpen();
