@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { Database, MemoryStorage, PersistentDict, type Storage } from '../src/index.js';
+import { Database, MemoryStorage, PersistentDict } from '../src/index.js';
+import { hookLoads } from './load-hooks.js';
 
 /**
  * A load's first round trip reads at the snapshot it started at. If autoSync moves the snapshot
@@ -16,24 +17,16 @@ it('a load whose snapshot moved meanwhile is sent again, not failed, when pack r
   wroot.set('x', wx);
   await writer.commit();
   let armed = false;
-  const proxy = new Proxy(storage, {
-    get(target, key) {
-      if (key === 'load') {
-        return async (oids: number[], at?: number) => {
-          if (armed) {
-            armed = false;
-            wx.set('n', 1);
-            await writer.commit();
-            await new Promise((r) => setTimeout(r, 1300)); // the reader's pin follows its move
-            await writerDb.pack();
-          }
-          return target.load(oids, at);
-        };
-      }
-      const value = Reflect.get(target, key, target) as unknown;
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+  const proxy = hookLoads(storage, {
+    before: async () => {
+      if (!armed) return;
+      armed = false;
+      wx.set('n', 1);
+      await writer.commit();
+      await new Promise((r) => setTimeout(r, 1300)); // the reader's pin follows its move
+      await writerDb.pack();
     },
-  }) as Storage;
+  });
   const readerDb = new Database(proxy);
   const reader = readerDb.open();
   const root = await reader.root();

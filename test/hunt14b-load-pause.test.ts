@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { Database, MemoryStorage, PersistentDict, type Storage } from '../src/index.js';
+import { Database, MemoryStorage, PersistentDict } from '../src/index.js';
+import { hookLoads } from './load-hooks.js';
 
 /**
  * A load's second round trip pauses autoSync (Snapshot.pause). An invalidation that arrives while
@@ -23,28 +24,19 @@ it("an invalidation that arrives during a load's pause still warns 'stale' when 
   let loads = 0;
   let armed = false;
   const during: { second?: () => Promise<void> } = {};
-  const proxy = new Proxy(storage, {
-    get(target, key) {
-      if (key === 'load') {
-        return async (oids: number[], at?: number) => {
-          const records = await target.load(oids, at);
-          if (armed) {
-            loads++;
-            if (loads === 1) {
-              // The snapshot moves during the first round trip: the load is sent again, paused.
-              (wroot.get('other') as PersistentDict<string, number>).set('n', 1);
-              await writer.commit();
-            } else if (loads === 2 && during.second !== undefined) {
-              await during.second();
-            }
-          }
-          return records;
-        };
+  const proxy = hookLoads(storage, {
+    after: async () => {
+      if (!armed) return;
+      loads++;
+      if (loads === 1) {
+        // The snapshot moves during the first round trip: the load is sent again, paused.
+        (wroot.get('other') as PersistentDict<string, number>).set('n', 1);
+        await writer.commit();
+      } else if (loads === 2 && during.second !== undefined) {
+        await during.second();
       }
-      const value = Reflect.get(target, key, target) as unknown;
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
     },
-  }) as Storage;
+  });
 
   const readerDb = new Database(proxy);
   const reader = readerDb.open();
@@ -93,27 +85,18 @@ it("the connection's own commit landing during a load's pause is not warned of a
   let loads = 0;
   let armed = false;
   const during: { second?: () => Promise<void> } = {};
-  const proxy = new Proxy(storage, {
-    get(target, key) {
-      if (key === 'load') {
-        return async (oids: number[], at?: number) => {
-          const records = await target.load(oids, at);
-          if (armed) {
-            loads++;
-            if (loads === 1) {
-              (wroot.get('other') as PersistentDict<string, number>).set('n', 1);
-              await writer.commit();
-            } else if (loads === 2 && during.second !== undefined) {
-              await during.second();
-            }
-          }
-          return records;
-        };
+  const proxy = hookLoads(storage, {
+    after: async () => {
+      if (!armed) return;
+      loads++;
+      if (loads === 1) {
+        (wroot.get('other') as PersistentDict<string, number>).set('n', 1);
+        await writer.commit();
+      } else if (loads === 2 && during.second !== undefined) {
+        await during.second();
       }
-      const value = Reflect.get(target, key, target) as unknown;
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
     },
-  }) as Storage;
+  });
 
   const readerDb = new Database(proxy);
   const reader = readerDb.open();

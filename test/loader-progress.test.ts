@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { Database, MemoryStorage, PersistentDict, type Storage } from '../src/index.js';
+import { Database, MemoryStorage, PersistentDict } from '../src/index.js';
+import { hookLoads } from './load-hooks.js';
 
 /**
  * A connection following other tabs (autoSync) loads while another tab commits faster than a load's
@@ -19,23 +20,15 @@ it('a load whose snapshot moves during every round trip still completes, in at m
   let loads = 0;
   let n = 0;
   // Every load's answer arrives after another commit of `hot` landed (and was announced).
-  const busy = new Proxy(storage, {
-    get(target, key) {
-      if (key === 'load') {
-        return async (oids: number[], at?: number) => {
-          loads++;
-          const records = await target.load(oids, at);
-          if (n < 1000) {
-            hot.set('n', ++n);
-            await writer.commit();
-          }
-          return records;
-        };
+  const busy = hookLoads(storage, {
+    before: () => void loads++,
+    after: async () => {
+      if (n < 1000) {
+        hot.set('n', ++n);
+        await writer.commit();
       }
-      const value = Reflect.get(target, key, target) as unknown;
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
     },
-  }) as Storage;
+  });
   const readerDb = new Database(busy);
   const reader = readerDb.open();
   // The root is not among what the commits write, and yet its load came back after a move.
