@@ -34,10 +34,12 @@ interface AppHandle {
  * Issue 12's fast paths added ~3.2 kB (54.6 kB measured). Issue 13 added ~7.9 kB (62.5 kB): the
  * incremental pack in both storages (mark in slices, compaction runs, IndexedDB's chunked sweep),
  * its progress and abort across both links, time travel; undo loads on first use. Issue 14 added
- * ~1.1 kB (63.6 kB): the 'transaction' event, storedSize, the loader's pause, PersistentDict's
- * upsert (listDatabases loads on first use; the explorer is an entry of its own).
+ * ~1.6 kB (64.1 kB): the 'transaction' event, storedSize, the loader's pause and its 'stale'
+ * bookkeeping, the damage checks of the header-only log listing, PersistentDict's upsert
+ * (listDatabases loads on first use; the explorer is an entry of its own). Raised to 65 kB then,
+ * ~0.9 kB of headroom: the 30 kB goal stands (BENCHMARKS.md).
  */
-const SIZE_BUDGET = 64_000;
+const SIZE_BUDGET = 65_000;
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
