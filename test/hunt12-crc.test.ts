@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { crc32 } from '../worker/crc32.js';
+import { crc32 } from '../src/shared/crc32.js';
 
 describe('CRC-32 slicing-by-8', () => {
   it('equals zlib on every length up to 80 of an unaligned view, and continued at every split', () => {

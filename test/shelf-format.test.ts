@@ -14,7 +14,7 @@ import {
   getU64,
   setU64,
 } from '../worker/shelf-format.js';
-import { crc32 } from '../worker/crc32.js';
+import { crc32 } from '../src/shared/crc32.js';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 

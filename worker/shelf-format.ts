@@ -66,7 +66,7 @@
  *   32  E × u64: position of the newest revision of oid i (0: none)
  */
 import { CorruptStorageError } from '../src/shared/errors.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../src/shared/crc32.js';
 
 export const FORMAT_VERSION = 2;
 export const SEGMENT_MAGIC = 'SHELFLOG';

@@ -26,7 +26,7 @@
  */
 import type { PackResult, Tid } from '../src/shared/storage.js';
 import type { BlockFile } from './block-file.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../src/shared/crc32.js';
 import { CorruptStorageError } from '../src/shared/errors.js';
 import {
   ENTRY_HEADER_SIZE,
