@@ -129,7 +129,9 @@ export function writeArchive(
 }
 
 /** The bytes of a whole stream in one array (tests, downloads, the command line). */
-export async function archiveBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+export async function archiveBytes(
+  stream: ReadableStream<Uint8Array>,
+): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
   let length = 0;
   const reader = stream.getReader();
