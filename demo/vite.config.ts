@@ -31,13 +31,18 @@ export default defineConfig({
   plugins: [
     {
       // As the package's browser build does (scripts/build.mjs): in a browser there is no 'file'
-      // storage, so its Node code (node:fs, the lock file) stays out of the app and its precache.
+      // storage and no directory checkout, so their Node code (node:fs, the lock file) stays out
+      // of the app and its precache.
       name: 'shelfdb:browser-file-storage',
       enforce: 'pre',
       resolveId(source, importer) {
-        return source === '../worker/file-storage.js' && importer?.endsWith('/src/open-database.ts')
-          ? here('../worker/file-storage.browser.ts')
-          : null;
+        if (source === '../worker/file-storage.js' && importer?.endsWith('/src/open-database.ts')) {
+          return here('../worker/file-storage.browser.ts');
+        }
+        if (source === './directory.js' && importer?.includes('/src/archive/')) {
+          return here('../src/archive/directory.browser.ts');
+        }
+        return null;
       },
     },
     VitePWA({

@@ -45,12 +45,18 @@ const workerUrl = {
   },
 };
 
-/** The browser build has no Node file storage: its code (node:fs, the lock file) stays out. */
+/**
+ * The browser build has no Node file storage and no directory checkouts: their code (node:fs, the
+ * lock file) stays out, replaced by stand-ins that refuse with a clear error.
+ */
 const browserFileStorage = {
   name: 'shelfdb:browser-file-storage',
   resolveId(source, importer) {
     if (source === '../worker/file-storage.js' && importer?.endsWith('/src/open-database.ts')) {
       return join(root, 'worker/file-storage.browser.ts');
+    }
+    if (source === './directory.js' && importer?.includes('/src/archive/')) {
+      return join(root, 'src/archive/directory.browser.ts');
     }
     return null;
   },

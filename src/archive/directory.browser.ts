@@ -1,0 +1,41 @@
+/**
+ * What the browser build has instead of directory.ts: a checkout is a folder on disk, which is
+ * Node's, and directory.ts's code (node:fs) must not reach a browser bundle (scripts/build.mjs and
+ * demo/vite.config.ts put this module in its place). Each function rejects with a ShelfError
+ * saying so and what to use instead, as worker/file-storage.browser.ts does for storage 'file'.
+ */
+import { ShelfError } from '../shared/errors.js';
+import type { ArchiveEntry } from './snarf.js';
+import type { CheckoutResult } from './directory.js';
+
+export type { CheckoutResult } from './directory.js';
+
+/** The header's file name: what makes a directory a checkout (as directory.ts says). */
+export const CHECKOUT_HEADER = 'shelfdb-archive.json';
+
+/** The error every function here rejects with. */
+function nodeOnly(what: string, dir: string): ShelfError {
+  return new ShelfError(
+    `${what} (directory ${JSON.stringify(dir)}) exists in Node only, and this is shelfdb's browser build. In a browser, pass the archive itself: a Blob or File (an upload), a ReadableStream or a Uint8Array; exportTree's stream can be saved as a download.`,
+  );
+}
+
+/**
+ * Rejects: a checkout is written to a directory in Node only.
+ * @throws ShelfError always.
+ */
+export function writeCheckout(
+  dir: string,
+  _entries: AsyncIterable<ArchiveEntry> | Iterable<ArchiveEntry>,
+): Promise<CheckoutResult> {
+  return Promise.reject(nodeOnly('A checkout to a directory', dir));
+}
+
+/**
+ * Rejects at the first step: a checkout is read from a directory in Node only.
+ * @throws ShelfError always.
+ */
+// eslint-disable-next-line require-yield -- it has nothing to yield: it refuses before the first entry
+export async function* directoryEntries(dir: string): AsyncGenerator<ArchiveEntry> {
+  throw nodeOnly('Reading a checkout from a directory', dir);
+}
