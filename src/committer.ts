@@ -23,7 +23,8 @@ import { ROOT_OID } from './shared/storage.js';
 import type { Cache } from './cache.js';
 import type { Snapshot } from './snapshot.js';
 import { collectWrites, PendingCommit, TxnIds, type CommitOptions } from './pending-commit.js';
-import { getState, ghostify, metaOf, type Jar, type Persistent } from './persistent.js';
+import { getState, ghostify, makeGhost, metaOf, type Jar, type Persistent } from './persistent.js';
+import { BrokenObject } from './broken-object.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
 import type { Serializer } from './serialize.js';
@@ -71,6 +72,8 @@ export class Committer {
   /** The transaction whose commit call is in flight. */
   private sending: PendingCommit | undefined;
   private readonly txnIds = new TxnIds();
+  /** Records of new objects the next commit writes as they are (importCopy's copy). */
+  private carried: StoredRecord[] = [];
 
   constructor(private readonly owner: CommitterOwner) {}
 
@@ -91,6 +94,23 @@ export class Committer {
   /** Pins `oid` at `serial` for the next commit, unless it is pinned already. */
   pin(oid: number, serial: Tid): void {
     if (!this.pinned.has(oid)) this.pinned.set(oid, serial);
+  }
+
+  /**
+   * importCopy (src/archive/import-copy.ts): the next commit also writes `records`, new objects
+   * with fresh oids, as they are; abort() drops them. Returns a ghost of `oid` (one of them, of
+   * class `className`) to store in this connection's objects: it loads once the commit landed.
+   */
+  carry(records: readonly StoredRecord[], oid: number, className: string): Persistent {
+    for (const r of records) this.carried.push(r);
+    const { registry, jar, cache } = this.owner;
+    const cls = registry.classOf(className);
+    const ghost =
+      cls === undefined
+        ? makeGhost(BrokenObject, oid, className, jar, true)
+        : makeGhost(cls, oid, className, jar);
+    cache.add(ghost);
+    return ghost;
   }
 
   /** @throws ShelfError while a commit's fate is not known. */
@@ -130,6 +150,7 @@ export class Committer {
   /** close(): forgets the changes and the commit whose fate is not known. */
   clear(): void {
     this.dirty.clear();
+    this.carried = [];
     this.uncertain = undefined;
   }
 
@@ -144,6 +165,7 @@ export class Committer {
     }
     this.dirty.clear();
     this.pinned.clear();
+    this.carried = [];
     this.conflicted = undefined;
     return oids;
   }
@@ -203,7 +225,7 @@ export class Committer {
       fresh = writes.filter((w) => w.m.oid === undefined).length;
       oids = owner.takeOids(fresh);
     }
-    if (writes.length === 0 && this.pinned.size === 0) {
+    if (writes.length === 0 && this.pinned.size === 0 && this.carried.length === 0) {
       // Nothing to write, still a boundary: to the newest snapshot, as sync does.
       await owner.view.pull();
       owner.cache.shrink();
@@ -216,10 +238,12 @@ export class Committer {
       this.pinned,
       owner.view.tid as Tid,
       options,
+      this.carried,
     );
     // From here on a change to a written object is a change for the next commit.
     this.dirty = new Set();
     this.pinned.clear();
+    this.carried = [];
     const tid = await this.send(pending);
     owner.cache.shrink();
     return tid;
@@ -246,7 +270,7 @@ export class Committer {
         if (tid === undefined) {
           // Nothing was stored (an empty one stores nothing anyway): as before the commit.
           this.uncertain = undefined;
-          pending.undo(this.dirty, this.pinned);
+          pending.undo(this.dirty, this.pinned, this.carried);
           if (error instanceof ConflictError) this.conflicted = error;
           throw error;
         }

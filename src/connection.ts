@@ -390,6 +390,11 @@ export class Connection extends EventTarget implements Jar {
     return this.committer.isUncertain;
   }
 
+  /** @internal src/archive's record-level work: the database's services, and Committer.carry. */
+  get archiveAccess(): { host: ConnectionHost; carry: Committer['carry'] } {
+    return { host: this.host, carry: (records, oid, c) => this.committer.carry(records, oid, c) };
+  }
+
   // ─── Jar: called by persistent objects ───────────────────────────────────
 
   /** @internal */

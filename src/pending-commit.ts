@@ -24,8 +24,8 @@
  *   and abort() names the held ones among them in its 'change' (landed or not).
  */
 import { ShelfError, UnregisteredClassError } from './shared/errors.js';
-import { PackedCommitRequest } from './shared/record-batch.js';
-import type { CommitRequest, Tid } from './shared/storage.js';
+import { PackedCommitRequest, unpackRecords } from './shared/record-batch.js';
+import type { CommitRequest, StoredRecord, Tid } from './shared/storage.js';
 import { getState, ghostify, metaOf, type Jar, type Meta, type Persistent } from './persistent.js';
 import type { Cache } from './cache.js';
 import type { ClassRegistry } from './registry.js';
@@ -141,6 +141,8 @@ export class PendingCommit {
   private readonly fresh: Meta[];
   /** The readCurrent pins it carries (taken from the connection; given back by `undo`). */
   private readonly pins: Map<number, Tid>;
+  /** Records written as they are, after the objects' (importCopy's copy; given back by `undo`). */
+  private readonly carried: readonly StoredRecord[];
   /**
    * The tid it landed under, when an invalidation carrying its txnId said so before an answer did
    * (the answer was lost, the broadcast was not): then it is known without resending.
@@ -150,7 +152,8 @@ export class PendingCommit {
   /**
    * Captures a transaction: gives the new objects among `writes` the `oids` (one each, in order)
    * and the connection, marks every written object saved, and encodes the records, each state
-   * read from its object straight into one record batch. Synchronous.
+   * read from its object straight into one record batch, then the `carried` records as they are
+   * (new objects that no object of the connection stands for yet: importCopy's copy). Synchronous.
    */
   constructor(
     ctx: CaptureContext,
@@ -159,6 +162,7 @@ export class PendingCommit {
     pins: Map<number, Tid>,
     baseTid: Tid,
     options: CommitOptions,
+    carried: readonly StoredRecord[] = [],
   ) {
     const fresh: Meta[] = [];
     for (const w of writes) {
@@ -194,22 +198,25 @@ export class PendingCommit {
     }
     const { buffer, length, stateSizes } = packed;
     this.oids = sources.map((r) => r.oid);
+    for (const r of carried) this.oids.push(r.oid);
+    this.carried = carried;
     this.sizes = stateSizes;
     this.written = writes.map((w) => w.m);
     for (const m of this.written) m.status = 'saved';
     this.fresh = fresh;
     this.pins = new Map(pins);
-    this.request = new PackedCommitRequest(
-      {
-        baseTid,
-        readCurrent: [...pins].map(([oid, tid]) => ({ oid, tid })),
-        ...options,
-        // Only a transaction that writes needs an identity: an empty one stores nothing to repeat.
-        ...(writes.length > 0 ? { txnId: ctx.newTxnId() } : {}),
-      },
-      buffer,
-      length,
-    );
+    const fields = {
+      baseTid,
+      readCurrent: [...pins].map(([oid, tid]) => ({ oid, tid })),
+      ...options,
+      // Only a transaction that writes needs an identity: an empty one stores nothing to repeat.
+      ...(this.oids.length > 0 ? { txnId: ctx.newTxnId() } : {}),
+    };
+    // Carried records are bytes already: a plain request holds both kinds (rare; import-sized).
+    this.request =
+      carried.length === 0
+        ? new PackedCommitRequest(fields, buffer, length)
+        : { ...fields, records: unpackRecords(buffer.slice(0, length)).concat(carried) };
   }
 
   /** Writes nothing (only readCurrent pins): its fate never needs to be known. */
@@ -230,9 +237,9 @@ export class PendingCommit {
   /**
    * Nothing was stored: puts every object back as it was before the commit (new objects unsaved
    * without oid or connection, changed objects changed again in `dirty`), and gives back the pins
-   * to `pinned` (where a newer pin of the same object wins).
+   * to `pinned` (where a newer pin of the same object wins) and the carried records to `carried`.
    */
-  undo(dirty: Set<Persistent>, pinned: Map<number, Tid>): void {
+  undo(dirty: Set<Persistent>, pinned: Map<number, Tid>, carried: StoredRecord[] = []): void {
     const isFresh = new Set(this.fresh);
     for (const m of this.written) {
       if (isFresh.has(m)) {
@@ -247,6 +254,7 @@ export class PendingCommit {
       }
     }
     for (const [oid, tid] of this.pins) if (!pinned.has(oid)) pinned.set(oid, tid);
+    for (const r of this.carried) carried.push(r);
   }
 
   /**
