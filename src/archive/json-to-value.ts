@@ -1,0 +1,438 @@
+/**
+ * JSON → state: the inverse of json-value.ts's canonical form. It rebuilds Maps, Sets, Dates,
+ * bigints, binary values, shared objects and cycles; a reference marker (`$ref`, `$ext`) becomes
+ * what the caller stores for it.
+ *
+ * The JSON may come from a person's editor, so every marker is checked: a malformed one is a
+ * CorruptStorageError naming its path (serialize.ts's path language, as `$same` uses it) and what
+ * to write instead. Plain-object keys are walked in sorted order, as valueToJson walks them, so a
+ * `$same` resolves to the first occurrence whatever order the text has its keys in. What nests
+ * deeper than a state may (MAX_NESTING) is refused: it could be written but not read back.
+ */
+import { CorruptStorageError } from '../shared/errors.js';
+import { MAX_NESTING } from '../serialize.js';
+import { fromBase64 } from './base64.js';
+import {
+  BYTE_KINDS,
+  defineField,
+  keySegment,
+  MARKED_NUMBERS,
+  NUMBER_ARRAYS,
+  showPath,
+  type Json,
+  type JsonObject,
+} from './json-markers.js';
+
+/** A reference marker as read: `{ $ref }` (an archive entry) or `{ $ext, class }` (outside it). */
+export interface RefMarker {
+  /** The id of the archive entry referenced. */
+  $ref?: string;
+  /** The oid of an object outside the archive. */
+  $ext?: number;
+  /** Its class (with `$ext`). */
+  class?: string;
+}
+
+/** What to store for a reference marker found at `path`; may throw to refuse it. */
+export type JsonRef = (marker: RefMarker, path: string) => unknown;
+
+/** How jsonToValue/jsonToState read. */
+export interface FromJsonOptions {
+  /** Names the JSON in messages, in front of the path: `objects/12.json → .tags[2]`. */
+  where?: string;
+}
+
+/**
+ * The value `json` stands for (valueToJson's inverse).
+ * @throws CorruptStorageError naming the path of a malformed marker (an unknown `$` key, a `$date`
+ *   that is not an ISO date, bad base64, a `$same` to a path not met before, …).
+ */
+export function jsonToValue(json: Json, ref: JsonRef, options: FromJsonOptions = {}): unknown {
+  const walk = new ValueWalk(ref, options.where);
+  return walk.run(() => walk.value(json, '', 0));
+}
+
+/** A state from its JSON object (stateToJson's inverse; see jsonToValue). */
+export function jsonToState(
+  json: JsonObject,
+  ref: JsonRef,
+  options: FromJsonOptions = {},
+): Record<string, unknown> {
+  const walk = new ValueWalk(ref, options.where);
+  return walk.run(() => {
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw walk.malformed('', 'a state must be a JSON object of its fields');
+    }
+    // The state's fields nest from depth 0, as Serializer.scan counts them.
+    return walk.plainObject(json, '', -1);
+  });
+}
+
+/** The markers and the other keys each allows. */
+const MARKER_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['$ref', []],
+  ['$ext', ['class']],
+  ['$undefined', []],
+  ['$number', []],
+  ['$bigint', []],
+  ['$date', []],
+  ['$map', []],
+  ['$set', []],
+  ['$type', []], // base64 or values: checked by kind
+  ['$same', []],
+]);
+
+/** An ISO 8601 date as Date parses it: a time needs a zone (without one, JS reads local time). */
+const ISO_DATE =
+  /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+const INTEGER = /^-?\d+$/;
+
+/** The range of each integer typed array's elements. */
+const INTEGER_RANGES: ReadonlyMap<string, readonly [number | bigint, number | bigint]> = new Map<
+  string,
+  readonly [number | bigint, number | bigint]
+>([
+  ['Int8Array', [-0x80, 0x7f]],
+  ['Int16Array', [-0x8000, 0x7fff]],
+  ['Uint16Array', [0, 0xffff]],
+  ['Int32Array', [-0x80000000, 0x7fffffff]],
+  ['Uint32Array', [0, 0xffffffff]],
+  ['BigInt64Array', [-(2n ** 63n), 2n ** 63n - 1n]],
+  ['BigUint64Array', [0n, 2n ** 64n - 1n]],
+]);
+
+/** One conversion: the objects made so far, by the path where each was made. */
+class ValueWalk {
+  private readonly made = new Map<string, unknown>();
+
+  constructor(
+    private readonly ref: JsonRef,
+    private readonly where: string | undefined,
+  ) {}
+
+  /** Runs the walk, turning a stack overflow (JSON nested absurdly deep) into a clear error. */
+  run<T>(walk: () => T): T {
+    try {
+      return walk();
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw this.malformed('', `it is nested too deeply to read (${e.message})`);
+      }
+      throw e;
+    }
+  }
+
+  malformed(path: string, problem: string): CorruptStorageError {
+    const at = this.where === undefined ? showPath(path) : `${this.where} → ${showPath(path)}`;
+    return new CorruptStorageError(
+      `The archive's JSON is malformed at ${at}: ${problem}. Correct it there (or export the object again).`,
+    );
+  }
+
+  /** `json` at `path`, inside containers nested `depth` deep. */
+  value(json: Json, path: string, depth: number): unknown {
+    switch (typeof json) {
+      case 'string':
+      case 'boolean':
+        return json;
+      case 'number':
+        if (!Number.isFinite(json)) throw this.malformed(path, `${json} is not a JSON number`);
+        return json;
+      case 'object':
+        if (json === null) return null;
+        if (Array.isArray(json)) {
+          const array: unknown[] = [];
+          this.enter(array, path, depth);
+          json.forEach((item, i) => array.push(this.value(item, `${path}[${i}]`, depth + 1)));
+          return array;
+        }
+        return this.object(json, path, depth);
+      default:
+        throw this.malformed(path, `a ${typeof json} is not JSON`);
+    }
+  }
+
+  /**
+   * Registers the container made at `path` (for `$same`), checking it nests no deeper than a
+   * stored state may (MAX_NESTING, counted as Serializer.scan counts).
+   */
+  private enter(container: object, path: string, depth: number): void {
+    if (depth + 1 > MAX_NESTING) {
+      throw this.malformed(
+        path,
+        `arrays, objects, Maps and Sets are nested more than ${MAX_NESTING} levels deep here, deeper than shelfdb can read back: make the deep parts objects of their own`,
+      );
+    }
+    this.made.set(path, container);
+  }
+
+  private object(json: JsonObject, path: string, depth: number): unknown {
+    const markers = Object.keys(json).filter((k) => k.startsWith('$') && !k.startsWith('$$'));
+    if (markers.length === 0) return this.plainObject(json, path, depth);
+    const marker = markers[0] as string;
+    const allowed = MARKER_KEYS.get(marker);
+    if (markers.length > 1 || allowed === undefined) {
+      const names = markers.map((k) => JSON.stringify(k)).join(', ');
+      throw this.malformed(
+        path,
+        `${names} ${markers.length > 1 ? 'are not one marker' : 'is no marker'} (markers: ${[...MARKER_KEYS.keys()].join(', ')}); a key of your own that starts with $ is written with one more ("$x" → "$$x")`,
+      );
+    }
+    if (marker !== '$type') this.onlyKeys(json, path, marker, allowed);
+    const content = json[marker] as Json;
+    switch (marker) {
+      case '$ref':
+        if (typeof content !== 'string' || content === '') {
+          throw this.malformed(
+            path,
+            `"$ref" must be the id of an archive entry, a string; found ${show(content)}`,
+          );
+        }
+        return this.ref({ $ref: content }, showPath(path));
+      case '$ext': {
+        const className = json.class;
+        if (typeof content !== 'number' || !Number.isSafeInteger(content) || content < 0) {
+          throw this.malformed(
+            path,
+            `"$ext" must be an oid, an integer ≥ 0; found ${show(content)}`,
+          );
+        }
+        if (typeof className !== 'string' || className === '') {
+          throw this.malformed(
+            path,
+            `"$ext" needs "class", the referenced object's class name; found ${show(className)}`,
+          );
+        }
+        return this.ref({ $ext: content, class: className }, showPath(path));
+      }
+      case '$undefined':
+        if (content !== true)
+          throw this.malformed(path, `"$undefined" must be true; found ${show(content)}`);
+        return undefined;
+      case '$number':
+        return this.markedNumber(content, path);
+      case '$bigint':
+        if (typeof content !== 'string' || !INTEGER.test(content)) {
+          throw this.malformed(
+            path,
+            `"$bigint" must be a decimal integer in a string, as "-123"; found ${show(content)}`,
+          );
+        }
+        return BigInt(content);
+      case '$date':
+        return this.date(content, path);
+      case '$map':
+        return this.map(content, path, depth);
+      case '$set':
+        return this.set(content, path, depth);
+      case '$type':
+        return this.binary(json, path);
+      default:
+        return this.same(content, path);
+    }
+  }
+
+  plainObject(json: JsonObject, path: string, depth: number): Record<string, unknown> {
+    const object: Record<string, unknown> = {};
+    this.enter(object, path, depth);
+    for (const written of Object.keys(json).sort()) {
+      // Markers are handled by the caller: a key starting with $ here starts with $$.
+      const key = written.startsWith('$') ? written.slice(1) : written;
+      defineField(
+        object,
+        key,
+        this.value(json[written] as Json, `${path}${keySegment(key)}`, depth + 1),
+      );
+    }
+    return object;
+  }
+
+  private onlyKeys(
+    json: JsonObject,
+    path: string,
+    marker: string,
+    allowed: readonly string[],
+  ): void {
+    const extra = Object.keys(json).filter((k) => k !== marker && !allowed.includes(k));
+    if (extra.length > 0) {
+      throw this.malformed(
+        path,
+        `a "${marker}" marker has ${allowed.length === 0 ? 'no other key' : `only ${allowed.map((k) => `"${k}"`).join(', ')} beside it`}, but this one has ${extra.map((k) => JSON.stringify(k)).join(', ')}`,
+      );
+    }
+  }
+
+  private markedNumber(content: Json, path: string): number {
+    const number = typeof content === 'string' ? MARKED_NUMBERS.get(content) : undefined;
+    if (number === undefined) {
+      throw this.malformed(
+        path,
+        `"$number" must be one of ${[...MARKED_NUMBERS.keys()].map((k) => `"${k}"`).join(', ')} (other numbers are written as JSON numbers); found ${show(content)}`,
+      );
+    }
+    return number;
+  }
+
+  private date(content: Json, path: string): Date {
+    let date: Date | undefined;
+    if (content === null) date = new Date(NaN);
+    else if (typeof content === 'string' && ISO_DATE.test(content)) {
+      date = new Date(content);
+      if (Number.isNaN(date.getTime())) date = undefined;
+    }
+    if (date === undefined) {
+      throw this.malformed(
+        path,
+        `"$date" must be an ISO 8601 date with a time zone, as "2026-01-02T03:04:05.000Z", or null for an invalid Date; found ${show(content)}`,
+      );
+    }
+    this.made.set(path, date);
+    return date;
+  }
+
+  private map(content: Json, path: string, depth: number): Map<unknown, unknown> {
+    if (!Array.isArray(content)) {
+      throw this.malformed(
+        path,
+        `"$map" must be an array of [key, value] pairs; found ${show(content)}`,
+      );
+    }
+    const map = new Map<unknown, unknown>();
+    this.enter(map, path, depth);
+    content.forEach((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw this.malformed(
+          `${path}{#${i}}`,
+          `a "$map" entry must be a [key, value] pair; found ${show(pair)}`,
+        );
+      }
+      const key = this.value(pair[0] as Json, `${path}{key #${i}}`, depth + 1);
+      if (map.has(key)) throw this.malformed(`${path}{key #${i}}`, 'the Map has this key already');
+      map.set(key, this.value(pair[1] as Json, `${path}{#${i}}`, depth + 1));
+    });
+    return map;
+  }
+
+  private set(content: Json, path: string, depth: number): Set<unknown> {
+    if (!Array.isArray(content)) {
+      throw this.malformed(path, `"$set" must be an array of the items; found ${show(content)}`);
+    }
+    const set = new Set<unknown>();
+    this.enter(set, path, depth);
+    content.forEach((item, i) => {
+      const value = this.value(item, `${path}{#${i}}`, depth + 1);
+      if (set.has(value)) throw this.malformed(`${path}{#${i}}`, 'the Set has this item already');
+      set.add(value);
+    });
+    return set;
+  }
+
+  private same(content: Json, path: string): unknown {
+    const target = typeof content === 'string' ? (content === '.' ? '' : content) : undefined;
+    if (target === undefined || !this.made.has(target)) {
+      throw this.malformed(
+        path,
+        `"$same" must be the path of an object met before it (keys are read in sorted order: move the full value to the first place it is met); found ${show(content)}`,
+      );
+    }
+    return this.made.get(target);
+  }
+
+  private binary(json: JsonObject, path: string): unknown {
+    const kind = json.$type;
+    const isBytes = typeof kind === 'string' && (BYTE_KINDS as readonly string[]).includes(kind);
+    const numbers = typeof kind === 'string' ? NUMBER_ARRAYS.get(kind) : undefined;
+    if (!isBytes && numbers === undefined) {
+      throw this.malformed(
+        path,
+        `"$type" must be one of ${[...BYTE_KINDS, ...NUMBER_ARRAYS.keys()].join(', ')}; found ${show(kind ?? null)}`,
+      );
+    }
+    this.onlyKeys(json, path, '$type', [isBytes ? 'base64' : 'values']);
+    const value = isBytes
+      ? this.bytes(kind as string, json.base64 ?? null, path)
+      : this.numbers(
+          kind as string,
+          numbers as NonNullable<typeof numbers>,
+          json.values ?? null,
+          path,
+        );
+    this.made.set(path, value);
+    return value;
+  }
+
+  private bytes(kind: string, base64: Json, path: string): unknown {
+    const bytes = typeof base64 === 'string' ? fromBase64(base64) : undefined;
+    if (bytes === undefined) {
+      throw this.malformed(
+        path,
+        `"base64" of a ${kind} must be base64 text (A-Z a-z 0-9 + /, padded with =); found ${show(base64)}`,
+      );
+    }
+    if (kind === 'ArrayBuffer') return bytes.buffer;
+    if (kind === 'DataView') return new DataView(bytes.buffer);
+    if (kind === 'Uint8ClampedArray') return new Uint8ClampedArray(bytes.buffer);
+    return bytes;
+  }
+
+  private numbers(
+    kind: string,
+    cls: NonNullable<ReturnType<typeof NUMBER_ARRAYS.get>>,
+    values: Json,
+    path: string,
+  ): unknown {
+    if (!Array.isArray(values)) {
+      throw this.malformed(
+        path,
+        `"values" of a ${kind} must be an array of its elements; found ${show(values)}`,
+      );
+    }
+    const range = INTEGER_RANGES.get(kind);
+    const elements = values.map((item, i) => this.element(kind, range, item, `${path}[${i}]`));
+    return new (cls as new (items: readonly (number | bigint)[]) => unknown)(elements);
+  }
+
+  /** One element of a typed array, checked to fit (an integer array would wrap it silently). */
+  private element(
+    kind: string,
+    range: readonly [number | bigint, number | bigint] | undefined,
+    item: Json,
+    path: string,
+  ): number | bigint {
+    if (range === undefined) {
+      // Float32Array/Float64Array: any number (a Float32Array rounds it, as in JS).
+      if (typeof item === 'number') return item;
+      if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+        const keys = Object.keys(item);
+        if (keys.length === 1 && keys[0] === '$number')
+          return this.markedNumber(item.$number as Json, path);
+      }
+      throw this.malformed(
+        path,
+        `an element of a ${kind} must be a number or a "$number" marker; found ${show(item)}`,
+      );
+    }
+    const [min, max] = range;
+    if (typeof min === 'bigint') {
+      const value = typeof item === 'string' && INTEGER.test(item) ? BigInt(item) : undefined;
+      if (value !== undefined && value >= min && value <= max) return value;
+      throw this.malformed(
+        path,
+        `an element of a ${kind} must be a decimal integer string from ${min} to ${max}; found ${show(item)}`,
+      );
+    }
+    if (typeof item === 'number' && Number.isInteger(item) && item >= min && item <= max)
+      return item;
+    throw this.malformed(
+      path,
+      `an element of a ${kind} must be an integer from ${min} to ${max}; found ${show(item)}`,
+    );
+  }
+}
+
+/** `json` for a message, cut short. */
+function show(json: Json | undefined): string {
+  if (json === undefined) return 'nothing';
+  const text = JSON.stringify(json);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}

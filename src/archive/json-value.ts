@@ -1,0 +1,303 @@
+/**
+ * An object's stored state as canonical JSON, and back (json-to-value.ts): the form of states in
+ * archives (export, check, commit, import) and, unsorted, in the CLI's `show`/`history`/`dump`.
+ *
+ * A state is decoded without the app's classes (decodeState): a reference to another object is a
+ * StoredRef, which the caller names (`ref`): an archive writes `{ "$ref": "<entry id>" }` or
+ * `{ "$ext": 12, "class": "app.Person" }`, the CLI `{ "$ref": 12, "class": "app.Todo" }`. What JSON
+ * has no form for becomes a marker, an object whose one key starts with `$`:
+ *
+ *   undefined                      { "$undefined": true }
+ *   NaN, Infinity, -Infinity, -0   { "$number": "NaN" }   (JSON.stringify would write null, or 0)
+ *   bigint                         { "$bigint": "12345678901234567890" }
+ *   Date                           { "$date": "2026-01-02T03:04:05.000Z" }  (invalid Date: null)
+ *   Map (entries in their order)   { "$map": [[key, value], …] }
+ *   Set (items in their order)     { "$set": [item, …] }
+ *   ArrayBuffer, DataView, Uint8Array, Uint8ClampedArray
+ *                                  { "$type": "Uint8Array", "base64": "AAEC" }
+ *   other typed arrays             { "$type": "Float64Array", "values": [1.5, …] }
+ *                                  (BigInt64Array/BigUint64Array: decimal strings; NaN etc.: $number)
+ *   an object met before           { "$same": ".items[0]" }  (where it was first written: shared
+ *                                  parts and cycles inside one state are written once)
+ *
+ * A plain-object key that starts with `$` is written with one more (`$x` → `$$x`), so a marker is
+ * never mistaken for data. `$same` paths are those of serialize.ts's messages (`.name`,
+ * `["odd key"]`, `[2]`; `{key #0}` inside a Map's key, `{#0}` for a Map's value or a Set's item, by
+ * place); the root is `.`.
+ *
+ * Canonical form (the default, `sorted`): plain-object keys are walked and written in sorted order
+ * (UTF-16 code units, as canonicalJson sorts them), so the text and the `$same` paths depend on the
+ * state's content only, never on the order its keys were set in; the inverse walks in the same
+ * order and so meets every first occurrence before a `$same` to it. Every object met twice (Dates
+ * and binary values too) is `$same`, and −0 is `$number`: JSON → value is then the exact inverse.
+ * A StoredRef is never `$same`: a reference names its object by oid already.
+ */
+import { CborDecoder } from '../cbor-decode.js';
+import { toBase64 } from './base64.js';
+import {
+  defineField,
+  escapeKey,
+  keySegment,
+  NUMBER_ARRAYS,
+  numberMarker,
+  showPath,
+  type Json,
+  type JsonObject,
+} from './json-markers.js';
+
+export type { Json, JsonObject } from './json-markers.js';
+export { jsonToState, jsonToValue, type JsonRef, type RefMarker } from './json-to-value.js';
+
+/** A reference read from a state decoded without classes: the referenced object's oid and class. */
+export class StoredRef {
+  constructor(
+    /** The referenced object's oid. */
+    readonly oid: number,
+    /** Its stored class name. */
+    readonly className: string,
+  ) {}
+}
+
+/**
+ * Decodes a stored state without the app's classes: each reference becomes a StoredRef.
+ * @param decoder reuse one across many states (it caches field names).
+ * @throws CorruptStorageError when the bytes are not a whole, well-formed state.
+ */
+export function decodeState(
+  bytes: Uint8Array,
+  decoder: CborDecoder = new CborDecoder(),
+): Record<string, unknown> {
+  return decoder.decode(bytes, (oid, className) => new StoredRef(oid, className));
+}
+
+/** How a StoredRef is written (the archive's `$ref`/`$ext`, the CLI's oid and class). */
+export type RefToJson = (ref: StoredRef) => Json;
+
+/** How valueToJson/stateToJson write. */
+export interface ToJsonOptions {
+  /**
+   * Walk and write plain-object keys sorted (the canonical form; default true). False keeps
+   * their stored order, as the CLI shows states.
+   */
+  sorted?: boolean;
+  /**
+   * The exact form (default true): every object met twice is `$same`, and −0 is
+   * `{ "$number": "-0" }`. False is the CLI's display form: only arrays, plain objects, Maps and
+   * Sets are `$same` (a Date or binary value met twice is written again) and −0 is written as 0,
+   * so JSON → value does not give back the shared Date or the −0.
+   */
+  exact?: boolean;
+}
+
+/**
+ * `value` (a value of a state decoded by decodeState) as JSON, markers as in the module comment.
+ * @param ref writes a reference.
+ * @throws TypeError for a value no decoded state holds (a function, a class instance…).
+ */
+export function valueToJson(value: unknown, ref: RefToJson, options: ToJsonOptions = {}): Json {
+  return new JsonWalk(ref, options).value(value, '');
+}
+
+/** A state's fields as a JSON object (see valueToJson). */
+export function stateToJson(
+  state: Record<string, unknown>,
+  ref: RefToJson,
+  options: ToJsonOptions = {},
+): JsonObject {
+  return new JsonWalk(ref, options).plainObject(state, '');
+}
+
+/** One conversion: remembers each object written, by the path where it was first written. */
+class JsonWalk {
+  private readonly shown = new Map<object, string>();
+  private readonly sorted: boolean;
+  private readonly exact: boolean;
+
+  constructor(
+    private readonly ref: RefToJson,
+    options: ToJsonOptions,
+  ) {
+    this.sorted = options.sorted ?? true;
+    this.exact = options.exact ?? true;
+  }
+
+  value(value: unknown, path: string): Json {
+    switch (typeof value) {
+      case 'undefined':
+        return { $undefined: true };
+      case 'number': {
+        const marker = numberMarker(value);
+        if (marker === undefined || (marker === '-0' && !this.exact)) return value;
+        return { $number: marker };
+      }
+      case 'bigint':
+        return { $bigint: value.toString() };
+      case 'string':
+      case 'boolean':
+        return value;
+      case 'object':
+        if (value === null) return null;
+        if (value instanceof StoredRef) return this.ref(value);
+        return this.object(value, path);
+      default:
+        throw new TypeError(
+          `A stored state holds no ${typeof value}, but one is at ${showPath(path)}: pass states from decodeState.`,
+        );
+    }
+  }
+
+  private object(value: object, path: string): Json {
+    if (!this.exact) {
+      const leaf = leafToJson(value);
+      if (leaf !== undefined) return leaf;
+    }
+    const first = this.shown.get(value);
+    if (first !== undefined) return { $same: showPath(first) };
+    if (this.exact) {
+      const leaf = leafToJson(value);
+      if (leaf !== undefined) {
+        this.shown.set(value, path);
+        return leaf;
+      }
+    }
+    if (Array.isArray(value)) {
+      this.shown.set(value, path);
+      return value.map((item, i) => this.value(item, `${path}[${i}]`));
+    }
+    if (value instanceof Map) {
+      this.shown.set(value, path);
+      return {
+        $map: [...value].map(([k, v], i) => [
+          this.value(k, `${path}{key #${i}}`),
+          this.value(v, `${path}{#${i}}`),
+        ]),
+      };
+    }
+    if (value instanceof Set) {
+      this.shown.set(value, path);
+      return { $set: [...value].map((item, i) => this.value(item, `${path}{#${i}}`)) };
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      return this.plainObject(value as Record<string, unknown>, path);
+    }
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    throw new TypeError(
+      `A stored state holds no ${String(name ?? 'Object')}, but one is at ${showPath(path)}: pass states from decodeState.`,
+    );
+  }
+
+  plainObject(value: Record<string, unknown>, path: string): JsonObject {
+    this.shown.set(value, path);
+    const keys = Object.keys(value);
+    if (this.sorted) keys.sort();
+    const out: JsonObject = {};
+    for (const key of keys) {
+      defineField(out, escapeKey(key), this.value(value[key], `${path}${keySegment(key)}`));
+    }
+    return out;
+  }
+}
+
+/** A Date or binary value as JSON; undefined for anything else. */
+function leafToJson(value: object): Json | undefined {
+  if (value instanceof Date) {
+    return { $date: Number.isNaN(value.getTime()) ? null : value.toISOString() };
+  }
+  if (value instanceof ArrayBuffer) {
+    return { $type: 'ArrayBuffer', base64: toBase64(new Uint8Array(value)) };
+  }
+  if (!ArrayBuffer.isView(value)) return undefined;
+  const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof DataView) return { $type: 'DataView', base64: toBase64(bytes) };
+  if (value instanceof Uint8Array) return { $type: 'Uint8Array', base64: toBase64(bytes) };
+  if (value instanceof Uint8ClampedArray) {
+    return { $type: 'Uint8ClampedArray', base64: toBase64(bytes) };
+  }
+  for (const [name, kind] of NUMBER_ARRAYS) {
+    if (!(value instanceof kind)) continue;
+    const values: Json[] = [];
+    for (const v of value as Iterable<number | bigint>) {
+      if (typeof v === 'bigint') values.push(v.toString());
+      else {
+        // In an array of numbers −0 keeps its marker in both forms: the bytes hold it.
+        const marker = numberMarker(v);
+        values.push(marker === undefined ? v : { $number: marker });
+      }
+    }
+    return { $type: name, values };
+  }
+  return undefined; // a view no state holds (Float16Array is stored as an array of numbers)
+}
+
+/**
+ * Deterministic JSON text of `value`: object keys sorted (UTF-16 code units, as RFC 8785) at every
+ * level, numbers and strings as JSON.stringify writes them. Compact by default (hashes use it);
+ * `pretty`: 2-space indent and a trailing newline (the files of a checkout, diffable).
+ * @throws TypeError for what is not JSON (undefined, a non-finite number, a Date…): a bug in the
+ *   caller, where JSON.stringify would write something else silently.
+ */
+export function canonicalJson(value: Json, options: { pretty?: boolean } = {}): string {
+  const pretty = options.pretty ?? false;
+  const text = writeJson(value, pretty ? '\n' : '', pretty, '');
+  return pretty ? `${text}\n` : text;
+}
+
+/** `value` as text; `newline` is the line break plus the current indent (pretty), else ''. */
+function writeJson(value: Json, newline: string, pretty: boolean, path: string): string {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw notJson(`the number ${value}`, path);
+      return JSON.stringify(value);
+    case 'object': {
+      if (value === null) return 'null';
+      const inner = pretty ? `${newline}  ` : '';
+      const colon = pretty ? ': ' : ':';
+      if (Array.isArray(value)) {
+        if (value.length === 0) return '[]';
+        const items = value.map((item, i) => writeJson(item, inner, pretty, `${path}[${i}]`));
+        return `[${inner}${items.join(`,${inner}`)}${newline}]`;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw notJson('an object of a class', path);
+      const keys = Object.keys(value).sort();
+      if (keys.length === 0) return '{}';
+      const fields = keys.map(
+        (key) =>
+          `${JSON.stringify(key)}${colon}${writeJson(value[key] as Json, inner, pretty, `${path}${keySegment(key)}`)}`,
+      );
+      return `{${inner}${fields.join(`,${inner}`)}${newline}}`;
+    }
+    default:
+      throw notJson(typeof value, path);
+  }
+}
+
+function notJson(what: string, path: string): TypeError {
+  return new TypeError(
+    `canonicalJson: ${what} at ${showPath(path)} is not JSON (build values with valueToJson).`,
+  );
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * `"sha256:<64 hex digits>"` of the UTF-8 of a string, or of bytes (crypto.subtle: browsers and
+ * Node 20).
+ */
+export async function sha256(data: string | Uint8Array): Promise<string> {
+  // A copy when the bytes are over a SharedArrayBuffer, which crypto.subtle refuses.
+  const bytes =
+    typeof data === 'string'
+      ? new TextEncoder().encode(data)
+      : data.buffer instanceof ArrayBuffer
+        ? (data as Uint8Array<ArrayBuffer>)
+        : new Uint8Array(data);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  let hex = 'sha256:';
+  for (const byte of digest) hex += HEX[byte] as string;
+  return hex;
+}
