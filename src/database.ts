@@ -30,6 +30,8 @@ import { PersistentList } from './persistent-list.js';
 import { PersistentSet } from './persistent-set.js';
 import { BTree, BTreeNode } from './btree.js';
 import type { UndoOptions } from './undo.js';
+import type { BackupOptions } from './archive/backup.js';
+import { lazyStream } from './archive/lazy-stream.js';
 import { AutoPack, checkAutoPackOptions, type AutoPackSettings } from './auto-pack.js';
 import { SnapshotPins } from './snapshot-pins.js';
 import { transactionPages } from './transaction-pages.js';
@@ -305,6 +307,30 @@ export class Database extends EventTarget implements ConnectionHost {
     const undone = await undoTransaction(this.storage, tid, options);
     this.committed();
     return undone;
+  }
+
+  /**
+   * The whole database as an archive stream: every transaction the storage lists, with its tid,
+   * time, note, user, meta, undo link and every revision of it still stored, byte for byte (see
+   * src/archive/backup.ts). It reads as of the newest snapshot at this call, pinned for the whole
+   * read (commits go on meanwhile; pack keeps what it reads). `restoreDatabase` makes a database
+   * of it. Pull-based: it reads the database as the stream is read.
+   * @example
+   * const bytes = await new Response(db.backup({ gzip: true })).arrayBuffer();
+   * const copy = await restoreDatabase('copy', new Uint8Array(bytes), { storage: 'memory' });
+   */
+  backup(options: BackupOptions = {}): ReadableStream<Uint8Array> {
+    this.checkOpen();
+    const conn = this.open(); // now: the snapshot is the newest as of this call
+    // Loaded when first used: most pages never back up, and need not download it to open.
+    const source = import('./archive/backup.js').then(
+      ({ backupStream }) => backupStream(this, conn, options),
+      (error: unknown) => {
+        conn.close(); // no backup will read through it
+        throw error;
+      },
+    );
+    return lazyStream(source);
   }
 
   /** Closes every connection and the storage. Harmless twice. */

@@ -49,6 +49,8 @@ export function validateCommit(txn: CommitRequest, nextOid: number, newestTid: T
       `commit: baseTid ${txn.baseTid} is newer than the newest tid ${newestTid}; nothing was stored. Base a commit on a tid the storage gave (commit, sync or load).`,
     );
   }
+  const restore = txn.restore;
+  if (restore !== undefined) checkRestore(txn, newestTid);
   const seen = new Set<number>();
   let bytes = 0;
   for (const record of txn.records) {
@@ -59,7 +61,8 @@ export function validateCommit(txn: CommitRequest, nextOid: number, newestTid: T
     if (!isOid(oid)) {
       throw new ShelfError(`commit: record oid ${String(oid)} is not a non-negative integer.`);
     }
-    if (oid !== ROOT_OID && oid >= nextOid) {
+    // A restored record keeps the oid the source handed out: the storage's next oid rises to it.
+    if (oid !== ROOT_OID && oid >= nextOid && restore === undefined) {
       throw new ShelfError(
         `commit: oid ${oid} was never handed out by newOids(); nothing was stored.`,
       );
@@ -119,12 +122,14 @@ export function validateCommit(txn: CommitRequest, nextOid: number, newestTid: T
     );
   }
   // An undo names the transaction it undoes: one that exists (tid 1 is the first ever committed).
+  // A restored undo may name a transaction pack dropped from the source: any tid before its own.
+  const newestUndone = restore === undefined ? newestTid : restore.tid - 1;
   if (
     txn.undoes !== undefined &&
-    (!isTid(txn.undoes) || txn.undoes < 1 || txn.undoes > newestTid)
+    (!isTid(txn.undoes) || txn.undoes < 1 || txn.undoes > newestUndone)
   ) {
     throw new ShelfError(
-      `commit: undoes ${String(txn.undoes)} is not the tid of a committed transaction (an integer from 1 to the newest tid, ${newestTid}); nothing was stored.`,
+      `commit: undoes ${String(txn.undoes)} is not the tid of a committed transaction (an integer from 1 to the newest tid, ${newestUndone}); nothing was stored.`,
     );
   }
   if (
@@ -166,6 +171,69 @@ export function validateCommit(txn: CommitRequest, nextOid: number, newestTid: T
     );
   }
   return json;
+}
+
+/**
+ * Checks a restore-mode commit (CommitRequest.restore): a tid above the newest, a time, records
+ * without a base and no pins, and listed oids (if any) that include every record's.
+ * @throws ShelfError naming what is wrong; nothing is stored.
+ */
+function checkRestore(txn: CommitRequest, newestTid: Tid): void {
+  const restore = txn.restore as NonNullable<CommitRequest['restore']>;
+  if (typeof restore !== 'object' || restore === null || !isTid(restore.tid) || restore.tid < 1) {
+    throw new ShelfError(
+      `commit: restore.tid ${String((restore as { tid?: unknown } | null)?.tid)} is not a positive integer; nothing was stored.`,
+    );
+  }
+  if (restore.tid <= newestTid) {
+    throw new ShelfError(
+      `commit: restore.tid ${restore.tid} is not above the newest tid ${newestTid}: a restore replays into an empty database, oldest transaction first. Nothing was stored.`,
+    );
+  }
+  if (typeof restore.time !== 'number' || !Number.isFinite(restore.time) || restore.time < 0) {
+    throw new ShelfError(
+      `commit: restore.time ${String(restore.time)} of transaction ${restore.tid} is not a time in milliseconds; nothing was stored.`,
+    );
+  }
+  if (txn.readCurrent !== undefined && txn.readCurrent.length > 0) {
+    throw new ShelfError('commit: a restore commit pins nothing (no readCurrent).');
+  }
+  for (const record of txn.records) {
+    if (typeof record === 'object' && record !== null && record.tid !== undefined) {
+      throw new ShelfError(
+        `commit: restored record ${String(record.oid)} has a base tid; a restored record has none. Nothing was stored.`,
+      );
+    }
+  }
+  if (restore.oids !== undefined) {
+    if (!Array.isArray(restore.oids) || restore.oids.length > MAX_BATCH) {
+      throw new ShelfError('commit: restore.oids must be an array of oids.');
+    }
+    const listed = new Set<unknown>(restore.oids);
+    if (listed.size !== restore.oids.length || !restore.oids.every(isOid)) {
+      throw new ShelfError('commit: restore.oids must list distinct non-negative integers.');
+    }
+    const unlisted = txn.records.find((r) => !listed.has(r?.oid));
+    if (unlisted !== undefined) {
+      throw new ShelfError(
+        `commit: restored record ${String(unlisted.oid)} is not among restore.oids; nothing was stored.`,
+      );
+    }
+  }
+  if (restore.bytes !== undefined && !isOid(restore.bytes)) {
+    throw new ShelfError(`commit: restore.bytes ${String(restore.bytes)} is not a byte count.`);
+  }
+}
+
+/**
+ * The next oid a storage holds after the restore commit `txn`: above every oid it names (records
+ * and listed oids), and never below `nextOid`.
+ */
+export function nextOidAfterRestore(txn: CommitRequest, nextOid: number): number {
+  let next = nextOid;
+  for (const record of txn.records) if (record.oid >= next) next = record.oid + 1;
+  for (const oid of txn.restore?.oids ?? []) if (oid >= next) next = oid + 1;
+  return next;
 }
 
 /**

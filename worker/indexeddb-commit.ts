@@ -13,7 +13,7 @@
  */
 import type { CommitRequest, Tid, TransactionInfo } from '../src/shared/storage.js';
 import { ROOT_OID } from '../src/shared/storage.js';
-import { checkConflicts, validateCommit } from './commit-checks.js';
+import { checkConflicts, nextOidAfterRestore, validateCommit } from './commit-checks.js';
 import {
   awaitedLater,
   newestRevisions,
@@ -100,8 +100,9 @@ export async function commitIn(
   // validateCommit below to say what is wrong with it.
   const wellFormed = wellFormedIds(txn);
   // The bet: valid as against the guessed meta, the writes go with the reads.
+  // A restore commit (its own tid, oids above nextOid) never bets: it reads the meta first.
   const betJson =
-    guess !== undefined && wellFormed && txn.records.length > 0
+    guess !== undefined && wellFormed && txn.records.length > 0 && txn.restore === undefined
       ? validAgainst(txn, guess)
       : undefined;
   // Issued before the bet's puts, and bounded by the guessed tid: the reads never see them.
@@ -125,10 +126,12 @@ export async function commitIn(
     return { tid: landed }; // a resent commit: it is stored already
   }
   checkConflicts(txn, (oid) => newest.get(oid)?.tid);
-  if (txn.records.length === 0) return { tid: meta.lastTid };
+  // A restored transaction is stored even without records (see CommitRequest.restore).
+  if (txn.records.length === 0 && txn.restore === undefined) return { tid: meta.lastTid };
 
   const prevTid = meta.lastTid;
-  const tid = prevTid + 1;
+  const tid = txn.restore?.tid ?? prevTid + 1;
+  if (txn.restore !== undefined) meta.nextOid = nextOidAfterRestore(txn, meta.nextOid);
   const info = bet?.info ?? write(tx, txn, json, tid);
   for (const r of txn.records) {
     const before = newest.get(r.oid);
@@ -136,7 +139,8 @@ export async function commitIn(
     else meta.garbageBytes += before.value.state.byteLength;
   }
   meta.lastTid = tid;
-  meta.bytes += info.bytes;
+  // The bytes stored (a restored transaction may list the source's bytes: RestoreMode.bytes).
+  for (const r of txn.records) meta.bytes += r.state.byteLength;
   tx.objectStore('meta').put(meta, 'state');
   return {
     tid,
@@ -170,7 +174,8 @@ function write(tx: IDBTransaction, txn: CommitRequest, json: string, tid: Tid): 
     ...(txn.txnId === undefined ? {} : { txnId: txn.txnId }),
   };
   const records = tx.objectStore('records');
-  const { oids } = info;
+  // By the records' own oids: a restored transaction may list more (see RestoreMode.oids).
+  const oids = txn.records.map((r) => r.oid);
   for (let i = 0; i < values.length; i++) records.put(values[i], [oids[i] as number, tid]);
   tx.objectStore('txns').put(info, tid);
   return info;

@@ -24,6 +24,7 @@ import {
   checkOidCount,
   checkOid,
   checkTid,
+  nextOidAfterRestore,
   validateCommit,
 } from './commit-checks.js';
 import { markFromRoot } from './reachability.js';
@@ -78,10 +79,13 @@ export class MemoryStorage extends StorageCore implements Storage {
     const landed = txn.txnId === undefined ? undefined : this.recent.tidOf(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
     checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);
-    if (txn.records.length === 0) return this.lastTid;
+    // A restored transaction is stored even without records (see CommitRequest.restore).
+    if (txn.records.length === 0 && txn.restore === undefined) return this.lastTid;
 
     const prevTid = this.lastTid;
-    const tid = prevTid + 1;
+    const tid = txn.restore?.tid ?? prevTid + 1;
+    const nextOid =
+      txn.restore === undefined ? this.nextOid : nextOidAfterRestore(txn, this.nextOid);
     const stored = txn.records.map((record): LoadedRecord => ({
       oid: record.oid,
       className: record.className,
@@ -92,6 +96,7 @@ export class MemoryStorage extends StorageCore implements Storage {
     const info: TransactionInfo = { tid, ...transactionInfo(txn, json) };
 
     this.lastTid = tid;
+    this.nextOid = nextOid;
     for (const record of stored) {
       const entry = this.objects.get(record.oid);
       if (entry === undefined)

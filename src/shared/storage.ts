@@ -84,6 +84,32 @@ export interface CommitRequest {
    * `transactions()`.
    */
   undoes?: Tid;
+  /**
+   * Restore mode (`restoreDatabase`): this transaction is a replay of one from a backup, stored
+   * with the tid and time it had there. Only for a storage that is empty or whose newest tid is
+   * below `restore.tid` (a gap is allowed: pack may have dropped transactions in between), with
+   * records that carry no `tid` and no `readCurrent`. Its records may name oids at or above the
+   * storage's next oid (they were handed out by the source): the next oid rises above them, so
+   * `newOids` never hands one out again. A restore commit without records is stored all the same
+   * (a transaction whose every revision pack removed is still listed by `transactions()`).
+   */
+  restore?: RestoreMode;
+}
+
+/** What `CommitRequest.restore` gives: the restored transaction as the source listed it. */
+export interface RestoreMode {
+  /** The tid it had: above the storage's newest tid. */
+  tid: Tid;
+  /** When it committed there, in milliseconds since the epoch. */
+  time: number;
+  /**
+   * The oids the source's `transactions()` listed, when more than the records (a storage that
+   * lists the oids of revisions pack removed, as MemoryStorage and IndexedDBStorage do). A superset
+   * of the records' oids. Storages that list only the records they hold (ShelfStorage) ignore it.
+   */
+  oids?: number[];
+  /** The bytes the source listed, with `oids` (the records' bytes otherwise). */
+  bytes?: number;
 }
 
 /** What `sync` answers: the newest tid, and what changed after the tid asked about. */

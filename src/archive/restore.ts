@@ -1,0 +1,163 @@
+/**
+ * `restoreDatabase(name, source, options)`: a database made from a backup (backup.ts), with every
+ * transaction's tid, time, note, user, meta and undo link, and every revision's oid, class, refs
+ * and state bytes as the source had them.
+ *
+ * Each transaction is one commit in the storage's restore mode (`CommitRequest.restore`, see
+ * src/shared/storage.ts): it keeps its tid (tids may have gaps: pack drops transactions left
+ * without revisions) and raises the storage's next oid above its oids, so later commits get larger
+ * tids and `newOids` never hands out a restored oid.
+ *
+ * Nothing of a failed restore stays: the archive's checksums are known only at its end
+ * (snarf.ts), so a source that can be read twice (a Blob, a Uint8Array, an ArrayBuffer) is read
+ * and checked whole before the database is even opened; a stream, read once, is restored as it
+ * comes and on any error the new database is closed and removed (database-removal.ts). A database
+ * that already holds transactions is refused before anything is written to it.
+ */
+import { ShelfError, afterCleanup } from '../shared/errors.js';
+import type { Storage, StoredRecord, Tid } from '../shared/storage.js';
+import type { Database } from '../database.js';
+import { openDatabase, type OpenOptions } from '../open-database.js';
+import { failAfterDraining, readBackup } from './backup-reader.js';
+import type { BackupTransaction } from './backup.js';
+import { notePlace, removeDatabase } from './database-removal.js';
+import type { ArchiveSource } from './snarf.js';
+
+/** What a restore replayed. */
+export interface RestoreResult {
+  /** Transactions committed. */
+  transactions: number;
+  /** Revisions stored. */
+  records: number;
+  /** The newest tid restored (0 for an empty backup). */
+  tid: Tid;
+}
+
+/**
+ * Restores the backup in `source` as the database `name` (opened with `options`, as
+ * `openDatabase` takes them, creating it) and resolves to it, open.
+ * @throws ShelfError when the database `name` already holds transactions (nothing is touched).
+ * @throws CorruptStorageError naming the entry for a truncated, damaged or foreign archive, or an
+ *   unknown version: no database is left behind.
+ * @throws TypeError when `source` is not a ReadableStream, Blob, Uint8Array or ArrayBuffer.
+ * @example
+ * const backup = await new Response(db.backup()).blob();
+ * const copy = await restoreDatabase('notes-copy', backup, { storage: 'indexeddb' });
+ */
+export async function restoreDatabase(
+  name: string,
+  source: ArchiveSource,
+  options: OpenOptions = {},
+): Promise<Database> {
+  checkSource(source);
+  const once = source instanceof ReadableStream;
+  // Read twice when it can be: every entry and checksum is checked before anything is made.
+  if (!once) for await (const _ of readBackup(source)) void _;
+  const place = await notePlace(name, options);
+  const db = await openDatabase(name, options);
+  const { storage: kind } = await db.stats();
+  try {
+    await refuseNonEmpty(db.storage, name);
+  } catch (error) {
+    throw await afterCleanup(error, () => db.close(), 'closing the database');
+  }
+  try {
+    await restoreInto(db.storage, source);
+  } catch (error) {
+    throw await afterCleanup(
+      error,
+      async () => {
+        try {
+          await db.close();
+        } finally {
+          await removeDatabase(place, kind);
+        }
+      },
+      `removing the half-restored database '${name}'`,
+    );
+  }
+  return db;
+}
+
+/**
+ * Replays the backup in `source` into `storage`, which must hold no transaction (restoreDatabase's
+ * core, for a storage made by hand: tests, tools). On failure what was committed stays: the caller
+ * removes the storage.
+ * @throws ShelfError when `storage` holds transactions; CorruptStorageError naming the entry.
+ */
+export async function restoreInto(storage: Storage, source: ArchiveSource): Promise<RestoreResult> {
+  checkSource(source);
+  await refuseNonEmpty(storage, 'the target');
+  let tid: Tid = 0;
+  let transactions = 0;
+  let records = 0;
+  const backup = readBackup(source);
+  for (;;) {
+    const next = await backup.next();
+    if (next.done === true) break;
+    const { info, records: restored } = next.value;
+    try {
+      tid = await commitRestored(storage, tid, info, restored);
+    } catch (error) {
+      // A damaged byte may make a commit fail (a bad class name) before the end tells damage.
+      return await failAfterDraining(error, backup);
+    }
+    transactions++;
+    records += restored.length;
+  }
+  return { transactions, records, tid };
+}
+
+/** Commits one restored transaction after `baseTid`, in restore mode; resolves to its tid. */
+async function commitRestored(
+  storage: Storage,
+  baseTid: Tid,
+  info: BackupTransaction,
+  restored: StoredRecord[],
+): Promise<Tid> {
+  const tid = await storage.commit({
+    baseTid,
+    records: restored,
+    note: info.note,
+    user: info.user,
+    meta: info.meta,
+    ...(info.undoes === undefined ? {} : { undoes: info.undoes }),
+    restore: {
+      tid: info.tid,
+      time: info.time,
+      ...(info.oids === undefined ? {} : { oids: info.oids, bytes: info.bytes ?? 0 }),
+    },
+  });
+  if (tid !== info.tid) {
+    throw new ShelfError(
+      `restore: transaction ${info.tid} was stored as ${tid}: the storage has no restore mode (CommitRequest.restore). Restore into a shelfdb storage.`,
+    );
+  }
+  return tid;
+}
+
+/** @throws ShelfError when `storage` holds any transaction. */
+async function refuseNonEmpty(storage: Storage, name: string): Promise<void> {
+  const [{ tid }, listed] = await Promise.all([
+    storage.sync(0),
+    storage.transactions({ limit: 1 }),
+  ]);
+  if (tid > 0 || listed.length > 0) {
+    throw new ShelfError(
+      `restoreDatabase: the database '${name}' already holds transactions (the newest is ${tid}); a restore makes a new database and never overwrites one. Restore under another name, or delete it first. Nothing was changed.`,
+    );
+  }
+}
+
+function checkSource(source: unknown): void {
+  const ok =
+    source instanceof ReadableStream ||
+    source instanceof Uint8Array ||
+    source instanceof ArrayBuffer ||
+    (typeof Blob !== 'undefined' && source instanceof Blob);
+  if (!ok) {
+    throw new TypeError(
+      'restoreDatabase: the source must be a ReadableStream, Blob, Uint8Array or ArrayBuffer of a backup (db.backup()).',
+    );
+  }
+}
