@@ -1,17 +1,24 @@
 /**
  * The `shelfdb` command line: `shelfdb <command> <path> [arguments] [--json]` over Node 'file'
- * databases. `main` parses the arguments (commander), runs one command and resolves to the exit
+ * databases (`restore <file> <path>` takes the backup first: it makes the database). `main` parses the arguments (commander), runs one command and resolves to the exit
  * code; it never exits the process and writes only to the streams it is given, so tests run it in
  * process. bin.ts is the executable around it.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConflictError, ShelfError } from '../src/shared/errors.js';
+import { backup } from './commands/backup.js';
+import { check } from './commands/check.js';
+import { checkout } from './commands/checkout.js';
+import { commit } from './commands/commit.js';
 import { dump } from './commands/dump.js';
+import { exportTo } from './commands/export.js';
 import { history } from './commands/history.js';
+import { importInto } from './commands/import.js';
 import { info } from './commands/info.js';
 import { log } from './commands/log.js';
 import { pack } from './commands/pack.js';
 import { recover } from './commands/recover.js';
+import { restore } from './commands/restore.js';
 import { show } from './commands/show.js';
 import { undo } from './commands/undo.js';
 import { verify } from './commands/verify.js';
@@ -27,14 +34,17 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0  done; the database is healthy
   1  the database has problems (verify found some, a record does not decode), a conflict
-     (undo), a revision pack removed (show --at), or no such object
-  2  bad usage (unknown command, missing or malformed argument), or the database cannot be
-     opened: no such path, not a shelfdb database, open in another process, or damaged
-     (then run \`shelfdb recover <path>\`, after copying the directory)
+     (undo, commit; check finding one), an archive that is damaged or does not fit this
+     database, a revision pack removed (show --at), or no such object
+  2  bad usage (unknown command, missing or malformed argument), or the database or archive
+     cannot be opened: no such path, not a shelfdb database or archive, open in another
+     process, or damaged (then run \`shelfdb recover <path>\`, after copying the directory)
 
 Every command takes --json: one JSON document on stdout (dump: one JSON line per record).
-Progress is drawn on stderr for pack, verify and dump when stderr is a terminal.
-The command line never creates a database: a missing or empty directory is refused.`;
+Progress is drawn on stderr for long work (pack, verify, dump, export, checkout, check,
+commit, import, backup, restore) when stderr is a terminal.
+The command line never creates a database, except restore: every other command refuses a
+missing or empty directory.`;
 
 /** A non-negative safe integer argument (an oid, a tid, a limit). */
 function integer(what: string): (value: string) => number {
@@ -62,7 +72,9 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
   const streams: Streams = { stdout: options.stdout, stderr: options.stderr };
   let code: ExitCode = EXIT.ok;
   const program = new Command('shelfdb')
-    .description("Inspect, verify, pack and repair shelfdb 'file' databases.")
+    .description(
+      "Inspect, verify, pack and repair shelfdb 'file' databases; export, check, commit and back up their objects.",
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => streams.stdout.write(text),
@@ -129,6 +141,100 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
     'open a damaged database keeping every readable transaction; report what was dropped',
   ).action(async (path: string, o: JsonOption) => {
     code = await recover(path, o.json === true, streams);
+  });
+  command(
+    'export <path> <oid> <file>',
+    'write object oid and what it owns to an archive file (other objects stay references by oid)',
+  )
+    .option('--gzip', 'compress the archive')
+    .addOption(
+      new Option(
+        '--boundary <kind>',
+        'which references to follow: owned (containers and what they hold) or reachable (every one)',
+      )
+        .choices(['owned', 'reachable'])
+        .default('owned'),
+    )
+    .action(
+      async (
+        path: string,
+        oid: number,
+        file: string,
+        o: JsonOption & { gzip?: boolean; boundary: 'owned' | 'reachable' },
+      ) => {
+        const opts = { gzip: o.gzip === true, boundary: o.boundary, json: o.json === true };
+        code = await exportTo(path, oid, file, opts, streams);
+      },
+    );
+  command(
+    'checkout <path> <oid> <dir>',
+    'export object oid into a directory of JSON files to edit (new, empty, or an earlier checkout)',
+  ).action(async (path: string, oid: number, dir: string, o: JsonOption) => {
+    code = await checkout(path, oid, dir, o.json === true, streams);
+  });
+  command(
+    'check <path> <source>',
+    'compare a checkout directory or archive file with the database, writing nothing; exit 1 on a conflict or an unresolved reference',
+  ).action(async (path: string, source: string, o: JsonOption) => {
+    code = await check(path, source, o.json === true, streams);
+  });
+  command(
+    'commit <path> <source>',
+    'write what a checkout directory or archive file changed, in one transaction; exit 1 on a conflict, writing nothing',
+  )
+    .addOption(
+      new Option(
+        '--on-conflict <policy>',
+        'an entry changed in both: fail, or let the archive or the live object win',
+      )
+        .choices(['fail', 'archive', 'live'])
+        .default('fail'),
+    )
+    .option('--note <text>', 'the note of the transaction (default: commit of archive <start>)')
+    .action(
+      async (
+        path: string,
+        source: string,
+        o: JsonOption & { onConflict: 'fail' | 'archive' | 'live'; note?: string },
+      ) => {
+        const note = o.note === undefined ? {} : { note: o.note };
+        code = await commit(
+          path,
+          source,
+          { onConflict: o.onConflict, json: o.json === true, ...note },
+          streams,
+        );
+      },
+    );
+  command(
+    'import <path> <source>',
+    'store a copy of an archive (new oids) in the PersistentDict or BTree --into, at key --name',
+  )
+    .requiredOption('--into <oid>', 'the container to hold the copy', integer('--into'))
+    .requiredOption('--name <key>', 'its key there (a string; must not be taken)')
+    .action(
+      async (path: string, source: string, o: JsonOption & { into: number; name: string }) => {
+        code = await importInto(
+          path,
+          source,
+          { into: o.into, name: o.name, json: o.json === true },
+          streams,
+        );
+      },
+    );
+  command(
+    'backup <path> <file>',
+    'write the whole database (oids, tids, notes, every stored revision) to a backup file',
+  )
+    .option('--gzip', 'compress the backup')
+    .action(async (path: string, file: string, o: JsonOption & { gzip?: boolean }) => {
+      code = await backup(path, file, { gzip: o.gzip === true, json: o.json === true }, streams);
+    });
+  command(
+    'restore <file> <path>',
+    'make a new database at path from a backup file: the one command that creates a database (path must not exist, or be empty)',
+  ).action(async (file: string, path: string, o: JsonOption) => {
+    code = await restore(file, path, o.json === true, streams);
   });
   // Oid and tid arguments are parsed where declared: commander calls the parser per argument.
   for (const sub of program.commands) {

@@ -21,6 +21,14 @@ function nodeOnly(what: string, dir: string): ShelfError {
 }
 
 /**
+ * Rejects: a checkout is a directory in Node only.
+ * @throws ShelfError always.
+ */
+export function checkCheckoutTarget(dir: string): Promise<void> {
+  return Promise.reject(nodeOnly('A checkout to a directory', dir));
+}
+
+/**
  * Rejects: a checkout is written to a directory in Node only.
  * @throws ShelfError always.
  */

@@ -164,18 +164,25 @@ export async function writeCheckout(
 }
 
 /**
- * Makes `root` ready to receive a checkout: creates it, or accepts an empty folder or an earlier
- * checkout (whose header it removes until the new one is complete).
+ * Refuses a directory a checkout may not be written into — a file, or a folder holding anything
+ * but a checkout's names and dotfiles — without writing anything. `writeCheckout` checks this
+ * itself; a tool calls it first to refuse before an export even starts.
+ * @throws ShelfError naming `dir` (and up to three foreign names) and what to give instead.
+ * @example
+ * await checkCheckoutTarget('./todos'); // throws if ./todos holds other files
  */
-async function prepare(fs: NodeFsPromises, path: NodePath, root: string): Promise<void> {
+export async function checkCheckoutTarget(dir: string): Promise<void> {
+  const { fs, path } = await node();
+  await inspectTarget(fs, path.resolve(dir));
+}
+
+/** Whether `root` exists (as a folder a checkout may go into). @throws as checkCheckoutTarget. */
+async function inspectTarget(fs: NodeFsPromises, root: string): Promise<'missing' | 'ready'> {
   let names: NodeDirent[];
   try {
     names = await fs.readdir(root, { withFileTypes: true });
   } catch (error) {
-    if (codeOf(error) === 'ENOENT') {
-      await fs.mkdir(root, { recursive: true });
-      return;
-    }
+    if (codeOf(error) === 'ENOENT') return 'missing';
     if (codeOf(error) === 'ENOTDIR') {
       throw new ShelfError(
         `Cannot check out into ${root}: it is a file. Give a new or empty folder, or an earlier checkout. Nothing was written.`,
@@ -193,6 +200,18 @@ async function prepare(fs: NodeFsPromises, path: NodePath, root: string): Promis
     throw new ShelfError(
       `Cannot check out into ${root}: it holds files that are not a checkout's (${shown}). Give a new or empty folder, or an earlier checkout (${CHECKOUT_HEADER} and ${OBJECTS}/). Nothing was written.`,
     );
+  }
+  return 'ready';
+}
+
+/**
+ * Makes `root` ready to receive a checkout: creates it, or takes an empty folder or an earlier
+ * checkout, whose header it removes until the new one is complete.
+ */
+async function prepare(fs: NodeFsPromises, path: NodePath, root: string): Promise<void> {
+  if ((await inspectTarget(fs, root)) === 'missing') {
+    await fs.mkdir(root, { recursive: true });
+    return;
   }
   await fs.rm(path.join(root, CHECKOUT_HEADER), { force: true });
 }

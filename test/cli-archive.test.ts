@@ -1,0 +1,507 @@
+/**
+ * The archive commands of the `shelfdb` command line (export, checkout, check, commit, import,
+ * backup, restore), run in process on real 'file' databases in a temp directory.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BTree, openDatabase, PersistentList } from '../src/index.js';
+import { cli } from './cli-fixture.js';
+import { CLASSES, Project, todo, Todo } from './fixtures.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-cli-archive-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+let made = 0;
+/** A fresh path under the scratch folder (not created). */
+const fresh = (name: string): string => join(scratch, `${name}-${++made}`);
+
+/** The oids of `makeTodoList`'s objects. */
+interface TodoList {
+  path: string;
+  /** The PersistentList of todos (the checkout's start). */
+  listOid: number;
+  aOid: number;
+  bOid: number;
+  /** The project both todos point at: outside the list's boundary (an `$ext`). */
+  projectOid: number;
+  /** A BTree of 30 numbered titles, beside the list in the root. */
+  indexOid: number;
+}
+
+/**
+ * A closed 'file' database: root → 'todos' (a PersistentList of todos 'a' and 'b', each pointing
+ * at the project), 'project', and 'index' (a BTree).
+ */
+async function makeTodoList(path: string): Promise<TodoList> {
+  const db = await openDatabase('archive-test', { storage: 'file', path, classes: CLASSES });
+  try {
+    const conn = db.open();
+    const root = await conn.root();
+    const project = new Project();
+    project.name = 'home';
+    const a = todo('a', { project, tags: ['urgent'] });
+    const b = todo('b', { project, done: true });
+    const list = new PersistentList<Todo>([a, b]);
+    const index = new BTree<number, string>();
+    for (let i = 0; i < 30; i++) await index.set(i, `item ${i}`);
+    root.set('todos', list);
+    root.set('project', project);
+    root.set('index', index);
+    await conn.commit({ note: 'make the list' });
+    return {
+      path,
+      listOid: list._p_oid as number,
+      aOid: a._p_oid as number,
+      bOid: b._p_oid as number,
+      projectOid: project._p_oid as number,
+      indexOid: index._p_oid as number,
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+/** An object's stored fields, as `show --json` prints them. */
+async function fields(path: string, oid: number): Promise<Record<string, unknown>> {
+  const shown = await cli(['show', path, String(oid), '--json']);
+  expect(shown.code, shown.stderr).toBe(0);
+  return (JSON.parse(shown.stdout) as { fields: Record<string, unknown> }).fields;
+}
+
+/** The transactions, as `log --json` prints them. */
+async function logOf(path: string): Promise<unknown[]> {
+  const listed = await cli(['log', path, '--json']);
+  expect(listed.code, listed.stderr).toBe(0);
+  return JSON.parse(listed.stdout) as unknown[];
+}
+
+/** Sets the title in a checked-out todo's file, as a person in an editor would. */
+function editTitle(dir: string, oid: number, title: string): void {
+  const file = join(dir, 'objects', `${oid}.json`);
+  const entry = JSON.parse(readFileSync(file, 'utf8')) as { state: { title: string } };
+  expect(entry.state.title).not.toBe(title);
+  entry.state.title = title;
+  writeFileSync(file, `${JSON.stringify(entry, null, 2)}\n`);
+}
+
+/** Commits a new title for todo `oid` from a program (another process, meanwhile). */
+async function retitleLive(path: string, oid: number, title: string): Promise<void> {
+  const db = await openDatabase('archive-test', { storage: 'file', path, classes: CLASSES });
+  try {
+    const conn = db.open();
+    const t = (await conn.get(oid)) as Todo;
+    t.title = title;
+    await conn.commit({ note: `retitle ${oid}` });
+  } finally {
+    await db.close();
+  }
+}
+
+/** check --json's entries, by oid → status (unchanged ones too). */
+async function statuses(
+  path: string,
+  source: string,
+): Promise<{ code: number; byOid: Map<number, string> }> {
+  const checked = await cli(['check', path, source, '--json']);
+  const report = JSON.parse(checked.stdout) as { entries: { oid?: number; status: string }[] };
+  const byOid = new Map<number, string>();
+  for (const e of report.entries) if (e.oid !== undefined) byOid.set(e.oid, e.status);
+  return { code: checked.code, byOid };
+}
+
+describe('shelfdb checkout, check and commit', () => {
+  it('checkout writes the objects as files; an edited title is changed-archive, commit writes it and show prints it', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('checkout');
+    const out = await cli(['checkout', t.path, String(t.listOid), dir]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toBe(`checked out 3 objects from oid ${t.listOid} into ${dir}.\n`);
+    expect(readdirSync(join(dir, 'objects')).sort()).toEqual(
+      [t.listOid, t.aOid, t.bOid].map((oid) => `${oid}.json`).sort(),
+    );
+    // The project is outside the list's boundary: a reference by oid, not a file.
+    const a = JSON.parse(readFileSync(join(dir, 'objects', `${t.aOid}.json`), 'utf8')) as {
+      state: { project: unknown };
+    };
+    expect(a.state.project).toEqual({ $ext: t.projectOid, class: 'Project' });
+
+    expect(await statuses(t.path, dir)).toEqual({
+      code: 0,
+      byOid: new Map([
+        [t.listOid, 'unchanged'],
+        [t.aOid, 'unchanged'],
+        [t.bOid, 'unchanged'],
+      ]),
+    });
+    editTitle(dir, t.aOid, 'buy oat milk');
+    const checked = await cli(['check', t.path, dir]);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(checked.stdout).toBe(
+      [
+        `changed-archive  objects/${t.aOid}.json  oid ${t.aOid}`,
+        `${dir}: 3 entries (2 unchanged, 1 changed-archive).`,
+        `To write them: shelfdb commit ${t.path} ${dir}`,
+        '',
+      ].join('\n'),
+    );
+
+    const before = await logOf(t.path);
+    const committed = await cli(['commit', t.path, dir, '--note', 'edited in an editor', '--json']);
+    expect(committed.code, committed.stderr).toBe(0);
+    const result = JSON.parse(committed.stdout) as { tid: number; updated: boolean };
+    expect(result.updated).toBe(true);
+    expect(await fields(t.path, t.aOid)).toMatchObject({ title: 'buy oat milk', tags: ['urgent'] });
+    const after = (await logOf(t.path)) as { tid: number; note: string; oids: number[] }[];
+    expect(after).toHaveLength(before.length + 1);
+    expect(after[0]).toMatchObject({
+      tid: result.tid,
+      note: 'edited in an editor',
+      oids: [t.aOid],
+    });
+  });
+
+  it('after a commit the checkout is up to date: check finds nothing, and a second edit commits too', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('checkout');
+    expect((await cli(['checkout', t.path, String(t.listOid), dir])).code).toBe(0);
+    editTitle(dir, t.aOid, 'first edit');
+    expect((await cli(['commit', t.path, dir])).code).toBe(0);
+    const { code, byOid } = await statuses(t.path, dir);
+    expect(code).toBe(0);
+    expect([...byOid.values()]).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    // Without the update, the checkout's base would be the first export: this edit would be a
+    // conflict with the first commit.
+    editTitle(dir, t.aOid, 'second edit');
+    const second = await cli(['commit', t.path, dir]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(await fields(t.path, t.aOid)).toMatchObject({ title: 'second edit' });
+  });
+
+  it('a change committed meanwhile to the edited object is a conflict: check exits 1, commit exits 1 naming the oid and writes nothing', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('checkout');
+    expect((await cli(['checkout', t.path, String(t.listOid), dir])).code).toBe(0);
+    editTitle(dir, t.aOid, 'mine');
+    await retitleLive(t.path, t.aOid, 'theirs');
+
+    const checked = await cli(['check', t.path, dir]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain(`conflict  objects/${t.aOid}.json  oid ${t.aOid}`);
+    expect(checked.stdout).toContain('Commit would be refused');
+
+    const before = await logOf(t.path);
+    const committed = await cli(['commit', t.path, dir, '--json']);
+    expect(committed.code).toBe(1);
+    const { error } = JSON.parse(committed.stdout) as {
+      error: { name: string; oids: number[]; message: string };
+    };
+    expect(error.name).toBe('WriteConflictError');
+    expect(error.oids).toEqual([t.aOid]);
+    expect(committed.stderr).toContain(`objects/${t.aOid}.json`);
+    expect(await logOf(t.path)).toEqual(before);
+    expect(await fields(t.path, t.aOid)).toMatchObject({ title: 'theirs' });
+    // The checkout is left as it was: the edit is not lost.
+    expect(readFileSync(join(dir, 'objects', `${t.aOid}.json`), 'utf8')).toContain('"mine"');
+  });
+
+  it('commit --on-conflict archive lets the checkout win, --on-conflict live keeps the database', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const live = fresh('checkout');
+    const archive = fresh('checkout');
+    for (const dir of [live, archive]) {
+      expect((await cli(['checkout', t.path, String(t.listOid), dir])).code).toBe(0);
+      editTitle(dir, t.aOid, dir === live ? 'loses' : 'wins');
+    }
+    await retitleLive(t.path, t.aOid, 'theirs');
+    expect((await cli(['commit', t.path, live, '--on-conflict', 'live'])).stdout).toBe(
+      `nothing to commit: ${live} matches the database.\n`,
+    );
+    expect(await fields(t.path, t.aOid)).toMatchObject({ title: 'theirs' });
+    const won = await cli(['commit', t.path, archive, '--on-conflict', 'archive']);
+    expect(won.code, won.stderr).toBe(0);
+    expect(await fields(t.path, t.aOid)).toMatchObject({ title: 'wins' });
+  });
+
+  it('checkout refuses a folder holding other files with exit 2, before reading the database', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('mine');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    const out = await cli(['checkout', t.path, String(t.listOid), dir]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain(`Cannot check out into ${dir}`);
+    expect(out.stderr).toContain('notes.txt');
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+  });
+
+  it('check and commit refuse a folder that is not a checkout with exit 2, naming it', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('empty');
+    mkdirSync(dir);
+    for (const command of ['check', 'commit']) {
+      const out = await cli([command, t.path, dir]);
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain(`${dir} holds no shelfdb-archive.json`);
+    }
+  });
+});
+
+describe('shelfdb export and import', () => {
+  it('export writes an archive file that import copies into another database, under --into at --name, with new oids', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(fresh('out'), 'index.snarf');
+    mkdirSync(join(file, '..'));
+    const exported = await cli(['export', t.path, String(t.indexOid), file, '--json']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({
+      file,
+      start: t.indexOid,
+      objects: 1,
+      btreeItems: 30,
+    });
+    expect(readdirSync(join(file, '..'))).toEqual(['index.snarf']); // no temp file left
+
+    const other = await makeTodoList(fresh('other'));
+    const imported = await cli([
+      'import',
+      other.path,
+      file,
+      '--into',
+      '0',
+      '--name',
+      'copied index',
+      '--json',
+    ]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const copy = JSON.parse(imported.stdout) as { start: number; oids: Record<string, number> };
+    expect(Object.keys(copy.oids)).toEqual([String(t.indexOid)]);
+    expect(copy.start).not.toBe(t.indexOid);
+
+    const db = await openDatabase('other', { storage: 'file', path: other.path, classes: CLASSES });
+    try {
+      const conn = db.open();
+      const root = await conn.root();
+      const tree = await conn.load(root.get('copied index') as BTree<number, string>);
+      expect(tree._p_oid).toBe(copy.start);
+      expect(tree.size).toBe(30);
+      expect(await tree.get(29)).toBe('item 29');
+      // The other database's own index is another object, untouched.
+      expect((root.get('index') as BTree)._p_oid).toBe(other.indexOid);
+      expect(other.indexOid).not.toBe(copy.start);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('export --gzip writes a compressed archive that check reads', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `list-${++made}.snarf.gz`);
+    const out = await cli(['export', t.path, String(t.listOid), file, '--gzip']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(
+      new RegExp(`^exported 3 objects from oid ${t.listOid} .* to ${file} \\(`),
+    );
+    expect([...readFileSync(file).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    const { code, byOid } = await statuses(t.path, file);
+    expect(code).toBe(0);
+    expect(byOid.get(t.aOid)).toBe('unchanged');
+  });
+
+  it('import refuses an archive whose external references do not resolve there, exit 1, writing nothing', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `list-${++made}.snarf`);
+    expect((await cli(['export', t.path, String(t.listOid), file])).code).toBe(0);
+    // A database without the project the todos point at.
+    const path = fresh('bare');
+    const db = await openDatabase('bare', { storage: 'file', path });
+    await db.open().root();
+    await db.close();
+    const before = await logOf(path);
+    const out = await cli(['import', path, file, '--into', '0', '--name', 'list']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('do not resolve');
+    expect(out.stderr).toContain(`objects/${t.aOid}.json`);
+    expect(await logOf(path)).toEqual(before);
+  });
+
+  it('import refuses an --into that is not a container, or a --name it holds, with exit 2', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `index-${++made}.snarf`);
+    expect((await cli(['export', t.path, String(t.indexOid), file])).code).toBe(0);
+    const notContainer = await cli([
+      'import',
+      t.path,
+      file,
+      '--into',
+      String(t.aOid),
+      '--name',
+      'x',
+    ]);
+    expect(notContainer.code).toBe(2);
+    expect(notContainer.stderr).toContain(
+      `--into ${t.aOid} is a Todo, not a PersistentDict or BTree`,
+    );
+    const taken = await cli(['import', t.path, file, '--into', '0', '--name', 'todos']);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('holds the key "todos" already');
+    const missing = await cli(['import', t.path, file, '--into', '999', '--name', 'x']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('has no object 999 (--into)');
+  });
+
+  it('export exits 1 for an oid with no object and 2 for a folder that does not exist, leaving no file', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `none-${++made}.snarf`);
+    const missing = await cli(['export', t.path, '999', file]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('has no object 999');
+    expect(existsSync(file)).toBe(false);
+    const nowhere = join(scratch, 'no-such-folder', 'x.snarf');
+    const out = await cli(['export', t.path, String(t.listOid), nowhere]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain(`the folder ${join(scratch, 'no-such-folder')} does not exist`);
+  });
+});
+
+describe('shelfdb backup and restore', () => {
+  it('restore of a backup makes a database whose log --json equals the source', async () => {
+    const t = await makeTodoList(fresh('db'));
+    await retitleLive(t.path, t.aOid, 'retitled');
+    for (const gzip of [false, true]) {
+      const file = join(scratch, `backup-${++made}.snarf`);
+      const backedUp = await cli(['backup', t.path, file, ...(gzip ? ['--gzip'] : []), '--json']);
+      expect(backedUp.code, backedUp.stderr).toBe(0);
+      expect(JSON.parse(backedUp.stdout)).toMatchObject({ file, transactions: 3 });
+      const copy = fresh('restored');
+      const restored = await cli(['restore', file, copy]);
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(restored.stdout).toMatch(
+        new RegExp(`^restored ${file} into ${copy}: 3 transactions up to tid \\d+`),
+      );
+      expect(await logOf(copy)).toEqual(await logOf(t.path));
+      expect(await fields(copy, t.aOid)).toEqual(await fields(t.path, t.aOid));
+    }
+  });
+
+  it('restore refuses a path that is not empty with exit 2, touching nothing', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `backup-${++made}.snarf`);
+    expect((await cli(['backup', t.path, file])).code).toBe(0);
+    const before = await logOf(t.path);
+    const onto = await cli(['restore', file, t.path]);
+    expect(onto.code).toBe(2);
+    expect(onto.stderr).toContain(`${t.path} is not empty`);
+    expect(await logOf(t.path)).toEqual(before);
+  });
+
+  it('restore of a damaged backup exits 1 naming the file and the entry, and leaves no database', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `backup-${++made}.snarf`);
+    expect((await cli(['backup', t.path, file])).code).toBe(0);
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf('.bin\n') + 8; // inside the first transaction's states
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    writeFileSync(file, bytes);
+    const copy = fresh('restored');
+    const out = await cli(['restore', file, copy]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(file);
+    expect(out.stderr).toMatch(/transactions\/\d+\.bin/);
+    expect(existsSync(copy)).toBe(false);
+  });
+});
+
+describe('shelfdb archive commands on bad input', () => {
+  it('a missing archive file exits 2 naming it', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, 'no-such.snarf');
+    for (const args of [
+      ['check', t.path, file],
+      ['commit', t.path, file],
+      ['import', t.path, file, '--into', '0', '--name', 'x'],
+      ['restore', file, fresh('restored')],
+    ]) {
+      const out = await cli(args);
+      expect(out.code, args.join(' ')).toBe(2);
+      expect(out.stderr).toContain(`${file} does not exist`);
+    }
+  });
+
+  it('a file that is not an archive exits 2 saying so', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `notes-${++made}.json`);
+    writeFileSync(file, '{"title": "not an archive"}\n');
+    const checked = await cli(['check', t.path, file, '--json']);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toContain(`${file} is not a shelfdb archive`);
+    expect(JSON.parse(checked.stdout)).toMatchObject({ error: { exitCode: 2 } });
+    const restored = await cli(['restore', file, fresh('restored')]);
+    expect(restored.code).toBe(2);
+  });
+
+  it('a backup given to check, or an export given to restore, exits 2 saying which command takes it', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const backupFile = join(scratch, `backup-${++made}.snarf`);
+    const exportFile = join(scratch, `export-${++made}.snarf`);
+    expect((await cli(['backup', t.path, backupFile])).code).toBe(0);
+    expect((await cli(['export', t.path, String(t.listOid), exportFile])).code).toBe(0);
+    const checked = await cli(['check', t.path, backupFile]);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toContain('is a backup of a whole database');
+    expect(checked.stderr).toContain('shelfdb restore');
+    const restored = await cli(['restore', exportFile, fresh('restored')]);
+    expect(restored.code).toBe(2);
+    expect(restored.stderr).toContain('is an export of objects');
+  });
+
+  it('a damaged archive exits 1 naming the file and the entry, and commit writes nothing', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `list-${++made}.snarf`);
+    expect((await cli(['export', t.path, String(t.listOid), file])).code).toBe(0);
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf(`"title": "a"`) + 10; // the 'a' of todo a's title
+    expect(String.fromCharCode(bytes[at] as number)).toBe('a');
+    bytes[at] = 'z'.charCodeAt(0); // a changed byte, as a disk error would make it
+    writeFileSync(file, bytes);
+    const before = await logOf(t.path);
+    for (const command of ['check', 'commit']) {
+      const out = await cli([command, t.path, file]);
+      expect(out.code, command).toBe(1);
+      expect(out.stderr).toContain(file);
+      expect(out.stderr).toContain(`objects/${t.aOid}.json`);
+      expect(out.stderr).toContain('checksum');
+    }
+    expect(await logOf(t.path)).toEqual(before);
+  });
+
+  it('a checkout file edited into bad JSON exits 1 naming the entry, writing nothing', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('checkout');
+    expect((await cli(['checkout', t.path, String(t.listOid), dir])).code).toBe(0);
+    writeFileSync(join(dir, 'objects', `${t.bOid}.json`), '{"class": "Todo", "state": {');
+    const before = await logOf(t.path);
+    const out = await cli(['commit', t.path, dir]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`objects/${t.bOid}.json`);
+    expect(await logOf(t.path)).toEqual(before);
+  });
+
+  it('--help says restore is the one command that creates a database', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(
+      /restore \[options\] <file> <path> +make a new database .*the one command that\s+creates a database/s,
+    );
+    expect(help.stdout).toContain('The command line never creates a database, except restore');
+  });
+});
