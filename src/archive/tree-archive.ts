@@ -1,0 +1,333 @@
+/**
+ * A tree archive (design15 "The tree archive", written by exportTree) read into the model that
+ * check, commit and import share: the header, the objects by id in archive order (a BTree's with
+ * its pages), and each object's hash as it is now.
+ *
+ * Entries come from a SNARF archive (readArchive, which checks every entry's CRC at the end) or
+ * from any `AsyncIterable<ArchiveEntry>` (a directory checkout). Everything is read and checked
+ * before the caller writes anything. Everything malformed is a CorruptStorageError naming the
+ * entry's path: a foreign or unknown-version header, bad JSON, an entry of the wrong shape, a page
+ * out of sequence or out of key order, a `$ref` to an id that is not in the archive.
+ *
+ * Memory: states are kept parsed; a BTree's pages are kept as their bytes (parsed once here to
+ * check them and hash them, again one at a time by `pageItems` when a tree is rebuilt), so a large
+ * tree costs its archive bytes, not its items as objects.
+ */
+import { checkKey, compareKeys, type BTreeKey, type KeyKind } from '../btree-keys.js';
+import { CorruptStorageError } from '../shared/errors.js';
+import { canonicalJson, jsonToValue, sha256, type Json, type JsonObject } from './json-value.js';
+import { objectHash } from './object-entry.js';
+import { readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
+
+/** The first entry of a tree archive. */
+export const HEADER_ENTRY = 'shelfdb-archive.json';
+
+/** What check, commit and import read from: an archive, or entries (a directory checkout). */
+export type TreeSource = ArchiveSource | AsyncIterable<ArchiveEntry>;
+
+/** The header's fields that readers use. */
+export interface ArchiveHeader {
+  /** The id of the export's start object. */
+  start: string;
+  /** Every id exported (so an entry deleted since is 'removed'). */
+  entries: string[];
+  /** The tid exported at. */
+  snapshot: number | undefined;
+}
+
+/** One page of a BTree's items. */
+export interface ArchivePage {
+  /** The entry's path. */
+  path: string;
+  /** The entry's bytes (JSON array of [key, value]), parsed again by `pageItems`. */
+  bytes: Uint8Array;
+  /** How many items it holds. */
+  count: number;
+}
+
+/** One object entry. */
+export interface ArchiveObject {
+  /** The entry's path: `objects/<id>.json`. */
+  path: string;
+  /** Its archive id. */
+  id: string;
+  /** The oid it was exported from; undefined for an object a person added. */
+  oid: number | undefined;
+  /** The stored class name. */
+  className: string;
+  /** The hash written at export (the base); undefined for an added object. */
+  baseHash: string | undefined;
+  /** The hash of the entry as it is now. */
+  hash: string;
+  /** Its state (a BTree's: count, degree, kind). */
+  state: JsonObject;
+  /** A BTree's pages, in order; undefined for other objects. */
+  pages: ArchivePage[] | undefined;
+  /** A BTree's item count (what its pages hold) and key kind; undefined for other objects. */
+  items: { count: number; kind: KeyKind | null } | undefined;
+  /** The ids its `$ref`s name, with the path of the entry (or page) that names each. */
+  refs: Map<string, string>;
+  /** The oids its `$ext`s name → their class, with the entry (or page) path. */
+  exts: Map<number, { className: string; path: string }>;
+}
+
+/** A tree archive, read and checked. */
+export interface TreeArchive {
+  /** The header. */
+  header: ArchiveHeader;
+  /** Objects by id, in archive order. */
+  objects: Map<string, ArchiveObject>;
+  /** Ids the header lists that have no entry any more. */
+  removed: string[];
+}
+
+const OBJECT_PATH = /^objects\/([A-Za-z0-9_.-]+)\.json$/;
+const PAGE_PATH = /^objects\/([A-Za-z0-9_.-]+)\.page-(\d+)\.json$/;
+const ID = /^[A-Za-z0-9_.-]+$/;
+const text = new TextDecoder('utf-8', { fatal: true });
+
+const corrupt = (path: string, what: string): CorruptStorageError =>
+  new CorruptStorageError(
+    `Archive entry ${path}: ${what}. The archive is damaged or was edited by hand wrongly: fix the entry or export again. Nothing was written.`,
+  );
+
+const isObject = (v: unknown): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Reads and checks a whole tree archive.
+ * @throws CorruptStorageError naming the entry for anything malformed (see the module comment).
+ */
+export async function readTreeArchive(source: TreeSource): Promise<TreeArchive> {
+  const entries = isArchiveSource(source) ? readArchive(source) : source;
+  let header: ArchiveHeader | undefined;
+  const objects = new Map<string, ArchiveObject>();
+  let pending: { id: string; pages: ArchivePage[]; refs: Refs; last: unknown; kind?: KeyKind } = {
+    id: '',
+    pages: [],
+    refs: newRefs(),
+    last: undefined,
+  };
+  for await (const entry of entries) {
+    const { path } = entry;
+    if (header === undefined) {
+      header = readHeader(entry);
+      continue;
+    }
+    const page = PAGE_PATH.exec(path);
+    if (page !== null) {
+      const id = page[1] as string;
+      if (pending.id !== id) pending = { id, pages: [], refs: newRefs(), last: undefined };
+      if (Number(page[2]) !== pending.pages.length || objects.has(id)) {
+        throw corrupt(path, `a page out of sequence (expected page ${pending.pages.length})`);
+      }
+      pending.pages.push(readPage(entry, pending));
+      continue;
+    }
+    const object = OBJECT_PATH.exec(path);
+    if (object === null) throw corrupt(path, 'not an entry of a shelfdb tree archive');
+    const id = object[1] as string;
+    if (objects.has(id)) throw corrupt(path, `a second entry for id ${id}`);
+    const pages = pending.id === id ? pending : undefined;
+    objects.set(id, await readObject(entry, id, pages));
+    pending = { id: '', pages: [], refs: newRefs(), last: undefined };
+  }
+  if (header === undefined) throw corrupt(HEADER_ENTRY, 'missing: this is not a tree archive');
+  if (pending.id !== '') {
+    throw corrupt(pending.pages[0]?.path ?? '', `pages of an object without its entry`);
+  }
+  for (const obj of objects.values()) {
+    for (const [id, path] of obj.refs) {
+      if (!objects.has(id)) {
+        throw corrupt(path, `a $ref to "${id}", which is no entry of this archive`);
+      }
+    }
+  }
+  const start = objects.get(header.start);
+  if (start === undefined) {
+    throw corrupt(
+      HEADER_ENTRY,
+      `its start "${header.start}" has no entry (objects/${header.start}.json)`,
+    );
+  }
+  const removed = header.entries.filter((id) => !objects.has(id));
+  return { header, objects, removed };
+}
+
+/** The items of one page, parsed (checked when the archive was read). */
+export function pageItems(page: ArchivePage): [Json, Json][] {
+  return JSON.parse(text.decode(page.bytes)) as [Json, Json][];
+}
+
+/** True when `source` is an archive's bytes or stream, not entries. */
+function isArchiveSource(source: TreeSource): source is ArchiveSource {
+  return (
+    source instanceof Uint8Array ||
+    source instanceof ArrayBuffer ||
+    (typeof Blob !== 'undefined' && source instanceof Blob) ||
+    (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream)
+  );
+}
+
+function parse(entry: ArchiveEntry): Json {
+  try {
+    return JSON.parse(text.decode(entry.bytes)) as Json;
+  } catch (error) {
+    throw corrupt(entry.path, `not JSON (${(error as Error).message})`);
+  }
+}
+
+function readHeader(entry: ArchiveEntry): ArchiveHeader {
+  if (entry.path !== HEADER_ENTRY) {
+    throw corrupt(entry.path, `the first entry is not ${HEADER_ENTRY}: this is not a tree archive`);
+  }
+  const json = parse(entry);
+  if (!isObject(json) || json.format !== 'shelfdb-archive') {
+    throw corrupt(entry.path, 'not a shelfdb archive header (format "shelfdb-archive")');
+  }
+  if (json.version !== 1) {
+    throw corrupt(
+      entry.path,
+      `format version ${JSON.stringify(json.version)} is not one this shelfdb reads (1); update shelfdb`,
+    );
+  }
+  if (json.kind !== 'tree') {
+    throw corrupt(entry.path, `kind ${JSON.stringify(json.kind)} is not a tree archive`);
+  }
+  const { start, entries, snapshot } = json;
+  if (
+    typeof start !== 'string' ||
+    !Array.isArray(entries) ||
+    !entries.every((id) => typeof id === 'string' && ID.test(id))
+  ) {
+    throw corrupt(entry.path, 'its start or entries are missing or malformed');
+  }
+  return {
+    start,
+    entries: entries as string[],
+    snapshot: typeof snapshot === 'number' ? snapshot : undefined,
+  };
+}
+
+/** The references an entry's JSON names. */
+interface Refs {
+  ids: Map<string, string>;
+  exts: Map<number, { className: string; path: string }>;
+}
+const newRefs = (): Refs => ({ ids: new Map(), exts: new Map() });
+
+/**
+ * Collects the `$ref` and `$ext` markers in `json` (a marker is an object with that key: a data
+ * key starting with `$` is written with one more).
+ */
+function collectRefs(json: Json, refs: Refs, path: string): void {
+  if (Array.isArray(json)) {
+    for (const item of json) collectRefs(item, refs, path);
+    return;
+  }
+  if (!isObject(json)) return;
+  if ('$ref' in json) {
+    const id = json.$ref;
+    if (typeof id !== 'string')
+      throw corrupt(path, `a $ref that is not an id: ${JSON.stringify(id)}`);
+    if (!refs.ids.has(id)) refs.ids.set(id, path);
+    return;
+  }
+  if ('$ext' in json) {
+    const oid = json.$ext;
+    const className = json.class;
+    if (
+      typeof oid !== 'number' ||
+      !Number.isSafeInteger(oid) ||
+      oid < 0 ||
+      typeof className !== 'string'
+    ) {
+      throw corrupt(path, `an $ext without an oid and a class: ${JSON.stringify(json)}`);
+    }
+    if (!refs.exts.has(oid)) refs.exts.set(oid, { className, path });
+    return;
+  }
+  for (const key of Object.keys(json)) collectRefs(json[key] as Json, refs, path);
+}
+
+/** A page checked: [key, value] pairs, keys of one kind in increasing order after `last`. */
+function readPage(
+  entry: ArchiveEntry,
+  tree: { refs: Refs; last: unknown; kind?: KeyKind },
+): ArchivePage {
+  const json = parse(entry);
+  if (!Array.isArray(json)) throw corrupt(entry.path, 'a page is not a JSON array of [key, value]');
+  json.forEach((item, i) => {
+    if (!Array.isArray(item) || item.length !== 2) {
+      throw corrupt(entry.path, `item ${i} is not a [key, value] pair`);
+    }
+    let key: unknown;
+    try {
+      key = jsonToValue(item[0] as Json, () => {
+        throw new CorruptStorageError('a key cannot be a reference');
+      });
+      tree.kind = checkKey(key, tree.kind);
+    } catch (error) {
+      throw corrupt(
+        entry.path,
+        `item ${i}: its key is not a BTree key (${(error as Error).message})`,
+      );
+    }
+    if (tree.last !== undefined && compareKeys(tree.last as BTreeKey, key as BTreeKey) >= 0) {
+      throw corrupt(entry.path, `item ${i}: keys out of order (${JSON.stringify(item[0])})`);
+    }
+    tree.last = key;
+    collectRefs(item[1] as Json, tree.refs, entry.path);
+  });
+  return { path: entry.path, bytes: entry.bytes, count: json.length };
+}
+
+async function readObject(
+  entry: ArchiveEntry,
+  id: string,
+  tree: { pages: ArchivePage[]; refs: Refs; kind?: KeyKind } | undefined,
+): Promise<ArchiveObject> {
+  const { path } = entry;
+  const json = parse(entry);
+  if (!isObject(json)) throw corrupt(path, 'not a JSON object');
+  const { class: className, id: ownId, oid, hash, state, pages } = json;
+  if (typeof className !== 'string' || className === '') throw corrupt(path, 'no "class"');
+  if (ownId !== id)
+    throw corrupt(path, `its "id" ${JSON.stringify(ownId)} is not ${JSON.stringify(id)}`);
+  if (oid !== undefined && (typeof oid !== 'number' || !Number.isSafeInteger(oid) || oid < 0)) {
+    throw corrupt(path, `its "oid" ${JSON.stringify(oid)} is not an oid`);
+  }
+  if (hash !== undefined && typeof hash !== 'string') throw corrupt(path, '"hash" is not a string');
+  if (!isObject(state)) throw corrupt(path, '"state" is not a JSON object');
+  const refs = tree?.refs ?? newRefs();
+  collectRefs(state, refs, path);
+  let items: ArchiveObject['items'];
+  let pageList: ArchivePage[] | undefined;
+  let pageHashes: string[] | undefined;
+  if (pages !== undefined || tree !== undefined) {
+    pageList = tree?.pages ?? [];
+    if (pages !== pageList.length) {
+      throw corrupt(path, `it says ${JSON.stringify(pages)} pages, ${pageList.length} precede it`);
+    }
+    const { degree } = state;
+    if (typeof degree !== 'number' || !Number.isInteger(degree) || degree < 2 || degree > 4096) {
+      throw corrupt(path, 'a BTree entry without a minimum degree (an integer from 2 to 4096)');
+    }
+    items = { count: pageList.reduce((n, p) => n + p.count, 0), kind: tree?.kind ?? null };
+    pageHashes = [];
+    for (const page of pageList) pageHashes.push(await sha256(canonicalJson(pageItems(page))));
+  }
+  return {
+    path,
+    id,
+    oid: oid as number | undefined,
+    className,
+    baseHash: hash as string | undefined,
+    hash: await objectHash(className, state, pageHashes),
+    state,
+    pages: pageList,
+    items,
+    refs: refs.ids,
+    exts: refs.exts,
+  };
+}
