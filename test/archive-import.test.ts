@@ -4,13 +4,13 @@ import { importCopy } from '../src/archive/import-copy.js';
 import { commitArchive } from '../src/archive/commit-archive.js';
 import { checkArchive } from '../src/archive/check-archive.js';
 import { exportTree } from '../src/archive/export-tree.js';
-import { archiveBytes, writeArchive } from '../src/archive/snarf.js';
+import { archiveBytes, readArchive, writeArchive } from '../src/archive/snarf.js';
 import { buildNodes, childShares, treeHeight } from '../src/archive/btree-build.js';
 import type { JsonObject } from '../src/archive/json-value.js';
 import { BTree } from '../src/btree.js';
 import { checkBTree } from '../src/btree-check.js';
 import { PersistentDict } from '../src/persistent-dict.js';
-import { CorruptStorageError, ShelfError } from '../src/shared/errors.js';
+import { CorruptStorageError, ShelfError, WriteConflictError } from '../src/shared/errors.js';
 import type { StoredRecord } from '../src/shared/storage.js';
 import {
   archiveOf,
@@ -115,6 +115,44 @@ describe('importCopy', () => {
     expect(copy.title).toBe('shelfdb');
     expect(await checkBTree(index)).toEqual([]);
     expect(index.size).toBe(21);
+    await db.close();
+  });
+
+  it('writes nothing when `into` was changed by another connection meanwhile, and the connection stays usable', async () => {
+    const db = makeDb();
+    const conn = db.open();
+    conn.autoSync = false;
+    const { project } = await seedProject(conn, 1);
+    const bytes = await archiveOf(conn, project);
+    const root = await conn.root();
+    const other = db.open();
+    (await other.root()).set('theirs', 1);
+    await other.commit();
+    const before = await transactionCount(db);
+    const error = await importCopy(conn, bytes, root, 'copy').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WriteConflictError);
+    expect(await transactionCount(db)).toBe(before);
+    // The copy was dropped with the change to `into`: the next commit writes only its own change.
+    const fresh = await conn.root();
+    expect(fresh.has('copy')).toBe(false);
+    fresh.set('later', 2);
+    const tid = await conn.commit();
+    const [info] = await db.storage.transactions({ limit: 1 });
+    expect(info).toMatchObject({ tid, oids: [fresh._p_oid] });
+    await db.close();
+  });
+
+  it('reads entries from any async iterable (a checkout) and from a gzip archive', async () => {
+    const db = makeDb();
+    const conn = db.open();
+    const { project } = await seedProject(conn, 1);
+    const root = await conn.root();
+    const plain = await archiveOf(conn, project);
+    await importCopy(conn, readArchive(plain), root, 'from entries');
+    const gzip = await archiveBytes(exportTree(conn, project, { gzip: true }));
+    expect([gzip[0], gzip[1]]).toEqual([0x1f, 0x8b]);
+    await importCopy(conn, new Blob([gzip]), root, 'from gzip');
+    expect(root.has('from entries') && root.has('from gzip')).toBe(true);
     await db.close();
   });
 
