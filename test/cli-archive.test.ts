@@ -232,6 +232,36 @@ describe('shelfdb checkout, check and commit', () => {
     expect(await fields(t.path, t.aOid)).toMatchObject({ title: 'wins' });
   });
 
+  it('an object added by hand to a checkout, referenced from the list, is committed with a new oid, and the checkout then names it by that oid', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('checkout');
+    expect((await cli(['checkout', t.path, String(t.listOid), dir])).code).toBe(0);
+    const listFile = join(dir, 'objects', `${t.listOid}.json`);
+    const list = JSON.parse(readFileSync(listFile, 'utf8')) as { state: { items: unknown[] } };
+    list.state.items.push({ $ref: 'new-todo' });
+    writeFileSync(listFile, JSON.stringify(list, null, 2));
+    writeFileSync(
+      join(dir, 'objects', 'new-todo.json'),
+      JSON.stringify({
+        class: 'Todo',
+        id: 'new-todo',
+        state: { title: 'c', done: false, project: null, tags: [] },
+      }),
+    );
+    const { byOid } = await statuses(t.path, dir);
+    expect(byOid.get(t.listOid)).toBe('changed-archive');
+    const committed = await cli(['commit', t.path, dir]);
+    expect(committed.code, committed.stderr).toBe(0);
+
+    const data = (await fields(t.path, t.listOid)).items as { $ref: number }[];
+    expect(data).toHaveLength(3);
+    const added = (data[2] as { $ref: number }).$ref;
+    expect(await fields(t.path, added)).toMatchObject({ title: 'c' });
+    expect(readdirSync(join(dir, 'objects')).sort()).toEqual(
+      [t.listOid, t.aOid, t.bOid, added].map((oid) => `${oid}.json`).sort(),
+    );
+  });
+
   it('checkout refuses a folder holding other files with exit 2, before reading the database', async () => {
     const t = await makeTodoList(fresh('db'));
     const dir = fresh('mine');

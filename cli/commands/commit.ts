@@ -9,6 +9,7 @@
  * committed and the next edit is checked against it; objects added by hand get their oids as ids.
  */
 import { commitArchive } from '../../src/archive/commit-archive.js';
+import { WriteConflictError } from '../../src/shared/errors.js';
 import { EXIT, writeJson, writeLine, type ExitCode, type Streams } from '../io.js';
 import { withDatabase } from '../open-path.js';
 import { Progress } from '../progress.js';
@@ -46,6 +47,12 @@ export async function commit(
         ...(options.note === undefined ? {} : { note: options.note }),
       });
     } catch (error) {
+      if (error instanceof WriteConflictError && options.onConflict === 'fail') {
+        throw new WriteConflictError(
+          error.oids,
+          `${error.message} (On the command line: --on-conflict archive or --on-conflict live.)`,
+        );
+      }
       throw dataProblem(error, input);
     } finally {
       progress.clear();
