@@ -92,7 +92,7 @@ export async function findBoundary(
       oids.push(record.oid);
       classes.set(record.oid, record.className);
       const from = { oid: record.oid, className: record.className };
-      const state = decodeState(record.state);
+      const state = decodeState(record.state, reader.decoder);
       if (isBTreeState(record.className, state)) {
         const fields = btreeFields(record, state);
         for (const ref of refsIn(state)) {

@@ -9,6 +9,7 @@
  * round trip and each is replaced by its expansion. Memory: one batch of decoded nodes plus the
  * path from the root, never the tree; round trips: about one per batch of nodes.
  */
+import type { CborDecoder } from '../cbor-decode.js';
 import { CorruptStorageError } from '../shared/errors.js';
 import type { LoadedRecord } from '../shared/storage.js';
 import { decodeState, StoredRef } from './json-value.js';
@@ -124,17 +125,22 @@ export async function* btreeItems(
         throw damaged(tree, oid, `has no revision at transaction ${reader.tid}`);
       }
       onNode?.(oid);
-      pushExpansion(stack, tree, record);
+      pushExpansion(stack, tree, record, reader.decoder);
     }
   }
 }
 
 /** Pushes the node's children and items, last in key order first. */
-function pushExpansion(stack: Work[], tree: LoadedRecord, node: LoadedRecord): void {
+function pushExpansion(
+  stack: Work[],
+  tree: LoadedRecord,
+  node: LoadedRecord,
+  decoder: CborDecoder,
+): void {
   if (node.className !== BTREE_NODE_CLASS) {
     throw damaged(tree, node.oid, `is a ${node.className}, not a ${BTREE_NODE_CLASS}`);
   }
-  const { keys, values, children } = decodeState(node.state);
+  const { keys, values, children } = decodeState(node.state, decoder);
   const ok =
     Array.isArray(keys) &&
     Array.isArray(values) &&

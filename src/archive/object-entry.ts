@@ -100,7 +100,7 @@ export async function renderObject(
   idOf: (oid: number) => string | undefined,
 ): Promise<RenderedObject> {
   const ref = refNamer(idOf);
-  const decoded = decodeState(record.state);
+  const decoded = decodeState(record.state, reader.decoder);
   const base = {
     id: idOf(record.oid) ?? String(record.oid),
     oid: record.oid,

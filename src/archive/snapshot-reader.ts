@@ -4,6 +4,7 @@
  * never one round trip per object, and every load at the same tid, so what they read is one
  * consistent snapshot however many commits land meanwhile (the caller keeps the tid pinned).
  */
+import { CborDecoder } from '../cbor-decode.js';
 import type { LoadedRecord, Storage, Tid } from '../shared/storage.js';
 
 /** The most oids one `storage.load` is asked for. */
@@ -17,6 +18,8 @@ export interface SnapshotReader {
   readonly tid: Tid;
   /** The most oids one storage round trip asks for. */
   readonly batchSize: number;
+  /** Decodes the states read (one decoder for a whole walk: it caches field names). */
+  readonly decoder: CborDecoder;
   /**
    * The records of `oids` as of `tid`, in the order asked; oids with no revision at `tid` are left
    * out. More than `batchSize` oids take several round trips, one after the other.
@@ -44,6 +47,7 @@ export function snapshotReader(
     storage,
     tid,
     batchSize,
+    decoder: new CborDecoder(),
     async load(oids) {
       if (oids.length <= batchSize) return storage.load([...oids], tid);
       const out: LoadedRecord[] = [];
