@@ -207,6 +207,15 @@ describe('writeCheckout and directoryEntries', () => {
     expect(await read(dir)).toEqual(asText(tree()));
   });
 
+  it('ends with the error of a file it cannot write, leaving no header and no temp file', async () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'objects', '11.json'), { recursive: true }); // a folder where a file goes
+    const error = await writeCheckout(dir, tree()).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toMatch(/^(EISDIR|ENOTEMPTY|EEXIST|EPERM)$/);
+    expect(existsSync(join(dir, CHECKOUT_HEADER))).toBe(false);
+    expect(filesUnder(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('refuses an archive that is not an export (a backup) before writing anything', async () => {
     const dir = fresh();
     const backup = [entry('shelfdb-backup.json', '{}'), entry('transactions/2.json', '{}')];

@@ -526,6 +526,19 @@ describe('shelfdb archive commands on bad input', () => {
     expect(await logOf(t.path)).toEqual(before);
   });
 
+  it('draws progress on stderr only when it is a terminal, and erases it', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `list-${++made}.snarf`);
+    const piped = await cli(['export', t.path, String(t.listOid), file]);
+    expect(piped.stderr).toBe('');
+    const drawn = await cli(['export', t.path, String(t.listOid), file], { tty: true });
+    expect(drawn.code).toBe(0);
+    expect(drawn.stderr).toMatch(/^\rexport: .* written/);
+    expect(drawn.stderr).toMatch(/\r +\r$/); // erased before the result line
+    const checked = await cli(['check', t.path, file], { tty: true });
+    expect(checked.stderr).toMatch(/\rcheck reading \[#+\] 100%/);
+  });
+
   it('--help says restore is the one command that creates a database', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);

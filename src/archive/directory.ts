@@ -26,6 +26,7 @@
  */
 import { CorruptStorageError, ShelfError } from '../shared/errors.js';
 import { badPath, END_ENTRY, type ArchiveEntry } from './snarf.js';
+import { WritePool } from './write-pool.js';
 
 /** The header's file name: what makes a directory a checkout. */
 export const CHECKOUT_HEADER = 'shelfdb-archive.json';
@@ -94,6 +95,13 @@ function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code;
 }
 
+/**
+ * How many files are written at once. Each file is flushed (fsync) before its rename, and a flush
+ * waits for the disk: one at a time, a checkout of 5,000 objects took 20 s on ext4; flushes in
+ * flight together share the file system's journal commits.
+ */
+const WRITES_AT_ONCE = 32;
+
 /** What `writeCheckout` did. */
 export interface CheckoutResult {
   /** The directory, as an absolute path. */
@@ -126,6 +134,7 @@ export async function writeCheckout(
     Symbol.asyncIterator in entries
       ? entries[Symbol.asyncIterator]()
       : (entries as Iterable<ArchiveEntry>)[Symbol.iterator]();
+  const writes = new WritePool(WRITES_AT_ONCE);
   try {
     const first = await iterator.next();
     if (first.done === true || first.value.path !== CHECKOUT_HEADER) {
@@ -146,11 +155,13 @@ export async function writeCheckout(
           `Cannot check out ${entry.path} into ${root}: the archive holds two entries of that name.`,
         );
       }
-      await writeFileSafely(fs, path, path.join(root, ...entry.path.split('/')), entry.bytes);
+      const file = path.join(root, ...entry.path.split('/'));
+      await writes.add(() => writeFileSafely(fs, path, file, entry.bytes));
       written.add(entry.path);
       result.files++;
       result.bytes += entry.bytes.byteLength;
     }
+    await writes.drain();
     result.removed = await removeStale(fs, path, root, written);
     // Last: only a complete checkout has a header.
     await writeFileSafely(fs, path, path.join(root, CHECKOUT_HEADER), header.bytes);
@@ -158,6 +169,7 @@ export async function writeCheckout(
     result.bytes += header.bytes.byteLength;
     return result;
   } catch (error) {
+    await writes.settle(); // no write goes on after the call ends
     await iterator.return?.();
     throw error;
   }
