@@ -15,6 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BTree, openDatabase, PersistentList } from '../src/index.js';
+import {
+  archiveBytes,
+  readArchive,
+  writeArchive,
+  type ArchiveEntry,
+} from '../src/archive/snarf.js';
 import { cli } from './cli-fixture.js';
 import { CLASSES, Project, todo, Todo } from './fixtures.js';
 
@@ -260,6 +266,23 @@ describe('shelfdb checkout, check and commit', () => {
     expect(readdirSync(join(dir, 'objects')).sort()).toEqual(
       [t.listOid, t.aOid, t.bOid, added].map((oid) => `${oid}.json`).sort(),
     );
+  });
+
+  it('commit of an edited archive file writes it, and says so without a checkout to update', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const file = join(scratch, `list-${++made}.snarf`);
+    expect((await cli(['export', t.path, String(t.listOid), file])).code).toBe(0);
+    const entries: ArchiveEntry[] = [];
+    for await (const entry of readArchive(readFileSync(file))) {
+      const text = new TextDecoder().decode(entry.bytes);
+      const edited = entry.path === `objects/${t.bOid}.json` ? text.replace('"b"', '"b2"') : text;
+      entries.push({ path: entry.path, bytes: new TextEncoder().encode(edited) });
+    }
+    writeFileSync(file, await archiveBytes(writeArchive(entries)));
+    const committed = await cli(['commit', t.path, file, '--json']);
+    expect(committed.code, committed.stderr).toBe(0);
+    expect(JSON.parse(committed.stdout)).toMatchObject({ source: file, updated: false });
+    expect(await fields(t.path, t.bOid)).toMatchObject({ title: 'b2' });
   });
 
   it('checkout refuses a folder holding other files with exit 2, before reading the database', async () => {
