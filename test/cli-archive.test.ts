@@ -285,6 +285,28 @@ describe('shelfdb checkout, check and commit', () => {
     expect(await fields(t.path, t.bOid)).toMatchObject({ title: 'b2' });
   });
 
+  it('an object dropped from its list and its file deleted is listed as removed; commit writes the list', async () => {
+    const t = await makeTodoList(fresh('db'));
+    const dir = fresh('checkout');
+    expect((await cli(['checkout', t.path, String(t.listOid), dir])).code).toBe(0);
+    // Dropped from the list, and its file deleted (a file deleted while still referenced would
+    // leave a $ref to nothing: refused as a damaged entry).
+    const listFile = join(dir, 'objects', `${t.listOid}.json`);
+    const list = JSON.parse(readFileSync(listFile, 'utf8')) as { state: { items: unknown[] } };
+    list.state.items.pop();
+    writeFileSync(listFile, JSON.stringify(list, null, 2));
+    rmSync(join(dir, 'objects', `${t.bOid}.json`));
+    const checked = await cli(['check', t.path, dir]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    expect(checked.stdout).toMatch(
+      new RegExp(`^removed +objects/${t.bOid}\\.json  oid ${t.bOid}$`, 'm'),
+    );
+    expect(checked.stdout).toContain(`changed-archive  objects/${t.listOid}.json`);
+    expect(checked.stdout).toContain('commit does not delete objects');
+    expect((await cli(['commit', t.path, dir])).code).toBe(0);
+    expect((await fields(t.path, t.listOid)).items).toEqual([{ $ref: t.aOid, class: 'Todo' }]);
+  });
+
   it('checkout refuses a folder holding other files with exit 2, before reading the database', async () => {
     const t = await makeTodoList(fresh('db'));
     const dir = fresh('mine');

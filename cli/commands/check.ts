@@ -64,6 +64,12 @@ export async function check(
       `${source}: ${report.entries.length} ${report.entries.length === 1 ? 'entry' : 'entries'} (${summary}).`,
     );
     writeLine(streams.stdout, advice(counts, path, source));
+    if ((counts.removed ?? 0) > 0) {
+      writeLine(
+        streams.stdout,
+        'Removed entries: commit does not delete objects; one that nothing references any more is removed by the next pack.',
+      );
+    }
   }
   return ok ? EXIT.ok : EXIT.problems;
 }
