@@ -39,9 +39,10 @@ export default defineConfig({
         if (source === '../worker/file-storage.js' && importer?.endsWith('/src/open-database.ts')) {
           return here('../worker/file-storage.browser.ts');
         }
-        if (source === './directory.js' && importer?.includes('/src/archive/')) {
-          return here('../src/archive/directory.browser.ts');
-        }
+        const directory =
+          (source === './directory.js' && importer?.includes('/src/archive/')) ||
+          (source === './archive/directory.js' && importer?.endsWith('/src/index.ts'));
+        if (directory) return here('../src/archive/directory.browser.ts');
         return null;
       },
     },

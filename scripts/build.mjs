@@ -45,6 +45,11 @@ const workerUrl = {
   },
 };
 
+/** An import of src/archive/directory.ts (from its folder, or from src/index.ts). */
+const isDirectoryImport = (source, importer) =>
+  (source === './directory.js' && importer?.includes('/src/archive/')) ||
+  (source === './archive/directory.js' && importer?.endsWith('/src/index.ts'));
+
 /**
  * The browser build has no Node file storage and no directory checkouts: their code (node:fs, the
  * lock file) stays out, replaced by stand-ins that refuse with a clear error.
@@ -55,9 +60,7 @@ const browserFileStorage = {
     if (source === '../worker/file-storage.js' && importer?.endsWith('/src/open-database.ts')) {
       return join(root, 'worker/file-storage.browser.ts');
     }
-    if (source === './directory.js' && importer?.includes('/src/archive/')) {
-      return join(root, 'src/archive/directory.browser.ts');
-    }
+    if (isDirectoryImport(source, importer)) return join(root, 'src/archive/directory.browser.ts');
     return null;
   },
 };
