@@ -71,3 +71,29 @@ export {
   type VerifyProblem,
   type VerifyReport,
 } from './shared/storage.js';
+export {
+  exportTree,
+  type ExportTreeOptions,
+  type Boundary,
+  type ObjectRef,
+} from './archive/export-tree.js';
+export {
+  checkArchive,
+  type CheckReport,
+  type CheckEntry,
+  type EntryStatus,
+} from './archive/check-archive.js';
+export {
+  commitArchive,
+  type CommitArchiveOptions,
+  type MergeFunction,
+  type MergeConflict,
+} from './archive/commit-archive.js';
+export { importCopy, type ImportCopyOptions } from './archive/import-copy.js';
+export type { TreeSource } from './archive/tree-archive.js';
+export type { ArchiveEntry, ArchiveSource } from './archive/snarf.js';
+export { restoreDatabase, type RestoreResult } from './archive/restore.js';
+export type { BackupOptions } from './archive/backup.js';
+export type { RestoreMode } from './shared/storage.js';
+export type { Json } from './archive/json-value.js';
+export { writeCheckout, directoryEntries, type CheckoutResult } from './archive/directory.js';

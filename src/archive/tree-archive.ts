@@ -22,8 +22,11 @@ import { readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
 /** The first entry of a tree archive. */
 export const HEADER_ENTRY = 'shelfdb-archive.json';
 
-/** What check, commit and import read from: an archive, or entries (a directory checkout). */
-export type TreeSource = ArchiveSource | AsyncIterable<ArchiveEntry>;
+/**
+ * What check, commit and import read from: an archive, entries, or (in Node) the path of a
+ * directory checkout.
+ */
+export type TreeSource = ArchiveSource | AsyncIterable<ArchiveEntry> | string;
 
 /** The header's fields that readers use. */
 export interface ArchiveHeader {
@@ -99,7 +102,13 @@ const isObject = (v: unknown): v is JsonObject =>
  * @throws CorruptStorageError naming the entry for anything malformed (see the module comment).
  */
 export async function readTreeArchive(source: TreeSource): Promise<TreeArchive> {
-  const entries = isArchiveSource(source) ? readArchive(source) : source;
+  const entries =
+    typeof source === 'string'
+      ? // This exact path is what browser builds swap for directory.browser.ts (no node:fs there).
+        (await import('./directory.js')).directoryEntries(source)
+      : isArchiveSource(source)
+        ? readArchive(source)
+        : source;
   let header: ArchiveHeader | undefined;
   const objects = new Map<string, ArchiveObject>();
   let pending: { id: string; pages: ArchivePage[]; refs: Refs; last: unknown; kind?: KeyKind } = {

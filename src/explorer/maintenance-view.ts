@@ -1,7 +1,7 @@
 /**
  * `<shelf-maintenance-view>`: the database's stats (`db.stats()`), Verify (`db.verify()`, each
  * problem linking to its object) and Pack (`db.pack()` with a progress bar fed by its 'pack'
- * events, cancellable). Export and import come with archives (issue 15).
+ * events, cancellable). Export, back up and import are the archive panel beside it (archive-panel.ts).
  */
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { Database } from '../database.js';

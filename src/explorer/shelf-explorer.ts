@@ -17,6 +17,7 @@ import { describeError, NavigateEvent, OpenDatabaseEvent } from './explorer-even
 import './object-view.js';
 import './log-view.js';
 import './maintenance-view.js';
+import './archive-panel.js';
 import './databases-view.js';
 
 const TABS = [
@@ -349,9 +350,16 @@ export class ShelfExplorer extends LitElement {
         ></shelf-log-view>`;
       case 'maintenance':
         return html`<shelf-maintenance-view
-          .database=${shown.db}
-          .revision=${this.revision}
-        ></shelf-maintenance-view>`;
+            .database=${shown.db}
+            .revision=${this.revision}
+          ></shelf-maintenance-view>
+          <shelf-archive-panel
+            .database=${shown.db}
+            .connection=${shown.conn}
+            .oid=${this.trail[this.at] ?? ROOT_OID}
+            .editable=${this.editable}
+            .name=${shown.owned ? shown.label : 'app'}
+          ></shelf-archive-panel>`;
       default:
         return html`<shelf-object-view
           .database=${shown.db}
