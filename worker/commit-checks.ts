@@ -226,6 +226,19 @@ function checkRestore(txn: CommitRequest, newestTid: Tid): void {
 }
 
 /**
+ * A restore commit needs the oids to itself: the storage's next oid must be where its earlier
+ * restore commits left it (`restoredNext`: ROOT_OID + 1 before the first). Past it, newOids has
+ * handed out oids meanwhile (another tab or connection opened the database): a restored object
+ * could take one of them, and that client's commit of a "new" object would then replace it.
+ */
+export function checkRestoreOids(nextOid: number, restoredNext: number): void {
+  if (nextOid === restoredNext) return;
+  throw new ShelfError(
+    `commit: oids up to ${nextOid - 1} were handed out by newOids during the restore (another tab or connection uses this database), and restored objects may take them; a restore needs the database to itself. Nothing was stored.`,
+  );
+}
+
+/**
  * The next oid a storage holds after the restore commit `txn`: above every oid it names (records
  * and listed oids), and never below `nextOid`.
  */

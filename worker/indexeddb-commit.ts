@@ -13,7 +13,12 @@
  */
 import type { CommitRequest, Tid, TransactionInfo } from '../src/shared/storage.js';
 import { ROOT_OID } from '../src/shared/storage.js';
-import { checkConflicts, nextOidAfterRestore, validateCommit } from './commit-checks.js';
+import {
+  checkConflicts,
+  checkRestoreOids,
+  nextOidAfterRestore,
+  validateCommit,
+} from './commit-checks.js';
 import {
   awaitedLater,
   newestRevisions,
@@ -84,6 +89,7 @@ export class Landed extends Error {
  * undone by the caller's abort: runWrite). Writes are raw requests without handlers: a failed
  * one aborts the transaction, whose error the caller reports.
  * @param guess the meta's lastTid and nextOid expected (undefined: read them first).
+ * @param restoredNext where this storage's restore commits left nextOid (see checkRestoreOids).
  * @throws StaleGuess or Landed, after which the caller aborts `tx` (see the module comment);
  *   ShelfError for a malformed request, WriteConflictError or ReadConflictError.
  */
@@ -92,6 +98,7 @@ export async function commitIn(
   keys: typeof IDBKeyRange,
   txn: CommitRequest,
   guess: Guess | undefined,
+  restoredNext = ROOT_OID + 1,
 ): Promise<CommitDone> {
   const metaRead = awaitedLater(
     requested<MetaState | undefined>(tx.objectStore('meta').get('state')),
@@ -131,7 +138,10 @@ export async function commitIn(
 
   const prevTid = meta.lastTid;
   const tid = txn.restore?.tid ?? prevTid + 1;
-  if (txn.restore !== undefined) meta.nextOid = nextOidAfterRestore(txn, meta.nextOid);
+  if (txn.restore !== undefined) {
+    checkRestoreOids(meta.nextOid, restoredNext);
+    meta.nextOid = nextOidAfterRestore(txn, meta.nextOid);
+  }
   const info = bet?.info ?? write(tx, txn, json, tid);
   for (const r of txn.records) {
     const before = newest.get(r.oid);

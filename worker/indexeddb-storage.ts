@@ -39,6 +39,7 @@ import type {
   Tid,
   TransactionInfo,
 } from '../src/shared/storage.js';
+import { ROOT_OID } from '../src/shared/storage.js';
 import { newestRevisions, requested, type StoredValue } from './indexeddb-newest.js';
 import {
   FRESH,
@@ -96,6 +97,8 @@ export class IndexedDBStorage extends StorageCore implements Storage {
    * one. A wrong guess costs a second attempt, never a wrong answer.
    */
   private guess: Guess | undefined;
+  /** Where this storage's restore commits left the meta's nextOid (see checkRestoreOids). */
+  private restoredNext = ROOT_OID + 1;
 
   /** Opens (creating) the IndexedDB database `shelfdb:<name>` of `platform`. */
   static async open(
@@ -200,6 +203,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
       done = await this.commitOnce(txn, undefined);
     }
     if (done.left !== undefined) this.guess = done.left;
+    if (txn.restore !== undefined && done.left !== undefined) this.restoredNext = done.left.nextOid;
     const { announce } = done;
     if (announce !== undefined)
       this.listeners.announce(done.tid, announce.prevTid, announce.oids, txn.txnId);
@@ -217,7 +221,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     }
     return runWrite(
       tx,
-      () => commitIn(unwrap(tx), this.keys, txn, guess),
+      () => commitIn(unwrap(tx), this.keys, txn, guess, this.restoredNext),
       'committing a transaction',
       'This commit was not stored; committed data is intact.',
     );

@@ -23,6 +23,7 @@ import {
   checkConflicts,
   checkOidCount,
   checkOid,
+  checkRestoreOids,
   checkTid,
   nextOidAfterRestore,
   validateCommit,
@@ -47,6 +48,8 @@ export class MemoryStorage extends StorageCore implements Storage {
   private readonly txns: TransactionInfo[] = [];
   private lastTid: Tid = 0;
   private nextOid = ROOT_OID + 1;
+  /** Where restore commits left `nextOid` (see checkRestoreOids). */
+  private restoredNext = ROOT_OID + 1;
   private lastPack: number | undefined;
   /** What `sync` answers and the client txnIds of committed transactions, never forgotten. */
   private readonly recent = new RecentTransactions(Infinity);
@@ -84,6 +87,7 @@ export class MemoryStorage extends StorageCore implements Storage {
 
     const prevTid = this.lastTid;
     const tid = txn.restore?.tid ?? prevTid + 1;
+    if (txn.restore !== undefined) checkRestoreOids(this.nextOid, this.restoredNext);
     const nextOid =
       txn.restore === undefined ? this.nextOid : nextOidAfterRestore(txn, this.nextOid);
     const stored = txn.records.map((record): LoadedRecord => ({
@@ -97,6 +101,7 @@ export class MemoryStorage extends StorageCore implements Storage {
 
     this.lastTid = tid;
     this.nextOid = nextOid;
+    if (txn.restore !== undefined) this.restoredNext = nextOid;
     for (const record of stored) {
       const entry = this.objects.get(record.oid);
       if (entry === undefined)

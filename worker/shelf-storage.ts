@@ -14,7 +14,7 @@
  * relaxed flush) go to `subscribeErrors` listeners. Once a failed undo left the log uncertain
  * (ShelfLog.broken), every call fails until the database is reopened.
  */
-import { DatabaseClosedError, ShelfError, WriteConflictError } from '../src/shared/errors.js';
+import { DatabaseClosedError, WriteConflictError } from '../src/shared/errors.js';
 import {
   ROOT_OID,
   type CommitRequest,
@@ -35,11 +35,11 @@ import {
   checkOid,
   checkOidCount,
   checkTid,
-  nextOidAfterRestore,
   validateCommit,
 } from './commit-checks.js';
 import type { BlockDirectory } from './block-file.js';
 import { ShelfLog } from './shelf-log.js';
+import { commitRestored } from './shelf-restore.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 import {
   KIND_OIDS,
@@ -85,11 +85,12 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly log: ShelfLog;
   /** The oid → position index (a checkpoint file and the tail committed after it). */
   readonly index = new ShelfIndex();
-  /** The newest durable tid: see `lastTid`. */
-  private durableTid = 0;
-  /** The next oid to hand out, and the reservation recorded in the log. */
-  private nextOid = ROOT_OID + 1;
-  private reservedOid = ROOT_OID + 1;
+  /** @internal The newest durable tid: see `lastTid`. */
+  durableTid = 0;
+  /** @internal The next oid to hand out, the reservation in the log, what restores left. */
+  nextOid = ROOT_OID + 1;
+  reservedOid = ROOT_OID + 1;
+  restoredNext = ROOT_OID + 1;
   private readonly recent = new RecentTransactions(RECENT_LIMIT);
   /** Commits accepted and not yet settled, by client txnId: a resend joins its first sending. */
   private readonly inFlight = new Map<string, Promise<Tid>>();
@@ -99,8 +100,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   garbage = 0;
   /** Tid and size of the revisions written by this process, so a commit need not read them. */
   private readonly revisions = new RevisionMemo();
-  /** Commits accepted and not yet written. */
-  private readonly group: GroupCommit;
+  /** @internal Commits accepted and not yet written. */
+  readonly group: GroupCommit;
   private closing: Promise<void> | undefined;
   /** Background maintenance queued, not yet run (one of each kind at a time). */
   private readonly queued = new Set<'roll' | 'checkpoint'>();
@@ -239,7 +240,9 @@ export class ShelfStorage extends StorageCore implements Storage {
       if (landed !== undefined) return landed;
       throw error;
     }
-    if (txn.restore !== undefined) return this.commitRestored(txn, metadataJson);
+    if (txn.restore !== undefined) {
+      return commitRestored(this, txn, metadataJson, () => this.checkOpen());
+    }
     if (txn.records.length === 0) {
       await this.group.settled();
       return this.lastTid;
@@ -267,55 +270,6 @@ export class ShelfStorage extends StorageCore implements Storage {
       this.inFlight.set(txnId, promise);
       const forget = (): void => void this.inFlight.delete(txnId);
       promise.then(forget, forget);
-    }
-    return promise;
-  }
-
-  /**
-   * A restore-mode commit (CommitRequest.restore): written alone, at once, with the tid and time
-   * it had in its source. Every commit accepted before it is written first, so the log's tids
-   * still rise; the group numbers it `lastTid + 1`, which is why lastTid steps to just below its
-   * tid for that (a gap: pack may have dropped transactions of the source) and back if it failed.
-   * Its oids raise the next oid at once (a concurrent newOids hands out none of them); the entry
-   * records a reservation above them, so a reopened log never hands them out either.
-   */
-  private async commitRestored(txn: CommitRequest, metadataJson: string): Promise<Tid> {
-    const restore = txn.restore as NonNullable<CommitRequest['restore']>;
-    await this.group.settled();
-    this.checkOpen();
-    this.flushNow(); // what was queued since settled: written now, before this one is numbered
-    if (restore.tid <= this.lastTid) {
-      throw new ShelfError(
-        `commit: restore.tid ${restore.tid} is not above the newest tid ${this.lastTid} (a commit landed meanwhile); nothing was stored.`,
-      );
-    }
-    this.nextOid = nextOidAfterRestore(txn, this.nextOid);
-    const reserved = Math.max(this.reservedOid, this.nextOid);
-    const before = this.durableTid;
-    this.durableTid = restore.tid - 1;
-    const promise = this.group.add(
-      {
-        kind: KIND_TRANSACTION,
-        time: restore.time,
-        nextOid: reserved,
-        metadataJson,
-        records: txn.records.map((r) => ({
-          oid: r.oid,
-          className: r.className,
-          state: r.state,
-          refs: r.refs,
-          prev: this.index.get(r.oid),
-        })),
-      },
-      txn.records.map((r) => r.oid),
-      txn.txnId,
-    );
-    try {
-      this.group.flush(); // synchronous: numbered, written and landed (or failed) here
-    } finally {
-      if (this.durableTid !== restore.tid)
-        this.durableTid = before; // it did not land
-      else this.reservedOid = reserved;
     }
     return promise;
   }
