@@ -63,6 +63,14 @@ export function jsonToState(
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
       throw walk.malformed('', 'a state must be a JSON object of its fields');
     }
+    if (Object.prototype.hasOwnProperty.call(json, '__proto__')) {
+      // The decoder reads a state's field __proto__ back as __proto_ (cbor-decode.ts): written,
+      // it would not be the field it says.
+      throw walk.malformed(
+        '.__proto__',
+        'a state has no field named __proto__ (it would read back as __proto_); rename it',
+      );
+    }
     // The state's fields nest from depth 0, as Serializer.scan counts them.
     return walk.plainObject(json, '', -1);
   });
@@ -82,9 +90,13 @@ const MARKER_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
   ['$same', []],
 ]);
 
-/** An ISO 8601 date as Date parses it: a time needs a zone (without one, JS reads local time). */
+/**
+ * An ISO 8601 date as Date parses it: a time needs a zone (without one, JS reads local time), and
+ * at most milliseconds (all a Date holds). Groups: year, month, day, hour, minute, second, offset
+ * hour, offset minute.
+ */
 const ISO_DATE =
-  /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+  /^(\d{4}|[+-]\d{6})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
 const INTEGER = /^-?\d+$/;
 
 /** The range of each integer typed array's elements. */
@@ -274,12 +286,8 @@ class ValueWalk {
   }
 
   private date(content: Json, path: string): Date {
-    let date: Date | undefined;
-    if (content === null) date = new Date(NaN);
-    else if (typeof content === 'string' && ISO_DATE.test(content)) {
-      date = new Date(content);
-      if (Number.isNaN(date.getTime())) date = undefined;
-    }
+    const date =
+      content === null ? new Date(NaN) : typeof content === 'string' ? isoDate(content) : undefined;
     if (date === undefined) {
       throw this.malformed(
         path,
@@ -428,6 +436,33 @@ class ValueWalk {
       `an element of a ${kind} must be an integer from ${min} to ${max}; found ${show(item)}`,
     );
   }
+}
+
+/**
+ * The Date of ISO 8601 `text`, or undefined unless every field is in range: Date.parse rolls
+ * 2026-02-30 over to March 2 and 24:00 to the next day, where a typo must be refused.
+ */
+function isoDate(text: string): Date | undefined {
+  const match = ISO_DATE.exec(text);
+  if (match === null) return undefined;
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match
+    .slice(1)
+    .map((field) => Number(field ?? 0));
+  if (year === undefined || month === undefined || day === undefined) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const lastDay = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  const inRange =
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= lastDay &&
+    (hour ?? 0) <= 23 &&
+    (minute ?? 0) <= 59 &&
+    (second ?? 0) <= 59 &&
+    (offsetHour ?? 0) <= 23 &&
+    (offsetMinute ?? 0) <= 59;
+  const date = new Date(text);
+  return inRange && !Number.isNaN(date.getTime()) ? date : undefined;
 }
 
 /** `json` for a message, cut short. */

@@ -148,13 +148,13 @@ class JsonWalk {
 
   private object(value: object, path: string): Json {
     if (!this.exact) {
-      const leaf = leafToJson(value);
+      const leaf = leafToJson(value, false);
       if (leaf !== undefined) return leaf;
     }
     const first = this.shown.get(value);
     if (first !== undefined) return { $same: showPath(first) };
     if (this.exact) {
-      const leaf = leafToJson(value);
+      const leaf = leafToJson(value, true);
       if (leaf !== undefined) {
         this.shown.set(value, path);
         return leaf;
@@ -199,8 +199,8 @@ class JsonWalk {
   }
 }
 
-/** A Date or binary value as JSON; undefined for anything else. */
-function leafToJson(value: object): Json | undefined {
+/** A Date or binary value as JSON (`exact`: see ToJsonOptions); undefined for anything else. */
+function leafToJson(value: object, exact: boolean): Json | undefined {
   if (value instanceof Date) {
     return { $date: Number.isNaN(value.getTime()) ? null : value.toISOString() };
   }
@@ -220,9 +220,8 @@ function leafToJson(value: object): Json | undefined {
     for (const v of value as Iterable<number | bigint>) {
       if (typeof v === 'bigint') values.push(v.toString());
       else {
-        // In an array of numbers −0 keeps its marker in both forms: the bytes hold it.
         const marker = numberMarker(v);
-        values.push(marker === undefined ? v : { $number: marker });
+        values.push(marker === undefined || (marker === '-0' && !exact) ? v : { $number: marker });
       }
     }
     return { $type: name, values };
