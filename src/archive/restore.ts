@@ -11,7 +11,9 @@
  * Nothing of a failed restore stays: the archive's checksums are known only at its end
  * (snarf.ts), so a source that can be read twice (a Blob, a Uint8Array, an ArrayBuffer) is read
  * and checked whole before the database is even opened; a stream, read once, is restored as it
- * comes and on any error the new database is closed and removed (database-removal.ts). A database
+ * comes and on any error the new database is closed and removed (database-removal.ts) — unless
+ * another tab opened the name meanwhile and committed to it: then it stays, with what that tab
+ * committed, and the error says so. A database
  * that already holds transactions is refused before anything is written to it.
  */
 import { ShelfError, afterCleanup } from '../shared/errors.js';
@@ -61,22 +63,45 @@ export async function restoreDatabase(
   } catch (error) {
     throw await afterCleanup(error, () => db.close(), 'closing the database');
   }
+  const restored = new Set<Tid>();
   try {
-    await restoreInto(db.storage, source);
+    await restoreInto(db.storage, source, restored);
   } catch (error) {
+    // Another tab may have opened the name meanwhile and committed: what it committed stays.
+    const others = await othersCommits(db.storage, restored).catch(() => []);
     throw await afterCleanup(
       error,
       async () => {
         try {
           await db.close();
         } finally {
-          await removeDatabase(place, kind);
+          if (others.length === 0) await removeDatabase(place, kind);
         }
+        if (others.length > 0) throw othersError(name, others);
       },
       `removing the half-restored database '${name}'`,
     );
   }
   return db;
+}
+
+/** Tids of the transactions in `storage` that the restore did not write (oldest listed last). */
+async function othersCommits(storage: Storage, restored: ReadonlySet<Tid>): Promise<Tid[]> {
+  const others: Tid[] = [];
+  const limit = 1000;
+  let before: Tid | undefined;
+  for (;;) {
+    const page = await storage.transactions(before === undefined ? { limit } : { limit, before });
+    for (const t of page) if (!restored.has(t.tid)) others.push(t.tid);
+    if (page.length < limit) return others;
+    before = (page.at(-1) as { tid: Tid }).tid;
+  }
+}
+
+function othersError(name: string, others: Tid[]): ShelfError {
+  return new ShelfError(
+    `the database '${name}' was not removed: another tab or connection committed to it during the restore (tid ${others.join(', ')}), and removing it would lose that. It holds part of the backup; delete it by hand once nothing uses it, and restore again.`,
+  );
 }
 
 /**
@@ -85,7 +110,12 @@ export async function restoreDatabase(
  * removes the storage.
  * @throws ShelfError when `storage` holds transactions; CorruptStorageError naming the entry.
  */
-export async function restoreInto(storage: Storage, source: ArchiveSource): Promise<RestoreResult> {
+export async function restoreInto(
+  storage: Storage,
+  source: ArchiveSource,
+  /** Filled with each tid committed, as it lands (restoreDatabase's clean-up reads it). */
+  landed: Set<Tid> = new Set(),
+): Promise<RestoreResult> {
   checkSource(source);
   await refuseNonEmpty(storage, 'the target');
   let tid: Tid = 0;
@@ -98,6 +128,7 @@ export async function restoreInto(storage: Storage, source: ArchiveSource): Prom
     const { info, records: restored } = next.value;
     try {
       tid = await commitRestored(storage, tid, info, restored);
+      landed.add(tid);
     } catch (error) {
       // A damaged byte may make a commit fail (a bad class name) before the end tells damage.
       return await failAfterDraining(error, backup);
