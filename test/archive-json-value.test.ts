@@ -576,4 +576,26 @@ describe('sha256', () => {
   it('hashes the UTF-8 of a string', async () => {
     expect(await sha256('é€')).toBe(await sha256(new TextEncoder().encode('é€')));
   });
+
+  it('gives the known digest of a message two blocks long and of a million bytes', async () => {
+    expect(await sha256('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe(
+      'sha256:248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+    );
+    expect(await sha256('a'.repeat(1_000_000))).toBe(
+      'sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',
+    );
+  });
+
+  it('agrees with crypto.subtle at every length around the block and size boundaries (property)', async () => {
+    const lengths = fc.oneof(fc.nat(300), fc.integer({ min: 4000, max: 4200 }));
+    await fc.assert(
+      fc.asyncProperty(lengths, fc.nat(255), async (length, seed) => {
+        const bytes = new Uint8Array(length).map((_, i) => (i * 131 + seed) & 255);
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+        const hex = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+        expect(await sha256(bytes)).toBe(`sha256:${hex}`);
+      }),
+      { seed: 20261218, numRuns: 400 },
+    );
+  });
 });

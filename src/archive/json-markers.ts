@@ -22,7 +22,15 @@ export const showPath = (path: string): string => (path === '' ? '.' : path);
 
 /** Sets an own enumerable property, even one named `__proto__` (an assignment would set the prototype). */
 export function defineField(out: object, key: string, value: unknown): void {
-  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  // defineProperty only where needed: an assignment is several times faster.
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else (out as Record<string, unknown>)[key] = value;
 }
 
 /** The binary kinds written as `{ "$type", "base64" }`: their bytes. */

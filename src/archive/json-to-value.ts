@@ -155,7 +155,9 @@ class ValueWalk {
         if (Array.isArray(json)) {
           const array: unknown[] = [];
           this.enter(array, path, depth);
-          json.forEach((item, i) => array.push(this.value(item, `${path}[${i}]`, depth + 1)));
+          json.forEach((item, i) =>
+            array.push(this.value(item, hasPath(item) ? `${path}[${i}]` : '', depth + 1)),
+          );
           return array;
         }
         return this.object(json, path, depth);
@@ -250,10 +252,11 @@ class ValueWalk {
     for (const written of Object.keys(json).sort()) {
       // Markers are handled by the caller: a key starting with $ here starts with $$.
       const key = written.startsWith('$') ? written.slice(1) : written;
+      const item = json[written] as Json;
       defineField(
         object,
         key,
-        this.value(json[written] as Json, `${path}${keySegment(key)}`, depth + 1),
+        this.value(item, hasPath(item) ? `${path}${keySegment(key)}` : '', depth + 1),
       );
     }
     return object;
@@ -314,9 +317,10 @@ class ValueWalk {
           `a "$map" entry must be a [key, value] pair; found ${show(pair)}`,
         );
       }
-      const key = this.value(pair[0] as Json, `${path}{key #${i}}`, depth + 1);
+      const [k, v] = pair as [Json, Json];
+      const key = this.value(k, hasPath(k) ? `${path}{key #${i}}` : '', depth + 1);
       if (map.has(key)) throw this.malformed(`${path}{key #${i}}`, 'the Map has this key already');
-      map.set(key, this.value(pair[1] as Json, `${path}{#${i}}`, depth + 1));
+      map.set(key, this.value(v, hasPath(v) ? `${path}{#${i}}` : '', depth + 1));
     });
     return map;
   }
@@ -328,7 +332,7 @@ class ValueWalk {
     const set = new Set<unknown>();
     this.enter(set, path, depth);
     content.forEach((item, i) => {
-      const value = this.value(item, `${path}{#${i}}`, depth + 1);
+      const value = this.value(item, hasPath(item) ? `${path}{#${i}}` : '', depth + 1);
       if (set.has(value)) throw this.malformed(`${path}{#${i}}`, 'the Set has this item already');
       set.add(value);
     });
@@ -396,7 +400,7 @@ class ValueWalk {
       );
     }
     const range = INTEGER_RANGES.get(kind);
-    const elements = values.map((item, i) => this.element(kind, range, item, `${path}[${i}]`));
+    const elements = values.map((item, i) => this.element(kind, range, item, path, i));
     return new (cls as new (items: readonly (number | bigint)[]) => unknown)(elements);
   }
 
@@ -405,18 +409,20 @@ class ValueWalk {
     kind: string,
     range: readonly [number | bigint, number | bigint] | undefined,
     item: Json,
-    path: string,
+    arrayPath: string,
+    index: number,
   ): number | bigint {
+    const at = (): string => `${arrayPath}[${index}]`; // for messages: built only for one
     if (range === undefined) {
       // Float32Array/Float64Array: any number (a Float32Array rounds it, as in JS).
       if (typeof item === 'number') return item;
       if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
         const keys = Object.keys(item);
         if (keys.length === 1 && keys[0] === '$number')
-          return this.markedNumber(item.$number as Json, path);
+          return this.markedNumber(item.$number as Json, at());
       }
       throw this.malformed(
-        path,
+        at(),
         `an element of a ${kind} must be a number or a "$number" marker; found ${show(item)}`,
       );
     }
@@ -425,14 +431,14 @@ class ValueWalk {
       const value = typeof item === 'string' && INTEGER.test(item) ? BigInt(item) : undefined;
       if (value !== undefined && value >= min && value <= max) return value;
       throw this.malformed(
-        path,
+        at(),
         `an element of a ${kind} must be a decimal integer string from ${min} to ${max}; found ${show(item)}`,
       );
     }
     if (typeof item === 'number' && Number.isInteger(item) && item >= min && item <= max)
       return item;
     throw this.malformed(
-      path,
+      at(),
       `an element of a ${kind} must be an integer from ${min} to ${max}; found ${show(item)}`,
     );
   }
@@ -463,6 +469,16 @@ function isoDate(text: string): Date | undefined {
     (offsetMinute ?? 0) <= 59;
   const date = new Date(text);
   return inRange && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+/**
+ * Whether the walk needs the path of `json`: an object is made (and remembered) or refused by it.
+ * Strings, numbers, booleans and null are not, and building every path slowed the walk.
+ */
+function hasPath(json: Json): boolean {
+  return typeof json === 'object'
+    ? json !== null
+    : typeof json === 'number' && !Number.isFinite(json);
 }
 
 /** `json` for a message, cut short. */
