@@ -563,6 +563,17 @@ describe('canonicalJson', () => {
   });
 });
 
+describe('bytes as base64', () => {
+  it('is standard padded base64, as btoa writes it, at every length around a chunk boundary', () => {
+    for (const length of [0, 1, 2, 3, 4, 3071, 3072, 3073, 3074, 10_000]) {
+      const bytes = new Uint8Array(length).map((_, i) => (i * 167 + 13) & 255);
+      const base64 = btoa(String.fromCharCode(...bytes));
+      expect(valueToJson(bytes, refToJson)).toEqual({ $type: 'Uint8Array', base64 });
+      expect(jsonToValue({ $type: 'Uint8Array', base64 }, refFromJson)).toEqual(bytes);
+    }
+  });
+});
+
 describe('sha256', () => {
   it('gives the known digest of "abc" and of nothing, as text or bytes', async () => {
     const abc = 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
