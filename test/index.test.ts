@@ -40,6 +40,13 @@ it('exports the public API of API.md, and nothing else by accident', () => {
       'DatabaseClosedError',
       'ROOT_OID',
       'MemoryStorage',
+      'exportTree',
+      'checkArchive',
+      'commitArchive',
+      'importCopy',
+      'restoreDatabase',
+      'writeCheckout',
+      'directoryEntries',
     ].sort(),
   );
 });
