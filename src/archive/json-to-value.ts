@@ -13,6 +13,13 @@ import { CorruptStorageError } from '../shared/errors.js';
 import { MAX_NESTING } from '../serialize.js';
 import { fromBase64 } from './base64.js';
 import {
+  DECIMAL_INTEGER,
+  isoDate,
+  markedNumberProblem,
+  show,
+  typedArrayElements,
+} from './json-leaves.js';
+import {
   BYTE_KINDS,
   defineField,
   keySegment,
@@ -88,29 +95,6 @@ const MARKER_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
   ['$set', []],
   ['$type', []], // base64 or values: checked by kind
   ['$same', []],
-]);
-
-/**
- * An ISO 8601 date as Date parses it: a time needs a zone (without one, JS reads local time), and
- * at most milliseconds (all a Date holds). Groups: year, month, day, hour, minute, second, offset
- * hour, offset minute.
- */
-const ISO_DATE =
-  /^(\d{4}|[+-]\d{6})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
-const INTEGER = /^-?\d+$/;
-
-/** The range of each integer typed array's elements. */
-const INTEGER_RANGES: ReadonlyMap<string, readonly [number | bigint, number | bigint]> = new Map<
-  string,
-  readonly [number | bigint, number | bigint]
->([
-  ['Int8Array', [-0x80, 0x7f]],
-  ['Int16Array', [-0x8000, 0x7fff]],
-  ['Uint16Array', [0, 0xffff]],
-  ['Int32Array', [-0x80000000, 0x7fffffff]],
-  ['Uint32Array', [0, 0xffffffff]],
-  ['BigInt64Array', [-(2n ** 63n), 2n ** 63n - 1n]],
-  ['BigUint64Array', [0n, 2n ** 64n - 1n]],
 ]);
 
 /** One conversion: the objects made so far, by the path where each was made. */
@@ -226,7 +210,7 @@ class ValueWalk {
       case '$number':
         return this.markedNumber(content, path);
       case '$bigint':
-        if (typeof content !== 'string' || !INTEGER.test(content)) {
+        if (typeof content !== 'string' || !DECIMAL_INTEGER.test(content)) {
           throw this.malformed(
             path,
             `"$bigint" must be a decimal integer in a string, as "-123"; found ${show(content)}`,
@@ -279,12 +263,7 @@ class ValueWalk {
 
   private markedNumber(content: Json, path: string): number {
     const number = typeof content === 'string' ? MARKED_NUMBERS.get(content) : undefined;
-    if (number === undefined) {
-      throw this.malformed(
-        path,
-        `"$number" must be one of ${[...MARKED_NUMBERS.keys()].map((k) => `"${k}"`).join(', ')} (other numbers are written as JSON numbers); found ${show(content)}`,
-      );
-    }
+    if (number === undefined) throw this.malformed(path, markedNumberProblem(content));
     return number;
   }
 
@@ -399,76 +378,11 @@ class ValueWalk {
         `"values" of a ${kind} must be an array of its elements; found ${show(values)}`,
       );
     }
-    const range = INTEGER_RANGES.get(kind);
-    const elements = values.map((item, i) => this.element(kind, range, item, path, i));
+    const elements = typedArrayElements(kind, values);
+    if (!Array.isArray(elements))
+      throw this.malformed(`${path}[${elements.index}]`, elements.problem);
     return new (cls as new (items: readonly (number | bigint)[]) => unknown)(elements);
   }
-
-  /** One element of a typed array, checked to fit (an integer array would wrap it silently). */
-  private element(
-    kind: string,
-    range: readonly [number | bigint, number | bigint] | undefined,
-    item: Json,
-    arrayPath: string,
-    index: number,
-  ): number | bigint {
-    const at = (): string => `${arrayPath}[${index}]`; // for messages: built only for one
-    if (range === undefined) {
-      // Float32Array/Float64Array: any number (a Float32Array rounds it, as in JS).
-      if (typeof item === 'number') return item;
-      if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
-        const keys = Object.keys(item);
-        if (keys.length === 1 && keys[0] === '$number')
-          return this.markedNumber(item.$number as Json, at());
-      }
-      throw this.malformed(
-        at(),
-        `an element of a ${kind} must be a number or a "$number" marker; found ${show(item)}`,
-      );
-    }
-    const [min, max] = range;
-    if (typeof min === 'bigint') {
-      const value = typeof item === 'string' && INTEGER.test(item) ? BigInt(item) : undefined;
-      if (value !== undefined && value >= min && value <= max) return value;
-      throw this.malformed(
-        at(),
-        `an element of a ${kind} must be a decimal integer string from ${min} to ${max}; found ${show(item)}`,
-      );
-    }
-    if (typeof item === 'number' && Number.isInteger(item) && item >= min && item <= max)
-      return item;
-    throw this.malformed(
-      at(),
-      `an element of a ${kind} must be an integer from ${min} to ${max}; found ${show(item)}`,
-    );
-  }
-}
-
-/**
- * The Date of ISO 8601 `text`, or undefined unless every field is in range: Date.parse rolls
- * 2026-02-30 over to March 2 and 24:00 to the next day, where a typo must be refused.
- */
-function isoDate(text: string): Date | undefined {
-  const match = ISO_DATE.exec(text);
-  if (match === null) return undefined;
-  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match
-    .slice(1)
-    .map((field) => Number(field ?? 0));
-  if (year === undefined || month === undefined || day === undefined) return undefined;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const lastDay = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
-  const inRange =
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= lastDay &&
-    (hour ?? 0) <= 23 &&
-    (minute ?? 0) <= 59 &&
-    (second ?? 0) <= 59 &&
-    (offsetHour ?? 0) <= 23 &&
-    (offsetMinute ?? 0) <= 59;
-  const date = new Date(text);
-  return inRange && !Number.isNaN(date.getTime()) ? date : undefined;
 }
 
 /**
@@ -479,11 +393,4 @@ function hasPath(json: Json): boolean {
   return typeof json === 'object'
     ? json !== null
     : typeof json === 'number' && !Number.isFinite(json);
-}
-
-/** `json` for a message, cut short. */
-function show(json: Json | undefined): string {
-  if (json === undefined) return 'nothing';
-  const text = JSON.stringify(json);
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
