@@ -18,6 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { directoryEntries } from '../../src/archive/directory.js';
 import { readArchive, type ArchiveEntry } from '../../src/archive/snarf.js';
 import type { TreeSource } from '../../src/archive/tree-archive.js';
+import { TREE_FORMAT, TREE_HEADER } from '../../src/archive/tree-format.js';
 import type { Connection } from '../../src/connection.js';
 import type { Persistent } from '../../src/persistent.js';
 import { CorruptStorageError, ShelfError } from '../../src/shared/errors.js';
@@ -28,8 +29,8 @@ import type { Progress } from '../progress.js';
 /** The two kinds of archive, by their header entry. */
 const KINDS = {
   tree: {
-    header: 'shelfdb-archive.json',
-    format: 'shelfdb-archive',
+    header: TREE_HEADER,
+    format: TREE_FORMAT,
     what: 'an export of objects (shelfdb export or checkout)',
     use: 'check, commit or import it',
   },

@@ -10,9 +10,6 @@ import type { CheckoutResult } from './directory.js';
 
 export type { CheckoutResult } from './directory.js';
 
-/** The header's file name: what makes a directory a checkout (as directory.ts says). */
-export const CHECKOUT_HEADER = 'shelfdb-archive.json';
-
 /** The error every function here rejects with. */
 function nodeOnly(what: string, dir: string): ShelfError {
   return new ShelfError(

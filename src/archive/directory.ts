@@ -28,11 +28,7 @@ import { CorruptStorageError, ShelfError } from '../shared/errors.js';
 import { badPath, END_ENTRY, type ArchiveEntry } from './snarf.js';
 import { WritePool } from './write-pool.js';
 
-/** The header's file name: what makes a directory a checkout. */
-export const CHECKOUT_HEADER = 'shelfdb-archive.json';
-
-/** The folder holding the objects' files. */
-const OBJECTS = 'objects';
+import { OBJECTS_FOLDER as OBJECTS, TREE_HEADER as CHECKOUT_HEADER } from './tree-format.js';
 
 /** A directory entry, as `readdir(…, { withFileTypes: true })` gives it. */
 interface NodeDirent {

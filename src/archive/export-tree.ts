@@ -21,15 +21,9 @@ import { canonicalJson, type JsonObject } from './json-value.js';
 import { objectHash, pageHash, renderObject, type RenderedObject } from './object-entry.js';
 import { snapshotReader, type SnapshotReader } from './snapshot-reader.js';
 import { writeArchive, type ArchiveEntry } from './snarf.js';
+import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
 
 export type { Boundary, ObjectRef } from './boundary.js';
-
-/** The path of a tree archive's header entry. */
-export const TREE_HEADER = 'shelfdb-archive.json';
-/** The format name in a tree archive's header. */
-export const TREE_FORMAT = 'shelfdb-archive';
-/** The version of the tree archive format this module writes. */
-export const TREE_VERSION = 1;
 
 /** Options of `exportTree`. */
 export interface ExportTreeOptions {

@@ -19,8 +19,7 @@ import { canonicalJson, jsonToValue, sha256, type Json, type JsonObject } from '
 import { objectHash } from './object-entry.js';
 import { readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
 
-/** The first entry of a tree archive. */
-export const HEADER_ENTRY = 'shelfdb-archive.json';
+import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
 
 /**
  * What check, commit and import read from: an archive, entries, or (in Node) the path of a
@@ -141,7 +140,7 @@ export async function readTreeArchive(source: TreeSource): Promise<TreeArchive> 
     objects.set(id, await readObject(entry, id, pages));
     pending = { id: '', pages: [], refs: newRefs(), last: undefined };
   }
-  if (header === undefined) throw corrupt(HEADER_ENTRY, 'missing: this is not a tree archive');
+  if (header === undefined) throw corrupt(TREE_HEADER, 'missing: this is not a tree archive');
   if (pending.id !== '') {
     throw corrupt(pending.pages[0]?.path ?? '', `pages of an object without its entry`);
   }
@@ -155,7 +154,7 @@ export async function readTreeArchive(source: TreeSource): Promise<TreeArchive> 
   const start = objects.get(header.start);
   if (start === undefined) {
     throw corrupt(
-      HEADER_ENTRY,
+      TREE_HEADER,
       `its start "${header.start}" has no entry (objects/${header.start}.json)`,
     );
   }
@@ -187,17 +186,17 @@ function parse(entry: ArchiveEntry): Json {
 }
 
 function readHeader(entry: ArchiveEntry): ArchiveHeader {
-  if (entry.path !== HEADER_ENTRY) {
-    throw corrupt(entry.path, `the first entry is not ${HEADER_ENTRY}: this is not a tree archive`);
+  if (entry.path !== TREE_HEADER) {
+    throw corrupt(entry.path, `the first entry is not ${TREE_HEADER}: this is not a tree archive`);
   }
   const json = parse(entry);
-  if (!isObject(json) || json.format !== 'shelfdb-archive') {
-    throw corrupt(entry.path, 'not a shelfdb archive header (format "shelfdb-archive")');
+  if (!isObject(json) || json.format !== TREE_FORMAT) {
+    throw corrupt(entry.path, `not a shelfdb archive header (format "${TREE_FORMAT}")`);
   }
-  if (json.version !== 1) {
+  if (json.version !== TREE_VERSION) {
     throw corrupt(
       entry.path,
-      `format version ${JSON.stringify(json.version)} is not one this shelfdb reads (1); update shelfdb`,
+      `format version ${JSON.stringify(json.version)} is not one this shelfdb reads (${TREE_VERSION}); update shelfdb`,
     );
   }
   if (json.kind !== 'tree') {
