@@ -34,7 +34,7 @@
  */
 import { CborDecoder } from '../cbor-decode.js';
 import { toBase64 } from './base64.js';
-import { sha256Bytes } from './sha256.js';
+import { sha256 as sha256Digest } from '@noble/hashes/sha2';
 import {
   defineField,
   escapeKey,
@@ -346,9 +346,10 @@ function findNotJson(value: unknown, path: string): [string, string] | undefined
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
- * Inputs up to this size are hashed in JavaScript (sha256.ts: 5× faster for an entry of 500
- * bytes, measured in Node 20), larger ones by crypto.subtle (10× faster at 1 MiB); they cross
- * at about 6 KiB.
+ * Inputs up to this size are hashed in JavaScript (@noble/hashes: a crypto.subtle call costs about
+ * 50 µs whatever the size — a promise and a trip to the thread pool —, 5× the JavaScript digest of
+ * an entry of 500 bytes, measured in Node 20), larger ones by crypto.subtle (10× faster at 1 MiB);
+ * they cross at about 6 KiB.
  */
 const HASH_IN_JS_UP_TO = 4096;
 
@@ -360,7 +361,7 @@ const HASH_IN_JS_UP_TO = 4096;
 export async function sha256(data: string | Uint8Array): Promise<string> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   let digest: Uint8Array;
-  if (bytes.length <= HASH_IN_JS_UP_TO) digest = sha256Bytes(bytes);
+  if (bytes.length <= HASH_IN_JS_UP_TO) digest = sha256Digest(bytes);
   else {
     // A copy when the bytes are over a SharedArrayBuffer, which crypto.subtle refuses.
     const own =
