@@ -73,3 +73,39 @@ it('runs the README example of undo, time travel and pack as written', async () 
   expect(undo?.undoes).toBe(3);
   await db.close();
 });
+
+it('runs the README example of export, check, commit and backup as written', async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const example = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].find((m) =>
+    m[1]?.includes('exportTree('),
+  )?.[1];
+  expect(example, 'README has a ```ts example of exportTree').toBeDefined();
+  const js = ts.transpileModule(example as string, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  const body = js.replaceAll(
+    /import\s*\{([^}]*)\}\s*from\s*'shelfdb';/g,
+    (_, names: string) => `const {${names}} = shelfdb;`,
+  );
+  expect(body).not.toMatch(/\bimport\b/);
+  const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+    ...args: string[]
+  ) => (lib: typeof shelfdb) => Promise<{ db: shelfdb.Database; copy: shelfdb.Database }>;
+  const run = new AsyncFunction('shelfdb', `${body}\nreturn { db, copy };`);
+  const printed: unknown[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    printed.push(args[0]);
+  });
+  const { db, copy } = await run(shelfdb).finally(() => log.mockRestore());
+  expect(printed).toEqual([['objects/1.json: changed-live']]);
+  const items = async (d: shelfdb.Database): Promise<unknown[]> => {
+    const list = (await d.open().root()).get('groceries') as shelfdb.PersistentList;
+    await list._p_connection?.load(list);
+    return list.toArray();
+  };
+  expect(await items(db)).toEqual(['milk', 'bread', 'tea']); // the commit kept the live change
+  expect(await items(copy)).toEqual(['milk', 'bread', 'tea']);
+  const [a, b] = [await db.storage.transactions(), await copy.storage.transactions()];
+  expect(b.map((t) => t.tid)).toEqual(a.map((t) => t.tid));
+  await Promise.all([db.close(), copy.close()]);
+});
