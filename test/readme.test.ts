@@ -99,8 +99,9 @@ it('runs the README example of export, check, commit and backup as written', asy
   const { db, copy } = await run(shelfdb).finally(() => log.mockRestore());
   expect(printed).toEqual([['objects/1.json: changed-live']]);
   const items = async (d: shelfdb.Database): Promise<unknown[]> => {
-    const list = (await d.open().root()).get('groceries') as shelfdb.PersistentList;
-    await list._p_connection?.load(list);
+    const conn = d.open();
+    const list = (await conn.root()).get('groceries') as shelfdb.PersistentList;
+    await conn.load(list);
     return list.toArray();
   };
   expect(await items(db)).toEqual(['milk', 'bread', 'tea']); // the commit kept the live change
