@@ -6,6 +6,7 @@
 import { afterCleanup, StorageError } from './shared/errors.js';
 import type { Storage } from './shared/storage.js';
 import { Database, checkDatabaseOptions, type DatabaseOptions } from './database.js';
+import { refuseUnfinishedRestore } from './archive/restore-mark.js';
 
 // The storage apps may build a Database over themselves (`new Database(new MemoryStorage())`): the
 // composition root is the page's one bridge to worker/, so the public index takes it from here.
@@ -44,7 +45,8 @@ const isBrowser = (): boolean =>
  * @throws RangeError for invalid options; StorageError when the chosen storage is not available;
  *   CorruptStorageError when the stored files are damaged (see `recover`); for storage 'file',
  *   StorageBusyError when the database is open already (in another process or this one) and
- *   ShelfError when `path` exists and is not a directory.
+ *   ShelfError when `path` exists and is not a directory; StorageError when a restore of `name`
+ *   (restoreDatabase) is running or was cut off: run restoreDatabase again, or delete it.
  * @example
  * class Note extends Persistent {
  *   static _p_name = 'app.Note'; // the stored name: survives minifying
@@ -55,6 +57,23 @@ const isBrowser = (): boolean =>
  * const root = await conn.root();
  */
 export async function openDatabase(name: string, options: OpenOptions = {}): Promise<Database> {
+  return openChecked(name, options, true);
+}
+
+/**
+ * openDatabase without the refusal of a database being restored: restoreDatabase's own open (it
+ * writes the mark, and removes its leftovers). Not for apps.
+ * @internal
+ */
+export function openDatabaseForRestore(name: string, options: OpenOptions): Promise<Database> {
+  return openChecked(name, options, false);
+}
+
+async function openChecked(
+  name: string,
+  options: OpenOptions,
+  refuseRestoring: boolean,
+): Promise<Database> {
   if (typeof name !== 'string' || name === '' || name.length > 200) {
     throw new RangeError(
       'openDatabase: the name must be a non-empty string of at most 200 characters.',
@@ -84,6 +103,9 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
     );
   }
   checkDatabaseOptions(dbOptions); // before starting a worker or touching files
+  // One lookup (a file's existence, an OPFS handle, an IndexedDB key): a cut-off restore holds
+  // part of a backup and must not open as a whole database (archive/restore-mark.ts).
+  if (refuseRestoring) await refuseUnfinishedRestore(name, choice, path);
   const storage = await makeStorage(name, choice, { path, durability, recover, busyTimeout });
   try {
     return new Database(storage, dbOptions);

@@ -2,12 +2,14 @@
  * `shelfdb restore <file> <path>`: makes a new 'file' database at `path` from a backup
  * (restoreDatabase), keeping every oid, tid, time, note and stored byte. The one command that
  * creates a database: `path` must not exist or be an empty directory, anything else is refused
- * (exit 2) before anything is read. The backup is read and checked whole before the database is
+ * (exit 2) before anything is read — except the leftover of a restore that was cut off (its
+ * `restoring` mark), which the restore replaces. The backup is read and checked whole before the database is
  * made; a restore that fails leaves no database behind.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { restoreDatabase } from '../../src/archive/restore.js';
+import { FILE_MARK } from '../../src/archive/restore-mark.js';
 import { CommandFailure, EXIT, writeJson, writeLine, type ExitCode, type Streams } from '../io.js';
 import { Progress } from '../progress.js';
 import { countOf, dataProblem, openArchiveInput, plural } from './archive-files.js';
@@ -65,7 +67,7 @@ export async function restore(
 
 /**
  * Refuses (exit 2) a path a new database may not be made at: a file, or a directory holding
- * anything (a database or not: restore never writes into what exists).
+ * anything (a database or not: restore never writes into what exists) but an unfinished restore.
  * @returns the absolute path.
  */
 async function checkNewDatabasePath(path: string): Promise<string> {
@@ -84,6 +86,8 @@ async function checkNewDatabasePath(path: string): Promise<string> {
     );
   }
   const names = await readdir(full);
+  // The leftover of a restore cut off (its mark, restore-mark.ts): restoreDatabase replaces it.
+  if (names.includes(FILE_MARK)) return full;
   if (names.length > 0) {
     throw new CommandFailure(
       `${full} is not empty (it holds ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): restore makes a new database and never writes into an existing directory. Give a path that does not exist, or an empty directory.`,

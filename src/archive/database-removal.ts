@@ -4,7 +4,8 @@
  *
  * The caller closes the database first (the storage worker ends, the 'file' lock is released),
  * then removes it: OPFS, the database's folder; IndexedDB, the `shelfdb:<name>` database; 'file',
- * the database's files (and the directory, when the restore created it); memory, nothing.
+ * the database's files (and the directory, when the restore created it); memory, nothing. The
+ * restore mark (restore-mark.ts) is not removed here but by the caller, after the database.
  * `notePlace` is called before the database is opened, so that a directory the restore creates is
  * known to be its own.
  */
@@ -68,15 +69,15 @@ async function removeFiles(place: DatabasePlace): Promise<void> {
   const file = place.file;
   if (file === undefined) return;
   const fs = await nodeFs();
-  if (!file.existed) {
-    fs.rmSync(file.path, { force: true, recursive: true });
-    return;
-  }
-  // A directory that was there already held nothing but an empty database (ShelfStorage opens no
-  // directory with other files in it, and a restore refuses a database with transactions).
+  // The database's files first, the restore mark (restore-mark.ts) with the directory last: a
+  // crash in between leaves the mark, so what is left is still refused as an unfinished restore.
+  // A directory that was there already held nothing but an empty database, or the leftover of a
+  // cut-off restore (ShelfStorage opens no directory with other files in it, and a restore refuses
+  // a database with transactions): the directory itself stays.
   for (const entry of fs.readdirSync(file.path)) {
     if (SHELF_FILE.test(entry)) fs.rmSync(`${file.path}/${entry}`, { force: true });
   }
+  if (!file.existed) fs.rmSync(file.path, { force: true, recursive: true });
 }
 
 function removeIndexedDB(name: string): Promise<void> {

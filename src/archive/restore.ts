@@ -16,13 +16,14 @@
  * committed, and the error says so. A database
  * that already holds transactions is refused before anything is written to it.
  */
-import { ShelfError, afterCleanup } from '../shared/errors.js';
+import { ShelfError, StorageError, afterCleanup } from '../shared/errors.js';
 import type { Storage, StoredRecord, Tid } from '../shared/storage.js';
 import type { Database } from '../database.js';
-import { openDatabase, type OpenOptions } from '../open-database.js';
+import { openDatabase, openDatabaseForRestore, type OpenOptions } from '../open-database.js';
 import { failAfterDraining, readBackup } from './backup-reader.js';
 import type { BackupTransaction } from './backup.js';
-import { notePlace, removeDatabase } from './database-removal.js';
+import { notePlace, removeDatabase, type DatabasePlace } from './database-removal.js';
+import { markPlaces, markedPlaces, removeMark, writeMark, type MarkPlace } from './restore-mark.js';
 import type { ArchiveSource } from './snarf.js';
 
 /** What a restore replayed. */
@@ -56,10 +57,18 @@ export async function restoreDatabase(
   // Read twice when it can be: every entry and checksum is checked before anything is made.
   if (!once) for await (const _ of readBackup(source)) void _;
   const place = await notePlace(name, options);
-  const db = await openDatabase(name, options);
+  await removeLeftovers(name, options, place);
+  // Restored with strict durability: every commit is flushed before its tid is acknowledged, so
+  // the mark goes only once the last one is on disk (a 'relaxed' database is reopened after).
+  const relaxed = options.durability === 'relaxed';
+  let db = await openDatabaseForRestore(name, { ...options, durability: 'strict' });
   const { storage: kind } = await db.stats();
+  const mark: MarkPlace = { name, kind, ...(place.file ? { path: place.file.path } : {}) };
   try {
+    // A database that held transactions is never marked: a later restore would take the mark for
+    // its own leftover and remove the database.
     await refuseNonEmpty(db.storage, name);
+    await writeMark(mark);
   } catch (error) {
     throw await afterCleanup(error, () => db.close(), 'closing the database');
   }
@@ -77,12 +86,46 @@ export async function restoreDatabase(
         } finally {
           if (others.length === 0) await removeDatabase(place, kind);
         }
+        // The mark goes last, and only with the database: what stays is an unfinished restore.
         if (others.length > 0) throw othersError(name, others);
+        await removeMark(mark);
       },
       `removing the half-restored database '${name}'`,
     );
   }
+  try {
+    if (relaxed) await db.close();
+    await removeMark(mark);
+  } catch (error) {
+    throw await afterCleanup(error, () => db.close(), 'closing the database');
+  }
+  if (relaxed) db = await openDatabase(name, options);
   return db;
+}
+
+/**
+ * Removes what a restore of `name` cut off before left (its mark says so): the unfinished
+ * database, then the mark.
+ * @throws StorageError when it cannot be removed (a restore still running in another tab holds
+ *   it), saying so.
+ */
+async function removeLeftovers(
+  name: string,
+  options: OpenOptions,
+  place: DatabasePlace,
+): Promise<void> {
+  const marked = await markedPlaces(markPlaces(name, options.storage ?? 'auto', options.path));
+  for (const leftover of marked) {
+    try {
+      await removeDatabase(place, leftover.kind);
+    } catch (error) {
+      throw new StorageError(
+        `restoreDatabase: the database '${name}' (${leftover.kind}) holds an unfinished restore, and removing it failed: ${(error as Error).message}. If a restore of it is running in another tab or process, wait for it; else delete it by hand and restore again.`,
+        { cause: error },
+      );
+    }
+    await removeMark(leftover);
+  }
 }
 
 /** Tids of the transactions in `storage` that the restore did not write (oldest listed last). */
