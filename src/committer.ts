@@ -23,8 +23,8 @@ import { ROOT_OID } from './shared/storage.js';
 import type { Cache } from './cache.js';
 import type { Snapshot } from './snapshot.js';
 import { collectWrites, PendingCommit, TxnIds, type CommitOptions } from './pending-commit.js';
-import { getState, ghostify, makeGhost, metaOf, type Jar, type Persistent } from './persistent.js';
-import { BrokenObject } from './broken-object.js';
+import { getState, ghostify, metaOf, type Jar, type Persistent } from './persistent.js';
+import { cachedOrGhost } from './loader.js';
 import { PersistentDict } from './persistent-dict.js';
 import type { ClassRegistry } from './registry.js';
 import type { Serializer } from './serialize.js';
@@ -103,14 +103,7 @@ export class Committer {
    */
   carry(records: readonly StoredRecord[], oid: number, className: string): Persistent {
     for (const r of records) this.carried.push(r);
-    const { registry, jar, cache } = this.owner;
-    const cls = registry.classOf(className);
-    const ghost =
-      cls === undefined
-        ? makeGhost(BrokenObject, oid, className, jar, true)
-        : makeGhost(cls, oid, className, jar);
-    cache.add(ghost);
-    return ghost;
+    return cachedOrGhost(this.owner, oid, className);
   }
 
   /** @throws ShelfError while a commit's fate is not known. */

@@ -201,18 +201,8 @@ export class Loader {
   }
 
   /** The object for a stored reference: the one this connection has, or a new ghost. */
-  private readonly resolve = (oid: number, className: string): Persistent => {
-    const { cache, registry, jar } = this.owner;
-    const known = cache.get(oid);
-    if (known !== undefined) return known;
-    const cls = registry.classOf(className);
-    const ghost =
-      cls === undefined
-        ? makeGhost(BrokenObject, oid, className, jar, true)
-        : makeGhost(cls, oid, className, jar);
-    cache.add(ghost);
-    return ghost;
-  };
+  private readonly resolve = (oid: number, className: string): Persistent =>
+    cachedOrGhost(this.owner, oid, className);
 
   private isUnloaded(oid: number): boolean {
     const obj = this.owner.cache.get(oid);
@@ -264,4 +254,24 @@ function describeValue(value: unknown): string {
     return typeof name === 'string' && name !== '' ? `an object (${name})` : 'an object';
   }
   return `a ${typeof value}`;
+}
+
+/**
+ * The connection's object for `oid`: the one in its cache, else a new ghost of the registered class
+ * (a BrokenObject ghost for a class this page lacks), added to the cache.
+ */
+export function cachedOrGhost(
+  owner: { readonly registry: ClassRegistry; readonly cache: Cache; readonly jar: Jar },
+  oid: number,
+  className: string,
+): Persistent {
+  const known = owner.cache.get(oid);
+  if (known !== undefined) return known;
+  const cls = owner.registry.classOf(className);
+  const ghost =
+    cls === undefined
+      ? makeGhost(BrokenObject, oid, className, owner.jar, true)
+      : makeGhost(cls, oid, className, owner.jar);
+  owner.cache.add(ghost);
+  return ghost;
 }
