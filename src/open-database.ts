@@ -103,10 +103,23 @@ async function openChecked(
     );
   }
   checkDatabaseOptions(dbOptions); // before starting a worker or touching files
-  // One lookup (a file's existence, an OPFS handle, an IndexedDB key): a cut-off restore holds
-  // part of a backup and must not open as a whole database (archive/restore-mark.ts).
-  if (refuseRestoring) await refuseUnfinishedRestore(name, choice, path);
-  const storage = await makeStorage(name, choice, { path, durability, recover, busyTimeout });
+  // A cut-off restore holds part of a backup and must not open as a whole database
+  // (archive/restore-mark.ts). 'file': a file's existence, looked up before the lock is taken;
+  // in a browser an OPFS or IndexedDB lookup (~1-2 ms) runs beside the worker's start, which takes
+  // longer: the storage it opened is closed again when the name is marked.
+  if (refuseRestoring && choice === 'file') await refuseUnfinishedRestore(name, choice, path);
+  const opening = makeStorage(name, choice, { path, durability, recover, busyTimeout });
+  if (refuseRestoring && choice !== 'file') {
+    const [marked, opened] = await Promise.allSettled([
+      refuseUnfinishedRestore(name, choice, path),
+      opening,
+    ]);
+    if (marked.status === 'rejected') {
+      if (opened.status === 'rejected') throw marked.reason;
+      throw await afterCleanup(marked.reason, () => opened.value.close(), 'closing the storage');
+    }
+  }
+  const storage = await opening;
   try {
     return new Database(storage, dbOptions);
   } catch (error) {
