@@ -14,6 +14,7 @@ const benches = [
     'bench/persistent-cost.mjs',
   ],
   ['Pack: time, peak extra bytes, commit latency during a pack (issue 13)', 'bench/pack.mjs'],
+  ['Export, import, backup and restore of 100,000 objects (issue 15)', 'bench/archive.mjs'],
 ];
 console.log(
   `shelfdb benchmarks — ${new Date().toISOString()} — Node ${process.version}${quick ? ' (quick)' : ''}\n`,
