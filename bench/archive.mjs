@@ -12,13 +12,23 @@
 //   - the peer, when a `sqlite3` executable is on the PATH: the same rows (id, JSON text) in a
 //     file database, then `.dump` (SQLite's text export) and `.backup` (its online backup), timed
 //     around the sqlite3 process (its start-up included).
-// Peak heap: process.memoryUsage().heapUsed sampled every 10 ms during the step, minus the heap
-// at its start (after a gc when Node runs with --expose-gc, as `npm run bench` does not).
+// Archives and backups are written to files as they stream and read back as file Blobs, so no
+// step holds a whole archive. Peak heap: process.memoryUsage().heapUsed sampled every 10 ms during
+// the step, minus the heap at its start (after a gc when Node runs with --expose-gc, as
+// `npm run bench` does not).
 //
 // Run: node bench/archive.mjs [--quick] [--n=N] [--rounds=R]
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, openSync, fsyncSync, closeSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  copyFileSync,
+  fsyncSync,
+  mkdirSync,
+  openAsBlob,
+  openSync,
+  readdirSync,
+} from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { clearInterval, setInterval } from 'node:timers';
 import { join } from 'node:path';
@@ -37,7 +47,6 @@ const shelfdb = await bundleAndImport(
   {
     source:
       `export * from ${path('../src/index.ts')};\n` +
-      `export { archiveBytes } from ${path('../src/archive/snarf.ts')};\n` +
       `export { fields } from ${path('./pages/records.ts')};\n`,
   },
   'node',
@@ -45,7 +54,6 @@ const shelfdb = await bundleAndImport(
 const {
   BTree,
   Persistent,
-  archiveBytes,
   exportTree,
   fields,
   importCopy,
@@ -82,6 +90,35 @@ async function measured(step) {
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * Writes a stream to `file` as it comes, in writes of about 1 MiB (as a file sink would buffer;
+ * nothing more is kept in memory); resolves to its bytes.
+ */
+async function toFile(stream, file) {
+  const handle = await open(file, 'w');
+  let bytes = 0;
+  let pending = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pending.length > 0) await handle.writev(pending);
+    pending = [];
+    pendingBytes = 0;
+  };
+  try {
+    for await (const chunk of stream) {
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      bytes += chunk.byteLength;
+      if (pendingBytes >= 1 << 20) await flush();
+    }
+    await flush();
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return bytes;
 }
 
 /** Copies every file of `from` into `to` and fsyncs each: the floor of any backup. */
@@ -145,10 +182,12 @@ for (let round = 0; round < ROUNDS; round++) {
     }
     const treeOid = tree._p_oid;
 
-    const [archive, exportMs, exportHeap] = await measured(() =>
-      archiveBytes(exportTree(conn, treeOid)),
+    const archiveFile = join(dir, 'tree.shelf');
+    const [exported, exportMs, exportHeap] = await measured(() =>
+      toFile(exportTree(conn, treeOid), archiveFile),
     );
-    results.export.push({ ms: exportMs, heap: exportHeap, bytes: archive.byteLength });
+    results.export.push({ ms: exportMs, heap: exportHeap, bytes: exported });
+    const archive = await openAsBlob(archiveFile);
 
     const target = await openDatabase('target', { storage: 'file', path: join(dir, 'target') });
     const tconn = target.open();
@@ -159,8 +198,12 @@ for (let round = 0; round < ROUNDS; round++) {
     results.import.push({ ms: importMs, heap: importHeap });
     await target.close();
 
-    const [backupBytes, backupMs, backupHeap] = await measured(() => archiveBytes(source.backup()));
-    results.backup.push({ ms: backupMs, heap: backupHeap, bytes: backupBytes.byteLength });
+    const backupFile = join(dir, 'db.backup');
+    const [backedUp, backupMs, backupHeap] = await measured(() =>
+      toFile(source.backup(), backupFile),
+    );
+    results.backup.push({ ms: backupMs, heap: backupHeap, bytes: backedUp });
+    const backupBytes = await openAsBlob(backupFile);
     await source.close();
 
     const [restored, restoreMs, restoreHeap] = await measured(() =>
