@@ -94,8 +94,11 @@ export class ShelfStorage extends StorageCore implements Storage {
   private readonly recent = new RecentTransactions(RECENT_LIMIT);
   /** Commits accepted and not yet settled, by client txnId: a resend joins its first sending. */
   private readonly inFlight = new Map<string, Promise<Tid>>();
-  /** Committed transactions (kept in the manifest at checkpoints): see `transactionCount`. */
-  private committed = 0;
+  /**
+   * Transactions in the log, kept in the manifest at checkpoints (pack's publish sets what
+   * remains: it removes those it left without records).
+   */
+  transactionCount = 0;
   /** Bytes of revisions superseded by newer ones (pack's publish sets what remains). */
   garbage = 0;
   /** Tid and size of the revisions written by this process, so a commit need not read them. */
@@ -146,7 +149,7 @@ export class ShelfStorage extends StorageCore implements Storage {
           storage.recovery,
         );
         ({ lastTid: storage.durableTid, nextOid: storage.nextOid } = state);
-        ({ transactionCount: storage.committed, garbageBytes: storage.garbage } = state);
+        ({ transactionCount: storage.transactionCount, garbageBytes: storage.garbage } = state);
         storage.group.assignedTid = state.lastTid;
         storage.reservedOid = state.nextOid;
       }
@@ -161,16 +164,6 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** The newest durable tid. */
   get lastTid(): Tid {
     return this.durableTid;
-  }
-
-  /** Transactions in the log (pack removes those it left without records). */
-  get transactionCount(): number {
-    return this.committed;
-  }
-
-  /** Pack's publish sets what remains. */
-  set transactionCount(count: number) {
-    this.committed = count;
   }
 
   // ─── Storage ──────────────────────────────────────────────────────────────
@@ -407,7 +400,7 @@ export class ShelfStorage extends StorageCore implements Storage {
     });
     const prevTid = this.lastTid;
     this.durableTid = tid;
-    this.committed++;
+    this.transactionCount++;
     this.recent.remember(tid, p.oids, p.txnId);
     p.resolve(tid);
     this.listeners.announce(tid, prevTid, p.oids, p.txnId);
