@@ -1,8 +1,8 @@
 /**
  * ArchiveWriter: the records commit and import write for an archive's objects (design15 "Writing
- * records"). Each id is given an oid and class first (`assign`), so that a `$ref` anywhere resolves
- * to its target whichever comes first; `$ext` markers resolve to themselves (check and import
- * verify they exist live beforehand). A BTree entry becomes a tree record over fresh node records
+ * records"). The caller says what each id is written as (`target`: its oid and class), so a
+ * `$ref` resolves to its target; the caller writes an object only once every id it names has a
+ * target. `$ext` markers resolve to themselves (check and import verify they exist live). A BTree entry becomes a tree record over fresh node records
  * bulk-built from its pages (btree-build.ts), read one page at a time.
  */
 import { CorruptStorageError, UnregisteredClassError } from '../shared/errors.js';
@@ -24,20 +24,25 @@ export interface TreeItems {
   kind: KeyKind | null;
 }
 
+/** What archive id `id` is written as: its oid and class (undefined: not known). */
+export type TargetOf = (id: string) => RecordRef | undefined;
+
 /** Writes the records of an archive's objects into one list. */
 export class ArchiveWriter {
-  /** Each id's oid and class. */
-  private readonly targets = new Map<string, RecordRef>();
   private readonly writer: RecordWriter;
   private spareOids: number[] = [];
   /** The records written so far. */
   readonly records: StoredRecord[] = [];
 
-  constructor(private readonly storage: Storage) {
+  /** `target`: each archive id's oid and class (the object written for it). */
+  constructor(
+    private readonly storage: Storage,
+    private readonly target: TargetOf,
+  ) {
     this.writer = new RecordWriter((marker, path) => {
       if (marker.$ref !== undefined) {
-        const target = this.targets.get(marker.$ref);
-        // tree-archive.ts refused a $ref to an unknown id; reaching this is a bug.
+        const target = this.target(marker.$ref);
+        // The caller writes an object once its targets are known; reaching this is a bug.
         if (target === undefined) throw new CorruptStorageError(`${path}: no entry ${marker.$ref}`);
         return target;
       }
@@ -45,18 +50,8 @@ export class ArchiveWriter {
     });
   }
 
-  /** Gives archive id `id` its oid and class. */
-  assign(id: string, oid: number, className: string): void {
-    this.targets.set(id, new RecordRef(oid, className));
-  }
-
-  /** The oid given to `id`. */
-  oidOf(id: string): number | undefined {
-    return this.targets.get(id)?.oid;
-  }
-
   /**
-   * Writes `obj` (assigned) with state `state` (default: its own) based on revision `tid`; a BTree
+   * Writes `obj` (its target known, and those of the ids it names) with state `state` (default: its own) based on revision `tid`; a BTree
    * with `items` (default: its pages).
    * @throws CorruptStorageError naming the entry for a malformed state or items.
    */
@@ -66,7 +61,7 @@ export class ArchiveWriter {
     state = obj.state,
     items?: TreeItems,
   ): Promise<void> {
-    const oid = this.oidOf(obj.id) as number;
+    const oid = (this.target(obj.id) as RecordRef).oid;
     if (obj.pages === undefined) {
       this.records.push(this.writer.record(oid, obj.className, state, tid, obj.path));
       return;
@@ -140,7 +135,7 @@ export function* archiveItems(obj: ArchiveObject): Generator<[Json, Json]> {
  * @throws UnregisteredClassError naming the first such entry and its class.
  */
 export function checkClasses(
-  objects: Iterable<ArchiveObject>,
+  objects: Iterable<{ className: string; path: string }>,
   registry: ClassRegistry,
   keep: boolean,
 ): void {

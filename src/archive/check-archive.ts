@@ -8,17 +8,17 @@
  * is not the live one's), changed-live (archive = base), conflict (all three differ). 'added': no
  * oid, or no live revision. 'removed': an id the header lists with no entry. 'unresolved-external'
  * (in place of the others): an `$ext` whose oid has no live revision, or one of another class.
+ *
+ * Streamed: the archive is compared with the database a batch of entries at a time as it is read
+ * (one batched load per batch), and each entry's JSON is dropped once compared; what stays is the
+ * report (one line per entry) and what the caller asks to keep.
  */
 import type { Connection } from '../connection.js';
 import type { LoadedRecord, Tid } from '../shared/storage.js';
+import { unresolvedIn } from './externals.js';
 import { liveObject, type LiveObject } from './live-objects.js';
-import { snapshotReader, type SnapshotReader } from './snapshot-reader.js';
-import {
-  readTreeArchive,
-  type ArchiveObject,
-  type TreeArchive,
-  type TreeSource,
-} from './tree-archive.js';
+import { LOAD_BATCH, snapshotReader, type SnapshotReader } from './snapshot-reader.js';
+import { readTreeObjects, type ArchiveObject, type TreeSource } from './tree-archive.js';
 
 /** What check says of one entry. */
 export type EntryStatus =
@@ -55,18 +55,26 @@ export interface CheckReport {
 
 /** A check with what commit needs besides the report. */
 export interface Inspection {
-  archive: TreeArchive;
+  /** The start's archive id. */
+  startId: string;
+  /** The start's report entry. */
+  start: CheckEntry;
+  /** True when the start object has a live revision (commit needs it to be this database's). */
+  startIsLive: boolean;
   entries: CheckEntry[];
   /** The report entry of each object, by id. */
   byId: Map<string, CheckEntry>;
-  /** Live objects by id (entries with an oid that has a live revision). */
-  live: Map<string, LiveObject>;
+  /** The objects `keep` chose, in archive order, with their live object when there is one. */
+  kept: { obj: ArchiveObject; live: LiveObject | undefined }[];
   /** The id of each archive object's oid (and of removed ones). */
   idOf: (oid: number) => string | undefined;
   reader: SnapshotReader;
   /** The snapshot read at. */
   tid: Tid;
 }
+
+/** How many entries are compared with the database at a time (one batched load each). */
+const BATCH = LOAD_BATCH;
 
 /**
  * Compares an archive with the database at `conn`'s snapshot, entry by entry (see the module
@@ -77,7 +85,7 @@ export interface Inspection {
  * const conflicts = entries.filter((e) => e.status === 'conflict');
  */
 export async function checkArchive(conn: Connection, source: TreeSource): Promise<CheckReport> {
-  const { entries } = await inspectArchive(conn, await readTreeArchive(source));
+  const { entries } = await inspectArchive(conn, source, () => false);
   return { entries };
 }
 
@@ -87,39 +95,77 @@ export async function snapshotOf(conn: Connection): Promise<Tid> {
   return conn.snapshotTid as Tid;
 }
 
-/** checkArchive's work, keeping what commit needs. */
-export async function inspectArchive(conn: Connection, archive: TreeArchive): Promise<Inspection> {
+/**
+ * checkArchive's work, streamed: the archive's objects are compared with their live revisions a
+ * batch at a time as they are read, and dropped unless `keep` wants them for the status found
+ * (commit keeps those it writes). Live revisions are named by the header's ids: exportTree names
+ * an exported object `String(oid)`, and the header lists them all before any object comes.
+ */
+export async function inspectArchive(
+  conn: Connection,
+  source: TreeSource,
+  keep: (status: EntryStatus) => boolean,
+): Promise<Inspection> {
   const tid = await snapshotOf(conn);
   const reader = snapshotReader(conn.archiveAccess.host.storage, tid);
-  const ids = new Map<number, string>();
-  for (const id of archive.removed) if (/^\d+$/.test(id)) ids.set(Number(id), id);
-  for (const obj of archive.objects.values()) if (obj.oid !== undefined) ids.set(obj.oid, obj.id);
-  const idOf = (oid: number): string | undefined => ids.get(oid);
-
-  const records = await loadByOid(reader, [...ids.keys()]);
-  const externals = await unresolvedExternals(reader, archive);
+  let listed = new Set<string>();
+  const idOf = (oid: number): string | undefined => {
+    const id = String(oid);
+    return listed.has(id) ? id : undefined;
+  };
   const entries: CheckEntry[] = [];
   const byId = new Map<string, CheckEntry>();
-  const live = new Map<string, LiveObject>();
-  for (const obj of archive.objects.values()) {
-    const record = obj.oid === undefined ? undefined : records.get(obj.oid);
-    let entry: CheckEntry;
-    if (record === undefined) {
-      entry = report(obj, 'added');
-    } else {
-      const now = await liveObject(reader, record, idOf);
-      live.set(obj.id, now);
-      entry = report(obj, compare(obj, now), record);
+  const kept: Inspection['kept'] = [];
+  const externals = new Map<number, string | null>();
+  let startId = '';
+  let startIsLive = false;
+  let batch: ArchiveObject[] = [];
+  const compareBatch = async (): Promise<void> => {
+    const objects = batch;
+    batch = [];
+    const records = await loadByOid(
+      reader,
+      objects.flatMap((o) => (o.oid === undefined ? [] : [o.oid])),
+    );
+    const unresolved = await unresolvedIn(reader, objects, externals);
+    for (const obj of objects) {
+      const record = obj.oid === undefined ? undefined : records.get(obj.oid);
+      let entry: CheckEntry;
+      let live: LiveObject | undefined;
+      if (record === undefined) {
+        entry = report(obj, 'added');
+      } else {
+        live = await liveObject(reader, record, idOf);
+        entry = report(obj, compare(obj, live), record);
+      }
+      if (obj.id === startId) startIsLive = record !== undefined;
+      const bad = unresolved.get(obj.id);
+      if (bad !== undefined) {
+        entry.detail = `unresolved: ${bad.join('; ')}${entry.status === 'added' ? '' : ` (otherwise ${entry.status})`}`;
+        entry.status = 'unresolved-external';
+      }
+      entries.push(entry);
+      byId.set(obj.id, entry);
+      if (keep(entry.status)) kept.push({ obj, live });
     }
-    const bad = externals.get(obj.id);
-    if (bad !== undefined) {
-      entry.detail = `unresolved: ${bad.join('; ')}${entry.status === 'added' ? '' : ` (otherwise ${entry.status})`}`;
-      entry.status = 'unresolved-external';
-    }
-    entries.push(entry);
-    byId.set(obj.id, entry);
+  };
+  const objects = readTreeObjects(source, {
+    hashes: true,
+    onHeader: (header) => {
+      listed = new Set(header.entries);
+      startId = header.start;
+    },
+  });
+  let step = await objects.next();
+  for (; step.done !== true; step = await objects.next()) {
+    batch.push(step.value);
+    if (batch.length >= BATCH) await compareBatch();
   }
-  for (const id of archive.removed) {
+  await compareBatch();
+  const { removed } = step.value;
+  const removedOids = removed.filter((id) => /^\d+$/.test(id)).map(Number);
+  const records = await loadByOid(reader, removedOids);
+  for (const id of removed) {
     const oid = /^\d+$/.test(id) ? Number(id) : undefined;
     const className = oid === undefined ? '' : (records.get(oid)?.className ?? '');
     entries.push({
@@ -130,7 +176,8 @@ export async function inspectArchive(conn: Connection, archive: TreeArchive): Pr
       status: 'removed',
     });
   }
-  return { archive, entries, byId, live, idOf, reader, tid };
+  const start = byId.get(startId) as CheckEntry;
+  return { startId, start, startIsLive, entries, byId, kept, idOf, reader, tid };
 }
 
 function report(obj: ArchiveObject, status: EntryStatus, record?: LoadedRecord): CheckEntry {
@@ -158,33 +205,5 @@ export async function loadByOid(
 ): Promise<Map<number, LoadedRecord>> {
   const out = new Map<number, LoadedRecord>();
   for (const r of await reader.load(oids)) out.set(r.oid, r);
-  return out;
-}
-
-/**
- * Per object id, the `$ext`s that do not resolve at the snapshot (no revision there, or one of
- * another class), described.
- */
-export async function unresolvedExternals(
-  reader: SnapshotReader,
-  archive: TreeArchive,
-): Promise<Map<string, string[]>> {
-  const wanted = new Set<number>();
-  for (const obj of archive.objects.values()) for (const oid of obj.exts.keys()) wanted.add(oid);
-  const found = await loadByOid(reader, [...wanted]);
-  const out = new Map<string, string[]>();
-  for (const obj of archive.objects.values()) {
-    for (const [oid, { className, path }] of obj.exts) {
-      const record = found.get(oid);
-      if (record !== undefined && record.className === className) continue;
-      const why =
-        record === undefined
-          ? `${className} ${oid} (in ${path}) does not exist in this database`
-          : `${className} ${oid} (in ${path}) is a ${record.className} in this database`;
-      const list = out.get(obj.id) ?? [];
-      list.push(why);
-      out.set(obj.id, list);
-    }
-  }
   return out;
 }

@@ -2,7 +2,9 @@
  * commitArchive (fssync's Commit): writes what an archive changed, in one transaction.
  *
  * 1. The connection must have nothing uncommitted (its snapshot is what the check reads at).
- * 2. The archive is read whole and checked (check-archive.ts) at the connection's snapshot.
+ * 2. The archive is read as a stream and checked (check-archive.ts) at the connection's snapshot,
+ *    keeping the parsed entries it will write only (an edit changes few; the rest are dropped as
+ *    soon as they compare unchanged).
  * 3. Refused, writing nothing: a start entry this database does not hold (that is importCopy's
  *    job), an `$ext` that does not resolve, an unregistered class (unless `unregistered: 'keep'`),
  *    and with `onConflict: 'fail'` any conflict (WriteConflictError naming them).
@@ -31,10 +33,11 @@ import {
   checkClasses,
   type TreeItems,
 } from './archive-writer.js';
-import { inspectArchive, type Inspection } from './check-archive.js';
+import { inspectArchive, type EntryStatus, type Inspection } from './check-archive.js';
 import type { Json, JsonObject } from './json-value.js';
-import { liveItems } from './live-objects.js';
-import { readTreeArchive, type ArchiveObject, type TreeSource } from './tree-archive.js';
+import { liveItems, type LiveObject } from './live-objects.js';
+import { RecordRef } from './record-writer.js';
+import type { ArchiveObject, TreeSource } from './tree-archive.js';
 
 /** What a merge function is given for one conflicting entry. */
 export interface MergeConflict {
@@ -87,12 +90,12 @@ export async function commitArchive(
   options: CommitArchiveOptions = {},
 ): Promise<Tid> {
   checkIdle(conn, 'commitArchive');
-  const archive = await readTreeArchive(source);
-  const insp = await inspectArchive(conn, archive);
+  const policy = options.onConflict ?? 'fail';
+  const insp = await inspectArchive(conn, source, (status) => writes(status, policy));
   checkIdle(conn, 'commitArchive');
   const { host } = conn.archiveAccess;
-  const start = archive.objects.get(archive.header.start) as ArchiveObject;
-  if (!insp.live.has(start.id)) {
+  const start = insp.start;
+  if (!insp.startIsLive) {
     throw new ShelfError(
       `commitArchive: the archive's start object (${start.path}, ${start.oid === undefined ? 'no oid' : `oid ${start.oid}`}) is not in this database: it was exported from another one, or removed. Use importCopy(conn, source, into, name) to store a copy with new oids. Nothing was written.`,
     );
@@ -103,7 +106,6 @@ export async function commitArchive(
       `commitArchive: external references do not resolve in this database: ${unresolved.map((e) => `${e.path} (${e.detail ?? ''})`).join('; ')}. Fix or remove those references. Nothing was written.`,
     );
   }
-  const policy = options.onConflict ?? 'fail';
   const conflicts = insp.entries.filter((e) => e.status === 'conflict');
   if (policy === 'fail' && conflicts.length > 0) {
     throw new WriteConflictError(
@@ -111,34 +113,35 @@ export async function commitArchive(
       `commitArchive: ${conflicts.length} entr${conflicts.length === 1 ? 'y was' : 'ies were'} changed both in the archive and in the database since the export: ${conflicts.map((e) => e.path).join(', ')}. Pass onConflict ('archive', 'live' or a merge function), or export again and redo the edit. Nothing was written.`,
     );
   }
-  const written: ArchiveObject[] = [];
-  for (const obj of archive.objects.values()) {
-    const status = insp.byId.get(obj.id)?.status;
-    if (status === 'changed-archive' || status === 'class-changed' || status === 'added') {
-      written.push(obj);
-    } else if (status === 'conflict' && policy !== 'live') written.push(obj);
-  }
-  checkClasses(written, host.registry, options.unregistered === 'keep');
+  const written = insp.kept;
+  checkClasses(
+    written.map(({ obj }) => obj),
+    host.registry,
+    options.unregistered === 'keep',
+  );
   if (written.length === 0) return insp.tid;
 
-  const writer = new ArchiveWriter(host.storage);
-  const added = written.filter((o) => insp.byId.get(o.id)?.status === 'added');
+  // Added entries get new oids; every other entry is written (or referenced) as its own oid.
+  const added = written.filter(({ obj }) => insp.byId.get(obj.id)?.status === 'added');
   const fresh = added.length === 0 ? [] : await host.storage.newOids(added.length);
-  added.forEach((o, i) => writer.assign(o.id, fresh[i] as number, o.className));
-  for (const obj of archive.objects.values()) {
-    if (writer.oidOf(obj.id) === undefined) writer.assign(obj.id, obj.oid as number, obj.className);
-  }
+  const newOid = new Map(added.map(({ obj }, i) => [obj.id, fresh[i] as number]));
+  const writer = new ArchiveWriter(host.storage, (id) => {
+    const entry = insp.byId.get(id);
+    const oid = newOid.get(id) ?? entry?.oid;
+    return entry === undefined || oid === undefined
+      ? undefined
+      : new RecordRef(oid, entry.className);
+  });
   const pins: { oid: number; tid: Tid }[] = [];
   const nodesOf = new Map<number, number>();
-  for (const obj of written) {
-    const live = insp.live.get(obj.id);
+  for (const { obj, live } of written) {
     const status = insp.byId.get(obj.id)?.status;
     for (const node of live?.nodeOids ?? []) {
       pins.push({ oid: node, tid: insp.tid });
       nodesOf.set(node, obj.oid as number);
     }
     if (status === 'conflict' && typeof policy === 'function') {
-      const merged = await merge(policy, obj, insp);
+      const merged = await merge(policy, obj, live, insp);
       await writer.write(obj, live?.record.tid, merged.state, merged.items);
     } else {
       await writer.write(obj, live?.record.tid);
@@ -148,7 +151,7 @@ export async function commitArchive(
     baseTid: insp.tid,
     records: writer.records,
     readCurrent: pins,
-    note: options.note ?? `commit of archive ${start.id}`,
+    note: options.note ?? `commit of archive ${insp.startId}`,
     ...(options.user === undefined ? {} : { user: options.user }),
     txnId: new TxnIds().next(),
   };
@@ -156,6 +159,12 @@ export async function commitArchive(
   host.committed();
   await conn.sync();
   return tid;
+}
+
+/** True when commit writes an entry of `status` under `policy`. */
+function writes(status: EntryStatus, policy: CommitArchiveOptions['onConflict']): boolean {
+  if (status === 'changed-archive' || status === 'class-changed' || status === 'added') return true;
+  return status === 'conflict' && policy !== 'live';
 }
 
 /** @throws ShelfError when `conn` cannot take a record-level commit now. */
@@ -177,9 +186,9 @@ export function checkIdle(conn: Connection, what: string): void {
 async function merge(
   fn: MergeFunction,
   obj: ArchiveObject,
+  live: LiveObject | undefined,
   insp: Inspection,
 ): Promise<{ state: JsonObject; items?: TreeItems }> {
-  const live = insp.live.get(obj.id);
   if (live === undefined) throw new Error('shelfdb: merging an entry without a live revision');
   const isTree = obj.pages !== undefined;
   const liveJson: Json = isTree

@@ -4,7 +4,9 @@
  *
  * Every entry gets a fresh oid (`storage.newOids`), so the copy never touches the objects it was
  * exported from (a second import into the same database is a second copy); `$ref`s are remapped;
- * `$ext`s must resolve in this database (else ShelfError listing them, nothing written).
+ * `$ext`s must resolve in this database (else ShelfError listing them, nothing written). The
+ * archive is read as a stream and each entry turned into its record as it comes
+ * (copy-records.ts): what is held is the records the commit writes, not the archive's JSON.
  *
  * How the copy and `into` land together: the connection carries the copy's records into its next
  * commit (Committer.carry) and hands out a ghost of the new start object, which is stored under
@@ -20,11 +22,12 @@ import type { Connection } from '../connection.js';
 import { metaOf, type Persistent } from '../persistent.js';
 import { PersistentDict } from '../persistent-dict.js';
 import { ShelfError, StorageBusyError } from '../shared/errors.js';
-import { ArchiveWriter, checkClasses } from './archive-writer.js';
-import { snapshotOf, unresolvedExternals } from './check-archive.js';
+import { checkClasses } from './archive-writer.js';
+import { snapshotOf } from './check-archive.js';
 import { checkIdle } from './commit-archive.js';
+import { copyRecords } from './copy-records.js';
 import { snapshotReader } from './snapshot-reader.js';
-import { readTreeArchive, type ArchiveObject, type TreeSource } from './tree-archive.js';
+import type { TreeSource } from './tree-archive.js';
 
 /** Options of `importCopy`. */
 export interface ImportCopyOptions {
@@ -55,37 +58,24 @@ export async function importCopy(
 ): Promise<Map<number, number>> {
   checkInto(conn, into);
   checkIdle(conn, 'importCopy');
-  const archive = await readTreeArchive(source);
   const { host, carry } = conn.archiveAccess;
-  checkClasses(archive.objects.values(), host.registry, options.unregistered === 'keep');
   const reader = snapshotReader(host.storage, await snapshotOf(conn));
-  const unresolved = await unresolvedExternals(reader, archive);
-  if (unresolved.size > 0) {
-    const list = [...unresolved].map(
-      ([id, why]) => `${archive.objects.get(id)?.path}: ${why.join('; ')}`,
-    );
+  const copy = await copyRecords(host.storage, source);
+  checkClasses(copy.classes, host.registry, options.unregistered === 'keep');
+  const unresolved = await copy.externals.unresolved(reader);
+  if (unresolved.length > 0) {
     throw new ShelfError(
-      `importCopy: external references do not resolve in this database: ${list.join(' | ')}. Import into the database they belong to, or remove those references. Nothing was written.`,
+      `importCopy: external references do not resolve in this database: ${unresolved.join(' | ')}. Import into the database they belong to, or remove those references. Nothing was written.`,
     );
   }
-  const objects: ArchiveObject[] = [...archive.objects.values()];
-  const fresh = await host.storage.newOids(objects.length);
-  const writer = new ArchiveWriter(host.storage);
-  const copied = new Map<number, number>();
-  objects.forEach((obj, i) => {
-    writer.assign(obj.id, fresh[i] as number, obj.className);
-    if (obj.oid !== undefined) copied.set(obj.oid, fresh[i] as number);
-  });
-  for (const obj of objects) await writer.write(obj, undefined);
   checkIdle(conn, 'importCopy');
   if (into._p_status === 'ghost') await conn.load(into);
-  const start = archive.objects.get(archive.header.start) as ArchiveObject;
-  const ghost = carry(writer.records, writer.oidOf(start.id) as number, start.className);
+  const ghost = carry(copy.records, copy.start.oid, copy.start.className);
   try {
     if (into instanceof BTree) await into.set(name as never, ghost as Persistent);
     else into.set(name, ghost);
     await conn.commit({
-      note: options.note ?? `import of ${start.id} as ${String(name)}`,
+      note: options.note ?? `import of ${copy.startId} as ${String(name)}`,
       ...(options.user === undefined ? {} : { user: options.user }),
     });
   } catch (error) {
@@ -94,7 +84,7 @@ export async function importCopy(
     await conn.abort(); // drops the carried copy and the change to `into`: nothing was written
     throw error;
   }
-  return copied;
+  return copy.copied;
 }
 
 /** @throws ShelfError unless `into` is a stored PersistentDict or BTree of `conn`. */

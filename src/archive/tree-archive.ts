@@ -1,22 +1,24 @@
 /**
- * A tree archive (design15 "The tree archive", written by exportTree) read into the model that
- * check, commit and import share: the header, the objects by id in archive order (a BTree's with
- * its pages), and each object's hash as it is now.
+ * A tree archive (design15 "The tree archive", written by exportTree) read as a stream of checked
+ * objects, the model check, commit and import share: the header first (its `entries` list every
+ * exported id), then each object in archive order (a BTree's with its pages) with its hash as it
+ * is now, handed over one at a time so that no caller needs the whole archive parsed at once.
  *
  * Entries come from a SNARF archive (readArchive, which checks every entry's CRC at the end) or
- * from any `AsyncIterable<ArchiveEntry>` (a directory checkout). Everything is read and checked
- * before the caller writes anything. Everything malformed is a CorruptStorageError naming the
- * entry's path: a foreign or unknown-version header, bad JSON, an entry of the wrong shape, a page
- * out of sequence or out of key order, a `$ref` to an id that is not in the archive.
+ * from any `AsyncIterable<ArchiveEntry>` (a directory checkout). The caller writes nothing before
+ * the generator has returned: only then was every entry read and its CRC checked. Everything
+ * malformed is a CorruptStorageError naming the entry's path: a foreign or unknown-version
+ * header, bad JSON, an entry of the wrong shape, a page out of sequence or out of key order, a
+ * `$ref` to an id that is not in the archive.
  *
- * Memory: states are kept parsed; a BTree's pages are kept as their bytes (parsed once here to
- * check them and hash them, again one at a time by `pageItems` when a tree is rebuilt), so a large
- * tree costs its archive bytes, not its items as objects.
+ * Memory: one object's parsed state at a time; a BTree's pages are kept as their bytes (parsed
+ * once here to check them and hash them, again one at a time by `pageItems` when a tree is
+ * rebuilt), so a large tree costs its archive bytes, not its items as objects.
  */
 import { checkKey, compareKeys, type BTreeKey, type KeyKind } from '../btree-keys.js';
 import { CorruptStorageError } from '../shared/errors.js';
-import { canonicalJson, jsonToValue, sha256, type Json, type JsonObject } from './json-value.js';
-import { objectHash } from './object-entry.js';
+import { jsonToValue, type Json, type JsonObject } from './json-value.js';
+import { objectHash, pageHash } from './object-entry.js';
 import { readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
 
 import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
@@ -45,6 +47,8 @@ export interface ArchivePage {
   bytes: Uint8Array;
   /** How many items it holds. */
   count: number;
+  /** Its page hash (object-entry.ts pageHash), when hashes were asked for; else ''. */
+  hash: string;
 }
 
 /** One object entry. */
@@ -59,7 +63,7 @@ export interface ArchiveObject {
   className: string;
   /** The hash written at export (the base); undefined for an added object. */
   baseHash: string | undefined;
-  /** The hash of the entry as it is now. */
+  /** The hash of the entry as it is now, when hashes were asked for (readTreeObjects); else ''. */
   hash: string;
   /** Its state (a BTree's: count, degree, kind). */
   state: JsonObject;
@@ -71,16 +75,6 @@ export interface ArchiveObject {
   refs: Map<string, string>;
   /** The oids its `$ext`s name → their class, with the entry (or page) path. */
   exts: Map<number, { className: string; path: string }>;
-}
-
-/** A tree archive, read and checked. */
-export interface TreeArchive {
-  /** The header. */
-  header: ArchiveHeader;
-  /** Objects by id, in archive order. */
-  objects: Map<string, ArchiveObject>;
-  /** Ids the header lists that have no entry any more. */
-  removed: string[];
 }
 
 const OBJECT_PATH = /^objects\/([A-Za-z0-9_.-]+)\.json$/;
@@ -96,11 +90,35 @@ const corrupt = (path: string, what: string): CorruptStorageError =>
 const isObject = (v: unknown): v is JsonObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Options of `readTreeObjects`. */
+export interface TreeReadOptions {
+  /** Compute each object's hash as it is now (check and commit compare them; import needs none). */
+  hashes?: boolean;
+  /** Given the header before any object is read (import allots the new oids from its `entries`). */
+  onHeader?: (header: ArchiveHeader) => void | Promise<void>;
+}
+
+/** What is known once every entry was read: the header and the ids it lists with no entry. */
+export interface TreeEnd {
+  /** The header. */
+  header: ArchiveHeader;
+  /** Ids the header lists that have no entry any more. */
+  removed: string[];
+}
+
 /**
- * Reads and checks a whole tree archive.
+ * The objects of a tree archive, one at a time in archive order, each checked as it is read; the
+ * generator's return value is the header and the removed ids. The checks that need the whole
+ * archive run after its last entry (and after snarf.ts checked every CRC): a `$ref` to an id
+ * that never came, the start's entry. Memory: the ids seen, the ids referenced but not seen yet,
+ * and the BTree pages of the tree being read (as bytes); every object is the caller's to keep or
+ * drop.
  * @throws CorruptStorageError naming the entry for anything malformed (see the module comment).
  */
-export async function readTreeArchive(source: TreeSource): Promise<TreeArchive> {
+export async function* readTreeObjects(
+  source: TreeSource,
+  options: TreeReadOptions = {},
+): AsyncGenerator<ArchiveObject, TreeEnd, undefined> {
   const entries =
     typeof source === 'string'
       ? // This exact path is what browser builds swap for directory.browser.ts (no node:fs there).
@@ -108,59 +126,68 @@ export async function readTreeArchive(source: TreeSource): Promise<TreeArchive> 
       : isArchiveSource(source)
         ? readArchive(source)
         : source;
+  const hashes = options.hashes === true;
   let header: ArchiveHeader | undefined;
-  const objects = new Map<string, ArchiveObject>();
-  let pending: { id: string; pages: ArchivePage[]; refs: Refs; last: unknown; kind?: KeyKind } = {
-    id: '',
-    pages: [],
-    refs: newRefs(),
-    last: undefined,
-  };
+  const seen = new Set<string>();
+  /** Ids a `$ref` named before their entry came, with the path that named each first. */
+  const pendingRefs = new Map<string, string>();
+  let pending: PendingTree = newTree('');
   for await (const entry of entries) {
     const { path } = entry;
     if (header === undefined) {
       header = readHeader(entry);
+      await options.onHeader?.(header);
       continue;
     }
     const page = PAGE_PATH.exec(path);
     if (page !== null) {
       const id = page[1] as string;
-      if (pending.id !== id) pending = { id, pages: [], refs: newRefs(), last: undefined };
-      if (Number(page[2]) !== pending.pages.length || objects.has(id)) {
+      if (pending.id !== id) pending = newTree(id);
+      if (Number(page[2]) !== pending.pages.length || seen.has(id)) {
         throw corrupt(path, `a page out of sequence (expected page ${pending.pages.length})`);
       }
-      pending.pages.push(readPage(entry, pending));
+      pending.pages.push(await readPage(entry, pending, hashes));
       continue;
     }
     const object = OBJECT_PATH.exec(path);
     if (object === null) throw corrupt(path, 'not an entry of a shelfdb tree archive');
     const id = object[1] as string;
-    if (objects.has(id)) throw corrupt(path, `a second entry for id ${id}`);
-    const pages = pending.id === id ? pending : undefined;
-    objects.set(id, await readObject(entry, id, pages));
-    pending = { id: '', pages: [], refs: newRefs(), last: undefined };
+    if (seen.has(id)) throw corrupt(path, `a second entry for id ${id}`);
+    const tree = pending.id === id ? pending : undefined;
+    const obj = await readObject(entry, id, tree, hashes);
+    pending = newTree('');
+    seen.add(id);
+    pendingRefs.delete(id);
+    for (const [ref, where] of obj.refs) {
+      if (!seen.has(ref) && !pendingRefs.has(ref)) pendingRefs.set(ref, where);
+    }
+    yield obj;
   }
   if (header === undefined) throw corrupt(TREE_HEADER, 'missing: this is not a tree archive');
   if (pending.id !== '') {
     throw corrupt(pending.pages[0]?.path ?? '', `pages of an object without its entry`);
   }
-  for (const obj of objects.values()) {
-    for (const [id, path] of obj.refs) {
-      if (!objects.has(id)) {
-        throw corrupt(path, `a $ref to "${id}", which is no entry of this archive`);
-      }
-    }
+  for (const [id, path] of pendingRefs) {
+    throw corrupt(path, `a $ref to "${id}", which is no entry of this archive`);
   }
-  const start = objects.get(header.start);
-  if (start === undefined) {
+  if (!seen.has(header.start)) {
     throw corrupt(
       TREE_HEADER,
       `its start "${header.start}" has no entry (objects/${header.start}.json)`,
     );
   }
-  const removed = header.entries.filter((id) => !objects.has(id));
-  return { header, objects, removed };
+  return { header, removed: header.entries.filter((id) => !seen.has(id)) };
 }
+
+/** A BTree's pages read so far, before its entry. */
+interface PendingTree {
+  id: string;
+  pages: ArchivePage[];
+  refs: Refs;
+  last: unknown;
+  kind?: KeyKind;
+}
+const newTree = (id: string): PendingTree => ({ id, pages: [], refs: newRefs(), last: undefined });
 
 /** The items of one page, parsed (checked when the archive was read). */
 export function pageItems(page: ArchivePage): [Json, Json][] {
@@ -259,10 +286,11 @@ function collectRefs(json: Json, refs: Refs, path: string): void {
 }
 
 /** A page checked: [key, value] pairs, keys of one kind in increasing order after `last`. */
-function readPage(
+async function readPage(
   entry: ArchiveEntry,
   tree: { refs: Refs; last: unknown; kind?: KeyKind },
-): ArchivePage {
+  hashes: boolean,
+): Promise<ArchivePage> {
   const json = parse(entry);
   if (!Array.isArray(json)) throw corrupt(entry.path, 'a page is not a JSON array of [key, value]');
   json.forEach((item, i) => {
@@ -287,13 +315,20 @@ function readPage(
     tree.last = key;
     collectRefs(item[1] as Json, tree.refs, entry.path);
   });
-  return { path: entry.path, bytes: entry.bytes, count: json.length };
+  return {
+    path: entry.path,
+    bytes: entry.bytes,
+    count: json.length,
+    // Hashed from the JSON parsed here: the page is not parsed again for it.
+    hash: hashes ? await pageHash(json) : '',
+  };
 }
 
 async function readObject(
   entry: ArchiveEntry,
   id: string,
   tree: { pages: ArchivePage[]; refs: Refs; kind?: KeyKind } | undefined,
+  hashes: boolean,
 ): Promise<ArchiveObject> {
   const { path } = entry;
   const json = parse(entry);
@@ -311,7 +346,6 @@ async function readObject(
   collectRefs(state, refs, path);
   let items: ArchiveObject['items'];
   let pageList: ArchivePage[] | undefined;
-  let pageHashes: string[] | undefined;
   if (pages !== undefined || tree !== undefined) {
     pageList = tree?.pages ?? [];
     if (pages !== pageList.length) {
@@ -322,8 +356,6 @@ async function readObject(
       throw corrupt(path, 'a BTree entry without a minimum degree (an integer from 2 to 4096)');
     }
     items = { count: pageList.reduce((n, p) => n + p.count, 0), kind: tree?.kind ?? null };
-    pageHashes = [];
-    for (const page of pageList) pageHashes.push(await sha256(canonicalJson(pageItems(page))));
   }
   return {
     path,
@@ -331,7 +363,13 @@ async function readObject(
     oid: oid as number | undefined,
     className,
     baseHash: hash as string | undefined,
-    hash: await objectHash(className, state, pageHashes),
+    hash: hashes
+      ? await objectHash(
+          className,
+          state,
+          pageList?.map((p) => p.hash),
+        )
+      : '',
     state,
     pages: pageList,
     items,
