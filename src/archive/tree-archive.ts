@@ -128,7 +128,11 @@ export async function* readTreeObjects(
         : source;
   const hashes = options.hashes === true;
   let header: ArchiveHeader | undefined;
-  const seen = new Set<string>();
+  /**
+   * Every id listed or met → whether its entry came (one map for both: an archive of 100,000s of
+   * objects holds one string per id, the header's, not a second copy per entry read).
+   */
+  const seen = new Map<string, boolean>();
   /** Ids a `$ref` named before their entry came, with the path that named each first. */
   const pendingRefs = new Map<string, string>();
   let pending: PendingTree = newTree('');
@@ -136,6 +140,7 @@ export async function* readTreeObjects(
     const { path } = entry;
     if (header === undefined) {
       header = readHeader(entry);
+      for (const id of header.entries) seen.set(id, false);
       await options.onHeader?.(header);
       continue;
     }
@@ -143,7 +148,7 @@ export async function* readTreeObjects(
     if (page !== null) {
       const id = page[1] as string;
       if (pending.id !== id) pending = newTree(id);
-      if (Number(page[2]) !== pending.pages.length || seen.has(id)) {
+      if (Number(page[2]) !== pending.pages.length || seen.get(id) === true) {
         throw corrupt(path, `a page out of sequence (expected page ${pending.pages.length})`);
       }
       pending.pages.push(await readPage(entry, pending, hashes));
@@ -152,14 +157,14 @@ export async function* readTreeObjects(
     const object = OBJECT_PATH.exec(path);
     if (object === null) throw corrupt(path, 'not an entry of a shelfdb tree archive');
     const id = object[1] as string;
-    if (seen.has(id)) throw corrupt(path, `a second entry for id ${id}`);
+    if (seen.get(id) === true) throw corrupt(path, `a second entry for id ${id}`);
     const tree = pending.id === id ? pending : undefined;
     const obj = await readObject(entry, id, tree, hashes);
     pending = newTree('');
-    seen.add(id);
+    seen.set(id, true);
     pendingRefs.delete(id);
     for (const [ref, where] of obj.refs) {
-      if (!seen.has(ref) && !pendingRefs.has(ref)) pendingRefs.set(ref, where);
+      if (seen.get(ref) !== true && !pendingRefs.has(ref)) pendingRefs.set(ref, where);
     }
     yield obj;
   }
@@ -170,13 +175,13 @@ export async function* readTreeObjects(
   for (const [id, path] of pendingRefs) {
     throw corrupt(path, `a $ref to "${id}", which is no entry of this archive`);
   }
-  if (!seen.has(header.start)) {
+  if (seen.get(header.start) !== true) {
     throw corrupt(
       TREE_HEADER,
       `its start "${header.start}" has no entry (objects/${header.start}.json)`,
     );
   }
-  return { header, removed: header.entries.filter((id) => !seen.has(id)) };
+  return { header, removed: header.entries.filter((id) => seen.get(id) !== true) };
 }
 
 /** A BTree's pages read so far, before its entry. */
