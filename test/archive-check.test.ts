@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkArchive } from '../src/archive/check-archive.js';
 import type { Persistent } from '../src/persistent.js';
+import { BTree } from '../src/btree.js';
 import { CorruptStorageError } from '../src/shared/errors.js';
 import type { Json, JsonObject } from '../src/archive/json-value.js';
 import {
@@ -91,6 +92,46 @@ describe('checkArchive', () => {
     expect(status('objects/new-todo.json')).toBe('added');
     expect(new Set(entries.map((e) => e.status)).size).toBe(8);
     expect(await transactionCount(db)).toBe(before);
+    await db.close();
+  });
+
+  it('reports a BTree whose items changed live as changed-live, though its own record is the revision exported', async () => {
+    const db = makeDb();
+    const conn = db.open();
+    const root = await conn.root();
+    const tree = new BTree<string, number>({ minimumDegree: 2 });
+    root.set('tree', tree);
+    await tree.update(Array.from({ length: 50 }, (_, i) => [`k${i}`, i] as const));
+    await conn.commit();
+    const bytes = await archiveOf(conn, tree);
+    const serial = tree._p_serial;
+    await tree.set('k7', 700); // a value in a leaf: the tree's count and root stay as they were
+    await conn.commit();
+    expect(tree._p_serial).toBe(serial);
+    const { entries } = await checkArchive(conn, bytes);
+    expect(entries.find((e) => e.path === pathOf(tree))?.status).toBe('changed-live');
+    await db.close();
+  });
+
+  it('compares an archive read from a one-shot stream entry by entry like its bytes', async () => {
+    const db = makeDb();
+    const conn = db.open();
+    const { project, todos } = await seedProject(conn, 3);
+    (todos[1] as Todo).title = 'changed live';
+    const bytes = await archiveOf(conn, project);
+    const edited = await editArchive(bytes, (entries) => {
+      editEntry(entries, pathOf(todos[2] as Todo), (json) => {
+        (json.state as JsonObject).title = 'changed in the archive';
+      });
+    });
+    await conn.commit();
+    const fromBytes = await checkArchive(conn, edited);
+    const fromStream = await checkArchive(conn, new Blob([edited as BlobPart]).stream());
+    expect(fromStream).toEqual(fromBytes);
+    const status = (path: string) => fromStream.entries.find((e) => e.path === path)?.status;
+    expect(status(pathOf(todos[0] as Todo))).toBe('unchanged');
+    expect(status(pathOf(todos[1] as Todo))).toBe('changed-live');
+    expect(status(pathOf(todos[2] as Todo))).toBe('changed-archive');
     await db.close();
   });
 

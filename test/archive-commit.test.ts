@@ -41,6 +41,22 @@ async function conflicted() {
 }
 
 describe('commitArchive', () => {
+  it('commits an edit read from a one-shot stream, writing only the edited entry', async () => {
+    const db = makeDb();
+    const conn = db.open();
+    const { project, todos } = await seedProject(conn, 3);
+    const edited = await editArchive(await archiveOf(conn, project), (entries) => {
+      editEntry(entries, pathOf(todos[1] as Todo), (json) => {
+        (json.state as JsonObject).title = 'edited';
+      });
+    });
+    const tid = await commitArchive(conn, new Blob([edited as BlobPart]).stream());
+    const [info] = await db.storage.transactions({ limit: 1 });
+    expect(info).toMatchObject({ tid, oids: [(todos[1] as Todo)._p_oid] });
+    expect(((await conn.load(todos[1] as Todo)) as Todo).title).toBe('edited');
+    await db.close();
+  });
+
   it('writes a changed entry in one transaction and the connection sees it', async () => {
     const db = makeDb();
     const conn = db.open();

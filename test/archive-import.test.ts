@@ -17,6 +17,7 @@ import {
   editArchive,
   editEntry,
   entriesOf,
+  entry,
   makeDb,
   pathOf,
   Person,
@@ -153,6 +154,39 @@ describe('importCopy', () => {
     expect([gzip[0], gzip[1]]).toEqual([0x1f, 0x8b]);
     await importCopy(conn, new Blob([gzip]), root, 'from gzip');
     expect(root.has('from entries') && root.has('from gzip')).toBe(true);
+    await db.close();
+  });
+
+  it('imports an entry added by hand that an earlier entry references, with a new oid', async () => {
+    const db = makeDb();
+    const conn = db.open();
+    const { project } = await seedProject(conn, 1);
+    const edited = await editArchive(await archiveOf(conn, project), (entries) => {
+      // The project (the first entry) names an id its header does not list, whose entry comes last.
+      editEntry(entries, pathOf(project), (json) => {
+        (json.state as JsonObject).meta = { helper: { $ref: 'helper' } };
+      });
+      entries.push(
+        entry('objects/helper.json', {
+          class: 'app.Todo',
+          id: 'helper',
+          state: {
+            title: 'added by hand',
+            done: false,
+            project: { $ref: String(project._p_oid) },
+            tags: [],
+          },
+        }),
+      );
+    });
+    const root = await conn.root();
+    const map = await importCopy(conn, edited, root, 'copy');
+    const copy = (await conn.load(root.get('copy') as Project)) as Project;
+    const helper = (await conn.load(copy.meta.helper as Todo)) as Todo;
+    expect(helper.title).toBe('added by hand');
+    expect(helper.project === copy).toBe(true);
+    expect([...map.values()]).not.toContain(helper._p_oid);
+    expect(helper._p_oid).not.toBe(copy._p_oid);
     await db.close();
   });
 

@@ -15,6 +15,7 @@
  */
 import type { Connection } from '../connection.js';
 import type { LoadedRecord, Tid } from '../shared/storage.js';
+import { BTREE_CLASS } from './btree-items.js';
 import { unresolvedIn } from './externals.js';
 import { liveObject, type LiveObject } from './live-objects.js';
 import { LOAD_BATCH, snapshotReader, type SnapshotReader } from './snapshot-reader.js';
@@ -64,8 +65,15 @@ export interface Inspection {
   entries: CheckEntry[];
   /** The report entry of each object, by id. */
   byId: Map<string, CheckEntry>;
-  /** The objects `keep` chose, in archive order, with their live object when there is one. */
-  kept: { obj: ArchiveObject; live: LiveObject | undefined }[];
+  /**
+   * The objects `keep` chose, in archive order, with their live revision when there is one, and
+   * that revision rendered when it had to be (always for a BTree and for a conflict).
+   */
+  kept: {
+    obj: ArchiveObject;
+    record: LoadedRecord | undefined;
+    live: LiveObject | undefined;
+  }[];
   /** The id of each archive object's oid (and of removed ones). */
   idOf: (oid: number) => string | undefined;
   reader: SnapshotReader;
@@ -134,9 +142,12 @@ export async function inspectArchive(
       let live: LiveObject | undefined;
       if (record === undefined) {
         entry = report(obj, 'added');
+      } else if (isExported(obj, record)) {
+        // The revision exported, so exported again now it would hash as it did: the base.
+        entry = report(obj, compare(obj, obj.baseHash as string, record), record);
       } else {
         live = await liveObject(reader, record, idOf);
-        entry = report(obj, compare(obj, live), record);
+        entry = report(obj, compare(obj, live.hash, record), record);
       }
       if (obj.id === startId) startIsLive = record !== undefined;
       const bad = unresolved.get(obj.id);
@@ -146,7 +157,7 @@ export async function inspectArchive(
       }
       entries.push(entry);
       byId.set(obj.id, entry);
-      if (keep(entry.status)) kept.push({ obj, live });
+      if (keep(entry.status)) kept.push({ obj, record, live });
     }
   };
   const objects = readTreeObjects(source, {
@@ -189,10 +200,25 @@ function report(obj: ArchiveObject, status: EntryStatus, record?: LoadedRecord):
   return entry;
 }
 
-function compare(obj: ArchiveObject, now: LiveObject): EntryStatus {
-  if (obj.hash === now.hash) return 'unchanged';
-  if (obj.baseHash === now.hash) {
-    return obj.className === now.record.className ? 'changed-archive' : 'class-changed';
+/**
+ * True when `record` is the very revision `obj` was exported from (its `serial`), and its hash
+ * now is therefore the base: rendering and hashing it again (most of a check's work) is skipped.
+ * Not for a BTree: its items live in its nodes, which change without a new revision of the tree.
+ * Relies on the header's `entries` being the export's (the ids references are named by).
+ */
+function isExported(obj: ArchiveObject, record: LoadedRecord): boolean {
+  return (
+    obj.serial === record.tid &&
+    obj.baseHash !== undefined &&
+    obj.pages === undefined &&
+    record.className !== BTREE_CLASS
+  );
+}
+
+function compare(obj: ArchiveObject, liveHash: string, record: LoadedRecord): EntryStatus {
+  if (obj.hash === liveHash) return 'unchanged';
+  if (obj.baseHash === liveHash) {
+    return obj.className === record.className ? 'changed-archive' : 'class-changed';
   }
   if (obj.baseHash === obj.hash) return 'changed-live';
   return 'conflict';

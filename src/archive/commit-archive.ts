@@ -134,7 +134,7 @@ export async function commitArchive(
   });
   const pins: { oid: number; tid: Tid }[] = [];
   const nodesOf = new Map<number, number>();
-  for (const { obj, live } of written) {
+  for (const { obj, record, live } of written) {
     const status = insp.byId.get(obj.id)?.status;
     for (const node of live?.nodeOids ?? []) {
       pins.push({ oid: node, tid: insp.tid });
@@ -142,9 +142,9 @@ export async function commitArchive(
     }
     if (status === 'conflict' && typeof policy === 'function') {
       const merged = await merge(policy, obj, live, insp);
-      await writer.write(obj, live?.record.tid, merged.state, merged.items);
+      await writer.write(obj, record?.tid, merged.state, merged.items);
     } else {
-      await writer.write(obj, live?.record.tid);
+      await writer.write(obj, record?.tid);
     }
   }
   const request: CommitRequest = {

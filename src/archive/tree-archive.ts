@@ -63,6 +63,8 @@ export interface ArchiveObject {
   className: string;
   /** The hash written at export (the base); undefined for an added object. */
   baseHash: string | undefined;
+  /** The tid of the revision exported (its `serial`); undefined for an added object. */
+  serial: number | undefined;
   /** The hash of the entry as it is now, when hashes were asked for (readTreeObjects); else ''. */
   hash: string;
   /** Its state (a BTree's: count, degree, kind). */
@@ -338,7 +340,7 @@ async function readObject(
   const { path } = entry;
   const json = parse(entry);
   if (!isObject(json)) throw corrupt(path, 'not a JSON object');
-  const { class: className, id: ownId, oid, hash, state, pages } = json;
+  const { class: className, id: ownId, oid, hash, state, pages, serial } = json;
   if (typeof className !== 'string' || className === '') throw corrupt(path, 'no "class"');
   if (ownId !== id)
     throw corrupt(path, `its "id" ${JSON.stringify(ownId)} is not ${JSON.stringify(id)}`);
@@ -368,6 +370,7 @@ async function readObject(
     oid: oid as number | undefined,
     className,
     baseHash: hash as string | undefined,
+    serial: typeof serial === 'number' && Number.isSafeInteger(serial) ? serial : undefined,
     hash: hashes
       ? await objectHash(
           className,
