@@ -10,8 +10,8 @@
  * The walk reads records only (no app classes, no connection cache): breadth first, a batch of up
  * to `reader.batchSize` oids per round trip, class names of references taken from the decoded
  * states (each reference carries its class), so deciding costs no extra load. BTree nodes are
- * walked through to reach a tree's values and are never entries themselves. Memory: the oids found
- * and their classes, plus one batch of records, never the states of the whole tree.
+ * walked through to reach a tree's values and are never entries themselves. Memory: the oids found,
+ * plus one batch of records, never the states of the whole tree.
  */
 import { ShelfError } from '../shared/errors.js';
 import type { LoadedRecord } from '../shared/storage.js';
@@ -44,8 +44,6 @@ export type Boundary = 'owned' | 'reachable' | ((ref: ObjectRef, from: ObjectRef
 export interface BoundaryResult {
   /** The oids inside, start first, in the order found (breadth first; a BTree's values in key order). */
   oids: number[];
-  /** The stored class name of each oid inside (from its record). */
-  classes: Map<number, string>;
   /** The items of every BTree inside, summed. */
   btreeItems: number;
 }
@@ -73,7 +71,6 @@ export async function findBoundary(
 ): Promise<BoundaryResult> {
   const follows = followRule(boundary);
   const oids: number[] = [];
-  const classes = new Map<number, string>();
   // Oids taken inside, loaded or queued: each is queued once.
   const queued = new Set<number>([start]);
   const queue: number[] = [start];
@@ -90,7 +87,10 @@ export async function findBoundary(
     };
     for (const record of records) {
       oids.push(record.oid);
-      classes.set(record.oid, record.className);
+      // A state that references nothing leads nowhere: its record says so without decoding it
+      // (`refs` lists every oid the state references; pack trusts it the same way). Pass 2
+      // decodes every state it writes, so a damaged one is still refused.
+      if (record.refs.length === 0) continue;
       const from = { oid: record.oid, className: record.className };
       const state = decodeState(record.state, reader.decoder);
       if (isBTreeState(record.className, state)) {
@@ -100,14 +100,19 @@ export async function findBoundary(
         }
         for await (const [key, value] of btreeItems(reader, record, fields)) {
           btreeItemCount += 1;
-          for (const ref of refsIn([key, value])) if (follows(ref, from, true)) take(ref);
+          // Most items are a scalar key and a reference or a scalar: no walk needed for them.
+          if (value instanceof StoredRef && !isWalked(key)) {
+            if (follows(value, from, true)) take(value);
+          } else if (isWalked(key) || isWalked(value)) {
+            for (const ref of refsIn([key, value])) if (follows(ref, from, true)) take(ref);
+          }
         }
       } else {
         for (const ref of refsIn(state)) if (follows(ref, from, false)) take(ref);
       }
     }
   }
-  return { oids, classes, btreeItems: btreeItemCount };
+  return { oids, btreeItems: btreeItemCount };
 }
 
 /** Whether a reference is followed: `held` when it is one of a BTree's items. */
@@ -138,6 +143,9 @@ function checkStart(reader: SnapshotReader, start: number, first: LoadedRecord |
     );
   }
 }
+
+/** Whether refsIn must walk `value` to find references: an object (a StoredRef is one itself). */
+const isWalked = (value: unknown): boolean => typeof value === 'object' && value !== null;
 
 /**
  * The references in a decoded value, each distinct one once, in the order met (depth first,

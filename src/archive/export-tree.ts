@@ -17,8 +17,10 @@ import { Persistent } from '../persistent.js';
 import { ShelfError } from '../shared/errors.js';
 import type { Tid } from '../shared/storage.js';
 import { findBoundary, type Boundary } from './boundary.js';
-import { canonicalJson, type JsonObject } from './json-value.js';
-import { objectHash, pageHash, renderObject, type RenderedObject } from './object-entry.js';
+import { canonicalJson } from './canonical-json.js';
+import { EntryText } from './entry-text.js';
+import type { JsonObject } from './json-value.js';
+import { objectHashText, renderRecord, type RenderedObject } from './object-entry.js';
 import { snapshotReader, type SnapshotReader } from './snapshot-reader.js';
 import { writeArchive, type ArchiveEntry } from './snarf.js';
 import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
@@ -84,11 +86,12 @@ async function* treeEntries(
     conn.at === undefined && host instanceof Database ? host.open({ at: tid }) : undefined;
   try {
     const reader = checkedReader(snapshotReader(host.storage, tid), signal);
+    const text = new EntryText();
     const found = await findBoundary(reader, startOid, options.boundary ?? 'owned');
     const inside = new Set(found.oids);
     const idOf = (oid: number): string | undefined => (inside.has(oid) ? String(oid) : undefined);
     const { storage: kind } = await host.storage.stats();
-    yield jsonEntry(TREE_HEADER, {
+    yield text.entry(TREE_HEADER, {
       format: TREE_FORMAT,
       version: TREE_VERSION,
       kind: 'tree',
@@ -109,26 +112,21 @@ async function* treeEntries(
           `exportTree: object ${lost.join(', ')} had a revision at transaction ${tid} and then had none: the storage lost it while the export read it. Run db.verify(). Nothing usable was written; export again.`,
         );
       }
-      // crypto.subtle's digest is asynchronous and, awaited one object at a time, costs most of
-      // an export's time: a batch's ordinary objects are rendered and hashed together (their
-      // entries are small), then yielded in order. A BTree's pages go out one at a time.
-      const rendered = await Promise.all(
-        records.map(async (record) => {
-          const object = await renderObject(reader, record, idOf);
-          return object.isBTree ? object : objectEntry(object, undefined);
-        }),
-      );
-      for (const object of rendered) {
-        if (!('isBTree' in object)) {
-          yield object;
+      // One object at a time, rendered, hashed and written before the next is decoded: what an
+      // entry allocates dies young (a batch's states held until all were hashed outlived the
+      // young generation and made the collector copy them).
+      for (const record of records) {
+        const object = renderRecord(reader, record, idOf);
+        if (!object.isBTree) {
+          yield await objectEntry(text, object, undefined);
           continue;
         }
         const hashes: string[] = [];
         for await (const page of object.pages()) {
-          hashes.push(await pageHash(page));
-          yield jsonEntry(`objects/${object.id}.page-${hashes.length - 1}.json`, page);
+          hashes.push(await text.hash(canonicalJson(page)));
+          yield text.entry(`objects/${object.id}.page-${hashes.length - 1}.json`, page);
         }
-        yield await objectEntry(object, hashes);
+        yield await objectEntry(text, object, hashes);
       }
     }
   } finally {
@@ -136,28 +134,27 @@ async function* treeEntries(
   }
 }
 
-const encoder = new TextEncoder();
-
 /** The entry `objects/<id>.json` of a rendered object; `pageHashes` for a BTree. */
-async function objectEntry(
+function objectEntry(
+  text: EntryText,
   object: RenderedObject,
   pageHashes: string[] | undefined,
-): Promise<ArchiveEntry> {
-  const entry: JsonObject = {
-    class: object.className,
-    hash: await objectHash(object.className, object.state, pageHashes),
-    id: object.id,
-    oid: object.oid,
-    serial: object.serial,
-    state: object.state,
+): ArchiveEntry | Promise<ArchiveEntry> {
+  const hash = text.hash(objectHashText(object.className, object.state, pageHashes));
+  const entry = (hashText: string): ArchiveEntry => {
+    // Keys in sorted order: canonicalJson then finds them written in order.
+    const json: JsonObject = {
+      class: object.className,
+      hash: hashText,
+      id: object.id,
+      oid: object.oid,
+    };
+    if (pageHashes !== undefined) json.pages = pageHashes.length;
+    json.serial = object.serial;
+    json.state = object.state;
+    return text.entry(`objects/${object.id}.json`, json);
   };
-  if (pageHashes !== undefined) entry.pages = pageHashes.length;
-  return jsonEntry(`objects/${object.id}.json`, entry);
-}
-
-/** An entry holding `value` as pretty canonical JSON (diffable, as a checkout writes it). */
-function jsonEntry(path: string, value: Parameters<typeof canonicalJson>[0]): ArchiveEntry {
-  return { path, bytes: encoder.encode(canonicalJson(value, { pretty: true })) };
+  return typeof hash === 'string' ? entry(hash) : hash.then(entry);
 }
 
 /** The oid of the start object, checked. */

@@ -47,6 +47,7 @@ import {
 } from './json-markers.js';
 
 export type { Json, JsonObject } from './json-markers.js';
+export { canonicalJson } from './canonical-json.js';
 export { jsonToState, jsonToValue, type JsonRef, type RefMarker } from './json-to-value.js';
 
 /** A reference read from a state decoded without classes: the referenced object's oid and class. */
@@ -247,102 +248,6 @@ function leafToJson(value: object, exact: boolean): Json | undefined {
   return undefined; // a view no state holds (Float16Array is stored as an array of numbers)
 }
 
-/**
- * Deterministic JSON text of `value`: object keys sorted (UTF-16 code units, as RFC 8785) at every
- * level, numbers and strings as JSON.stringify writes them. Compact by default (hashes use it);
- * `pretty`: 2-space indent and a trailing newline (the files of a checkout, diffable).
- * @throws TypeError for what is not JSON (undefined, a non-finite number, a Date…): a bug in the
- *   caller, where JSON.stringify would write something else silently.
- */
-export function canonicalJson(value: Json, options: { pretty?: boolean } = {}): string {
-  const pretty = options.pretty ?? false;
-  const text = writeJson(value, pretty ? '\n' : '', pretty);
-  if (text === undefined) {
-    // Found again with its path (tracking paths on every call would slow the common case).
-    const [what, path] = findNotJson(value, '') ?? ['a value', ''];
-    throw new TypeError(
-      `canonicalJson: ${what} at ${showPath(path)} is not JSON (build values with valueToJson).`,
-    );
-  }
-  return pretty ? `${text}\n` : text;
-}
-
-/**
- * `value` as text, or undefined if it holds something that is not JSON; `newline` is the line
- * break plus the current indent (pretty), else ''.
- */
-function writeJson(value: Json, newline: string, pretty: boolean): string | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
-    case 'object': {
-      if (value === null) return 'null';
-      const inner = pretty ? `${newline}  ` : '';
-      const parts: string[] = [];
-      if (Array.isArray(value)) {
-        if (value.length === 0) return '[]';
-        for (const item of value) {
-          const text = writeJson(item, inner, pretty);
-          if (text === undefined) return undefined;
-          parts.push(text);
-        }
-        return `[${inner}${parts.join(`,${inner}`)}${newline}]`;
-      }
-      if (!isPlain(value)) return undefined;
-      const keys = Object.keys(value).sort();
-      if (keys.length === 0) return '{}';
-      const colon = pretty ? ': ' : ':';
-      for (const key of keys) {
-        const text = writeJson(value[key] as Json, inner, pretty);
-        if (text === undefined) return undefined;
-        parts.push(`${JSON.stringify(key)}${colon}${text}`);
-      }
-      return `{${inner}${parts.join(`,${inner}`)}${newline}}`;
-    }
-    default:
-      return undefined;
-  }
-}
-
-const isPlain = (value: object): boolean => {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-};
-
-/** The first value in `value` that is not JSON: what it is and its path. */
-function findNotJson(value: unknown, path: string): [string, string] | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return undefined;
-    case 'number':
-      return Number.isFinite(value) ? undefined : [`the number ${value}`, path];
-    case 'object':
-      if (value === null) return undefined;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          const found = findNotJson(value[i], `${path}[${i}]`);
-          if (found !== undefined) return found;
-        }
-        return undefined;
-      }
-      if (!isPlain(value)) return ['an object of a class', path];
-      for (const key of Object.keys(value).sort()) {
-        const found = findNotJson(
-          (value as Record<string, unknown>)[key],
-          `${path}${keySegment(key)}`,
-        );
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    default:
-      return [typeof value, path];
-  }
-}
-
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /**
@@ -351,7 +256,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
  * an entry of 500 bytes, measured in Node 20), larger ones by crypto.subtle (10× faster at 1 MiB);
  * they cross at about 6 KiB.
  */
-const HASH_IN_JS_UP_TO = 4096;
+export const HASH_IN_JS_UP_TO = 4096;
 
 /**
  * `"sha256:<64 hex digits>"` of the UTF-8 of a string, or of bytes (browsers and Node 20).
@@ -360,16 +265,26 @@ const HASH_IN_JS_UP_TO = 4096;
  */
 export async function sha256(data: string | Uint8Array): Promise<string> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  let digest: Uint8Array;
-  if (bytes.length <= HASH_IN_JS_UP_TO) digest = sha256Digest(bytes);
-  else {
-    // A copy when the bytes are over a SharedArrayBuffer, which crypto.subtle refuses.
-    const own =
-      bytes.buffer instanceof ArrayBuffer
-        ? (bytes as Uint8Array<ArrayBuffer>)
-        : new Uint8Array(bytes);
-    digest = new Uint8Array(await crypto.subtle.digest('SHA-256', own));
-  }
+  if (bytes.length <= HASH_IN_JS_UP_TO) return sha256Now(bytes);
+  // A copy when the bytes are over a SharedArrayBuffer, which crypto.subtle refuses.
+  const own =
+    bytes.buffer instanceof ArrayBuffer
+      ? (bytes as Uint8Array<ArrayBuffer>)
+      : new Uint8Array(bytes);
+  return hexOf(new Uint8Array(await crypto.subtle.digest('SHA-256', own)));
+}
+
+/**
+ * `"sha256:<64 hex digits>"` of `bytes`, computed in JavaScript at once: for inputs up to
+ * HASH_IN_JS_UP_TO bytes, where it is the faster (see sha256), and no promise is made.
+ * @example
+ * sha256Now(new TextEncoder().encode('abc')); // 'sha256:ba7816bf…f20015ad'
+ */
+export function sha256Now(bytes: Uint8Array): string {
+  return hexOf(sha256Digest(bytes));
+}
+
+function hexOf(digest: Uint8Array): string {
   let hex = 'sha256:';
   for (const byte of digest) hex += HEX[byte] as string;
   return hex;

@@ -36,11 +36,16 @@ export const PAGE_ITEMS = 1_000;
  * const hash = await objectHash('app.Todo', { title: 'milk' }); // 'sha256:…'
  */
 export function objectHash(className: string, state: Json, pageHashes?: string[]): Promise<string> {
+  return sha256(objectHashText(className, state, pageHashes));
+}
+
+/** The text objectHash hashes: the compact canonical JSON of the object's class, pages and state. */
+export function objectHashText(className: string, state: Json, pageHashes?: string[]): string {
   const body: JsonObject =
     pageHashes === undefined
       ? { class: className, state }
       : { class: className, pages: pageHashes, state };
-  return sha256(canonicalJson(body));
+  return canonicalJson(body);
 }
 
 /** The hash of one page of a BTree entry: `sha256:<hex>` of its compact canonical JSON. */
@@ -99,6 +104,19 @@ export async function renderObject(
   record: LoadedRecord,
   idOf: (oid: number) => string | undefined,
 ): Promise<RenderedObject> {
+  return Promise.resolve(renderRecord(reader, record, idOf));
+}
+
+/**
+ * renderObject without the promise: an export renders every object it writes, one after the
+ * other, and needs none.
+ * @throws CorruptStorageError for a damaged state or BTree.
+ */
+export function renderRecord(
+  reader: SnapshotReader,
+  record: LoadedRecord,
+  idOf: (oid: number) => string | undefined,
+): RenderedObject {
   const ref = refNamer(idOf);
   const decoded = decodeState(record.state, reader.decoder);
   const base = {

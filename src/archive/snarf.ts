@@ -42,6 +42,12 @@ const SEGMENT = /^[A-Za-z0-9._@+-]+$/;
 const NEWLINE = 0x0a;
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 
+/**
+ * Entries up to this size go out as one chunk with their header line (a copy); larger ones as two,
+ * their bytes as given (copying a large entry would hold it twice).
+ */
+const COPY_ENTRIES_UP_TO = 1024 * 1024;
+
 const encoder = new TextEncoder();
 const strictText = new TextDecoder('utf-8', { fatal: true });
 
@@ -109,10 +115,23 @@ export function writeArchive(
           throw new TypeError(`writeArchive: two entries named ${JSON.stringify(entry.path)}.`);
         }
         seen.add(entry.path);
-        const header = headerOf(entry);
-        checksums.push(crc32(entry.bytes, 0, entry.bytes.byteLength, crc32(header)));
-        controller.enqueue(header);
-        controller.enqueue(entry.bytes);
+        const { bytes } = entry;
+        if (bytes.byteLength > COPY_ENTRIES_UP_TO) {
+          const header = headerOf(entry);
+          checksums.push(crc32(bytes, 0, bytes.byteLength, crc32(header)));
+          controller.enqueue(header);
+          controller.enqueue(bytes);
+          return;
+        }
+        // The header line and the bytes as one chunk: each chunk costs the reader a read (a
+        // promise and a turn of the stream's queue), and most entries are a few hundred bytes.
+        // The line is ASCII (badPath allows ASCII only): one byte per character.
+        const line = `${bytes.byteLength} ${entry.path}\n`;
+        const chunk = new Uint8Array(line.length + bytes.byteLength);
+        encoder.encodeInto(line, chunk);
+        chunk.set(bytes, line.length);
+        checksums.push(crc32(chunk));
+        controller.enqueue(chunk);
       },
       async cancel() {
         await iterator.return?.();
