@@ -115,6 +115,14 @@ function findNotJson(value: unknown, path: string): [string, string] | undefined
 }
 
 /**
+ * True when `JSON.stringify(value)` (and with an indent of 2) is its canonical text (see
+ * inCanonicalOrder): a caller that writes one value several ways checks it once.
+ */
+export function isInCanonicalOrder(value: Json): boolean {
+  return inCanonicalOrder(value);
+}
+
+/**
  * True when JSON.stringify writes `value` exactly as canonicalJson must: it holds only JSON (strings,
  * booleans, null, finite numbers, arrays without holes, plain objects) and every object's own keys
  * come, in property order, strictly sorted. JSON.stringify then writes the same text as writeJson:

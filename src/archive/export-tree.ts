@@ -19,8 +19,7 @@ import type { Tid } from '../shared/storage.js';
 import { findBoundary, type Boundary } from './boundary.js';
 import { canonicalJson } from './canonical-json.js';
 import { EntryText } from './entry-text.js';
-import type { JsonObject } from './json-value.js';
-import { objectHashText, renderRecord, type RenderedObject } from './object-entry.js';
+import { renderRecord } from './object-entry.js';
 import { snapshotReader, type SnapshotReader } from './snapshot-reader.js';
 import { writeArchive, type ArchiveEntry } from './snarf.js';
 import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
@@ -118,7 +117,7 @@ async function* treeEntries(
       for (const record of records) {
         const object = renderRecord(reader, record, idOf);
         if (!object.isBTree) {
-          yield await objectEntry(text, object, undefined);
+          yield await text.objectEntry(object, undefined);
           continue;
         }
         const hashes: string[] = [];
@@ -126,35 +125,12 @@ async function* treeEntries(
           hashes.push(await text.hash(canonicalJson(page)));
           yield text.entry(`objects/${object.id}.page-${hashes.length - 1}.json`, page);
         }
-        yield await objectEntry(text, object, hashes);
+        yield await text.objectEntry(object, hashes);
       }
     }
   } finally {
     pin?.close();
   }
-}
-
-/** The entry `objects/<id>.json` of a rendered object; `pageHashes` for a BTree. */
-function objectEntry(
-  text: EntryText,
-  object: RenderedObject,
-  pageHashes: string[] | undefined,
-): ArchiveEntry | Promise<ArchiveEntry> {
-  const hash = text.hash(objectHashText(object.className, object.state, pageHashes));
-  const entry = (hashText: string): ArchiveEntry => {
-    // Keys in sorted order: canonicalJson then finds them written in order.
-    const json: JsonObject = {
-      class: object.className,
-      hash: hashText,
-      id: object.id,
-      oid: object.oid,
-    };
-    if (pageHashes !== undefined) json.pages = pageHashes.length;
-    json.serial = object.serial;
-    json.state = object.state;
-    return text.entry(`objects/${object.id}.json`, json);
-  };
-  return typeof hash === 'string' ? entry(hash) : hash.then(entry);
 }
 
 /** The oid of the start object, checked. */

@@ -119,27 +119,21 @@ export function renderRecord(
 ): RenderedObject {
   const ref = refNamer(idOf);
   const decoded = decodeState(record.state, reader.decoder);
-  const base = {
-    id: idOf(record.oid) ?? String(record.oid),
-    oid: record.oid,
-    className: record.className,
-    serial: record.tid,
-  };
-  if (!isBTreeState(record.className, decoded)) {
-    return {
-      ...base,
-      state: stateToJson(decoded, ref),
-      isBTree: false,
-      nodeOids: [],
-      pages: async function* () {},
-    };
+  const id = idOf(record.oid) ?? String(record.oid);
+  const { oid, className, tid: serial } = record;
+  if (!isBTreeState(className, decoded)) {
+    const state = stateToJson(decoded, ref);
+    return { id, oid, className, serial, state, isBTree: false, nodeOids: [], pages: noPages };
   }
   const fields = btreeFields(record, decoded);
   const rest: Record<string, unknown> = { ...decoded };
   delete rest.root;
   const nodeOids: number[] = [];
   return {
-    ...base,
+    id,
+    oid,
+    className,
+    serial,
     state: stateToJson(rest, ref),
     isBTree: true,
     nodeOids,
@@ -157,6 +151,9 @@ export function renderRecord(
     },
   };
 }
+
+/** The pages of an object that is not a BTree: none. */
+async function* noPages(): AsyncGenerator<Json[]> {}
 
 /** The hash of a rendered object (walks a BTree's pages once). */
 export async function renderedHash(rendered: RenderedObject): Promise<string> {
