@@ -142,9 +142,12 @@ export async function inspectArchive(
       let live: LiveObject | undefined;
       if (record === undefined) {
         entry = report(obj, 'added');
-      } else if (isExported(obj, record)) {
-        // The revision exported, so exported again now it would hash as it did: the base.
-        entry = report(obj, compare(obj, obj.baseHash as string, record), record);
+      } else if (isExported(obj, record) && obj.hash === obj.baseHash) {
+        // The revision exported and the entry as exported: unchanged. Only an entry that was not
+        // edited (nothing to write) skips rendering the live one: a serial names a revision in
+        // one database's history only (a restored fork reuses tids), so an edited entry, which
+        // commit may write over the live object, is always compared with the live state itself.
+        entry = report(obj, 'unchanged', record);
       } else {
         live = await liveObject(reader, record, idOf);
         entry = report(obj, compare(obj, live.hash, record), record);
@@ -204,7 +207,9 @@ function report(obj: ArchiveObject, status: EntryStatus, record?: LoadedRecord):
  * True when `record` is the very revision `obj` was exported from (its `serial`), and its hash
  * now is therefore the base: rendering and hashing it again (most of a check's work) is skipped.
  * Not for a BTree: its items live in its nodes, which change without a new revision of the tree.
- * Relies on the header's `entries` being the export's (the ids references are named by).
+ * Relies on the header's `entries` being the export's (the ids references are named by). Used
+ * only for an entry as exported (its hash the base): a tid is no revision's name across
+ * databases (a restored fork reuses tids), and an edited entry is what commit writes.
  */
 function isExported(obj: ArchiveObject, record: LoadedRecord): boolean {
   return (

@@ -34,7 +34,8 @@ import {
   type TreeItems,
 } from './archive-writer.js';
 import { inspectArchive, type EntryStatus, type Inspection } from './check-archive.js';
-import type { Json, JsonObject } from './json-value.js';
+import { checkKey, compareKeys, type BTreeKey, type KeyKind } from '../btree-keys.js';
+import { jsonToValue, type Json, type JsonObject } from './json-value.js';
 import { liveItems, type LiveObject } from './live-objects.js';
 import { RecordRef } from './record-writer.js';
 import type { ArchiveObject, TreeSource } from './tree-archive.js';
@@ -219,8 +220,39 @@ async function merge(
   }
   return {
     state,
-    items: { items: items as [Json, Json][], count: items.length, kind: obj.items?.kind ?? null },
+    items: { items: items as [Json, Json][], count: items.length, kind: mergedKind(obj, items) },
   };
+}
+
+/**
+ * Checks a merge function's BTree items as an archive's pages are checked (pairs whose keys are of
+ * one kind, in strictly increasing order: the bulk build relies on it) and returns their key kind.
+ * @throws ShelfError naming the entry and the item. Nothing was written.
+ */
+function mergedKind(obj: ArchiveObject, items: Json[]): KeyKind | null {
+  let kind: KeyKind | undefined;
+  let last: BTreeKey | undefined;
+  items.forEach((item, i) => {
+    const bad = (why: string): ShelfError =>
+      new ShelfError(
+        `commitArchive: the merge function's answer for BTree ${obj.path}: item ${i} ${why}. Return "items" as [key, value] pairs in increasing key order, each key once. Nothing was written.`,
+      );
+    if (!Array.isArray(item) || item.length !== 2) throw bad('is not a [key, value] pair');
+    let key: BTreeKey;
+    try {
+      key = jsonToValue(item[0] as Json, () => {
+        throw new Error('a key cannot be a reference');
+      }) as BTreeKey;
+      kind = checkKey(key, kind);
+    } catch (error) {
+      throw bad(`has no BTree key (${(error as Error).message})`);
+    }
+    if (last !== undefined && compareKeys(last, key) >= 0) {
+      throw bad(`is out of key order or a key met before (${JSON.stringify(item[0])})`);
+    }
+    last = key;
+  });
+  return kind ?? obj.items?.kind ?? null;
 }
 
 /**

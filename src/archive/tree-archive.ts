@@ -347,6 +347,14 @@ async function readObject(
   if (oid !== undefined && (typeof oid !== 'number' || !Number.isSafeInteger(oid) || oid < 0)) {
     throw corrupt(path, `its "oid" ${JSON.stringify(oid)} is not an oid`);
   }
+  if (oid !== undefined && id !== String(oid)) {
+    // exportTree names each object by its oid, and commit writes an entry over its oid: an oid
+    // edited by hand, or left in a file copied to add an object, would overwrite another object.
+    throw corrupt(
+      path,
+      `its "oid" ${oid} is not its id's (${id}): an exported entry keeps both, and an object added by hand has no "oid", "serial" or "hash"`,
+    );
+  }
   if (hash !== undefined && typeof hash !== 'string') throw corrupt(path, '"hash" is not a string');
   if (!isObject(state)) throw corrupt(path, '"state" is not a JSON object');
   const refs = tree?.refs ?? newRefs();
