@@ -22,6 +22,9 @@ import {
   type NodePlatform,
 } from './node-platform.js';
 
+/** Reads up to this many bytes need no fstat (see NodeBlockFile.read). */
+const SMALL_READ = 1 << 20;
+
 export class NodeBlockFile implements BlockFile {
   /** The open file descriptor; -1 once closed. */
   private fd: number;
@@ -36,7 +39,11 @@ export class NodeBlockFile implements BlockFile {
   }
 
   read(offset: number, length: number): Uint8Array {
-    const buffer = new Uint8Array(Math.max(0, Math.min(length, this.size() - offset)));
+    // The file's size bounds what a damaged length field may allocate. Asking for it (an fstat)
+    // cost as much as the read itself for the small records a load reads one by one, so a read of
+    // up to SMALL_READ bytes allocates what it asks for and keeps what the file had.
+    const bound = length <= SMALL_READ ? length : this.size() - offset;
+    const buffer = new Uint8Array(Math.max(0, Math.min(length, bound)));
     let done = 0;
     while (done < buffer.byteLength) {
       const n = this.fs.readSync(this.fd, buffer, done, buffer.byteLength - done, offset + done);
