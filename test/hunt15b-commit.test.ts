@@ -15,6 +15,7 @@ import { checkBTree } from '../src/btree-check.js';
 import type { Connection } from '../src/connection.js';
 import { Database } from '../src/database.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
+import { CorruptStorageError } from '../src/shared/errors.js';
 import {
   archiveOf,
   classes,
@@ -139,6 +140,33 @@ describe('hunt15b: commitArchive writes only the objects the archive is of', () 
     expect(await transactionCount(db)).toBe(before);
     expect(await checkBTree(tree)).toEqual([]);
     expect(await tree.get(4)).toBe('v4');
+    await db.close();
+  });
+  it('a BTree entry whose pages were deleted is refused, not written as a tree without a root', async () => {
+    const db = makeDb();
+    const conn = db.open();
+    const root = await conn.root();
+    const tree = new BTree<number, string>({ minimumDegree: 2 });
+    root.set('tree', tree);
+    await tree.update(Array.from({ length: 50 }, (_, i) => [i, `v${i}`] as const));
+    await conn.commit();
+    const edited = await editArchive(await archiveBytes(exportTree(conn, tree)), (entries) => {
+      const out = entries.filter((e) => !e.path.includes('.page-'));
+      editEntry(out, `objects/${tree._p_oid}.json`, (json) => {
+        delete json.pages;
+      });
+      return out;
+    });
+    const before = await transactionCount(db);
+    const error = await commitArchive(conn, edited).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptStorageError);
+    expect(await transactionCount(db)).toBe(before);
+    const fresh = db.open();
+    const live = (await fresh.load(
+      (await fresh.root()).get('tree') as BTree<number, string>,
+    )) as BTree<number, string>;
+    expect(await checkBTree(live)).toEqual([]);
+    expect(await live.get(3)).toBe('v3');
     await db.close();
   });
 });

@@ -17,6 +17,7 @@
  */
 import { checkKey, compareKeys, type BTreeKey, type KeyKind } from '../btree-keys.js';
 import { CorruptStorageError } from '../shared/errors.js';
+import { BTREE_CLASS } from './btree-items.js';
 import { jsonToValue, type Json, type JsonObject } from './json-value.js';
 import { objectHash, pageHash } from './object-entry.js';
 import { readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
@@ -361,6 +362,13 @@ async function readObject(
   collectRefs(state, refs, path);
   let items: ArchiveObject['items'];
   let pageList: ArchivePage[] | undefined;
+  if (className === BTREE_CLASS && pages === undefined) {
+    // Written as a plain record it would be a BTree without a root: its items lost.
+    throw corrupt(
+      path,
+      'a BTree entry without "pages" (its item pages precede it; "pages": 0 for an empty tree)',
+    );
+  }
   if (pages !== undefined || tree !== undefined) {
     pageList = tree?.pages ?? [];
     if (pages !== pageList.length) {
