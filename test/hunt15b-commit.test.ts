@@ -15,7 +15,7 @@ import { checkBTree } from '../src/btree-check.js';
 import type { Connection } from '../src/connection.js';
 import { Database } from '../src/database.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
-import { CorruptStorageError } from '../src/shared/errors.js';
+import { CorruptStorageError, ShelfError } from '../src/shared/errors.js';
 import {
   archiveOf,
   classes,
@@ -167,6 +167,35 @@ describe('hunt15b: commitArchive writes only the objects the archive is of', () 
     )) as BTree<number, string>;
     expect(await checkBTree(live)).toEqual([]);
     expect(await live.get(3)).toBe('v3');
+    await db.close();
+  });
+  it("a merge function's $ext to an object this database lacks is refused, not written dangling", async () => {
+    const db = makeDb();
+    const conn = db.open();
+    const { project, todos } = await seedProject(conn, 3);
+    const bytes = await archiveOf(conn, project);
+    const todo = todos[1] as Todo;
+    todo.title = 'live';
+    await conn.commit();
+    const edited = await editArchive(bytes, (entries) => {
+      editEntry(entries, pathOf(todo), (json) => {
+        (json.state as JsonObject).title = 'archive';
+      });
+    });
+    const before = await transactionCount(db);
+    const error = await commitArchive(conn, edited, {
+      onConflict: ({ live }) => ({
+        ...(live as JsonObject),
+        project: { $ext: 99_999, class: 'app.Project' },
+      }),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShelfError);
+    expect(String(error)).toContain('99999');
+    expect(await transactionCount(db)).toBe(before);
+    const fresh = db.open();
+    const live = await liveTodo(fresh, 1);
+    expect(live.title).toBe('live');
+    expect((await fresh.load(live.project as Project)) === live.project).toBe(true);
     await db.close();
   });
 });

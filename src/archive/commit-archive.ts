@@ -34,6 +34,7 @@ import {
   type TreeItems,
 } from './archive-writer.js';
 import { inspectArchive, type EntryStatus, type Inspection } from './check-archive.js';
+import { unresolvedIn } from './externals.js';
 import { checkKey, compareKeys, type BTreeKey, type KeyKind } from '../btree-keys.js';
 import { jsonToValue, type Json, type JsonObject } from './json-value.js';
 import { liveItems, type LiveObject } from './live-objects.js';
@@ -211,6 +212,15 @@ async function merge(
       `commitArchive: the merge function returned no state (a JSON object of fields) for ${obj.path}. Nothing was written.`,
     );
   }
+  // Its `$ext`s must resolve as the archive's do (else it would write a dangling reference).
+  const exts = new Map<number, { className: string; path: string }>();
+  extsIn(result, exts, obj.path);
+  const bad = (await unresolvedIn(insp.reader, [{ ...obj, exts }], new Map())).get(obj.id);
+  if (bad !== undefined) {
+    throw new ShelfError(
+      `commitArchive: the merge function's answer for ${obj.path} references objects this database does not hold as named: ${bad.join('; ')}. Nothing was written.`,
+    );
+  }
   if (!isTree) return { state: result };
   const { items, ...state } = result;
   if (!Array.isArray(items)) {
@@ -222,6 +232,36 @@ async function merge(
     state,
     items: { items: items as [Json, Json][], count: items.length, kind: mergedKind(obj, items) },
   };
+}
+
+/** Collects the `$ext` markers of `json` (as tree-archive.ts reads an entry's). */
+function extsIn(
+  json: Json,
+  out: Map<number, { className: string; path: string }>,
+  path: string,
+): void {
+  if (Array.isArray(json)) {
+    for (const item of json) extsIn(item, out, path);
+    return;
+  }
+  if (typeof json !== 'object' || json === null || '$ref' in json) return;
+  if ('$ext' in json) {
+    const { $ext: oid, class: className } = json;
+    if (typeof oid !== 'number' || typeof className !== 'string') {
+      throw new ShelfError(
+        `commitArchive: the merge function's answer for ${path} has an $ext without an oid and a class: ${JSON.stringify(json)}. Nothing was written.`,
+      );
+    }
+    const named = out.get(oid)?.className;
+    if (named !== undefined && named !== className) {
+      throw new ShelfError(
+        `commitArchive: the merge function's answer for ${path} names object ${oid} as both ${named} and ${className}. Nothing was written.`,
+      );
+    }
+    out.set(oid, { className, path });
+    return;
+  }
+  for (const key of Object.keys(json)) extsIn(json[key] as Json, out, path);
 }
 
 /**
