@@ -44,11 +44,12 @@ async function downloadBy(page: Page, button: string, path: string): Promise<str
 /** The note titles of the list at root[key] in the page's own connection. */
 function titlesAt(page: Page, key: string): Promise<string[]> {
   return page.evaluate(async (key) => {
-    const { conn, shelfdb } = window.shelf;
+    type Shelfdb = typeof window.shelf.shelfdb;
+    const { conn } = window.shelf;
     await conn!.sync();
-    const list = (await conn!.root()).get(key) as InstanceType<typeof shelfdb.PersistentList>;
+    const list = (await conn!.root()).get(key) as InstanceType<Shelfdb['PersistentList']>;
     await conn!.load(list); // the import's copy is a ghost until loaded
-    const notes = list.toArray() as InstanceType<typeof shelfdb.Persistent>[];
+    const notes = list.toArray() as InstanceType<Shelfdb['Persistent']>[];
     await conn!.load(...notes);
     return notes.map((n) => (n as unknown as { title: string }).title);
   }, key);
