@@ -87,9 +87,11 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly index = new ShelfIndex();
   /** @internal The newest durable tid: see `lastTid`. */
   durableTid = 0;
-  /** @internal The next oid to hand out, the reservation in the log, what restores left. */
+  /** @internal The next oid to hand out. */
   nextOid = ROOT_OID + 1;
+  /** @internal The oid reservation recorded in the log: newOids hands out none at or above it. */
   reservedOid = ROOT_OID + 1;
+  /** @internal Where restore commits left the next oid (shelf-restore.ts). */
   restoredNext = ROOT_OID + 1;
   private readonly recent = new RecentTransactions(RECENT_LIMIT);
   /** Commits accepted and not yet settled, by client txnId: a resend joins its first sending. */
