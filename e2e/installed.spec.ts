@@ -37,9 +37,12 @@ interface AppHandle {
  * ~1.6 kB (64.1 kB): the 'transaction' event, storedSize, the loader's pause and its 'stale'
  * bookkeeping, the damage checks of the header-only log listing, PersistentDict's upsert
  * (listDatabases loads on first use; the explorer is an entry of its own). Raised to 65 kB then,
- * ~0.9 kB of headroom: the 30 kB goal stands (BENCHMARKS.md).
+ * ~0.9 kB of headroom. Issue 15 added ~2.5 kB (66.6 kB): every open looks for a restore's mark
+ * (restore-mark.ts: a cut-off restore must not open as a whole database; the lookup runs on every
+ * open, so loading it lazily would save no byte), the storages' restore mode, db.backup's stub
+ * (the archive code itself loads on first use). Raised to 67 kB: the 30 kB goal stands.
  */
-const SIZE_BUDGET = 65_000;
+const SIZE_BUDGET = 67_000;
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 

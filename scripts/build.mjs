@@ -15,7 +15,8 @@
 // The page starts the worker as `new Worker(new URL('./worker.js', import.meta.url), { type:
 // 'module' })` from a chunk in dist/ itself: the pattern bundlers follow without plugins (tested:
 // Vite 8, webpack 5) and that a browser resolves natively. Dependencies stay external in the page
-// and Node builds (the app's bundler or import map provides them once).
+// and Node builds (the app's bundler or import map provides them once); devDependencies the source
+// imports (@noble/hashes: SHA-256 for archives) are bundled in, so an import map needs no entry.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
