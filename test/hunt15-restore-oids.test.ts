@@ -101,7 +101,7 @@ describe('hunt15: a restore racing another tab that took oids', () => {
         (e: Error) => e.message,
       );
       openB();
-      await adding.catch(() => undefined);
+      await adding.catch(() => undefined); // refused or landed: what matters is what it stored
       const reader = new Database(storage, { classes: CLASSES });
       const conn = reader.open();
       const root = await conn.root();

@@ -52,7 +52,7 @@ describe('hunt15b: commitArchive writes only the objects the archive is of', () 
       });
     });
     const before = await transactionCount(db);
-    await commitArchive(conn, edited).catch(() => undefined);
+    await commitArchive(conn, edited).catch(() => undefined); // refused or not: the store is checked
     expect(await transactionCount(db)).toBe(before);
     const fresh = db.open();
     const live = (await fresh.load((await fresh.root()).get('owner') as Person)) as Person;
@@ -72,7 +72,7 @@ describe('hunt15b: commitArchive writes only the objects the archive is of', () 
       (json.state as JsonObject).title = 'a copy';
       entries.splice(entries.length - 1, 0, entry('objects/copy.json', json));
     });
-    await commitArchive(conn, edited).catch(() => undefined);
+    await commitArchive(conn, edited).catch(() => undefined); // refused or not: the store is checked
     const fresh = db.open();
     const live = await liveTodo(fresh, 1);
     expect(live.title).toBe('todo 1');
@@ -102,7 +102,7 @@ describe('hunt15b: commitArchive writes only the objects the archive is of', () 
     });
     const report = await checkArchive(connB, edited);
     expect(report.entries.find((e) => e.oid === todoB._p_oid)?.status).toBe('conflict');
-    await commitArchive(connB, edited).catch(() => undefined);
+    await commitArchive(connB, edited).catch(() => undefined); // refused or not: the store is checked
     const fresh = b.open();
     await fresh.sync();
     const live = await liveTodo(fresh, 1);
