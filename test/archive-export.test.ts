@@ -1,71 +1,26 @@
 /**
  * exportTree (src/archive/export-tree.ts): what a tree archive holds (the boundary, references by
- * id, BTrees as pages), that it is read at one snapshot while commits and packs go on, that it is
- * streamed (pull-based, batched loads, bounded memory), and its errors.
+ * id, BTrees as pages), and that it is read at one snapshot while commits and packs go on, streamed
+ * pull-based with batched loads. Its errors and its memory are in archive-export-stream.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  BTree,
-  Database,
-  MemoryStorage,
-  Persistent,
-  PersistentDict,
-  PersistentList,
-  ShelfError,
-} from '../src/index.js';
-import { exportTree, type ExportTreeOptions } from '../src/archive/export-tree.js';
+import { BTree, MemoryStorage, PersistentDict, PersistentList } from '../src/index.js';
+import { exportTree } from '../src/archive/export-tree.js';
 import { decodeState, jsonToState, StoredRef, type Json } from '../src/archive/json-value.js';
 import { objectHash, pageHash } from '../src/archive/object-entry.js';
 import { readArchive } from '../src/archive/snarf.js';
-import type { Storage } from '../src/shared/storage.js';
-import { CLASSES, Project, todo, Todo } from './fixtures.js';
-
-class Folder extends Persistent {
-  static _p_name = 'test.Folder';
-  name = '';
-  parent: Folder | null = null;
-  index: BTree<number, unknown> | null = null;
-}
-
-/** An entry of an export, its JSON parsed. */
-interface Parsed {
-  path: string;
-  json: { [key: string]: Json } & Json[];
-}
-
-function openDb(storage: Storage = new MemoryStorage()): Database {
-  return new Database(storage, { classes: [...CLASSES, Folder] });
-}
-
-const text = new TextDecoder();
-
-/** Every entry of an archive, in order, parsed. */
-async function parse(stream: ReadableStream<Uint8Array>): Promise<Parsed[]> {
-  const out: Parsed[] = [];
-  for await (const entry of readArchive(stream)) {
-    out.push({ path: entry.path, json: JSON.parse(text.decode(entry.bytes)) as Parsed['json'] });
-  }
-  return out;
-}
-
-/** The object entries of an export by id, and its header. */
-async function exported(
-  conn: ReturnType<Database['open']>,
-  start: Persistent | number,
-  options: ExportTreeOptions = {},
-) {
-  const entries = await parse(exportTree(conn, start, options));
-  const header = entries[0]?.json as { [key: string]: Json };
-  const objects = new Map<string, { [key: string]: Json }>();
-  for (const { path, json } of entries) {
-    const match = /^objects\/([^/]+)\.json$/.exec(path);
-    if (match !== null) objects.set(match[1] as string, json);
-  }
-  return { entries, header, objects };
-}
-
-const oidOf = (obj: Persistent): number => obj._p_oid as number;
-const idOf = (obj: Persistent): string => String(oidOf(obj));
+import {
+  collect,
+  exported,
+  Folder,
+  idOf,
+  oidOf,
+  openDb,
+  parse,
+  text,
+  type Parsed,
+} from './archive-export-fixture.js';
+import { Project, todo, Todo } from './fixtures.js';
 
 describe('exportTree: what a tree archive holds', () => {
   it('writes the header first, then one entry per object with its class, oid, serial, hash and state', async () => {
@@ -439,131 +394,4 @@ describe('exportTree: one snapshot, streamed', () => {
     expect(zipped.map((e) => e.path)).toEqual(plain.map((e) => e.path));
     expect(withoutTime(zipped)).toEqual(withoutTime(plain));
   });
-});
-
-describe('exportTree: errors are the stream’s', () => {
-  it('refuses an object that was never committed, saying to commit first', async () => {
-    const db = openDb();
-    const conn = db.open();
-    const stream = exportTree(conn, todo('new'));
-    await expect(stream.getReader().read()).rejects.toThrow(ShelfError);
-    await expect(exportTree(conn, todo('new')).getReader().read()).rejects.toThrow(
-      /never committed.*Commit it first/,
-    );
-  });
-
-  it('refuses an oid that has no revision at the snapshot, naming it', async () => {
-    const db = openDb();
-    const conn = db.open();
-    await conn.root();
-    await conn.commit();
-    await expect(exportTree(conn, 4_242).getReader().read()).rejects.toThrow(
-      /object 4242 has no revision/,
-    );
-    await expect(exportTree(conn, -1).getReader().read()).rejects.toThrow(RangeError);
-  });
-
-  it('refuses a BTree node as the start, pointing to its tree', async () => {
-    const db = openDb();
-    const conn = db.open();
-    const root = await conn.root();
-    const tree = new BTree<number, number>();
-    await tree.set(1, 1);
-    root.set('tree', tree);
-    await conn.commit();
-    const node = oidOf(tree.root);
-    await expect(exportTree(conn, node).getReader().read()).rejects.toThrow(
-      /node of a BTree.*Export the BTree itself/,
-    );
-  });
-
-  it('stops with the signal’s reason when aborted, before or during the read', async () => {
-    const db = openDb();
-    const conn = db.open();
-    const root = await conn.root();
-    const list = new PersistentList([todo('a')]);
-    root.set('list', list);
-    await conn.commit();
-
-    const early = new AbortController();
-    early.abort(new Error('user cancelled'));
-    await expect(
-      exportTree(conn, list, { signal: early.signal }).getReader().read(),
-    ).rejects.toThrow('user cancelled');
-
-    const late = new AbortController();
-    const reader = exportTree(conn, list, { signal: late.signal }).getReader();
-    await reader.read();
-    late.abort(new Error('user cancelled later'));
-    await expect(reader.read()).rejects.toThrow('user cancelled later');
-  });
-});
-
-/** Parses an archive's chunks (as read from its stream). */
-async function collect(chunks: Uint8Array[]) {
-  const entries = await parse(new Blob(chunks as BlobPart[]).stream());
-  const header = entries[0]?.json as { [key: string]: Json };
-  const objects = new Map<string, { [key: string]: Json }>();
-  for (const { path, json } of entries) {
-    const match = /^objects\/([^/]+)\.json$/.exec(path);
-    if (match !== null) objects.set(match[1] as string, json);
-  }
-  return { header, objects };
-}
-
-describe('exportTree: memory', () => {
-  it('streams a BTree of 100,000 small persistent objects chunk by chunk (peak heap measured)', async () => {
-    const db = openDb();
-    const build = db.open();
-    const root = await build.root();
-    const tree = new BTree<number, Todo>();
-    root.set('tree', tree);
-    for (let at = 0; at < 100_000; at += 10_000) {
-      await tree.update(
-        Array.from({ length: 10_000 }, (_, i) => [at + i, todo(`todo ${at + i}`)] as const),
-      );
-      await build.commit();
-    }
-    const treeOid = oidOf(tree);
-    build.close(); // what the builder cached is garbage now: the export starts from the storage
-
-    const conn = db.open();
-    // Vitest runs with --expose-gc (vite.config.ts): the live heap is measured after a collection,
-    // so the bound below does not depend on when V8 chooses to collect.
-    const gc = (globalThis as { gc?: () => void }).gc as () => void;
-    gc();
-    const base = process.memoryUsage().heapUsed;
-    let peak = base;
-    let live = base;
-    const started = performance.now();
-    const reader = exportTree(conn, treeOid).getReader();
-    let bytes = 0;
-    let chunks = 0;
-    let last: Uint8Array = new Uint8Array(0);
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      peak = Math.max(peak, process.memoryUsage().heapUsed);
-      bytes += next.value.byteLength;
-      chunks += 1;
-      last = next.value;
-      if (chunks % 20_000 === 1) {
-        gc();
-        live = Math.max(live, process.memoryUsage().heapUsed);
-      }
-    }
-    const seconds = (performance.now() - started) / 1_000;
-    const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-    // eslint-disable-next-line no-console -- the measurement the lead puts in BENCHMARKS.md
-    console.info(
-      `exportTree of a BTree of 100,000 persistent objects: ${mib(bytes)} MiB in ${chunks} chunks, ${seconds.toFixed(1)} s with ${Math.ceil(chunks / 20_000)} forced collections (${Math.round(100_001 / seconds)} objects/s); heap at start ${mib(base)} MiB, live after collection at most +${mib(live - base)} MiB, heapUsed peak +${mib(peak - base)} MiB (uncollected garbage included)`,
-    );
-    // 100 pages, the tree and 100,000 todos, each one chunk (its header line and bytes together:
-    // a read per entry, not two); the header (its list of 100,102 ids is over 1 MiB, not copied)
-    // and the end entry, each its line and its bytes.
-    expect(chunks).toBe(2 + 100 + 1 + 100_000 + 2);
-    expect(JSON.parse(text.decode(last))).toMatchObject({ entries: 100_102 });
-    // Streamed: what the export holds live (the oids inside, one batch) stays far below the
-    // archive (34 MiB); holding the archive, or its entries as objects, would exceed it.
-    expect(live - base).toBeLessThan(bytes / 2);
-    await db.close();
-  }, 180_000);
 });
