@@ -34,6 +34,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import { join } from 'node:path';
 import { URL } from 'node:url';
 import { bundleAndImport } from './bundle-import.mjs';
+import { defineRecord } from './record-class.mjs';
 
 const option = (name) =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -51,27 +52,9 @@ const shelfdb = await bundleAndImport(
   },
   'node',
 );
-const {
-  BTree,
-  Persistent,
-  exportTree,
-  fields,
-  importCopy,
-  openDatabase,
-  registerClass,
-  restoreDatabase,
-} = shelfdb;
+const { BTree, exportTree, fields, importCopy, openDatabase, restoreDatabase } = shelfdb;
 
-class Rec extends Persistent {
-  id = 0;
-  title = '';
-  done = false;
-  priority = 0;
-  tags = [];
-  created = 0;
-  note = '';
-}
-registerClass(Rec, 'bench.Rec');
+const Rec = defineRecord(shelfdb);
 
 /** Runs `step`, sampling the heap; resolves to [result, ms, peak heap growth in bytes]. */
 async function measured(step) {

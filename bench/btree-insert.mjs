@@ -13,6 +13,7 @@
 import { join, resolve } from 'node:path';
 import { URL } from 'node:url';
 import { bundleAndImport } from './bundle-import.mjs';
+import { defineRecord } from './record-class.mjs';
 
 const option = (name) =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -27,16 +28,7 @@ const baselineDir = option('baseline');
 async function subject(name, entry) {
   const { BTree, Database, MemoryStorage, Persistent, registerClass } =
     await bundleAndImport(entry);
-  class Rec extends Persistent {
-    id = 0;
-    title = '';
-    done = false;
-    priority = 0;
-    tags = [];
-    created = 0;
-    note = '';
-  }
-  registerClass(Rec, 'bench.Rec');
+  const Rec = defineRecord({ Persistent, registerClass });
   const record = (id) =>
     Object.assign(new Rec(), {
       id,

@@ -40,6 +40,7 @@ import { setImmediate } from 'node:timers';
 import { join } from 'node:path';
 import { URL } from 'node:url';
 import { bundleAndImport } from './bundle-import.mjs';
+import { defineRecord } from './record-class.mjs';
 
 const option = (name) =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -65,20 +66,9 @@ const shelfdb = await bundleAndImport(
   'node',
 );
 
-const { BTree, Database, NodeBlockDirectory, Persistent, ShelfStorage, fields, registerClass } =
-  shelfdb;
+const { BTree, Database, NodeBlockDirectory, ShelfStorage, fields } = shelfdb;
 
-/** The browser bench's record (bench/pages/shelf.ts), about 200 bytes as JSON. */
-class Rec extends Persistent {
-  id = 0;
-  title = '';
-  done = false;
-  priority = 0;
-  tags = [];
-  created = 0;
-  note = '';
-}
-registerClass(Rec, 'bench.Rec');
+const Rec = defineRecord(shelfdb);
 const rec = (id) => Object.assign(new Rec(), fields(id));
 
 /**
