@@ -12,6 +12,7 @@
 import { StorageError } from '../shared/errors.js';
 import type { StorageKind } from '../shared/storage.js';
 import { OPFS_FOLDER, indexedDBName, opfsFolderName } from '../shared/storage-names.js';
+import { nodeFs } from './node-fs.js';
 
 /** Where a database lives, and what was there before the restore (see `notePlace`). */
 export interface DatabasePlace {
@@ -19,13 +20,6 @@ export interface DatabasePlace {
   name: string;
   /** For 'file': the directory, and whether it existed before the restore. */
   file?: { path: string; existed: boolean };
-}
-
-/** The part of node:fs used here (reached at run time: see worker/node-platform.ts). */
-interface NodeFs {
-  existsSync(path: string): boolean;
-  readdirSync(path: string): string[];
-  rmSync(path: string, options: { force: true; recursive?: boolean }): void;
 }
 
 /** The names a ShelfStorage keeps in its directory (worker/shelf-log.ts, node-lock-file.ts). */
@@ -117,17 +111,4 @@ async function removeOpfsFolder(name: string): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
     }
   }
-}
-
-/** Node's fs, loaded at run time so that page bundlers never try to bundle it. */
-async function nodeFs(): Promise<NodeFs> {
-  const proc = (
-    globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; pid?: number } }
-  ).process;
-  if (proc === undefined) throw new StorageError("Storage 'file' needs Node.");
-  const id = 'node:fs';
-  return (
-    (proc.getBuiltinModule?.(id) as NodeFs | undefined) ??
-    ((await import(/* @vite-ignore */ id)) as NodeFs)
-  );
 }

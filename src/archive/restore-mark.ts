@@ -21,6 +21,7 @@
 import { StorageError } from '../shared/errors.js';
 import type { StorageKind } from '../shared/storage.js';
 import { OPFS_FOLDER, opfsFolderName } from '../shared/storage-names.js';
+import { nodeFs, syncDirectory, type NodeFs } from './node-fs.js';
 
 /** The mark's file name in a 'file' database's directory. */
 export const FILE_MARK = 'restoring';
@@ -37,16 +38,6 @@ export interface MarkPlace {
   kind: StorageKind;
   /** For 'file': the database's directory. */
   path?: string;
-}
-
-/** The part of node:fs used here (reached at run time: page bundlers never bundle it). */
-interface NodeFs {
-  existsSync(path: string): boolean;
-  openSync(path: string, flags: string): number;
-  writeSync(fd: number, text: string): number;
-  fsyncSync(fd: number): void;
-  closeSync(fd: number): void;
-  rmSync(path: string, options: { force: true }): void;
 }
 
 const isBrowser = (): boolean =>
@@ -269,33 +260,4 @@ function writeFileMark(fs: NodeFs, dir: string, name: string): void {
     fs.closeSync(fd);
   }
   syncDirectory(fs, dir);
-}
-
-/** Makes the names in `dir` durable (a no-op where directories cannot be fsynced: Windows). */
-function syncDirectory(fs: NodeFs, dir: string): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(dir, 'r');
-  } catch {
-    return; // Windows opens no directory: its file system keeps names with the files
-  }
-  try {
-    fs.fsyncSync(fd);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw error;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Node's fs, loaded at run time so that page bundlers never try to bundle it. */
-async function nodeFs(): Promise<NodeFs> {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  if (proc === undefined) throw new StorageError("Storage 'file' needs Node.");
-  const id = 'node:fs';
-  return (
-    (proc.getBuiltinModule?.(id) as NodeFs | undefined) ??
-    ((await import(/* @vite-ignore */ id)) as NodeFs)
-  );
 }
