@@ -8,6 +8,7 @@
  * are kept as long as the storage lives (pack never forgets them), so a resent commit lands once.
  */
 import type {
+  BlobInfo,
   CommitRequest,
   LoadedRecord,
   PackResult,
@@ -28,6 +29,7 @@ import {
   nextOidAfterRestore,
   validateCommit,
 } from './commit-checks.js';
+import { MemoryBlobStore } from './memory-blob-store.js';
 import { markFromRoot } from './reachability.js';
 import { RecentTransactions } from './recent-transactions.js';
 import type { PackRun } from './pack-run.js';
@@ -53,6 +55,8 @@ export class MemoryStorage extends StorageCore implements Storage {
   private lastPack: number | undefined;
   /** What `sync` answers and the client txnIds of committed transactions, never forgotten. */
   private readonly recent = new RecentTransactions(Infinity);
+  /** The blob files. */
+  protected readonly blobs = new MemoryBlobStore();
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     return this.loadEach(oids, atTid, this.lastTid, (oid, at) => {
@@ -179,6 +183,21 @@ export class MemoryStorage extends StorageCore implements Storage {
     };
   }
 
+  async putBlob(blob: Blob): Promise<BlobInfo> {
+    this.checkOpen();
+    return this.blobs.put(blob);
+  }
+
+  async readBlob(hash: string, start: number, end: number): Promise<Uint8Array> {
+    this.checkOpen();
+    return this.blobs.read(hash, start, end);
+  }
+
+  async blobFile(hash: string): Promise<Blob> {
+    this.checkOpen();
+    return this.blobs.file(hash);
+  }
+
   async stats(): Promise<StorageStats> {
     this.checkOpen();
     const bytes = this.totalBytes();
@@ -192,6 +211,7 @@ export class MemoryStorage extends StorageCore implements Storage {
       garbageBytes: bytes - current,
       transactions: this.txns.length,
       lastPack: this.lastPack,
+      ...(await this.blobs.stats()),
     };
   }
 

@@ -112,6 +112,14 @@ export interface RestoreMode {
   bytes?: number;
 }
 
+/** A stored blob's identity, as `putBlob` answers it. */
+export interface BlobInfo {
+  /** SHA-256 of the bytes, 64 lowercase hexadecimal digits: the blob file's name. */
+  hash: string;
+  /** Its length in bytes. */
+  size: number;
+}
+
 /** What `sync` answers: the newest tid, and what changed after the tid asked about. */
 export interface SyncResult {
   /** The newest committed tid. */
@@ -271,6 +279,10 @@ export interface StorageStats {
   transactions: number;
   /** Milliseconds since the epoch of the last pack, undefined before the first. */
   lastPack: number | undefined;
+  /** Blob files stored (distinct contents: the same bytes stored twice count once). */
+  blobs: number;
+  /** Bytes of those blob files. */
+  blobBytes: number;
   /**
    * Messages from other tabs, or to the storage worker, that did not parse or came from another
    * protocol version, and were ignored (where messages cross a channel).
@@ -315,6 +327,30 @@ export interface Storage {
    * tid answers with no oids: the cheap way to learn the newest tid.
    */
   sync(sinceTid: Tid): Promise<SyncResult>;
+
+  /**
+   * Stores the bytes of `blob` as a blob file named by their SHA-256, durably (flushed) before it
+   * resolves, streamed (never whole in memory, in storages that keep files). The same bytes stored
+   * twice are kept once. A commit references the blob by a blob record (BLOB_CLASS, blob-record.ts)
+   * naming its hash; a blob file no kept record names is removed by pack, though never one stored
+   * during the pack or less than BLOB_GRACE_MS before it (its commit may be on its way).
+   * @throws StorageFullError when it does not fit: nothing of it is kept.
+   */
+  putBlob(blob: Blob): Promise<BlobInfo>;
+
+  /**
+   * Bytes `[start, end)` of a stored blob (clamped to its size).
+   * @throws StorageError when no blob file has this hash (pack removed it, or it was never stored).
+   */
+  readBlob(hash: string, start: number, end: number): Promise<Uint8Array>;
+
+  /**
+   * A stored blob as a platform `Blob` whose bytes are read when used: a `File` of OPFS or of the
+   * Node file system where the storage keeps files (nothing is read now), the bytes themselves
+   * otherwise. Its `type` is ''.
+   * @throws StorageError when no blob file has this hash.
+   */
+  blobFile(hash: string): Promise<Blob>;
 
   /** Removes objects unreachable from the root and revisions no snapshot can read. */
   pack(options?: PackOptions): Promise<PackResult>;

@@ -1,0 +1,119 @@
+/**
+ * MemoryBlobStore: blobs in memory, for MemoryStorage (nothing survives the process). Holds each
+ * distinct content once.
+ */
+import { sha256 } from '@noble/hashes/sha2';
+import { StorageError } from '../src/shared/errors.js';
+import type { BlobInfo } from '../src/shared/storage.js';
+import type { BlobProblem, BlobStore } from './blob-store.js';
+
+interface Stored {
+  bytes: Uint8Array;
+  /** When it was last stored (ms since the epoch). */
+  time: number;
+}
+
+export class MemoryBlobStore implements BlobStore {
+  private readonly blobs = new Map<string, Stored>();
+
+  async put(blob: Blob): Promise<BlobInfo> {
+    const hasher = sha256.create();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      hasher.update(value);
+      chunks.push(value.slice());
+      size += value.byteLength;
+    }
+    const hash = hexOf(hasher.digest());
+    const found = this.blobs.get(hash);
+    if (found !== undefined) {
+      found.time = Date.now();
+      return { hash, size };
+    }
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.byteLength;
+    }
+    this.blobs.set(hash, { bytes, time: Date.now() });
+    return { hash, size };
+  }
+
+  async read(hash: string, start: number, end: number): Promise<Uint8Array> {
+    const { bytes } = this.get(hash);
+    return bytes.slice(Math.max(0, start), Math.min(bytes.length, end));
+  }
+
+  async file(hash: string): Promise<Blob> {
+    return new Blob([this.get(hash).bytes.slice()]);
+  }
+
+  async size(hash: string): Promise<number | undefined> {
+    return this.blobs.get(hash)?.bytes.length;
+  }
+
+  async check(hash: string): Promise<BlobProblem | undefined> {
+    const found = this.blobs.get(hash);
+    if (found === undefined) return 'missing';
+    return hexOf(sha256(found.bytes)) === hash ? undefined : 'damaged';
+  }
+
+  async sweep(
+    keep: ReadonlySet<string>,
+    before: number,
+  ): Promise<{ removed: number; bytes: number }> {
+    let removed = 0;
+    let bytes = 0;
+    for (const [hash, stored] of this.blobs) {
+      if (keep.has(hash) || stored.time >= before) continue;
+      this.blobs.delete(hash);
+      removed++;
+      bytes += stored.bytes.length;
+    }
+    return { removed, bytes };
+  }
+
+  async stats(): Promise<{ blobs: number; blobBytes: number }> {
+    let blobBytes = 0;
+    for (const { bytes } of this.blobs.values()) blobBytes += bytes.length;
+    return { blobs: this.blobs.size, blobBytes };
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    for (const [hash, { bytes }] of [...this.blobs]) yield { hash, size: bytes.length };
+  }
+
+  async clearTemporary(): Promise<number> {
+    return 0;
+  }
+
+  /** Test hook: the stored bytes themselves (to damage them). */
+  bytesOf(hash: string): Uint8Array | undefined {
+    return this.blobs.get(hash)?.bytes;
+  }
+
+  private get(hash: string): Stored {
+    const found = this.blobs.get(hash);
+    if (found === undefined) throw missingBlob(hash);
+    return found;
+  }
+}
+
+/** The error for a blob asked for that is not stored. */
+export function missingBlob(hash: string): StorageError {
+  return new StorageError(
+    `No blob ${hash} is stored: pack removed it (nothing kept referenced it) or it was never stored. Store the bytes again.`,
+  );
+}
+
+/** Lowercase hexadecimal of a digest. */
+export function hexOf(digest: Uint8Array): string {
+  let s = '';
+  for (const b of digest) s += b.toString(16).padStart(2, '0');
+  return s;
+}
