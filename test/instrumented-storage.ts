@@ -3,8 +3,10 @@
  * the owner must never execute an invalid call from a channel, nor a close nobody asked for.
  * `invalidCall` says what a correct page or owner would never send.
  */
+import { isBlobHash } from '../src/shared/blob-record.js';
 import { MAX_BATCH } from '../worker/commit-checks.js';
 import type {
+  BlobInfo,
   CommitRequest,
   Invalidation,
   LoadedRecord,
@@ -102,6 +104,14 @@ export function invalidCall(method: string, args: unknown[]): string | undefined
       if (!isOid(args[0])) return bad('oid is not an integer oid');
       if (args[1] !== undefined && !isLimit(args[1])) return bad('limit is not a count');
       return undefined;
+    case 'putBlob':
+      return args[0] instanceof Blob ? undefined : bad('blob is not a Blob');
+    case 'readBlob':
+      if (!isBlobHash(args[0])) return bad('hash is not a SHA-256');
+      if (!isOid(args[1]) || !isOid(args[2])) return bad('a byte position is not an integer');
+      return undefined;
+    case 'blobFile':
+      return isBlobHash(args[0]) ? undefined : bad('hash is not a SHA-256');
     default:
       return bad('no such storage method');
   }
@@ -114,7 +124,9 @@ function describe(args: unknown[]): string {
         ? String(v)
         : v instanceof Uint8Array
           ? `<${v.byteLength} bytes>`
-          : v,
+          : v instanceof Blob
+            ? `<Blob of ${v.size} bytes>`
+            : v,
     );
     return text.length > 120 ? `${text.slice(0, 120)}…` : text;
   } catch {
@@ -189,6 +201,15 @@ export class InstrumentedStorage implements Storage {
   }
   history(oid: number, limit?: number): Promise<RevisionInfo[]> {
     return this.record('history', [oid, limit], () => this.inner.history(oid, limit));
+  }
+  putBlob(blob: Blob): Promise<BlobInfo> {
+    return this.record('putBlob', [blob], () => this.inner.putBlob(blob));
+  }
+  readBlob(hash: string, start: number, end: number): Promise<Uint8Array> {
+    return this.record('readBlob', [hash, start, end], () => this.inner.readBlob(hash, start, end));
+  }
+  blobFile(hash: string): Promise<Blob> {
+    return this.record('blobFile', [hash], () => this.inner.blobFile(hash));
   }
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
     return this.inner.subscribe(listener);

@@ -6,6 +6,7 @@
  * storage or the owner's pins unchecked. A commit's records are checked further by the storage
  * itself (validateCommit), which alone knows which oids it handed out.
  */
+import { isBlobHash } from '../src/shared/blob-record.js';
 import { ShelfError } from '../src/shared/errors.js';
 import { MAX_ID_LENGTH, isId } from '../src/shared/protocol.js';
 import {
@@ -65,7 +66,41 @@ const CHECKS: Record<ArgumentKind, (method: StorageMethod, value: unknown) => vo
     checkOptions(method, value, { keepTid: 'tid', packId: 'pack-id' }),
   'transaction-options': (method, value) =>
     checkOptions(method, value, { limit: 'count', before: 'tid' }),
+  blob: (method, value) => {
+    if (!(value instanceof Blob)) {
+      throw new ShelfError(
+        `${method}: the blob must be a Blob or a File, not ${describe(value)}; nothing was stored.`,
+      );
+    }
+  },
+  hash: (method, value) => {
+    if (!isBlobHash(value)) {
+      throw new ShelfError(
+        `${method}: the hash must be a SHA-256 of 64 lowercase hexadecimal digits, not ${describe(value)}.`,
+      );
+    }
+  },
+  position: (method, value) => {
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new ShelfError(
+        `${method}: byte position ${describe(value)} is not a non-negative integer.`,
+      );
+    }
+  },
 };
+
+/** A bad argument as an error message shows it: short, whatever it is. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') {
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Array.isArray(value)
+      ? 'an array'
+      : `an object (${value.constructor?.name ?? 'null prototype'})`;
+  }
+  return String(value);
+}
 
 /** @throws ShelfError unless `holder` is a short string and `tid` a tid or null. */
 export function checkPin(holder: unknown, tid: unknown): asserts tid is Tid | null {

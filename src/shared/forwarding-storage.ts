@@ -9,6 +9,7 @@
  * (`tellProgress`), and an abort goes after it as a message of its own (`abortPack`).
  */
 import type {
+  BlobInfo,
   CommitRequest,
   Invalidation,
   LoadedRecord,
@@ -142,6 +143,23 @@ export abstract class ForwardingStorage implements Storage {
 
   stats(): Promise<StorageStats> {
     return this.call('stats', []) as Promise<StorageStats>;
+  }
+
+  /**
+   * One call whatever the blob's size: the Blob crosses by structured clone, a handle to the same
+   * bytes (not a copy of them), and the side holding the files streams it. Content-addressed, so a
+   * resend (to a new owning tab) stores nothing twice.
+   */
+  putBlob(blob: Blob): Promise<BlobInfo> {
+    return this.call('putBlob', [blob]) as Promise<BlobInfo>;
+  }
+
+  readBlob(hash: string, start: number, end: number): Promise<Uint8Array> {
+    return this.call('readBlob', [hash, start, end]) as Promise<Uint8Array>;
+  }
+
+  blobFile(hash: string): Promise<Blob> {
+    return this.call('blobFile', [hash]) as Promise<Blob>;
   }
 
   verify(): Promise<VerifyReport> {

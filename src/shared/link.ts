@@ -63,7 +63,18 @@ export interface StorageEvents {
 /** The storage worker's service, as the page calls it. */
 export interface StorageService extends Pick<
   Required<Storage>,
-  'newOids' | 'sync' | 'pack' | 'stats' | 'verify' | 'transactions' | 'history' | 'pin' | 'close'
+  | 'newOids'
+  | 'sync'
+  | 'pack'
+  | 'stats'
+  | 'verify'
+  | 'transactions'
+  | 'history'
+  | 'pin'
+  | 'putBlob'
+  | 'readBlob'
+  | 'blobFile'
+  | 'close'
 > {
   open(request: OpenRequest, events: StorageEvents): Promise<{ recovery?: RecoveryReport }>;
   /** `Storage.load`, its records in one batch. */

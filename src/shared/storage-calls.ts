@@ -10,6 +10,7 @@
  * ForwardingStorage turns the Storage interface into calls, each link carries them.
  */
 import type {
+  BlobInfo,
   CommitRequest,
   Invalidation,
   LoadedRecord,
@@ -17,6 +18,7 @@ import type {
   StoredRecord,
   Tid,
 } from './storage.js';
+import { isBlobHash } from './blob-record.js';
 import { PackedCommitRequest, RecordBatch } from './record-batch.js';
 
 /** What an argument is, for the receiver's check; `?`: may be undefined. */
@@ -29,7 +31,10 @@ export type ArgumentKind =
   | 'tid-or-null'
   | 'commit' // a CommitRequest: on a link, its fields and then its records as a RecordBatch
   | 'pack-options' // { keepTid?, packId? }: packId names the call for its progress and abort
-  | 'transaction-options'; // { limit?, before? }
+  | 'transaction-options' // { limit?, before? }
+  | 'blob' // a Blob (or File) instance: crosses by structured clone, a handle, no bytes copied
+  | 'hash' // a blob file's name: a SHA-256 as isBlobHash takes it
+  | 'position'; // a byte position in a blob: a non-negative safe integer
 
 /** What an answer is, for the caller's check. */
 export type AnswerKind =
@@ -38,6 +43,9 @@ export type AnswerKind =
   | 'commit' // a tid, or { tid, invalidation } when the answer carries the commit's announcement
   | 'sync' // { tid, oids }
   | 'value' // plain data (stats, reports, lists)
+  | 'blob-info' // BlobInfo: { hash, size }
+  | 'bytes' // a Uint8Array (its buffer transferred where the link transfers)
+  | 'blob' // a Blob (a clone: a handle to the same bytes)
   | 'nothing';
 
 export interface CallDeclaration {
@@ -56,6 +64,9 @@ export const STORAGE_CALLS = {
   transactions: { args: ['transaction-options?'], answer: 'value' },
   history: { args: ['oid', 'count?'], answer: 'value' },
   pin: { args: ['holder', 'tid-or-null'], answer: 'nothing' },
+  putBlob: { args: ['blob'], answer: 'blob-info' },
+  readBlob: { args: ['hash', 'position', 'position'], answer: 'bytes' },
+  blobFile: { args: ['hash'], answer: 'blob' },
   close: { args: [], answer: 'nothing' },
 } as const satisfies Record<string, CallDeclaration>;
 
@@ -64,6 +75,11 @@ export const STORAGE_METHODS = Object.keys(STORAGE_CALLS) as StorageMethod[];
 
 export const isStorageMethod = (x: unknown): x is StorageMethod =>
   typeof x === 'string' && Object.hasOwn(STORAGE_CALLS, x);
+
+/** A putBlob answer that crossed a link is one: a blob hash and a size, nothing else. */
+export function isBlobInfo(x: unknown): x is BlobInfo {
+  return isObject(x) && isBlobHash(x.hash) && isInt(x.size);
+}
 
 /** A commit's answer that carries its own announcement (the page's worker folds it in). */
 export interface AnnouncedCommit {
@@ -186,6 +202,15 @@ export function decodeAnswer(method: StorageMethod, value: unknown): unknown {
       break;
     case 'value':
       return value;
+    case 'blob-info':
+      if (isBlobInfo(value)) return value;
+      break;
+    case 'bytes':
+      if (value instanceof Uint8Array) return value;
+      break;
+    case 'blob':
+      if (value instanceof Blob) return value;
+      break;
     case 'nothing':
       return undefined;
   }
