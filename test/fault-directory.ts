@@ -43,9 +43,20 @@
  * file that has an open handle throws `NoModificationAllowedError`, as OPFS's sync access handles
  * do. Using a closed handle throws `InvalidStateError`, as OPFS does.
  *
+ * Blob files (`blobStore()`): a MemoryBlobFolder whose operations count and fail like the files',
+ * named `blobs/<path>`: a blob write is a growing 'write', a flush a 'flush', creating a temporary
+ * an 'open', publishing one under its hash an 'open' of that name (a rename: the new name appears
+ * whole, durable at once like every directory entry here), a removal a 'remove', a walk a 'list';
+ * reads are not counted but fail after a crash. In a crash image a blob file keeps what its last
+ * flush made durable (everything, under 'kept'). `list()` does not show them, as the real
+ * directories hide their `blobs` folder.
+ *
  * Deterministic: the same seed, plan and calls give the same bytes and errors.
  */
+import type { BlobStore } from '../worker/blob-store.js';
 import type { BlockDirectory, BlockFile } from '../worker/block-file.js';
+import { FolderBlobStore } from '../worker/folder-blob-store.js';
+import { MemoryBlobFolder, type BlobFolderOp } from '../worker/memory-blob-folder.js';
 
 export type FaultOp = 'write' | 'flush' | 'truncate' | 'open' | 'remove' | 'list';
 export const FAULT_OPS: readonly FaultOp[] = [
@@ -181,13 +192,21 @@ export class FaultDirectory implements BlockDirectory {
   private planned = 0;
   /** Operations matching the second fault's kind and file since the first fault. */
   private plannedSecond = 0;
+  /** The blob files (tests read and damage them here; paths inside the `blobs` folder). */
+  readonly blobs: MemoryBlobFolder;
 
   constructor(
     readonly seed: number,
-    options: { exclusive?: boolean; files?: Map<string, Uint8Array> } = {},
+    options: {
+      exclusive?: boolean;
+      files?: Map<string, Uint8Array>;
+      blobs?: MemoryBlobFolder;
+    } = {},
   ) {
     this.rng = new Rng(seed);
     this.exclusive = options.exclusive ?? false;
+    this.blobs = options.blobs ?? new MemoryBlobFolder();
+    this.blobs.fault = (op, path, write) => this.blobStep(op, `blobs/${path}`, write);
     for (const [name, content] of options.files ?? []) {
       this.inodes.set(name, new FaultInode(content));
     }
@@ -248,7 +267,8 @@ export class FaultDirectory implements BlockDirectory {
           : (model as Exclude<CrashModel, 'mixed'>);
       files.set(name, imageOf(inode, m, rng));
     }
-    return new FaultDirectory(rng.int(1, 2 ** 31), { exclusive: this.exclusive, files });
+    const blobs = this.blobs.crashImage(model === 'kept');
+    return new FaultDirectory(rng.int(1, 2 ** 31), { exclusive: this.exclusive, files, blobs });
   }
 
   // ─── BlockDirectory ───────────────────────────────────────────────────────
@@ -281,7 +301,26 @@ export class FaultDirectory implements BlockDirectory {
     this.inodes.delete(name);
   }
 
+  async blobStore(): Promise<BlobStore> {
+    return new FolderBlobStore(this.blobs);
+  }
+
   // ─── what handles call ────────────────────────────────────────────────────
+
+  /** A blob folder operation, counted as the header says. */
+  private blobStep(
+    op: BlobFolderOp,
+    name: string,
+    write?: { bytes: number; partial(length: number): void },
+  ): void {
+    if (op === 'read') return this.checkAlive(name);
+    if (write !== undefined) return this.step('write', name, write.bytes, write.partial, true);
+    if (op === 'flush') {
+      this.step('flush', name, 0);
+      return this.flushed(name);
+    }
+    this.step(op === 'create' || op === 'publish' ? 'open' : op, name, 0);
+  }
 
   /**
    * Counts one operation and injects the planned fault when it is reached. Returns normally when

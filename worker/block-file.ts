@@ -4,6 +4,9 @@
  * a Node file descriptor (node-file.ts) and memory (here) implement the same, so the whole format,
  * recovery and pack run as Node tests.
  */
+import type { BlobStore } from './blob-store.js';
+import { FolderBlobStore } from './folder-blob-store.js';
+import { MemoryBlobFolder } from './memory-blob-folder.js';
 
 export interface BlockFile {
   /** Reads `length` bytes at `offset`; fewer if the file ends first. */
@@ -31,6 +34,11 @@ export interface BlockDirectory {
   list(): Promise<string[]>;
   /** Deletes `name` (closed first by the caller); no error if it is not there. */
   remove(name: string): Promise<void>;
+  /**
+   * The database's blob files (blob-folder.ts: the directory's `blobs` folder, which `list` does
+   * not show). Each call gives a new store over the same files: call it once per open storage.
+   */
+  blobStore(): Promise<BlobStore>;
   /**
    * Optional: releases what the directory holds for its user (the Node directory's lock file).
    * ShelfStorage calls it last when it closes, after every file handle is closed.
@@ -99,6 +107,8 @@ export class MemoryBlockFile implements BlockFile {
 export class MemoryBlockDirectory implements BlockDirectory {
   /** The files by name (tests read and damage them here). */
   readonly files = new Map<string, MemoryBlockFile>();
+  /** The blob files (tests read, damage and fail them here). */
+  readonly blobs = new MemoryBlobFolder();
 
   async open(name: string): Promise<BlockFile> {
     let file = this.files.get(name);
@@ -115,5 +125,9 @@ export class MemoryBlockDirectory implements BlockDirectory {
 
   async remove(name: string): Promise<void> {
     this.files.delete(name);
+  }
+
+  async blobStore(): Promise<BlobStore> {
+    return new FolderBlobStore(this.blobs);
   }
 }

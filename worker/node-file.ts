@@ -11,7 +11,11 @@
  * flushed, or bring back a removed file.
  */
 import { ShelfError, StorageError } from '../src/shared/errors.js';
+import { BLOB_FOLDER } from './blob-folder.js';
+import type { BlobStore } from './blob-store.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
+import { FolderBlobStore } from './folder-blob-store.js';
+import { NodeBlobFolder, nodeBlobPlatform } from './node-blob-folder.js';
 import { LOCK_NAME, LockFile, TAKEOVER_NAME } from './node-lock-file.js';
 import {
   errorCode,
@@ -146,13 +150,22 @@ export class NodeBlockDirectory implements BlockDirectory {
   }
 
   async list(): Promise<string[]> {
-    return this.fs.readdirSync(this.path).filter((n) => n !== LOCK_NAME && n !== TAKEOVER_NAME);
+    return this.fs
+      .readdirSync(this.path)
+      .filter((n) => n !== LOCK_NAME && n !== TAKEOVER_NAME && n !== BLOB_FOLDER);
   }
 
   async remove(name: string): Promise<void> {
     this.check(name);
     this.fs.rmSync(this.platform.join(this.path, name), { force: true });
     syncDirectory(this.fs, this.path); // the removal survives a crash
+  }
+
+  /** The blob files, in the directory's `blobs` folder (made by the first put). */
+  async blobStore(): Promise<BlobStore> {
+    this.check(BLOB_FOLDER, true);
+    const node = await nodeBlobPlatform();
+    return new FolderBlobStore(new NodeBlobFolder(node.join(this.path, BLOB_FOLDER), node));
   }
 
   /** Releases the lock file; the directory is unusable after. Idempotent. */
@@ -162,7 +175,7 @@ export class NodeBlockDirectory implements BlockDirectory {
     lock?.release();
   }
 
-  private check(name: string): void {
+  private check(name: string, blobs = false): void {
     if (this.lock === undefined) {
       throw new StorageError(
         `The directory ${this.path} was closed, and its lock released: no file in it may be opened or removed any more. Open the database again.`,
@@ -171,6 +184,11 @@ export class NodeBlockDirectory implements BlockDirectory {
     if (name === LOCK_NAME || name === TAKEOVER_NAME) {
       throw new StorageError(
         `${name} in ${this.path} is the database's lock file, not a database file: it is removed only by closing the directory.`,
+      );
+    }
+    if (name === BLOB_FOLDER && !blobs) {
+      throw new StorageError(
+        `${name} in ${this.path} is the database's blob folder, not a database file: reach it through blobStore().`,
       );
     }
   }

@@ -8,7 +8,11 @@
  */
 import { StorageBusyError } from '../src/shared/errors.js';
 import { OPFS_FOLDER, opfsFolderName } from '../src/shared/storage-names.js';
+import { BLOB_FOLDER } from './blob-folder.js';
+import type { BlobStore } from './blob-store.js';
 import type { BlockDirectory, BlockFile } from './block-file.js';
+import { FolderBlobStore } from './folder-blob-store.js';
+import { OpfsBlobFolder } from './opfs-blob-folder.js';
 
 /**
  * The part of the browser's FileSystemSyncAccessHandle this file uses. Declared here rather than
@@ -115,8 +119,15 @@ export class OpfsBlockDirectory implements BlockDirectory {
   async list(): Promise<string[]> {
     const names: string[] = [];
     for await (const name of (this.dir as unknown as { keys(): AsyncIterable<string> }).keys())
-      names.push(name);
+      if (name !== BLOB_FOLDER) names.push(name); // the blob folder is blobStore()'s, not a file
     return names;
+  }
+
+  /** The blob files, in the directory's `blobs` folder. */
+  async blobStore(): Promise<BlobStore> {
+    return new FolderBlobStore(
+      new OpfsBlobFolder(await this.dir.getDirectoryHandle(BLOB_FOLDER, { create: true })),
+    );
   }
 
   async remove(name: string): Promise<void> {
