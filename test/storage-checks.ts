@@ -9,13 +9,15 @@
  */
 import { toolChecks } from './storage-checks-tools.js';
 import { commitChecks } from './storage-checks-commit.js';
+import { blobChecks } from './storage-checks-blobs.js';
 import type { StorageCheck, StorageFactory } from './storage-check-kit.js';
 
 export type { ReopenableStorage, StorageCheck, StorageFactory } from './storage-check-kit.js';
 export { argumentChecks } from './storage-checks-tools.js';
+export { blobPackChecks } from './storage-checks-blobs.js';
 
 /** Every check of the contract, in the order they run. */
-export const storageChecks: StorageCheck[] = [...commitChecks, ...toolChecks];
+export const storageChecks: StorageCheck[] = [...commitChecks, ...toolChecks, ...blobChecks];
 
 /**
  * Runs `checks` (default: every contract check), each against storages from `factory`; resolves

@@ -8,7 +8,6 @@
  * are kept as long as the storage lives (pack never forgets them), so a resent commit lands once.
  */
 import type {
-  BlobInfo,
   CommitRequest,
   LoadedRecord,
   PackResult,
@@ -30,11 +29,22 @@ import {
   validateCommit,
 } from './commit-checks.js';
 import { MemoryBlobStore } from './memory-blob-store.js';
+import { keptBlobHash } from './blob-guard.js';
 import { markFromRoot } from './reachability.js';
 import { RecentTransactions } from './recent-transactions.js';
 import type { PackRun } from './pack-run.js';
 import { PACKED, StorageCore } from './storage-core.js';
 import { transactionInfo } from './transaction-info.js';
+import { checkGrace } from './blob-guard.js';
+
+/** Options of `new MemoryStorage(options)`. */
+export interface MemoryStorageOptions {
+  /**
+   * How long after it was stored a blob file no kept record names is safe from pack, in
+   * milliseconds (default BLOB_GRACE_MS, an hour; tests use 0).
+   */
+  blobGraceMs?: number;
+}
 
 /** The revisions of one object, oldest first. */
 interface ObjectRevisions {
@@ -57,6 +67,11 @@ export class MemoryStorage extends StorageCore implements Storage {
   private readonly recent = new RecentTransactions(Infinity);
   /** The blob files. */
   protected readonly blobs = new MemoryBlobStore();
+
+  constructor(options: MemoryStorageOptions = {}) {
+    super();
+    if (options.blobGraceMs !== undefined) this.blobGraceMs = checkGrace(options.blobGraceMs);
+  }
 
   async load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]> {
     return this.loadEach(oids, atTid, this.lastTid, (oid, at) => {
@@ -83,6 +98,9 @@ export class MemoryStorage extends StorageCore implements Storage {
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
     const json = validateCommit(txn, this.nextOid, this.lastTid);
+    // Blob files are looked up first (a commit without blob records goes on in this turn).
+    const blobsChecked = this.checkBlobRecords(txn);
+    if (blobsChecked !== undefined) await blobsChecked;
     const landed = txn.txnId === undefined ? undefined : this.recent.tidOf(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
     checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);
@@ -144,11 +162,13 @@ export class MemoryStorage extends StorageCore implements Storage {
       const found = new Map<number, number[]>();
       for (const oid of oids) {
         const entry = this.objects.get(oid);
-        if (entry !== undefined)
-          found.set(
-            oid,
-            needed(entry).flatMap((r) => r.refs),
-          );
+        if (entry === undefined) continue;
+        const kept = needed(entry);
+        for (const r of kept) run.keepBlob(keptBlobHash(oid, r));
+        found.set(
+          oid,
+          kept.flatMap((r) => r.refs),
+        );
       }
       return found;
     });
@@ -183,21 +203,6 @@ export class MemoryStorage extends StorageCore implements Storage {
     };
   }
 
-  async putBlob(blob: Blob): Promise<BlobInfo> {
-    this.checkOpen();
-    return this.blobs.put(blob);
-  }
-
-  async readBlob(hash: string, start: number, end: number): Promise<Uint8Array> {
-    this.checkOpen();
-    return this.blobs.read(hash, start, end);
-  }
-
-  async blobFile(hash: string): Promise<Blob> {
-    this.checkOpen();
-    return this.blobs.file(hash);
-  }
-
   async stats(): Promise<StorageStats> {
     this.checkOpen();
     const bytes = this.totalBytes();
@@ -211,7 +216,7 @@ export class MemoryStorage extends StorageCore implements Storage {
       garbageBytes: bytes - current,
       transactions: this.txns.length,
       lastPack: this.lastPack,
-      ...(await this.blobs.stats()),
+      ...(await this.blobStats()),
     };
   }
 

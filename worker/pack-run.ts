@@ -48,6 +48,12 @@ export class PackRun {
   private readonly onListenerError: (error: unknown) => void;
   private readonly sliceMs: number;
   private sliceStart = now();
+  /**
+   * The hashes of the blob files the pack keeps: those of the blob records its mark found live,
+   * and of those carried by commits accepted while it ran. StorageCore sweeps every other blob
+   * file once the pack has published its result (blob-guard.ts).
+   */
+  readonly blobs = new Set<string>();
   /** Why the storage stopped the pack (it is closing), if it did. */
   private stopped: { reason: unknown } | undefined;
   private lastReport = 0;
@@ -78,6 +84,11 @@ export class PackRun {
     await yieldToTasks();
     this.check();
     this.sliceStart = now();
+  }
+
+  /** Keeps the blob file named `hash` (undefined: nothing to keep). */
+  keepBlob(hash: string | undefined): void {
+    if (hash !== undefined) this.blobs.add(hash);
   }
 
   /** Throws the signal's reason when the pack was aborted, or the storage's when it stopped it. */

@@ -7,7 +7,8 @@
  * What is needed: for every object reachable from the root in any snapshot at or after `keep`,
  * its revisions newer than `keep` and the newest at or below it (what such a snapshot reads). The
  * walk follows the refs of every one of those revisions, so an object some kept snapshot can reach
- * is marked even if the newest root no longer reaches it.
+ * is marked even if the newest root no longer reaches it. The blob records among them name the
+ * blob files the pack keeps (PackRun.blobs).
  *
  * Commits are the write barrier: while a pack runs, ShelfStorage hands the refs of every record
  * it writes to `reached` (their own revisions are in the active segment, which this pack never
@@ -22,6 +23,7 @@ import type { Tid } from '../src/shared/storage.js';
 import { PREV_PACKED, offsetOf, segmentOf, type DecodedRecord } from './shelf-format.js';
 import type { PackRun } from './pack-run.js';
 import { IncrementalMark } from './reachability.js';
+import { keptBlobHash } from './blob-guard.js';
 
 /** What marking needs of the storage. */
 export interface MarkSource {
@@ -65,7 +67,7 @@ export class Marking {
    * @throws the abort reason, from `run.pause()`.
    */
   async drain(source: MarkSource, run: PackRun): Promise<void> {
-    const refsOf = (oids: number[]): Map<number, number[]> => this.visit(source, oids);
+    const refsOf = (oids: number[]): Map<number, number[]> => this.visit(source, oids, run);
     while (!this.mark.step(refsOf, () => run.sliceOver, 64)) {
       run.progress('mark', this.mark.marked, this.mark.known);
       await run.pause();
@@ -75,9 +77,9 @@ export class Marking {
 
   /**
    * Marks the revisions of `oids` that a kept snapshot can read; answers the refs of those
-   * revisions for each oid that has any.
+   * revisions for each oid that has any. The blob files those revisions name are kept (`run`).
    */
-  private visit(source: MarkSource, oids: number[]): Map<number, number[]> {
+  private visit(source: MarkSource, oids: number[], run: PackRun): Map<number, number[]> {
     const found = new Map<number, number[]>();
     for (const oid of oids) {
       let pos = source.index.get(oid);
@@ -93,6 +95,7 @@ export class Marking {
           offsets.add(offsetOf(pos));
         }
         for (const ref of record.refs) refs.push(ref);
+        run.keepBlob(keptBlobHash(oid, record));
         if (record.tid <= this.keep) break;
         pos = source.log.followPrev(record.prev);
       }

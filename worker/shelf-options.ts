@@ -29,4 +29,9 @@ export interface ShelfOptions {
    * lost is still recognized, and `transactions()` lists them. Older such entries go.
    */
   keepTransactions?: number;
+  /**
+   * How long after it was stored a blob file no kept record names is safe from pack, in
+   * milliseconds (default BLOB_GRACE_MS, an hour: its commit may still be on its way). Tests use 0.
+   */
+  blobGraceMs?: number;
 }

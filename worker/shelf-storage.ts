@@ -42,14 +42,14 @@ import { ShelfLog } from './shelf-log.js';
 import { commitRestored } from './shelf-restore.js';
 import { GroupCommit, type Pending } from './group-commit.js';
 import {
-  KIND_OIDS,
   KIND_TRANSACTION,
   PREV_PACKED,
-  encodeEntry,
-  position,
   type DecodedRecord,
   type EncodedEntry,
 } from './shelf-format.js';
+import { handOutOids } from './shelf-oids.js';
+import type { BlobStore } from './blob-store.js';
+import { checkGrace } from './blob-guard.js';
 import { ShelfIndex } from './shelf-index.js';
 import {
   findLanded,
@@ -70,8 +70,6 @@ import type { ShelfOptions } from './shelf-options.js';
 
 export type { ShelfOptions } from './shelf-options.js';
 
-/** Oids reserved ahead in the log, so a crash never lets an oid be handed out twice. */
-const OID_RESERVATION = 4096;
 /** Transactions remembered for `sync` and resends. */
 const RECENT_LIMIT = 100_000;
 
@@ -122,8 +120,14 @@ export class ShelfStorage extends StorageCore implements Storage {
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
   readonly kind: StorageKind;
 
-  private constructor(dir: BlockDirectory, options: ShelfOptions) {
+  private constructor(
+    dir: BlockDirectory,
+    options: ShelfOptions,
+    /** The blob files, in the directory's `blobs` folder. */
+    protected readonly blobs: BlobStore,
+  ) {
     super();
+    if (options.blobGraceMs !== undefined) this.blobGraceMs = checkGrace(options.blobGraceMs);
     this.log = new ShelfLog(dir, (error) => this.report(error));
     this.group = new GroupCommit(this, options.durability ?? 'strict', options.schedule);
     this.checkpointEvery = options.checkpointEvery ?? 100_000;
@@ -139,9 +143,12 @@ export class ShelfStorage extends StorageCore implements Storage {
    *   something that is not a shelfdb database (left untouched).
    */
   static async open(dir: BlockDirectory, options: ShelfOptions = {}): Promise<ShelfStorage> {
-    const storage = new ShelfStorage(dir, options);
+    const storage = new ShelfStorage(dir, options, await dir.blobStore());
     try {
-      if (await storage.log.open()) {
+      const existed = await storage.log.open();
+      // What puts a crash cut short left (never seen by readers; their commits never landed).
+      await storage.blobs.clearTemporary();
+      if (existed) {
         const recover = options.recover ?? false;
         const state = await readShelf(
           storage.log,
@@ -187,29 +194,14 @@ export class ShelfStorage extends StorageCore implements Storage {
   async newOids(count: number): Promise<number[]> {
     this.checkOpen();
     checkOidCount(count);
-    const first = this.nextOid;
-    if (first + count > this.reservedOid) {
-      const reserved = first + count + OID_RESERVATION;
-      const { bytes } = encodeEntry(
-        { kind: KIND_OIDS, tid: 0, time: Date.now(), nextOid: reserved, records: [] },
-        position(this.log.active, this.log.end),
-      );
-      try {
-        this.log.append(bytes, true);
-      } catch (error) {
-        throw this.log.failure(error, 'No oids were handed out; committed data is intact.');
-      }
-      this.reservedOid = reserved;
-    }
-    this.nextOid += count;
-    const oids = new Array<number>(count);
-    for (let i = 0; i < count; i++) oids[i] = first + i;
-    return oids;
+    return handOutOids(this, count);
   }
 
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen(txn.txnId);
     const metadataJson = validateCommit(txn, this.nextOid, this.lastTid);
+    const blobsChecked = this.checkBlobRecords(txn); // a commit without blob records: this turn
+    if (blobsChecked !== undefined) await blobsChecked;
     if (txn.txnId !== undefined) {
       // A resend (the answer to the first sending was lost): answer it, never write it twice.
       const landed =
@@ -311,7 +303,9 @@ export class ShelfStorage extends StorageCore implements Storage {
     return this.exclusive(async () => {
       await this.group.settled();
       this.checkOpen();
-      return verifyShelf(this);
+      const { log, index } = this;
+      const readRecord = (pos: number, oid: number): DecodedRecord => this.readRecord(pos, oid);
+      return this.verifyWithBlobs((load) => verifyShelf({ log, index, readRecord, load }));
     });
   }
 
@@ -324,6 +318,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       garbageBytes: this.garbage,
       transactions: this.transactionCount,
       lastPack: this.log.manifest.lastPack,
+      ...(await this.blobStats()),
     };
   }
 

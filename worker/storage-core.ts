@@ -11,7 +11,10 @@
  * listeners once nothing it accepted is left to announce).
  */
 import { DatabaseClosedError, ReadConflictError } from '../src/shared/errors.js';
+import { BLOB_GRACE_MS } from '../src/shared/blob-record.js';
 import type {
+  BlobInfo,
+  CommitRequest,
   Invalidation,
   LoadedRecord,
   PackOptions,
@@ -25,6 +28,17 @@ import { OpenState } from './open-state.js';
 import { PackRun } from './pack-run.js';
 import { verifyObjectGraph } from './reachability.js';
 import { StorageListeners } from './storage-listeners.js';
+import type { BlobStore } from './blob-store.js';
+import {
+  blobRecordsOf,
+  checkBlobArgument,
+  checkBlobHash,
+  checkBlobRange,
+  checkBlobsStored,
+  notingBlobRecords,
+  verifyBlobs,
+  type BlobRecordFound,
+} from './blob-guard.js';
 
 /** What `find` answers for an oid whose revision a snapshot needs but pack removed. */
 export const PACKED = Symbol('packed');
@@ -41,6 +55,21 @@ export abstract class StorageCore {
   private maintenance: Promise<unknown> = Promise.resolve();
 
   abstract load(oids: number[], atTid?: Tid): Promise<LoadedRecord[]>;
+
+  /** Where the storage keeps its blob files. */
+  protected abstract readonly blobs: BlobStore;
+  /**
+   * How long after it was stored an unreferenced blob file is safe from pack (the storage's
+   * `blobGraceMs` option; default BLOB_GRACE_MS, tests 0): its commit may still be on its way.
+   */
+  protected blobGraceMs = BLOB_GRACE_MS;
+  /** The sweep of blob files running after a pack, which commits carrying blob records wait for. */
+  private sweeping: Promise<unknown> | undefined;
+  /**
+   * The hashes of the blob checks running (how many name each): a pack that begins meanwhile
+   * keeps them, as the commit may land after its mark.
+   */
+  private readonly blobsChecked = new Map<string, number>();
 
   /** How long a pack works before it yields (ShelfOptions.packSliceMs; tests use 0). */
   protected packSliceMs: number | undefined;
@@ -93,10 +122,14 @@ export abstract class StorageCore {
       removed: (tid, oids) => this.listeners.announceRemoved(tid, oids),
     });
     this.packRun = run;
+    for (const hash of this.blobsChecked.keys()) run.keepBlob(hash);
     return this.exclusive(async () => {
       try {
         run.check();
+        // A blob stored from here on is not swept by this pack, referenced or not.
+        const started = Date.now();
         const result = await this.packNow((await floor)(), run);
+        await this.sweepBlobs(run.blobs, started - this.blobGraceMs);
         run.progress('done', 1, 1, true);
         return result;
       } finally {
@@ -105,10 +138,106 @@ export abstract class StorageCore {
     });
   }
 
-  /** References to objects that have no revision, among the objects reachable from the root. */
+  /**
+   * After the pack published: removes the blob files not in `keep` stored before `before`. A
+   * failure is reported (subscribeErrors), not thrown: the pack's result stands, and the files
+   * left are removed by the next pack.
+   */
+  private async sweepBlobs(keep: ReadonlySet<string>, before: number): Promise<void> {
+    const sweep = this.blobs.sweep(keep, before);
+    this.sweeping = sweep;
+    try {
+      await sweep;
+    } catch (error) {
+      this.listeners.report(error);
+    } finally {
+      this.sweeping = undefined;
+    }
+  }
+
+  /**
+   * The check of the blob records `txn` carries (call it after validateCommit): each must decode
+   * (ShelfError naming the oid, thrown at once) and name a blob file stored with its size
+   * (StorageError naming the hash). Undefined when it carries none, so such a commit goes on in
+   * the same turn; else a promise the commit awaits before it checks conflicts and writes.
+   *
+   * The check waits for a running sweep (which may be removing a file it would find). A pack
+   * that runs at any time during the check keeps its hashes, as the commit may land after the
+   * pack's mark: so a file the check found is never swept before the commit lands. Call it in the
+   * turn the commit is accepted in (queued or begun), so no pack can start in between unseen.
+   */
+  protected checkBlobRecords(txn: CommitRequest): Promise<void> | undefined {
+    const found = blobRecordsOf(txn.records);
+    return found.length === 0 ? undefined : this.blobsStored(found);
+  }
+
+  private async blobsStored(found: BlobRecordFound[]): Promise<void> {
+    // Not a rejection left unheard: sweepBlobs reports a failed sweep.
+    while (this.sweeping !== undefined) await this.sweeping.catch(() => undefined);
+    const hashes = found.map(({ blob }) => blob.hash);
+    for (const hash of hashes) {
+      this.blobsChecked.set(hash, (this.blobsChecked.get(hash) ?? 0) + 1);
+      this.packRun?.keepBlob(hash);
+    }
+    try {
+      await checkBlobsStored(found, this.blobs);
+    } finally {
+      for (const hash of hashes) {
+        const n = this.blobsChecked.get(hash) ?? 1;
+        if (n > 1) this.blobsChecked.set(hash, n - 1);
+        else this.blobsChecked.delete(hash);
+        this.packRun?.keepBlob(hash); // a pack that began during the check keeps it too
+      }
+    }
+    this.checkOpen();
+  }
+
+  async putBlob(blob: Blob): Promise<BlobInfo> {
+    this.checkOpen();
+    checkBlobArgument(blob);
+    return this.blobs.put(blob);
+  }
+
+  async readBlob(hash: string, start: number, end: number): Promise<Uint8Array> {
+    this.checkOpen();
+    checkBlobHash('readBlob', hash);
+    checkBlobRange(start, end);
+    return this.blobs.read(hash, start, end);
+  }
+
+  async blobFile(hash: string): Promise<Blob> {
+    this.checkOpen();
+    checkBlobHash('blobFile', hash);
+    return this.blobs.file(hash);
+  }
+
+  /** How many blob files, and their bytes (the blob part of `stats`). */
+  protected blobStats(): Promise<{ blobs: number; blobBytes: number }> {
+    return this.blobs.stats();
+  }
+
+  /**
+   * References to objects that have no revision among the objects reachable from the root, and
+   * blob records whose file is missing or damaged.
+   */
   async verify(): Promise<VerifyReport> {
     this.checkOpen();
-    return this.exclusive(() => verifyObjectGraph(this));
+    return this.exclusive(() =>
+      this.verifyWithBlobs((load) => verifyObjectGraph({ load: (oids) => load(oids) })),
+    );
+  }
+
+  /**
+   * Runs `walk` (a verify that walks the graph through the `load` it is given), then adds a
+   * 'blob' problem for each live blob record it loaded whose file is missing or damaged.
+   */
+  protected async verifyWithBlobs(
+    walk: (load: (oids: number[]) => Promise<LoadedRecord[]>) => Promise<VerifyReport>,
+  ): Promise<VerifyReport> {
+    const seen = new Map<number, Uint8Array>();
+    const { problems } = await walk(notingBlobRecords((oids) => this.load(oids), seen));
+    await verifyBlobs(this.blobs, seen, problems);
+    return { ok: problems.length === 0, problems };
   }
 
   /**
