@@ -143,12 +143,11 @@ export class NodeBlobFolder implements BlobFolder {
   }
 
   async file(hash: string): Promise<Blob | undefined> {
-    try {
-      return await this.fs.openAsBlob(this.pathOf(hash));
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw error;
-    }
+    const path = this.pathOf(hash);
+    // openAsBlob says a missing file with a TypeError (ERR_INVALID_ARG_VALUE) like any other
+    // refusal: ask first. (A sweep removing it in between fails this call: it was not kept.)
+    if (this.statPath(path) === undefined) return undefined;
+    return this.fs.openAsBlob(path);
   }
 
   async remove(hash: string): Promise<void> {

@@ -1,0 +1,151 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StorageError, StorageFullError } from '../src/shared/errors.js';
+import { FolderBlobStore } from '../worker/folder-blob-store.js';
+import { NodeBlobFolder, nodeBlobPlatform, type NodeBlobFs } from '../worker/node-blob-folder.js';
+import { NodeBlockDirectory } from '../worker/node-file.js';
+import { blobStoreChecks, hashOf, patterned } from './blob-store-contract.js';
+
+const MIB = 1 << 20;
+const made: string[] = [];
+const opened: NodeBlockDirectory[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shelf-blobs-'));
+  made.push(dir);
+  return dir;
+}
+
+async function directory(path = tempDir()): Promise<NodeBlockDirectory> {
+  const dir = await NodeBlockDirectory.create(path);
+  opened.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  for (const dir of opened.splice(0)) await dir.close();
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('FolderBlobStore over a Node folder', () => {
+  for (const [name, run] of blobStoreChecks) {
+    it(name, async () => run(await (await directory()).blobStore()));
+  }
+});
+
+describe('NodeBlockDirectory blobs', () => {
+  it('keeps blob files in blobs/<h0>/<h1>/<hash>, which list() does not show', async () => {
+    const path = tempDir();
+    const dir = await directory(path);
+    const bytes = patterned(100);
+    const { hash } = await (await dir.blobStore()).put(new Blob([bytes]));
+    expect(existsSync(join(path, 'blobs', hash.slice(0, 2), hash.slice(2, 4), hash))).toBe(true);
+    expect(readdirSync(join(path, 'blobs', 'tmp'))).toEqual([]);
+    expect(await dir.list()).toEqual([]);
+    await expect(dir.open('blobs')).rejects.toThrow(/blob folder/);
+    await expect(dir.remove('blobs')).rejects.toThrow(/blob folder/);
+  });
+
+  it('finds the blobs again after the directory is closed and opened', async () => {
+    const path = tempDir();
+    const first = await directory(path);
+    const bytes = patterned(5000, 3);
+    const { hash } = await (await first.blobStore()).put(new Blob([bytes]));
+    await first.close();
+    const store = await (await directory(path)).blobStore();
+    expect(await store.read(hash, 0, 5000)).toEqual(bytes);
+    expect(await store.stats()).toEqual({ blobs: 1, blobBytes: 5000 });
+    const file = await store.file(hash);
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(bytes);
+  });
+
+  it('removes what an interrupted put left on clearTemporary, and ignores foreign names', async () => {
+    const path = tempDir();
+    const store = await (await directory(path)).blobStore();
+    await store.put(new Blob(['a']));
+    writeFileSync(join(path, 'blobs', 'tmp', 'leftover'), 'half a blob');
+    mkdirSync(join(path, 'blobs', 'zz'));
+    writeFileSync(join(path, 'blobs', 'notes.txt'), 'not a blob');
+    expect(await store.clearTemporary()).toBe(1);
+    expect(readdirSync(join(path, 'blobs', 'tmp'))).toEqual([]);
+    expect(await store.stats()).toEqual({ blobs: 1, blobBytes: 1 });
+  });
+
+  it('refuses blobStore() once the directory is closed', async () => {
+    const dir = await directory();
+    await dir.close();
+    await expect(dir.blobStore()).rejects.toBeInstanceOf(StorageError);
+  });
+});
+
+describe('NodeBlobFolder failures', () => {
+  /** A Node folder whose writes fail with `code` from the `at`-th on. */
+  async function failing(
+    code: string,
+    at: number,
+  ): Promise<{ store: FolderBlobStore; path: string }> {
+    const node = await nodeBlobPlatform();
+    let writes = 0;
+    const fs: NodeBlobFs = Object.create(node.fs) as NodeBlobFs;
+    fs.writeSync = (...args) => {
+      if (++writes >= at) throw Object.assign(new Error(`${code}: test`), { code });
+      return node.fs.writeSync(...args);
+    };
+    const path = join(tempDir(), 'blobs');
+    return { store: new FolderBlobStore(new NodeBlobFolder(path, { ...node, fs })), path };
+  }
+
+  it('turns ENOSPC into StorageFullError and leaves no temporary', async () => {
+    const { store, path } = await failing('ENOSPC', 2);
+    const error = await store.put(new Blob([patterned(3 * MIB)])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageFullError);
+    expect((error as Error).cause).toMatchObject({ code: 'ENOSPC' });
+    expect(readdirSync(join(path, 'tmp'))).toEqual([]);
+    expect(readdirSync(path)).toEqual(['tmp']);
+    expect(await store.stats()).toEqual({ blobs: 0, blobBytes: 0 });
+  });
+
+  it('turns EIO into a StorageError that is not StorageFullError', async () => {
+    const { store } = await failing('EIO', 1);
+    const error = await store.put(new Blob(['x'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).not.toBeInstanceOf(StorageFullError);
+  });
+});
+
+describe('NodeBlobFolder memory', () => {
+  it('stores a 200 MB blob from a generated stream without holding it', async () => {
+    const size = 200 * MIB;
+    const piece = 256 * 1024;
+    const used = (): number => {
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const base = used();
+    let peak = 0;
+    let sent = 0;
+    const generated = {
+      size,
+      type: '',
+      stream: () =>
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            peak = Math.max(peak, used() - base);
+            if (sent === size) return controller.close();
+            const chunk = new Uint8Array(piece).fill(sent / piece);
+            sent += piece;
+            controller.enqueue(chunk);
+          },
+        }),
+    } as unknown as Blob;
+    const store = await (await directory()).blobStore();
+    const { hash } = await store.put(generated);
+    expect(await store.size(hash)).toBe(size);
+    expect(peak).toBeLessThan(64 * MIB);
+    const middle = await store.read(hash, 100 * MIB, 100 * MIB + 4);
+    expect([...middle]).toEqual([400, 400, 400, 400].map((v) => v & 255));
+    expect(hashOf(await store.read(hash, 0, 1000))).toBe(hashOf(new Uint8Array(1000)));
+  }, 120_000);
+});
