@@ -80,14 +80,17 @@ const CHECKS: Record<ArgumentKind, (method: StorageMethod, value: unknown) => vo
       );
     }
   },
-  position: (method, value) => {
-    if (!Number.isSafeInteger(value) || (value as number) < 0) {
-      throw new ShelfError(
-        `${method}: byte position ${describe(value)} is not a non-negative integer.`,
-      );
-    }
-  },
+  start: (method, value) => checkPosition(method, 'start', value),
+  end: (method, value) => checkPosition(method, 'end', value),
 };
+
+function checkPosition(method: string, name: string, value: unknown): void {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new ShelfError(
+      `${method}: ${name} ${describe(value)} is not a byte position (a non-negative integer).`,
+    );
+  }
+}
 
 /** A bad argument as an error message shows it: short, whatever it is. */
 function describe(value: unknown): string {

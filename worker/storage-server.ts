@@ -13,7 +13,7 @@
  * a release) is dropped and counted in `stats().ignoredMessages`, so nothing posted to the worker
  * can replace or reach past the service.
  */
-import { expose, type Remote } from 'comlink';
+import { expose, transfer, type Remote } from 'comlink';
 import { StorageError, errorToWire } from '../src/shared/errors.js';
 import {
   registerLinkHandlers,
@@ -23,6 +23,7 @@ import {
   type StorageService,
 } from '../src/shared/link.js';
 import {
+  STORAGE_CALLS,
   STORAGE_METHODS,
   encodeAnswer,
   isStorageMethod,
@@ -140,7 +141,8 @@ export function serveStorage(
       return { ...stats, ignoredMessages: (stats.ignoredMessages ?? 0) + ignored };
     }
     const fn = storage[method] as (...a: unknown[]) => Promise<unknown>;
-    return encodeAnswer(method, await fn.apply(storage, args));
+    const answer = encodeAnswer(method, await fn.apply(storage, args));
+    return STORAGE_CALLS[method].answer === 'bytes' ? transferred(answer as Uint8Array) : answer;
   };
 
   /** A commit of the page; its answer carries its own announcement. */
@@ -217,6 +219,20 @@ export function serveStorage(
   );
 }
 
+/**
+ * A readBlob answer, its buffer transferred to the page rather than copied. Only a buffer the
+ * answer alone spans is given away: a view into a larger one (a store's cache, a chunk) is copied
+ * first, so the storage never finds its own bytes detached.
+ */
+function transferred(bytes: Uint8Array): Uint8Array {
+  const whole =
+    bytes.buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength;
+  const own = whole ? bytes : bytes.slice();
+  return transfer(own, [own.buffer as ArrayBuffer]);
+}
+
 /** A pack call's options as they cross the link (call-checks.ts checked them). */
 type WirePackOptions = Pick<PackOptions, 'keepTid'> & { packId?: string };
 
@@ -265,7 +281,10 @@ function onlyServiceCalls(endpoint: Endpoint, ignore: () => void): Endpoint {
   };
 }
 
-/** A Comlink wire value the service can take: plain data, a record batch, a proxy (events). */
+/**
+ * A Comlink wire value the service can take: plain data (a putBlob's Blob among it, a handle that
+ * structured cloning carries without its bytes), a record batch, a proxy (events).
+ */
 function isWireValue(x: unknown): boolean {
   if (typeof x !== 'object' || x === null) return false;
   const { type, name, value } = x as Record<string, unknown>;

@@ -34,7 +34,8 @@ export type ArgumentKind =
   | 'transaction-options' // { limit?, before? }
   | 'blob' // a Blob (or File) instance: crosses by structured clone, a handle, no bytes copied
   | 'hash' // a blob file's name: a SHA-256 as isBlobHash takes it
-  | 'position'; // a byte position in a blob: a non-negative safe integer
+  | 'start' // readBlob's first byte position: a non-negative safe integer
+  | 'end'; // readBlob's byte position past the last: a non-negative safe integer
 
 /** What an answer is, for the caller's check. */
 export type AnswerKind =
@@ -65,7 +66,7 @@ export const STORAGE_CALLS = {
   history: { args: ['oid', 'count?'], answer: 'value' },
   pin: { args: ['holder', 'tid-or-null'], answer: 'nothing' },
   putBlob: { args: ['blob'], answer: 'blob-info' },
-  readBlob: { args: ['hash', 'position', 'position'], answer: 'bytes' },
+  readBlob: { args: ['hash', 'start', 'end'], answer: 'bytes' },
   blobFile: { args: ['hash'], answer: 'blob' },
   close: { args: [], answer: 'nothing' },
 } as const satisfies Record<string, CallDeclaration>;
