@@ -15,6 +15,7 @@ import { MemoryBlockDirectory } from '../worker/block-file.js';
 import { IndexedDBStorage } from '../worker/indexeddb-storage.js';
 import type { MemoryBlobStore } from '../worker/memory-blob-store.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
+import { removeDatabase } from '../src/archive/database-removal.js';
 import { NodeBlockDirectory } from '../worker/node-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import { blobPackChecks, clockPast, commitBlob, counting, hashOf } from './storage-checks-blobs.js';
@@ -244,5 +245,18 @@ describe('ShelfStorage blob files on a Node directory', () => {
     expect([...(await s.readBlob(hashOf(data), 0, 2000))]).toEqual([...data]);
     expect(await s.verify()).toEqual({ ok: true, problems: [] });
     await s.close();
+  });
+});
+
+describe('Removing a database', () => {
+  it('removes its blob files with it, in a directory that was there before', async () => {
+    const path = join(scratch, `db-${made++}`);
+    mkdirSync(path);
+    const s = await ShelfStorage.open(await NodeBlockDirectory.create(path), { kind: 'file' });
+    await commitBlob(s, counting(100, 8));
+    await s.close();
+    expect(readdirSync(path)).toContain('blobs');
+    await removeDatabase({ name: 'removed', file: { path, existed: true } }, 'file');
+    expect(readdirSync(path)).toEqual([]);
   });
 });

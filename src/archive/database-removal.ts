@@ -4,7 +4,8 @@
  *
  * The caller closes the database first (the storage worker ends, the 'file' lock is released),
  * then removes it: OPFS, the database's folder; IndexedDB, the `shelfdb:<name>` database; 'file',
- * the database's files (and the directory, when the restore created it); memory, nothing. The
+ * the database's files and its `blobs` folder (and the directory, when the restore created it);
+ * memory, nothing. OPFS and IndexedDB keep blob files inside what is removed. The
  * restore mark (restore-mark.ts) is not removed here but by the caller, after the database.
  * `notePlace` is called before the database is opened, so that a directory the restore creates is
  * known to be its own.
@@ -24,6 +25,8 @@ export interface DatabasePlace {
 
 /** The names a ShelfStorage keeps in its directory (worker/shelf-log.ts, node-lock-file.ts). */
 const SHELF_FILE = /^(manifest\.[01]|seg-\d{6}\.log|index-\d{6}\.idx|shelfdb\.lock(\.takeover)?)$/;
+/** The folder of its blob files (BLOB_FOLDER, worker/blob-folder.ts). */
+const BLOB_FOLDER = 'blobs';
 
 /** What is at the database's place now (call before opening it). */
 export async function notePlace(
@@ -71,6 +74,8 @@ async function removeFiles(place: DatabasePlace): Promise<void> {
   for (const entry of fs.readdirSync(file.path)) {
     if (SHELF_FILE.test(entry)) fs.rmSync(`${file.path}/${entry}`, { force: true });
   }
+  // Its blob files after the log: a crash in between leaves files no database names.
+  fs.rmSync(`${file.path}/${BLOB_FOLDER}`, { force: true, recursive: true });
   if (!file.existed) fs.rmSync(file.path, { force: true, recursive: true });
 }
 
