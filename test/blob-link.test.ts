@@ -7,9 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryStorage, ShelfError, StorageError } from '../src/index.js';
+import { MemoryStorage, ShelfError, StorageBusyError, StorageError } from '../src/index.js';
 import { BLOB_CLASS, encodeBlobRecord } from '../src/shared/blob-record.js';
-import { PROTOCOL_VERSION, callsChannelName, tabChannelName } from '../src/shared/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  callsChannelName,
+  databaseChannelName,
+  tabChannelName,
+} from '../src/shared/protocol.js';
 import { decodeAnswer } from '../src/shared/storage-calls.js';
 import type { BlobInfo, CommitRequest, Storage } from '../src/shared/storage.js';
 import { TabRouter } from '../worker/tab-router.js';
@@ -146,8 +151,9 @@ function origin() {
     tab: FakeTab,
     tabId: string,
     hooks: (storage: Storage) => Partial<Storage> = () => ({}),
+    busyTimeout = 2000,
   ) =>
-    TabRouter.open(tab, { name: 'db', busyTimeout: 2000, tabId }, async () =>
+    TabRouter.open(tab, { name: 'db', busyTimeout, tabId }, async () =>
       hooked(files, { close: async () => undefined, ...hooks(files) }, seen),
     );
   return { hub, files, seen, join };
@@ -270,5 +276,68 @@ describe('blobs over the tab link (a tab ↔ the tab that owns the files)', () =
     }
     await follower.close();
     await next.close();
+  });
+
+  it("lets a follower's put run longer than busyTimeout while the owner shows it is alive", async () => {
+    const { hub, join } = origin();
+    const busyTimeout = 300;
+    // Greetings from f on the database channel: f asks the owner for a sign of life by them.
+    let hellos = 0;
+    let heard = (): void => undefined;
+    hub
+      .tab()
+      .channel(databaseChannelName('db'))
+      .addEventListener('message', (e) => {
+        const { type, tabId } = e.data as { type?: string; tabId?: string };
+        if (type !== 'hello' || tabId !== 'f') return;
+        hellos++;
+        heard();
+      });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const owner = await join(
+      hub.tab(),
+      'a',
+      (storage) => ({
+        // The owner streams the blob for longer than busyTimeout: until f has asked 6 times (twice busyTimeout).
+        putBlob: async (blob) => {
+          const start = hellos;
+          await Promise.race([
+            released,
+            new Promise<void>((resolve) => (heard = () => hellos >= start + 6 && resolve())),
+          ]);
+          return storage.putBlob(blob);
+        },
+      }),
+      busyTimeout,
+    );
+    const follower = await join(hub.tab(), 'f', undefined, busyTimeout);
+    const bytes = bytesOf(1000);
+    try {
+      await expect(follower.putBlob(new Blob([bytes]))).resolves.toEqual({
+        hash: sha256(bytes),
+        size: 1000,
+      });
+    } finally {
+      release();
+    }
+    await follower.close();
+    await owner.close();
+  });
+
+  it("fails a follower's put with StorageBusyError after busyTimeout when the owner tab is frozen", async () => {
+    const { hub, join } = origin();
+    const ownerTab = hub.tab();
+    await join(ownerTab, 'a', undefined, 300);
+    const follower = await join(hub.tab(), 'f', undefined, 300);
+    ownerTab.freeze(); // it holds the files and answers nothing, not even a hello
+    const busy: unknown[] = [];
+    follower.subscribeBusy((error) => busy.push(error));
+    await expect(follower.putBlob(new Blob([bytesOf(10)]))).rejects.toBeInstanceOf(
+      StorageBusyError,
+    );
+    expect(busy).toHaveLength(1);
+    ownerTab.crash();
+    await follower.close();
   });
 });

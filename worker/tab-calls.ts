@@ -8,6 +8,12 @@
  * (carrying the commit's txnId) is what tells the connection that it landed, and sending the
  * commit again with its txnId is answered with the tid it landed under. A tab that becomes the
  * owner takes the calls still waiting and runs them itself.
+ *
+ * A long call (LONG_CALLS: a putBlob streams and hashes the whole blob, for minutes when it is
+ * large) may outlast busyTimeout while the owner is well: while one waits, the tab asks the owner
+ * to show it is alive (`ping`, a 'hello' the owner answers) every third of busyTimeout, and each
+ * sign of life (`alive`) restarts the long calls' wait. A frozen owner shows none: they fail after
+ * busyTimeout as every call does.
  */
 import { StorageBusyError, errorFromWire } from '../src/shared/errors.js';
 import { PROTOCOL_VERSION, type Message } from '../src/shared/protocol.js';
@@ -29,8 +35,13 @@ export interface WaitingCall {
 }
 
 interface Waiting extends WaitingCall {
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** A long call: its wait restarts when the owner shows it is alive. */
+  long: boolean;
 }
+
+/** Calls that may run longer than busyTimeout at a live owner. */
+const LONG_CALLS: ReadonlySet<StorageMethod> = new Set<StorageMethod>(['putBlob']);
 
 /** How many timed-out call ids are remembered, to count their late answers. */
 const TIMED_OUT_KEPT = 1024;
@@ -42,6 +53,8 @@ export class TabCalls {
   /** Every call started and not settled yet, however it will settle. */
   private readonly unsettled = new Set<Promise<unknown>>();
   private nextId = 1;
+  /** Asks the owner for a sign of life while a long call waits. */
+  private pinger: ReturnType<typeof setInterval> | undefined;
   /** Answers that came after their call had failed with StorageBusyError. */
   lateAnswers = 0;
 
@@ -51,6 +64,8 @@ export class TabCalls {
       tabId: string;
       busyTimeout: number;
       onBusy: (error: StorageBusyError) => void;
+      /** Asks the owner to show it is alive (it answers with `alive`), while a long call waits. */
+      ping: () => void;
     },
   ) {}
 
@@ -66,24 +81,59 @@ export class TabCalls {
       from: this.options.tabId,
     };
     const call = new Promise<unknown>((resolve, reject) => {
-      const { name, busyTimeout } = this.options;
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        this.timedOut.add(id);
-        if (this.timedOut.size > TIMED_OUT_KEPT) {
-          this.timedOut.delete(this.timedOut.values().next().value as number);
-        }
-        const error = new StorageBusyError(busyMessage(name, method, busyTimeout));
-        this.options.onBusy(error);
-        reject(error);
-      }, busyTimeout);
-      this.waiting.set(id, { message, method, resolve, reject, timer });
+      const w: Waiting = {
+        message,
+        method,
+        resolve,
+        reject,
+        timer: undefined,
+        long: LONG_CALLS.has(method),
+      };
+      this.waiting.set(id, w);
+      this.arm(id, w);
+      if (w.long) {
+        const { busyTimeout, ping } = this.options;
+        this.pinger ??= setInterval(ping, busyTimeout / 3);
+      }
       send(message);
     });
     this.unsettled.add(call);
     const done = (): void => void this.unsettled.delete(call);
     call.then(done, done);
     return call;
+  }
+
+  /** (Re)starts call `id`'s wait: it fails with StorageBusyError after busyTimeout. */
+  private arm(id: number, w: Waiting): void {
+    const { name, busyTimeout } = this.options;
+    clearTimeout(w.timer);
+    w.timer = setTimeout(() => {
+      this.remove(id);
+      this.timedOut.add(id);
+      if (this.timedOut.size > TIMED_OUT_KEPT) {
+        this.timedOut.delete(this.timedOut.values().next().value as number);
+      }
+      const error = new StorageBusyError(busyMessage(name, w.method, busyTimeout));
+      this.options.onBusy(error);
+      w.reject(error);
+    }, busyTimeout);
+  }
+
+  /** Takes call `id` out of the waiting ones; stops pinging once no long call waits. */
+  private remove(id: number): void {
+    const w = this.waiting.get(id);
+    if (w === undefined) return;
+    clearTimeout(w.timer);
+    this.waiting.delete(id);
+    if (w.long && ![...this.waiting.values()].some((other) => other.long)) {
+      clearInterval(this.pinger);
+      this.pinger = undefined;
+    }
+  }
+
+  /** The owner showed it is alive: the long calls waiting on it wait busyTimeout more. */
+  alive(): void {
+    for (const [id, w] of this.waiting) if (w.long) this.arm(id, w);
   }
 
   /** Settles when every call started so far has settled (each within busyTimeout at most). */
@@ -99,8 +149,7 @@ export class TabCalls {
   /** Takes every waiting call out (this tab became the owner and runs them). */
   takeAll(): WaitingCall[] {
     const all = [...this.waiting.values()];
-    for (const w of all) clearTimeout(w.timer);
-    this.waiting.clear();
+    for (const id of [...this.waiting.keys()]) this.remove(id);
     return all;
   }
 
@@ -123,8 +172,7 @@ export class TabCalls {
         return false;
       }
     }
-    this.waiting.delete(message.id);
-    clearTimeout(w.timer);
+    this.remove(message.id);
     if (message.type === 'error') w.reject(errorFromWire(message.error));
     else w.resolve(value);
     return true;

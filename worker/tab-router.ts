@@ -15,7 +15,8 @@
  * the files at any time, also when opening or closing them fails.
  *
  * Errors: a call that gets no answer within `busyTimeout` (a frozen tab holds the lock) fails with
- * StorageBusyError, which means "not known whether it ran" (README, Busy), and `subscribeBusy` listeners
+ * StorageBusyError (a putBlob, which may stream for minutes: busyTimeout after the owner's last
+ * sign of life, tab-calls.ts), which means "not known whether it ran" (README, Busy), and `subscribeBusy` listeners
  * hear of it; every other error means the call did not run, or failed. Messages that do not parse are ignored
  * and counted (`wireStats`), never failing other calls; another protocol version is reported once.
  * The owner serves other tabs' calls through TabServing (tab-serving.ts): every argument from
@@ -56,6 +57,7 @@ import type {
   StorageStats,
   Tid,
 } from '../src/shared/storage.js';
+import { openWithRetry } from './open-retry.js';
 import { TabCalls, type CallMessage } from './tab-calls.js';
 import type { Channel, TabPlatform } from './tab-platform.js';
 import { TabServing } from './tab-serving.js';
@@ -138,6 +140,10 @@ export class TabRouter extends ForwardingStorage {
       tabId: this.tabId,
       busyTimeout: this.busyTimeout,
       onBusy: (error) => this.reportBusy(error),
+      // A hello, which the owner answers with its announcement (a sign of life: onMain).
+      ping: () => {
+        if (this.owner !== undefined && this.local === undefined) this.sayHello();
+      },
     });
     this.serving = new TabServing({
       platform,
@@ -204,7 +210,7 @@ export class TabRouter extends ForwardingStorage {
         else failed = error;
         this.markReady();
       });
-    this.post(this.main, { v: PROTOCOL_VERSION, type: 'hello', tabId: this.tabId });
+    this.sayHello();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<'timeout'>(
       (resolve) => (timer = setTimeout(() => resolve('timeout'), this.busyTimeout)),
@@ -232,7 +238,7 @@ export class TabRouter extends ForwardingStorage {
   }
 
   private async becomeOwner(): Promise<void> {
-    const opened = await this.openWithRetry();
+    const opened = await openWithRetry(this.openLocal, this.busyTimeout);
     if (this.stopping) {
       await opened.close();
       return;
@@ -290,19 +296,6 @@ export class TabRouter extends ForwardingStorage {
     for (const packId of this.abortedPacks()) this.serving.abortPack(this.tabId, packId);
   }
 
-  /** The previous owner's file handles may take a moment to be released after its tab closed. */
-  private async openWithRetry(): Promise<Storage> {
-    const deadline = Date.now() + this.busyTimeout;
-    for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
-      try {
-        return await this.openLocal();
-      } catch (error) {
-        if (!(error instanceof StorageBusyError) || Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, wait));
-      }
-    }
-  }
-
   // ─── messages ─────────────────────────────────────────────────────────────
 
   private onMain(data: unknown): void {
@@ -314,18 +307,16 @@ export class TabRouter extends ForwardingStorage {
       if (message.tabId === undefined || this.local !== undefined) return;
       // The same owner under the same term: an answer to somebody's hello. Anything else is a
       // takeover (or a stray announcement: then the real owner's next one is new again).
-      if (message.tabId === this.owner && message.term === this.ownerTerm) return;
+      if (message.tabId === this.owner && message.term === this.ownerTerm) {
+        this.pending.alive(); // it answers: its long calls are still running
+        return;
+      }
       // A new owner: give it this tab's pins, and resend what the previous one did not answer
       // (also while this tab closes: it takes no new calls, but its calls in flight still land).
       this.owner = message.tabId;
       this.ownerTerm = message.term;
       this.markReady();
-      this.post(this.main, {
-        v: PROTOCOL_VERSION,
-        type: 'hello',
-        tabId: this.tabId,
-        pins: [...this.ownPins],
-      });
+      this.sayHello([...this.ownPins]);
       for (const message of this.pending.messages()) this.post(this.calls, message);
       for (const packId of this.abortedPacks()) this.postAbort(packId);
     } else if (message.type === 'invalidate' && this.local === undefined) {
@@ -342,6 +333,12 @@ export class TabRouter extends ForwardingStorage {
     if (this.local === undefined || this.stopping) return;
     if (!this.serving.greeted(tabId, pins)) this.ignoredMessages++; // malformed pins
     this.announce();
+  }
+
+  /** Greets the tabs: the owner answers with its announcement, and takes `pins` when given. */
+  private sayHello(pins?: [string, Tid][]): void {
+    const hello = { v: PROTOCOL_VERSION, type: 'hello', tabId: this.tabId } as const;
+    this.post(this.main, pins === undefined ? hello : { ...hello, pins });
   }
 
   /** Tells the other tabs this one owns the files, under its term. */
