@@ -206,7 +206,7 @@ describe('restore refuses', () => {
       writeArchive([
         {
           path: 'shelfdb-backup.json',
-          bytes: encode({ format: 'shelfdb-backup', version: 2, snapshot: 0, counts: {} }),
+          bytes: encode({ format: 'shelfdb-backup', version: 3, snapshot: 0, counts: {} }),
         },
       ]),
     );
@@ -214,7 +214,7 @@ describe('restore refuses', () => {
       CorruptStorageError,
     );
     await expect(restoreDatabase('x', future, { storage: 'memory' })).rejects.toThrow(
-      /version 2; this shelfdb reads version 1/,
+      /version 3; this shelfdb reads versions 1 and 2/,
     );
   });
 });

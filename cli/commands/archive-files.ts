@@ -18,7 +18,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { directoryEntries } from '../../src/archive/directory.js';
 import { readArchive, type ArchiveEntry } from '../../src/archive/snarf.js';
 import type { TreeSource } from '../../src/archive/tree-archive.js';
-import { TREE_FORMAT, TREE_HEADER } from '../../src/archive/tree-format.js';
+import { BACKUP_VERSIONS } from '../../src/archive/backup.js';
+import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from '../../src/archive/tree-format.js';
 import type { Connection } from '../../src/connection.js';
 import type { Persistent } from '../../src/persistent.js';
 import { CorruptStorageError, ShelfError } from '../../src/shared/errors.js';
@@ -33,17 +34,16 @@ const KINDS = {
     format: TREE_FORMAT,
     what: 'an export of objects (shelfdb export or checkout)',
     use: 'check, commit or import it',
+    versions: [TREE_VERSION] as readonly number[],
   },
   backup: {
     header: 'shelfdb-backup.json',
     format: 'shelfdb-backup',
     what: 'a backup of a whole database (shelfdb backup)',
     use: 'restore it: shelfdb restore <file> <path>',
+    versions: BACKUP_VERSIONS,
   },
 } as const;
-
-/** The versions of each layout this shelfdb reads. */
-const VERSION = 1;
 
 /** The kind of archive a command takes. */
 export type ArchiveKind = keyof typeof KINDS;
@@ -166,9 +166,9 @@ function headerOf(full: string, first: ArchiveEntry, kind: ArchiveKind): Record<
       EXIT.usage,
     );
   }
-  if (fields.version !== VERSION) {
+  if (!expected.versions.includes(fields.version as number)) {
     throw new CommandFailure(
-      `${full} has format version ${JSON.stringify(fields.version)}, and this shelfdb reads version ${VERSION}: update shelfdb.`,
+      `${full} has format version ${JSON.stringify(fields.version)}, and this shelfdb reads version ${expected.versions.join(' or ')}: update shelfdb.`,
       EXIT.usage,
     );
   }

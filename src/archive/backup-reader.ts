@@ -1,27 +1,45 @@
 /**
- * Reading a backup (backup.ts's layout) back: the header, then each transaction with its records'
- * states cut out of its `.bin` entry. Every entry is checked before it is handed on — the JSON,
+ * Reading a backup (backup.ts's layout) back: the header, then each blob file and each transaction
+ * with its records' states cut out of its `.bin` entry, in the backup's order. Every entry is checked before it is handed on — the JSON,
  * its fields, the sizes against the `.bin` entry, tids rising, the pairing of `.json` and `.bin` —
- * and the container's own checks (snarf.ts: CRCs, truncation) end the iteration. Anything wrong
- * is a CorruptStorageError naming the entry.
+ * and the container's own checks (snarf.ts: CRCs, truncation) end the iteration. A blob entry's
+ * bytes are checked against its hash as they are read (blob-entry-reader.ts), and every blob record
+ * must name a blob entry read before it. Anything wrong is a CorruptStorageError naming the entry.
  */
+import { BLOB_CLASS, decodeBlobRecord } from '../shared/blob-record.js';
 import { CorruptStorageError } from '../shared/errors.js';
 import type { StoredRecord, Tid } from '../shared/storage.js';
 import {
   BACKUP_FORMAT,
   BACKUP_HEADER,
-  BACKUP_VERSION,
+  BACKUP_VERSIONS,
   type BackupHeader,
   type BackupTransaction,
 } from './backup.js';
-import { readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
+import { BLOB_ENTRY } from './backup-blobs.js';
+import { HashedBlob } from './blob-entry-reader.js';
+import { readArchive, type ArchiveEntry, type ArchiveSource, type StreamedEntry } from './snarf.js';
 
 /** One transaction of a backup, ready to commit in restore mode. */
 export interface RestoredTransaction {
+  /** Tells it from a RestoredBlob. */
+  kind: 'transaction';
   /** Its description (`transactions/<tid>.json`). */
   info: BackupTransaction;
   /** Its records, their states cut out of the `.bin` entry (no `tid`: restored records have no base). */
   records: StoredRecord[];
+}
+
+/**
+ * One blob file of a backup, to store before the transactions after it: its bytes, checked against
+ * its hash as they are read. Read them before asking for the next item (or they are skipped,
+ * checked all the same).
+ */
+export interface RestoredBlob {
+  /** Tells it from a RestoredTransaction. */
+  kind: 'blob';
+  /** The entry (`blobs/<hash>`), its hash and size, and its bytes. */
+  blob: HashedBlob;
 }
 
 const text = new TextDecoder('utf-8', { fatal: true });
@@ -38,20 +56,28 @@ const isObject = (x: unknown): x is Record<string, unknown> =>
 export async function* readBackup(
   source: ArchiveSource,
   onHeader?: (header: BackupHeader) => void,
-): AsyncGenerator<RestoredTransaction> {
-  const state: ReadState = { previous: 0, count: 0, index: 0 };
+): AsyncGenerator<RestoredTransaction | RestoredBlob> {
+  const state: ReadState = { previous: 0, count: 0, index: 0, blobs: new Set() };
   if (onHeader !== undefined) state.onHeader = onHeader;
-  const entries = readArchive(source);
+  const entries = readArchive(source, { streamed: (path) => BLOB_ENTRY.test(path) });
   for (;;) {
     const next = await entries.next();
     if (next.done === true) break;
-    let transaction: RestoredTransaction | undefined;
+    let item: RestoredTransaction | RestoredBlob | undefined;
     try {
-      transaction = take(state, next.value);
+      item = 'chunks' in next.value ? takeBlob(state, next.value) : take(state, next.value);
     } catch (error) {
       return await failAfterDraining(error, entries);
     }
-    if (transaction !== undefined) yield transaction;
+    if (item === undefined) continue;
+    yield item;
+    if (item.kind === 'blob') {
+      try {
+        await item.blob.skipRest();
+      } catch (error) {
+        return await failAfterDraining(error, entries);
+      }
+    }
   }
   // readArchive refuses a truncated archive; an archive cut by its own writer between entries
   // (a backup that failed midway has no end entry) never gets here.
@@ -93,6 +119,47 @@ interface ReadState {
   previous: Tid;
   count: number;
   index: number;
+  /** The hashes of the blob entries read so far. */
+  blobs: Set<string>;
+}
+
+/** Takes a blob entry (between transactions, after the header). */
+function takeBlob(state: ReadState, entry: StreamedEntry): RestoredBlob {
+  const where = `entry ${state.index} (${entry.path})`;
+  state.index++;
+  if (state.header === undefined) {
+    throw new CorruptStorageError(
+      `This is not a shelfdb backup: its first entry is ${entry.path}, not ${BACKUP_HEADER}.`,
+    );
+  }
+  if (state.pending !== undefined) {
+    throw corrupt(where, `expected ${state.pending.path}, the states of the transaction before it`);
+  }
+  const hash = (BLOB_ENTRY.exec(entry.path) as RegExpExecArray)[1] as string;
+  state.blobs.add(hash);
+  const blob = new HashedBlob(entry.path, hash, entry.size, entry.chunks, (_, why) =>
+    corrupt(where, why),
+  );
+  return { kind: 'blob', blob };
+}
+
+/** @throws CorruptStorageError when a blob record of `records` names no blob entry read before. */
+function checkBlobs(state: ReadState, records: StoredRecord[], where: string): void {
+  for (const record of records) {
+    if (record.className !== BLOB_CLASS) continue;
+    let hash: string;
+    try {
+      hash = decodeBlobRecord(record.state).hash;
+    } catch (error) {
+      throw corrupt(where, `the blob record ${record.oid}: ${(error as Error).message}`);
+    }
+    if (!state.blobs.has(hash)) {
+      throw corrupt(
+        where,
+        `the blob record ${record.oid} names blob ${hash}, and no blobs/${hash} entry comes before it`,
+      );
+    }
+  }
 }
 
 /** Takes one entry; a transaction once its `.bin` entry is read. */
@@ -122,10 +189,11 @@ function take(state: ReadState, entry: ArchiveEntry): RestoredTransaction | unde
     throw corrupt(where, `expected ${pending.path}, the states of the transaction before it`);
   }
   const records = cutStates(pending.info, entry.bytes, where);
+  checkBlobs(state, records, where);
   state.previous = pending.info.tid;
   state.count++;
   delete state.pending;
-  return { info: pending.info, records };
+  return { kind: 'transaction', info: pending.info, records };
 }
 
 function parseHeader(path: string, bytes: Uint8Array, where: string): BackupHeader {
@@ -140,9 +208,9 @@ function parseHeader(path: string, bytes: Uint8Array, where: string): BackupHead
       `This is not a shelfdb backup: ${BACKUP_HEADER} has format ${JSON.stringify(isObject(value) ? value.format : value)}, not "${BACKUP_FORMAT}".`,
     );
   }
-  if (value.version !== BACKUP_VERSION) {
+  if (!BACKUP_VERSIONS.includes(value.version as number)) {
     throw new CorruptStorageError(
-      `${BACKUP_HEADER}: this backup has version ${JSON.stringify(value.version)}; this shelfdb reads version ${BACKUP_VERSION}. Restore it with the shelfdb that wrote it, or a newer one.`,
+      `${BACKUP_HEADER}: this backup has version ${JSON.stringify(value.version)}; this shelfdb reads versions ${BACKUP_VERSIONS.join(' and ')}. Restore it with the shelfdb that wrote it, or a newer one.`,
     );
   }
   const counts = value.counts;

@@ -5,7 +5,9 @@
  * Entries: `shelfdb-backup.json` (the header: format, version, snapshot, created, source storage,
  * counts), then per transaction `transactions/<tid>.json` (tid, time, note, user, meta, undoes,
  * and its records' oid, class, refs and state size) and `transactions/<tid>.bin` (the states,
- * concatenated: the exact stored CBOR, never re-encoded), then the end entry snarf.ts adds.
+ * concatenated: the exact stored CBOR, never re-encoded), then the end entry snarf.ts adds. Before
+ * the first transaction whose blob records name a blob file, that file's bytes as `blobs/<hash>`
+ * (backup-blobs.ts; version 2: a version 1 backup has none and restores the same).
  *
  * Consistency while commits go on: the backup reads as of one snapshot, held by a read-only
  * connection (`db.open({ at })`) for the whole read. Its pin keeps pack from removing any revision
@@ -25,7 +27,8 @@ import { ReadConflictError } from '../shared/errors.js';
 import type { LoadedRecord, Storage, Tid, TransactionInfo } from '../shared/storage.js';
 import type { Connection } from '../connection.js';
 import type { Database } from '../database.js';
-import { writeArchive, type ArchiveEntry } from './snarf.js';
+import { blobEntries } from './backup-blobs.js';
+import { writeArchive, type ArchiveEntry, type StreamedEntry } from './snarf.js';
 
 /** Options of `db.backup(options)`. */
 export interface BackupOptions {
@@ -37,14 +40,20 @@ export interface BackupOptions {
 export const BACKUP_HEADER = 'shelfdb-backup.json';
 /** The header's `format`. */
 export const BACKUP_FORMAT = 'shelfdb-backup';
-/** The version of the backup layout this module writes and restore.ts reads. */
-export const BACKUP_VERSION = 1;
+/**
+ * The version of the backup layout this module writes. 2 added the `blobs/<hash>` entries; restore
+ * reads 1 too (BACKUP_VERSIONS), while a shelfdb that knows only 1 refuses a 2 by its version
+ * instead of stumbling on an entry it does not know.
+ */
+export const BACKUP_VERSION = 2;
+/** The versions restore.ts reads. */
+export const BACKUP_VERSIONS: readonly number[] = [1, 2];
 
 /** What `shelfdb-backup.json` holds. */
 export interface BackupHeader {
   /** Always 'shelfdb-backup'. */
   format: typeof BACKUP_FORMAT;
-  /** The layout's version (1). */
+  /** The layout's version (BACKUP_VERSIONS). */
   version: number;
   /** When the backup began, in milliseconds since the epoch. */
   created: number;
@@ -133,8 +142,9 @@ async function pinSnapshot(db: Database, conn: Connection): Promise<Connection> 
 async function* backupEntries(
   storage: Storage,
   pinned: Promise<Connection>,
-): AsyncGenerator<ArchiveEntry> {
+): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   const reader = await pinned;
+  const blobsWritten = new Set<string>();
   try {
     const snapshot = reader.snapshotTid ?? 0;
     const tids = await listedTids(storage, snapshot);
@@ -157,7 +167,8 @@ async function* backupEntries(
         // Listed a moment ago and gone now: a pack dropped it (it had no revision left).
         const info = byTid.get(tid);
         if (info === undefined) continue;
-        const records = await keptRecords(storage, info.oids, tid);
+        const loaded = await keptRecords(storage, info.oids, tid);
+        const records = yield* blobEntries(storage, loaded, tid, blobsWritten);
         yield jsonEntry(`transactions/${tid}.json`, describe(info, records));
         yield { path: `transactions/${tid}.bin`, bytes: concatStates(records) };
       }

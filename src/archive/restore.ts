@@ -1,7 +1,8 @@
 /**
  * `restoreDatabase(name, source, options)`: a database made from a backup (backup.ts), with every
  * transaction's tid, time, note, user, meta and undo link, and every revision's oid, class, refs
- * and state bytes as the source had them.
+ * and state bytes as the source had them, and every blob file they reference: each is stored
+ * (`putBlob`, its bytes checked against its hash first) before the transaction after it commits.
  *
  * Each transaction is one commit in the storage's restore mode (`CommitRequest.restore`, see
  * src/shared/storage.ts): it keeps its tid (tids may have gaps: pack drops transactions left
@@ -21,6 +22,7 @@ import type { Storage, StoredRecord, Tid } from '../shared/storage.js';
 import type { Database } from '../database.js';
 import { openDatabase, openDatabaseForRestore, type OpenOptions } from '../open-database.js';
 import { failAfterDraining, readBackup } from './backup-reader.js';
+import { putBlobEntry } from './blob-entry-reader.js';
 import type { BackupTransaction } from './backup.js';
 import { notePlace, removeDatabase, type DatabasePlace } from './database-removal.js';
 import { markPlaces, markedPlaces, removeMark, writeMark, type MarkPlace } from './restore-mark.js';
@@ -32,6 +34,8 @@ export interface RestoreResult {
   transactions: number;
   /** Revisions stored. */
   records: number;
+  /** Blob files stored (one per blob entry). */
+  blobs: number;
   /** The newest tid restored (0 for an empty backup). */
   tid: Tid;
 }
@@ -164,22 +168,29 @@ export async function restoreInto(
   let tid: Tid = 0;
   let transactions = 0;
   let records = 0;
+  let blobs = 0;
   const backup = readBackup(source);
   for (;;) {
     const next = await backup.next();
     if (next.done === true) break;
-    const { info, records: restored } = next.value;
+    const item = next.value;
     try {
-      tid = await commitRestored(storage, tid, info, restored);
+      if (item.kind === 'blob') {
+        // Stored before the transactions after it, whose commits check that it is.
+        await putBlobEntry(storage, item.blob);
+        blobs++;
+        continue;
+      }
+      tid = await commitRestored(storage, tid, item.info, item.records);
       landed.add(tid);
     } catch (error) {
       // A damaged byte may make a commit fail (a bad class name) before the end tells damage.
       return await failAfterDraining(error, backup);
     }
     transactions++;
-    records += restored.length;
+    records += item.records.length;
   }
-  return { transactions, records, tid };
+  return { transactions, records, blobs, tid };
 }
 
 /** Commits one restored transaction after `baseTid`, in restore mode; resolves to its tid. */

@@ -17,6 +17,17 @@
  */
 import { crc32 } from '../shared/crc32.js';
 import { CorruptStorageError } from '../shared/errors.js';
+import { ByteQueue } from './byte-queue.js';
+import {
+  EntryPieces,
+  corrupt,
+  damaged,
+  nextChunk,
+  type StreamedEntry,
+  type Streaming,
+} from './streamed-entry.js';
+
+export type { StreamedEntry } from './streamed-entry.js';
 
 /** One file of an archive. */
 export interface ArchiveEntry {
@@ -39,9 +50,7 @@ export const MAX_ENTRY_BYTES = 512 * 1024 * 1024;
 const MAX_HEADER_BYTES = 1_042;
 const MAX_PATH_LENGTH = 1_024;
 const SEGMENT = /^[A-Za-z0-9._@+-]+$/;
-const NEWLINE = 0x0a;
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
-
 /**
  * Entries up to this size go out as one chunk with their header line (a copy); larger ones as two,
  * their bytes as given (copying a large entry would hold it twice).
@@ -64,9 +73,9 @@ export function badPath(path: string): string | undefined {
   return undefined;
 }
 
-/** The header line of an entry. */
-function headerOf(entry: ArchiveEntry): Uint8Array {
-  return encoder.encode(`${entry.bytes.byteLength} ${entry.path}\n`);
+/** The header line of an entry of `size` bytes. */
+function headerOf(path: string, size: number): Uint8Array {
+  return encoder.encode(`${size} ${path}\n`);
 }
 
 /**
@@ -78,62 +87,53 @@ function headerOf(entry: ArchiveEntry): Uint8Array {
  * const stream = writeArchive([{ path: 'a.json', bytes: new TextEncoder().encode('{}') }]);
  */
 export function writeArchive(
-  entries: AsyncIterable<ArchiveEntry> | Iterable<ArchiveEntry>,
+  entries: AsyncIterable<ArchiveEntry | StreamedEntry> | Iterable<ArchiveEntry | StreamedEntry>,
   options: { gzip?: boolean } = {},
 ): ReadableStream<Uint8Array> {
   const iterator =
     Symbol.asyncIterator in entries
       ? entries[Symbol.asyncIterator]()
-      : (entries as Iterable<ArchiveEntry>)[Symbol.iterator]();
+      : (entries as Iterable<ArchiveEntry | StreamedEntry>)[Symbol.iterator]();
   const checksums: number[] = [];
   const seen = new Set<string>();
   let ended = false;
+  let streaming: Streaming | undefined;
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        if (ended) return;
-        const next = await iterator.next();
-        if (next.done === true) {
-          ended = true;
-          const end = encoder.encode(
-            JSON.stringify({ entries: checksums.length, crc32: checksums }),
-          );
-          controller.enqueue(headerOf({ path: END_ENTRY, bytes: end }));
-          controller.enqueue(end);
-          controller.close();
+        // Loops until it enqueues: a pull that enqueues nothing is not called again.
+        while (!ended) {
+          if (streaming !== undefined) {
+            const chunk = await nextChunk(streaming, checksums);
+            if (chunk === undefined) streaming = undefined;
+            else if (chunk.byteLength > 0) return controller.enqueue(chunk);
+            continue;
+          }
+          const next = await iterator.next();
+          if (next.done === true) {
+            ended = true;
+            const end = encoder.encode(
+              JSON.stringify({ entries: checksums.length, crc32: checksums }),
+            );
+            controller.enqueue(headerOf(END_ENTRY, end.byteLength));
+            controller.enqueue(end);
+            controller.close();
+            return;
+          }
+          const entry = next.value;
+          checkPath(entry.path, seen);
+          if (!('bytes' in entry)) {
+            const header = headerOf(entry.path, entry.size);
+            const chunks = entry.chunks[Symbol.asyncIterator]();
+            streaming = { entry, chunks, written: 0, crc: crc32(header) };
+            return controller.enqueue(header);
+          }
+          for (const chunk of entryChunks(entry, checksums)) controller.enqueue(chunk);
           return;
         }
-        const entry = next.value;
-        const problem =
-          badPath(entry.path) ?? (entry.path === END_ENTRY ? 'it is reserved' : undefined);
-        if (problem !== undefined) {
-          throw new TypeError(
-            `writeArchive: cannot name an entry ${JSON.stringify(entry.path)}: ${problem}.`,
-          );
-        }
-        if (seen.has(entry.path)) {
-          throw new TypeError(`writeArchive: two entries named ${JSON.stringify(entry.path)}.`);
-        }
-        seen.add(entry.path);
-        const { bytes } = entry;
-        if (bytes.byteLength > COPY_ENTRIES_UP_TO) {
-          const header = headerOf(entry);
-          checksums.push(crc32(bytes, 0, bytes.byteLength, crc32(header)));
-          controller.enqueue(header);
-          controller.enqueue(bytes);
-          return;
-        }
-        // The header line and the bytes as one chunk: each chunk costs the reader a read (a
-        // promise and a turn of the stream's queue), and most entries are a few hundred bytes.
-        // The line is ASCII (badPath allows ASCII only): one byte per character.
-        const line = `${bytes.byteLength} ${entry.path}\n`;
-        const chunk = new Uint8Array(line.length + bytes.byteLength);
-        encoder.encodeInto(line, chunk);
-        chunk.set(bytes, line.length);
-        checksums.push(crc32(chunk));
-        controller.enqueue(chunk);
       },
       async cancel() {
+        await streaming?.chunks.return?.();
         await iterator.return?.();
       },
     },
@@ -145,6 +145,38 @@ export function writeArchive(
         new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
       )
     : stream;
+}
+
+/** @throws TypeError when `path` cannot name an entry, or names one written already. */
+function checkPath(path: string, seen: Set<string>): void {
+  const problem = badPath(path) ?? (path === END_ENTRY ? 'it is reserved' : undefined);
+  if (problem !== undefined) {
+    throw new TypeError(`writeArchive: cannot name an entry ${JSON.stringify(path)}: ${problem}.`);
+  }
+  if (seen.has(path)) {
+    throw new TypeError(`writeArchive: two entries named ${JSON.stringify(path)}.`);
+  }
+  seen.add(path);
+}
+
+/** The chunks to enqueue for a whole entry (its checksum noted). */
+function entryChunks(entry: ArchiveEntry, checksums: number[]): Uint8Array[] {
+  const { bytes } = entry;
+  if (bytes.byteLength > COPY_ENTRIES_UP_TO) {
+    // Copying a large entry would hold it twice: its header goes out alone, a chunk before it.
+    const header = headerOf(entry.path, bytes.byteLength);
+    checksums.push(crc32(bytes, 0, bytes.byteLength, crc32(header)));
+    return [header, bytes];
+  }
+  // The header line and the bytes as one chunk: each chunk costs the reader a read (a
+  // promise and a turn of the stream's queue), and most entries are a few hundred bytes.
+  // The line is ASCII (badPath allows ASCII only): one byte per character.
+  const line = `${bytes.byteLength} ${entry.path}\n`;
+  const chunk = new Uint8Array(line.length + bytes.byteLength);
+  encoder.encodeInto(line, chunk);
+  chunk.set(bytes, line.length);
+  checksums.push(crc32(chunk));
+  return [chunk];
 }
 
 /** The bytes of a whole stream in one array (tests, downloads, the command line). */
@@ -192,101 +224,6 @@ function streamOf(source: ArchiveSource): ReadableStream<Uint8Array> {
   );
 }
 
-/** Reads a byte stream in pieces: lines and runs of exact length, across chunk boundaries. */
-class ByteQueue {
-  private chunks: Uint8Array[] = [];
-  private head = 0; // read position in chunks[0]
-  private buffered = 0;
-  private done = false;
-
-  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
-
-  /** Total bytes consumed so far (the offset of the next byte). */
-  offset = 0;
-
-  /** Reads chunks until `n` bytes are buffered or the stream ends; false if it ended first. */
-  private async fill(n: number): Promise<boolean> {
-    while (this.buffered < n && !this.done) {
-      const { done, value } = await this.reader.read();
-      if (done) this.done = true;
-      else if (value.byteLength > 0) {
-        this.chunks.push(value);
-        this.buffered += value.byteLength;
-      }
-    }
-    return this.buffered >= n;
-  }
-
-  /** True when every byte was read. */
-  async atEnd(): Promise<boolean> {
-    return !(await this.fill(1));
-  }
-
-  /** The first `n` bytes without consuming them (fewer at the end of the stream). */
-  async peek(n: number): Promise<Uint8Array> {
-    await this.fill(n);
-    const out = new Uint8Array(Math.min(n, this.buffered));
-    this.copy(out, false);
-    return out;
-  }
-
-  /** Consumes exactly `n` bytes; undefined (having consumed what there was) if the stream ends first. */
-  async take(n: number): Promise<Uint8Array | undefined> {
-    if (!(await this.fill(n))) return undefined;
-    const out = new Uint8Array(n);
-    this.copy(out, true);
-    return out;
-  }
-
-  /** Consumes a line up to and including '\n' (at most `max` bytes); undefined if none. */
-  async line(max: number): Promise<Uint8Array | undefined> {
-    for (let scanned = 0; ;) {
-      const end = this.indexOfNewline(scanned, max);
-      if (end >= 0) return this.take(end + 1);
-      scanned = this.buffered;
-      if (scanned >= max || !(await this.fill(scanned + 1))) return undefined;
-    }
-  }
-
-  private indexOfNewline(from: number, max: number): number {
-    let position = 0;
-    for (let c = 0; c < this.chunks.length; c++) {
-      const chunk = this.chunks[c] as Uint8Array;
-      const start = c === 0 ? this.head : 0;
-      for (let i = start; i < chunk.byteLength; i++, position++) {
-        if (position >= max) return -1;
-        if (position >= from && chunk[i] === NEWLINE) return position;
-      }
-    }
-    return -1;
-  }
-
-  private copy(out: Uint8Array, consume: boolean): void {
-    let at = 0;
-    let c = 0;
-    let head = this.head;
-    while (at < out.byteLength) {
-      const chunk = this.chunks[c] as Uint8Array;
-      const n = Math.min(chunk.byteLength - head, out.byteLength - at);
-      out.set(chunk.subarray(head, head + n), at);
-      at += n;
-      head += n;
-      if (head === chunk.byteLength) {
-        c++;
-        head = 0;
-      }
-    }
-    if (!consume) return;
-    this.chunks.splice(0, c);
-    this.head = head;
-    this.buffered -= out.byteLength;
-    this.offset += out.byteLength;
-  }
-}
-
-const corrupt = (message: string): CorruptStorageError =>
-  new CorruptStorageError(`${message} Nothing was written.`);
-
 /** How to name the entry at `index` (0-based) in a message. */
 const entryName = (index: number, path?: string): string =>
   path === undefined ? `entry ${index + 1}` : `entry ${index + 1} (${path})`;
@@ -295,11 +232,22 @@ const entryName = (index: number, path?: string): string =>
  * The entries of an archive, in order; gzip is detected by its magic bytes. The end entry is
  * checked, not yielded: a CRC mismatch, a missing end (a truncated archive) or bytes after it throw
  * only when the iteration reaches the end, so read the whole archive before acting on it.
+ *
+ * With `options.streamed`, the entries whose path it accepts come as StreamedEntry (their bytes in
+ * pieces as they arrive, any size): consume `chunks` before asking for the next entry.
  * @throws CorruptStorageError naming the entry: a header that is not `<size> <path>\n`, a bad
- *   path, a size beyond MAX_ENTRY_BYTES, a cut inside an entry, a damaged gzip stream, an
- *   entry whose checksum does not match, a missing or malformed end entry.
+ *   path, a size beyond MAX_ENTRY_BYTES (of an entry read whole), a cut inside an entry, a damaged
+ *   gzip stream, an entry whose checksum does not match, a missing or malformed end entry.
  */
-export async function* readArchive(source: ArchiveSource): AsyncGenerator<ArchiveEntry> {
+export function readArchive(source: ArchiveSource): AsyncGenerator<ArchiveEntry>;
+export function readArchive(
+  source: ArchiveSource,
+  options: { streamed: (path: string) => boolean },
+): AsyncGenerator<ArchiveEntry | StreamedEntry>;
+export async function* readArchive(
+  source: ArchiveSource,
+  options: { streamed?: (path: string) => boolean } = {},
+): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   let stream = streamOf(source);
   const first = new ByteQueue(stream.getReader());
   const magic = await first.peek(2);
@@ -312,14 +260,9 @@ export async function* readArchive(source: ArchiveSource): AsyncGenerator<Archiv
     queue = new ByteQueue(stream.getReader());
   }
   try {
-    yield* entriesOf(queue);
+    yield* entriesOf(queue, options.streamed ?? (() => false));
   } catch (error) {
-    if (error instanceof CorruptStorageError) throw error;
-    // DecompressionStream rejects damaged gzip data with a TypeError.
-    throw new CorruptStorageError(
-      `The archive's compressed data is damaged or cut short (after byte ${queue.offset} of the uncompressed archive): ${error instanceof Error ? error.message : String(error)}. Nothing was written.`,
-      { cause: error },
-    );
+    throw damaged(error, queue);
   }
 }
 
@@ -338,7 +281,10 @@ function restOf(queue: ByteQueue): ReadableStream<Uint8Array> {
   });
 }
 
-async function* entriesOf(queue: ByteQueue): AsyncGenerator<ArchiveEntry> {
+async function* entriesOf(
+  queue: ByteQueue,
+  streamed: (path: string) => boolean,
+): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   const seen: { path: string; crc: number }[] = [];
   const paths = new Set<string>();
   for (let index = 0; ; index++) {
@@ -366,6 +312,15 @@ async function* entriesOf(queue: ByteQueue): AsyncGenerator<ArchiveEntry> {
         `The archive is damaged: ${entryName(index)} has the path ${JSON.stringify(path)} (${problem}).`,
       );
     }
+    if (path !== END_ENTRY && streamed(path)) {
+      if (paths.has(path)) throw repeated(index, path);
+      paths.add(path);
+      const piece = new EntryPieces(queue, size, crc32(line as Uint8Array), entryName(index, path));
+      yield { path, size, chunks: piece };
+      await piece.skipRest();
+      seen.push({ path, crc: piece.crc });
+      continue;
+    }
     if (size > MAX_ENTRY_BYTES) {
       throw corrupt(
         `The archive is damaged: ${entryName(index, path)} claims ${size} bytes, more than the ${MAX_ENTRY_BYTES} an entry may have.`,
@@ -385,16 +340,17 @@ async function* entriesOf(queue: ByteQueue): AsyncGenerator<ArchiveEntry> {
       }
       return;
     }
-    if (paths.has(path)) {
-      throw corrupt(
-        `The archive is damaged: ${entryName(index, path)} repeats the path of an earlier entry.`,
-      );
-    }
+    if (paths.has(path)) throw repeated(index, path);
     paths.add(path);
     seen.push({ path, crc });
     yield { path, bytes };
   }
 }
+
+const repeated = (index: number, path: string): CorruptStorageError =>
+  corrupt(
+    `The archive is damaged: ${entryName(index, path)} repeats the path of an earlier entry.`,
+  );
 
 /** `<size> <path>\n`, or undefined when the line is not that. */
 function parseHeader(line: Uint8Array): { size: number; path: string } | undefined {
