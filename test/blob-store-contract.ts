@@ -16,7 +16,7 @@ function equal(actual: unknown, expected: unknown, what: string): void {
 }
 
 /** `n` bytes of a pattern that differs with `seed`. */
-export function patterned(n: number, seed = 1): Uint8Array {
+export function patterned(n: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   let x = seed * 2654435761;
   for (let i = 0; i < n; i++) {

@@ -26,7 +26,9 @@ import {
 import type { SyncAccessHandle } from './opfs-file.js';
 
 /** The parts of the OPFS handles used here beyond the DOM lib's (typed by hand, see opfs-file.ts). */
-interface FileHandle extends FileSystemFileHandle {
+interface FileHandle {
+  getFile(): Promise<File>;
+  /** In dedicated workers only. */
   createSyncAccessHandle?(): Promise<SyncAccessHandle>;
   createWritable(): Promise<WritableFile>;
   move?(parent: FileSystemDirectoryHandle, name: string): Promise<void>;
@@ -55,7 +57,7 @@ export class OpfsBlobFolder implements BlobFolder {
 
   async createTemporary(name: string): Promise<BlobWriter> {
     const tmp = await this.root.getDirectoryHandle(TEMPORARY_FOLDER, { create: true });
-    const file = (await tmp.getFileHandle(name, { create: true })) as FileHandle;
+    const file = (await tmp.getFileHandle(name, { create: true })) as unknown as FileHandle;
     if (file.createSyncAccessHandle !== undefined) {
       const handle = await file.createSyncAccessHandle();
       let at = 0;
@@ -100,7 +102,7 @@ export class OpfsBlobFolder implements BlobFolder {
 
   async publish(name: string, hash: string): Promise<boolean> {
     const tmp = await this.root.getDirectoryHandle(TEMPORARY_FOLDER);
-    const file = (await tmp.getFileHandle(name)) as FileHandle;
+    const file = (await tmp.getFileHandle(name)) as unknown as FileHandle;
     const [h0, h1] = blobPath(hash);
     const first = await this.root.getDirectoryHandle(h0, { create: true });
     const leaf = await first.getDirectoryHandle(h1, { create: true });
@@ -188,7 +190,7 @@ async function copyInto(
   leaf: FileSystemDirectoryHandle,
   name: string,
 ): Promise<void> {
-  const target = (await leaf.getFileHandle(name, { create: true })) as FileHandle;
+  const target = (await leaf.getFileHandle(name, { create: true })) as unknown as FileHandle;
   const stream = await target.createWritable();
   try {
     const source = (await file.getFile()).stream().getReader();
