@@ -3,8 +3,12 @@
  * that references them; restore stores each (its bytes checked against its name) before the
  * transactions after it, and refuses a backup whose blob entry is damaged, cut or missing.
  */
-import { describe, expect, it } from 'vitest';
-import { CorruptStorageError, Database } from '../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CorruptStorageError, Database, openDatabase } from '../src/index.js';
+import type { Storage } from '../src/shared/storage.js';
 import { restoreDatabase, restoreInto } from '../src/archive/restore.js';
 import {
   archiveBytes,
@@ -19,16 +23,42 @@ import { commitBlobs, ownedBlobAt, pattern, sameBytes, streamOf } from './archiv
 
 const MB = 1_000_000;
 
-/** A database over a MemoryStorage with a root, and the storage. */
-async function fresh(): Promise<{ db: Database; storage: MemoryStorage }> {
-  const storage = new MemoryStorage();
+const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-archive-blobs-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let made = 0;
+
+/** A database with a root over `storage` (a MemoryStorage by default), and its storage. */
+async function fresh(
+  storage: MemoryStorage | undefined = new MemoryStorage(),
+): Promise<{ db: Database; storage: Storage }> {
   const db = new Database(storage);
+  return withRoot(db);
+}
+
+async function withRoot(db: Database): Promise<{ db: Database; storage: Storage }> {
   const conn = db.open();
   await conn.root();
   await conn.commit({ note: 'root' });
   conn.close();
-  return { db, storage };
+  return { db, storage: db.storage };
 }
+
+/** The storages the round trips run on: memory, and ShelfStorage on Node files. */
+const KINDS = [
+  {
+    name: 'memory',
+    fresh: () => fresh(),
+    restore: (source: Uint8Array | ReadableStream<Uint8Array>) =>
+      restoreDatabase(`m${made++}`, source, { storage: 'memory' }),
+  },
+  {
+    name: 'Node files (ShelfStorage)',
+    fresh: async () =>
+      withRoot(await openDatabase('f', { storage: 'file', path: join(scratch, `f${made++}`) })),
+    restore: (source: Uint8Array | ReadableStream<Uint8Array>) =>
+      restoreDatabase('f', source, { storage: 'file', path: join(scratch, `f${made++}`) }),
+  },
+];
 
 /** Every entry of an archive, blob entries' bytes gathered. */
 async function entriesOf(archive: Uint8Array): Promise<ArchiveEntry[]> {
@@ -51,56 +81,58 @@ const rewrite = (entries: ArchiveEntry[]): Promise<Uint8Array> =>
   archiveBytes(writeArchive(entries));
 
 describe('a backup with blobs', () => {
-  it('holds each blob file once, before the first transaction that references it, and restores every one byte for byte: 0 B, 1 MB and one shared by two records', async () => {
-    const { db, storage } = await fresh();
-    const big = pattern(MB, 1);
-    const first = await commitBlobs(storage, [new Uint8Array(0), big], undefined, 'two');
-    // The same bytes again, as another record (another Blob object): one file.
-    const second = await commitBlobs(storage, [big.slice(), 'shared?'], undefined, 'three');
-    const backup = await archiveBytes(db.backup());
+  for (const kind of KINDS) {
+    it(`on ${kind.name}, holds each blob file once, before the first transaction that references it, and restores every one byte for byte: 0 B, 1 MB and one shared by two records`, async () => {
+      const { db, storage } = await kind.fresh();
+      const big = pattern(MB, 1);
+      const first = await commitBlobs(storage, [new Uint8Array(0), big], undefined, 'two');
+      // The same bytes again, as another record (another Blob object): one file.
+      const second = await commitBlobs(storage, [big.slice(), 'shared?'], undefined, 'three');
+      const backup = await archiveBytes(db.backup());
 
-    const paths = (await entriesOf(backup)).map((e) => e.path);
-    const blobPaths = paths.filter((p) => p.startsWith('blobs/'));
-    expect(blobPaths).toHaveLength(3); // empty, big, 'shared?': big once
-    const firstBlobAt = paths.findIndex((p) => p.startsWith('blobs/'));
-    expect(paths[firstBlobAt - 1]).toMatch(/^transactions\/\d+\.bin$/); // after the root's
-    expect(paths.slice(firstBlobAt, firstBlobAt + 3)).toEqual([
-      ...blobPaths.slice(0, 2),
-      `transactions/${first.tid}.json`,
-    ]);
-    expect(paths.indexOf(blobPaths[2] as string)).toBe(
-      paths.indexOf(`transactions/${second.tid}.json`) - 1,
-    );
-
-    for (const source of [backup, streamOf(backup)]) {
-      const target = new MemoryStorage();
-      const result = await restoreInto(target, source);
-      expect(result.blobs).toBe(3);
-      expect(await ownedBlobAt(target, first.owner, first.tid, 0)).toEqual(new Uint8Array(0));
-      expect(sameBytes(await ownedBlobAt(target, first.owner, first.tid, 1), big)).toBe(true);
-      expect(sameBytes(await ownedBlobAt(target, second.owner, second.tid, 0), big)).toBe(true);
-      expect(new TextDecoder().decode(await ownedBlobAt(target, second.owner, second.tid, 1))).toBe(
-        'shared?',
+      const paths = (await entriesOf(backup)).map((e) => e.path);
+      const blobPaths = paths.filter((p) => p.startsWith('blobs/'));
+      expect(blobPaths).toHaveLength(3); // empty, big, 'shared?': big once
+      const firstBlobAt = paths.findIndex((p) => p.startsWith('blobs/'));
+      expect(paths[firstBlobAt - 1]).toMatch(/^transactions\/\d+\.bin$/); // after the root's
+      expect(paths.slice(firstBlobAt, firstBlobAt + 3)).toEqual([
+        ...blobPaths.slice(0, 2),
+        `transactions/${first.tid}.json`,
+      ]);
+      expect(paths.indexOf(blobPaths[2] as string)).toBe(
+        paths.indexOf(`transactions/${second.tid}.json`) - 1,
       );
-      const stats = await target.stats();
-      expect([stats.blobs, stats.blobBytes]).toEqual([3, MB + 7]);
-    }
-    await db.close();
-  });
 
-  it('restored, reads an old blob through time travel: the owner at an earlier tid names the blob it had then', async () => {
-    const { db, storage } = await fresh();
-    const before = await commitBlobs(storage, ['the first photo'], undefined, 'v1');
-    const after = await commitBlobs(storage, ['the second photo'], before.owner, 'v2');
-    const restored = await restoreDatabase('time-travel', await archiveBytes(db.backup()), {
-      storage: 'memory',
+      const intoMemory = await restoreInto(new MemoryStorage(), backup);
+      expect(intoMemory.blobs).toBe(3);
+      for (const source of [backup, streamOf(backup)]) {
+        const restored = await kind.restore(source);
+        const target = restored.storage;
+        expect(await ownedBlobAt(target, first.owner, first.tid, 0)).toEqual(new Uint8Array(0));
+        expect(sameBytes(await ownedBlobAt(target, first.owner, first.tid, 1), big)).toBe(true);
+        expect(sameBytes(await ownedBlobAt(target, second.owner, second.tid, 0), big)).toBe(true);
+        expect(
+          new TextDecoder().decode(await ownedBlobAt(target, second.owner, second.tid, 1)),
+        ).toBe('shared?');
+        const stats = await target.stats();
+        expect([stats.blobs, stats.blobBytes]).toEqual([3, MB + 7]);
+        await restored.close();
+      }
+      await db.close();
     });
-    const text = async (tid: number): Promise<string> =>
-      new TextDecoder().decode(await ownedBlobAt(restored.storage, before.owner, tid));
-    expect(await text(before.tid)).toBe('the first photo');
-    expect(await text(after.tid)).toBe('the second photo');
-    await Promise.all([db.close(), restored.close()]);
-  });
+
+    it(`on ${kind.name}, restored, reads an old blob through time travel: the owner at an earlier tid names the blob it had then`, async () => {
+      const { db, storage } = await kind.fresh();
+      const before = await commitBlobs(storage, ['the first photo'], undefined, 'v1');
+      const after = await commitBlobs(storage, ['the second photo'], before.owner, 'v2');
+      const restored = await kind.restore(await archiveBytes(db.backup()));
+      const text = async (tid: number): Promise<string> =>
+        new TextDecoder().decode(await ownedBlobAt(restored.storage, before.owner, tid));
+      expect(await text(before.tid)).toBe('the first photo');
+      expect(await text(after.tid)).toBe('the second photo');
+      await Promise.all([db.close(), restored.close()]);
+    });
+  }
 
   it('gzipped, restores the same blobs', async () => {
     const { db, storage } = await fresh();
