@@ -27,7 +27,7 @@ afterEach(closeLinks);
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 /** `n` bytes that differ from one position to the next. */
-const bytesOf = (n: number, seed = 1): Uint8Array =>
+const bytesOf = (n: number, seed = 1): Uint8Array<ArrayBuffer> =>
   Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) % 256);
 const HASH = sha256(new Uint8Array([1, 2, 3]));
 /** Bytes as a test compares them: a hex string (vitest compares large typed arrays slowly). */
@@ -99,6 +99,22 @@ describe('blobs over the page link (StorageClient ↔ its storage worker)', () =
       expect((error as Error).message).toMatch(names);
     }
     expect(blobCalls(seen)).toEqual([]);
+    await client.close();
+  });
+
+  it('stores the bytes a Blob subclass reads, not the empty native Blob beneath it', async () => {
+    const bytes = bytesOf(5000, 4);
+    /** A Blob whose bytes live elsewhere, as shelfdb's StoredBlob: natively, it is empty. */
+    class LazyBlob extends Blob {
+      override get size(): number {
+        return bytes.length;
+      }
+      override stream(): ReturnType<Blob['stream']> {
+        return new Blob([bytes]).stream();
+      }
+    }
+    const { client } = await link(() => new MemoryStorage());
+    expect(await client.putBlob(new LazyBlob())).toEqual({ hash: sha256(bytes), size: 5000 });
     await client.close();
   });
 

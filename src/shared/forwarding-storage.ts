@@ -32,6 +32,20 @@ import { isPackProgressBatch, type AnnouncedCommit, type StorageMethod } from '.
 /** A short random string: with a count after it, ids unique to one end of a link. */
 const randomPrefix = (): string => Math.random().toString(36).slice(2, 10);
 
+/**
+ * `blob` as structured cloning carries it whole: itself when it is a platform Blob or File, else
+ * (a subclass, or a Blob of another realm) a platform Blob of what its `stream()` reads. Not a Blob
+ * at all: as it is, for the receiver to refuse.
+ */
+async function nativeBlob(blob: unknown): Promise<unknown> {
+  if (!(blob instanceof Blob)) return blob;
+  const proto: unknown = Object.getPrototypeOf(blob);
+  if (proto === Blob.prototype || (typeof File === 'function' && proto === File.prototype)) {
+    return blob;
+  }
+  return new Response(blob.stream()).blob();
+}
+
 export abstract class ForwardingStorage implements Storage {
   /** The pack every caller on this side joins, sent over the link as one call (`sendPack`). */
   private readonly packs = new SharedPack(
@@ -148,10 +162,12 @@ export abstract class ForwardingStorage implements Storage {
   /**
    * One call whatever the blob's size: the Blob crosses by structured clone, a handle to the same
    * bytes (not a copy of them), and the side holding the files streams it. Content-addressed, so a
-   * resend (to a new owning tab) stores nothing twice.
+   * resend (to a new owning tab) stores nothing twice. A JS subclass of Blob is sent as the bytes
+   * its own `stream()` gives, which an in-process storage would read: cloned, it would be the
+   * native Blob beneath it, empty for shelfdb's StoredBlob.
    */
-  putBlob(blob: Blob): Promise<BlobInfo> {
-    return this.call('putBlob', [blob]) as Promise<BlobInfo>;
+  async putBlob(blob: Blob): Promise<BlobInfo> {
+    return (await this.call('putBlob', [await nativeBlob(blob)])) as BlobInfo;
   }
 
   readBlob(hash: string, start: number, end: number): Promise<Uint8Array> {

@@ -9,6 +9,13 @@
  * same fields (`WriteConflictError` with its `.oids`); an error of no shelfdb class keeps its name,
  * message and stack. (A reported error crosses as a WireError argument.)
  *
+ * Blobs need no handler: a putBlob's Blob and a blobFile's answer cross by structured clone, which
+ * in browsers carries a handle to the bytes, not the bytes (a 20 MB File put from the page adds
+ * nothing to its heap: e2e/blob-tabs.spec.ts); readBlob's bytes are transferred, not copied
+ * (`Comlink.transfer` in worker/storage-server.ts: no handler, so the app's own links never see
+ * it). A JS subclass of Blob (shelfdb's StoredBlob) clones as the empty native Blob underneath:
+ * give `await blob.file()` instead.
+ *
  * Invalidations come on the events object's own channel, a page's own commit's in its answer: the
  * two are not ordered, so a page may hear of its commit before an earlier one of another tab.
  * Each invalidation names the tid before it (`prevTid`), and a connection that sees a gap syncs.

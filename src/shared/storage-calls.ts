@@ -6,7 +6,9 @@
  * (`decodeAnswer`) and ignores an answer that is not one.
  *
  * Record batches cross as one `RecordBatch` (one ArrayBuffer): a commit's records as the
- * argument after its other fields, `load`'s answer. Nothing else spells the methods out:
+ * argument after its other fields, `load`'s answer. Blobs cross as they are (a Blob by structured
+ * clone, a handle; readBlob's bytes a Uint8Array, transferred by the page's link, cloned by a
+ * channel). Nothing else spells the methods out:
  * ForwardingStorage turns the Storage interface into calls, each link carries them.
  */
 import type {
