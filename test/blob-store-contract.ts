@@ -210,3 +210,16 @@ export const blobStoreChecks: Check[] = [
     },
   ],
 ];
+
+/** Runs every check on a fresh store from `make`; resolves to the failures, as "check: error". */
+export async function runBlobStoreChecks(make: () => Promise<BlobStore>): Promise<string[]> {
+  const failures: string[] = [];
+  for (const [name, run] of blobStoreChecks) {
+    try {
+      await run(await make());
+    } catch (error) {
+      failures.push(`${name}: ${String(error)}`);
+    }
+  }
+  return failures;
+}
