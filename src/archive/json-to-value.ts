@@ -12,6 +12,7 @@
 import { CorruptStorageError } from '../shared/errors.js';
 import { MAX_NESTING } from '../serialize.js';
 import { fromBase64 } from './base64.js';
+import { BLOB_MARKER_KEYS, blobFromJson } from './blob-json.js';
 import {
   DECIMAL_INTEGER,
   isoDate,
@@ -95,6 +96,7 @@ const MARKER_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
   ['$set', []],
   ['$type', []], // base64 or values: checked by kind
   ['$same', []],
+  ['$blob', BLOB_MARKER_KEYS],
 ]);
 
 /** One conversion: the objects made so far, by the path where each was made. */
@@ -225,6 +227,12 @@ class ValueWalk {
         return this.set(content, path, depth);
       case '$type':
         return this.binary(json, path);
+      case '$blob':
+        return blobFromJson(
+          json,
+          (record) => this.value(record, `${path}.record`, depth),
+          (problem) => this.malformed(path, problem),
+        );
       default:
         return this.same(content, path);
     }

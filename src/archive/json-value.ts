@@ -17,6 +17,9 @@
  *                                  { "$type": "Uint8Array", "base64": "AAEC" }
  *   other typed arrays             { "$type": "Float64Array", "values": [1.5, …] }
  *                                  (BigInt64Array/BigUint64Array: decimal strings; NaN etc.: $number)
+ *   a Blob or File (tag 40404)     { "$blob": "<sha-256>", "size": 3, "type": "", "name": null,
+ *                                    "lastModified": null, "record": <its blob record's reference> }
+ *                                  (blob-json.ts)
  *   an object met before           { "$same": ".items[0]" }  (where it was first written: shared
  *                                  parts and cycles inside one state are written once)
  *
@@ -32,7 +35,9 @@
  * and binary values too) is `$same`, and −0 is `$number`: JSON → value is then the exact inverse.
  * A StoredRef is never `$same`: a reference names its object by oid already.
  */
+import { BlobReference } from '../blob-tag.js';
 import { CborDecoder } from '../cbor-decode.js';
+import { blobToJson } from './blob-json.js';
 import { toBase64 } from './base64.js';
 import { sha256 as sha256Digest } from '@noble/hashes/sha2';
 import {
@@ -140,6 +145,10 @@ class JsonWalk {
       case 'object':
         if (value === null) return null;
         if (value instanceof StoredRef) return this.ref(value);
+        // Each stored Blob is its own tag, never shared: no $same.
+        if (value instanceof BlobReference) {
+          return blobToJson(value, (oid, className) => this.ref(new StoredRef(oid, className)));
+        }
         return this.object(value, path);
       default:
         throw new TypeError(

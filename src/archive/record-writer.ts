@@ -7,6 +7,8 @@
  * as. The record's `refs` are the oids the encoder met, each once.
  */
 import { CborEncoder } from '../cbor-encode.js';
+import { BLOB_TAG } from '../cbor-tags.js';
+import { JsonBlob } from './blob-json.js';
 import { CorruptStorageError, SerializationError } from '../shared/errors.js';
 import type { StoredRecord, Tid } from '../shared/storage.js';
 import {
@@ -45,11 +47,19 @@ export class RecordWriter {
   private used = 0;
   /** The oids the encoding under way references. */
   private met = new Set<number>();
-  private readonly encoder = new CborEncoder((value) => {
-    if (!(value instanceof RecordRef)) return undefined;
-    this.met.add(value.oid);
-    return [value.oid, value.className];
-  });
+  private readonly encoder = new CborEncoder(
+    (value) => {
+      if (!(value instanceof RecordRef)) return undefined;
+      this.met.add(value.oid);
+      return [value.oid, value.className];
+    },
+    // A Blob: its tag, naming its blob record, which the record's refs list (pack keeps it).
+    (value) => {
+      if (!(value instanceof JsonBlob) || !(value.record instanceof RecordRef)) return undefined;
+      this.met.add(value.record.oid);
+      return { tag: BLOB_TAG, items: value.tagItems(value.record.oid) };
+    },
+  );
 
   constructor(private readonly resolve: RefResolver) {}
 
