@@ -203,6 +203,20 @@ export const blobStoreChecks: Check[] = [
     },
   ],
   [
+    'refuses a hash that is not 64 hexadecimal digits, and a put of what is not a Blob',
+    async (store) => {
+      for (const bad of ['../../../etc/passwd', 'ab', 'A'.repeat(64), `${'a'.repeat(63)}/`]) {
+        await rejects(store.read(bad, 0, 10), 'ShelfError', 'is not a blob hash');
+        await rejects(store.file(bad), 'ShelfError', 'is not a blob hash');
+        await rejects(store.size(bad), 'ShelfError', 'is not a blob hash');
+        await rejects(store.check(bad), 'ShelfError', 'is not a blob hash');
+      }
+      await rejects(store.put('text' as unknown as Blob), 'ShelfError', 'must be a Blob or a File');
+      equal(await store.stats(), { blobs: 0, blobBytes: 0 }, 'nothing stored');
+      equal(await store.clearTemporary(), 0, 'no temporary');
+    },
+  ],
+  [
     'clearTemporary finds nothing after puts that completed',
     async (store) => {
       await store.put(new Blob([patterned(10, 12)]));

@@ -15,7 +15,7 @@
 import { sha256 } from '@noble/hashes/sha2';
 import { ShelfError } from '../src/shared/errors.js';
 import type { BlobInfo } from '../src/shared/storage.js';
-import type { BlobFolder, BlobHasher, BlobWriter } from './blob-folder.js';
+import { isHashName, type BlobFolder, type BlobHasher, type BlobWriter } from './blob-folder.js';
 import { BLOB_CHUNK, type BlobProblem, type BlobStore } from './blob-store.js';
 import { hexOf, missingBlob } from './memory-blob-store.js';
 import { storageFailure } from './storage-failures.js';
@@ -42,6 +42,7 @@ export class FolderBlobStore implements BlobStore {
   constructor(private readonly folder: BlobFolder) {}
 
   async put(blob: Blob): Promise<BlobInfo> {
+    requireBlob(blob);
     const name = temporaryName();
     let writer: BlobWriter | undefined;
     const reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
@@ -73,6 +74,7 @@ export class FolderBlobStore implements BlobStore {
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
+    requireHash(hash);
     const info = await this.folder.stat(hash);
     if (info === undefined) throw missingBlob(hash);
     const from = Math.min(Math.max(0, start), info.size);
@@ -83,16 +85,19 @@ export class FolderBlobStore implements BlobStore {
   }
 
   async file(hash: string): Promise<Blob> {
+    requireHash(hash);
     const file = await this.folder.file(hash);
     if (file === undefined) throw missingBlob(hash);
     return file;
   }
 
   async size(hash: string): Promise<number | undefined> {
+    requireHash(hash);
     return (await this.folder.stat(hash))?.size;
   }
 
   async check(hash: string): Promise<BlobProblem | undefined> {
+    requireHash(hash);
     const info = await this.folder.stat(hash);
     if (info === undefined) return 'missing';
     const hasher = this.hasher();
@@ -218,6 +223,31 @@ async function copy(
   }
   if (filled > 0) await emit(buffer.subarray(0, filled));
   return size;
+}
+
+/**
+ * Refuses what is not a blob hash, before it names a path (`../x` must never reach a folder).
+ * @throws ShelfError naming the value.
+ */
+export function requireHash(hash: unknown): void {
+  if (typeof hash !== 'string' || !isHashName(hash)) {
+    throw new ShelfError(
+      `${JSON.stringify(hash)?.slice(0, 80) ?? String(hash)} is not a blob hash: a blob is named by the SHA-256 of its bytes, 64 lowercase hexadecimal digits, as putBlob answered it. Nothing was read.`,
+    );
+  }
+}
+
+/**
+ * Refuses what is not a Blob (or File) before anything is written.
+ * @throws ShelfError naming what it got.
+ */
+export function requireBlob(blob: unknown): void {
+  if (typeof (blob as { stream?: unknown } | null)?.stream !== 'function') {
+    const what = blob === null ? 'null' : typeof blob;
+    throw new ShelfError(
+      `A blob to store must be a Blob or a File, got ${what}. Nothing was stored.`,
+    );
+  }
 }
 
 /** A platform failure while storing a blob, as shelfdb's error (full disk: StorageFullError). */

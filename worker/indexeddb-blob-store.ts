@@ -14,6 +14,7 @@ import { sha256 } from '@noble/hashes/sha2';
 import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import type { BlobInfo } from '../src/shared/storage.js';
 import { BLOB_CHUNK, type BlobProblem, type BlobStore } from './blob-store.js';
+import { requireBlob, requireHash } from './folder-blob-store.js';
 import { mapError } from './indexeddb-writes.js';
 import { hexOf, missingBlob } from './memory-blob-store.js';
 
@@ -76,6 +77,7 @@ export class IndexedDBBlobStore implements BlobStore {
   }
 
   async put(blob: Blob): Promise<BlobInfo> {
+    requireBlob(blob);
     const putId = `${Date.now().toString(36)}-${crypto.randomUUID()}`;
     const reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
     const hasher = sha256.create();
@@ -149,6 +151,7 @@ export class IndexedDBBlobStore implements BlobStore {
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
+    requireHash(hash);
     const tx = this.db.transaction([BLOB_FILES, BLOB_CHUNKS], 'readonly');
     const entry = await tx.objectStore(BLOB_FILES).get(hash);
     if (entry === undefined) throw missingBlob(hash);
@@ -172,6 +175,7 @@ export class IndexedDBBlobStore implements BlobStore {
   }
 
   async file(hash: string): Promise<Blob> {
+    requireHash(hash);
     const entry = await this.db.get(BLOB_FILES, hash);
     if (entry === undefined) throw missingBlob(hash);
     // Composed a few chunks at a time: a Blob of Blobs references their bytes without copying
@@ -182,10 +186,12 @@ export class IndexedDBBlobStore implements BlobStore {
   }
 
   async size(hash: string): Promise<number | undefined> {
+    requireHash(hash);
     return (await this.db.get(BLOB_FILES, hash))?.size;
   }
 
   async check(hash: string): Promise<BlobProblem | undefined> {
+    requireHash(hash);
     const entry = await this.db.get(BLOB_FILES, hash);
     if (entry === undefined) return 'missing';
     const hasher = sha256.create();
