@@ -96,12 +96,10 @@ const storages: [string, () => Promise<Made>][] = [
     'IndexedDBStorage on fake-indexeddb',
     async () => {
       const indexedDB = new IDBFactory();
-      const storage = await IndexedDBStorage.open(
-        `blob-pack-${made++}`,
-        { indexedDB, IDBKeyRange },
-        'strict',
-        { blobGraceMs: 0 },
-      );
+      const name = `blob-pack-${made++}`;
+      const storage = await IndexedDBStorage.open(name, { indexedDB, IDBKeyRange }, 'strict', {
+        blobGraceMs: 0,
+      });
       const blobs = (storage as unknown as { blobs: Pick<MemoryBlobStore, 'sweep' | 'list'> })
         .blobs;
       return {
@@ -112,7 +110,7 @@ const storages: [string, () => Promise<Made>][] = [
             Infinity,
           );
         },
-        damage: (hash) => damageIndexedDB(storage, hash),
+        damage: (hash) => damageIndexedDB(indexedDB, name, hash),
       };
     },
   ],
@@ -125,25 +123,24 @@ async function listed(blobs: Pick<MemoryBlobStore, 'list'>): Promise<Set<string>
   return out;
 }
 
-/** Flips the first byte of blob `hash`'s first chunk in the blobChunks store. */
-async function damageIndexedDB(storage: IndexedDBStorage, hash: string): Promise<void> {
-  const db = (storage as unknown as { db: { transaction: IDBDatabase['transaction'] } }).db;
+/** Flips the first byte of blob `hash`'s first chunk, through a second connection. */
+async function damageIndexedDB(indexedDB: IDBFactory, name: string, hash: string): Promise<void> {
+  const db = await requested(indexedDB.open(`shelfdb:${name}`));
   const tx = db.transaction(['blobFiles', 'blobChunks'], 'readwrite');
-  const file = await new Promise<{ putId: unknown }>((resolve) => {
-    const request = tx.objectStore('blobFiles').get(hash);
-    request.onsuccess = () => resolve(request.result as { putId: unknown });
-  });
+  const file = (await requested(tx.objectStore('blobFiles').get(hash))) as { putId: string };
   const chunks = tx.objectStore('blobChunks');
   const key = [file.putId, 0];
-  await new Promise<void>((resolve) => {
-    const request = chunks.get(key);
-    request.onsuccess = () => {
-      const value = request.result as ArrayBuffer | Uint8Array;
-      const bytes = new Uint8Array(value instanceof Uint8Array ? value : value.slice(0));
-      bytes[0] = (bytes[0] as number) ^ 1;
-      chunks.put(value instanceof Uint8Array ? bytes : bytes.buffer, key).onsuccess = () =>
-        resolve();
-    };
+  const bytes = new Uint8Array((await requested(chunks.get(key))) as ArrayBuffer);
+  bytes[0] = (bytes[0] as number) ^ 1;
+  await requested(chunks.put(bytes.buffer, key));
+  db.close();
+}
+
+/** What an IDBRequest gives. */
+function requested<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('request failed'));
   });
 }
 
@@ -191,7 +188,7 @@ describe('Blob grace and aborted packs', () => {
       await ShelfStorage.open(new MemoryBlockDirectory(), { blobGraceMs: 60_000 }),
     ]) {
       const data = counting(10, 4);
-      await s.putBlob(new Blob([data]));
+      await s.putBlob(new Blob([data as BlobPart]));
       await clockPast(Date.now());
       await s.pack();
       expect([...(await s.readBlob(hashOf(data), 0, 10))]).toEqual([...data]);
@@ -204,7 +201,7 @@ describe('Blob grace and aborted packs', () => {
     const s = await ShelfStorage.open(dir, { blobGraceMs: 0, packSliceMs: 0 });
     const { tid } = await commitBlob(s, counting(10, 5));
     const orphan = counting(10, 6);
-    await s.putBlob(new Blob([orphan]));
+    await s.putBlob(new Blob([orphan as BlobPart]));
     await s.commit({
       baseTid: tid,
       records: [{ oid: 0, className: 'test.Thing', state: new Uint8Array([9]), refs: [], tid }],
@@ -258,5 +255,34 @@ describe('Removing a database', () => {
     expect(readdirSync(path)).toContain('blobs');
     await removeDatabase({ name: 'removed', file: { path, existed: true } }, 'file');
     expect(readdirSync(path)).toEqual([]);
+  });
+});
+
+describe('IndexedDBStorage schema upgrade', () => {
+  it('opens a database made before blobs (schema version 1), keeps its records, and stores blobs in it', async () => {
+    const indexedDB = new IDBFactory();
+    // What version 1 made: records, txns and meta, no blob stores; one transaction in it.
+    const request = indexedDB.open('shelfdb:before-blobs', 1);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      for (const store of ['records', 'txns', 'meta']) db.createObjectStore(store);
+      request.transaction?.objectStore('txns').createIndex('txnId', 'txnId');
+      const tx = request.transaction as IDBTransaction;
+      tx.objectStore('records').put(
+        { className: 'test.Thing', state: new Uint8Array([7]), refs: [] },
+        [0, 1],
+      );
+      tx.objectStore('txns').put({ time: 1, note: '', user: '', meta: {}, oids: [0], bytes: 1 }, 1);
+      const meta = { lastTid: 1, nextOid: 1, objects: 1, bytes: 1, garbageBytes: 0, floor: 0 };
+      tx.objectStore('meta').put({ ...meta, lastPack: undefined }, 'state');
+    };
+    (await requested(request)).close();
+    const s = await IndexedDBStorage.open('before-blobs', { indexedDB, IDBKeyRange });
+    expect((await s.load([0]))[0]).toMatchObject({ tid: 1, state: new Uint8Array([7]) });
+    const data = counting(10, 9);
+    await commitBlob(s, data, 1);
+    expect([...(await s.readBlob(hashOf(data), 0, 10))]).toEqual([...data]);
+    expect(await s.verify()).toEqual({ ok: true, problems: [] });
+    await s.close();
   });
 });

@@ -61,7 +61,9 @@ export function checkBlobRange(start: unknown, end: unknown): void {
 export function blobRecordsOf(records: readonly StoredRecord[]): BlobRecordFound[] {
   const found: BlobRecordFound[] = [];
   for (const record of records) {
-    if (record.className !== BLOB_CLASS) continue;
+    // A malformed record is validateCommit's to refuse, saying what is wrong with it.
+    if (typeof record !== 'object' || record === null || record.className !== BLOB_CLASS) continue;
+    if (!(record.state instanceof Uint8Array)) continue;
     try {
       found.push({ oid: record.oid, blob: decodeBlobRecord(record.state) });
     } catch (error) {

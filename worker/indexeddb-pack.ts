@@ -5,7 +5,7 @@
  *
  * Mark (IncrementalMark, reachability.ts): for each reachable object, the refs of every revision
  * a snapshot at or after `keep` can read (its newest at or before `keep`, and all later ones);
- * state is never decoded.
+ * state is never decoded but a blob record's, whose blob file the pack keeps (PackRun.blobs).
  *
  * Write barrier: the commit stream itself. Every transaction of the pack first reads the
  * transactions stored since the last one it saw (the txns store: every writer's, this storage's
@@ -28,6 +28,7 @@ import { awaitedLater, requested, type StoredValue } from './indexeddb-newest.js
 import { mapError, runWrite } from './indexeddb-writes.js';
 import { TRANSACTION_SLICE_MS, type PackRun } from './pack-run.js';
 import { IncrementalMark, type RefsFound } from './reachability.js';
+import { keptBlobHash } from './blob-guard.js';
 
 /** What the pack needs of its storage. */
 export interface PackDatabase {
@@ -133,7 +134,10 @@ class Pack {
       // At least one batch per transaction: each slice moves the mark on.
       for (let first = true; !this.marking.done && (first || !this.run.sliceOver); first = false) {
         const oids = this.marking.take(this.tuning.markBatch ?? MARK_BATCH);
-        this.marking.found(oids, await keptRefs(tx, this.db.keys, oids, keep));
+        const refs = await keptRefs(tx, this.db.keys, oids, keep, (oid, value) =>
+          this.run.keepBlob(keptBlobHash(oid, value)),
+        );
+        this.marking.found(oids, refs);
       }
       this.run.progress('mark', this.marking.marked, this.marking.known, this.marking.done);
       if (this.marking.done) return;
@@ -336,13 +340,15 @@ class Pack {
 
 /**
  * For each of `oids` that has a revision: the refs of the revisions a snapshot at `keep` or later
- * reads (newest first, down to the newest at or before `keep`). One cursor per oid, all at once.
+ * reads (newest first, down to the newest at or before `keep`), each revision also handed to
+ * `kept` (pack keeps the blob files of blob records). One cursor per oid, all at once.
  */
 async function keptRefs(
   tx: IDBTransaction,
   keys: typeof IDBKeyRange,
   oids: number[],
   keep: Tid,
+  kept: (oid: number, value: StoredValue) => void,
 ): Promise<RefsFound> {
   const store = tx.objectStore('records');
   const found = new Map<number, number[]>();
@@ -358,6 +364,11 @@ async function keptRefs(
             const refs = found.get(oid) ?? [];
             found.set(oid, refs);
             refs.push(...(cursor.value as StoredValue).refs);
+            try {
+              kept(oid, cursor.value as StoredValue);
+            } catch (error) {
+              return reject(error); // thrown in an event handler it would reach nobody
+            }
             if ((cursor.key as Key)[1] <= keep) return resolve();
             cursor.continue();
           };

@@ -7,6 +7,7 @@
  *   records  key [oid, tid] → { className, state, refs }   every revision until pack
  *   txns     key tid        → { time, note, user, meta, oids, bytes }
  *   meta     key 'state'    → { lastTid, nextOid, objects, bytes, garbageBytes, lastPack, floor }
+ *   blobChunks, blobFiles   the blob files (IndexedDBBlobStore; added by schema version 2)
  *
  * A commit is one readwrite transaction (durability 'strict' unless opened 'relaxed') that checks conflicts and
  * writes, so the check and the write are atomic. Any failure inside it — a bad request, a throw
@@ -57,6 +58,21 @@ import { mapError, runWrite } from './indexeddb-writes.js';
 import type { PackRun } from './pack-run.js';
 import { StorageCore } from './storage-core.js';
 import { checkLoad, checkOidCount, checkOid, checkTid, packedMessage } from './commit-checks.js';
+import type { BlobStore } from './blob-store.js';
+import { checkGrace } from './blob-guard.js';
+import { IndexedDBBlobStore, upgradeBlobStores } from './indexeddb-blob-store.js';
+
+/** The schema's version: 2 added the blob stores (an older database is upgraded at open). */
+export const SCHEMA_VERSION = 2;
+
+/** Options of `IndexedDBStorage.open`. */
+export interface IndexedDBOptions {
+  /**
+   * How long after it was stored a blob file no kept record names is safe from pack, in
+   * milliseconds (default BLOB_GRACE_MS, an hour). Tests use 0.
+   */
+  blobGraceMs?: number;
+}
 
 interface Schema extends DBSchema {
   records: {
@@ -87,6 +103,8 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     private readonly keys: typeof IDBKeyRange,
     /** IndexedDB's own durability hint for commits: 'strict' flushes before completing. */
     private readonly durability: 'strict' | 'relaxed',
+    /** The blob files, in the same IndexedDB database. */
+    protected readonly blobs: BlobStore,
   ) {
     super();
   }
@@ -100,15 +118,23 @@ export class IndexedDBStorage extends StorageCore implements Storage {
   /** Where this storage's restore commits left the meta's nextOid (see checkRestoreOids). */
   private restoredNext = ROOT_OID + 1;
 
-  /** Opens (creating) the IndexedDB database `shelfdb:<name>` of `platform`. */
+  /**
+   * Opens (creating, or upgrading to SCHEMA_VERSION) the IndexedDB database `shelfdb:<name>` of
+   * `platform`, and removes what interrupted blob puts left.
+   */
   static async open(
     name: string,
     platform: IndexedDBPlatform,
     durability: 'strict' | 'relaxed' = 'strict',
+    options: IndexedDBOptions = {},
   ): Promise<IndexedDBStorage> {
-    const request = platform.indexedDB.open(indexedDBName(name), 1);
-    request.onupgradeneeded = () => {
+    const grace = options.blobGraceMs === undefined ? undefined : checkGrace(options.blobGraceMs);
+    const request = platform.indexedDB.open(indexedDBName(name), SCHEMA_VERSION);
+    let blobStoresNew = false; // made now: no interrupted put can have left chunks in them
+    request.onupgradeneeded = (event) => {
       const db = request.result;
+      upgradeBlobStores(db, event.oldVersion);
+      blobStoresNew = true;
       for (const store of ['records', 'txns', 'meta']) {
         if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
       }
@@ -118,7 +144,22 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     };
     try {
       const db = (await wrap(request)) as unknown as IDBPDatabase<Schema>;
-      return new IndexedDBStorage(indexedDBName(name), db, platform.IDBKeyRange, durability);
+      const blobs = new IndexedDBBlobStore(unwrap(db), platform.IDBKeyRange);
+      const storage = new IndexedDBStorage(
+        indexedDBName(name),
+        db,
+        platform.IDBKeyRange,
+        durability,
+        blobs,
+      );
+      if (grace !== undefined) storage.blobGraceMs = grace;
+      try {
+        if (!blobStoresNew) await blobs.clearTemporary(); // chunks of puts cut short
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+      return storage;
     } catch (error) {
       throw mapError(
         error,
@@ -192,6 +233,10 @@ export class IndexedDBStorage extends StorageCore implements Storage {
 
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen();
+    // Blob files are looked up first (commitIn validates the rest); without blob records this
+    // turn. Checked once: the transactions below are begun in the turn the check ends in.
+    const blobsChecked = Array.isArray(txn?.records) ? this.checkBlobRecords(txn) : undefined;
+    if (blobsChecked !== undefined) await blobsChecked;
     let done: CommitDone;
     try {
       done = await this.commitOnce(txn, this.guess);
@@ -288,6 +333,7 @@ export class IndexedDBStorage extends StorageCore implements Storage {
       garbageBytes: meta.garbageBytes,
       transactions,
       lastPack: meta.lastPack,
+      ...(await this.blobStats()),
     };
   }
 
