@@ -3,6 +3,9 @@
  * (the typed text is an uncommitted change), while the page's main connection keeps following
  * other tabs live. When another tab commits the same note meanwhile, the editor's connection fires
  * 'stale' at once, and the editor says so before the user saves into a conflict.
+ *
+ * "Attach" adds files to the note's `files` (an uncommitted change like the text): Save commits
+ * them, and the commit stores their bytes before it sends the note.
  */
 import {
   WriteConflictError,
@@ -11,12 +14,13 @@ import {
   type Persistent,
   type StaleEvent,
 } from 'shelfdb';
+import { formatSize, nameOf } from './attachments.js';
 
 /** Fired at an editor's list item when its note was deleted (in another tab, say). */
 export const NOTE_DELETED = 'note-deleted';
 
-/** What the editor needs of a note. */
-type Editable = Persistent & { text: string };
+/** What the editor needs of a note (`files` is absent in notes from before attachments). */
+type Editable = Persistent & { text: string; files?: Blob[] };
 
 function button(label: string): HTMLButtonElement {
   const b = document.createElement('button');
@@ -52,6 +56,39 @@ export async function openEditor(
   const save = button('Save');
   const cancel = button('Cancel');
   const reload = button('Reload');
+  const attach = document.createElement('input');
+  attach.type = 'file';
+  attach.multiple = true;
+  const attachLabel = document.createElement('label');
+  attachLabel.className = 'attach';
+  attachLabel.append('Attach ', attach);
+  const attached = document.createElement('ul');
+  attached.className = 'attached';
+  attached.setAttribute('aria-label', 'Attached files');
+  const showFiles = (): void => {
+    const files = note.files ?? [];
+    attached.replaceChildren(
+      ...files.map((file, i) => {
+        const item = document.createElement('li');
+        const drop = button('Remove');
+        drop.setAttribute('aria-label', `Remove ${nameOf(file)}`);
+        drop.addEventListener('click', () => {
+          note.files = files.filter((_, j) => j !== i); // a new array: a change of the note
+          showFiles();
+        });
+        item.append(`${nameOf(file)}, ${formatSize(file.size)} `, drop);
+        return item;
+      }),
+    );
+  };
+  showFiles();
+  attach.addEventListener('change', () => {
+    const picked = [...(attach.files ?? [])];
+    if (picked.length === 0) return;
+    note.files = [...(note.files ?? []), ...picked]; // stored by Save's commit
+    attach.value = '';
+    showFiles();
+  });
   const notice = document.createElement('p');
   notice.className = 'notice';
   notice.setAttribute('role', 'alert');
@@ -83,6 +120,7 @@ export async function openEditor(
     void (async () => {
       await editor.abort(); // drops the typed text and moves to the newest snapshot
       input.value = (await editor.load(note)).text;
+      showFiles();
       say(undefined);
     })().catch((error: unknown) => say(`Could not reload: ${String(error)}`));
   });
@@ -104,6 +142,6 @@ export async function openEditor(
     editor.close(); // forgets the typed text
     closed();
   });
-  li.append(input, save, cancel, notice, reload);
+  li.append(input, save, cancel, attachLabel, attached, notice, reload);
   return li;
 }

@@ -7,9 +7,11 @@
  * time, and a render never reads the tree while an edit of this page is half done.
  */
 import type { Connection, Database } from 'shelfdb';
+import { AttachmentUrls, attachmentList } from './attachments.js';
 import { NOTE_DELETED, openEditor } from './note-editor.js';
 import {
   PAGE_SIZE,
+  filesOf,
   insertNote,
   newerAnchor,
   readPage,
@@ -52,6 +54,8 @@ export class NotesApp {
   private queue: Promise<void> = Promise.resolve();
   /** A render is queued and has not started: another request joins it. */
   private renderQueued = false;
+  /** The URLs of the attachments shown (object URLs revoked drawing after drawing). */
+  private readonly urls = new AttachmentUrls();
 
   constructor(
     private readonly db: Database,
@@ -142,7 +146,9 @@ export class NotesApp {
     const page = await readPage(this.tree, this.anchor);
     this.older = page.older;
     const gone = await this.deletedEditors(page.notes);
+    this.urls.begin();
     this.el.list.replaceChildren(...gone, ...page.notes.map((entry) => this.item(entry)));
+    this.urls.shown();
     this.el.older.disabled = page.older === undefined;
     this.el.newer.disabled = !page.newer;
     const size = this.tree.size;
@@ -190,6 +196,8 @@ export class NotesApp {
       });
     });
     li.append(box, text, when, edit, remove);
+    const files = filesOf(note);
+    if (files.length > 0) li.append(attachmentList(files, this.urls));
     return li;
   }
 

@@ -11,6 +11,11 @@
  *
  * The old demo kept its notes in `root.notes` (a PersistentList); this one never reads that key,
  * so an origin that still has it opens as well.
+ *
+ * Attachments are Blobs (Files) in the note's `files`: a commit stores their bytes, loading gives
+ * them back as StoredFiles (size, type, name at once; bytes read when shown). Notes stored before
+ * attachments have no `files` (loading does not run the class's field initializers): read it
+ * through `filesOf`.
  */
 import { BTree, Persistent, type Connection } from 'shelfdb';
 
@@ -25,6 +30,13 @@ export class Note extends Persistent {
   /** Tells apart notes created in the same millisecond (part of the key). */
   seq = 0;
   tags: string[] = [];
+  /** The attached files (absent in notes stored before attachments: use `filesOf`). */
+  files?: Blob[] = [];
+}
+
+/** A note's attachments: none for a note stored before there were any. */
+export function filesOf(note: Note): Blob[] {
+  return note.files ?? [];
 }
 
 /** A note's key in the tree: its creation time in ms, then its sequence number. */

@@ -47,12 +47,14 @@ export default defineConfig({
       },
     },
     VitePWA({
+      // Our own service worker (sw.ts): Workbox precaches the app shell as the generated one did,
+      // and the blob route answers /shelfdb/blob/<hash> (note attachments) from the databases.
+      strategies: 'injectManifest',
+      srcDir: '.',
+      filename: 'sw.ts',
       // main.ts and explorer-page.ts register the service worker themselves, in production
       // builds only (offline.ts); the dev server has none.
       injectRegister: null,
-      // A new build takes over at once (skipWaiting, clientsClaim): the app has no "update
-      // available" prompt, and the first load is controlled, so it works offline right away.
-      registerType: 'autoUpdate',
       manifest: {
         name: 'shelfdb notes',
         short_name: 'Notes',
@@ -68,12 +70,13 @@ export default defineConfig({
           { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
         ],
       },
-      workbox: {
+      injectManifest: {
         // The app shell: both pages, every chunk (the storage worker's and the explorer's too),
         // the styles; the plugin adds the manifest and its icons.
         globPatterns: ['**/*.{html,js,css}'],
-        // The explorer's address carries the database (`explorer.html?db=notes`): the same page.
-        ignoreURLParametersMatching: [/./],
+        // A classic script: offline.ts registers it without `type: 'module'`, which every
+        // browser with service workers runs.
+        rollupFormat: 'iife',
       },
     }),
   ],
