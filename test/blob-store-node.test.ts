@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,6 +79,23 @@ describe('NodeBlockDirectory blobs', () => {
     expect(await store.clearTemporary()).toBe(1);
     expect(readdirSync(join(path, 'blobs', 'tmp'))).toEqual([]);
     expect(await store.stats()).toEqual({ blobs: 1, blobBytes: 1 });
+  });
+
+  it('dates a blob file again when its bytes are put again, so a later process keeps it too', async () => {
+    const path = tempDir();
+    const bytes = patterned(64, 4);
+    const { hash } = await (
+      await directory(path)
+    )
+      .blobStore()
+      .then((s) => s.put(new Blob([bytes])));
+    const file = join(path, 'blobs', hash.slice(0, 2), hash.slice(2, 4), hash);
+    const old = new Date(Date.now() - 86_400_000);
+    utimesSync(file, old, old);
+    const node = await nodeBlobPlatform();
+    await new FolderBlobStore(new NodeBlobFolder(join(path, 'blobs'), node)).put(new Blob([bytes]));
+    const later = new FolderBlobStore(new NodeBlobFolder(join(path, 'blobs'), node));
+    expect(await later.sweep(new Set(), Date.now() - 3_600_000)).toEqual({ removed: 0, bytes: 0 });
   });
 
   it('refuses blobStore() once the directory is closed', async () => {

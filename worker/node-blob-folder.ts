@@ -23,6 +23,7 @@ import { errorCode, syncDirectory, type NodeFs } from './node-platform.js';
 export interface NodeBlobFs extends NodeFs {
   statSync(path: string): { size: number; mtimeMs: number; isDirectory(): boolean };
   renameSync(from: string, to: string): void;
+  utimesSync(path: string, atime: Date, mtime: Date): void;
   /** Node ≥ 19.8: a Blob backed by the file, read when used. */
   openAsBlob(path: string): Promise<Blob>;
 }
@@ -99,6 +100,10 @@ export class NodeBlobFolder implements BlobFolder {
     const to = this.pathOf(hash);
     if (this.statPath(to) !== undefined) {
       this.fs.rmSync(from, { force: true });
+      // Stored again now: a sweep of a later process (which knows no put times of this one) keeps
+      // it for the grace period as well, in case the commit naming it comes after a restart.
+      const now = new Date();
+      this.fs.utimesSync(to, now, now);
       return false;
     }
     const leaf = this.node.dirname(to);
