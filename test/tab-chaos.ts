@@ -13,6 +13,7 @@
  */
 import { TabRouter, type Channel, type Locks, type TabPlatform } from '../worker/tab-router.js';
 import { MemoryBlockDirectory, type BlockDirectory, type BlockFile } from '../worker/block-file.js';
+import type { BlobStore } from '../worker/blob-store.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import { FakeHub, type FakeTab } from './fake-tabs.js';
 import { InstrumentedStorage } from './instrumented-storage.js';
@@ -205,6 +206,22 @@ export class FencedDirectory implements BlockDirectory {
   async remove(name: string): Promise<void> {
     this.check(`remove ${name}`);
     return this.inner.remove(name);
+  }
+
+  /** The shared blob files, each operation fenced as the block files' are. */
+  async blobStore(): Promise<BlobStore> {
+    this.check('open the blob store');
+    const store = await this.inner.blobStore();
+    return new Proxy(store, {
+      get: (target, prop, receiver) => {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]): unknown => {
+          this.check(`blob ${String(prop)}`);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
   }
 
   async close(): Promise<void> {
