@@ -17,6 +17,7 @@ function failingDirectory(): { dir: BlockDirectory; failNext: () => void } {
   const dir: BlockDirectory = {
     list: () => inner.list(),
     remove: (name) => inner.remove(name),
+    blobStore: () => inner.blobStore(),
     open: async (name) => {
       const file = await inner.open(name);
       if (!name.startsWith('seg-')) return file;

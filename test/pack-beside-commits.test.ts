@@ -5,6 +5,7 @@
  * step that serves no commit).
  */
 import { describe, expect, it } from 'vitest';
+import type { BlobStore } from '../worker/blob-store.js';
 import { MemoryBlockDirectory, type BlockDirectory, type BlockFile } from '../worker/block-file.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import { Database, PersistentDict } from '../src/index.js';
@@ -14,6 +15,9 @@ class CountingDirectory implements BlockDirectory {
   counting = false;
   indexReads = 0;
   constructor(private readonly inner: MemoryBlockDirectory) {}
+  blobStore(): Promise<BlobStore> {
+    return this.inner.blobStore();
+  }
   async open(name: string): Promise<BlockFile> {
     const file = await this.inner.open(name);
     const isIndex = name.startsWith('index-');

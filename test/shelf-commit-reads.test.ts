@@ -15,6 +15,7 @@ function countingDirectory(): { dir: BlockDirectory; reads: () => number } {
   const dir: BlockDirectory = {
     list: () => inner.list(),
     remove: (name) => inner.remove(name),
+    blobStore: () => inner.blobStore(),
     open: async (name) => {
       const file = await inner.open(name);
       if (!name.startsWith('seg-')) return file;

@@ -10,6 +10,7 @@ import {
   type BlockDirectory,
   type BlockFile,
 } from '../worker/block-file.js';
+import type { BlobStore } from '../worker/blob-store.js';
 import { ShelfStorage } from '../worker/shelf-storage.js';
 import {
   KIND_TRANSACTION,
@@ -42,6 +43,10 @@ class TrapDirectory implements BlockDirectory {
   closed = 0;
   failFlush: ((name: string) => boolean) | undefined;
   failTruncate: ((name: string) => boolean) | undefined;
+
+  blobStore(): Promise<BlobStore> {
+    return this.inner.blobStore();
+  }
 
   async open(name: string): Promise<BlockFile> {
     const file = (await this.inner.open(name)) as MemoryBlockFile;

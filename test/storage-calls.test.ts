@@ -58,6 +58,9 @@ describe('storage calls across a link', () => {
       'transactions',
       'history',
       'pin',
+      'putBlob',
+      'readBlob',
+      'blobFile',
       'close',
     ]);
     expect(() => decodeAnswer('newOids', [1, -2])).toThrow(TypeError);

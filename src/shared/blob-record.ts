@@ -91,7 +91,7 @@ export function decodeBlobRecord(bytes: Uint8Array): BlobRecordState {
     const info = first & 31;
     if (info < 24) return { major, value: info };
     const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
-    if (size === 0) return { major, value: info === 22 && major === 7 ? -1 : -2 };
+    if (size === 0) return { major, value: -1 }; // indefinite lengths and the like: refused below
     if (at + size > bytes.length) throw bad('it ends early');
     let value = 0;
     for (let i = 0; i < size; i++) value = value * 256 + (bytes[at++] as number);
@@ -100,7 +100,7 @@ export function decodeBlobRecord(bytes: Uint8Array): BlobRecordState {
   };
   const string = (): string | null => {
     const { major, value } = argument();
-    if (major === 7 && value === -1) return null; // null
+    if (major === 7 && value === 22) return null; // CBOR null (0xf6)
     if (major !== 3 || value < 0 || at + value > bytes.length) throw bad('a text was expected');
     const s = text.decode(bytes.subarray(at, at + value));
     at += value;

@@ -24,9 +24,10 @@ export { ProtocolError, ProtocolVersionError };
 /**
  * Bumped whenever a message changes shape. 2: 'report' (background errors), 'hello' carries the
  * tab's snapshot pins. 3: a pack call's `packId` option, 'progress' and 'abort' (an owner of
- * version 2 would refuse the option, and drop the messages).
+ * version 2 would refuse the option, and drop the messages). 4: the blob calls (putBlob,
+ * readBlob, blobFile), which an owner of version 3 would not know.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The longest tab id, pin holder or txnId accepted from a channel. */
 export const MAX_ID_LENGTH = 200;
