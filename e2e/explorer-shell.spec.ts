@@ -59,7 +59,7 @@ test('the tabs follow the keyboard (arrow keys move and focus), and every contro
   const explorer = page.locator('shelf-explorer');
   const tab = (name: string) => explorer.getByRole('tab', { name });
   await tab('Objects').focus();
-  for (const name of ['Log', 'Maintenance', 'Databases', 'Objects']) {
+  for (const name of ['Blobs', 'Log', 'Maintenance', 'Databases', 'Objects']) {
     await page.keyboard.press('ArrowRight');
     await expect(tab(name)).toHaveAttribute('aria-selected', 'true');
     await expect(tab(name)).toBeFocused();

@@ -1,9 +1,9 @@
 /**
  * `<shelf-explorer>`: the shell of the explorer. It holds the database shown (given as the
  * `database` property, or opened by the `name` attribute), one connection that follows other tabs
- * live, the tabs (Objects, Log, Maintenance, Databases) and the object trail (back and forward).
- * Each tab is a view of its own (object-view.ts, log-view.ts, maintenance-view.ts,
- * databases-view.ts); views ask for navigation with the events of explorer-events.ts.
+ * live, the tabs (Objects, Blobs, Log, Maintenance, Databases) and the object trail (back and
+ * forward). Each tab is a view of its own (object-view.ts, blobs-view.ts, log-view.ts,
+ * maintenance-view.ts, databases-view.ts); views ask for navigation with the events of explorer-events.ts.
  */
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { openDatabase } from '../open-database.js';
@@ -15,6 +15,7 @@ import type { Database } from '../database.js';
 import { baseStyles } from './explorer-styles.js';
 import { describeError, NavigateEvent, OpenDatabaseEvent } from './explorer-events.js';
 import './object-view.js';
+import './blobs-view.js';
 import './log-view.js';
 import './maintenance-view.js';
 import './archive-panel.js';
@@ -22,6 +23,7 @@ import './databases-view.js';
 
 const TABS = [
   ['objects', 'Objects'],
+  ['blobs', 'Blobs'],
   ['log', 'Log'],
   ['maintenance', 'Maintenance'],
   ['databases', 'Databases'],
@@ -79,7 +81,7 @@ export class ShelfExplorer extends LitElement {
   declare storage: 'auto' | 'opfs' | 'indexeddb';
   /** Allows changes: editing fields and dict entries, undo. Off by default. */
   declare editable: boolean;
-  /** The tab shown: 'objects' (default), 'log', 'maintenance' or 'databases'. */
+  /** The tab shown: 'objects' (default), 'blobs', 'log', 'maintenance' or 'databases'. */
   declare tab: Tab;
   declare private shown: Shown | undefined;
   /** Oids visited, and the index of the one shown: back and forward move along it. */
@@ -341,6 +343,12 @@ export class ShelfExplorer extends LitElement {
       </p>`;
     }
     switch (this.tab) {
+      case 'blobs':
+        return html`<shelf-blobs-view
+          .database=${shown.db}
+          .connection=${shown.conn}
+          .revision=${this.revision}
+        ></shelf-blobs-view>`;
       case 'log':
         return html`<shelf-log-view
           .database=${shown.db}

@@ -9,6 +9,9 @@
  * into a ghost at its next 'change', so views render descriptions, never live objects.
  */
 import { metaOf, Persistent } from '../persistent.js';
+import { BlobReference } from '../blob-tag.js';
+import { storedBlobState } from '../stored-blob.js';
+import { formatBytes } from './byte-format.js';
 
 /** One value, described. */
 export type ValueNode =
@@ -28,6 +31,20 @@ export type ValueNode =
     }
   | { kind: 'ref'; oid: number | undefined; className: string; text: string }
   | { kind: 'bytes'; type: string; length: number; hex: string; more: boolean }
+  | {
+      kind: 'blob';
+      /** The Blob itself, to read its bytes (immutable, never a ghost); undefined for a reference. */
+      blob: Blob | undefined;
+      /** Its MIME type ('' for none). */
+      type: string;
+      size: number;
+      /** A File's name; null for a Blob. */
+      name: string | null;
+      /** The SHA-256 of its stored file; undefined for a Blob not committed yet. */
+      hash: string | undefined;
+      /** The oid of its blob record; undefined for a Blob not committed yet. */
+      oid: number | undefined;
+    }
   | {
       kind: 'list';
       /** Array or Set. */
@@ -104,6 +121,21 @@ function describeBytes(value: ArrayBuffer | ArrayBufferView): ValueNode {
   };
 }
 
+/** A Blob or File: a stored one (loaded) knows its hash and record, a new one only its size. */
+function describeBlob(blob: Blob): ValueNode {
+  const stored = storedBlobState(blob)?.fields;
+  const name = typeof File !== 'undefined' && blob instanceof File ? blob.name : null;
+  return {
+    kind: 'blob',
+    blob,
+    type: blob.type,
+    size: blob.size,
+    name,
+    hash: stored?.hash,
+    oid: stored?.oid,
+  };
+}
+
 /** Describes `value` (anything an object's state may hold), bounded as the module says. */
 export function describeValue(value: unknown): ValueNode {
   const walk = new Describer();
@@ -161,6 +193,11 @@ class Describer {
       };
     }
     if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return describeBytes(value);
+    if (typeof Blob !== 'undefined' && value instanceof Blob) return describeBlob(value);
+    if (value instanceof BlobReference) {
+      const { type, size, name, hash, oid } = value.fields;
+      return { kind: 'blob', blob: undefined, type, size, name, hash, oid };
+    }
     const type =
       value instanceof Map
         ? 'Map'
@@ -218,6 +255,8 @@ export function valueText(node: ValueNode): string {
       return node.text;
     case 'bytes':
       return `${node.type}(${node.length}) ${node.hex}${node.more ? ' …' : ''}`;
+    case 'blob':
+      return blobText(node);
     case 'list': {
       const more =
         node.count > node.items.length ? `, … ${node.count - node.items.length} more` : '';
@@ -233,4 +272,15 @@ export function valueText(node: ValueNode): string {
       return node.type === 'Map' ? `Map(${node.count}) {${inner}${more}}` : `{${inner}${more}}`;
     }
   }
+}
+
+/**
+ * A Blob in one line: `File "a.png" image/png, 1.5 KiB (1,536 bytes), 9f86d081884c…`.
+ * @example
+ * blobText(describeValue(new Blob(['hi']))); // 'Blob (no type), 2 bytes, not stored yet'
+ */
+export function blobText(node: Extract<ValueNode, { kind: 'blob' }>): string {
+  const what = node.name === null ? 'Blob' : `File ${JSON.stringify(node.name)}`;
+  const stored = node.hash === undefined ? 'not stored yet' : `${node.hash.slice(0, 12)}…`;
+  return `${what} ${node.type || '(no type)'}, ${formatBytes(node.size)}, ${stored}`;
 }

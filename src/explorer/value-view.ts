@@ -1,12 +1,13 @@
 /**
  * Renders a described value (value-model.ts) as lit templates: scalars as text, long strings cut
  * with a "show all" disclosure, collections nested in <details> (collapsed when deep or large),
- * binary data as length and hex, and references as links that ask the explorer to show the object
- * (NavigateEvent). Functions, not elements: a table of a thousand cells stays cheap.
+ * binary data as length and hex, Blobs as `<shelf-blob-value>` (blob-value.ts: what it is, a preview,
+ * a download), and references as links that ask the explorer to show the object (NavigateEvent). Functions, not elements: a table of a thousand cells stays cheap.
  */
 import { css, html, nothing, type TemplateResult } from 'lit';
 import { NavigateEvent } from './explorer-events.js';
 import { valueText, type ValueNode } from './value-model.js';
+import './blob-value.js';
 
 /** Styles the rendered values need; include them in the view that renders values. */
 export const valueStyles = css`
@@ -115,6 +116,9 @@ export function renderValue(node: ValueNode): TemplateResult {
       >`;
     case 'summary':
       return html`<span class="mono v-summary">${node.text}</span>`;
+    case 'blob':
+      // An element of its own: its preview's object URL lives exactly as long as it is shown.
+      return html`<shelf-blob-value .node=${node}></shelf-blob-value>`;
     default:
       return renderNested(node);
   }
