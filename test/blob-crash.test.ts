@@ -40,7 +40,7 @@ async function prepared(seed: number): Promise<Prepared> {
 /** Puts BYTES, then commits the holder referencing its blob record; what was acknowledged. */
 async function putAndCommit(p: Prepared): Promise<{ put: boolean; tid?: number }> {
   try {
-    await p.s.putBlob(new Blob([BYTES]));
+    await p.s.putBlob(new Blob([BYTES as BlobPart]));
   } catch {
     return { put: false };
   }
@@ -97,7 +97,7 @@ describe('ShelfStorage blobs under faults', () => {
   it('fails a put on a full disk with StorageFullError, refuses a commit of it, and stores both after', async () => {
     const p = await prepared(5);
     p.dir.arm({ at: 2, kind: 'write', file: 'blobs/', action: 'fail' });
-    await expect(p.s.putBlob(new Blob([BYTES]))).rejects.toThrow(StorageFullError);
+    await expect(p.s.putBlob(new Blob([BYTES as BlobPart]))).rejects.toThrow(StorageFullError);
     expect(p.dir.injected?.name).toMatch(/^blobs\/tmp\//);
     expect(temporaries(p.dir)).toEqual([]);
     const txn = {
@@ -106,7 +106,10 @@ describe('ShelfStorage blobs under faults', () => {
     };
     await expect(p.s.commit(txn)).rejects.toThrow(`blob ${HASH} is not stored: store it again`);
     expect((await p.s.sync(0)).tid).toBe(p.tid);
-    expect(await p.s.putBlob(new Blob([BYTES]))).toEqual({ hash: HASH, size: BYTES.length });
+    expect(await p.s.putBlob(new Blob([BYTES as BlobPart]))).toEqual({
+      hash: HASH,
+      size: BYTES.length,
+    });
     expect(await p.s.commit(txn)).toBe(p.tid + 1);
     expect(await p.s.readBlob(HASH, BLOB_CHUNK, BLOB_CHUNK + 100)).toEqual(
       BYTES.subarray(BLOB_CHUNK),
