@@ -163,8 +163,9 @@ export abstract class StorageCore {
    *
    * The check waits for a running sweep (which may be removing a file it would find). A pack
    * that runs at any time during the check keeps its hashes, as the commit may land after the
-   * pack's mark: so a file the check found is never swept before the commit lands. Call it in the
-   * turn the commit is accepted in (queued or begun), so no pack can start in between unseen.
+   * pack's mark: so a file the check found is never swept before the commit lands. The caller
+   * accepts the commit (queues it, or begins its transaction) in the turn the promise resolves
+   * in, so no pack starts unseen in between.
    */
   protected checkBlobRecords(txn: CommitRequest): Promise<void> | undefined {
     const found = blobRecordsOf(txn.records);
