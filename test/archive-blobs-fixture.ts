@@ -34,8 +34,8 @@ export async function commitBlobs(
   for (const [i, content] of contents.entries()) {
     const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
     const { hash, size } = await storage.putBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-    // Named: decodeBlobRecord cannot read a null name yet (reported to the lead).
-    const name = `file-${i}.bin`;
+    // Blobs and Files, alternately.
+    const name = i % 2 === 0 ? null : `file-${i}.bin`;
     const state = encodeBlobRecord({ hash, size, type: 'application/octet-stream', name });
     records.push({ oid: oids[i] as number, className: BLOB_CLASS, state, refs: [] });
   }

@@ -19,7 +19,7 @@ import { directoryEntries } from '../../src/archive/directory.js';
 import { readArchive, type ArchiveEntry } from '../../src/archive/snarf.js';
 import type { TreeSource } from '../../src/archive/tree-archive.js';
 import { BACKUP_VERSIONS } from '../../src/archive/backup.js';
-import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from '../../src/archive/tree-format.js';
+import { TREE_FORMAT, TREE_HEADER, TREE_VERSIONS } from '../../src/archive/tree-format.js';
 import type { Connection } from '../../src/connection.js';
 import type { Persistent } from '../../src/persistent.js';
 import { CorruptStorageError, ShelfError } from '../../src/shared/errors.js';
@@ -34,7 +34,7 @@ const KINDS = {
     format: TREE_FORMAT,
     what: 'an export of objects (shelfdb export or checkout)',
     use: 'check, commit or import it',
-    versions: [TREE_VERSION] as readonly number[],
+    versions: TREE_VERSIONS,
   },
   backup: {
     header: 'shelfdb-backup.json',

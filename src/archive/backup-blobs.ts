@@ -102,8 +102,12 @@ async function recordGone(storage: Storage, oid: number, tid: Tid): Promise<bool
   }
 }
 
-/** The bytes of a blob file, read chunk by chunk as they are asked for. */
-async function* blobChunks(
+/**
+ * The bytes of a blob file, read chunk by chunk as they are asked for (backups and exports).
+ * @throws StorageError naming `where` when a read fails; CorruptStorageError when the file holds
+ *   fewer bytes than `size`.
+ */
+export async function* blobChunks(
   storage: Storage,
   hash: string,
   size: number,
@@ -117,13 +121,13 @@ async function* blobChunks(
     } catch (error) {
       // Pack may remove an unreachable blob while it is read: the backup cannot hold it whole.
       throw new StorageError(
-        `db.backup: reading ${where} failed at byte ${at}: ${(error as Error).message}. If a pack ran meanwhile, back up again.`,
+        `Reading ${where} failed at byte ${at}: ${(error as Error).message}. If a pack ran meanwhile, try again.`,
         { cause: error },
       );
     }
     if (bytes.byteLength !== end - at) {
       throw new CorruptStorageError(
-        `db.backup: ${where} holds fewer bytes than the ${size} its record says. The database is damaged there: run db.verify().`,
+        `${where} holds fewer bytes than the ${size} its record says. The database is damaged there: run db.verify().`,
       );
     }
     at = end;

@@ -5,7 +5,7 @@
  * reference is followed, and a reference to a container from anything is followed; every other
  * reference stays external (`$ext`), so a Todo's back-pointer to its project does not drag in the
  * project, nor through it the database. 'reachable' follows every reference; a function decides
- * for each reference itself.
+ * for each reference itself. A Blob's record goes with its owner whatever the boundary.
  *
  * The walk reads records only (no app classes, no connection cache): breadth first, a batch of up
  * to `reader.batchSize` oids per round trip, class names of references taken from the decoded
@@ -13,6 +13,8 @@
  * walked through to reach a tree's values and are never entries themselves. Memory: the oids found,
  * plus one batch of records, never the states of the whole tree.
  */
+import { BlobReference } from '../blob-tag.js';
+import { BLOB_CLASS } from '../shared/blob-record.js';
 import { ShelfError } from '../shared/errors.js';
 import type { LoadedRecord } from '../shared/storage.js';
 import { decodeState, StoredRef } from './json-value.js';
@@ -46,6 +48,8 @@ export interface BoundaryResult {
   oids: number[];
   /** The items of every BTree inside, summed. */
   btreeItems: number;
+  /** How many blob records are inside (their blob files go into the archive). */
+  blobRecords: number;
 }
 
 /** Classes whose every reference is followed by 'owned'. */
@@ -75,6 +79,7 @@ export async function findBoundary(
   const queued = new Set<number>([start]);
   const queue: number[] = [start];
   let btreeItemCount = 0;
+  let blobRecords = 0;
   for (let next = 0; next < queue.length;) {
     const batch = queue.slice(next, next + reader.batchSize);
     next += batch.length;
@@ -87,6 +92,7 @@ export async function findBoundary(
     };
     for (const record of records) {
       oids.push(record.oid);
+      if (record.className === BLOB_CLASS) blobRecords++;
       // A state that references nothing leads nowhere: its record says so without decoding it
       // (`refs` lists every oid the state references; pack trusts it the same way). Pass 2
       // decodes every state it writes, so a damaged one is still refused.
@@ -112,13 +118,23 @@ export async function findBoundary(
       }
     }
   }
-  return { oids, btreeItems: btreeItemCount };
+  return { oids, btreeItems: btreeItemCount, blobRecords };
 }
 
 /** Whether a reference is followed: `held` when it is one of a BTree's items. */
 type FollowRule = (ref: StoredRef, from: ObjectRef, held: boolean) => boolean;
 
+/**
+ * The rule of `boundary`, which a Blob's record always passes whatever the boundary: the Blob is
+ * part of its owner's state (its record is not an object of its own to the app), so it goes with
+ * its owner, never as an external.
+ */
 function followRule(boundary: Boundary): FollowRule {
+  const rule = boundaryRule(boundary);
+  return (ref, from, held) => ref.className === BLOB_CLASS || rule(ref, from, held);
+}
+
+function boundaryRule(boundary: Boundary): FollowRule {
   if (boundary === 'reachable') return () => true;
   if (boundary === 'owned') {
     return (ref, from, held) => held || OWNING.has(from.className) || OWNED.has(ref.className);
@@ -160,6 +176,12 @@ export function refsIn(value: unknown): StoredRef[] {
     if (typeof item !== 'object' || item === null) continue;
     if (item instanceof StoredRef) {
       if (!found.has(item.oid)) found.set(item.oid, item);
+      continue;
+    }
+    if (item instanceof BlobReference) {
+      // A Blob references its record (the owner's record lists it in refs).
+      const { oid } = item.fields;
+      if (!found.has(oid)) found.set(oid, new StoredRef(oid, BLOB_CLASS));
       continue;
     }
     if (walked.has(item) || item instanceof Date || ArrayBuffer.isView(item)) continue;

@@ -113,6 +113,8 @@ export async function inspectArchive(
   conn: Connection,
   source: TreeSource,
   keep: (status: EntryStatus) => boolean,
+  /** Store the archive's blob entries as they are read (commit); check only when false. */
+  putBlobs = false,
 ): Promise<Inspection> {
   const tid = await snapshotOf(conn);
   const reader = snapshotReader(conn.archiveAccess.host.storage, tid);
@@ -165,6 +167,7 @@ export async function inspectArchive(
   };
   const objects = readTreeObjects(source, {
     hashes: true,
+    blobs: { storage: reader.storage, put: putBlobs },
     onHeader: (header) => {
       listed = new Set(header.entries);
       startId = header.start;

@@ -93,7 +93,7 @@ export async function commitArchive(
 ): Promise<Tid> {
   checkIdle(conn, 'commitArchive');
   const policy = options.onConflict ?? 'fail';
-  const insp = await inspectArchive(conn, source, (status) => writes(status, policy));
+  const insp = await inspectArchive(conn, source, (status) => writes(status, policy), true);
   checkIdle(conn, 'commitArchive');
   const { host } = conn.archiveAccess;
   const start = insp.start;

@@ -70,6 +70,7 @@ export async function copyRecords(storage: Storage, source: TreeSource): Promise
   /** Objects naming an id not seen yet, in archive order. */
   const waiting: ArchiveObject[] = [];
   const objects = readTreeObjects(source, {
+    blobs: { storage, put: true },
     onHeader: async ({ entries }) => {
       const fresh = await storage.newOids(entries.length);
       entries.forEach((id, i) => targets.set(id, fresh[i] as number));

@@ -1,7 +1,10 @@
 /**
  * exportTree: an object and what it owns, as a tree archive (design15 "The tree archive"): SNARF
  * entries `shelfdb-archive.json` (the header), then per object a BTree's item pages
- * (`objects/<id>.page-<n>.json`) and its entry (`objects/<id>.json`), then the end entry.
+ * (`objects/<id>.page-<n>.json`) and its entry (`objects/<id>.json`), then the end entry. A Blob's
+ * record (class shelfdb.Blob) is an object of the tree, always inside with its owner; its blob
+ * file goes just before its entry as `blobs/<hash>` (once per hash, streamed), and the header says
+ * version 2 (TREE_BLOB_VERSION) then, 1 for a tree without blobs.
  *
  * The stream is pull-based and does its work as it is read, in two passes over records at one
  * snapshot (the connection's, kept pinned by a read-only connection at that tid for the whole
@@ -21,8 +24,10 @@ import { canonicalJson } from './canonical-json.js';
 import { EntryText } from './entry-text.js';
 import { renderRecord } from './object-entry.js';
 import { snapshotReader, type SnapshotReader } from './snapshot-reader.js';
-import { writeArchive, type ArchiveEntry } from './snarf.js';
-import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
+import { BLOB_CLASS, decodeBlobRecord } from '../shared/blob-record.js';
+import { blobChunks, blobEntryPath } from './backup-blobs.js';
+import { writeArchive, type ArchiveEntry, type StreamedEntry } from './snarf.js';
+import { TREE_BLOB_VERSION, TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
 
 export type { Boundary, ObjectRef } from './boundary.js';
 
@@ -72,7 +77,7 @@ async function* treeEntries(
   conn: Connection,
   start: Persistent | number,
   options: ExportTreeOptions,
-): AsyncGenerator<ArchiveEntry> {
+): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   const { signal } = options;
   signal?.throwIfAborted();
   const { host } = conn.archiveAccess;
@@ -86,13 +91,14 @@ async function* treeEntries(
   try {
     const reader = checkedReader(snapshotReader(host.storage, tid), signal);
     const text = new EntryText();
+    const blobsWritten = new Set<string>();
     const found = await findBoundary(reader, startOid, options.boundary ?? 'owned');
     const inside = new Set(found.oids);
     const idOf = (oid: number): string | undefined => (inside.has(oid) ? String(oid) : undefined);
     const { storage: kind } = await host.storage.stats();
     yield text.entry(TREE_HEADER, {
       format: TREE_FORMAT,
-      version: TREE_VERSION,
+      version: found.blobRecords > 0 ? TREE_BLOB_VERSION : TREE_VERSION,
       kind: 'tree',
       created: Date.now(),
       snapshot: tid,
@@ -115,6 +121,19 @@ async function* treeEntries(
       // entry allocates dies young (a batch's states held until all were hashed outlived the
       // young generation and made the collector copy them).
       for (const record of records) {
+        if (record.className === BLOB_CLASS) {
+          // Its blob file first, once per hash, streamed from storage a chunk at a time.
+          const { hash, size } = decodeBlobRecord(record.state);
+          if (!blobsWritten.has(hash)) {
+            blobsWritten.add(hash);
+            const where = `blob ${hash} (object ${record.oid})`;
+            yield {
+              path: blobEntryPath(hash),
+              size,
+              chunks: blobChunks(host.storage, hash, size, where),
+            };
+          }
+        }
         const object = renderRecord(reader, record, idOf);
         if (!object.isBTree) {
           yield await text.objectEntry(object, undefined);

@@ -179,6 +179,16 @@ function entryChunks(entry: ArchiveEntry, checksums: number[]): Uint8Array[] {
   return [chunk];
 }
 
+/** True when `source` is an archive's bytes or stream, not entries. */
+export function isArchiveSource(source: unknown): source is ArchiveSource {
+  return (
+    source instanceof Uint8Array ||
+    source instanceof ArrayBuffer ||
+    (typeof Blob !== 'undefined' && source instanceof Blob) ||
+    (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream)
+  );
+}
+
 /** The bytes of a whole stream in one array (tests, downloads, the command line). */
 export async function archiveBytes(
   stream: ReadableStream<Uint8Array>,

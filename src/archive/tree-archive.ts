@@ -5,7 +5,8 @@
  * is now, handed over one at a time so that no caller needs the whole archive parsed at once.
  *
  * Entries come from a SNARF archive (readArchive, which checks every entry's CRC at the end) or
- * from any `AsyncIterable<ArchiveEntry>` (a directory checkout). The caller writes nothing before
+ * from any `AsyncIterable<ArchiveEntry>` (a directory checkout). Blob entries (`blobs/<hash>`) are
+ * checked, and stored for commit and import, as they come (tree-blobs.ts). The caller writes nothing before
  * the generator has returned: only then was every entry read and its CRC checked. Everything
  * malformed is a CorruptStorageError naming the entry's path: a foreign or unknown-version
  * header, bad JSON, an entry of the wrong shape, a page out of sequence or out of key order, a
@@ -20,9 +21,9 @@ import { CorruptStorageError } from '../shared/errors.js';
 import { BTREE_CLASS } from './btree-items.js';
 import { jsonToValue, type Json, type JsonObject } from './json-value.js';
 import { objectHash, pageHash } from './object-entry.js';
-import { readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
-
-import { TREE_FORMAT, TREE_HEADER, TREE_VERSION } from './tree-format.js';
+import { isArchiveSource, readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
+import { TreeBlobs, type TreeBlobOptions } from './tree-blobs.js';
+import { TREE_FORMAT, TREE_HEADER, TREE_VERSIONS } from './tree-format.js';
 
 /**
  * What check, commit and import read from: an archive, entries, or (in Node) the path of a
@@ -99,6 +100,8 @@ export interface TreeReadOptions {
   hashes?: boolean;
   /** Given the header before any object is read (import allots the new oids from its `entries`). */
   onHeader?: (header: ArchiveHeader) => void | Promise<void>;
+  /** Where blobs are looked for and whether blob entries are stored (tree-blobs.ts). */
+  blobs?: TreeBlobOptions;
 }
 
 /** What is known once every entry was read: the header and the ids it lists with no entry. */
@@ -127,9 +130,10 @@ export async function* readTreeObjects(
       ? // This exact path is what browser builds swap for directory.browser.ts (no node:fs there).
         (await import('./directory.js')).directoryEntries(source)
       : isArchiveSource(source)
-        ? readArchive(source)
+        ? readArchive(source, { streamed: TreeBlobs.isBlobPath })
         : source;
   const hashes = options.hashes === true;
+  const blobs = new TreeBlobs(options.blobs);
   let header: ArchiveHeader | undefined;
   /**
    * Every id listed or met → whether its entry came (one map for both: an archive of 100,000s of
@@ -142,11 +146,17 @@ export async function* readTreeObjects(
   for await (const entry of entries) {
     const { path } = entry;
     if (header === undefined) {
+      if ('chunks' in entry) throw corrupt(path, `the first entry is not ${TREE_HEADER}`);
       header = readHeader(entry);
       for (const id of header.entries) seen.set(id, false);
       await options.onHeader?.(header);
       continue;
     }
+    if (TreeBlobs.isBlobPath(path)) {
+      await blobs.entry(entry);
+      continue;
+    }
+    if ('chunks' in entry) throw corrupt(path, 'not an entry of a shelfdb tree archive');
     const page = PAGE_PATH.exec(path);
     if (page !== null) {
       const id = page[1] as string;
@@ -163,6 +173,7 @@ export async function* readTreeObjects(
     if (seen.get(id) === true) throw corrupt(path, `a second entry for id ${id}`);
     const tree = pending.id === id ? pending : undefined;
     const obj = await readObject(entry, id, tree, hashes);
+    blobs.note(path, obj.className, obj.state);
     pending = newTree('');
     seen.set(id, true);
     pendingRefs.delete(id);
@@ -184,6 +195,7 @@ export async function* readTreeObjects(
       `its start "${header.start}" has no entry (objects/${header.start}.json)`,
     );
   }
+  await blobs.checkComplete();
   return { header, removed: header.entries.filter((id) => seen.get(id) !== true) };
 }
 
@@ -202,16 +214,6 @@ export function pageItems(page: ArchivePage): [Json, Json][] {
   return JSON.parse(text.decode(page.bytes)) as [Json, Json][];
 }
 
-/** True when `source` is an archive's bytes or stream, not entries. */
-function isArchiveSource(source: TreeSource): source is ArchiveSource {
-  return (
-    source instanceof Uint8Array ||
-    source instanceof ArrayBuffer ||
-    (typeof Blob !== 'undefined' && source instanceof Blob) ||
-    (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream)
-  );
-}
-
 function parse(entry: ArchiveEntry): Json {
   try {
     return JSON.parse(text.decode(entry.bytes)) as Json;
@@ -228,10 +230,10 @@ function readHeader(entry: ArchiveEntry): ArchiveHeader {
   if (!isObject(json) || json.format !== TREE_FORMAT) {
     throw corrupt(entry.path, `not a shelfdb archive header (format "${TREE_FORMAT}")`);
   }
-  if (json.version !== TREE_VERSION) {
+  if (!TREE_VERSIONS.includes(json.version as number)) {
     throw corrupt(
       entry.path,
-      `format version ${JSON.stringify(json.version)} is not one this shelfdb reads (${TREE_VERSION}); update shelfdb`,
+      `format version ${JSON.stringify(json.version)} is not one this shelfdb reads (${TREE_VERSIONS.join(', ')}); update shelfdb`,
     );
   }
   if (json.kind !== 'tree') {
