@@ -26,6 +26,7 @@ import {
   type ArchiveEntry,
 } from '../src/archive/snarf.js';
 import { pattern, sameBytes } from './archive-blobs-fixture.js';
+import { cli } from './cli-fixture.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-archive-blobs-tree-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -203,5 +204,33 @@ describe('importing an export with blobs refuses, writing nothing,', () => {
       1, // the other blob, stored as it came
     );
     await db.close();
+  });
+});
+
+describe('the command line', () => {
+  it('shows a Blob in show and dump as the $blob marker with its blob record, and backs up and restores it', async () => {
+    const path = join(scratch, `cli${made++}`);
+    const db = await openDatabase('cli', { storage: 'file', path });
+    const conn = db.open();
+    const root = await conn.root();
+    root.set('note', new File(['hello'], 'hello.txt', { type: 'text/plain', lastModified: 7 }));
+    await conn.commit();
+    await db.close();
+    const shown = await cli(['show', path, '0', '--json']);
+    expect(shown.stderr).toBe('');
+    expect(shown.stdout).toMatch(
+      /"\$blob":\s*"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",\s*"size":\s*5,\s*"type":\s*"text\/plain",\s*"name":\s*"hello\.txt",\s*"lastModified":\s*7,\s*"record":\s*\{\s*"\$ref":\s*1,\s*"class":\s*"shelfdb\.Blob"\s*\}/,
+    );
+    const dumped = await cli(['dump', path]);
+    expect(dumped.stdout).toContain('"$blob"');
+    const file = join(scratch, `cli${made++}.backup`);
+    expect((await cli(['backup', path, file])).code).toBe(0);
+    const copy = join(scratch, `cli${made++}`);
+    const restored = await cli(['restore', file, copy]);
+    expect(restored.stderr).toBe('');
+    const again = await openDatabase('cli', { storage: 'file', path: copy });
+    const note = (await again.open().root()).get('note') as File;
+    expect([await note.text(), note.name]).toEqual(['hello', 'hello.txt']);
+    await again.close();
   });
 });
