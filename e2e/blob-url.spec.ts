@@ -143,5 +143,25 @@ test('without a service worker (the dev server) an attached image is shown by an
     before ?? '',
   );
   expect(revoked).toBe('revoked');
+
+  // The explorer beside the app shows the note's file: what it is, a preview, a download.
+  const oid = await page
+    .locator('#notes > li', { has: page.locator('img.thumb') })
+    .getAttribute('data-oid');
+  await page.getByRole('button', { name: 'Explorer' }).click();
+  const panel = page.getByRole('complementary', { name: 'Explorer' });
+  await panel.getByLabel('Object id').fill(String(oid));
+  await panel.getByRole('button', { name: 'Open', exact: true }).click();
+  const files = panel.getByRole('table', { name: 'Fields' }).getByRole('row', { name: /^files/ });
+  const value = files.locator('shelf-blob-value');
+  await expect(value).toContainText('File "icon.png"');
+  await expect(value).toContainText('image/png');
+  await expect(value).toContainText(`${(await readFile(ICON)).length.toLocaleString('en')} bytes`);
+  const preview = value.getByRole('img', { name: 'Preview of icon.png' });
+  await expect.poll(() => preview.evaluate((e: HTMLImageElement) => e.naturalWidth)).toBe(192);
+  const download = page.waitForEvent('download');
+  await value.getByRole('button', { name: 'Download icon.png' }).click();
+  expect((await download).suggestedFilename()).toBe('icon.png');
+  await page.screenshot({ path: 'e2e/screenshots/blob-url-explorer.png' });
   expect(errors).toEqual([]);
 });
