@@ -30,7 +30,7 @@ export async function fresh(): Promise<{
 
 /** A second, raw connection to the storage's database (as another tab's would be). */
 export async function connect(platform: IndexedDBPlatform, name: string): Promise<IDBDatabase> {
-  const request = platform.indexedDB.open(`shelfdb:${name}`, 1);
+  const request = platform.indexedDB.open(`shelfdb:${name}`);
   return new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error ?? new Error('open failed'));

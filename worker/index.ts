@@ -8,8 +8,16 @@
  * @module shelfdb/storage
  */
 export { ShelfStorage, type ShelfOptions } from './shelf-storage.js';
-export { IndexedDBStorage, type IndexedDBPlatform } from './indexeddb-storage.js';
-export { MemoryStorage } from './memory-storage.js';
+export {
+  IndexedDBStorage,
+  type IndexedDBPlatform,
+  type IndexedDBOptions,
+} from './indexeddb-storage.js';
+export { MemoryStorage, type MemoryStorageOptions } from './memory-storage.js';
+export type { BlobStore, BlobProblem } from './blob-store.js';
+export type { BlobFolder } from './blob-folder.js';
+export { FolderBlobStore } from './folder-blob-store.js';
+export { MemoryBlobFolder } from './memory-blob-folder.js';
 export {
   MemoryBlockDirectory,
   MemoryBlockFile,
