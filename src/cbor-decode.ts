@@ -27,10 +27,19 @@ import {
   SHARED_REF_TAG,
   TYPED_ARRAY_TAGS,
   UINT8_ARRAY_TAG,
+  BLOB_TAG,
 } from './cbor-tags.js';
+import { ascii, cachedKey, millisecondsOf } from './cbor-scalars.js';
+import { BlobReference, readBlobTag, type BlobTagFields } from './blob-tag.js';
 
 /** Turns a stored reference into the object for it. */
 export type ResolveRef = (oid: number, className: string) => unknown;
+
+/** Turns a stored Blob (tag 40404) into the value for it: a StoredBlob where a storage can read it. */
+export type ResolveBlob = (fields: BlobTagFields) => unknown;
+
+/** Without a storage to read bytes from: the tag's fields (blob-tag.ts). */
+const blobReference: ResolveBlob = (fields) => new BlobReference(fields);
 
 /** Marks a shareable item still being read that is not a container (nothing may refer to it). */
 const PENDING: unique symbol = Symbol('pending');
@@ -66,12 +75,17 @@ export class CborDecoder {
   }
 
   /**
-   * The object state in `bytes`, with references turned into objects by `resolve`. The result
+   * The object state in `bytes`, with references turned into objects by `resolve` and Blobs by
+   * `blob` (default: a BlobReference holding the tag's fields). The result
    * shares no memory with `bytes`.
    * @throws CorruptStorageError when the bytes are not a whole, well-formed state.
    */
-  decode(bytes: Uint8Array, resolve: ResolveRef): Record<string, unknown> {
-    const reader = new Reader(bytes, resolve, this.utf8, this.keys, this.scratch);
+  decode(
+    bytes: Uint8Array,
+    resolve: ResolveRef,
+    blob: ResolveBlob = blobReference,
+  ): Record<string, unknown> {
+    const reader = new Reader(bytes, resolve, blob, this.utf8, this.keys, this.scratch);
     let state: unknown;
     try {
       state = reader.item(NONE);
@@ -105,6 +119,7 @@ class Reader {
   constructor(
     private readonly bytes: Uint8Array,
     private readonly resolve: ResolveRef,
+    private readonly blob: ResolveBlob,
     private readonly utf8: TextDecoder,
     private readonly keys: string[],
     private readonly scratch: DataView,
@@ -260,35 +275,12 @@ class Reader {
 
   /**
    * The key of a plain object: a text string of `n` < 24 bytes (checked to be there), its head
-   * read. Looked up in the decoder's key cache by a hash of its length and three of its bytes; an
-   * entry is used only if its char codes are the bytes (entries are ASCII, so that makes it the
-   * string they decode to).
+   * read; through the decoder's key cache (see cachedKey).
    */
   private key(n: number): string {
-    const b = this.bytes;
-    const p = this.pos;
-    const keys = this.keys;
-    const h =
-      n === 0
-        ? 0
-        : (n * 0x61 +
-            (b[p] as number) * 0x1f +
-            (b[p + (n >> 1)] as number) * 0x07 +
-            (b[p + n - 1] as number)) &
-          (keys.length - 1);
-    const cached = keys[h] as string;
-    if (cached.length === n) {
-      let i = 0;
-      while (i < n && cached.charCodeAt(i) === b[p + i]) i++;
-      if (i === n) {
-        this.pos = p + n;
-        return cached;
-      }
-    }
-    const s = ascii(b, p, n);
+    const s = cachedKey(this.keys, this.bytes, this.pos, n);
     if (s === undefined) return this.text(n);
-    this.pos = p + n;
-    keys[h] = s;
+    this.pos += n;
     return s;
   }
 
@@ -447,6 +439,11 @@ class Reader {
         }
         return this.resolve(oid as number, className);
       }
+      case BLOB_TAG: {
+        const fields = readBlobTag(this.item(NONE));
+        if (fields === undefined) throw this.corrupt('a Blob is malformed', undefined, at);
+        return this.blob(fields);
+      }
       case ARRAY_BUFFER_TAG:
         return this.byteStringItem('an ArrayBuffer').buffer;
       case DATA_VIEW_TAG:
@@ -465,29 +462,4 @@ class Reader {
         throw this.corrupt(`tag ${tag} is not one shelfdb writes`, undefined, at);
     }
   }
-}
-
-/**
- * The whole milliseconds `ms` that a Date was written as, given `seconds` = ms / 1000 as a float64
- * (both codecs wrote that). `Math.round(seconds * 1000)` is 1 ms off for some Dates past 2^52 ms
- * (year ±140,000), where the product rounds to the next integer; the division is exact enough that
- * one integer next to the product divides back to `seconds`. Seconds no such integer gives (not
- * written by shelfdb or cbor-x) are rounded to the nearest millisecond.
- */
-function millisecondsOf(seconds: number): number {
-  const guess = Math.round(seconds * 1000);
-  if (guess / 1000 === seconds) return guess; // all but some Dates past 2^52 ms: no array made
-  for (const ms of [guess - 1, guess + 1]) if (ms / 1000 === seconds) return ms;
-  return guess;
-}
-
-/** The `n` bytes at `p` as a string if they are all ASCII, else undefined. */
-function ascii(b: Uint8Array, p: number, n: number): string | undefined {
-  let s = '';
-  for (let i = p, end = p + n; i < end; i++) {
-    const c = b[i] as number;
-    if (c >= 0x80) return undefined;
-    s += String.fromCharCode(c);
-  }
-  return s;
 }

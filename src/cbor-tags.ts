@@ -14,6 +14,7 @@
  *   40401  a persistent object: [oid, className]
  *   40402  an ArrayBuffer: its bytes
  *   40403  a DataView: its bytes
+ *   40404  a Blob or File: [oid, hash, size, type, name | null, lastModified | null] (blob-tag.ts)
  */
 
 export const DATE_TAG = 1;
@@ -27,6 +28,7 @@ export const MAP_TAG = 259;
 export const REF_TAG = 40401;
 export const ARRAY_BUFFER_TAG = 40402;
 export const DATA_VIEW_TAG = 40403;
+export const BLOB_TAG = 40404;
 
 /** A typed array class with the RFC 8746 tag of its little-endian form. */
 export type TypedArrayClass =

@@ -2,8 +2,9 @@
  * Committer: the writing side of a connection. It holds what the next commit writes (the objects
  * changed since the last boundary, the pins of readCurrent) and the fate of the transactions sent.
  *
- * Commit: the changed objects and every new object reachable from them are captured synchronously
- * (a PendingCommit), then sent as one `storage.commit` call. A transaction that landed moves the
+ * Commit: the Blobs in the states to write whose bytes are not stored yet are stored first
+ * (blob-uploads.ts); then the changed objects and every new object reachable from them are
+ * captured synchronously (a PendingCommit), then sent as one `storage.commit` call. A transaction that landed moves the
  * snapshot to its own tid (`advance`) and tells the owner the oids it wrote (`committed`); one that
  * wrote nothing moves to the newest (`pull`).
  *
@@ -22,7 +23,14 @@ import type { Invalidation, Storage, StoredRecord, Tid } from './shared/storage.
 import { ROOT_OID } from './shared/storage.js';
 import type { Cache } from './cache.js';
 import type { Snapshot } from './snapshot.js';
-import { collectWrites, PendingCommit, TxnIds, type CommitOptions } from './pending-commit.js';
+import {
+  collectWrites,
+  PendingCommit,
+  TxnIds,
+  type CommitOptions,
+  type Write,
+} from './pending-commit.js';
+import { planBlobs, type BlobPlan } from './blob-uploads.js';
 import { getState, ghostify, metaOf, type Jar, type Persistent } from './persistent.js';
 import { cachedOrGhost } from './loader.js';
 import { PersistentDict } from './persistent-dict.js';
@@ -208,15 +216,26 @@ export class Committer {
       serializer: owner.serializer,
       newTxnId: () => this.txnIds.next(),
     };
-    let writes = collectWrites(ctx, this.dirty);
-    let fresh = writes.filter((w) => w.m.oid === undefined).length;
-    let oids = owner.takeOids(fresh);
-    while (oids === undefined) {
+    let writes: Write[];
+    let blobs: BlobPlan;
+    let oids: number[] | undefined;
+    for (;;) {
+      writes = collectWrites(ctx, this.dirty);
+      blobs = planBlobs(
+        owner.serializer.blobs,
+        writes.flatMap((w) => w.blobs),
+      );
+      if (blobs.upload.length > 0) {
+        // Stored before the capture, which is synchronous; the app may change objects meanwhile
+        // (their Blobs too): collect again, until every Blob to write is stored.
+        await owner.serializer.blobs?.upload(blobs.upload);
+        continue;
+      }
+      const fresh = writes.filter((w) => w.m.oid === undefined).length + blobs.record.length;
+      oids = owner.takeOids(fresh);
+      if (oids !== undefined) break;
       await owner.reserveOids(fresh);
       // The app may have changed objects during the wait: collect again.
-      writes = collectWrites(ctx, this.dirty);
-      fresh = writes.filter((w) => w.m.oid === undefined).length;
-      oids = owner.takeOids(fresh);
     }
     if (writes.length === 0 && this.pinned.size === 0 && this.carried.length === 0) {
       // Nothing to write, still a boundary: to the newest snapshot, as sync does.
@@ -232,6 +251,7 @@ export class Committer {
       owner.view.tid as Tid,
       options,
       this.carried,
+      blobs.record,
     );
     // From here on a change to a written object is a change for the next commit.
     this.dirty = new Set();
@@ -265,6 +285,8 @@ export class Committer {
           this.uncertain = undefined;
           pending.undo(this.dirty, this.pinned, this.carried);
           if (error instanceof ConflictError) this.conflicted = error;
+          // Refused otherwise (a blob file missing, a full disk): the next try stores them again.
+          else owner.serializer.blobs?.forgetUploads(pending.newBlobs.keys());
           throw error;
         }
       } finally {

@@ -22,19 +22,19 @@ import {
   PackEvent,
   TransactionEvent,
 } from './events.js';
-import { ClassRegistry, globalRegistry } from './registry.js';
+import type { ClassRegistry } from './registry.js';
 import { Serializer } from './serialize.js';
-import type { PersistentClass } from './persistent.js';
-import { PersistentDict } from './persistent-dict.js';
-import { PersistentList } from './persistent-list.js';
-import { PersistentSet } from './persistent-set.js';
-import { BTree, BTreeNode } from './btree.js';
+import { checkDatabaseOptions, type DatabaseOptions } from './database-options.js';
+import { BlobCatalog } from './blob-uploads.js';
+import { BlobNamespace } from './blob-namespace.js';
 import type { UndoOptions } from './undo.js';
 import type { BackupOptions } from './archive/backup.js';
 import { lazyStream } from './archive/lazy-stream.js';
-import { AutoPack, checkAutoPackOptions, type AutoPackSettings } from './auto-pack.js';
+import { AutoPack } from './auto-pack.js';
 import { SnapshotPins } from './snapshot-pins.js';
 import { transactionPages } from './transaction-pages.js';
+
+export { checkDatabaseOptions, type DatabaseOptions } from './database-options.js';
 
 /** Options of `db.open(options)`. */
 export interface OpenConnectionOptions {
@@ -45,91 +45,9 @@ export interface OpenConnectionOptions {
   at?: Tid;
 }
 
-/** Options of `new Database(storage, options)` and of `openDatabase` (which adds its own). */
-export interface DatabaseOptions {
-  /** Target count of loaded objects kept per connection (default 10,000). */
-  cacheSize?: number;
-  /** Target sum of their stored sizes in bytes (default 64 MiB). */
-  cacheBytes?: number;
-  /**
-   * Persistent classes this app stores, for this database (like registerClass for each): an array
-   * of classes stored under their `static _p_name`, or a record of stored name → class
-   * (`{ 'app.Todo': Todo }`). A class with neither is stored under its JavaScript name, which
-   * minifiers change (a console warning says so).
-   */
-  classes?: PersistentClass[] | Record<string, PersistentClass>;
-  /**
-   * Pack automatically once garbage (superseded revisions) makes up `garbageRatio` of the stored
-   * bytes (and at least `minBytes`, default 1 MiB). Checked after commits, at most every few seconds.
-   */
-  autoPack?: {
-    /** The share of garbage in the stored bytes that starts a pack: more than 0, less than 1. */
-    garbageRatio: number;
-    /** Below this many stored bytes, never pack automatically (default 1 MiB). */
-    minBytes?: number;
-  };
-}
-
-/**
- * shelfdb's own classes, under the names they are stored with: literal strings, never `.name`, so
- * that every build of shelfdb (minified or not) stores and finds the same names.
- */
-const BUILTIN_CLASSES: [PersistentClass, string][] = [
-  [PersistentDict, 'shelfdb.PersistentDict'],
-  [PersistentList, 'shelfdb.PersistentList'],
-  [PersistentSet, 'shelfdb.PersistentSet'],
-  [BTree, 'shelfdb.BTree'],
-  [BTreeNode, 'shelfdb.BTreeNode'],
-];
-
 /** Oids asked for at a time; grows with demand up to MAX_OID_BLOCK. */
 const MIN_OID_BLOCK = 64;
 const MAX_OID_BLOCK = 65_536;
-
-/**
- * The Database options, checked and with their defaults, and the class registry they make (so
- * `openDatabase` refuses a bad class before it opens any storage).
- * @throws RangeError naming the option that is wrong; TypeError for a class the registry refuses
- *   (see ClassRegistry.register) or a `classes` that is neither an array nor a record.
- */
-export function checkDatabaseOptions(options: DatabaseOptions): {
-  cacheSize: number;
-  cacheBytes: number;
-  autoPack: AutoPackSettings | undefined;
-  registry: ClassRegistry;
-} {
-  const cacheSize = checkPositiveInteger('cacheSize', options.cacheSize ?? 10_000);
-  const cacheBytes = checkPositiveInteger('cacheBytes', options.cacheBytes ?? 64 << 20);
-  const registry = makeRegistry(options.classes);
-  return { cacheSize, cacheBytes, autoPack: checkAutoPackOptions(options.autoPack), registry };
-}
-
-/**
- * A database's registry: shelfdb's own classes, then the `classes` option, over the global one.
- * @throws TypeError as ClassRegistry.register does, or for a `classes` of the wrong shape.
- */
-function makeRegistry(classes: DatabaseOptions['classes']): ClassRegistry {
-  const registry = new ClassRegistry(globalRegistry);
-  for (const [cls, name] of BUILTIN_CLASSES) registry.register(cls, name);
-  if (classes === undefined) return registry;
-  if (Array.isArray(classes)) {
-    for (const cls of classes) registry.register(cls);
-  } else if (typeof classes === 'object' && classes !== null) {
-    for (const [name, cls] of Object.entries(classes)) registry.register(cls, name);
-  } else {
-    throw new TypeError(
-      `The classes option must be an array of persistent classes ([Todo]) or a record of stored name → class ({ 'app.Todo': Todo }), got ${typeof classes === 'function' ? `the class ${(classes as { name: string }).name || '(anonymous)'} alone` : String(classes)}.`,
-    );
-  }
-  return registry;
-}
-
-function checkPositiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive integer, got ${String(value)}.`);
-  }
-  return value;
-}
 
 /**
  * @example
@@ -146,8 +64,17 @@ export class Database extends EventTarget implements ConnectionHost {
   readonly storage: Storage;
   /** @internal This database's classes (its `classes` option over the global registry). */
   readonly registry: ClassRegistry;
-  /** @internal Encodes and decodes object states. */
-  readonly serializer = new Serializer();
+  /** @internal Encodes and decodes object states (Blobs through the database's BlobCatalog). */
+  readonly serializer: Serializer;
+  /**
+   * Named Blobs (KoboldFS's model): `put`, `get`, `delete`, `list` through a connection, part of its
+   * next commit; `url` for an object URL revoked when the connection closes.
+   * @example
+   * await db.blobs.put(conn, 'avatars/ada.png', file);
+   * await conn.commit();
+   * const avatar = await db.blobs.get(conn, 'avatars/ada.png'); // a StoredFile
+   */
+  readonly blobs: BlobNamespace;
   /** Each connection's target count of loaded objects (the `cacheSize` option). */
   readonly cacheSize: number;
   /** Each connection's target sum of loaded objects' stored sizes (the `cacheBytes` option). */
@@ -183,6 +110,8 @@ export class Database extends EventTarget implements ConnectionHost {
     this.cacheBytes = checked.cacheBytes;
     this.storage = storage;
     this.registry = checked.registry;
+    this.serializer = new Serializer(new BlobCatalog(storage));
+    this.blobs = new BlobNamespace((conn) => this.connections.has(conn));
     const isClosing = (): boolean => this.closing !== undefined;
     const failed = (error: unknown): void => void this.dispatchEvent(new DatabaseErrorEvent(error));
     this.pins = new SnapshotPins({ storage, connections: this.connections, isClosing, failed });
@@ -356,7 +285,10 @@ export class Database extends EventTarget implements ConnectionHost {
     return this.closing !== undefined;
   }
 
-  /** `{ storage, objects, bytes, garbageBytes, transactions, lastPack }`. */
+  /**
+   * `{ storage, objects, bytes, garbageBytes, transactions, lastPack, blobs, blobBytes }`: `blobs`
+   * counts distinct blob files (the same bytes stored twice count once), `blobBytes` their bytes.
+   */
   async stats(): Promise<StorageStats> {
     this.checkOpen();
     return this.storage.stats();
@@ -461,6 +393,7 @@ export class Database extends EventTarget implements ConnectionHost {
   /** @internal */
   forget(conn: Connection): void {
     this.connections.delete(conn);
+    this.blobs.closed(conn); // its object URLs are revoked
     this.pins.forget(conn);
   }
 

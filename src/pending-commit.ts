@@ -4,7 +4,8 @@
  *
  * Capture is synchronous, so the transaction is one instant of the app's objects: the changed
  * objects and every new object reachable from them are found (`collectWrites`), the new ones get
- * their oids and the connection, every written object becomes 'saved' (a change made after this is
+ * their oids and the connection, each Blob not recorded yet an oid and a blob record (its bytes
+ * were stored before: blob-uploads.ts), every written object becomes 'saved' (a change made after this is
  * a change for the next transaction) and the records are encoded into one `CommitRequest`.
  *
  * Fate, as the storage answers:
@@ -30,6 +31,8 @@ import { getState, ghostify, metaOf, type Jar, type Meta, type Persistent } from
 import type { Cache } from './cache.js';
 import type { ClassRegistry } from './registry.js';
 import type { Serializer } from './serialize.js';
+import type { BlobTagFields } from './blob-tag.js';
+import { blobRecord, type BlobCatalog } from './blob-uploads.js';
 
 /** What `conn.commit(options)` stores with the transaction. */
 export interface CommitOptions {
@@ -54,6 +57,8 @@ export interface CaptureContext {
 export interface Write {
   m: Meta;
   refs: Persistent[];
+  /** The Blobs its state holds (stored before capture, recorded at it). */
+  blobs: Blob[];
 }
 
 /** How an object is named in messages and serialization paths: `Todo 12`, `new Project`. */
@@ -102,7 +107,8 @@ export function collectWrites(ctx: CaptureContext, dirty: Iterable<Persistent>):
     const m = metaOf(pending[i] as Persistent);
     // Labels and paths are for error messages only: made when one is thrown.
     const label = (): string => labelOf(m, registry);
-    const refs = serializer.scanFields(m.target, label);
+    const blobs: Blob[] = [];
+    const refs = serializer.scanFields(m.target, label, blobs);
     for (const ref of refs) {
       if (queued.has(ref)) continue;
       const rm = metaOf(ref);
@@ -123,7 +129,7 @@ export function collectWrites(ctx: CaptureContext, dirty: Iterable<Persistent>):
         pending.push(ref);
       }
     }
-    writes.push({ m, refs });
+    writes.push({ m, refs, blobs });
   }
   return writes;
 }
@@ -143,6 +149,10 @@ export class PendingCommit {
   private readonly pins: Map<number, Tid>;
   /** Records written as they are, after the objects' (importCopy's copy; given back by `undo`). */
   private readonly carried: readonly StoredRecord[];
+  /** The Blobs it records, with their tags (their oids are among `oids`). */
+  readonly newBlobs: ReadonlyMap<Blob, Readonly<BlobTagFields>>;
+  /** The database's Blobs (a Serializer without a catalog never lets a Blob reach capture). */
+  private readonly catalog: BlobCatalog;
   /**
    * The tid it landed under, when an invalidation carrying its txnId said so before an answer did
    * (the answer was lost, the broadcast was not): then it is known without resending.
@@ -153,7 +163,9 @@ export class PendingCommit {
    * Captures a transaction: gives the new objects among `writes` the `oids` (one each, in order)
    * and the connection, marks every written object saved, and encodes the records, each state
    * read from its object straight into one record batch, then the `carried` records as they are
-   * (new objects that no object of the connection stands for yet: importCopy's copy). Synchronous.
+   * (new objects that no object of the connection stands for yet: importCopy's copy), then a blob
+   * record for each of `blobs` (stored, not recorded yet: they take the `oids` after the new
+   * objects'). Synchronous.
    */
   constructor(
     ctx: CaptureContext,
@@ -163,6 +175,7 @@ export class PendingCommit {
     baseTid: Tid,
     options: CommitOptions,
     carried: readonly StoredRecord[] = [],
+    blobs: readonly Blob[] = [],
   ) {
     const fresh: Meta[] = [];
     for (const w of writes) {
@@ -174,17 +187,25 @@ export class PendingCommit {
       fresh.push(m);
     }
     const isFresh = new Set(fresh);
+    // Blobs reach capture only through a catalog (planBlobs refuses them without one).
+    const catalog = ctx.serializer.blobs as BlobCatalog;
+    const newBlobs = new Map<Blob, Readonly<BlobTagFields>>();
+    blobs.forEach((blob, i) => {
+      newBlobs.set(blob, catalog.newFields(blob, oids[fresh.length + i] as number));
+    });
+    const blobOid = (b: Blob): number =>
+      (newBlobs.get(b) ?? (catalog.fieldsOf(b) as BlobTagFields)).oid;
     const sources = writes.map((w) => ({
       oid: w.m.oid as number,
       // A new object's serial is of no revision (it may have been stored and ghosted before).
       tid: isFresh.has(w.m) ? undefined : w.m.serial,
       className: w.m.className as string,
       fields: w.m.target,
-      refs: w.refs.map((r) => metaOf(r).oid as number),
+      refs: w.refs.map((r) => metaOf(r).oid as number).concat([...new Set(w.blobs.map(blobOid))]),
     }));
     let packed: ReturnType<Serializer['packCommit']>;
     try {
-      packed = ctx.serializer.packCommit(sources);
+      packed = ctx.serializer.packCommit(sources, newBlobs);
     } catch (error) {
       // Nothing is sent: the new objects get back to having no oid. Left with one, the next
       // commit would take them for stored objects and not write them (the encoder reads the
@@ -198,8 +219,11 @@ export class PendingCommit {
     }
     const { buffer, length, stateSizes } = packed;
     this.oids = sources.map((r) => r.oid);
-    for (const r of carried) this.oids.push(r.oid);
+    const records = carried.concat([...newBlobs.values()].map(blobRecord));
+    for (const r of records) this.oids.push(r.oid);
     this.carried = carried;
+    this.newBlobs = newBlobs;
+    this.catalog = catalog;
     this.sizes = stateSizes;
     this.written = writes.map((w) => w.m);
     for (const m of this.written) m.status = 'saved';
@@ -212,11 +236,12 @@ export class PendingCommit {
       // Only a transaction that writes needs an identity: an empty one stores nothing to repeat.
       ...(this.oids.length > 0 ? { txnId: ctx.newTxnId() } : {}),
     };
-    // Carried records are bytes already: a plain request holds both kinds (rare; import-sized).
+    // Carried and blob records are bytes already: a plain request holds both kinds (a commit that
+    // records new Blobs, or importCopy's).
     this.request =
-      carried.length === 0
+      records.length === 0
         ? new PackedCommitRequest(fields, buffer, length)
-        : { ...fields, records: unpackRecords(buffer.slice(0, length)).concat(carried) };
+        : { ...fields, records: unpackRecords(buffer.slice(0, length)).concat(records) };
   }
 
   /** Writes nothing (only readCurrent pins): its fate never needs to be known. */
@@ -226,6 +251,8 @@ export class PendingCommit {
 
   /** It landed as `tid`: the written objects are now that revision (a later change stays one). */
   landed(tid: Tid, cache: Cache): void {
+    // From now on, committing one of these Blobs again references its record.
+    if (this.newBlobs.size > 0) this.catalog.landed(this.newBlobs);
     for (const m of this.fresh) cache.add(m.self);
     this.written.forEach((m, i) => {
       m.serial = tid;

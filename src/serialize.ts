@@ -10,15 +10,19 @@
  *
  * Before encoding, `scan` walks the state once: it refuses what cannot be stored (functions,
  * symbols, class instances that are neither persistent nor plain data, WeakMaps, DOM nodes…) and
- * collects the persistent objects referenced. The walk runs without building paths; only when it
+ * collects the persistent objects (and the Blobs, which a commit stores first) referenced. The walk runs without building paths; only when it
  * finds a bad value does it walk again to name the path, all the way down through plain data:
  * `.name` or `["odd key"]` for a field, `[2]` for an array item, `{"x"}` for the value of Map key
  * "x" (`{3}`, `{12n}` for number and bigint keys; `{#0}` by entry number for object keys),
  * `{key #0}` inside a Map's key itself, `{#2}` for a Set's item by its place in iteration order.
  * So `Todo 12 → .project.owner`, `Doc 5 → .byName{"x"}.tags[2]`.
  */
-import { CborDecoder } from './cbor-decode.js';
+import { CborDecoder, type ResolveBlob } from './cbor-decode.js';
 import { CborEncoder } from './cbor-encode.js';
+import { BLOB_TAG } from './cbor-tags.js';
+import { blobTagItems, type BlobTagFields } from './blob-tag.js';
+import type { BlobCatalog } from './blob-uploads.js';
+import { makeStoredBlob } from './stored-blob.js';
 import { SerializationError, UnregisteredClassError } from './shared/errors.js';
 import { writeRecords, type RecordHead } from './shared/record-batch.js';
 import { Persistent, isStoredKey, metaOf } from './persistent.js';
@@ -130,8 +134,8 @@ function tooDeep(value: unknown, limit: number): Refusal {
   }, value);
 }
 
-/** Meets each persistent object a walk finds (the walk does not descend into it). */
-type RefVisitor = (ref: Persistent) => void;
+/** Meets each persistent object and each Blob a walk finds (the walk does not descend into them). */
+type RefVisitor = (ref: Persistent | Blob) => void;
 
 /** Thrown by `pathTo`'s visitor to stop the walk where the target is. */
 const FOUND = Symbol('found');
@@ -180,6 +184,10 @@ function walk(
     return;
   }
   if (value instanceof Date || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return;
+  if (value instanceof Blob) {
+    visit(value); // a File too; stored by the commit before it captures (blob-uploads.ts)
+    return;
+  }
   if (value instanceof Map) {
     let i = 0;
     for (const [k, v] of value) {
@@ -205,8 +213,32 @@ function walk(
 }
 
 export class Serializer {
-  private readonly encoder = new CborEncoder(refOf);
+  private readonly encoder = new CborEncoder(refOf, (value) =>
+    value instanceof Blob
+      ? { tag: BLOB_TAG, items: blobTagItems(this.blobFields(value)) }
+      : undefined,
+  );
   private readonly decoder = new CborDecoder();
+  /** Loaded Blobs become StoredBlobs reading through the catalog (BlobReferences without one). */
+  private readonly storedBlob: ResolveBlob | undefined;
+  /** While `packCommit` runs: the tags of the Blobs its commit records. */
+  private capturing: ReadonlyMap<Blob, Readonly<BlobTagFields>> | undefined;
+
+  /**
+   * @param blobs the database's Blobs (blob-uploads.ts): without it, a state holding a Blob
+   *   cannot be encoded, and decodes its Blobs as BlobReferences.
+   */
+  constructor(readonly blobs?: BlobCatalog) {
+    this.storedBlob = blobs === undefined ? undefined : (fields) => makeStoredBlob(blobs, fields);
+  }
+
+  /** The tag of a Blob being encoded: recorded by the commit being packed, or before. */
+  private blobFields(blob: Blob): Readonly<BlobTagFields> {
+    const fields = this.capturing?.get(blob) ?? this.blobs?.fieldsOf(blob);
+    // The commit stores and records every Blob before it encodes; reaching this is a bug.
+    if (fields === undefined) throw new Error('shelfdb: encoding a Blob that has no record');
+    return fields;
+  }
 
   /**
    * Checks that `state` can be stored and returns the persistent objects it references.
@@ -228,8 +260,14 @@ export class Serializer {
    * `scan` of a persistent object's stored fields (those `isStoredKey` accepts) read straight from
    * its raw instance, without copying them out into a state first.
    */
-  scanFields(fields: Record<string, unknown>, label: () => string): Persistent[] {
-    return this.scanKeys(fields, Object.keys(fields).filter(isStoredKey), label, MAX_NESTING);
+  scanFields(fields: Record<string, unknown>, label: () => string, blobs?: Blob[]): Persistent[] {
+    return this.scanKeys(
+      fields,
+      Object.keys(fields).filter(isStoredKey),
+      label,
+      MAX_NESTING,
+      blobs,
+    );
   }
 
   private scanKeys(
@@ -237,12 +275,14 @@ export class Serializer {
     keys: string[],
     label: string | (() => string),
     maxNesting: number,
+    blobs?: Blob[],
   ): Persistent[] {
     const refs: Persistent[] = [];
     const seen = new Set<object>();
     try {
-      const visit = (ref: Persistent): void => {
-        refs.push(ref);
+      const visit = (ref: Persistent | Blob): void => {
+        if (ref instanceof Persistent) refs.push(ref);
+        else blobs?.push(ref);
       };
       for (const key of keys) walk(state[key], visit, seen, null, maxNesting);
       return refs;
@@ -272,7 +312,7 @@ export class Serializer {
    */
   pathTo(state: Record<string, unknown>, label: string, target: Persistent): string {
     const path: string[] = [];
-    const visit = (ref: Persistent): void => {
+    const visit = (ref: Persistent | Blob): void => {
       if (ref === target) throw FOUND;
     };
     try {
@@ -291,20 +331,29 @@ export class Serializer {
   /**
    * Encodes a commit's records, scanned, straight into one record batch (record-batch.ts's
    * layout): each state from its object's stored fields, with no copy per record. Every persistent
-   * object they reference must have an oid by now. Returns the batch (its first `length` bytes of
+   * object they reference must have an oid by now, and every Blob a record (one of `newBlobs`, or
+   * one the catalog knows). Returns the batch (its first `length` bytes of
    * `buffer`) and each record's state size.
    */
-  packCommit(records: readonly RecordSource[]): {
+  packCommit(
+    records: readonly RecordSource[],
+    newBlobs?: ReadonlyMap<Blob, Readonly<BlobTagFields>>,
+  ): {
     buffer: ArrayBuffer;
     length: number;
     stateSizes: number[];
   } {
     const encoder = this.encoder;
-    encoder.beginBatch();
-    const stateSizes = writeRecords(encoder, records, (r) =>
-      encoder.appendFields(r.fields, isStoredKey),
-    );
-    return { ...encoder.endBatch(), stateSizes };
+    this.capturing = newBlobs;
+    try {
+      encoder.beginBatch();
+      const stateSizes = writeRecords(encoder, records, (r) =>
+        encoder.appendFields(r.fields, isStoredKey),
+      );
+      return { ...encoder.endBatch(), stateSizes };
+    } finally {
+      this.capturing = undefined;
+    }
   }
 
   /** Encodes scanned state. Every persistent object it references must have an oid by now. */
@@ -318,6 +367,6 @@ export class Serializer {
    * @throws CorruptStorageError when the bytes are not a whole, well-formed state.
    */
   decode(bytes: Uint8Array, resolve: RefResolver): Record<string, unknown> {
-    return this.decoder.decode(bytes, resolve);
+    return this.decoder.decode(bytes, resolve, this.storedBlob);
   }
 }

@@ -1,0 +1,153 @@
+/**
+ * The upload-before-capture step of a commit, and what a database knows of the Blobs it stored.
+ *
+ * A commit captures its transaction synchronously (pending-commit.ts), but a Blob's bytes take time
+ * to store. So before it captures, the commit finds the Blobs in the states it will write that are
+ * not stored yet and hands each to `storage.putBlob` (which streams it into a blob file named by its
+ * SHA-256, flushed before it answers), then collects again (the app may have changed objects
+ * meanwhile) until none is new; only then does it capture, giving each Blob object not recorded
+ * yet an oid and a blob record (src/shared/blob-record.ts).
+ *
+ * The BlobCatalog remembers, per database:
+ * - `uploaded`: Blob → its hash and size, once putBlob answered. Blob files are content-addressed
+ *   and putBlob is idempotent, so this is only a saving: a Blob stored once is not stored again by
+ *   a later try of the same commit (after a conflict) or by another connection.
+ * - `committed`: Blob → its tag's fields (its record's oid), once a commit that recorded it landed:
+ *   the same Blob object committed again (in another object, or by a later commit) references
+ *   that record instead of writing a new one. Only landed commits add here: a commit that fails
+ *   forgets the oids it gave, so no later commit references a record that was never stored.
+ * A StoredBlob loaded from this database is both already (its record's oid is in its tag).
+ */
+import { ShelfError } from './shared/errors.js';
+import type { BlobInfo, Storage, StoredRecord } from './shared/storage.js';
+import { BLOB_CLASS, encodeBlobRecord } from './shared/blob-record.js';
+import type { BlobTagFields } from './blob-tag.js';
+import { isWhole, storedBlobState, type BlobReader } from './stored-blob.js';
+
+/** What a commit's blobs need before it can capture. */
+export interface BlobPlan {
+  /** Blobs whose bytes are not stored yet: `upload` them, then collect again. */
+  upload: Blob[];
+  /** Blobs stored but with no record yet: each gets an oid and a blob record at capture. */
+  record: Blob[];
+}
+
+/** A database's Blobs: where their bytes are read, and which are stored and recorded. */
+export class BlobCatalog implements BlobReader {
+  private readonly uploaded = new WeakMap<Blob, BlobInfo>();
+  private readonly committed = new WeakMap<Blob, Readonly<BlobTagFields>>();
+
+  constructor(private readonly storage: Storage) {}
+
+  /** Bytes of a blob file (StoredBlob reads through this). */
+  readBlob(hash: string, start: number, end: number): Promise<Uint8Array> {
+    return this.storage.readBlob(hash, start, end);
+  }
+
+  /** A blob file as a platform Blob (StoredBlob.file reads through this). */
+  blobFile(hash: string): Promise<Blob> {
+    return this.storage.blobFile(hash);
+  }
+
+  /**
+   * The tag of a Blob that has a record in this database: a whole StoredBlob loaded from it, or a
+   * Blob a landed commit recorded. Undefined for any other (a new Blob, a slice, another
+   * database's StoredBlob: their bytes are stored anew).
+   */
+  fieldsOf(blob: Blob): Readonly<BlobTagFields> | undefined {
+    const state = storedBlobState(blob);
+    if (state === undefined) return this.committed.get(blob);
+    const same = state.reader === this && isWhole(state) && blob.type === state.fields.type;
+    return same ? state.fields : undefined;
+  }
+
+  /** Sorts the Blobs a commit will write (each once) by what they still need. */
+  plan(blobs: Iterable<Blob>): BlobPlan {
+    const plan: BlobPlan = { upload: [], record: [] };
+    for (const blob of new Set(blobs)) {
+      if (this.fieldsOf(blob) !== undefined) continue;
+      (this.uploaded.has(blob) ? plan.record : plan.upload).push(blob);
+    }
+    return plan;
+  }
+
+  /**
+   * Stores the bytes of `blobs`, one after another (each streamed by the storage).
+   * @throws StorageFullError when one does not fit (those stored before it stay remembered).
+   */
+  async upload(blobs: readonly Blob[]): Promise<void> {
+    for (const blob of blobs) {
+      // A StoredBlob is a JavaScript subclass whose bytes the platform cannot see (a structured
+      // clone of it to the storage worker would carry none): its platform Blob is sent instead.
+      const source = storedBlobState(blob) === undefined ? blob : await platformOf(blob);
+      const info = await this.storage.putBlob(source);
+      if (info.size !== blob.size) {
+        throw new ShelfError(
+          `A Blob of ${blob.size} bytes was stored as ${info.size} bytes (hash ${info.hash}): it changed while it was read (a File edited on disk?). Nothing was committed; commit again.`,
+        );
+      }
+      this.uploaded.set(blob, info);
+    }
+  }
+
+  /**
+   * The tag of a Blob given record `oid` at capture (it must be uploaded).
+   * @throws Error when it is not (a bug: `plan` puts it among `upload` then).
+   */
+  newFields(blob: Blob, oid: number): BlobTagFields {
+    const info = this.uploaded.get(blob);
+    if (info === undefined) throw new Error('shelfdb: capturing a Blob that was not stored');
+    const file = typeof File !== 'undefined' && blob instanceof File;
+    return {
+      oid,
+      hash: info.hash,
+      size: info.size,
+      type: blob.type,
+      name: file ? blob.name : null,
+      lastModified: file ? blob.lastModified : null,
+    };
+  }
+
+  /** The commit that recorded `blobs` landed: later commits reference those records. */
+  landed(blobs: ReadonlyMap<Blob, Readonly<BlobTagFields>>): void {
+    for (const [blob, fields] of blobs) this.committed.set(blob, fields);
+  }
+
+  /**
+   * A commit carrying these Blobs was refused for a reason other than a conflict: their bytes are
+   * stored again by the next try (the storage may have refused because a blob file was missing).
+   */
+  forgetUploads(blobs: Iterable<Blob>): void {
+    for (const blob of blobs) this.uploaded.delete(blob);
+  }
+}
+
+/** The blob record of a Blob with these tag fields. */
+export function blobRecord(fields: BlobTagFields): StoredRecord {
+  const { oid, hash, size, type, name } = fields;
+  return {
+    oid,
+    className: BLOB_CLASS,
+    state: encodeBlobRecord({ hash, size, type, name }),
+    refs: [],
+  };
+}
+
+/**
+ * The plan of a commit's Blobs; with no catalog (a Serializer made without one, as tests do) a
+ * commit that writes a Blob is refused.
+ * @throws ShelfError when there are Blobs and no catalog.
+ */
+export function planBlobs(catalog: BlobCatalog | undefined, blobs: Blob[]): BlobPlan {
+  if (catalog !== undefined) return catalog.plan(blobs);
+  if (blobs.length === 0) return { upload: [], record: [] };
+  throw new ShelfError(
+    'This connection cannot store Blobs: its database has no blob catalog. Open it with new Database(storage) or openDatabase().',
+  );
+}
+
+async function platformOf(blob: Blob): Promise<Blob> {
+  const file = (blob as { file?: () => Promise<Blob> }).file;
+  if (typeof file !== 'function') throw new Error('shelfdb: a StoredBlob without file()');
+  return file.call(blob);
+}
