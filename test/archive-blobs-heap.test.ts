@@ -61,7 +61,7 @@ describe('a backup of a 50 MB blob', () => {
         `backup of a 50 MB blob on ${kind.name}: ${mib(bytes)} MiB read in ${chunks} chunks; heap + array buffers at start ${mib(base)} MiB, live after collection at most +${mib(live - base)} MiB`,
       );
       // A few 1 MiB chunks in flight and the storage's read buffers; the blob is 47.7 MiB.
-    expect(live - base).toBeLessThan(16 * 2 ** 20);
+      expect(live - base).toBeLessThan(16 * 2 ** 20);
       await db.close();
     }, 60_000); // 50 MB made, put, hashed and read with forced collections on a shared machine
   }
