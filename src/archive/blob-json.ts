@@ -16,7 +16,13 @@ import type { Json, JsonObject } from './json-markers.js';
 import { BLOB_CLASS, isBlobHash } from '../shared/blob-record.js';
 
 /** The keys a `$blob` marker has besides `$blob`. */
-export const BLOB_MARKER_KEYS: readonly string[] = ['size', 'type', 'name', 'lastModified', 'record'];
+export const BLOB_MARKER_KEYS: readonly string[] = [
+  'size',
+  'type',
+  'name',
+  'lastModified',
+  'record',
+];
 
 /** A Blob read from JSON: its fields and its record's reference as the reader resolved it. */
 export class JsonBlob {
