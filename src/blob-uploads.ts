@@ -17,6 +17,13 @@
  *   that record instead of writing a new one. Only landed commits add here: a commit that fails
  *   forgets the oids it gave, so no later commit references a record that was never stored.
  * A StoredBlob loaded from this database is both already (its record's oid is in its tag).
+ *
+ * Pack removes a blob record nothing reachable references (and then its file). A Blob the app
+ * still holds (a StoredBlob of a deleted object, or a Blob it committed) may be put back into an
+ * object later: its record is gone, so `fieldsOf` no longer answers for it, and the commit stores
+ * it anew (its bytes, if the app's Blob still has them; a StoredBlob whose file went fails the
+ * commit with StorageError saying so). `seen` keeps the record oids this catalog handed out, so
+ * only those of pack's removals are kept in `gone` (a pack may remove millions of other objects).
  */
 import { ShelfError } from './shared/errors.js';
 import type { BlobInfo, Storage, StoredRecord } from './shared/storage.js';
@@ -36,6 +43,10 @@ export interface BlobPlan {
 export class BlobCatalog implements BlobReader {
   private readonly uploaded = new WeakMap<Blob, BlobInfo>();
   private readonly committed = new WeakMap<Blob, Readonly<BlobTagFields>>();
+  /** Blob record oids handed out here (decoded or recorded by a landed commit). */
+  private readonly seen = new Set<number>();
+  /** Those of them pack removed. */
+  private readonly gone = new Set<number>();
 
   constructor(private readonly storage: Storage) {}
 
@@ -56,9 +67,25 @@ export class BlobCatalog implements BlobReader {
    */
   fieldsOf(blob: Blob): Readonly<BlobTagFields> | undefined {
     const state = storedBlobState(blob);
-    if (state === undefined) return this.committed.get(blob);
-    const same = state.reader === this && isWhole(state) && blob.type === state.fields.type;
-    return same ? state.fields : undefined;
+    const fields =
+      state === undefined
+        ? this.committed.get(blob)
+        : state.reader === this && isWhole(state) && blob.type === state.fields.type
+          ? state.fields
+          : undefined;
+    return fields === undefined || this.gone.has(fields.oid) ? undefined : fields;
+  }
+
+  /** A blob record read from a state: pack's removal of it is noted (see `removed`). */
+  decoded(fields: Readonly<BlobTagFields>): void {
+    this.seen.add(fields.oid);
+  }
+
+  /** Pack removed these oids: the blob records among them are recorded no more. */
+  removed(oids: Iterable<number>): void {
+    for (const oid of oids) {
+      if (this.seen.delete(oid)) this.gone.add(oid);
+    }
   }
 
   /** Sorts the Blobs a commit will write (each once) by what they still need. */
@@ -110,7 +137,10 @@ export class BlobCatalog implements BlobReader {
 
   /** The commit that recorded `blobs` landed: later commits reference those records. */
   landed(blobs: ReadonlyMap<Blob, Readonly<BlobTagFields>>): void {
-    for (const [blob, fields] of blobs) this.committed.set(blob, fields);
+    for (const [blob, fields] of blobs) {
+      this.committed.set(blob, fields);
+      this.seen.add(fields.oid);
+    }
   }
 
   /**

@@ -128,6 +128,7 @@ export class Database extends EventTarget implements ConnectionHost {
       if (invalidation.removed === true) {
         // Pack removed them: no snapshot moves; connections drop what they hold of them unchanged.
         for (const conn of this.connections) conn.forgetRemoved(invalidation.oids);
+        this.serializer.blobs?.removed(invalidation.oids);
       } else {
         for (const conn of this.connections) conn.receive(invalidation);
         this.dispatchEvent(new TransactionEvent(invalidation.tid, invalidation.oids));

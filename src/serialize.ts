@@ -229,7 +229,13 @@ export class Serializer {
    *   cannot be encoded, and decodes its Blobs as BlobReferences.
    */
   constructor(readonly blobs?: BlobCatalog) {
-    this.storedBlob = blobs === undefined ? undefined : (fields) => makeStoredBlob(blobs, fields);
+    this.storedBlob =
+      blobs === undefined
+        ? undefined
+        : (fields) => {
+            blobs.decoded(fields);
+            return makeStoredBlob(blobs, fields);
+          };
   }
 
   /** The tag of a Blob being encoded: recorded by the commit being packed, or before. */
