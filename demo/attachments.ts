@@ -30,13 +30,13 @@ export function nameOf(blob: Blob): string {
   return blob instanceof File && blob.name !== '' ? blob.name : `file (${blob.type || 'bytes'})`;
 }
 
-/** True when a service worker controls this page (the built app's, with the blob route). */
-function controlled(): boolean {
-  return (
-    import.meta.env.PROD &&
-    typeof navigator !== 'undefined' &&
-    navigator.serviceWorker?.controller != null
-  );
+/**
+ * The scope path of the service worker controlling this page (the built app's, with the blob
+ * route: sw.js sits at the app's base), or undefined when none does (the dev server has none).
+ */
+function workerBase(): string | undefined {
+  const controller = typeof navigator === 'undefined' ? null : navigator.serviceWorker?.controller;
+  return controller == null ? undefined : new URL('.', controller.scriptURL).pathname;
 }
 
 /** The URLs of one list's attachments, drawing after drawing. */
@@ -67,8 +67,9 @@ export class AttachmentUrls {
       if (element instanceof HTMLImageElement) element.src = url;
       else element.href = url;
     };
-    if (controlled() && typeof (blob as { hash?: unknown }).hash === 'string') {
-      set(blobPath(blob, { base: import.meta.env.BASE_URL }));
+    const base = workerBase();
+    if (base !== undefined && typeof (blob as { hash?: unknown }).hash === 'string') {
+      set(blobPath(blob, { base }));
       return;
     }
     const drawing = this.drawing;
