@@ -6,6 +6,7 @@
 export {
   openDatabase,
   MemoryStorage,
+  type MemoryStorageOptions,
   type OpenOptions,
   type StorageChoice,
 } from './open-database.js';
@@ -66,6 +67,7 @@ export {
   type PackResult,
   type StorageKind,
   type StorageStats,
+  type BlobInfo,
   type RecoveryReport,
   type LogSpan,
   type VerifyProblem,
@@ -91,9 +93,15 @@ export {
 } from './archive/commit-archive.js';
 export { importCopy, type ImportCopyOptions } from './archive/import-copy.js';
 export type { TreeSource } from './archive/tree-archive.js';
-export type { ArchiveEntry, ArchiveSource } from './archive/snarf.js';
+export type { ArchiveEntry, ArchiveSource, StreamedEntry } from './archive/snarf.js';
 export { restoreDatabase, type RestoreResult } from './archive/restore.js';
 export type { BackupOptions } from './archive/backup.js';
 export type { RestoreMode } from './shared/storage.js';
 export type { Json } from './archive/json-value.js';
 export { writeCheckout, directoryEntries, type CheckoutResult } from './archive/directory.js';
+export { StoredBlob, StoredFile, type BlobReader } from './stored-blob.js';
+export { BlobNamespace, BLOBS_KEY } from './blob-namespace.js';
+export { BlobRecord } from './blob-record-object.js';
+export { BlobReference, type BlobTagFields } from './blob-tag.js';
+export { blobPath, type BlobPathOptions } from './blob-path.js';
+export { BLOB_CLASS, type BlobRecordState } from './shared/blob-record.js';

@@ -10,7 +10,7 @@ import { refuseUnfinishedRestore } from './archive/restore-mark.js';
 
 // The storage apps may build a Database over themselves (`new Database(new MemoryStorage())`): the
 // composition root is the page's one bridge to worker/, so the public index takes it from here.
-export { MemoryStorage } from '../worker/memory-storage.js';
+export { MemoryStorage, type MemoryStorageOptions } from '../worker/memory-storage.js';
 
 /** Where `openDatabase` keeps the data: see `OpenOptions.storage`. */
 export type StorageChoice = 'auto' | 'opfs' | 'indexeddb' | 'memory' | 'file';

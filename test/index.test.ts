@@ -47,6 +47,14 @@ it('exports the public API of API.md, and nothing else by accident', () => {
       'restoreDatabase',
       'writeCheckout',
       'directoryEntries',
+      'StoredBlob',
+      'StoredFile',
+      'BlobNamespace',
+      'BLOBS_KEY',
+      'BlobRecord',
+      'BlobReference',
+      'blobPath',
+      'BLOB_CLASS',
     ].sort(),
   );
 });
