@@ -110,3 +110,33 @@ it('runs the README example of export, check, commit and backup as written', asy
   expect(b.map((t) => t.tid)).toEqual(a.map((t) => t.tid));
   await Promise.all([db.close(), copy.close()]);
 });
+
+it('runs the README example of blobs as written', async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const example = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].find((m) =>
+    m[1]?.includes('db.blobs.put('),
+  )?.[1];
+  expect(example, 'README has a ```ts example of db.blobs').toBeDefined();
+  const js = ts.transpileModule(example as string, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  const body = js.replace(
+    /import\s*\{([^}]*)\}\s*from\s*'shelfdb';/,
+    (_, names: string) => `const {${names}} = shelfdb;`,
+  );
+  expect(body).not.toMatch(/\bimport\b/);
+  const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (
+    ...args: string[]
+  ) => (lib: typeof shelfdb) => Promise<{ db: shelfdb.Database; file: Blob }>;
+  const run = new AsyncFunction('shelfdb', `${body}\nreturn { db, file };`);
+  const printed: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    printed.push(args.join(' '));
+  });
+  const { db, file } = await run(shelfdb).finally(() => log.mockRestore());
+  expect(printed).toEqual(['sunset.png 11 image/png', 'png', 'avatars/ada.png', '1']);
+  expect(file).toBeInstanceOf(File);
+  expect(await file.text()).toBe('<png bytes>');
+  expect((await db.verify()).ok).toBe(true);
+  await db.close();
+});
