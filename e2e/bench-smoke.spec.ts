@@ -38,3 +38,47 @@ test('every benchmark case runs with a tiny N', async ({ baseURL }) => {
     expect(errors).toEqual([]);
   });
 });
+
+test('every blob benchmark case runs on a tiny Blob and reads back what it stored', async ({
+  baseURL,
+}) => {
+  test.setTimeout(120_000);
+  const SIZE = 100_000; // not a multiple of 4: the pages' generator fills a partial word
+  await withProfile(async (context) => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${baseURL}/bench/pages/blobs.html`);
+    await expect(page.locator('body[data-ready="yes"]')).toBeAttached({ timeout: 60_000 });
+    type BlobBench = {
+      cases: string[];
+      reads: string[];
+      run(c: string, bytes: number, run: number, phase: string): Promise<Record<string, number>>;
+    };
+    const { cases, reads } = await page.evaluate(() => {
+      const { cases, reads } = (window as unknown as { blobBench: BlobBench }).blobBench;
+      return { cases, reads };
+    });
+    expect(cases.length).toBeGreaterThan(10);
+    expect(reads.length).toBeGreaterThan(3);
+    const run = (name: string, index: number, phase: string): Promise<Record<string, number>> =>
+      page.evaluate(
+        ([c, bytes, r, p]) =>
+          (window as unknown as { blobBench: BlobBench }).blobBench.run(
+            c as string,
+            bytes as number,
+            r as number,
+            p as string,
+          ),
+        [name, SIZE, index, phase] as const,
+      );
+    for (const [index, name] of cases.entries()) {
+      // A read case stores first; its timed phase throws if a byte or the size read differs.
+      if (reads.includes(name)) await run(name, index, 'setup');
+      const result = await run(name, index, 'timed');
+      expect(result.bytes, name).toBe(SIZE);
+      expect(Number.isFinite(result.ms), `${name}.ms`).toBe(true);
+    }
+    expect(errors).toEqual([]);
+  });
+});
