@@ -12,9 +12,7 @@
  *      each drawing's URLs are revoked when the next one replaces it (`db.blobs.url` revokes only
  *      when the connection closes, and the list's connection lives as long as the page).
  */
-// `blobPath` is the package's (src/index.ts exports it as `shelfdb`'s): imported from the source
-// until that export lands.
-import { blobPath } from '../src/blob-path.js';
+import { blobPath } from 'shelfdb';
 
 const numbers = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
 

@@ -11,8 +11,7 @@
  */
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, precacheAndRoute } from 'workbox-precaching';
-// An app installing the package imports this as `shelfdb/service-worker` (its built blob route).
-import { serveBlob } from '../worker/blob-route.js';
+import { serveBlob } from 'shelfdb/service-worker';
 
 /** The parts of the ServiceWorkerGlobalScope used here (the page's DOM lib does not type it). */
 interface WorkerScope {

@@ -14,6 +14,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^shelfdb\/explorer$/, replacement: here('../src/explorer/index.ts') },
+      { find: /^shelfdb\/service-worker$/, replacement: here('../worker/blob-route.ts') },
       { find: /^shelfdb$/, replacement: here('../src/index.ts') },
     ],
   },

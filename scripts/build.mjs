@@ -5,6 +5,9 @@
 //   dist/worker.js (+ worker-*.js)                         the storage worker, with its own chunks
 //                                                           only (a worker sees no import map): its
 //                                                           IndexedDB storage is loaded on demand
+//   dist/service-worker.js                                 the blob route for an app's service
+//                                                           worker (`shelfdb/service-worker`): one
+//                                                           self-contained file (no import map)
 //   dist/node/…                                            the same entries under Node's condition,
 //                                                           with the 'file' storage
 //   dist/types/…                                           declarations, from tsc
@@ -123,6 +126,19 @@ await build({
     sourcemap: true,
   },
 });
+// The blob route runs in the app's service worker, which may be a classic script bundled by the app
+// or loaded as it is: one file with everything in it (idb, SHA-256), no chunks to find.
+await build({
+  input: join(root, 'worker/blob-route.ts'),
+  platform: 'browser',
+  onwarn: strict,
+  output: {
+    file: join(dist, 'service-worker.js'),
+    format: 'es',
+    sourcemap: true,
+    codeSplitting: false,
+  },
+});
 await build({
   input: entries('worker/node.ts'),
   platform: 'node',
@@ -189,6 +205,13 @@ function checkBrowserBuild() {
         `build: dist/${name} defines custom elements but package.json sideEffects does not list it`,
       );
     }
+  }
+  // The service worker's route is one file: it imports nothing.
+  const route = readFileSync(join(dist, 'service-worker.js'), 'utf8');
+  if (/(?:\bfrom\s*|\bimport\(\s*)["']/.test(route)) {
+    throw new Error(
+      'build: dist/service-worker.js imports another module: it must be self-contained',
+    );
   }
   // The worker sees no import map: it may load only its own chunks, never a bare specifier.
   for (const name of files.filter((file) => file.startsWith('worker'))) {

@@ -19,6 +19,7 @@
  * ```
  * (`serveBlob` answers undefined for any other URL, so `(await serveBlob(request)) ?? fetch(request)`
  * passes the rest on.) The page writes the URLs with `blobPath(blob)` (src/blob-path.ts).
+ * @module shelfdb/service-worker
  */
 import { originBlobLookup } from './blob-route-lookup.js';
 

@@ -16,6 +16,7 @@ import type { BlobInfo } from '../src/shared/storage.js';
 /** Why `check` found a blob wanting: no file, or bytes that do not hash to its name. */
 export type BlobProblem = 'missing' | 'damaged';
 
+/** Where one storage keeps its blob files (see the module's comment). */
 export interface BlobStore {
   /**
    * Stores `blob`'s bytes, streamed while hashed, flushed before it resolves. Bytes stored already
@@ -42,13 +43,29 @@ export interface BlobStore {
    * Removes every blob not in `keep` that was stored (by a put of this store, or in the file's own
    * time for those found on disk) before `before` (ms since the epoch). Resolves to what it removed.
    */
-  sweep(keep: ReadonlySet<string>, before: number): Promise<{ removed: number; bytes: number }>;
+  sweep(keep: ReadonlySet<string>, before: number): Promise<BlobSweep>;
   /** How many blobs, and their bytes. */
-  stats(): Promise<{ blobs: number; blobBytes: number }>;
+  stats(): Promise<BlobStats>;
   /** Every stored hash (for verify, backup and tests), in no particular order. */
   list(): AsyncIterable<BlobInfo>;
   /** Removes what interrupted puts left (called on open); resolves to how many it removed. */
   clearTemporary(): Promise<number>;
+}
+
+/** What a sweep removed. */
+export interface BlobSweep {
+  /** Blob files removed. */
+  removed: number;
+  /** Their bytes. */
+  bytes: number;
+}
+
+/** How many blob files a store holds, and their bytes. */
+export interface BlobStats {
+  /** Blob files. */
+  blobs: number;
+  /** Their bytes. */
+  blobBytes: number;
 }
 
 /** The chunk size stores read and write blobs in: bounded memory whatever the blob's size. */

@@ -8,6 +8,7 @@ import type { BlobStore } from './blob-store.js';
 import { FolderBlobStore } from './folder-blob-store.js';
 import { MemoryBlobFolder } from './memory-blob-folder.js';
 
+/** One file the log is written over: synchronous reads and writes at byte offsets. */
 export interface BlockFile {
   /** Reads `length` bytes at `offset`; fewer if the file ends first. */
   read(offset: number, length: number): Uint8Array;
@@ -107,7 +108,7 @@ export class MemoryBlockFile implements BlockFile {
 export class MemoryBlockDirectory implements BlockDirectory {
   /** The files by name (tests read and damage them here). */
   readonly files = new Map<string, MemoryBlockFile>();
-  /** The blob files (tests read, damage and fail them here). */
+  /** @internal The blob files (tests read, damage and fail them here). */
   readonly blobs = new MemoryBlobFolder();
 
   async open(name: string): Promise<BlockFile> {

@@ -14,10 +14,7 @@ export {
   type IndexedDBOptions,
 } from './indexeddb-storage.js';
 export { MemoryStorage, type MemoryStorageOptions } from './memory-storage.js';
-export type { BlobStore, BlobProblem } from './blob-store.js';
-export type { BlobFolder } from './blob-folder.js';
-export { FolderBlobStore } from './folder-blob-store.js';
-export { MemoryBlobFolder } from './memory-blob-folder.js';
+export type { BlobStore, BlobProblem, BlobStats, BlobSweep } from './blob-store.js';
 export {
   MemoryBlockDirectory,
   MemoryBlockFile,
