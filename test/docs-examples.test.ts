@@ -17,6 +17,7 @@ const docsDir = new URL('../docs/', import.meta.url);
 
 /** How many browser-only examples each page has (a page not listed has none). */
 const BROWSER_ONLY: Record<string, number> = {
+  'guide/blobs.md': 1,
   'guide/choosing-a-storage.md': 1,
   'guide/explorer.md': 1,
   'guide/tabs.md': 1,
