@@ -40,9 +40,13 @@ interface AppHandle {
  * ~0.9 kB of headroom. Issue 15 added ~2.5 kB (66.6 kB): every open looks for a restore's mark
  * (restore-mark.ts: a cut-off restore must not open as a whole database; the lookup runs on every
  * open, so loading it lazily would save no byte), the storages' restore mode, db.backup's stub
- * (the archive code itself loads on first use). Raised to 67 kB: the 30 kB goal stands.
+ * (the archive code itself loads on first use). Raised to 67 kB: the 30 kB goal stands. Issue 16
+ * (blobs) added ~9.7 kB (76.3 kB): the page's StoredBlob, upload-before-capture and db.blobs
+ * (~3 kB), the worker's blob stores, the commit's blob check, pack's sweep and an incremental
+ * SHA-256 (~6.6 kB; the OPFS store clears temporaries at every open, so it is not lazy yet).
+ * Raised to 77 kB.
  */
-const SIZE_BUDGET = 67_000;
+const SIZE_BUDGET = 77_000;
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
