@@ -5,10 +5,10 @@
  * saying so and what to use instead, as worker/file-storage.browser.ts does for storage 'file'.
  */
 import { ShelfError } from '../shared/errors.js';
-import type { ArchiveEntry } from './snarf.js';
-import type { CheckoutResult } from './directory.js';
+import type { ArchiveEntry, StreamedEntry } from './snarf.js';
+import type { CheckoutResult, DirectoryReadOptions } from './directory.js';
 
-export type { CheckoutResult } from './directory.js';
+export type { CheckoutResult, DirectoryReadOptions } from './directory.js';
 
 /** The error every function here rejects with. */
 function nodeOnly(what: string, dir: string): ShelfError {
@@ -31,7 +31,7 @@ export function checkCheckoutTarget(dir: string): Promise<void> {
  */
 export function writeCheckout(
   dir: string,
-  _entries: AsyncIterable<ArchiveEntry> | Iterable<ArchiveEntry>,
+  _entries: AsyncIterable<ArchiveEntry | StreamedEntry> | Iterable<ArchiveEntry | StreamedEntry>,
 ): Promise<CheckoutResult> {
   return Promise.reject(nodeOnly('A checkout to a directory', dir));
 }
@@ -40,7 +40,15 @@ export function writeCheckout(
  * Rejects at the first step: a checkout is read from a directory in Node only.
  * @throws ShelfError always.
  */
+export function directoryEntries(dir: string): AsyncGenerator<ArchiveEntry>;
+export function directoryEntries(
+  dir: string,
+  options: DirectoryReadOptions,
+): AsyncGenerator<ArchiveEntry | StreamedEntry>;
 // eslint-disable-next-line require-yield -- it has nothing to yield: it refuses before the first entry
-export async function* directoryEntries(dir: string): AsyncGenerator<ArchiveEntry> {
+export async function* directoryEntries(
+  dir: string,
+  _options?: DirectoryReadOptions,
+): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   throw nodeOnly('Reading a checkout from a directory', dir);
 }
