@@ -12,6 +12,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2';
 import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
+import { CorruptStorageError, StorageError } from '../src/shared/errors.js';
 import type { BlobInfo } from '../src/shared/storage.js';
 import { BLOB_CHUNK, type BlobProblem, type BlobStore } from './blob-store.js';
 import { requireBlob, requireHash } from './folder-blob-store.js';
@@ -129,7 +130,19 @@ export class IndexedDBBlobStore implements BlobStore {
         durability: this.durability,
       });
       const files = tx.objectStore(BLOB_FILES);
-      const found = await files.get(hash);
+      // The put's chunks are counted in the transaction that publishes them: another opener of
+      // the database (a new owner) clearing leftovers may have removed some of them meanwhile.
+      const [found, kept] = await Promise.all([
+        files.get(hash),
+        tx.objectStore(BLOB_CHUNKS).count(this.chunksOf(putId)),
+      ]);
+      if (found === undefined && kept !== index) {
+        tx.abort();
+        await tx.done.catch(() => undefined); // aborted on purpose
+        throw new StorageError(
+          `The blob being stored lost ${index - kept} of its ${index} chunks while it was written (another opener of the database removed them as leftovers of an interrupted put). ${NOTHING_STORED} Store it again.`,
+        );
+      }
       const now = Date.now();
       if (found !== undefined) {
         void files.put({ ...found, time: now }, hash).catch(() => undefined); // tx.done reports it
@@ -164,6 +177,13 @@ export class IndexedDBBlobStore implements BlobStore {
     const chunks = await tx
       .objectStore(BLOB_CHUNKS)
       .getAll(this.keys.bound([entry.putId, first], [entry.putId, last]));
+    const expected = (i: number): number =>
+      Math.min(BLOB_CHUNK, entry.size - (first + i) * BLOB_CHUNK);
+    if (chunks.length !== last - first + 1 || chunks.some((c, i) => c.byteLength !== expected(i))) {
+      throw new CorruptStorageError(
+        `Blob ${hash} is damaged: chunks of its bytes are missing or cut short in IndexedDB. Run db.verify(), and store the Blob again.`,
+      );
+    }
     chunks.forEach((chunk, i) => {
       const base = (first + i) * BLOB_CHUNK;
       const bytes = new Uint8Array(chunk);
@@ -259,15 +279,21 @@ export class IndexedDBBlobStore implements BlobStore {
   }
 
   async clearTemporary(): Promise<number> {
+    // One transaction reads the entries and deletes the chunks none names: a put publishing its
+    // entry meanwhile (another opener's) is either seen here or publishes after, counting its
+    // chunks then (put refuses to publish a blob whose chunks went).
+    const tx = this.db.transaction([BLOB_FILES, BLOB_CHUNKS], 'readwrite', {
+      durability: this.durability,
+    });
     const named = new Set<string>();
-    for await (const [, entry] of this.entries()) named.add(entry.putId);
-    const tx = this.db.transaction(BLOB_CHUNKS, 'readwrite', { durability: this.durability });
+    for (const entry of await tx.objectStore(BLOB_FILES).getAll()) named.add(entry.putId);
+    const chunks = tx.objectStore(BLOB_CHUNKS);
     let removed = 0;
-    let cursor = await tx.store.openKeyCursor();
+    let cursor = await chunks.openKeyCursor();
     while (cursor !== null) {
       const [putId] = cursor.key;
       if (!named.has(putId)) {
-        void tx.store.delete(this.chunksOf(putId)).catch(() => undefined); // tx.done reports it
+        void chunks.delete(this.chunksOf(putId)).catch(() => undefined); // tx.done reports it
         removed++;
       }
       cursor = await cursor.continue([putId, Infinity]); // the next put's first chunk
