@@ -41,12 +41,12 @@ interface AppHandle {
  * (restore-mark.ts: a cut-off restore must not open as a whole database; the lookup runs on every
  * open, so loading it lazily would save no byte), the storages' restore mode, db.backup's stub
  * (the archive code itself loads on first use). Raised to 67 kB: the 30 kB goal stands. Issue 16
- * (blobs) added ~9.7 kB (76.3 kB): the page's StoredBlob, upload-before-capture and db.blobs
- * (~3 kB), the worker's blob stores, the commit's blob check, pack's sweep and an incremental
- * SHA-256 (~6.6 kB; the OPFS store clears temporaries at every open, so it is not lazy yet).
- * Raised to 77 kB.
+ * (blobs) added ~12.4 kB (79.0 kB here; bench/size.mjs: +9.7 kB): the page's StoredBlob,
+ * upload-before-capture and db.blobs (~3 kB), the worker's blob stores, the commit's blob check,
+ * pack's sweep and an incremental SHA-256 (the OPFS store clears temporaries at every open, so it
+ * is not lazy yet). Raised to 80 kB.
  */
-const SIZE_BUDGET = 77_000;
+const SIZE_BUDGET = 80_000;
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
@@ -98,16 +98,30 @@ test('a Node script commits to a file database and a second process reads it bac
   const listed = JSON.parse(run(process.execPath, ['node-app.mjs', data, 'list'], app.dir)) as {
     storage: string;
     verified: boolean;
-    todos: { title: string; isTodo: boolean }[];
+    todos: { title: string; isTodo: boolean; attachment: string }[];
+    blobs: number;
   };
   expect(listed).toEqual({
     storage: 'file',
     verified: true,
     todos: [
-      { title: 'written by one process', isTodo: true },
-      { title: 'and by another', isTodo: true },
+      {
+        title: 'written by one process',
+        isTodo: true,
+        attachment: 'notes.txt: notes on written by one process',
+      },
+      { title: 'and by another', isTodo: true, attachment: 'notes.txt: notes on and by another' },
     ],
+    blobs: 2,
   });
+});
+
+test('the installed package exports the blob route for service workers', () => {
+  const probe =
+    "const m = await import('shelfdb/service-worker'); console.log(typeof m.serveBlob, typeof m.blobRoute);";
+  expect(run(process.execPath, ['--input-type=module', '-e', probe], app.dir).trim()).toBe(
+    'function function',
+  );
 });
 
 test("the installed shelfdb command line reads the Node script's database, and explains itself", () => {

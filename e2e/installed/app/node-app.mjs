@@ -5,6 +5,8 @@ import { openDatabase, Persistent, PersistentList } from 'shelfdb';
 class Todo extends Persistent {
   static _p_name = 'app.Todo';
   title = '';
+  /** A Blob: its bytes go to a blob file of the database's directory. */
+  attachment = null;
 }
 
 const [path, command, title] = process.argv.slice(2);
@@ -18,6 +20,7 @@ try {
       if (list === undefined) root.set('todos', (list = new PersistentList()));
       const todo = new Todo();
       todo.title = title;
+      todo.attachment = new File([`notes on ${title}`], 'notes.txt', { type: 'text/plain' });
       list.push(todo);
     });
   } else {
@@ -29,7 +32,14 @@ try {
       JSON.stringify({
         storage: (await db.stats()).storage,
         verified: report.ok,
-        todos: items.map((t) => ({ title: t.title, isTodo: t instanceof Todo })),
+        todos: await Promise.all(
+          items.map(async (t) => ({
+            title: t.title,
+            isTodo: t instanceof Todo,
+            attachment: `${t.attachment.name}: ${await t.attachment.text()}`,
+          })),
+        ),
+        blobs: (await db.stats()).blobs,
       }),
     );
   }
