@@ -6,9 +6,9 @@
  */
 import { ShelfError } from '../shared/errors.js';
 import type { ArchiveEntry, StreamedEntry } from './snarf.js';
-import type { CheckoutResult, DirectoryReadOptions } from './directory.js';
+import type { CheckoutResult } from './directory.js';
 
-export type { CheckoutResult, DirectoryReadOptions } from './directory.js';
+export type { CheckoutResult } from './directory.js';
 
 /** The error every function here rejects with. */
 function nodeOnly(what: string, dir: string): ShelfError {
@@ -43,12 +43,12 @@ export function writeCheckout(
 export function directoryEntries(dir: string): AsyncGenerator<ArchiveEntry>;
 export function directoryEntries(
   dir: string,
-  options: DirectoryReadOptions,
+  options: { streamed: (path: string) => boolean },
 ): AsyncGenerator<ArchiveEntry | StreamedEntry>;
 // eslint-disable-next-line require-yield -- it has nothing to yield: it refuses before the first entry
 export async function* directoryEntries(
   dir: string,
-  _options?: DirectoryReadOptions,
+  _options?: { streamed: (path: string) => boolean },
 ): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   throw nodeOnly('Reading a checkout from a directory', dir);
 }

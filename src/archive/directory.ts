@@ -72,10 +72,6 @@ export interface CheckoutResult {
   removed: number;
 }
 
-/** What writeCheckout takes: a tree archive's entries, blob files whole or streamed. */
-type CheckoutEntries =
-  AsyncIterable<ArchiveEntry | StreamedEntry> | Iterable<ArchiveEntry | StreamedEntry>;
-
 /**
  * Writes a tree archive's entries into directory `dir` as files (created if missing; an earlier
  * checkout there is replaced). The archive's end entry is not written. Streamed entries (blob
@@ -89,11 +85,12 @@ type CheckoutEntries =
  *   a CorruptStorageError naming a blob entry whose bytes do not hash to its name (no file gets
  *   its name, and the checkout is left without a header: check out again).
  * @example
- * await writeCheckout('./todos', readArchive(exportTree(conn, project), { streamed: isBlob }));
+ * const streamed = (path: string): boolean => path.startsWith('blobs/');
+ * await writeCheckout('./todos', readArchive(exportTree(conn, project), { streamed }));
  */
 export async function writeCheckout(
   dir: string,
-  entries: CheckoutEntries,
+  entries: AsyncIterable<ArchiveEntry | StreamedEntry> | Iterable<ArchiveEntry | StreamedEntry>,
 ): Promise<CheckoutResult> {
   const node = await nodeModules();
   const root = node.path.resolve(dir);
@@ -313,16 +310,6 @@ function inArchiveOrder(paths: string[]): string[] {
   return keyed.map(({ p }) => p);
 }
 
-/** Options of `directoryEntries`. */
-export interface DirectoryReadOptions {
-  /**
-   * The blob files (`blobs/<hash>`) whose path it accepts come as StreamedEntry, read from their
-   * files a piece at a time (any size): consume `chunks` before asking for the next entry. The
-   * others come whole (at most MAX_ENTRY_BYTES), as readArchive's `streamed` does.
-   */
-  streamed: (path: string) => boolean;
-}
-
 /**
  * The entries of the checkout in `dir`, as an archive's: `shelfdb-archive.json` first, then every
  * `objects/**.json` (a BTree's pages before its object file), each file read when asked for, and
@@ -331,7 +318,10 @@ export interface DirectoryReadOptions {
  * file is not in the checkout is read alone: the database it goes into may store the blob). Blob
  * files are checked against their names as they are read. Dotfiles and dot-folders (`.git`) are
  * skipped.
- * @param options.streamed which blob files come streamed (see DirectoryReadOptions); whole without.
+ *
+ * With `options.streamed`, the blob files whose path it accepts come as StreamedEntry, read from
+ * their files a piece at a time (any size): consume `chunks` before asking for the next entry. The
+ * others come whole (at most MAX_ENTRY_BYTES), as with readArchive's `streamed`.
  * @throws ShelfError when `dir` does not exist or is a file, or (read whole) a blob file is larger
  *   than MAX_ENTRY_BYTES; CorruptStorageError when it holds no `shelfdb-archive.json` (not a
  *   checkout, or one cut short: check out again), a file whose name cannot be an entry's (naming
@@ -343,11 +333,11 @@ export interface DirectoryReadOptions {
 export function directoryEntries(dir: string): AsyncGenerator<ArchiveEntry>;
 export function directoryEntries(
   dir: string,
-  options: DirectoryReadOptions,
+  options: { streamed: (path: string) => boolean },
 ): AsyncGenerator<ArchiveEntry | StreamedEntry>;
 export async function* directoryEntries(
   dir: string,
-  options?: DirectoryReadOptions,
+  options?: { streamed: (path: string) => boolean },
 ): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   const node = await nodeModules();
   const { fs, path } = node;
