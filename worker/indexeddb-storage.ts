@@ -235,8 +235,12 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     this.checkOpen();
     // Blob files are looked up first (commitIn validates the rest); without blob records this
     // turn. Checked once: the transactions below are begun in the turn the check ends in.
-    const blobsChecked = Array.isArray(txn?.records) ? this.checkBlobRecords(txn) : undefined;
-    if (blobsChecked !== undefined) await blobsChecked;
+    // A resend that landed before its blob file went (a pack since) is answered with its tid.
+    const blobsChecked = Array.isArray(txn?.records)
+      ? this.checkBlobRecords(txn, (id) => this.landedTid(id))
+      : undefined;
+    const resent = blobsChecked === undefined ? undefined : await blobsChecked;
+    if (resent !== undefined) return resent;
     let done: CommitDone;
     try {
       done = await this.commitOnce(txn, this.guess);
@@ -253,6 +257,13 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     if (announce !== undefined)
       this.listeners.announce(done.tid, announce.prevTid, announce.oids, txn.txnId);
     return done.tid;
+  }
+
+  /** The tid of the stored transaction of `txnId`, undefined when none landed. */
+  private async landedTid(txnId: string): Promise<Tid | undefined> {
+    if (typeof txnId !== 'string') return undefined;
+    const key = await this.db.getKeyFromIndex('txns', 'txnId', txnId);
+    return key as Tid | undefined;
   }
 
   /** One attempt at `txn` in a transaction of its own (indexeddb-commit.ts). */

@@ -99,8 +99,9 @@ export class MemoryStorage extends StorageCore implements Storage {
     this.checkOpen();
     const json = validateCommit(txn, this.nextOid, this.lastTid);
     // Blob files are looked up first (a commit without blob records goes on in this turn).
-    const blobsChecked = this.checkBlobRecords(txn);
-    if (blobsChecked !== undefined) await blobsChecked;
+    const blobsChecked = this.checkBlobRecords(txn, (id) => this.recent.tidOf(id));
+    const resent = blobsChecked === undefined ? undefined : await blobsChecked;
+    if (resent !== undefined) return resent; // landed before its blob file went
     const landed = txn.txnId === undefined ? undefined : this.recent.tidOf(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
     checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);

@@ -197,22 +197,28 @@ export class ShelfStorage extends StorageCore implements Storage {
     return handOutOids(this, count);
   }
 
+  /** The tid of the sending of `txn` (`txnId`) that landed or is landing, if one did. */
+  private landedTid(txn: CommitRequest, txnId: string): Tid | Promise<Tid> | undefined {
+    return (
+      this.recent.tidOf(txnId) ??
+      this.inFlight.get(txnId) ??
+      // Based on a snapshot older than what is remembered (a reopen, or 100,000 commits since):
+      // the log says whether it landed. A conflict would not always tell: pack may have removed
+      // every object it wrote, and a changed readCurrent pin fails before any write conflict.
+      (txn.baseTid < this.recent.floor ? findTxnIdSince(this, txnId, txn.baseTid) : undefined)
+    );
+  }
+
   async commit(txn: CommitRequest): Promise<Tid> {
     this.checkOpen(txn.txnId);
     const metadataJson = validateCommit(txn, this.nextOid, this.lastTid);
-    const blobsChecked = this.checkBlobRecords(txn); // a commit without blob records: this turn
-    if (blobsChecked !== undefined) await blobsChecked;
+    // A commit without blob records goes on in this turn; a resend landed before is answered.
+    const blobsChecked = this.checkBlobRecords(txn, (id) => this.landedTid(txn, id));
+    const resent = blobsChecked === undefined ? undefined : await blobsChecked;
+    if (resent !== undefined) return resent;
     if (txn.txnId !== undefined) {
       // A resend (the answer to the first sending was lost): answer it, never write it twice.
-      const landed =
-        this.recent.tidOf(txn.txnId) ??
-        this.inFlight.get(txn.txnId) ??
-        // Based on a snapshot older than what is remembered (a reopen, or 100,000 commits since):
-        // the log says whether it landed. A conflict would not always tell: pack may have removed
-        // every object it wrote, and a changed readCurrent pin fails before any write conflict.
-        (txn.baseTid < this.recent.floor
-          ? findTxnIdSince(this, txn.txnId, txn.baseTid)
-          : undefined);
+      const landed = this.landedTid(txn, txn.txnId);
       if (landed !== undefined) return landed;
     }
     // Each oid's position, looked up once: for the conflict check and as the record's `prev`.

@@ -166,10 +166,24 @@ export abstract class StorageCore {
    * pack's mark: so a file the check found is never swept before the commit lands. The caller
    * accepts the commit (queues it, or begins its transaction) in the turn the promise resolves
    * in, so no pack starts unseen in between.
+   *
+   * A resend (`txn.txnId`) of a commit that landed before its blob file went (a pack since) is not
+   * refused: the promise then resolves to the tid `landed` gives it, which the caller answers.
    */
-  protected checkBlobRecords(txn: CommitRequest): Promise<void> | undefined {
+  protected checkBlobRecords(
+    txn: CommitRequest,
+    landed: (txnId: string) => Tid | undefined | Promise<Tid | undefined>,
+  ): Promise<Tid | undefined> | undefined {
     const found = blobRecordsOf(txn.records);
-    return found.length === 0 ? undefined : this.blobsStored(found);
+    if (found.length === 0) return undefined;
+    return this.blobsStored(found).then(
+      () => undefined,
+      async (error: unknown) => {
+        const tid = txn.txnId === undefined ? undefined : await landed(txn.txnId);
+        if (tid === undefined) throw error;
+        return tid;
+      },
+    );
   }
 
   private async blobsStored(found: BlobRecordFound[]): Promise<void> {
