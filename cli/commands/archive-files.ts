@@ -16,7 +16,8 @@ import { constants, openAsBlob } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { directoryEntries } from '../../src/archive/directory.js';
-import { readArchive, type ArchiveEntry } from '../../src/archive/snarf.js';
+import { readArchive, type ArchiveEntry, type StreamedEntry } from '../../src/archive/snarf.js';
+import { TreeBlobs } from '../../src/archive/tree-blobs.js';
 import type { TreeSource } from '../../src/archive/tree-archive.js';
 import { BACKUP_VERSIONS } from '../../src/archive/backup.js';
 import { TREE_FORMAT, TREE_HEADER, TREE_VERSIONS } from '../../src/archive/tree-format.js';
@@ -102,7 +103,12 @@ export async function openArchiveInput(
       path: full,
       form: 'directory',
       header,
-      open: (progress) => counted(directoryEntries(full), entryCount(header), progress),
+      open: (progress) =>
+        counted(
+          directoryEntries(full, { streamed: TreeBlobs.isBlobPath }),
+          entryCount(header),
+          progress,
+        ),
     };
   }
   const blob = await openAsBlob(full);
@@ -182,10 +188,10 @@ function entryCount(header: Record<string, unknown>): number {
 
 /** `entries`, drawing progress per entry of `total`. */
 async function* counted(
-  entries: AsyncIterable<ArchiveEntry>,
+  entries: AsyncIterable<ArchiveEntry | StreamedEntry>,
   total: number,
   progress: Progress | undefined,
-): AsyncGenerator<ArchiveEntry> {
+): AsyncGenerator<ArchiveEntry | StreamedEntry> {
   let done = 0;
   for await (const entry of entries) {
     if (entry.path.startsWith('objects/') && !entry.path.includes('.page-')) done++;

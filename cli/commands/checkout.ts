@@ -6,7 +6,8 @@
  */
 import { checkCheckoutTarget, writeCheckout } from '../../src/archive/directory.js';
 import { exportTree } from '../../src/archive/export-tree.js';
-import { readArchive } from '../../src/archive/snarf.js';
+import { readArchive, type ArchiveEntry, type StreamedEntry } from '../../src/archive/snarf.js';
+import { TreeBlobs } from '../../src/archive/tree-blobs.js';
 import { ShelfError } from '../../src/shared/errors.js';
 import { CommandFailure, EXIT, writeJson, writeLine, type ExitCode, type Streams } from '../io.js';
 import { withDatabase } from '../open-path.js';
@@ -72,8 +73,10 @@ export async function checkoutInto(
   progress: Progress,
 ): Promise<Omit<CheckoutJson, 'start'>> {
   let objects = 0;
-  async function* counted(): AsyncGenerator<{ path: string; bytes: Uint8Array }> {
-    for await (const entry of readArchive(exportTree(conn, start))) {
+  async function* counted(): AsyncGenerator<ArchiveEntry | StreamedEntry> {
+    for await (const entry of readArchive(exportTree(conn, start), {
+      streamed: TreeBlobs.isBlobPath,
+    })) {
       if (/^objects\/[^/]+\.json$/.test(entry.path) && !entry.path.includes('.page-')) {
         objects++;
         progress.note(`${plural(objects, 'object')}`);

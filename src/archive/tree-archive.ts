@@ -21,7 +21,13 @@ import { CorruptStorageError } from '../shared/errors.js';
 import { BTREE_CLASS } from './btree-items.js';
 import { jsonToValue, type Json, type JsonObject } from './json-value.js';
 import { objectHash, pageHash } from './object-entry.js';
-import { isArchiveSource, readArchive, type ArchiveEntry, type ArchiveSource } from './snarf.js';
+import {
+  isArchiveSource,
+  readArchive,
+  type ArchiveEntry,
+  type ArchiveSource,
+  type StreamedEntry,
+} from './snarf.js';
 import { TreeBlobs, type TreeBlobOptions } from './tree-blobs.js';
 import { TREE_FORMAT, TREE_HEADER, TREE_VERSIONS } from './tree-format.js';
 
@@ -29,7 +35,7 @@ import { TREE_FORMAT, TREE_HEADER, TREE_VERSIONS } from './tree-format.js';
  * What check, commit and import read from: an archive, entries, or (in Node) the path of a
  * directory checkout.
  */
-export type TreeSource = ArchiveSource | AsyncIterable<ArchiveEntry> | string;
+export type TreeSource = ArchiveSource | AsyncIterable<ArchiveEntry | StreamedEntry> | string;
 
 /** The header's fields that readers use. */
 export interface ArchiveHeader {
@@ -128,7 +134,9 @@ export async function* readTreeObjects(
   const entries =
     typeof source === 'string'
       ? // This exact path is what browser builds swap for directory.browser.ts (no node:fs there).
-        (await import('./directory.js')).directoryEntries(source)
+        (await import('./directory.js')).directoryEntries(source, {
+          streamed: TreeBlobs.isBlobPath,
+        })
       : isArchiveSource(source)
         ? readArchive(source, { streamed: TreeBlobs.isBlobPath })
         : source;
