@@ -34,7 +34,13 @@ describe('a 200 MB Blob', () => {
       const m = process.memoryUsage();
       return m.heapUsed + m.arrayBuffers;
     };
-    gc();
+    // A collection frees ArrayBuffers' memory a little later (finalizers): settle before measuring.
+    const settle = async (): Promise<void> => {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    };
+    await settle();
     const base = used();
     let live = base;
     let read = 0;
@@ -46,7 +52,7 @@ describe('a 200 MB Blob', () => {
         misplaced++;
       read += piece.length;
       if ((read / MiB) % 20 === 0) {
-        gc();
+        await settle();
         live = Math.max(live, used());
       }
     }
@@ -56,7 +62,9 @@ describe('a 200 MB Blob', () => {
     console.info(
       `200 MiB Blob streamed back: live heap and ArrayBuffers at most +${grown.toFixed(1)} MiB`,
     );
-    expect(grown).toBeLessThan(16);
+    // A few chunks in flight are a few MiB; the whole blob held would be 200 MiB. The bound leaves
+    // room for a loaded machine's late frees and still fails any copy of the blob.
+    expect(grown).toBeLessThan(32);
     await db.close();
   }, 240_000);
 });
