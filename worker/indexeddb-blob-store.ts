@@ -96,6 +96,7 @@ export class IndexedDBBlobStore implements BlobStore {
           void tx.store.put(chunk, [putId, index++]).catch(() => undefined); // tx.done reports it
       } catch (error) {
         tx.abort(); // a put refused at once: none of this batch is kept
+        await tx.done.catch(() => undefined); // aborted on purpose: `error` is what happened
         throw error;
       }
       pending = [];
