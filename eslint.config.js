@@ -119,6 +119,8 @@ export default tseslint.config(
         fetch: 'readonly',
         setTimeout: 'readonly',
         requestAnimationFrame: 'readonly',
+        Blob: 'readonly',
+        File: 'readonly',
       },
     },
   },
