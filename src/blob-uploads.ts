@@ -24,6 +24,12 @@
  * it anew (its bytes, if the app's Blob still has them; a StoredBlob whose file went fails the
  * commit with StorageError saying so). `seen` keeps the record oids this catalog handed out, so
  * only those of pack's removals are kept in `gone` (a pack may remove millions of other objects).
+ *
+ * The 'removed' announcement of another tab's pack may arrive after this tab committed such a Blob
+ * again, referencing the old record: the commit names the records it references without carrying
+ * them (`CommitRequest.blobRefs`), and the storage refuses it if one has no revision. A refused
+ * commit (pending-commit.ts `undo`) makes those records `doubtful`: the next commit holding one of
+ * their Blobs loads them first (one call) and, for each that is gone, stores the Blob anew.
  */
 import { ShelfError } from './shared/errors.js';
 import type { BlobInfo, Storage, StoredRecord } from './shared/storage.js';
@@ -47,6 +53,8 @@ export class BlobCatalog implements BlobReader {
   private readonly seen = new Set<number>();
   /** Those of them pack removed. */
   private readonly gone = new Set<number>();
+  /** Those a refused commit referenced: pack may have removed them (`doubt`). */
+  private readonly doubtful = new Set<number>();
 
   constructor(private readonly storage: Storage) {}
 
@@ -85,25 +93,43 @@ export class BlobCatalog implements BlobReader {
   removed(oids: Iterable<number>): void {
     for (const oid of oids) {
       if (this.seen.delete(oid)) this.gone.add(oid);
+      this.doubtful.delete(oid);
     }
   }
 
-  /** Sorts the Blobs a commit will write (each once) by what they still need. */
+  /**
+   * A commit that referenced these blob records was refused: pack may have removed them (the
+   * storage said so) or not (a conflict). The next `upload` of one of their Blobs finds out.
+   */
+  doubt(oids: Iterable<number>): void {
+    for (const oid of oids) if (this.seen.has(oid)) this.doubtful.add(oid);
+  }
+
+  /**
+   * Sorts the Blobs a commit will write (each once) by what they still need. A Blob whose record
+   * is doubtful goes to `upload`, which checks the record first.
+   */
   plan(blobs: Iterable<Blob>): BlobPlan {
     const plan: BlobPlan = { upload: [], record: [] };
     for (const blob of new Set(blobs)) {
-      if (this.fieldsOf(blob) !== undefined) continue;
-      (this.uploaded.has(blob) ? plan.record : plan.upload).push(blob);
+      const fields = this.fieldsOf(blob);
+      if (fields !== undefined && !this.doubtful.has(fields.oid)) continue;
+      (fields === undefined && this.uploaded.has(blob) ? plan.record : plan.upload).push(blob);
     }
     return plan;
   }
 
   /**
-   * Stores the bytes of `blobs`, one after another (each streamed by the storage).
-   * @throws StorageFullError when one does not fit (those stored before it stay remembered).
+   * Stores the bytes of `blobs`, one after another (each streamed by the storage). The doubtful
+   * records of those that have one are loaded first: a Blob whose record is still stored needs
+   * nothing; one whose record pack removed is stored anew (its bytes again: the file may be gone).
+   * @throws StorageFullError when one does not fit (those stored before it stay remembered);
+   *   StorageError for a StoredBlob whose record and blob file pack removed.
    */
   async upload(blobs: readonly Blob[]): Promise<void> {
+    const stored = await this.settleDoubts(blobs);
     for (const blob of blobs) {
+      if (stored.has(blob)) continue;
       // A StoredBlob is a JavaScript subclass whose bytes the platform cannot see (a structured
       // clone of it to the storage worker would carry none): its platform Blob is sent instead.
       const source = storedBlobState(blob) === undefined ? blob : await platformOf(blob);
@@ -133,6 +159,36 @@ export class BlobCatalog implements BlobReader {
       name: file ? blob.name : null,
       lastModified: file ? blob.lastModified : null,
     };
+  }
+
+  /**
+   * Loads the doubtful records of `blobs`: each still stored is doubtful no more; each gone is
+   * recorded no more (`gone`), and its Blob's upload forgotten.
+   * @returns the Blobs whose records are still stored.
+   */
+  private async settleDoubts(blobs: readonly Blob[]): Promise<Set<Blob>> {
+    const stored = new Set<Blob>();
+    const asked = new Map<number, Blob[]>();
+    for (const blob of blobs) {
+      const oid = this.fieldsOf(blob)?.oid;
+      if (oid === undefined || !this.doubtful.has(oid)) continue;
+      const those = asked.get(oid);
+      if (those === undefined) asked.set(oid, [blob]);
+      else those.push(blob);
+    }
+    if (asked.size === 0) return stored;
+    const found = new Set((await this.storage.load([...asked.keys()])).map((r) => r.oid));
+    for (const [oid, those] of asked) {
+      this.doubtful.delete(oid);
+      if (found.has(oid)) {
+        for (const blob of those) stored.add(blob);
+        continue;
+      }
+      this.seen.delete(oid);
+      this.gone.add(oid);
+      this.forgetUploads(those);
+    }
+    return stored;
   }
 
   /** The commit that recorded `blobs` landed: later commits reference those records. */

@@ -151,6 +151,8 @@ export class PendingCommit {
   private readonly carried: readonly StoredRecord[];
   /** The Blobs it records, with their tags (their oids are among `oids`). */
   readonly newBlobs: ReadonlyMap<Blob, Readonly<BlobTagFields>>;
+  /** The blob records its records reference without carrying them (`CommitRequest.blobRefs`). */
+  private readonly blobRefs: number[];
   /** The database's Blobs (a Serializer without a catalog never lets a Blob reach capture). */
   private readonly catalog: BlobCatalog;
   /**
@@ -193,8 +195,16 @@ export class PendingCommit {
     blobs.forEach((blob, i) => {
       newBlobs.set(blob, catalog.newFields(blob, oids[fresh.length + i] as number));
     });
-    const blobOid = (b: Blob): number =>
-      (newBlobs.get(b) ?? (catalog.fieldsOf(b) as BlobTagFields)).oid;
+    // The blob records referenced and not carried (recorded by earlier commits): the storage
+    // checks they are still there (pack may have removed one while the app held its Blob).
+    const blobRefs = new Set<number>();
+    const blobOid = (b: Blob): number => {
+      const carried = newBlobs.get(b);
+      if (carried !== undefined) return carried.oid;
+      const { oid } = catalog.fieldsOf(b) as BlobTagFields;
+      blobRefs.add(oid);
+      return oid;
+    };
     const sources = writes.map((w) => ({
       oid: w.m.oid as number,
       // A new object's serial is of no revision (it may have been stored and ghosted before).
@@ -223,6 +233,7 @@ export class PendingCommit {
     for (const r of records) this.oids.push(r.oid);
     this.carried = carried;
     this.newBlobs = newBlobs;
+    this.blobRefs = [...blobRefs];
     this.catalog = catalog;
     this.sizes = stateSizes;
     this.written = writes.map((w) => w.m);
@@ -233,6 +244,7 @@ export class PendingCommit {
       baseTid,
       readCurrent: [...pins].map(([oid, tid]) => ({ oid, tid })),
       ...options,
+      ...(this.blobRefs.length > 0 ? { blobRefs: this.blobRefs } : {}),
       // Only a transaction that writes needs an identity: an empty one stores nothing to repeat.
       ...(this.oids.length > 0 ? { txnId: ctx.newTxnId() } : {}),
     };
@@ -282,6 +294,8 @@ export class PendingCommit {
     }
     for (const [oid, tid] of this.pins) if (!pinned.has(oid)) pinned.set(oid, tid);
     for (const r of this.carried) carried.push(r);
+    // Refused: perhaps because pack removed a blob record it referenced (the next commit asks).
+    if (this.blobRefs.length > 0) this.catalog.doubt(this.blobRefs);
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   tabChannelName,
 } from '../src/shared/protocol.js';
 import { decodeAnswer } from '../src/shared/storage-calls.js';
+import { PackedCommitRequest, packRecords } from '../src/shared/record-batch.js';
 import type { BlobInfo, CommitRequest, Storage } from '../src/shared/storage.js';
 import { TabRouter } from '../worker/tab-router.js';
 import { FakeHub, type FakeTab } from './fake-tabs.js';
@@ -115,6 +116,57 @@ describe('blobs over the page link (StorageClient ↔ its storage worker)', () =
     }
     const { client } = await link(() => new MemoryStorage());
     expect(await client.putBlob(new LazyBlob())).toEqual({ hash: sha256(bytes), size: 5000 });
+    await client.close();
+  });
+
+  it("refuses a commit whose blobRefs is malformed, naming it, before the storage's commit runs", async () => {
+    const seen: string[] = [];
+    const { client } = await link(() => hooked(new MemoryStorage(), {}, seen));
+    const [oid] = await client.newOids(1);
+    const records = [{ oid: oid!, className: 'Doc', state: new Uint8Array([0xa0]), refs: [] }];
+    const bad: [unknown, RegExp][] = [
+      ['7', /commit: blobRefs must be an array of at most \d+ blob record oids/],
+      [{ length: 1, 0: 7 }, /commit: blobRefs must be an array/],
+      [[3, -1], /commit: blobRefs names -1, which is not an oid/],
+      [[1.5], /commit: blobRefs names 1.5, which is not an oid/],
+      [['12'], /commit: blobRefs names "12", which is not an oid/],
+    ];
+    for (const [blobRefs, names] of bad) {
+      const request = { baseTid: 0, records, blobRefs } as unknown as CommitRequest;
+      const error = await client.commit(request).catch((e: unknown) => e);
+      expect(error, JSON.stringify(blobRefs)).toBeInstanceOf(ShelfError);
+      expect((error as Error).message).toMatch(names);
+    }
+    expect(seen.filter((method) => method === 'commit')).toEqual([]);
+    expect((await client.stats()).objects).toBe(0);
+    await client.close();
+  });
+
+  it('carries blobRefs across the link, packed or not: a commit naming a blob record with no revision is refused naming it', async () => {
+    const { client } = await link(() => new MemoryStorage());
+    const info = await client.putBlob(new Blob([new Uint8Array([1, 2, 3])]));
+    const stored = await blobRecordCommit(client, info, 'refs-1');
+    await client.commit(stored);
+    const blob = stored.records[0]!.oid;
+    const [holder, never] = (await client.newOids(2)) as [number, number];
+    const records = [{ oid: holder, className: 'Doc', state: new Uint8Array([0xa0]), refs: [] }];
+    const fields = { baseTid: 1, blobRefs: [blob, never] };
+    for (const request of [
+      { ...fields, records },
+      new PackedCommitRequest(fields, packRecords(records)),
+    ]) {
+      const error = await client.commit(request).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as Error).message).toMatch(
+        new RegExp(`blob record ${never} referenced by this commit \\(blobRefs\\) is not stored`),
+      );
+      expect((error as Error).message).not.toContain(`record ${blob},`);
+    }
+    expect((await client.load([holder])).length).toBe(0); // nothing was stored
+    const tid = await client.commit(
+      new PackedCommitRequest({ ...fields, blobRefs: [blob] }, packRecords(records)),
+    );
+    expect(tid).toBe(2);
     await client.close();
   });
 

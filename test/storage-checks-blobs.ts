@@ -11,7 +11,7 @@ import { BLOB_CLASS, encodeBlobRecord } from '../src/shared/blob-record.js';
 import { ShelfError, StorageError } from '../src/shared/errors.js';
 import type { Storage, StoredRecord } from '../src/shared/storage.js';
 import { equal, ok, rejects } from './check-assert.js';
-import { bytes, fresh, rec, reopenable, type StorageCheck } from './storage-check-kit.js';
+import { bytes, fresh, rec, reopenable, stateOf, type StorageCheck } from './storage-check-kit.js';
 
 /** Lowercase hexadecimal SHA-256 of `data`: the name a blob file of these bytes has. */
 export function hashOf(data: Uint8Array): string {
@@ -200,6 +200,50 @@ export const blobChecks: StorageCheck[] = [
     },
   ],
   [
+    'refuses a commit whose blobRefs names a blob record with no revision, naming it, and stores nothing; one naming a stored blob record lands',
+    async (factory) => {
+      const s = await fresh(factory);
+      const data = counting(50, 8);
+      const { holder, blob, tid } = await commitBlob(s, data);
+      const [other, missing] = (await s.newOids(2)) as [number, number];
+      const txn = (refs: number[], txnId: string) => ({
+        baseTid: tid,
+        records: [rec(holder, bytes(5), [other], tid), rec(other, bytes(6), refs)],
+        blobRefs: refs,
+        txnId,
+      });
+      const error = await rejects(
+        s.commit(txn([blob, missing], 'refs-missing')),
+        StorageError,
+        'a commit referencing a blob record that has no revision',
+      );
+      ok(error.message.includes(`blob record ${missing} `), `names the oid: ${error.message}`);
+      ok(!error.message.includes(`${blob},`), `names only the missing one: ${error.message}`);
+      ok(/Store the Blob again/.test(error.message), `says what to do: ${error.message}`);
+      equal(await s.load([other]), [], 'nothing of it is stored');
+      equal(await stateOf(s, holder), [2], 'the holder is unchanged');
+      equal((await s.transactions()).length, 1, 'no transaction');
+      const landed = await s.commit(txn([blob], 'refs-stored'));
+      equal(landed, tid + 1, 'the commit naming the stored blob record lands');
+      equal((await s.load([other]))[0]?.refs, [blob], 'its record references the blob record');
+      equal(await s.verify(), { ok: true, problems: [] }, 'verify');
+      await s.close();
+    },
+  ],
+  [
+    'refuses a commit whose blobRefs is not a list of oids, naming the bad value',
+    async (factory) => {
+      const s = await fresh(factory);
+      for (const blobRefs of [[-1], 'x', [2.5]]) {
+        const txn = { baseTid: 0, records: [rec(0, bytes(1))], blobRefs } as never;
+        const error = await rejects(s.commit(txn), ShelfError, `blobRefs ${String(blobRefs)}`);
+        ok(/blobRefs/.test(error.message), `names blobRefs: ${error.message}`);
+      }
+      equal(await s.transactions(), [], 'no transaction');
+      await s.close();
+    },
+  ],
+  [
     'commits the blob record of a Blob that is not a File (its name null)',
     async (factory) => {
       const s = await fresh(factory);
@@ -293,6 +337,83 @@ export const blobPackChecks: StorageCheck[] = [
       await committing;
       equal(await readWhole(s, hashOf(data)), [...data], 'the blob committed during the pack');
       equal(await s.verify(), { ok: true, problems: [] }, 'verify');
+      await s.close();
+    },
+  ],
+  [
+    'refuses a commit referencing (blobRefs) a blob record pack removed, files nothing; a resend of one that landed before is answered with its tid',
+    async (factory) => {
+      const s = await fresh(factory);
+      const data = counting(100, 6);
+      const first = await commitBlob(s, data);
+      // Another object references the blob record, in a commit that lands unlinked from the root.
+      const [loose, again] = (await s.newOids(2)) as [number, number];
+      const looseTxn = {
+        baseTid: first.tid,
+        records: [rec(loose, bytes(7), [first.blob])],
+        blobRefs: [first.blob],
+        txnId: 'refs-loose',
+      };
+      const looseTid = await s.commit(looseTxn);
+      const unlinked = await s.commit({
+        baseTid: looseTid,
+        records: [rec(0, bytes(3), [], first.tid)],
+      });
+      await clockPast(Date.now());
+      await s.pack();
+      ok(await gone(s, hashOf(data)), 'pack removed the blob file with its record');
+      equal(await s.load([first.blob]), [], 'and the record');
+      equal(await s.commit(looseTxn), looseTid, 'the resend of the landed commit: its tid');
+      const txn = {
+        baseTid: unlinked,
+        records: [rec(0, bytes(4), [again], unlinked), rec(again, bytes(8), [first.blob])],
+        blobRefs: [first.blob],
+        txnId: 'refs-after-pack',
+      };
+      const error = await rejects(s.commit(txn), StorageError, 'a commit of a removed record');
+      ok(error.message.includes(`blob record ${first.blob} `), `names it: ${error.message}`);
+      equal(await s.load([again]), [], 'nothing of it is stored');
+      equal((await s.sync(0)).tid, unlinked, 'no transaction');
+      equal(await s.verify(), { ok: true, problems: [] }, 'verify');
+      await s.close();
+    },
+  ],
+  [
+    'a commit referencing (blobRefs) an unreachable blob record while a pack runs either keeps the record and its file or is refused',
+    async (factory) => {
+      const s = await fresh(factory);
+      const data = counting(100, 7);
+      const first = await commitBlob(s, data);
+      const unlinked = await s.commit({
+        baseTid: first.tid,
+        records: [rec(0, bytes(3), [], first.tid)],
+      });
+      const [again] = (await s.newOids(1)) as [number];
+      await clockPast(Date.now());
+      let committing: Promise<unknown> | undefined;
+      await s.pack({
+        onProgress: () => {
+          committing ??= s
+            .commit({
+              baseTid: unlinked,
+              records: [rec(0, bytes(4), [again], unlinked), rec(again, bytes(8), [first.blob])],
+              blobRefs: [first.blob],
+            })
+            .catch((error: unknown) => error);
+        },
+      });
+      ok(committing !== undefined, 'the commit was made during the pack');
+      const outcome = await committing;
+      if (outcome instanceof Error) {
+        ok(outcome instanceof StorageError, `refused with StorageError: ${outcome.message}`);
+        equal(await s.load([again]), [], 'nothing of it is stored');
+      } else {
+        equal(await readWhole(s, hashOf(data)), [...data], 'the blob file it references');
+        equal((await s.load([first.blob]))[0]?.className, BLOB_CLASS, 'its blob record');
+      }
+      await clockPast(Date.now());
+      await s.pack(); // a later pack keeps them too when they landed
+      equal(await s.verify(), { ok: true, problems: [] }, 'verify: nothing dangles');
       await s.close();
     },
   ],

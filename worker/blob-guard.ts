@@ -1,8 +1,9 @@
 /**
  * What every storage checks about blobs, beside the records that reference them: the arguments of
  * putBlob/readBlob/blobFile, the blob records a commit carries (each must decode, and name a blob
- * file stored with that size, else the commit is refused and writes nothing), the hashes a pack
- * keeps, and verify's check of every live blob record's file.
+ * file stored with that size, else the commit is refused and writes nothing), the blob records a
+ * commit references without carrying them (`blobRefs`: each must still have a revision), the
+ * hashes a pack keeps, and verify's check of every live blob record's file.
  *
  * A blob record (BLOB_CLASS, src/shared/blob-record.ts) is the one state the storage side reads:
  * a fixed CBOR map naming the blob file's SHA-256. Everything else stays opaque.
@@ -14,7 +15,12 @@ import {
   type BlobRecordState,
 } from '../src/shared/blob-record.js';
 import { CorruptStorageError, ShelfError, StorageError } from '../src/shared/errors.js';
-import type { LoadedRecord, StoredRecord, VerifyProblem } from '../src/shared/storage.js';
+import type {
+  CommitRequest,
+  LoadedRecord,
+  StoredRecord,
+  VerifyProblem,
+} from '../src/shared/storage.js';
 import type { BlobStore } from './blob-store.js';
 
 /** A blob record of a commit, decoded. */
@@ -177,4 +183,44 @@ export function checkGrace(ms: unknown): number {
     );
   }
   return ms;
+}
+
+/**
+ * The `blobRefs` of a commit, checked (none: an empty list).
+ * @throws ShelfError naming the bad value unless it is an array of at most `max` oids: nothing is
+ *   stored.
+ */
+export function blobRefsOf(txn: Pick<CommitRequest, 'blobRefs'>, max: number): number[] {
+  const refs: unknown = txn.blobRefs;
+  if (refs === undefined) return [];
+  if (!Array.isArray(refs) || refs.length > max) {
+    throw new ShelfError(
+      `commit: blobRefs must be an array of at most ${max} blob record oids; nothing was stored.`,
+    );
+  }
+  for (const oid of refs as unknown[]) {
+    if (!Number.isSafeInteger(oid) || (oid as number) < 0) {
+      throw new ShelfError(
+        `commit: blobRefs names ${JSON.stringify(oid) ?? String(oid)}, which is not an oid (a non-negative integer); nothing was stored.`,
+      );
+    }
+  }
+  return refs as number[];
+}
+
+/**
+ * The error for blob records a commit references (`blobRefs`) that have no current revision, or
+ * undefined when each has one.
+ */
+export function missingBlobRefs(
+  refs: readonly number[],
+  hasRevision: (oid: number) => boolean,
+): StorageError | undefined {
+  const missing = refs.filter((oid) => !hasRevision(oid));
+  if (missing.length === 0) return undefined;
+  const which =
+    missing.length === 1 ? `blob record ${missing[0]}` : `blob records ${missing.join(', ')}`;
+  return new StorageError(
+    `commit: ${which} referenced by this commit (blobRefs) ${missing.length === 1 ? 'is' : 'are'} not stored: pack removed ${missing.length === 1 ? 'it' : 'them'} (nothing reachable referenced ${missing.length === 1 ? 'it' : 'them'}). Store the Blob again (commit again: the page stores its bytes anew), then commit. Nothing was stored.`,
+  );
 }

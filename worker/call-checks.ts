@@ -7,6 +7,7 @@
  * itself (validateCommit), which alone knows which oids it handed out.
  */
 import { isBlobHash } from '../src/shared/blob-record.js';
+import { blobRefsOf } from './blob-guard.js';
 import { ShelfError } from '../src/shared/errors.js';
 import { MAX_ID_LENGTH, isId } from '../src/shared/protocol.js';
 import {
@@ -163,5 +164,6 @@ function commitRequest(fields: unknown, batch: unknown): CommitRequest {
   if (unpacked.length > MAX_BATCH) {
     throw new ShelfError(`commit: more than ${MAX_BATCH} records; nothing was stored.`);
   }
+  blobRefsOf(fields, MAX_BATCH); // the blob record oids it references: bounded like load's oids
   return { ...(fields as Omit<CommitRequest, 'records'>), records: unpacked };
 }

@@ -60,6 +60,7 @@ import { StorageCore } from './storage-core.js';
 import { checkLoad, checkOidCount, checkOid, checkTid, packedMessage } from './commit-checks.js';
 import type { BlobStore } from './blob-store.js';
 import { checkGrace } from './blob-guard.js';
+import { checkBlobRefsIn } from './indexeddb-blob-refs.js';
 import { IndexedDBBlobStore, upgradeBlobStores } from './indexeddb-blob-store.js';
 
 /** The schema's version: 2 added the blob stores (an older database is upgraded at open). */
@@ -277,7 +278,11 @@ export class IndexedDBStorage extends StorageCore implements Storage {
     }
     return runWrite(
       tx,
-      () => commitIn(unwrap(tx), this.keys, txn, guess, this.restoredNext),
+      async () => {
+        // In this transaction: a pack's chunk deletes before it, or its barrier sees this commit.
+        if (txn.blobRefs !== undefined) await checkBlobRefsIn(unwrap(tx), this.keys, txn);
+        return commitIn(unwrap(tx), this.keys, txn, guess, this.restoredNext);
+      },
       'committing a transaction',
       'This commit was not stored; committed data is intact.',
     );

@@ -104,6 +104,8 @@ export class MemoryStorage extends StorageCore implements Storage {
     if (resent !== undefined) return resent; // landed before its blob file went
     const landed = txn.txnId === undefined ? undefined : this.recent.tidOf(txn.txnId);
     if (landed !== undefined) return landed; // a resent commit: it is stored already
+    // In the turn it is written: a pack (which runs in one go) ran wholly before or after it.
+    this.checkBlobRefs(txn, (oid) => this.objects.has(oid));
     checkConflicts(txn, (oid) => this.objects.get(oid)?.revisions.at(-1)?.tid);
     // A restored transaction is stored even without records (see CommitRequest.restore).
     if (txn.records.length === 0 && txn.restore === undefined) return this.lastTid;
@@ -173,8 +175,6 @@ export class MemoryStorage extends StorageCore implements Storage {
       }
       return found;
     });
-    // One report per phase, forced: the pack runs in one go, so each phase is done at once.
-    run.progress('mark', live.size, live.size, true);
     const total = this.objects.size;
     const removed: number[] = [];
     let revisionsRemoved = 0;
@@ -192,6 +192,10 @@ export class MemoryStorage extends StorageCore implements Storage {
         entry.truncated = true;
       }
     }
+    // One report per phase, forced, once both are done: a listener may commit (synchronously,
+    // without blob records), and a commit landing between the mark and the removals would lose
+    // what it links again (an object, a blob record).
+    run.progress('mark', live.size, live.size, true);
     run.progress('copy', total, total, true);
     run.removed(this.lastTid, removed);
     this.lastPack = Date.now();

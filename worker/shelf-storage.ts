@@ -67,6 +67,7 @@ import { packShelf } from './shelf-pack.js';
 import type { PackRun } from './pack-run.js';
 import { PACKED, StorageCore } from './storage-core.js';
 import type { ShelfOptions } from './shelf-options.js';
+import { shelfStats } from './shelf-stats.js';
 
 export type { ShelfOptions } from './shelf-options.js';
 
@@ -221,6 +222,11 @@ export class ShelfStorage extends StorageCore implements Storage {
       const landed = this.landedTid(txn, txn.txnId);
       if (landed !== undefined) return landed;
     }
+    // Checked in the turn it is accepted (group.add below): see checkBlobRecords/checkBlobRefs.
+    this.checkBlobRefs(
+      txn,
+      (oid) => this.group.pendingTid(oid) !== undefined || this.index.get(oid) !== 0,
+    );
     // Each oid's position, looked up once: for the conflict check and as the record's `prev`.
     const positions = new Map<number, number>();
     try {
@@ -317,15 +323,7 @@ export class ShelfStorage extends StorageCore implements Storage {
 
   async stats(): Promise<StorageStats> {
     this.checkOpen();
-    return {
-      storage: this.kind,
-      objects: this.index.objects,
-      bytes: this.log.bytes(),
-      garbageBytes: this.garbage,
-      transactions: this.transactionCount,
-      lastPack: this.log.manifest.lastPack,
-      ...(await this.blobStats()),
-    };
+    return shelfStats(this, await this.blobStats());
   }
 
   async transactions(options: { limit?: number; before?: Tid } = {}): Promise<TransactionInfo[]> {

@@ -22,7 +22,7 @@ import type {
   Tid,
   VerifyReport,
 } from '../src/shared/storage.js';
-import { checkLoad, checkTid, packedMessage } from './commit-checks.js';
+import { MAX_BATCH, checkLoad, checkTid, packedMessage } from './commit-checks.js';
 import { SharedPack } from '../src/shared/shared-pack.js';
 import { OpenState } from './open-state.js';
 import { PackRun } from './pack-run.js';
@@ -31,10 +31,12 @@ import { StorageListeners } from './storage-listeners.js';
 import type { BlobStore } from './blob-store.js';
 import {
   blobRecordsOf,
+  blobRefsOf,
   checkBlobArgument,
   checkBlobHash,
   checkBlobRange,
   checkBlobsStored,
+  missingBlobRefs,
   notingBlobRecords,
   verifyBlobs,
   type BlobRecordFound,
@@ -169,11 +171,14 @@ export abstract class StorageCore {
    *
    * A resend (`txn.txnId`) of a commit that landed before its blob file went (a pack since) is not
    * refused: the promise then resolves to the tid `landed` gives it, which the caller answers.
+   * Its `blobRefs` are checked for form here (ShelfError naming the bad value, thrown at once);
+   * whether they are stored, by `checkBlobRefs`.
    */
   protected checkBlobRecords(
     txn: CommitRequest,
     landed: (txnId: string) => Tid | undefined | Promise<Tid | undefined>,
   ): Promise<Tid | undefined> | undefined {
+    blobRefsOf(txn, MAX_BATCH);
     const found = blobRecordsOf(txn.records);
     if (found.length === 0) return undefined;
     return this.blobsStored(found).then(
@@ -184,6 +189,20 @@ export abstract class StorageCore {
         return tid;
       },
     );
+  }
+
+  /**
+   * The check of the blob records `txn` references without carrying them (`blobRefs`): each must
+   * have a current revision (`hasRevision`). Call it after the resend lookup (a commit that landed
+   * is answered with its tid) and in the turn the commit is accepted, with nothing awaited in
+   * between: a pack that removes one then either published its removal before (refused here) or
+   * runs after the commit landed, whose refs are its write barrier (the record stays, and so does
+   * its blob file, which the mark keeps with it).
+   * @throws StorageError naming the oids with no revision: nothing is stored; store the Blob again.
+   */
+  protected checkBlobRefs(txn: CommitRequest, hasRevision: (oid: number) => boolean): void {
+    const error = missingBlobRefs(blobRefsOf(txn, MAX_BATCH), hasRevision);
+    if (error !== undefined) throw error;
   }
 
   private async blobsStored(found: BlobRecordFound[]): Promise<void> {

@@ -85,6 +85,15 @@ export interface CommitRequest {
    */
   undoes?: Tid;
   /**
+   * The blob records (class `shelfdb.Blob`) its records reference but it does not carry: Blobs
+   * recorded by an earlier commit. The storage refuses the commit (StorageError naming them,
+   * nothing stored) when one has no current revision, as after a pack removed it while the page
+   * still held its Blob: the page then stores the Blob again. Checked where the commit is
+   * accepted, so a pack either kept the record (the commit's refs are its write barrier) or had
+   * published its removal (refused).
+   */
+  blobRefs?: number[];
+  /**
    * Restore mode (`restoreDatabase`): this transaction is a replay of one from a backup, stored
    * with the tid and time it had there. Only for a storage that is empty or whose newest tid is
    * below `restore.tid` (a gap is allowed: pack may have dropped transactions in between), with
