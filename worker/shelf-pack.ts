@@ -57,6 +57,16 @@ const READ_CHUNK = 1 << 20;
 /** Write the new segment in chunks of about this size. */
 const WRITE_CHUNK = 256 << 10;
 
+/**
+ * What a running pack asks of the commits that land meanwhile: each record written (`written`:
+ * its refs are reached, its oid's decisions checked again at publish), and whether the revision at
+ * `pos` may be removed by this pack (`mayRemove`: a commit must not reference it then).
+ */
+export interface PackBarrier {
+  written(oid: number, refs: number[]): void;
+  mayRemove(pos: number): boolean;
+}
+
 /** What the pack has removed so far (a pack stopped midway has removed that much). */
 interface Removed {
   objects: number;
@@ -72,9 +82,14 @@ export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promi
   const removed: Removed = { objects: 0, revisions: 0 };
   // Created now: commits from here on reach the compaction's decisions too (RunChanges.touch).
   let compaction: Compaction | undefined;
-  s.packBarrier = (oid, refs) => {
-    marking.reached(refs);
-    compaction?.touch(oid);
+  s.packBarrier = {
+    written(oid, refs) {
+      marking.reached(refs);
+      compaction?.touch(oid);
+    },
+    // A revision in a segment whose records were judged already and found not needed: marking
+    // it now would come too late (it is not copied), so a commit must not link it (blobRefs).
+    mayRemove: (pos) => compaction?.judged(pos) === true && !marking.isKept(pos),
   };
   s.index.holdTable(true); // every object is looked up: one read of the checkpoint, not one each
   try {
@@ -113,6 +128,8 @@ interface Output {
 class Compaction {
   /** Old segments copied into the output so far (consecutive, in log order). */
   private inputs: number[] = [];
+  /** Old segments whose records were judged (scanned): what they do not keep goes. */
+  private readonly scanned = new Set<number>();
   private output: Output | undefined;
   /** What the run changes in the index, decided as it copies. */
   private changes = new RunChanges();
@@ -129,6 +146,11 @@ class Compaction {
     private readonly removed: Removed,
   ) {}
 
+  /** Whether the revision at `pos` is in a segment whose records were judged already. */
+  judged(pos: number): boolean {
+    return this.scanned.has(segmentOf(pos));
+  }
+
   /** A commit wrote `oid`: the decisions of the run open about it are checked again at publish. */
   touch(oid: number): void {
     this.changes.touch(oid);
@@ -142,6 +164,7 @@ class Compaction {
         const size = sizes[i] as number;
         // Objects a commit made reachable since: marked before this segment's records are judged.
         await this.marking.drain(this.s, this.run);
+        this.scanned.add(n);
         const garbage = await this.scan(n, size);
         const small = size < this.s.segmentSize / 2;
         if (garbage === 0 && (!small || this.inputs.length === 0)) {

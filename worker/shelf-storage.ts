@@ -63,7 +63,7 @@ import { RecentTransactions } from './recent-transactions.js';
 import { RevisionMemo } from './revision-memo.js';
 import { readShelf } from './shelf-open.js';
 import { checkpointShelf } from './shelf-checkpoint.js';
-import { packShelf } from './shelf-pack.js';
+import { packShelf, type PackBarrier } from './shelf-pack.js';
 import type { PackRun } from './pack-run.js';
 import { PACKED, StorageCore } from './storage-core.js';
 import type { ShelfOptions } from './shelf-options.js';
@@ -114,8 +114,8 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly segmentSize: number;
   /** See ShelfOptions.keepTransactions. */
   readonly keepTransactions: number;
-  /** While a pack runs: told each record written (its write barrier). */
-  packBarrier: ((oid: number, refs: number[]) => void) | undefined;
+  /** While a pack runs: told each record written, asked what it may remove (PackBarrier). */
+  packBarrier: PackBarrier | undefined;
   /** True while a pack runs: GroupCommit.add flushes in a task then, never a microtask. */
   packing = false;
   /** What `stats().storage` reports: 'opfs' or 'file' (default 'memory'). */
@@ -225,7 +225,9 @@ export class ShelfStorage extends StorageCore implements Storage {
     // Checked in the turn it is accepted (group.add below): see checkBlobRecords/checkBlobRefs.
     this.checkBlobRefs(
       txn,
-      (oid) => this.group.pendingTid(oid) !== undefined || this.index.get(oid) !== 0,
+      (oid, pos = this.index.get(oid)) =>
+        this.group.pendingTid(oid) !== undefined ||
+        (pos !== 0 && this.packBarrier?.mayRemove(pos) !== true),
     );
     // Each oid's position, looked up once: for the conflict check and as the record's `prev`.
     const positions = new Map<number, number>();
@@ -397,7 +399,7 @@ export class ShelfStorage extends StorageCore implements Storage {
       const at = pos + (entry.recordOffsets[i] as number);
       this.garbage += this.index.supersede(r.oid, at, this.sizeAt);
       if (remember) this.revisions.remember(r.oid, at, tid, entry.recordSizes[i] as number);
-      this.packBarrier?.(r.oid, r.refs);
+      this.packBarrier?.written(r.oid, r.refs);
     });
     const prevTid = this.lastTid;
     this.durableTid = tid;
