@@ -1,8 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as nodeFs from 'node:fs';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ShelfError, StorageBusyError, StorageError } from '../src/index.js';
@@ -63,6 +71,11 @@ const holderScript = (() => {
       'worker/node-lock-file.ts',
       'worker/node-platform.ts',
       'worker/storage-failures.ts',
+      'worker/blob-folder.ts',
+      'worker/blob-store.ts',
+      'worker/folder-blob-store.ts',
+      'worker/node-blob-folder.ts',
+      'worker/memory-blob-store.ts',
       'src/shared/errors.ts',
     ];
     for (const source of sources) {
@@ -73,6 +86,8 @@ const holderScript = (() => {
       writeFileSync(join(out, source.replace(/\.ts$/, '.js')), js);
     }
     writeFileSync(join(out, 'package.json'), '{ "type": "module" }');
+    // The blob store's SHA-256 (@noble/hashes) resolves from the repository's node_modules.
+    symlinkSync(resolve('node_modules'), join(out, 'node_modules'), 'dir');
     script = join(out, 'holder.js');
     writeFileSync(
       script,
