@@ -58,7 +58,7 @@ describe('FolderBlobStore under faults', () => {
         expect(await store.read(hashOf(EARLIER), 0, 1000)).toEqual(EARLIER);
       }
     }
-  });
+  }, 60_000); // every operation of a put, under three crash models: seconds on a loaded machine
 
   it('after a failure at any operation of a put keeps nothing of it and stores it on the next try', async () => {
     const n = await operationsOfPut();
@@ -76,7 +76,7 @@ describe('FolderBlobStore under faults', () => {
       });
       expect(await store.stats()).toEqual({ blobs: 2, blobBytes: 1000 + BYTES.length });
     }
-  });
+  }, 60_000); // every operation of a put, under three crash models: seconds on a loaded machine
 
   it('makes a put that resolved survive a crash right after it', async () => {
     const dir = await prepared(7);

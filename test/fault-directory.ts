@@ -57,6 +57,9 @@ import type { BlobStore } from '../worker/blob-store.js';
 import type { BlockDirectory, BlockFile } from '../worker/block-file.js';
 import { FolderBlobStore } from '../worker/folder-blob-store.js';
 import { MemoryBlobFolder, type BlobFolderOp } from '../worker/memory-blob-folder.js';
+import { Rng } from './rng.js';
+
+export { Rng };
 
 export type FaultOp = 'write' | 'flush' | 'truncate' | 'open' | 'remove' | 'list';
 export const FAULT_OPS: readonly FaultOp[] = [
@@ -113,28 +116,6 @@ export interface Injected {
   retried?: boolean;
   /** For a write: how many of its bytes reached the file. */
   partial?: number;
-}
-
-/** A small deterministic PRNG (mulberry32). */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)] as T;
-  }
 }
 
 /** One file's content (the inode): what the process sees, and what survived the last flush. */

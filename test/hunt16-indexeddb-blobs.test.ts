@@ -87,7 +87,7 @@ describe('IndexedDB blob store: leftovers cleared while a put publishes', () => 
     listing.entries = async function* () {
       yield* entries();
       release();
-      await put.catch(() => undefined);
+      await put.catch(() => undefined); // its outcome is asserted below, after the clearing
     };
     await second.clearTemporary();
     release(); // where the listing and the deletion are one step, the put goes on after both

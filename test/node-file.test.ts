@@ -71,12 +71,10 @@ const holderScript = (() => {
       'worker/node-lock-file.ts',
       'worker/node-platform.ts',
       'worker/storage-failures.ts',
-      'worker/blob-folder.ts',
-      'worker/blob-store.ts',
-      'worker/folder-blob-store.ts',
-      'worker/node-blob-folder.ts',
-      'worker/memory-blob-store.ts',
       'src/shared/errors.ts',
+      ...'blob-folder blob-store folder-blob-store node-blob-folder memory-blob-store'
+        .split(' ')
+        .map((name) => `worker/${name}.ts`),
     ];
     for (const source of sources) {
       const js = ts.transpileModule(readFileSync(source, 'utf8'), {

@@ -206,8 +206,7 @@ export abstract class StorageCore {
   }
 
   private async blobsStored(found: BlobRecordFound[]): Promise<void> {
-    // Not a rejection left unheard: sweepBlobs reports a failed sweep.
-    while (this.sweeping !== undefined) await this.sweeping.catch(() => undefined);
+    while (this.sweeping !== undefined) await this.sweeping.catch(() => undefined); // sweepBlobs reports it
     const hashes = found.map(({ blob }) => blob.hash);
     for (const hash of hashes) {
       this.blobsChecked.set(hash, (this.blobsChecked.get(hash) ?? 0) + 1);
