@@ -8,7 +8,10 @@ export default defineConfig({
   testDir: '.',
   testMatch: '*.spec.ts',
   fullyParallel: false,
-  workers: 1,
+  // Two files at a time (each file's tests in order): most of a browser test is waiting (builds,
+  // servers, other tabs), and the suite fits CI's 15 minutes only so. Files use their own
+  // databases and free ports.
+  workers: 2,
   retries: 0,
   timeout: 60_000,
   forbidOnly: !!process.env.CI,
