@@ -41,12 +41,12 @@ interface AppHandle {
  * (restore-mark.ts: a cut-off restore must not open as a whole database; the lookup runs on every
  * open, so loading it lazily would save no byte), the storages' restore mode, db.backup's stub
  * (the archive code itself loads on first use). Raised to 67 kB: the 30 kB goal stands. Issue 16
- * (blobs) added ~12.4 kB (79.0 kB here; bench/size.mjs: +9.7 kB): the page's StoredBlob,
+ * (blobs) added ~13.3 kB (79.9 kB here: page 36.0, worker 43.9; bench/size.mjs: +9.7 kB): the page's StoredBlob,
  * upload-before-capture and db.blobs (~3 kB), the worker's blob stores, the commit's blob check,
  * pack's sweep and an incremental SHA-256 (the OPFS store clears temporaries at every open, so it
- * is not lazy yet). Raised to 80 kB.
+ * is not lazy yet). Raised to 81 kB.
  */
-const SIZE_BUDGET = 80_000;
+const SIZE_BUDGET = 81_000;
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
