@@ -114,7 +114,7 @@ export class ShelfStorage extends StorageCore implements Storage {
   readonly segmentSize: number;
   /** See ShelfOptions.keepTransactions. */
   readonly keepTransactions: number;
-  /** While a pack runs: told each record written, asked what it may remove (PackBarrier). */
+  /** @internal While a pack runs: told each record written, asked what it may remove. */
   packBarrier: PackBarrier | undefined;
   /** True while a pack runs: GroupCommit.add flushes in a task then, never a microtask. */
   packing = false;
