@@ -5,7 +5,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2';
 import type { BlobStore } from '../worker/blob-store.js';
-import { hexOf } from '../worker/memory-blob-store.js';
+import { hexOf } from '../worker/blob-store.js';
 
 type Check = [name: string, run: (store: BlobStore) => Promise<void>];
 

@@ -59,7 +59,10 @@ export interface BlobFolder {
   temporaries(): Promise<string[]>;
   /** Size and time of the blob file `hash`, undefined when there is none. */
   stat(hash: string): Promise<BlobFileInfo | undefined>;
-  /** Bytes `[start, end)` of blob file `hash` (within its size), undefined when there is none. */
+  /**
+   * Bytes `[start, end)` of blob file `hash`, clamped to its size by the folder (one lookup of the
+   * file, not a `stat` first), undefined when there is none. `0 <= start <= end`.
+   */
   read(hash: string, start: number, end: number): Promise<Uint8Array | undefined>;
   /** The blob file as a platform Blob read when used, undefined when there is none. */
   file(hash: string): Promise<Blob | undefined>;

@@ -11,6 +11,7 @@
  * hash after it never references bytes a crash could lose. A put that fails or is cut short leaves
  * at most a temporary file, removed by `clearTemporary` (on open) and never seen by readers.
  */
+import { StorageError } from '../src/shared/errors.js';
 import type { BlobInfo } from '../src/shared/storage.js';
 
 /** Why `check` found a blob wanting: no file, or bytes that do not hash to its name. */
@@ -70,3 +71,17 @@ export interface BlobStats {
 
 /** The chunk size stores read and write blobs in: bounded memory whatever the blob's size. */
 export const BLOB_CHUNK = 1 << 20;
+
+/** The error for a blob asked for that is not stored. */
+export function missingBlob(hash: string): StorageError {
+  return new StorageError(
+    `No blob ${hash} is stored: pack removed it (nothing kept referenced it) or it was never stored. Store the bytes again.`,
+  );
+}
+
+/** Lowercase hexadecimal of a digest. */
+export function hexOf(digest: Uint8Array): string {
+  let s = '';
+  for (const b of digest) s += b.toString(16).padStart(2, '0');
+  return s;
+}

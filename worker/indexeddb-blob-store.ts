@@ -14,10 +14,9 @@ import { sha256 } from '@noble/hashes/sha2';
 import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import { CorruptStorageError, StorageError } from '../src/shared/errors.js';
 import type { BlobInfo } from '../src/shared/storage.js';
-import { BLOB_CHUNK, type BlobProblem, type BlobStore } from './blob-store.js';
+import { BLOB_CHUNK, hexOf, missingBlob, type BlobProblem, type BlobStore } from './blob-store.js';
 import { requireBlob, requireHash } from './folder-blob-store.js';
 import { mapError } from './indexeddb-writes.js';
-import { hexOf, missingBlob } from './memory-blob-store.js';
 
 /** The object store of blob chunks. */
 export const BLOB_CHUNKS = 'blobChunks';

@@ -46,7 +46,7 @@ class MemoryBlobFile {
 
   /** Bytes [start, end). */
   read(start: number, end: number): Uint8Array {
-    const out = new Uint8Array(Math.max(0, Math.min(end, this.size) - start));
+    const out = new Uint8Array(Math.max(0, Math.min(end, this.size) - Math.min(start, this.size)));
     let at = 0;
     for (const chunk of this.chunks) {
       const from = Math.max(start - at, 0);

@@ -3,9 +3,8 @@
  * distinct content once.
  */
 import { sha256 } from '@noble/hashes/sha2';
-import { StorageError } from '../src/shared/errors.js';
 import type { BlobInfo } from '../src/shared/storage.js';
-import type { BlobProblem, BlobStore } from './blob-store.js';
+import { hexOf, missingBlob, type BlobProblem, type BlobStore } from './blob-store.js';
 
 interface Stored {
   bytes: Uint8Array;
@@ -102,18 +101,4 @@ export class MemoryBlobStore implements BlobStore {
     if (found === undefined) throw missingBlob(hash);
     return found;
   }
-}
-
-/** The error for a blob asked for that is not stored. */
-export function missingBlob(hash: string): StorageError {
-  return new StorageError(
-    `No blob ${hash} is stored: pack removed it (nothing kept referenced it) or it was never stored. Store the bytes again.`,
-  );
-}
-
-/** Lowercase hexadecimal of a digest. */
-export function hexOf(digest: Uint8Array): string {
-  let s = '';
-  for (const b of digest) s += b.toString(16).padStart(2, '0');
-  return s;
 }

@@ -134,7 +134,8 @@ export class NodeBlobFolder implements BlobFolder {
       throw error;
     }
     try {
-      const buffer = new Uint8Array(Math.max(0, end - start));
+      const size = this.fs.fstatSync(fd).size; // clamped here: `end` may be past the end
+      const buffer = new Uint8Array(Math.max(0, Math.min(end, size) - start));
       let done = 0;
       while (done < buffer.byteLength) {
         const n = this.fs.readSync(fd, buffer, done, buffer.byteLength - done, start + done);
