@@ -64,6 +64,11 @@ const WRITE_CHUNK = 256 << 10;
  */
 export interface PackBarrier {
   written(oid: number, refs: number[]): void;
+  /**
+   * A commit was accepted (it lands a task later, maybe after a segment was judged): its refs are
+   * reached now, so the compaction's next drain marks them before it copies.
+   */
+  accepted(records: readonly { refs: number[] }[]): void;
   mayRemove(pos: number): boolean;
 }
 
@@ -86,6 +91,9 @@ export async function packShelf(s: ShelfStorage, keep: Tid, run: PackRun): Promi
     written(oid, refs) {
       marking.reached(refs);
       compaction?.touch(oid);
+    },
+    accepted(records) {
+      for (const r of records) marking.reached(r.refs);
     },
     // A revision in a segment whose records were judged already and found not needed: marking
     // it now would come too late (it is not copied), so a commit must not link it (blobRefs).

@@ -73,7 +73,6 @@ export type { ShelfOptions } from './shelf-options.js';
 
 /** Transactions remembered for `sync` and resends. */
 const RECENT_LIMIT = 100_000;
-
 /** Transactions of up to this many records are remembered in the RevisionMemo. */
 const MEMO_MAX_RECORDS = 1000;
 
@@ -222,13 +221,14 @@ export class ShelfStorage extends StorageCore implements Storage {
       const landed = this.landedTid(txn, txn.txnId);
       if (landed !== undefined) return landed;
     }
-    // Checked in the turn it is accepted (group.add below): see checkBlobRecords/checkBlobRefs.
+    // Checked, and a running pack told its refs, in the turn it is accepted (see PackBarrier).
     this.checkBlobRefs(
       txn,
       (oid, pos = this.index.get(oid)) =>
         this.group.pendingTid(oid) !== undefined ||
         (pos !== 0 && this.packBarrier?.mayRemove(pos) !== true),
     );
+    this.packBarrier?.accepted(txn.records);
     // Each oid's position, looked up once: for the conflict check and as the record's `prev`.
     const positions = new Map<number, number>();
     try {
