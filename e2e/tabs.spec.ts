@@ -179,13 +179,19 @@ test('closing the owner tab while others commit: every commit lands once or fail
 });
 
 test('opening and closing tabs 20 times leaves the database intact', async ({ baseURL }) => {
+  // 22 tabs loaded one after another (~1.5 s each alone, twice that beside another test file):
+  // longer than one test's minute, for no fault of the database. A hang names its cycle.
+  test.setTimeout(150_000);
   await withProfile(async (context) => {
     let keep = await openTab(context, baseURL as string, 'cycles');
     for (let cycle = 0; cycle < 20; cycle++) {
-      const next = await openTab(context, baseURL as string, 'cycles');
-      await put(next, `cycle${cycle}`, cycle);
-      await keep.close();
-      keep = next;
+      keep =
+        await test.step(`cycle ${cycle}: a new tab commits, the previous one closes`, async () => {
+          const next = await openTab(context, baseURL as string, 'cycles');
+          await put(next, `cycle${cycle}`, cycle);
+          await keep.close();
+          return next;
+        });
     }
     await keep.close();
     const fresh = await openTab(context, baseURL as string, 'cycles');

@@ -1,5 +1,6 @@
-// `npm test`: typecheck → lint → unit tests in Node → browser tests in Chromium, stopping at the
-// first failing step, then one summary line ("N passed, N failed") over both test runners.
+// `npm test`: typecheck and lint (side by side) → unit tests in Node → browser tests in Chromium,
+// stopping at the first failing step, then one summary line ("N passed, N failed") over both test
+// runners.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,8 +12,11 @@ const vitestJson = join(out, 'vitest.json');
 const playwrightJson = join(out, 'playwright.json');
 
 const steps = [
-  ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
-  ['lint', 'npm', ['run', '--silent', 'lint']],
+  [
+    'typecheck and lint',
+    'node',
+    ['scripts/side-by-side.mjs', 'npm run --silent typecheck', 'npm run --silent lint'],
+  ],
   [
     'unit tests (Node)',
     bin('vitest'),
