@@ -2,17 +2,25 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   rmSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash, randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError, StorageFullError } from '../src/shared/errors.js';
+import { WHOLE_HASH_MAX } from '../worker/blob-hash.js';
 import { FolderBlobStore } from '../worker/folder-blob-store.js';
-import { NodeBlobFolder, nodeBlobPlatform, type NodeBlobFs } from '../worker/node-blob-folder.js';
+import {
+  NodeBlobFolder,
+  nodeBlobPlatform,
+  type NodeBlobFs,
+  type NodeBlobPlatform,
+} from '../worker/node-blob-folder.js';
 import { NodeBlockDirectory } from '../worker/node-file.js';
 import { blobStoreChecks, hashOf, patterned } from './blob-store-contract.js';
 
@@ -137,6 +145,94 @@ describe('NodeBlobFolder failures', () => {
     const error = await store.put(new Blob(['x'])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
     expect(error).not.toBeInstanceOf(StorageFullError);
+  });
+});
+
+describe('FolderBlobStore over a Node folder without a native hasher (blobs read whole and digested at once)', () => {
+  /** The Node folder at a new path, its node:crypto hasher taken away, and a store over it. */
+  async function portable(
+    node?: Partial<NodeBlobPlatform>,
+  ): Promise<{ store: FolderBlobStore; path: string }> {
+    const path = join(tempDir(), 'blobs');
+    const folder = new NodeBlobFolder(path, { ...(await nodeBlobPlatform()), ...node });
+    Object.defineProperty(folder, 'hasher', { value: undefined });
+    return { store: new FolderBlobStore(folder), path };
+  }
+
+  /** A Blob of `bytes` that cannot be streamed: a put of it must read it whole. */
+  function wholeOnly(bytes: Uint8Array<ArrayBuffer>): Blob {
+    const blob = new Blob([bytes]);
+    Object.defineProperty(blob, 'stream', {
+      value: () => {
+        throw new Error('read through stream()');
+      },
+    });
+    return blob;
+  }
+
+  const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+  const fileOf = (path: string, hash: string): string =>
+    join(path, hash.slice(0, 2), hash.slice(2, 4), hash);
+
+  it('stores blobs of WHOLE_HASH_MAX bytes and of none read whole, and streams one a byte larger', async () => {
+    const { store, path } = await portable();
+    const largest = randomFillSync(new Uint8Array(WHOLE_HASH_MAX + 1));
+    const atMax = largest.slice(0, WHOLE_HASH_MAX);
+    const over = new Blob([largest]);
+    Object.defineProperty(over, 'arrayBuffer', {
+      value: () => Promise.reject(new Error('read whole')),
+    });
+    for (const [blob, bytes] of [
+      [wholeOnly(atMax), atMax],
+      [wholeOnly(new Uint8Array(0)), new Uint8Array(0)],
+      [over, largest],
+    ] as const) {
+      const hash = sha256Of(bytes);
+      expect(await store.put(blob)).toEqual({ hash, size: bytes.byteLength });
+      expect(sha256Of(readFileSync(fileOf(path, hash)))).toBe(hash);
+    }
+    expect(readdirSync(join(path, 'tmp'))).toEqual([]);
+    expect(await store.stats()).toEqual({ blobs: 3, blobBytes: 2 * WHOLE_HASH_MAX + 1 });
+  }, 60_000); // 64 MiB written and hashed, 32 of it by the portable hash: seconds when loaded
+
+  it('turns ENOSPC at any chunk of a blob read whole into StorageFullError and keeps no file', async () => {
+    const bytes = patterned(3 * MIB + 100, 12);
+    for (let at = 1; at <= 4; at++) {
+      const node = await nodeBlobPlatform();
+      let writes = 0;
+      const fs: NodeBlobFs = Object.create(node.fs) as NodeBlobFs;
+      fs.writeSync = (...args) => {
+        if (++writes === at) throw Object.assign(new Error('ENOSPC: test'), { code: 'ENOSPC' });
+        return node.fs.writeSync(...args);
+      };
+      const { store, path } = await portable({ fs });
+      const error = await store.put(wholeOnly(bytes)).catch((e: unknown) => e);
+      expect(error, `at write ${at}`).toBeInstanceOf(StorageFullError);
+      expect(readdirSync(path), `at write ${at}`).toEqual(['tmp']);
+      expect(readdirSync(join(path, 'tmp')), `at write ${at}`).toEqual([]);
+      expect(await store.stats()).toEqual({ blobs: 0, blobBytes: 0 });
+      expect(await store.put(wholeOnly(bytes))).toEqual({
+        hash: hashOf(bytes),
+        size: bytes.byteLength,
+      });
+    }
+  });
+
+  it('stores one file when the same bytes are put twice at once', async () => {
+    const { store, path } = await portable();
+    const bytes = patterned(2 * MIB + 9, 13);
+    const hash = hashOf(bytes);
+    const [a, b] = await Promise.all([
+      store.put(wholeOnly(bytes)),
+      store.put(wholeOnly(bytes.slice())),
+    ]);
+    expect([a, b]).toEqual([
+      { hash, size: bytes.byteLength },
+      { hash, size: bytes.byteLength },
+    ]);
+    expect(readdirSync(join(path, hash.slice(0, 2), hash.slice(2, 4)))).toEqual([hash]);
+    expect(readdirSync(join(path, 'tmp'))).toEqual([]);
+    expect(await store.stats()).toEqual({ blobs: 1, blobBytes: bytes.byteLength });
   });
 });
 
