@@ -1,20 +1,32 @@
 /**
  * IndexedDBBlobStore: the BlobStore of IndexedDBStorage, in two object stores of the database's
  * IndexedDB database (added by `upgradeBlobStores` in the schema's upgrade):
- *   1. `blobChunks`: key `[putId, index]` → an ArrayBuffer of BLOB_CHUNK bytes (the last one
- *      shorter; none for an empty blob). A put writes them a few per transaction, so neither
- *      the blob nor a transaction ever holds more than CHUNKS_PER_TRANSACTION chunks.
+ *   1. `blobChunks`: key `[putId, index]` → a Blob of BLOB_CHUNK bytes (the last one shorter;
+ *      none for an empty blob), made of exactly the bytes the put hashed (indexeddb-blob-chunks.ts;
+ *      databases written before hold ArrayBuffers, read alike). A put writes them a few per
+ *      transaction, one transaction in flight while it reads on, so no transaction holds more
+ *      than CHUNKS_PER_TRANSACTION chunks.
  *   2. `blobFiles`: key hash → `{ putId, size, time }`, written last, in the transaction that
- *      checks whether the hash is stored already: a blob is visible only then, whole. Stored
- *      already: that transaction deletes the put's chunks and moves the entry's time instead.
- * Chunks no entry names are what an interrupted put left: `clearTemporary` removes them.
- * Every transaction that writes is 'strict' by default: it completes once on disk.
- */
-import { sha256 } from '@noble/hashes/sha2';
+ *      checks whether the hash is stored already and counts the put's chunks: a blob is visible
+ *      only then, whole. Stored already: that transaction deletes the put's chunks and moves the
+ *      entry's time instead.
+ * A put reads a platform Blob of up to WHOLE_HASH_MAX bytes whole and digests it natively while
+ * its chunks are written (blob-hash.ts); larger ones, and sources with a stream of their own, are
+ * hashed as they stream. Chunks no entry names are what an interrupted put left: `clearTemporary`
+ * removes them. Every transaction that writes is 'strict' by default: it completes once on disk. */
 import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import { CorruptStorageError, StorageError } from '../src/shared/errors.js';
 import type { BlobInfo } from '../src/shared/storage.js';
+import { digestWhole, streamHasher } from './blob-hash.js';
 import { BLOB_CHUNK, hexOf, missingBlob, type BlobProblem, type BlobStore } from './blob-store.js';
+import {
+  ChunkWriter,
+  chunkBlob,
+  chunksWhole,
+  hashChunks,
+  readsWhole,
+  type ChunkValue,
+} from './indexeddb-blob-chunks.js';
 import { requireBlob, requireHash } from './folder-blob-store.js';
 import { mapError } from './indexeddb-writes.js';
 
@@ -23,8 +35,14 @@ export const BLOB_CHUNKS = 'blobChunks';
 /** The object store of stored blobs (hash → entry). */
 export const BLOB_FILES = 'blobFiles';
 
-/** Chunks written per transaction: memory and transaction size bounded, few commits. */
-const CHUNKS_PER_TRANSACTION = 4;
+/**
+ * Chunks written per transaction: each 'strict' transaction costs a flush, so few of them; a batch
+ * of Blob chunks holds its bytes until written, so not the whole blob either (chosen by measuring,
+ * see BENCHMARKS.md).
+ */
+const CHUNKS_PER_TRANSACTION = 8;
+/** Chunks read per transaction (handles for Blob chunks; bytes for old ArrayBuffer ones). */
+const CHUNKS_PER_READ = 16;
 /** Entries read per transaction when walking `blobFiles`. */
 const PAGE = 1000;
 
@@ -36,7 +54,7 @@ interface BlobEntry {
 }
 
 interface BlobSchema extends DBSchema {
-  blobChunks: { key: [string, number]; value: ArrayBuffer };
+  blobChunks: { key: [string, number]; value: ChunkValue };
   blobFiles: { key: string; value: BlobEntry };
 }
 
@@ -54,6 +72,13 @@ export function upgradeBlobStores(db: IDBDatabase, oldVersion: number): void {
 }
 
 const NOTHING_STORED = 'Nothing of the blob was stored; the stored data is intact.';
+
+/** The error for a stored blob whose chunks are missing or cut short. */
+function damagedBlob(hash: string): CorruptStorageError {
+  return new CorruptStorageError(
+    `Blob ${hash} is damaged: chunks of its bytes are missing or cut short in IndexedDB. Run db.verify(), and store the Blob again.`,
+  );
+}
 
 /**
  * A BlobStore in an IndexedDB database upgraded by `upgradeBlobStores`.
@@ -79,88 +104,104 @@ export class IndexedDBBlobStore implements BlobStore {
   async put(blob: Blob): Promise<BlobInfo> {
     requireBlob(blob);
     const putId = `${Date.now().toString(36)}-${crypto.randomUUID()}`;
-    const reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
-    const hasher = sha256.create();
-    let pending: ArrayBuffer[] = [];
-    let index = 0;
-    let size = 0;
-    const current = new Uint8Array(BLOB_CHUNK);
-    let filled = 0;
     /** The source's own failure (a File deleted meanwhile): reported as it is. */
     let sourceError: unknown;
-    const writePending = async (): Promise<void> => {
-      const tx = this.db.transaction(BLOB_CHUNKS, 'readwrite', { durability: this.durability });
-      try {
-        for (const chunk of pending)
-          void tx.store.put(chunk, [putId, index++]).catch(() => undefined); // tx.done reports it
-      } catch (error) {
-        tx.abort(); // a put refused at once: none of this batch is kept
-        await tx.done.catch(() => undefined); // aborted on purpose: `error` is what happened
+    const source = <T>(reading: Promise<T>): Promise<T> =>
+      reading.catch((error: unknown) => {
+        sourceError = error;
         throw error;
-      }
-      pending = [];
-      await tx.done;
-    };
-    const chunkDone = async (): Promise<void> => {
-      pending.push(current.buffer.slice(0, filled));
-      hasher.update(current.subarray(0, filled));
-      size += filled;
-      filled = 0;
-      if (pending.length === CHUNKS_PER_TRANSACTION) await writePending();
-    };
-    try {
-      for (;;) {
-        const { done, value } = await reader.read().catch((error: unknown) => {
-          sourceError = error;
-          throw error;
-        });
-        if (done) break;
-        for (let at = 0; at < value.byteLength;) {
-          const n = Math.min(BLOB_CHUNK - filled, value.byteLength - at);
-          current.set(value.subarray(at, at + n), filled);
-          filled += n;
-          at += n;
-          if (filled === BLOB_CHUNK) await chunkDone();
-        }
-      }
-      if (filled > 0) await chunkDone();
-      if (pending.length > 0) await writePending();
-      const hash = hexOf(hasher.digest());
-      const tx = this.db.transaction([BLOB_FILES, BLOB_CHUNKS], 'readwrite', {
-        durability: this.durability,
       });
-      const files = tx.objectStore(BLOB_FILES);
-      // The put's chunks are counted in the transaction that publishes them: another opener of
-      // the database (a new owner) clearing leftovers may have removed some of them meanwhile.
-      const [found, kept] = await Promise.all([
-        files.get(hash),
-        tx.objectStore(BLOB_CHUNKS).count(this.chunksOf(putId)),
-      ]);
-      if (found === undefined && kept !== index) {
-        tx.abort();
-        await tx.done.catch(() => undefined); // aborted on purpose
-        throw new StorageError(
-          `The blob being stored lost ${index - kept} of its ${index} chunks while it was written (another opener of the database removed them as leftovers of an interrupted put). ${NOTHING_STORED} Store it again.`,
-        );
-      }
-      const now = Date.now();
-      if (found !== undefined) {
-        void files.put({ ...found, time: now }, hash).catch(() => undefined); // tx.done reports it
-        void tx
-          .objectStore(BLOB_CHUNKS)
-          .delete(this.chunksOf(putId))
-          .catch(() => undefined); // idem
+    const writer = new ChunkWriter(
+      (chunks, first) => this.writeChunks(putId, chunks, first),
+      CHUNKS_PER_TRANSACTION,
+    );
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      let digest: Uint8Array;
+      if (readsWhole(blob)) {
+        // One read of the whole Blob, digested natively while its chunks are written: the chunks
+        // are Blobs of these very bytes (`new Blob` and the digest both copy them as called).
+        const bytes = new Uint8Array(await source(blob.arrayBuffer()));
+        const hashing = digestWhole(bytes);
+        for (let at = 0; at < bytes.byteLength; at += BLOB_CHUNK)
+          await writer.add(new Blob([bytes.subarray(at, at + BLOB_CHUNK)]));
+        [digest] = await Promise.all([hashing, writer.finish()]);
       } else {
-        void files.put({ putId, size, time: now }, hash).catch(() => undefined); // idem
+        reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
+        const hasher = streamHasher();
+        const current = new Uint8Array(BLOB_CHUNK);
+        let filled = 0;
+        const chunkDone = async (): Promise<void> => {
+          const bytes = current.subarray(0, filled);
+          hasher.update(bytes);
+          await writer.add(new Blob([bytes])); // copied as called: `current` is reused
+          filled = 0;
+        };
+        for (;;) {
+          const { done, value } = await source(reader.read());
+          if (done) break;
+          for (let at = 0; at < value.byteLength;) {
+            const n = Math.min(BLOB_CHUNK - filled, value.byteLength - at);
+            current.set(value.subarray(at, at + n), filled);
+            filled += n;
+            at += n;
+            if (filled === BLOB_CHUNK) await chunkDone();
+          }
+        }
+        if (filled > 0) await chunkDone();
+        await writer.finish();
+        digest = hasher.digest();
       }
-      await tx.done;
-      if (found === undefined) this.counted(1, size);
-      return { hash, size };
+      const hash = hexOf(digest);
+      return await this.publish(hash, putId, writer.chunks, writer.size);
     } catch (error) {
-      reader.cancel().catch(() => undefined); // cancelling an errored or finished stream rejects
+      reader?.cancel().catch(() => undefined); // cancelling an errored or finished stream rejects
+      await writer.settled(); // a batch still being written would land after the deletion
       await this.deleteChunks(putId).catch(() => undefined); // clearTemporary removes them on open
       throw error === sourceError ? error : mapError(error, 'storing a blob', NOTHING_STORED);
     }
+  }
+
+  /**
+   * Makes the put `putId` (its `chunks` written) visible under `hash`, in the transaction that
+   * checks whether `hash` is stored already and counts the put's chunks.
+   */
+  private async publish(
+    hash: string,
+    putId: string,
+    chunks: number,
+    size: number,
+  ): Promise<BlobInfo> {
+    const tx = this.db.transaction([BLOB_FILES, BLOB_CHUNKS], 'readwrite', {
+      durability: this.durability,
+    });
+    const files = tx.objectStore(BLOB_FILES);
+    // The put's chunks are counted in the transaction that publishes them: another opener of
+    // the database (a new owner) clearing leftovers may have removed some of them meanwhile.
+    const [found, kept] = await Promise.all([
+      files.get(hash),
+      tx.objectStore(BLOB_CHUNKS).count(this.chunksOf(putId)),
+    ]);
+    if (found === undefined && kept !== chunks) {
+      tx.abort();
+      await tx.done.catch(() => undefined); // aborted on purpose
+      throw new StorageError(
+        `The blob being stored lost ${chunks - kept} of its ${chunks} chunks while it was written (another opener of the database removed them as leftovers of an interrupted put). ${NOTHING_STORED} Store it again.`,
+      );
+    }
+    const now = Date.now();
+    if (found !== undefined) {
+      void files.put({ ...found, time: now }, hash).catch(() => undefined); // tx.done reports it
+      void tx
+        .objectStore(BLOB_CHUNKS)
+        .delete(this.chunksOf(putId))
+        .catch(() => undefined); // idem
+    } else {
+      void files.put({ putId, size, time: now }, hash).catch(() => undefined); // idem
+    }
+    await tx.done;
+    if (found === undefined) this.counted(1, size);
+    return { hash, size };
   }
 
   async read(hash: string, start: number, end: number): Promise<Uint8Array> {
@@ -170,39 +211,31 @@ export class IndexedDBBlobStore implements BlobStore {
     if (entry === undefined) throw missingBlob(hash);
     const from = Math.min(Math.max(0, start), entry.size);
     const to = Math.max(from, Math.min(end, entry.size));
-    const out = new Uint8Array(to - from);
-    if (to === from) return out;
+    if (to === from) return new Uint8Array(0);
     const first = Math.floor(from / BLOB_CHUNK);
     const last = Math.floor((to - 1) / BLOB_CHUNK);
     const chunks = await tx
       .objectStore(BLOB_CHUNKS)
       .getAll(this.keys.bound([entry.putId, first], [entry.putId, last]));
-    const expected = (i: number): number =>
-      Math.min(BLOB_CHUNK, entry.size - (first + i) * BLOB_CHUNK);
-    if (chunks.length !== last - first + 1 || chunks.some((c, i) => c.byteLength !== expected(i))) {
-      throw new CorruptStorageError(
-        `Blob ${hash} is damaged: chunks of its bytes are missing or cut short in IndexedDB. Run db.verify(), and store the Blob again.`,
-      );
-    }
-    chunks.forEach((chunk, i) => {
-      const base = (first + i) * BLOB_CHUNK;
-      const bytes = new Uint8Array(chunk);
-      const a = Math.max(from - base, 0);
-      const b = Math.min(to - base, bytes.byteLength);
-      if (a < b) out.set(bytes.subarray(a, b), base + a - from);
-    });
-    return out;
+    if (!chunksWhole(chunks, first, last, entry.size)) throw damagedBlob(hash);
+    // Blob chunks come as handles: only the bytes asked for are read.
+    const base = first * BLOB_CHUNK;
+    const joined = new Blob(chunks.map(chunkBlob));
+    return new Uint8Array(await joined.slice(from - base, to - base).arrayBuffer());
   }
 
   async file(hash: string): Promise<Blob> {
     requireHash(hash);
     const entry = await this.db.get(BLOB_FILES, hash);
     if (entry === undefined) throw missingBlob(hash);
-    // Composed a few chunks at a time: a Blob of Blobs references their bytes without copying
-    // them into this thread's memory (Chromium keeps large Blobs on disk).
-    let blob = new Blob([]);
-    for await (const chunks of this.chunkPages(entry)) blob = new Blob([blob, ...chunks]);
-    return blob;
+    // A Blob of the chunks' Blobs: handles to their files, no byte read here (an old ArrayBuffer
+    // chunk is copied into a Blob, a page of them at a time).
+    const parts: Blob[] = [];
+    for await (const { first, last, chunks } of this.chunkPages(entry)) {
+      if (!chunksWhole(chunks, first, last, entry.size)) throw damagedBlob(hash);
+      parts.push(...chunks.map(chunkBlob));
+    }
+    return new Blob(parts);
   }
 
   async size(hash: string): Promise<number | undefined> {
@@ -214,15 +247,19 @@ export class IndexedDBBlobStore implements BlobStore {
     requireHash(hash);
     const entry = await this.db.get(BLOB_FILES, hash);
     if (entry === undefined) return 'missing';
-    const hasher = sha256.create();
-    let size = 0;
-    for await (const chunks of this.chunkPages(entry)) {
-      for (const chunk of chunks) {
-        hasher.update(new Uint8Array(chunk));
-        size += chunk.byteLength;
+    let whole = true;
+    const pages = this.chunkPages(entry);
+    // The chunks' sizes are checked before their bytes are read: memory stays bounded by the
+    // entry's size even for a damaged chunk.
+    async function* checked(): AsyncIterable<ChunkValue[]> {
+      for await (const { first, last, chunks } of pages) {
+        whole = chunksWhole(chunks, first, last, entry!.size);
+        if (!whole) return;
+        yield chunks;
       }
     }
-    return size === entry.size && hexOf(hasher.digest()) === hash ? undefined : 'damaged';
+    const stored = await hashChunks(checked(), entry.size);
+    return whole && stored.size === entry.size && stored.hash === hash ? undefined : 'damaged';
   }
 
   async sweep(
@@ -307,21 +344,36 @@ export class IndexedDBBlobStore implements BlobStore {
     return this.keys.bound([putId, 0], [putId, Infinity]);
   }
 
+  /** Writes `chunks` as chunks `first…` of put `putId`, in one transaction. */
+  private async writeChunks(putId: string, chunks: Blob[], first: number): Promise<void> {
+    const tx = this.db.transaction(BLOB_CHUNKS, 'readwrite', { durability: this.durability });
+    try {
+      chunks.forEach((chunk, i) => {
+        void tx.store.put(chunk, [putId, first + i]).catch(() => undefined); // tx.done reports it
+      });
+    } catch (error) {
+      tx.abort(); // a put refused at once: none of this batch is kept
+      await tx.done.catch(() => undefined); // aborted on purpose: `error` is what happened
+      throw error;
+    }
+    await tx.done;
+  }
+
   private async deleteChunks(putId: string): Promise<void> {
     const tx = this.db.transaction(BLOB_CHUNKS, 'readwrite', { durability: this.durability });
     void tx.store.delete(this.chunksOf(putId)).catch(() => undefined); // tx.done reports it
     await tx.done;
   }
 
-  /** The chunks of `entry`, CHUNKS_PER_TRANSACTION per read transaction. */
-  private async *chunkPages(entry: BlobEntry): AsyncIterable<ArrayBuffer[]> {
+  /** The chunks of `entry`, CHUNKS_PER_READ per read transaction, with their indexes. */
+  private async *chunkPages(
+    entry: BlobEntry,
+  ): AsyncIterable<{ first: number; last: number; chunks: ChunkValue[] }> {
     const count = Math.ceil(entry.size / BLOB_CHUNK);
-    for (let i = 0; i < count; i += CHUNKS_PER_TRANSACTION) {
-      const last = Math.min(count, i + CHUNKS_PER_TRANSACTION) - 1;
-      yield await this.db.getAll(
-        BLOB_CHUNKS,
-        this.keys.bound([entry.putId, i], [entry.putId, last]),
-      );
+    for (let first = 0; first < count; first += CHUNKS_PER_READ) {
+      const last = Math.min(count, first + CHUNKS_PER_READ) - 1;
+      const range = this.keys.bound([entry.putId, first], [entry.putId, last]);
+      yield { first, last, chunks: await this.db.getAll(BLOB_CHUNKS, range) };
     }
   }
 
