@@ -34,8 +34,10 @@ const WRITES = [
 ];
 const READS = [
   ['shelfdb.readStream', 'shelfdb: get, await file(), read through stream()'],
+  ['shelfdb.readStoredStream', 'shelfdb: get, read through StoredBlob.stream()'],
   ['shelfdb.readBuffer', 'shelfdb: get, StoredBlob.arrayBuffer()'],
   ['shelfdbIdb.readStream', 'shelfdb on IndexedDB: get, await file(), stream()'],
+  ['shelfdbIdb.readStoredStream', 'shelfdb on IndexedDB: get, StoredBlob.stream()'],
   ['shelfdbIdb.readBuffer', 'shelfdb on IndexedDB: get, StoredBlob.arrayBuffer()'],
   ['raw.readStream', 'raw OPFS: getFile(), read through stream()'],
   ['raw.readBuffer', 'raw OPFS: getFile().arrayBuffer() (limit)'],

@@ -77,19 +77,23 @@ async function shelfStore(
   return { ms: 0, bytes };
 }
 
-/** shelfdb: `get`, `await stored.file()`, its bytes through `stream()`; timed from the get. */
+/**
+ * shelfdb: `get`, then its bytes through `stream()`: of `await stored.file()` (the platform's
+ * file) or, `direct`, of the StoredBlob itself; timed from the get.
+ */
 async function shelfReadStream(
   name: string,
   options: OpenOptions,
   bytes: number,
   run: number,
+  direct = false,
 ): Promise<BlobResult> {
   const db = await openDatabase(name, options);
   const conn = db.open();
   await conn.root();
   const t0 = performance.now();
   const stored = (await db.blobs.get(conn, KEY)) as Stored;
-  const { size, head } = await readStream(await stored.file());
+  const { size, head } = await readStream(direct ? stored : await stored.file());
   const ms = performance.now() - t0;
   await db.close();
   checkRead(name, head, size, bytes, seedOf(run));
@@ -221,11 +225,17 @@ export function blobCases(ask: AskWorker): Record<string, BlobCase> {
     'shelfdb.readStream': reading(shelfStoreOpfs, (b, r) =>
       shelfReadStream(`blobs-${r}`, OPFS, b, r),
     ),
+    'shelfdb.readStoredStream': reading(shelfStoreOpfs, (b, r) =>
+      shelfReadStream(`blobs-${r}`, OPFS, b, r, true),
+    ),
     'shelfdb.readBuffer': reading(shelfStoreOpfs, (b, r) =>
       shelfReadBuffer(`blobs-${r}`, OPFS, b, r),
     ),
     'shelfdbIdb.readStream': reading(shelfStoreIdb, (b, r) =>
       shelfReadStream(`blobs-idb-${r}`, IDB, b, r),
+    ),
+    'shelfdbIdb.readStoredStream': reading(shelfStoreIdb, (b, r) =>
+      shelfReadStream(`blobs-idb-${r}`, IDB, b, r, true),
     ),
     'shelfdbIdb.readBuffer': reading(shelfStoreIdb, (b, r) =>
       shelfReadBuffer(`blobs-idb-${r}`, IDB, b, r),
