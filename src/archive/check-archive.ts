@@ -15,6 +15,7 @@
  */
 import type { Connection } from '../connection.js';
 import type { LoadedRecord, Tid } from '../shared/storage.js';
+import type { BlobAgreement } from './blob-agreement.js';
 import { BTREE_CLASS } from './btree-items.js';
 import { unresolvedIn } from './externals.js';
 import { liveObject, type LiveObject } from './live-objects.js';
@@ -77,6 +78,8 @@ export interface Inspection {
   /** The id of each archive object's oid (and of removed ones). */
   idOf: (oid: number) => string | undefined;
   reader: SnapshotReader;
+  /** The blob records the archive holds, to check a merge function's `$blob` markers against. */
+  agreement: BlobAgreement;
   /** The snapshot read at. */
   tid: Tid;
 }
@@ -167,7 +170,7 @@ export async function inspectArchive(
   };
   const objects = readTreeObjects(source, {
     hashes: true,
-    blobs: { storage: reader.storage, put: putBlobs },
+    blobs: { storage: reader.storage, put: putBlobs, reader },
     onHeader: (header) => {
       listed = new Set(header.entries);
       startId = header.start;
@@ -179,7 +182,7 @@ export async function inspectArchive(
     if (batch.length >= BATCH) await compareBatch();
   }
   await compareBatch();
-  const { removed } = step.value;
+  const { removed, agreement } = step.value;
   const removedOids = removed.filter((id) => /^\d+$/.test(id)).map(Number);
   const records = await loadByOid(reader, removedOids);
   for (const id of removed) {
@@ -194,7 +197,7 @@ export async function inspectArchive(
     });
   }
   const start = byId.get(startId) as CheckEntry;
-  return { startId, start, startIsLive, entries, byId, kept, idOf, reader, tid };
+  return { startId, start, startIsLive, entries, byId, kept, idOf, reader, agreement, tid };
 }
 
 function report(obj: ArchiveObject, status: EntryStatus, record?: LoadedRecord): CheckEntry {

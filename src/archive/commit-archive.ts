@@ -221,6 +221,8 @@ async function merge(
       `commitArchive: the merge function's answer for ${obj.path} references objects this database does not hold as named: ${bad.join('; ')}. Nothing was written.`,
     );
   }
+  // Its `$blob` markers must name the blob their record names (blob-agreement.ts).
+  await insp.agreement.checkJson(result, obj.path, insp.reader);
   if (!isTree) return { state: result };
   const { items, ...state } = result;
   if (!Array.isArray(items)) {

@@ -15,6 +15,7 @@
  * one batched load) — never the archive's JSON as a whole.
  */
 import type { Storage, StoredRecord } from '../shared/storage.js';
+import type { SnapshotReader } from './snapshot-reader.js';
 import { ArchiveWriter } from './archive-writer.js';
 import { ExternalRefs } from './externals.js';
 import { RecordRef } from './record-writer.js';
@@ -41,10 +42,17 @@ export interface CopiedRecords {
 
 /**
  * Reads `source` to its end and makes the records of a copy of its objects with new oids (see
- * the module comment). Writes nothing (new oids are only allotted).
- * @throws CorruptStorageError naming the entry for a malformed archive or state.
+ * the module comment). Writes nothing (new oids are only allotted). `reader` is the database at
+ * the snapshot the copy is made at: the blob records `$blob` markers reference by `$ext` are
+ * checked there.
+ * @throws CorruptStorageError naming the entry for a malformed archive or state, or a `$blob`
+ *   marker naming another blob than its record (blob-agreement.ts).
  */
-export async function copyRecords(storage: Storage, source: TreeSource): Promise<CopiedRecords> {
+export async function copyRecords(
+  storage: Storage,
+  source: TreeSource,
+  reader: SnapshotReader,
+): Promise<CopiedRecords> {
   /**
    * Each id's new oid, allotted from the header (then from spare blocks), replaced by what it is
    * written as (its oid and class) once its entry came: one map, not two, for 100,000s of ids.
@@ -70,7 +78,7 @@ export async function copyRecords(storage: Storage, source: TreeSource): Promise
   /** Objects naming an id not seen yet, in archive order. */
   const waiting: ArchiveObject[] = [];
   const objects = readTreeObjects(source, {
-    blobs: { storage, put: true },
+    blobs: { storage, put: true, reader },
     onHeader: async ({ entries }) => {
       const fresh = await storage.newOids(entries.length);
       entries.forEach((id, i) => targets.set(id, fresh[i] as number));

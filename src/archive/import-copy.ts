@@ -60,7 +60,7 @@ export async function importCopy(
   checkIdle(conn, 'importCopy');
   const { host, carry } = conn.archiveAccess;
   const reader = snapshotReader(host.storage, await snapshotOf(conn));
-  const copy = await copyRecords(host.storage, source);
+  const copy = await copyRecords(host.storage, source, reader);
   checkClasses(copy.classes, host.registry, options.unregistered === 'keep');
   const unresolved = await copy.externals.unresolved(reader);
   if (unresolved.length > 0) {

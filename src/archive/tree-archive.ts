@@ -28,6 +28,7 @@ import {
   type ArchiveSource,
   type StreamedEntry,
 } from './snarf.js';
+import { BlobAgreement } from './blob-agreement.js';
 import { TreeBlobs, type TreeBlobOptions } from './tree-blobs.js';
 import { TREE_FORMAT, TREE_HEADER, TREE_VERSIONS } from './tree-format.js';
 
@@ -116,13 +117,16 @@ export interface TreeEnd {
   header: ArchiveHeader;
   /** Ids the header lists that have no entry any more. */
   removed: string[];
+  /** The blob records read, to check a merge function's `$blob` markers against. */
+  agreement: BlobAgreement;
 }
 
 /**
  * The objects of a tree archive, one at a time in archive order, each checked as it is read; the
  * generator's return value is the header and the removed ids. The checks that need the whole
  * archive run after its last entry (and after snarf.ts checked every CRC): a `$ref` to an id
- * that never came, the start's entry. Memory: the ids seen, the ids referenced but not seen yet,
+ * that never came, the start's entry, a `$blob` marker and its blob record that name different
+ * blobs (blob-agreement.ts). Memory: the ids seen, the ids referenced but not seen yet,
  * and the BTree pages of the tree being read (as bytes); every object is the caller's to keep or
  * drop.
  * @throws CorruptStorageError naming the entry for anything malformed (see the module comment).
@@ -142,6 +146,7 @@ export async function* readTreeObjects(
         : source;
   const hashes = options.hashes === true;
   const blobs = new TreeBlobs(options.blobs);
+  const agreement = new BlobAgreement();
   let header: ArchiveHeader | undefined;
   /**
    * Every id listed or met → whether its entry came (one map for both: an archive of 100,000s of
@@ -150,6 +155,8 @@ export async function* readTreeObjects(
   const seen = new Map<string, boolean>();
   /** Ids a `$ref` named before their entry came, with the path that named each first. */
   const pendingRefs = new Map<string, string>();
+  const came = (id: string): boolean => seen.get(id) === true;
+  const onBlob: OnBlob = (json, path) => agreement.marker(json, path, came);
   let pending: PendingTree = newTree('');
   for await (const entry of entries) {
     const { path } = entry;
@@ -172,7 +179,7 @@ export async function* readTreeObjects(
       if (Number(page[2]) !== pending.pages.length || seen.get(id) === true) {
         throw corrupt(path, `a page out of sequence (expected page ${pending.pages.length})`);
       }
-      pending.pages.push(await readPage(entry, pending, hashes));
+      pending.pages.push(await readPage(entry, pending, hashes, onBlob));
       continue;
     }
     const object = OBJECT_PATH.exec(path);
@@ -180,8 +187,9 @@ export async function* readTreeObjects(
     const id = object[1] as string;
     if (seen.get(id) === true) throw corrupt(path, `a second entry for id ${id}`);
     const tree = pending.id === id ? pending : undefined;
-    const obj = await readObject(entry, id, tree, hashes);
+    const obj = await readObject(entry, id, tree, hashes, onBlob);
     blobs.note(path, obj.className, obj.state);
+    agreement.entry(id, obj.className, obj.state, path);
     pending = newTree('');
     seen.set(id, true);
     pendingRefs.delete(id);
@@ -203,8 +211,9 @@ export async function* readTreeObjects(
       `its start "${header.start}" has no entry (objects/${header.start}.json)`,
     );
   }
+  await agreement.finish(options.blobs?.reader);
   await blobs.checkComplete();
-  return { header, removed: header.entries.filter((id) => seen.get(id) !== true) };
+  return { header, removed: header.entries.filter((id) => !came(id)), agreement };
 }
 
 /** A BTree's pages read so far, before its entry. */
@@ -269,13 +278,17 @@ interface Refs {
 }
 const newRefs = (): Refs => ({ ids: new Map(), exts: new Map() });
 
+/** Told each `$blob` marker met, with the path of its entry or page. */
+type OnBlob = (json: JsonObject, path: string) => void;
+
 /**
  * Collects the `$ref` and `$ext` markers in `json` (a marker is an object with that key: a data
- * key starting with `$` is written with one more).
+ * key starting with `$` is written with one more), and hands each `$blob` marker to `onBlob` once
+ * its own `record` reference was checked.
  */
-function collectRefs(json: Json, refs: Refs, path: string): void {
+function collectRefs(json: Json, refs: Refs, path: string, onBlob: OnBlob): void {
   if (Array.isArray(json)) {
-    for (const item of json) collectRefs(item, refs, path);
+    for (const item of json) collectRefs(item, refs, path, onBlob);
     return;
   }
   if (!isObject(json)) return;
@@ -300,7 +313,8 @@ function collectRefs(json: Json, refs: Refs, path: string): void {
     if (!refs.exts.has(oid)) refs.exts.set(oid, { className, path });
     return;
   }
-  for (const key of Object.keys(json)) collectRefs(json[key] as Json, refs, path);
+  for (const key of Object.keys(json)) collectRefs(json[key] as Json, refs, path, onBlob);
+  if ('$blob' in json) onBlob(json, path);
 }
 
 /** A page checked: [key, value] pairs, keys of one kind in increasing order after `last`. */
@@ -308,6 +322,7 @@ async function readPage(
   entry: ArchiveEntry,
   tree: { refs: Refs; last: unknown; kind?: KeyKind },
   hashes: boolean,
+  onBlob: OnBlob,
 ): Promise<ArchivePage> {
   const json = parse(entry);
   if (!Array.isArray(json)) throw corrupt(entry.path, 'a page is not a JSON array of [key, value]');
@@ -331,7 +346,7 @@ async function readPage(
       throw corrupt(entry.path, `item ${i}: keys out of order (${JSON.stringify(item[0])})`);
     }
     tree.last = key;
-    collectRefs(item[1] as Json, tree.refs, entry.path);
+    collectRefs(item[1] as Json, tree.refs, entry.path, onBlob);
   });
   return {
     path: entry.path,
@@ -347,6 +362,7 @@ async function readObject(
   id: string,
   tree: { pages: ArchivePage[]; refs: Refs; kind?: KeyKind } | undefined,
   hashes: boolean,
+  onBlob: OnBlob,
 ): Promise<ArchiveObject> {
   const { path } = entry;
   const json = parse(entry);
@@ -369,7 +385,7 @@ async function readObject(
   if (hash !== undefined && typeof hash !== 'string') throw corrupt(path, '"hash" is not a string');
   if (!isObject(state)) throw corrupt(path, '"state" is not a JSON object');
   const refs = tree?.refs ?? newRefs();
-  collectRefs(state, refs, path);
+  collectRefs(state, refs, path, onBlob);
   let items: ArchiveObject['items'];
   let pageList: ArchivePage[] | undefined;
   if (className === BTREE_CLASS && pages === undefined) {

@@ -15,6 +15,7 @@ import { CorruptStorageError } from '../shared/errors.js';
 import type { Storage } from '../shared/storage.js';
 import { BLOB_ENTRY } from './backup-blobs.js';
 import { HashedBlob, putBlobEntry } from './blob-entry-reader.js';
+import type { SnapshotReader } from './snapshot-reader.js';
 import type { ArchiveEntry, StreamedEntry } from './snarf.js';
 
 /** What the reader does with blob entries: check them only, or store them too. */
@@ -23,6 +24,12 @@ export interface TreeBlobOptions {
   storage: Storage;
   /** Store each blob entry as it is read (commit, import); check only when false (check). */
   put: boolean;
+  /**
+   * The database at the snapshot the archive is compared with: where the blob records that
+   * `$blob` markers reference by `$ext` are read (blob-agreement.ts). Without it they are not
+   * checked.
+   */
+  reader?: SnapshotReader;
 }
 
 const corrupt = (path: string, what: string): CorruptStorageError =>
