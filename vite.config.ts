@@ -23,5 +23,8 @@ export default defineConfig({
     // Vitest leaves a core free by default: on a 2-core machine (CI's) that is one file at a time,
     // with the second core idle while a file imports its modules (a fifth of the run).
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // A test's timeout is for a hang: CPU-bound property tests that take 1–2 s alone take several
+    // times that beside another file on a loaded machine.
+    testTimeout: 15_000,
   },
 });
