@@ -123,6 +123,7 @@ export class IndexedDBBlobStore implements BlobStore {
         // are Blobs of these very bytes (`new Blob` and the digest both copy them as called).
         const bytes = new Uint8Array(await source(blob.arrayBuffer()));
         const hashing = digestWhole(bytes);
+        hashing.catch(() => undefined); // awaited below; marks it heard should a write fail first
         for (let at = 0; at < bytes.byteLength; at += BLOB_CHUNK)
           await writer.add(new Blob([bytes.subarray(at, at + BLOB_CHUNK)]));
         [digest] = await Promise.all([hashing, writer.finish()]);
