@@ -20,7 +20,8 @@ export type BlobProblem = 'missing' | 'damaged';
 /** Where one storage keeps its blob files (see the module's comment). */
 export interface BlobStore {
   /**
-   * Stores `blob`'s bytes, streamed while hashed, flushed before it resolves. Bytes stored already
+   * Stores `blob`'s bytes, written while hashed (read whole up to WHOLE_HASH_MAX where the hash is
+   * WebCrypto's one shot, streamed beyond), flushed before it resolves. Bytes stored already
    * are kept once (the store only notes the time, see `sweep`).
    * @throws StorageFullError when they do not fit: nothing of them is kept.
    */
