@@ -10,6 +10,8 @@ interface Stored {
   bytes: Uint8Array;
   /** When it was last stored (ms since the epoch). */
   time: number;
+  /** The bytes as one platform Blob, made at the first `file()`: its slices and streams are cheap. */
+  file?: Blob;
 }
 
 export class MemoryBlobStore implements BlobStore {
@@ -49,7 +51,10 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async file(hash: string): Promise<Blob> {
-    return new Blob([this.get(hash).bytes.slice()]);
+    const found = this.get(hash);
+    // The Blob constructor copies the bytes: once per stored blob, not once per read of it.
+    found.file ??= new Blob([found.bytes]);
+    return found.file;
   }
 
   async size(hash: string): Promise<number | undefined> {
@@ -91,9 +96,11 @@ export class MemoryBlobStore implements BlobStore {
     return 0;
   }
 
-  /** Test hook: the stored bytes themselves (to damage them). */
+  /** Test hook: the stored bytes themselves (to damage them; `file()` then reads the damage too). */
   bytesOf(hash: string): Uint8Array | undefined {
-    return this.blobs.get(hash)?.bytes;
+    const found = this.blobs.get(hash);
+    if (found !== undefined) found.file = undefined;
+    return found?.bytes;
   }
 
   private get(hash: string): Stored {
