@@ -167,6 +167,33 @@ export class BlobAgreement {
   }
 }
 
+/**
+ * Refuses an archive entry that would rewrite the live blob record `live` (the revision the
+ * database holds at the entry's oid) to name another blob, or to be no blob record: a blob record
+ * is never changed, because its owners are not all in the archive (a StoredBlob put into another
+ * object shares its record) nor all written by the commit (a conflict kept live), and each owner
+ * reads the blob its own tag names while pack keeps the one the record names. `className` and
+ * `state` are what the commit would write (the entry's, or a merge function's answer).
+ * @throws CorruptStorageError naming the entry, both blobs and what to do. Nothing is written.
+ */
+export function checkRecordKept(
+  path: string,
+  live: { oid: number; className: string; state: Uint8Array } | undefined,
+  className: string,
+  state: JsonObject,
+): void {
+  if (live === undefined || live.className !== BLOB_CLASS) return;
+  const { hash, size } = decodeBlobRecord(live.state);
+  if (className === BLOB_CLASS && state.hash === hash && state.size === size) return;
+  const now =
+    className === BLOB_CLASS
+      ? `name blob ${typeof state.hash === 'string' ? state.hash : show(state.hash)} (${typeof state.size === 'number' ? String(state.size) : show(state.size)} bytes)`
+      : `be a ${className}`;
+  throw new CorruptStorageError(
+    `Archive entry ${path}: it would change blob record ${live.oid}, which names blob ${hash} (${size} bytes), to ${now}. A blob record is never changed: its owners (some perhaps outside the archive, or kept live) read the blob their own tag names while pack keeps the one the record names, so their bytes would be lost. To give an owner another blob, point its $blob marker's "record" at a new blob record entry (one without "oid") or at that blob's record ({"$ext": <oid>, "class": "${BLOB_CLASS}"}), and leave this entry as exported. Nothing was written.`,
+  );
+}
+
 /** Calls `visit` with each `$blob` marker in `json` (markers in a marker's keys included). */
 function eachMarker(json: Json, visit: (marker: JsonObject) => void): void {
   if (Array.isArray(json)) {

@@ -34,6 +34,7 @@ import {
   type TreeItems,
 } from './archive-writer.js';
 import { inspectArchive, type EntryStatus, type Inspection } from './check-archive.js';
+import { checkRecordKept } from './blob-agreement.js';
 import { unresolvedIn } from './externals.js';
 import { checkKey, compareKeys, type BTreeKey, type KeyKind } from '../btree-keys.js';
 import { jsonToValue, type Json, type JsonObject } from './json-value.js';
@@ -144,8 +145,10 @@ export async function commitArchive(
     }
     if (status === 'conflict' && typeof policy === 'function') {
       const merged = await merge(policy, obj, live, insp);
+      checkRecordKept(obj.path, record, obj.className, merged.state);
       await writer.write(obj, record?.tid, merged.state, merged.items);
     } else {
+      checkRecordKept(obj.path, record, obj.className, obj.state);
       await writer.write(obj, record?.tid);
     }
   }
