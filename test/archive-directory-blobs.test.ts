@@ -447,9 +447,10 @@ describe('a checkout of a 100 MB blob', () => {
     console.info(
       `checkout of a 100 MB blob: ${pieces} pieces; live heap + array buffers after collection at most +${mib(written)} MiB writing, +${mib(read)} MiB reading back`,
     );
-    // A few 1 MiB pieces in flight and the storage's read buffers; the blob is 95.4 MiB.
-    expect(written).toBeLessThan(16 * 2 ** 20);
-    expect(read).toBeLessThan(16 * 2 ** 20);
+    // A few 1 MiB pieces in flight, the storage's read buffers and pieces not collected yet (up to
+    // 18 MiB seen beside another test file at load 12); the blob is 95.4 MiB.
+    expect(written).toBeLessThan(32 * 2 ** 20);
+    expect(read).toBeLessThan(32 * 2 ** 20);
     await db.close();
   }, 120_000); // 100 MB made, put, hashed, written and read with forced collections on a shared machine
 });

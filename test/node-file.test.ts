@@ -72,7 +72,7 @@ const holderScript = (() => {
       'worker/node-platform.ts',
       'worker/storage-failures.ts',
       'src/shared/errors.ts',
-      ...'blob-folder blob-store folder-blob-store node-blob-folder memory-blob-store'
+      ...'blob-folder blob-hash blob-store folder-blob-store node-blob-folder memory-blob-store'
         .split(' ')
         .map((name) => `worker/${name}.ts`),
     ];
