@@ -7,7 +7,7 @@ import type { BlobInfo } from '../src/shared/storage.js';
 import { hexOf, missingBlob, type BlobProblem, type BlobStore } from './blob-store.js';
 
 interface Stored {
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   /** When it was last stored (ms since the epoch). */
   time: number;
   /** The bytes as one platform Blob, made at the first `file()`: its slices and streams are cheap. */
