@@ -11,7 +11,8 @@
  *     Chromium the portable hash over a stream was the whole cost of a put: ~45 MB/s against ~240
  *     for WebCrypto); larger blobs stream through the portable incremental hash.
  * Size and hash are those of the bytes read, whatever size the Blob claimed (a File cut short on
- * disk after its size was taken). Any failure removes the temporary; a full disk becomes
+ * disk after its size was taken). A stored file of the same hash and another size (damaged) is
+ * replaced by the put's. Any failure removes the temporary; a full disk becomes
  * StorageFullError; the Blob's own read failure is reported as it is.
  *
  * In memory per store (one per open storage): the time of each put this session (sweep's "stored
@@ -73,6 +74,13 @@ export class FolderBlobStore implements BlobStore {
       const hash = hexOf(await written.digest);
       const { size } = written;
       await this.locked(hash, async () => {
+        // A stored file of another size is damaged (cut short): this put's replaces it, as the
+        // damaged blob's error tells the app to store the bytes again.
+        const stored = await this.folder.stat(hash).catch(storeFailed);
+        if (stored !== undefined && stored.size !== size) {
+          await this.folder.remove(hash).catch(storeFailed);
+          this.counted(-1, -stored.size);
+        }
         const published = await this.folder.publish(name, hash).catch(storeFailed);
         this.putTimes.set(hash, Date.now());
         if (published) this.counted(1, size);

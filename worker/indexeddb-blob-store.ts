@@ -9,7 +9,7 @@
  *   2. `blobFiles`: key hash → `{ putId, size, time }`, written last, in the transaction that
  *      checks whether the hash is stored already and counts the put's chunks: a blob is visible
  *      only then, whole. Stored already: that transaction deletes the put's chunks and moves the
- *      entry's time instead.
+ *      entry's time instead (unless the stored copy lost chunks: the put's replaces it).
  * A put reads a platform Blob of up to WHOLE_HASH_MAX bytes whole and digests it natively while
  * its chunks are written (blob-hash.ts); larger ones, and sources with a stream of their own, are
  * hashed as they stream. Chunks no entry names are what an interrupted put left: `clearTemporary`
@@ -179,10 +179,18 @@ export class IndexedDBBlobStore implements BlobStore {
     const files = tx.objectStore(BLOB_FILES);
     // The put's chunks are counted in the transaction that publishes them: another opener of
     // the database (a new owner) clearing leftovers may have removed some of them meanwhile.
-    const [found, kept] = await Promise.all([
+    const [stored, kept] = await Promise.all([
       files.get(hash),
       tx.objectStore(BLOB_CHUNKS).count(this.chunksOf(putId)),
     ]);
+    // A stored copy that lost chunks (or names another size) is replaced by this put's: storing
+    // the bytes again is what a damaged blob's error tells the app to do.
+    const whole =
+      stored !== undefined &&
+      stored.size === size &&
+      (await tx.objectStore(BLOB_CHUNKS).count(this.chunksOf(stored.putId))) ===
+        Math.ceil(stored.size / BLOB_CHUNK);
+    const found = whole ? stored : undefined;
     if (found === undefined && kept !== chunks) {
       tx.abort();
       await tx.done.catch(() => undefined); // aborted on purpose
@@ -199,9 +207,16 @@ export class IndexedDBBlobStore implements BlobStore {
         .catch(() => undefined); // idem
     } else {
       void files.put({ putId, size, time: now }, hash).catch(() => undefined); // idem
+      if (stored !== undefined) {
+        void tx
+          .objectStore(BLOB_CHUNKS)
+          .delete(this.chunksOf(stored.putId))
+          .catch(() => undefined); // idem
+      }
     }
     await tx.done;
-    if (found === undefined) this.counted(1, size);
+    if (stored === undefined) this.counted(1, size);
+    else if (found === undefined) this.counted(0, size - stored.size);
     return { hash, size };
   }
 
