@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CorruptStorageError, Database, PersistentDict, type Connection } from '../src/index.js';
 import { BLOB_ENTRY } from '../src/archive/backup-blobs.js';
+import { checkArchive } from '../src/archive/check-archive.js';
 import { commitArchive } from '../src/archive/commit-archive.js';
 import { exportTree } from '../src/archive/export-tree.js';
 import {
@@ -197,6 +198,27 @@ describe('commitArchive never stores a Blob whose tag names other bytes than its
     await a.db.pack();
     const { blob } = await tagAndRecord(a.db, 'shelf', 'copy');
     expect(sameBytes(new Uint8Array(await blob.arrayBuffer()), COVER)).toBe(true);
+    await a.db.close();
+  });
+});
+
+describe('checkArchive says before any commit that an archive rewrites a blob record', () => {
+  it('refuses an archive whose blob record entry names another blob, naming the entry and both blobs, as commit would', async () => {
+    const a = await makeAlbum(true);
+    const archive = await archiveBytes(writeArchive(coverReplaced(a)));
+    const outcome = await checkArchive(a.conn, archive).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(CorruptStorageError);
+    const message = (outcome as Error).message;
+    expect(message).toContain(a.recordPath);
+    expect(message).toContain(sha256(COVER));
+    expect(message).toContain(sha256(OTHER));
+    await a.db.close();
+  });
+
+  it("passes the album's archive as exported: every entry unchanged", async () => {
+    const a = await makeAlbum(false);
+    const report = await checkArchive(a.conn, await archiveBytes(writeArchive(a.entries)));
+    expect(report.entries.every((e) => e.status === 'unchanged')).toBe(true);
     await a.db.close();
   });
 });

@@ -15,7 +15,7 @@
  */
 import type { Connection } from '../connection.js';
 import type { LoadedRecord, Tid } from '../shared/storage.js';
-import type { BlobAgreement } from './blob-agreement.js';
+import { checkRecordKept, type BlobAgreement } from './blob-agreement.js';
 import { BTREE_CLASS } from './btree-items.js';
 import { unresolvedIn } from './externals.js';
 import { liveObject, type LiveObject } from './live-objects.js';
@@ -145,6 +145,9 @@ export async function inspectArchive(
       const record = obj.oid === undefined ? undefined : records.get(obj.oid);
       let entry: CheckEntry;
       let live: LiveObject | undefined;
+      // A blob record is never rewritten (its owners outside the archive would lose their bytes):
+      // refused here, so check says so and commit refuses before writing anything.
+      if (record !== undefined) checkRecordKept(obj.path, record, obj.className, obj.state);
       if (record === undefined) {
         entry = report(obj, 'added');
       } else if (isExported(obj, record) && obj.hash === obj.baseHash) {
