@@ -1,12 +1,41 @@
 /**
- * The chunk values of IndexedDBBlobStore (indexeddb-blob-store.ts) and what reads and hashes them.
+ * The chunk values and entries of IndexedDBBlobStore (indexeddb-blob-store.ts) and what reads and
+ * hashes them.
  *
  * A chunk is stored as a Blob of the bytes hashed: Chromium keeps a Blob value as a file and gives
  * it back as a handle, without reading it, so composing a stored blob's File moves no bytes through
  * the worker. Databases written before kept ArrayBuffers: both are read, checked and swept alike.
+ * A blob put whole (up to WHOLE_HASH_MAX bytes) is ONE chunk of its size, its entry saying so
+ * (`chunk`); a streamed one is in BLOB_CHUNK chunks, as every entry without `chunk` is.
  */
 import { BLOB_CHUNK, hexOf } from './blob-store.js';
 import { WHOLE_HASH_MAX, digestWhole, streamHasher } from './blob-hash.js';
+
+/**
+ * A stored blob: whose chunks, how many bytes, when last stored (ms since the epoch), and the size
+ * of its chunks (the last one shorter) when they are not BLOB_CHUNK: a blob put whole is one chunk
+ * of `size` bytes. Absent in entries written before there were such blobs.
+ */
+export interface BlobEntry {
+  putId: string;
+  size: number;
+  time: number;
+  chunk?: number;
+}
+
+/**
+ * The size of `entry`'s chunks. A `chunk` that is no positive whole number (a damaged entry) counts
+ * as BLOB_CHUNK, whose layout the stored chunks then fail: the blob reads as damaged, never loops.
+ */
+export function chunkOf(entry: BlobEntry): number {
+  const { chunk } = entry;
+  return chunk !== undefined && Number.isSafeInteger(chunk) && chunk > 0 ? chunk : BLOB_CHUNK;
+}
+
+/** How many chunks `entry` has (none for an empty blob). */
+export function chunkCount(entry: BlobEntry): number {
+  return Math.ceil(entry.size / chunkOf(entry));
+}
 
 /** A stored chunk: a Blob, or an ArrayBuffer as the store wrote them before. */
 export type ChunkValue = Blob | ArrayBuffer;
@@ -22,18 +51,19 @@ export function chunkSize(value: ChunkValue): number {
 }
 
 /**
- * Whether `chunks`, the values of chunks `first…` of a blob of `size` bytes, are all there and
- * each as long as it must be (BLOB_CHUNK, the blob's last one shorter).
+ * Whether `chunks`, the values of chunks `first…last` of `entry`, are all there and each as long as
+ * it must be (`chunkOf(entry)`, the blob's last one shorter).
  */
 export function chunksWhole(
   chunks: readonly ChunkValue[],
   first: number,
   last: number,
-  size: number,
+  entry: BlobEntry,
 ): boolean {
   if (chunks.length !== last - first + 1) return false;
+  const size = chunkOf(entry);
   return chunks.every(
-    (chunk, i) => chunkSize(chunk) === Math.min(BLOB_CHUNK, size - (first + i) * BLOB_CHUNK),
+    (chunk, i) => chunkSize(chunk) === Math.min(size, entry.size - (first + i) * size),
   );
 }
 

@@ -1,62 +1,63 @@
 /**
  * IndexedDBBlobStore: the BlobStore of IndexedDBStorage, in two object stores of the database's
  * IndexedDB database (added by `upgradeBlobStores` in the schema's upgrade):
- *   1. `blobChunks`: key `[putId, index]` → a Blob of BLOB_CHUNK bytes (the last one shorter;
- *      none for an empty blob), made of exactly the bytes the put hashed (indexeddb-blob-chunks.ts;
- *      databases written before hold ArrayBuffers, read alike). A put writes them a few per
- *      transaction, one transaction in flight while it reads on, so no transaction holds more
- *      than CHUNKS_PER_TRANSACTION chunks.
- *   2. `blobFiles`: key hash → `{ putId, size, time }`, written last, in the transaction that
- *      checks whether the hash is stored already and counts the put's chunks: a blob is visible
- *      only then, whole. Stored already: that transaction deletes the put's chunks and moves the
- *      entry's time instead (unless the stored copy lost chunks: the put's replaces it).
- * A put reads a platform Blob of up to WHOLE_HASH_MAX bytes whole and digests it natively while
- * its chunks are written (blob-hash.ts); larger ones, and sources with a stream of their own, are
- * hashed as they stream. Chunks no entry names are what an interrupted put left: `clearTemporary`
- * removes them. Every transaction that writes is 'strict' by default: it completes once on disk. */
-import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
-import { CorruptStorageError, StorageError } from '../src/shared/errors.js';
+ *   1. `blobChunks`: key `[putId, index]` → a Blob made of exactly the bytes the put hashed
+ *      (indexeddb-blob-chunks.ts; databases written before hold ArrayBuffers, read alike). A blob of
+ *      up to WHOLE_HASH_MAX bytes is read whole, digested natively (blob-hash.ts), then stored in
+ *      ONE transaction as ONE chunk (none for an empty blob). Larger ones, and sources with a
+ *      stream of their own, are hashed as they stream, in chunks of BLOB_CHUNK (the last shorter)
+ *      written a few per transaction, one transaction in flight while it reads on.
+ *   2. `blobFiles`: key hash → `{ putId, size, time, chunk? }` (`chunk`: the chunks' size when not
+ *      BLOB_CHUNK), written in the transaction that looks the hash up (and, for a streamed put,
+ *      counts its chunks): a blob is visible only then, whole. Stored already and intact: only the
+ *      entry's time moves; stored but missing chunks: the put's copy replaces it.
+ * How each put writes: indexeddb-blob-write.ts. Chunks no entry names are what an interrupted
+ * streamed put left: `clearTemporary` removes them. Every transaction that writes is 'strict' by
+ * default: it completes once on disk. */
+import { wrap, type IDBPDatabase } from 'idb';
+import { CorruptStorageError } from '../src/shared/errors.js';
 import type { BlobInfo } from '../src/shared/storage.js';
 import { digestWhole, streamHasher } from './blob-hash.js';
 import { BLOB_CHUNK, hexOf, missingBlob, type BlobProblem, type BlobStore } from './blob-store.js';
 import {
   ChunkWriter,
   chunkBlob,
+  chunkCount,
+  chunkOf,
   chunksWhole,
   hashChunks,
   readsWhole,
+  type BlobEntry,
   type ChunkValue,
 } from './indexeddb-blob-chunks.js';
+import {
+  BLOB_CHUNKS,
+  BLOB_FILES,
+  NOTHING_STORED,
+  chunksOf,
+  deleteChunks,
+  publishChunks,
+  putWhole,
+  writeChunks,
+  type BlobDatabase,
+  type BlobSchema,
+  type CountChange,
+} from './indexeddb-blob-write.js';
 import { requireBlob, requireHash } from './folder-blob-store.js';
 import { mapError } from './indexeddb-writes.js';
 
-/** The object store of blob chunks. */
-export const BLOB_CHUNKS = 'blobChunks';
-/** The object store of stored blobs (hash → entry). */
-export const BLOB_FILES = 'blobFiles';
+export { BLOB_CHUNKS, BLOB_FILES } from './indexeddb-blob-write.js';
 
 /**
- * Chunks written per transaction: each 'strict' transaction costs a flush, and a batch of Blob
- * chunks holds its bytes until written. 8 and 32 per transaction measured no faster than 4 in
- * Chromium (shelfdbIdb.write, 10 and 50 MiB), so the batch stays small.
+ * Chunks written per transaction by a streamed put: each 'strict' transaction costs a flush, and a
+ * batch of Blob chunks holds its bytes until written. 8 and 32 per transaction measured no faster
+ * than 4 in Chromium (shelfdbIdb.write, 10 and 50 MiB), so the batch stays small.
  */
 const CHUNKS_PER_TRANSACTION = 4;
 /** Chunks read per transaction (handles for Blob chunks; bytes for old ArrayBuffer ones). */
 const CHUNKS_PER_READ = 16;
 /** Entries read per transaction when walking `blobFiles`. */
 const PAGE = 1000;
-
-/** A stored blob: whose chunks, how many bytes, when last stored (ms since the epoch). */
-interface BlobEntry {
-  putId: string;
-  size: number;
-  time: number;
-}
-
-interface BlobSchema extends DBSchema {
-  blobChunks: { key: [string, number]; value: ChunkValue };
-  blobFiles: { key: string; value: BlobEntry };
-}
 
 /**
  * Creates the blob object stores; call it from the database's `upgradeneeded` (any old version:
@@ -70,8 +71,6 @@ export function upgradeBlobStores(db: IDBDatabase, oldVersion: number): void {
     if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
   }
 }
-
-const NOTHING_STORED = 'Nothing of the blob was stored; the stored data is intact.';
 
 /** The error for a stored blob whose chunks are missing or cut short. */
 function damagedBlob(hash: string): CorruptStorageError {
@@ -87,6 +86,8 @@ function damagedBlob(hash: string): CorruptStorageError {
  */
 export class IndexedDBBlobStore implements BlobStore {
   private readonly db: IDBPDatabase<BlobSchema>;
+  /** What the writing transactions need (indexeddb-blob-write.ts). */
+  private readonly target: BlobDatabase;
   /** The counts, once a walk made them; undefined before. */
   private counts: { blobs: number; blobBytes: number } | undefined;
   /** Bumped by every change of the counts: a walk overlapping one does not cache its counts. */
@@ -99,6 +100,7 @@ export class IndexedDBBlobStore implements BlobStore {
     private readonly durability: 'strict' | 'relaxed' = 'strict',
   ) {
     this.db = wrap(db) as unknown as IDBPDatabase<BlobSchema>;
+    this.target = { db: this.db, keys, durability };
   }
 
   async put(blob: Blob): Promise<BlobInfo> {
@@ -111,112 +113,64 @@ export class IndexedDBBlobStore implements BlobStore {
         sourceError = error;
         throw error;
       });
+    if (readsWhole(blob)) {
+      // One read of the whole Blob, digested natively, then one transaction: nothing is written
+      // before the hash is known, so a failure anywhere leaves nothing to delete.
+      const bytes = new Uint8Array(await source(blob.arrayBuffer()));
+      // The chunk is made of these very bytes (`new Blob` copies them as called) before the digest
+      // runs: Chromium moves them out of the worker while WebCrypto hashes them off-thread
+      // (measured at 10 MiB: the transaction ~200 → ~100 ms).
+      const chunk = new Blob([bytes]);
+      try {
+        const hash = hexOf(await digestWhole(bytes));
+        return this.stored(hash, chunk.size, await putWhole(this.target, hash, putId, chunk));
+      } catch (error) {
+        throw mapError(error, 'storing a blob', NOTHING_STORED); // the digest's failure too
+      }
+    }
     const writer = new ChunkWriter(
-      (chunks, first) => this.writeChunks(putId, chunks, first),
+      (chunks, first) => writeChunks(this.target, putId, chunks, first),
       CHUNKS_PER_TRANSACTION,
     );
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
-      let digest: Uint8Array;
-      if (readsWhole(blob)) {
-        // One read of the whole Blob, digested natively while its chunks are written: the chunks
-        // are Blobs of these very bytes (`new Blob` and the digest both copy them as called).
-        const bytes = new Uint8Array(await source(blob.arrayBuffer()));
-        const hashing = digestWhole(bytes);
-        hashing.catch(() => undefined); // awaited below; marks it heard should a write fail first
-        for (let at = 0; at < bytes.byteLength; at += BLOB_CHUNK)
-          await writer.add(new Blob([bytes.subarray(at, at + BLOB_CHUNK)]));
-        [digest] = await Promise.all([hashing, writer.finish()]);
-      } else {
-        reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
-        const hasher = streamHasher();
-        const current = new Uint8Array(BLOB_CHUNK);
-        let filled = 0;
-        const chunkDone = async (): Promise<void> => {
-          const bytes = current.subarray(0, filled);
-          hasher.update(bytes);
-          await writer.add(new Blob([bytes])); // copied as called: `current` is reused
-          filled = 0;
-        };
-        for (;;) {
-          const { done, value } = await source(reader.read());
-          if (done) break;
-          for (let at = 0; at < value.byteLength;) {
-            const n = Math.min(BLOB_CHUNK - filled, value.byteLength - at);
-            current.set(value.subarray(at, at + n), filled);
-            filled += n;
-            at += n;
-            if (filled === BLOB_CHUNK) await chunkDone();
-          }
+      reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
+      const hasher = streamHasher();
+      const current = new Uint8Array(BLOB_CHUNK);
+      let filled = 0;
+      const chunkDone = async (): Promise<void> => {
+        const bytes = current.subarray(0, filled);
+        hasher.update(bytes);
+        await writer.add(new Blob([bytes])); // copied as called: `current` is reused
+        filled = 0;
+      };
+      for (;;) {
+        const { done, value } = await source(reader.read());
+        if (done) break;
+        for (let at = 0; at < value.byteLength;) {
+          const n = Math.min(BLOB_CHUNK - filled, value.byteLength - at);
+          current.set(value.subarray(at, at + n), filled);
+          filled += n;
+          at += n;
+          if (filled === BLOB_CHUNK) await chunkDone();
         }
-        if (filled > 0) await chunkDone();
-        await writer.finish();
-        digest = hasher.digest();
       }
-      const hash = hexOf(digest);
-      return await this.publish(hash, putId, writer.chunks, writer.size);
+      if (filled > 0) await chunkDone();
+      await writer.finish();
+      const hash = hexOf(hasher.digest());
+      const change = await publishChunks(this.target, hash, putId, writer.chunks, writer.size);
+      return this.stored(hash, writer.size, change);
     } catch (error) {
       reader?.cancel().catch(() => undefined); // cancelling an errored or finished stream rejects
       await writer.settled(); // a batch still being written would land after the deletion
-      await this.deleteChunks(putId).catch(() => undefined); // clearTemporary removes them on open
+      await deleteChunks(this.target, putId).catch(() => undefined); // clearTemporary removes them on open
       throw error === sourceError ? error : mapError(error, 'storing a blob', NOTHING_STORED);
     }
   }
 
-  /**
-   * Makes the put `putId` (its `chunks` written) visible under `hash`, in the transaction that
-   * checks whether `hash` is stored already and counts the put's chunks.
-   */
-  private async publish(
-    hash: string,
-    putId: string,
-    chunks: number,
-    size: number,
-  ): Promise<BlobInfo> {
-    const tx = this.db.transaction([BLOB_FILES, BLOB_CHUNKS], 'readwrite', {
-      durability: this.durability,
-    });
-    const files = tx.objectStore(BLOB_FILES);
-    // The put's chunks are counted in the transaction that publishes them: another opener of
-    // the database (a new owner) clearing leftovers may have removed some of them meanwhile.
-    const [stored, kept] = await Promise.all([
-      files.get(hash),
-      tx.objectStore(BLOB_CHUNKS).count(this.chunksOf(putId)),
-    ]);
-    // A stored copy that lost chunks (or names another size) is replaced by this put's: storing
-    // the bytes again is what a damaged blob's error tells the app to do.
-    const whole =
-      stored !== undefined &&
-      stored.size === size &&
-      (await tx.objectStore(BLOB_CHUNKS).count(this.chunksOf(stored.putId))) ===
-        Math.ceil(stored.size / BLOB_CHUNK);
-    const found = whole ? stored : undefined;
-    if (found === undefined && kept !== chunks) {
-      tx.abort();
-      await tx.done.catch(() => undefined); // aborted on purpose
-      throw new StorageError(
-        `The blob being stored lost ${chunks - kept} of its ${chunks} chunks while it was written (another opener of the database removed them as leftovers of an interrupted put). ${NOTHING_STORED} Store it again.`,
-      );
-    }
-    const now = Date.now();
-    if (found !== undefined) {
-      void files.put({ ...found, time: now }, hash).catch(() => undefined); // tx.done reports it
-      void tx
-        .objectStore(BLOB_CHUNKS)
-        .delete(this.chunksOf(putId))
-        .catch(() => undefined); // idem
-    } else {
-      void files.put({ putId, size, time: now }, hash).catch(() => undefined); // idem
-      if (stored !== undefined) {
-        void tx
-          .objectStore(BLOB_CHUNKS)
-          .delete(this.chunksOf(stored.putId))
-          .catch(() => undefined); // idem
-      }
-    }
-    await tx.done;
-    if (stored === undefined) this.counted(1, size);
-    else if (found === undefined) this.counted(0, size - stored.size);
+  /** Counts what a put changed and answers its BlobInfo. */
+  private stored(hash: string, size: number, change: CountChange): BlobInfo {
+    if (change.blobs !== 0 || change.bytes !== 0) this.counted(change.blobs, change.bytes);
     return { hash, size };
   }
 
@@ -228,14 +182,15 @@ export class IndexedDBBlobStore implements BlobStore {
     const from = Math.min(Math.max(0, start), entry.size);
     const to = Math.max(from, Math.min(end, entry.size));
     if (to === from) return new Uint8Array(0);
-    const first = Math.floor(from / BLOB_CHUNK);
-    const last = Math.floor((to - 1) / BLOB_CHUNK);
+    const chunk = chunkOf(entry);
+    const first = Math.floor(from / chunk);
+    const last = Math.floor((to - 1) / chunk);
     const chunks = await tx
       .objectStore(BLOB_CHUNKS)
       .getAll(this.keys.bound([entry.putId, first], [entry.putId, last]));
-    if (!chunksWhole(chunks, first, last, entry.size)) throw damagedBlob(hash);
+    if (!chunksWhole(chunks, first, last, entry)) throw damagedBlob(hash);
     // Blob chunks come as handles: only the bytes asked for are read.
-    const base = first * BLOB_CHUNK;
+    const base = first * chunk;
     const joined = new Blob(chunks.map(chunkBlob));
     return new Uint8Array(await joined.slice(from - base, to - base).arrayBuffer());
   }
@@ -248,7 +203,7 @@ export class IndexedDBBlobStore implements BlobStore {
     // chunk is copied into a Blob, a page of them at a time).
     const parts: Blob[] = [];
     for await (const { first, last, chunks } of this.chunkPages(entry)) {
-      if (!chunksWhole(chunks, first, last, entry.size)) throw damagedBlob(hash);
+      if (!chunksWhole(chunks, first, last, entry)) throw damagedBlob(hash);
       parts.push(...chunks.map(chunkBlob));
     }
     return new Blob(parts);
@@ -269,7 +224,7 @@ export class IndexedDBBlobStore implements BlobStore {
     // entry's size even for a damaged chunk.
     async function* checked(): AsyncIterable<ChunkValue[]> {
       for await (const { first, last, chunks } of pages) {
-        whole = chunksWhole(chunks, first, last, entry!.size);
+        whole = chunksWhole(chunks, first, last, entry!);
         if (!whole) return;
         yield chunks;
       }
@@ -298,7 +253,7 @@ export class IndexedDBBlobStore implements BlobStore {
           .catch(() => undefined); // tx.done reports it
         void tx
           .objectStore(BLOB_CHUNKS)
-          .delete(this.chunksOf(entry.putId))
+          .delete(chunksOf(this.keys, entry.putId))
           .catch(() => undefined); // idem
       }
       try {
@@ -346,7 +301,7 @@ export class IndexedDBBlobStore implements BlobStore {
     while (cursor !== null) {
       const [putId] = cursor.key;
       if (!named.has(putId)) {
-        void chunks.delete(this.chunksOf(putId)).catch(() => undefined); // tx.done reports it
+        void chunks.delete(chunksOf(this.keys, putId)).catch(() => undefined); // tx.done reports it
         removed++;
       }
       cursor = await cursor.continue([putId, Infinity]); // the next put's first chunk
@@ -355,37 +310,14 @@ export class IndexedDBBlobStore implements BlobStore {
     return removed;
   }
 
-  /** Every chunk key of put `putId`. */
-  private chunksOf(putId: string): IDBKeyRange {
-    return this.keys.bound([putId, 0], [putId, Infinity]);
-  }
-
-  /** Writes `chunks` as chunks `first…` of put `putId`, in one transaction. */
-  private async writeChunks(putId: string, chunks: Blob[], first: number): Promise<void> {
-    const tx = this.db.transaction(BLOB_CHUNKS, 'readwrite', { durability: this.durability });
-    try {
-      chunks.forEach((chunk, i) => {
-        void tx.store.put(chunk, [putId, first + i]).catch(() => undefined); // tx.done reports it
-      });
-    } catch (error) {
-      tx.abort(); // a put refused at once: none of this batch is kept
-      await tx.done.catch(() => undefined); // aborted on purpose: `error` is what happened
-      throw error;
-    }
-    await tx.done;
-  }
-
-  private async deleteChunks(putId: string): Promise<void> {
-    const tx = this.db.transaction(BLOB_CHUNKS, 'readwrite', { durability: this.durability });
-    void tx.store.delete(this.chunksOf(putId)).catch(() => undefined); // tx.done reports it
-    await tx.done;
-  }
-
-  /** The chunks of `entry`, CHUNKS_PER_READ per read transaction, with their indexes. */
+  /**
+   * The chunks of `entry`, CHUNKS_PER_READ per read transaction, with their indexes (Blob chunks
+   * are handles: a page of chunks of a blob put whole is at most WHOLE_HASH_MAX bytes, unread).
+   */
   private async *chunkPages(
     entry: BlobEntry,
   ): AsyncIterable<{ first: number; last: number; chunks: ChunkValue[] }> {
-    const count = Math.ceil(entry.size / BLOB_CHUNK);
+    const count = chunkCount(entry);
     for (let first = 0; first < count; first += CHUNKS_PER_READ) {
       const last = Math.min(count, first + CHUNKS_PER_READ) - 1;
       const range = this.keys.bound([entry.putId, first], [entry.putId, last]);
