@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto'; // idb checks requests against the global IDB clas
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { IndexedDBBlobStore, upgradeBlobStores } from '../worker/indexeddb-blob-store.js';
-import { hashOf, patterned } from './blob-store-contract.js';
+import { chunkedBlob, hashOf, patterned } from './blob-store-contract.js';
 
 const MIB = 1 << 20;
 
@@ -104,7 +104,7 @@ describe('IndexedDB blob store: a chunk gone', () => {
     const db = await database(factory);
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(3 * MIB + 1);
-    const { hash } = await blobs.put(new Blob([bytes]));
+    const { hash } = await blobs.put(chunkedBlob(bytes, MIB)); // streamed: 1 MiB chunks
     const tx = db.transaction('blobChunks', 'readwrite');
     const store = tx.objectStore('blobChunks');
     const keys = await new Promise<IDBValidKey[]>((resolve) => {

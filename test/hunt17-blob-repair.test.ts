@@ -13,7 +13,7 @@ import {
   upgradeBlobStores,
 } from '../worker/indexeddb-blob-store.js';
 import { MemoryBlobFolder } from '../worker/memory-blob-folder.js';
-import { patterned } from './blob-store-contract.js';
+import { chunkedBlob, patterned } from './blob-store-contract.js';
 
 const MIB = 1 << 20;
 
@@ -31,7 +31,7 @@ describe('a damaged blob stored again is whole again', () => {
     const db = await database();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(3 * MIB + 1, 17);
-    const { hash } = await blobs.put(new Blob([bytes]));
+    const { hash } = await blobs.put(chunkedBlob(bytes, MIB)); // streamed: 1 MiB chunks
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction(BLOB_CHUNKS, 'readwrite');
       const store = tx.objectStore(BLOB_CHUNKS);

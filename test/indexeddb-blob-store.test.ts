@@ -9,7 +9,7 @@ import {
   IndexedDBBlobStore,
   upgradeBlobStores,
 } from '../worker/indexeddb-blob-store.js';
-import { hashOf, patterned } from './blob-store-contract.js';
+import { chunkedBlob, hashOf, patterned } from './blob-store-contract.js';
 
 const MIB = 1 << 20;
 /** For the tests of blobs of tens of MiB (hashed by @noble/hashes to be compared). */
@@ -95,7 +95,7 @@ describe('IndexedDBBlobStore: chunks as Blobs', () => {
     const db = await database();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(2 * MIB + 9);
-    await blobs.put(new Blob([bytes]));
+    await blobs.put(chunkedBlob(bytes, MIB)); // streamed: 1 MiB chunks (read whole: one chunk)
     const chunks = await entriesOf(db, BLOB_CHUNKS);
     expect(chunks.map(([, value]) => value instanceof Blob)).toEqual([true, true, true]);
     const sizes = chunks.map(([, value]) => (value as Blob).size);
@@ -138,7 +138,7 @@ describe('IndexedDBBlobStore: chunks as Blobs', () => {
     const db = await database();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(3 * MIB + 1);
-    const { hash } = await blobs.put(new Blob([bytes]));
+    const { hash } = await blobs.put(chunkedBlob(bytes, MIB)); // streamed: 1 MiB chunks
     const keys = await entriesOf(db, BLOB_CHUNKS);
     const tx = db.transaction(BLOB_CHUNKS, 'readwrite');
     tx.objectStore(BLOB_CHUNKS).delete(keys[2]![0]);
