@@ -2,37 +2,14 @@ import 'fake-indexeddb/auto'; // idb checks requests against the global IDB clas
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { StorageFullError } from '../src/shared/errors.js';
-import {
-  BLOB_CHUNKS,
-  BLOB_FILES,
-  IndexedDBBlobStore,
-  upgradeBlobStores,
-} from '../worker/indexeddb-blob-store.js';
+import { BLOB_CHUNKS, BLOB_FILES, IndexedDBBlobStore } from '../worker/indexeddb-blob-store.js';
 import { blobStoreChecks, chunkedBlob, hashOf, patterned } from './blob-store-contract.js';
+import { blobDatabase, keysOf } from './indexeddb-blob-fixture.js';
 
 const MIB = 1 << 20;
 
-/** A fresh IndexedDB database at `version` whose upgrade adds the blob stores. */
-async function database(factory = new IDBFactory(), version = 1): Promise<IDBDatabase> {
-  const request = factory.open('blobs', version);
-  request.onupgradeneeded = (event) => upgradeBlobStores(request.result, event.oldVersion);
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('open failed'));
-  });
-}
-
 async function store(db?: IDBDatabase): Promise<IndexedDBBlobStore> {
-  return new IndexedDBBlobStore(db ?? (await database()), IDBKeyRange);
-}
-
-/** Every key of `name`. */
-async function keysOf(db: IDBDatabase, name: string): Promise<IDBValidKey[]> {
-  const request = db.transaction(name).objectStore(name).getAllKeys();
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('getAllKeys failed'));
-  });
+  return new IndexedDBBlobStore(db ?? (await blobDatabase()), IDBKeyRange);
 }
 
 describe('IndexedDBBlobStore', () => {
@@ -48,14 +25,14 @@ describe('IndexedDBBlobStore', () => {
       (resolve) => (old.onsuccess = () => resolve(old.result)),
     );
     first.close();
-    const db = await database(factory, 2);
+    const db = await blobDatabase(factory, 2);
     expect([...db.objectStoreNames].sort()).toEqual([BLOB_CHUNKS, BLOB_FILES, 'records']);
     const bytes = patterned(10);
     expect((await (await store(db)).put(new Blob([bytes]))).hash).toBe(hashOf(bytes));
   });
 
   it('keeps a blob in 1 MiB chunks under one entry, and equal bytes once', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = await store(db);
     const bytes = patterned(2 * MIB + 5);
     const { hash } = await blobs.put(chunkedBlob(bytes, 300_000));
@@ -66,7 +43,7 @@ describe('IndexedDBBlobStore', () => {
   });
 
   it('removes the chunks of interrupted puts on clearTemporary, and only those', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = await store(db);
     const { hash } = await blobs.put(new Blob([patterned(MIB + 1)]));
     const tx = db.transaction(BLOB_CHUNKS, 'readwrite');
@@ -80,7 +57,7 @@ describe('IndexedDBBlobStore', () => {
   });
 
   it('turns a quota failure into StorageFullError and keeps no chunk of the blob', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = await store(db);
     const original = IDBObjectStore.prototype.put;
     let puts = 0;
@@ -104,7 +81,7 @@ describe('IndexedDBBlobStore', () => {
   });
 
   it('finds a chunk damaged or missing', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = await store(db);
     const { hash } = await blobs.put(new Blob([patterned(2 * MIB)]));
     const [key] = (await keysOf(db, BLOB_CHUNKS)) as [string, number][];

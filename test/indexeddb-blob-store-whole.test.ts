@@ -4,44 +4,14 @@
  * written before, without a chunk size, are in 1 MiB chunks and read so.
  */
 import 'fake-indexeddb/auto'; // idb checks requests against the global IDB classes
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageFullError } from '../src/shared/errors.js';
-import {
-  BLOB_CHUNKS,
-  BLOB_FILES,
-  IndexedDBBlobStore,
-  upgradeBlobStores,
-} from '../worker/indexeddb-blob-store.js';
+import { BLOB_CHUNKS, BLOB_FILES, IndexedDBBlobStore } from '../worker/indexeddb-blob-store.js';
 import { chunkedBlob, hashOf, patterned } from './blob-store-contract.js';
+import { blobDatabase, done, entriesOf } from './indexeddb-blob-fixture.js';
 
 const MIB = 1 << 20;
-
-async function database(factory = new IDBFactory()): Promise<IDBDatabase> {
-  const request = factory.open('blobs', 1);
-  request.onupgradeneeded = (event) => upgradeBlobStores(request.result, event.oldVersion);
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('open failed'));
-  });
-}
-
-function done(request: IDBRequest | IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (request instanceof IDBTransaction) request.oncomplete = () => resolve();
-    else request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error ?? new Error('request failed'));
-  });
-}
-
-/** Every key and value of object store `name`. */
-async function entriesOf(db: IDBDatabase, name: string): Promise<[IDBValidKey, unknown][]> {
-  const store = db.transaction(name).objectStore(name);
-  const keys = store.getAllKeys();
-  const values = store.getAll();
-  await Promise.all([done(keys), done(values)]);
-  return keys.result.map((key, i) => [key, values.result[i]]);
-}
 
 /** Runs `change` on the chunks store in a transaction of its own (damage done on disk). */
 async function changeChunks(db: IDBDatabase, change: (chunks: IDBObjectStore) => void) {
@@ -99,7 +69,7 @@ function quotaOnPut(name: string): void {
 
 describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one transaction', () => {
   it('stores a blob read whole as one chunk of its bytes and one entry, in one readwrite transaction', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(3 * MIB + 5, 21);
     const writes = countWriteTransactions();
@@ -121,7 +91,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
   });
 
   it('reads ranges of a blob stored as one chunk at its start, middle and end, and nothing for an empty range or one past the end', async () => {
-    const blobs = new IndexedDBBlobStore(await database(), IDBKeyRange);
+    const blobs = new IndexedDBBlobStore(await blobDatabase(), IDBKeyRange);
     const size = 5 * MIB + 3;
     const bytes = patterned(size, 22);
     const { hash } = await blobs.put(new Blob([bytes]));
@@ -152,7 +122,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
   });
 
   it('finds a blob stored as one chunk damaged when its chunk is cut short, replaced by other bytes, or gone', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(2 * MIB + 1, 23);
     const { hash } = await blobs.put(new Blob([bytes]));
@@ -172,7 +142,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
   });
 
   it('a blob stored as one chunk that lost it, put again with the same bytes, checks and reads whole, counted once', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(MIB + 9, 24);
     const { hash } = await blobs.put(new Blob([bytes]));
@@ -187,7 +157,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
   });
 
   it('a blob stored as one chunk whose chunk was cut short, put again with the same bytes, checks and reads whole', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(2 * MIB + 9, 32);
     const { hash } = await blobs.put(new Blob([bytes]));
@@ -202,7 +172,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
   });
 
   it('the same bytes put twice at once are stored once: one entry, one chunk, counted once', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     expect(await blobs.stats()).toEqual({ blobs: 0, blobBytes: 0 }); // counts kept from here
     const bytes = patterned(3 * MIB, 25);
@@ -218,7 +188,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
   });
 
   it('sweeps a blob stored as one chunk with its chunk', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(2 * MIB + 3, 26);
     await blobs.put(new Blob([bytes]));
@@ -232,7 +202,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
 
   for (const store of [BLOB_CHUNKS, BLOB_FILES]) {
     it(`a quota error in the put's transaction (at its ${store} write) is StorageFullError, nothing is stored, and the next put works`, async () => {
-      const db = await database();
+      const db = await blobDatabase();
       const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
       expect(await blobs.stats()).toEqual({ blobs: 0, blobBytes: 0 });
       const bytes = patterned(4 * MIB + 1, 27);
@@ -250,7 +220,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
   }
 
   it('an entry with a chunk size that is no positive whole number reads and checks as damaged', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(2 * MIB, 28);
     const { hash } = await blobs.put(new Blob([bytes]));
@@ -267,7 +237,7 @@ describe('IndexedDBBlobStore: a blob read whole is one chunk, written in one tra
 
 describe('IndexedDBBlobStore: blobs in 1 MiB chunks', () => {
   it('an entry written before, without a chunk size, reads, checks and files with 1 MiB chunks', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const bytes = patterned(3 * MIB + 2, 29);
     const hash = hashOf(bytes);
     await storeAsBefore(db, bytes);
@@ -289,7 +259,7 @@ describe('IndexedDBBlobStore: blobs in 1 MiB chunks', () => {
   });
 
   it('an entry written before that lost a 1 MiB chunk is replaced by one chunk when put again', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const bytes = patterned(3 * MIB + 2, 30);
     const hash = hashOf(bytes);
     await storeAsBefore(db, bytes);
@@ -305,7 +275,7 @@ describe('IndexedDBBlobStore: blobs in 1 MiB chunks', () => {
   });
 
   it('a blob with a stream of its own is still stored in 1 MiB chunks, its entry without a chunk size', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(2 * MIB + 5, 31);
     const { hash } = await blobs.put(chunkedBlob(bytes, 300_000));

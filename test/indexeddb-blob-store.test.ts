@@ -3,42 +3,13 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { StorageError } from '../src/shared/errors.js';
 import { WHOLE_HASH_MAX } from '../worker/blob-hash.js';
-import {
-  BLOB_CHUNKS,
-  BLOB_FILES,
-  IndexedDBBlobStore,
-  upgradeBlobStores,
-} from '../worker/indexeddb-blob-store.js';
+import { BLOB_CHUNKS, BLOB_FILES, IndexedDBBlobStore } from '../worker/indexeddb-blob-store.js';
 import { chunkedBlob, hashOf, patterned } from './blob-store-contract.js';
+import { blobDatabase, done, entriesOf } from './indexeddb-blob-fixture.js';
 
 const MIB = 1 << 20;
 /** For the tests of blobs of tens of MiB (hashed by @noble/hashes to be compared). */
 const LARGE = 60_000;
-
-async function database(factory = new IDBFactory()): Promise<IDBDatabase> {
-  const request = factory.open('blobs', 1);
-  request.onupgradeneeded = (event) => upgradeBlobStores(request.result, event.oldVersion);
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('open failed'));
-  });
-}
-
-function done(request: IDBRequest | IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (request instanceof IDBTransaction) request.oncomplete = () => resolve();
-    else request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error ?? new Error('request failed'));
-  });
-}
-
-async function entriesOf(db: IDBDatabase, name: string): Promise<[IDBValidKey, unknown][]> {
-  const store = db.transaction(name).objectStore(name);
-  const keys = store.getAllKeys();
-  const values = store.getAll();
-  await Promise.all([done(keys), done(values)]);
-  return keys.result.map((key, i) => [key, values.result[i]]);
-}
 
 /**
  * A Blob whose stream gives `bytes` in 1 MiB pieces; at piece `at` it fails with `failure` or, if
@@ -76,7 +47,7 @@ function sourceBlob(
 
 /** Stores `bytes` and reads them back every way the store gives them, checked. */
 async function roundTrip(bytes: Uint8Array<ArrayBuffer>): Promise<void> {
-  const blobs = new IndexedDBBlobStore(await database(), IDBKeyRange);
+  const blobs = new IndexedDBBlobStore(await blobDatabase(), IDBKeyRange);
   const hash = hashOf(bytes);
   expect(await blobs.put(new Blob([bytes]))).toEqual({ hash, size: bytes.byteLength });
   expect(await blobs.check(hash)).toBeUndefined();
@@ -92,7 +63,7 @@ async function roundTrip(bytes: Uint8Array<ArrayBuffer>): Promise<void> {
 
 describe('IndexedDBBlobStore: chunks as Blobs', () => {
   it('stores each chunk as a Blob of its bytes, so a stored blob is read without copying it into the worker', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(2 * MIB + 9);
     await blobs.put(chunkedBlob(bytes, MIB)); // streamed: 1 MiB chunks (read whole: one chunk)
@@ -121,7 +92,7 @@ describe('IndexedDBBlobStore: chunks as Blobs', () => {
   it(
     'finds a damaged chunk of a blob over WHOLE_HASH_MAX',
     async () => {
-      const db = await database();
+      const db = await blobDatabase();
       const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
       const bytes = patterned(WHOLE_HASH_MAX + MIB, 5);
       const { hash } = await blobs.put(new Blob([bytes]));
@@ -135,7 +106,7 @@ describe('IndexedDBBlobStore: chunks as Blobs', () => {
   );
 
   it('a file of a blob missing a chunk fails instead of answering fewer bytes', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
     const bytes = patterned(3 * MIB + 1);
     const { hash } = await blobs.put(chunkedBlob(bytes, MIB)); // streamed: 1 MiB chunks
@@ -149,7 +120,7 @@ describe('IndexedDBBlobStore: chunks as Blobs', () => {
 
 describe('IndexedDBBlobStore: chunks written as ArrayBuffers before', () => {
   it('reads, checks, lists and sweeps a blob whose chunks are ArrayBuffers, as the store wrote them before', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const bytes = patterned(2 * MIB + 5, 6);
     const hash = hashOf(bytes);
     const tx = db.transaction([BLOB_CHUNKS, BLOB_FILES], 'readwrite');
@@ -178,7 +149,7 @@ describe('IndexedDBBlobStore: chunks written as ArrayBuffers before', () => {
   });
 
   it('finds an ArrayBuffer chunk written before damaged', async () => {
-    const db = await database();
+    const db = await blobDatabase();
     const bytes = patterned(MIB + 5, 7);
     const hash = hashOf(bytes);
     const tx = db.transaction([BLOB_CHUNKS, BLOB_FILES], 'readwrite');
@@ -196,7 +167,7 @@ describe('IndexedDBBlobStore: puts cut short', () => {
   it(
     'a put whose source fails mid-way reports its failure and leaves no chunk and no entry',
     async () => {
-      const db = await database();
+      const db = await blobDatabase();
       const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
       const failure = new Error('the file was deleted (test)');
       const bytes = patterned(40 * MIB, 8);
@@ -213,8 +184,8 @@ describe('IndexedDBBlobStore: puts cut short', () => {
     'a put whose written chunks another opener clears as leftovers is refused, never published short',
     async () => {
       const factory = new IDBFactory();
-      const first = new IndexedDBBlobStore(await database(factory), IDBKeyRange);
-      const second = new IndexedDBBlobStore(await database(factory), IDBKeyRange);
+      const first = new IndexedDBBlobStore(await blobDatabase(factory), IDBKeyRange);
+      const second = new IndexedDBBlobStore(await blobDatabase(factory), IDBKeyRange);
       const bytes = patterned(30 * MIB + 3, 9);
       const { blob, reached, release } = sourceBlob(bytes, 26); // batches of chunks written by then
       const put = first.put(blob);

@@ -1,0 +1,40 @@
+/**
+ * What the IndexedDB blob store's tests share: a fresh fake-IndexedDB database with the blob
+ * stores, and reads of its object stores as they are (keys and values), to look at chunks.
+ */
+import 'fake-indexeddb/auto'; // idb checks requests against the global IDB classes
+import { IDBFactory } from 'fake-indexeddb';
+import { upgradeBlobStores } from '../worker/indexeddb-blob-store.js';
+
+/** A fresh IndexedDB database at `version` whose upgrade adds the blob stores. */
+export async function blobDatabase(factory = new IDBFactory(), version = 1): Promise<IDBDatabase> {
+  const request = factory.open('blobs', version);
+  request.onupgradeneeded = (event) => upgradeBlobStores(request.result, event.oldVersion);
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('open failed'));
+  });
+}
+
+/** Settles when a request succeeds or a transaction completes; rejects with its error. */
+export function done(request: IDBRequest | IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (request instanceof IDBTransaction) request.oncomplete = () => resolve();
+    else request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error ?? new Error('request failed'));
+  });
+}
+
+/** Every key and value of object store `name`, in key order. */
+export async function entriesOf(db: IDBDatabase, name: string): Promise<[IDBValidKey, unknown][]> {
+  const store = db.transaction(name).objectStore(name);
+  const keys = store.getAllKeys();
+  const values = store.getAll();
+  await Promise.all([done(keys), done(values)]);
+  return keys.result.map((key, i) => [key, values.result[i]]);
+}
+
+/** Every key of object store `name`, in key order. */
+export async function keysOf(db: IDBDatabase, name: string): Promise<IDBValidKey[]> {
+  return (await entriesOf(db, name)).map(([key]) => key);
+}
