@@ -16,17 +16,19 @@ import {
   type Connection,
   type Database,
 } from '../src/index.js';
-import { BLOB_ENTRY } from '../src/archive/backup-blobs.js';
 import { checkArchive } from '../src/archive/check-archive.js';
 import { commitArchive } from '../src/archive/commit-archive.js';
 import { exportTree } from '../src/archive/export-tree.js';
 import { importCopy } from '../src/archive/import-copy.js';
+import { archiveBytes, writeArchive, type ArchiveEntry } from '../src/archive/snarf.js';
 import {
-  archiveBytes,
-  readArchive,
-  writeArchive,
-  type ArchiveEntry,
-} from '../src/archive/snarf.js';
+  blobIn,
+  edited,
+  entriesOf,
+  stateAt,
+  type BlobMarker,
+  type EntryState,
+} from './archive-edit-fixture.js';
 import { pattern, sameBytes } from './archive-blobs-fixture.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -35,16 +37,6 @@ const COVER = pattern(SIZE, 1);
 /** Another stored blob, of the cover's size: naming it instead passes every size check. */
 const OTHER = pattern(SIZE, 2);
 let made = 0;
-
-type State = Record<string, unknown>;
-interface Marker {
-  $blob: string;
-  size: number;
-  type: string;
-  name: string | null;
-  lastModified: number | null;
-  record: { $ref?: string; $ext?: number; class?: string };
-}
 
 interface Album {
   db: Database;
@@ -79,58 +71,13 @@ async function makeAlbum(): Promise<Album> {
   return { db, conn, album, entries, otherRecord: Number(other.record.$ref) };
 }
 
-/** Every entry of an archive, blob entries gathered whole. */
-async function entriesOf(archive: Uint8Array): Promise<ArchiveEntry[]> {
-  const out: ArchiveEntry[] = [];
-  for await (const entry of readArchive(archive, { streamed: (p) => BLOB_ENTRY.test(p) })) {
-    if ('bytes' in entry) {
-      out.push(entry);
-      continue;
-    }
-    const parts: Uint8Array[] = [];
-    for await (const piece of entry.chunks) parts.push(piece);
-    const blob = new Blob(parts as Uint8Array<ArrayBuffer>[]);
-    out.push({ path: entry.path, bytes: new Uint8Array(await blob.arrayBuffer()) });
-  }
-  return out;
-}
-
-const entryAt = (entries: ArchiveEntry[], path: string): ArchiveEntry => {
-  const found = entries.find((e) => e.path === path);
-  if (found === undefined) throw new Error(`no entry ${path}`);
-  return found;
-};
-
 /** The state of object `oid`'s entry. */
-function stateOf(entries: ArchiveEntry[], oid: number): State {
-  const entry = entryAt(entries, `objects/${oid}.json`);
-  return (JSON.parse(new TextDecoder().decode(entry.bytes)) as { state: State }).state;
-}
-
-/** `entries` with the state of the entry at `path` changed by `edit`, as an editor would. */
-function edited(
-  entries: ArchiveEntry[],
-  path: string,
-  edit: (state: State) => void,
-): ArchiveEntry[] {
-  return entries.map((entry) => {
-    if (entry.path !== path) return entry;
-    const json = JSON.parse(new TextDecoder().decode(entry.bytes)) as { state: State };
-    edit(json.state);
-    return { path, bytes: new TextEncoder().encode(JSON.stringify(json, null, 2)) };
-  });
-}
+const stateOf = (entries: ArchiveEntry[], oid: number): EntryState =>
+  stateAt(entries, `objects/${oid}.json`);
 
 const albumPath = (a: Album): string => `objects/${a.album._p_oid}.json`;
-/** The `$blob` marker at `key` of a PersistentDict's state (its `data`, a `$map` of pairs). */
-function blobIn(state: State, key: string): Marker {
-  const pairs = (state.data as { $map: [string, Marker][] }).$map;
-  const pair = pairs.find(([k]) => k === key);
-  if (pair === undefined) throw new Error(`no key ${key}`);
-  return pair[1];
-}
 /** The cover's `$blob` marker in the album's (edited) state. */
-const coverOf = (state: State): Marker => blobIn(state, 'cover');
+const coverOf = (state: EntryState): BlobMarker => blobIn(state, 'cover');
 
 async function tids(db: Database): Promise<number[]> {
   const out: number[] = [];
@@ -299,7 +246,7 @@ describe('a merge function’s answer', () => {
     const error = await rejection(
       commitArchive(a.conn, archive, {
         onConflict: ({ archive: state }) => {
-          coverOf(state as State).$blob = sha256(OTHER);
+          coverOf(state as EntryState).$blob = sha256(OTHER);
           return state;
         },
       }),

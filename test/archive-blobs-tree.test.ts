@@ -19,14 +19,10 @@ import { checkArchive } from '../src/archive/check-archive.js';
 import { commitArchive } from '../src/archive/commit-archive.js';
 import { exportTree } from '../src/archive/export-tree.js';
 import { importCopy } from '../src/archive/import-copy.js';
-import {
-  archiveBytes,
-  readArchive,
-  writeArchive,
-  type ArchiveEntry,
-} from '../src/archive/snarf.js';
+import { archiveBytes, writeArchive, type ArchiveEntry } from '../src/archive/snarf.js';
 import { pattern, sameBytes } from './archive-blobs-fixture.js';
 import { cli } from './cli-fixture.js';
+import { entriesOf } from './archive-edit-fixture.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'shelfdb-archive-blobs-tree-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -59,22 +55,6 @@ async function withAlbum(
   root.set('album', album);
   await conn.commit({ note: 'album' });
   return { db, conn, album };
-}
-
-/** Every entry of an archive, blob entries gathered whole. */
-async function entriesOf(archive: Uint8Array): Promise<ArchiveEntry[]> {
-  const out: ArchiveEntry[] = [];
-  for await (const entry of readArchive(archive, { streamed: (p) => BLOB_ENTRY.test(p) })) {
-    if ('bytes' in entry) {
-      out.push(entry);
-      continue;
-    }
-    const parts: Uint8Array[] = [];
-    for await (const piece of entry.chunks) parts.push(piece);
-    const blob = new Blob(parts as Uint8Array<ArrayBuffer>[]);
-    out.push({ path: entry.path, bytes: new Uint8Array(await blob.arrayBuffer()) });
-  }
-  return out;
 }
 
 const json = (entry: ArchiveEntry): Record<string, unknown> =>

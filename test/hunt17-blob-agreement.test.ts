@@ -12,16 +12,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CorruptStorageError, Database, PersistentDict, type Connection } from '../src/index.js';
-import { BLOB_ENTRY } from '../src/archive/backup-blobs.js';
 import { checkArchive } from '../src/archive/check-archive.js';
 import { commitArchive } from '../src/archive/commit-archive.js';
 import { exportTree } from '../src/archive/export-tree.js';
-import {
-  archiveBytes,
-  readArchive,
-  writeArchive,
-  type ArchiveEntry,
-} from '../src/archive/snarf.js';
+import { archiveBytes, writeArchive, type ArchiveEntry } from '../src/archive/snarf.js';
+import { blobIn, edited, entriesOf, stateAt, type EntryState } from './archive-edit-fixture.js';
 import { decodeBlobRecord } from '../src/shared/blob-record.js';
 import { storedBlobState } from '../src/stored-blob.js';
 import { MemoryStorage } from '../worker/memory-storage.js';
@@ -32,56 +27,7 @@ const SIZE = 4_096;
 const COVER = pattern(SIZE, 31);
 const OTHER = pattern(SIZE, 32);
 
-type State = Record<string, unknown>;
-interface Marker {
-  $blob: string;
-  size: number;
-  record: { $ref?: string };
-}
-
-async function entriesOf(archive: Uint8Array): Promise<ArchiveEntry[]> {
-  const out: ArchiveEntry[] = [];
-  for await (const entry of readArchive(archive, { streamed: (p) => BLOB_ENTRY.test(p) })) {
-    if ('bytes' in entry) {
-      out.push(entry);
-      continue;
-    }
-    const parts: Uint8Array[] = [];
-    for await (const piece of entry.chunks) parts.push(piece);
-    out.push({
-      path: entry.path,
-      bytes: new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer()),
-    });
-  }
-  return out;
-}
-
-function edited(
-  entries: ArchiveEntry[],
-  path: string,
-  edit: (state: State) => void,
-): ArchiveEntry[] {
-  return entries.map((entry) => {
-    if (entry.path !== path) return entry;
-    const json = JSON.parse(new TextDecoder().decode(entry.bytes)) as { state: State };
-    edit(json.state);
-    return { path, bytes: new TextEncoder().encode(JSON.stringify(json, null, 2)) };
-  });
-}
-
-function stateOf(entries: ArchiveEntry[], path: string): State {
-  const entry = entries.find((e) => e.path === path);
-  if (entry === undefined) throw new Error(`no entry ${path}`);
-  return (JSON.parse(new TextDecoder().decode(entry.bytes)) as { state: State }).state;
-}
-
-function blobIn(state: State, key: string): Marker {
-  const pair = (state.data as { $map: [string, Marker][] }).$map.find(([k]) => k === key);
-  if (pair === undefined) throw new Error(`no key ${key}`);
-  return pair[1];
-}
-
-function setTitle(state: State, title: string): void {
+function setTitle(state: EntryState, title: string): void {
   const pair = (state.data as { $map: [string, unknown][] }).$map.find(([k]) => k === 'title');
   (pair as [string, unknown])[1] = title;
 }
@@ -144,7 +90,7 @@ async function makeAlbum(share: boolean): Promise<Album> {
   }
   const entries = await entriesOf(await archiveBytes(exportTree(conn, album)));
   const albumPath = `objects/${album._p_oid}.json`;
-  const recordPath = `objects/${blobIn(stateOf(entries, albumPath), 'cover').record.$ref}.json`;
+  const recordPath = `objects/${blobIn(stateAt(entries, albumPath), 'cover').record.$ref}.json`;
   return { db, conn, album, entries, albumPath, recordPath };
 }
 
