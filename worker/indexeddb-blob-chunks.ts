@@ -24,12 +24,18 @@ export interface BlobEntry {
 }
 
 /**
- * The size of `entry`'s chunks. A `chunk` that is no positive whole number (a damaged entry) counts
- * as BLOB_CHUNK, whose layout the stored chunks then fail: the blob reads as damaged, never loops.
+ * The size of `entry`'s chunks. The store writes `chunk` only for a blob put whole, as its size (one
+ * chunk), so only a `chunk` of at least `size` is taken: any other (no positive whole number, or
+ * shorter than the blob: a damaged entry) counts as BLOB_CHUNK, whose layout the stored chunks then
+ * fail unless they are in it. The blob reads as damaged or as its bytes, never loops, and never
+ * answers the bytes of another offset (a shorter `chunk` over 1 MiB chunks would place a range's
+ * chunk wrongly, and its length could still match).
  */
 export function chunkOf(entry: BlobEntry): number {
   const { chunk } = entry;
-  return chunk !== undefined && Number.isSafeInteger(chunk) && chunk > 0 ? chunk : BLOB_CHUNK;
+  return chunk !== undefined && Number.isSafeInteger(chunk) && chunk > 0 && chunk >= entry.size
+    ? chunk
+    : BLOB_CHUNK;
 }
 
 /** How many chunks `entry` has (none for an empty blob). */
