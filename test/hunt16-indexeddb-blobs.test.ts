@@ -3,6 +3,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { IndexedDBBlobStore, upgradeBlobStores } from '../worker/indexeddb-blob-store.js';
 import { chunkedBlob, hashOf, patterned } from './blob-store-contract.js';
+import { gatedBlob } from './indexeddb-blob-fixture.js';
 
 const MIB = 1 << 20;
 
@@ -13,35 +14,6 @@ async function database(factory: IDBFactory): Promise<IDBDatabase> {
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error ?? new Error('open failed'));
   });
-}
-
-/** A Blob whose stream gives `bytes` in 1 MiB pieces and waits at piece `at` until released. */
-function gatedBlob(
-  bytes: Uint8Array<ArrayBuffer>,
-  at: number,
-): { blob: Blob; reached: Promise<void>; release: () => void } {
-  let release!: () => void;
-  let reached!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const reachedP = new Promise<void>((r) => (reached = r));
-  class Gated extends Blob {
-    override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
-      let i = 0;
-      return new ReadableStream({
-        async pull(controller) {
-          if (i === at) {
-            reached();
-            await gate;
-          }
-          const piece = bytes.slice(i * MIB, (i + 1) * MIB);
-          if (piece.byteLength === 0) controller.close();
-          else controller.enqueue(piece);
-          i++;
-        },
-      });
-    }
-  }
-  return { blob: new Gated([bytes]), reached: reachedP, release };
 }
 
 describe('IndexedDB blob store with two openers', () => {

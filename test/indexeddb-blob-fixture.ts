@@ -6,6 +6,8 @@ import 'fake-indexeddb/auto'; // idb checks requests against the global IDB clas
 import { IDBFactory } from 'fake-indexeddb';
 import { upgradeBlobStores } from '../worker/indexeddb-blob-store.js';
 
+const MIB = 1 << 20;
+
 /** A fresh IndexedDB database at `version` whose upgrade adds the blob stores. */
 export async function blobDatabase(factory = new IDBFactory(), version = 1): Promise<IDBDatabase> {
   const request = factory.open('blobs', version);
@@ -37,4 +39,39 @@ export async function entriesOf(db: IDBDatabase, name: string): Promise<[IDBVali
 /** Every key of object store `name`, in key order. */
 export async function keysOf(db: IDBDatabase, name: string): Promise<IDBValidKey[]> {
   return (await entriesOf(db, name)).map(([key]) => key);
+}
+
+/**
+ * A Blob whose stream gives `bytes` in 1 MiB pieces; at piece `at` it says so (`reached`) and then
+ * fails with `failure` or, if none, waits until released. A Blob subclass with its own stream: the
+ * stores stream it (never read whole), so a put can be caught part way.
+ */
+export function gatedBlob(
+  bytes: Uint8Array<ArrayBuffer>,
+  at: number,
+  failure?: Error,
+): { blob: Blob; reached: Promise<void>; release: () => void } {
+  let release!: () => void;
+  let reached!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const reachedP = new Promise<void>((r) => (reached = r));
+  class Gated extends Blob {
+    override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+      let i = 0;
+      return new ReadableStream({
+        async pull(controller) {
+          if (i === at) {
+            reached();
+            if (failure !== undefined) throw failure;
+            await gate;
+          }
+          const piece = bytes.slice(i * MIB, (i + 1) * MIB);
+          if (piece.byteLength === 0) controller.close();
+          else controller.enqueue(piece);
+          i++;
+        },
+      });
+    }
+  }
+  return { blob: new Gated([bytes]), reached: reachedP, release };
 }

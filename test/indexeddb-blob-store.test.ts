@@ -5,45 +5,11 @@ import { StorageError } from '../src/shared/errors.js';
 import { WHOLE_HASH_MAX } from '../worker/blob-hash.js';
 import { BLOB_CHUNKS, BLOB_FILES, IndexedDBBlobStore } from '../worker/indexeddb-blob-store.js';
 import { chunkedBlob, hashOf, patterned } from './blob-store-contract.js';
-import { blobDatabase, done, entriesOf } from './indexeddb-blob-fixture.js';
+import { blobDatabase, done, entriesOf, gatedBlob } from './indexeddb-blob-fixture.js';
 
 const MIB = 1 << 20;
 /** For the tests of blobs of tens of MiB (hashed by @noble/hashes to be compared). */
 const LARGE = 60_000;
-
-/**
- * A Blob whose stream gives `bytes` in 1 MiB pieces; at piece `at` it fails with `failure` or, if
- * none, waits until released.
- */
-function sourceBlob(
-  bytes: Uint8Array<ArrayBuffer>,
-  at: number,
-  failure?: Error,
-): { blob: Blob; reached: Promise<void>; release: () => void } {
-  let release!: () => void;
-  let reached!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const reachedP = new Promise<void>((r) => (reached = r));
-  class Source extends Blob {
-    override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
-      let i = 0;
-      return new ReadableStream({
-        async pull(controller) {
-          if (i === at) {
-            reached();
-            if (failure !== undefined) throw failure;
-            await gate;
-          }
-          const piece = bytes.slice(i * MIB, (i + 1) * MIB);
-          if (piece.byteLength === 0) controller.close();
-          else controller.enqueue(piece);
-          i++;
-        },
-      });
-    }
-  }
-  return { blob: new Source([bytes]), reached: reachedP, release };
-}
 
 /** Stores `bytes` and reads them back every way the store gives them, checked. */
 async function roundTrip(bytes: Uint8Array<ArrayBuffer>): Promise<void> {
@@ -171,7 +137,7 @@ describe('IndexedDBBlobStore: puts cut short', () => {
       const blobs = new IndexedDBBlobStore(db, IDBKeyRange);
       const failure = new Error('the file was deleted (test)');
       const bytes = patterned(40 * MIB, 8);
-      const { blob } = sourceBlob(bytes, 30, failure); // several batches written by then
+      const { blob } = gatedBlob(bytes, 30, failure); // several batches written by then
       await expect(blobs.put(blob)).rejects.toBe(failure);
       expect(await entriesOf(db, BLOB_CHUNKS)).toEqual([]);
       expect(await entriesOf(db, BLOB_FILES)).toEqual([]);
@@ -187,7 +153,7 @@ describe('IndexedDBBlobStore: puts cut short', () => {
       const first = new IndexedDBBlobStore(await blobDatabase(factory), IDBKeyRange);
       const second = new IndexedDBBlobStore(await blobDatabase(factory), IDBKeyRange);
       const bytes = patterned(30 * MIB + 3, 9);
-      const { blob, reached, release } = sourceBlob(bytes, 26); // batches of chunks written by then
+      const { blob, reached, release } = gatedBlob(bytes, 26); // batches of chunks written by then
       const put = first.put(blob);
       await reached;
       expect(await second.clearTemporary()).toBe(1);
