@@ -44,9 +44,11 @@ interface AppHandle {
  * (blobs) added ~13.3 kB (79.9 kB here: page 36.0, worker 43.9; bench/size.mjs: +9.7 kB): the page's StoredBlob,
  * upload-before-capture and db.blobs (~3 kB), the worker's blob stores, the commit's blob check,
  * pack's sweep and an incremental SHA-256 (the OPFS store clears temporaries at every open, so it
- * is not lazy yet). Raised to 81 kB.
+ * is not lazy yet). Raised to 81 kB. The blob speed work after it added ~1.2 kB (81.0 kB here:
+ * page 36.1, worker 44.9): the WebCrypto whole-blob put, StoredBlob's platform-file stream, the
+ * IndexedDB one-transaction put and its repair of damaged copies. Raised to 82 kB.
  */
-const SIZE_BUDGET = 81_000;
+const SIZE_BUDGET = 82_000;
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
