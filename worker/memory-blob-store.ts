@@ -2,8 +2,8 @@
  * MemoryBlobStore: blobs in memory, for MemoryStorage (nothing survives the process). Holds each
  * distinct content once.
  */
-import { sha256 } from '@noble/hashes/sha2';
 import type { BlobInfo } from '../src/shared/storage.js';
+import { digestWhole, streamHasher } from './blob-hash.js';
 import { hexOf, missingBlob, type BlobProblem, type BlobStore } from './blob-store.js';
 
 interface Stored {
@@ -18,7 +18,7 @@ export class MemoryBlobStore implements BlobStore {
   private readonly blobs = new Map<string, Stored>();
 
   async put(blob: Blob): Promise<BlobInfo> {
-    const hasher = sha256.create();
+    const hasher = streamHasher();
     const chunks: Uint8Array[] = [];
     let size = 0;
     const reader = (blob.stream() as ReadableStream<Uint8Array>).getReader();
@@ -64,7 +64,7 @@ export class MemoryBlobStore implements BlobStore {
   async check(hash: string): Promise<BlobProblem | undefined> {
     const found = this.blobs.get(hash);
     if (found === undefined) return 'missing';
-    return hexOf(sha256(found.bytes)) === hash ? undefined : 'damaged';
+    return hexOf(await digestWhole(found.bytes)) === hash ? undefined : 'damaged';
   }
 
   async sweep(
